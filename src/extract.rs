@@ -1,0 +1,1 @@
+//! Free-text extraction of indicator-shaped tokens (to be written).

@@ -1,0 +1,1 @@
+//! Plain-list and CSV feeds (to be written).

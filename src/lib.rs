@@ -1,0 +1,18 @@
+//! trawl: an inline threat-indicator matching engine.
+//!
+//! Feeds (plain lists, CSV, STIX 2.1 bundles) are read by [`ingest`] into canonical
+//! [`indicator::Indicator`]s ([`normalize`] holds the canonical forms), compiled by [`compile`]
+//! into one set file whose byte layout [`format`] owns, and queried through
+//! [`set::IndicatorSet`], straight from a memory map.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod extract;
+#[allow(missing_docs)]
+pub mod format;
+pub mod indicator;
+pub mod ingest;
+pub mod normalize;
+
+pub use error::{Error, Result};
+pub use indicator::{Indicator, Kind, Meta, Tlp, Value};
