@@ -6,13 +6,15 @@
 //! [`set::IndicatorSet`], straight from a memory map.
 #![deny(missing_docs)]
 
+pub mod compile;
 pub mod error;
 pub mod extract;
-#[allow(missing_docs)]
 pub mod format;
 pub mod indicator;
 pub mod ingest;
 pub mod normalize;
+pub mod set;
 
 pub use error::{Error, Result};
 pub use indicator::{Indicator, Kind, Meta, Tlp, Value};
+pub use set::{Hit, IndicatorSet};

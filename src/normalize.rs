@@ -173,9 +173,7 @@ fn looks_like_ip_port(raw: &str) -> bool {
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    !port.is_empty()
-        && port.bytes().all(|b| b.is_ascii_digit())
-        && host.parse::<IpAddr>().is_ok()
+    !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && host.parse::<IpAddr>().is_ok()
 }
 
 /// Parses an address or CIDR. Returns the canonical network and whether host bits were cleared.
@@ -319,7 +317,10 @@ pub fn url_into(raw: &str, out: &mut String) -> Result<(), Reject> {
     let (scheme, rest) = match raw.find("://") {
         Some(i) => {
             let scheme = &raw[..i];
-            let valid = scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+            let valid = scheme
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic())
                 && scheme
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
@@ -405,9 +406,14 @@ pub fn email(raw: &str) -> Result<String, Reject> {
     let (local, dom) = raw.rsplit_once('@').ok_or(Reject::BadEmail)?;
     let local_ok = !local.is_empty()
         && local.len() <= 64
-        && local
-            .bytes()
-            .all(|b| b > b' ' && b != 0x7f && !matches!(b, b'<' | b'>' | b'(' | b')' | b',' | b';' | b'@' | b'[' | b']' | b'\\'));
+        && local.bytes().all(|b| {
+            b > b' '
+                && b != 0x7f
+                && !matches!(
+                    b,
+                    b'<' | b'>' | b'(' | b')' | b',' | b';' | b'@' | b'[' | b']' | b'\\'
+                )
+        });
     if !local_ok {
         return Err(Reject::BadEmail);
     }
@@ -512,16 +518,25 @@ mod tests {
 
     #[test]
     fn domain_rules() {
-        assert_eq!(domain("WWW.Evil.Example.COM."), Ok("www.evil.example.com".into()));
+        assert_eq!(
+            domain("WWW.Evil.Example.COM."),
+            Ok("www.evil.example.com".into())
+        );
         assert_eq!(domain("*.evil.com"), Ok("evil.com".into()));
         assert_eq!(domain(".evil.com"), Ok("evil.com".into()));
         assert_eq!(domain("bücher.example"), Ok("xn--bcher-kva.example".into()));
         assert_eq!(domain("BÜCHER.example"), Ok("xn--bcher-kva.example".into()));
-        assert_eq!(domain("_dmarc.example.com"), Ok("_dmarc.example.com".into()));
+        assert_eq!(
+            domain("_dmarc.example.com"),
+            Ok("_dmarc.example.com".into())
+        );
         assert_eq!(domain("com"), Err(Reject::SingleLabel));
         assert_eq!(domain("a..b"), Err(Reject::BadDomain));
         assert_eq!(domain("exa mple.com"), Err(Reject::BadDomain));
-        assert_eq!(domain(&format!("{}.com", "a".repeat(64))), Err(Reject::BadDomain));
+        assert_eq!(
+            domain(&format!("{}.com", "a".repeat(64))),
+            Err(Reject::BadDomain)
+        );
         assert_eq!(domain("1.2.3.4"), Err(Reject::BadDomain));
     }
 
@@ -531,14 +546,38 @@ mod tests {
             url("HTTP://WWW.Evil.Example:80/A/b.EXE?x=1#frag"),
             Ok("http://www.evil.example/A/b.EXE?x=1".into())
         );
-        assert_eq!(url("https://evil.example:443"), Ok("https://evil.example/".into()));
-        assert_eq!(url("https://evil.example:8443/x"), Ok("https://evil.example:8443/x".into()));
-        assert_eq!(url("http://bücher.example/ä"), Ok("http://xn--bcher-kva.example/ä".into()));
-        assert_eq!(url("http://[2001:DB8::1]:8080/p"), Ok("http://[2001:db8::1]:8080/p".into()));
-        assert_eq!(url("http://u:P@Host.example/p"), Ok("http://u:P@host.example/p".into()));
-        assert_eq!(url("http://h.example?q=1"), Ok("http://h.example/?q=1".into()));
-        assert_eq!(url("Evil.Example/Gate.php"), Ok("evil.example/Gate.php".into()));
-        assert_eq!(url("http://h.example/%7Efoo/../x"), Ok("http://h.example/%7Efoo/../x".into()));
+        assert_eq!(
+            url("https://evil.example:443"),
+            Ok("https://evil.example/".into())
+        );
+        assert_eq!(
+            url("https://evil.example:8443/x"),
+            Ok("https://evil.example:8443/x".into())
+        );
+        assert_eq!(
+            url("http://bücher.example/ä"),
+            Ok("http://xn--bcher-kva.example/ä".into())
+        );
+        assert_eq!(
+            url("http://[2001:DB8::1]:8080/p"),
+            Ok("http://[2001:db8::1]:8080/p".into())
+        );
+        assert_eq!(
+            url("http://u:P@Host.example/p"),
+            Ok("http://u:P@host.example/p".into())
+        );
+        assert_eq!(
+            url("http://h.example?q=1"),
+            Ok("http://h.example/?q=1".into())
+        );
+        assert_eq!(
+            url("Evil.Example/Gate.php"),
+            Ok("evil.example/Gate.php".into())
+        );
+        assert_eq!(
+            url("http://h.example/%7Efoo/../x"),
+            Ok("http://h.example/%7Efoo/../x".into())
+        );
         assert_eq!(url("http:///nohost"), Err(Reject::BadUrl));
         assert_eq!(url("http://a b/"), Err(Reject::BadUrl));
         assert_eq!(url("http://h:99999/"), Err(Reject::BadUrl));
@@ -547,9 +586,15 @@ mod tests {
 
     #[test]
     fn email_rules() {
-        assert_eq!(email("Bad.Actor@Evil.Example"), Ok("bad.actor@evil.example".into()));
+        assert_eq!(
+            email("Bad.Actor@Evil.Example"),
+            Ok("bad.actor@evil.example".into())
+        );
         assert_eq!(email("<x@evil.example>"), Ok("x@evil.example".into()));
-        assert_eq!(email("x@bücher.example"), Ok("x@xn--bcher-kva.example".into()));
+        assert_eq!(
+            email("x@bücher.example"),
+            Ok("x@xn--bcher-kva.example".into())
+        );
         assert_eq!(email("@evil.example"), Err(Reject::BadEmail));
         assert_eq!(email("x@com"), Err(Reject::BadEmail));
         assert_eq!(email("a b@evil.example"), Err(Reject::BadEmail));

@@ -1,0 +1,149 @@
+//! `trawl compile`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use trawl::compile::exclude::Exclusions;
+use trawl::compile::{CompileOptions, FeedFormat, FeedSpec, SetBuilder, ingest_feeds};
+use trawl::{Tlp, indicator::unix_now};
+
+#[derive(Args, Debug)]
+pub struct CompileArgs {
+    /// Output set file (written atomically: temp file, fsync, rename).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Feed files or directories (read recursively, sorted). Format: `.json` or a leading
+    /// `{`/`[` is STIX 2.1, anything else a plain list or CSV with a header.
+    feeds: Vec<PathBuf>,
+    /// A feed with options: `path=FILE[,source=NAME][,score=N][,tlp=LEVEL][,exact][,format=stix|text]`.
+    #[arg(long = "feed", value_name = "SPEC")]
+    feed_specs: Vec<String>,
+    /// Leave out indicators whose score is below N (indicators without a score are kept).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=100))]
+    min_score: Option<u8>,
+    /// Leave out indicators marked more restrictive than this TLP (clear, green, amber,
+    /// amber+strict, red); unmarked indicators are kept.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_tlp)]
+    tlp_max: Option<Tlp>,
+    /// Warninglist of known-good values (MISP warninglist JSON, or a plain list); repeatable.
+    #[arg(long, value_name = "FILE")]
+    exclude: Vec<PathBuf>,
+    /// Read STIX `= 'CIDR'` comparisons as string equality instead of containment.
+    #[arg(long)]
+    cidr_equals_literal: bool,
+    /// Also write the compile report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    report_json: Option<PathBuf>,
+    /// Print only the summary line, not the report.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn parse_tlp(s: &str) -> Result<Tlp, String> {
+    Tlp::parse(s).ok_or_else(|| format!("unknown TLP level {s:?}"))
+}
+
+fn expand(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading directory {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for e in entries {
+            expand(&e, out)?;
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+fn parse_spec(spec: &str) -> anyhow::Result<FeedSpec> {
+    let mut path = None;
+    let mut opts = Vec::new();
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("path", p)) => path = Some(PathBuf::from(p)),
+            Some((k, v)) => opts.push((k.trim(), Some(v.trim()))),
+            None => opts.push((part.trim(), None)),
+        }
+    }
+    let Some(path) = path else {
+        bail!("--feed {spec:?}: missing path=FILE");
+    };
+    let mut feed = FeedSpec::new(path);
+    for (k, v) in opts {
+        match (k, v) {
+            ("source", Some(v)) => feed.options.source = v.to_string(),
+            ("score", Some(v)) => {
+                let s: u8 = v
+                    .parse()
+                    .ok()
+                    .filter(|s| *s <= 100)
+                    .with_context(|| format!("--feed: bad score {v:?}"))?;
+                feed.options.score = Some(s);
+            }
+            ("tlp", Some(v)) => feed.options.tlp = Some(parse_tlp(v).map_err(anyhow::Error::msg)?),
+            ("exact", None) | ("exact", Some("true")) => feed.options.exact = true,
+            ("format", Some("stix")) => feed.format = Some(FeedFormat::Stix),
+            ("format", Some("text")) => feed.format = Some(FeedFormat::Text),
+            _ => bail!("--feed {spec:?}: unknown option {k:?}"),
+        }
+    }
+    Ok(feed)
+}
+
+pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let mut feeds = Vec::new();
+    for p in &a.feeds {
+        let mut files = Vec::new();
+        expand(p, &mut files)?;
+        feeds.extend(files.into_iter().map(FeedSpec::new));
+    }
+    for s in &a.feed_specs {
+        feeds.push(parse_spec(s)?);
+    }
+    if feeds.is_empty() {
+        bail!("no feeds given");
+    }
+    let mut exclusions = Exclusions::new();
+    for e in &a.exclude {
+        exclusions.load(e)?;
+    }
+    for s in &exclusions.skipped {
+        eprintln!("trawl: warninglist entry skipped: {s}");
+    }
+    let opts = CompileOptions {
+        min_score: a.min_score,
+        tlp_max: a.tlp_max,
+        now: unix_now(),
+        cidr_equals_contains: !a.cidr_equals_literal,
+    };
+    let mut builder = SetBuilder::new(opts, exclusions);
+    ingest_feeds(&feeds, &mut builder)?;
+    let report = builder.write(&a.output)?;
+    if !a.quiet {
+        eprint!("{report}");
+    }
+    if let Some(p) = &a.report_json {
+        let json = serde_json::to_vec_pretty(&report)?;
+        std::fs::write(p, json).with_context(|| format!("writing {}", p.display()))?;
+    }
+    let size = std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "wrote {}: {} indicators from {} feeds, {} bytes, {} rejected, in {:.2} s",
+        a.output.display(),
+        report.indicators_total(),
+        feeds.len(),
+        size,
+        report.rejected_total(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

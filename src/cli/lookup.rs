@@ -1,0 +1,149 @@
+//! `trawl lookup`: values from the command line or a file, one result per input.
+
+use std::io::{self, BufRead, BufWriter, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::{Value as Json, json};
+
+use trawl::Hit;
+use trawl::indicator::Value;
+use trawl::normalize;
+use trawl::set::IndicatorSet;
+
+#[derive(Args, Debug)]
+pub struct LookupArgs {
+    /// The set file.
+    set: PathBuf,
+    /// Values to look up; the kind is detected (IP, domain, URL, email, hash, `/path` literal).
+    values: Vec<String>,
+    /// Also read values from this file, one per line (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// One JSON object per input line instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Looks one value up by its detected kind.
+fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Hit> {
+    let value = value.trim();
+    if let Ok(ip) = value.parse::<IpAddr>() {
+        return set.match_ip(ip).into_iter().collect();
+    }
+    match normalize::detect(value).map(|n| n.value) {
+        Ok(Value::Domain(d)) => set.match_domain(&d).into_iter().collect(),
+        Ok(Value::Url(_)) => set.match_url(value),
+        Ok(Value::Email(_)) => set.match_email(value).into_iter().collect(),
+        Ok(Value::Hash(d)) => set.match_hash(&d).into_iter().collect(),
+        Ok(Value::HttpRequest(_)) => set.match_http(value.as_bytes()),
+        Ok(Value::Net(_)) | Err(_) => Vec::new(),
+    }
+}
+
+fn hit_json<D: AsRef<[u8]>>(set: &IndicatorSet<D>, hit: &Hit) -> Json {
+    let Some(ind) = set.indicator(hit.indicator) else {
+        return json!({"type": hit.kind.name(), "error": "record missing"});
+    };
+    let sources: Vec<Json> = ind
+        .provenance()
+        .map(|p| {
+            json!({
+                "provider": p.source,
+                "id": p.id,
+                "confidence": p.score,
+                "tlp": p.tlp.map(|t| t.name()),
+                "valid_from": p.valid_from,
+                "valid_until": p.valid_until,
+                "labels": p.labels().collect::<Vec<_>>(),
+                "description": p.description,
+            })
+        })
+        .collect();
+    json!({"type": hit.kind.name(), "indicator": ind.value(), "sources": sources})
+}
+
+fn hit_text<D: AsRef<[u8]>>(set: &IndicatorSet<D>, hit: &Hit) -> String {
+    let Some(ind) = set.indicator(hit.indicator) else {
+        return format!("{}\t?", hit.kind);
+    };
+    let sources: Vec<String> = ind
+        .provenance()
+        .map(|p| {
+            let mut s = p.source.to_string();
+            let mut attrs = Vec::new();
+            if let Some(score) = p.score {
+                attrs.push(format!("score={score}"));
+            }
+            if let Some(tlp) = p.tlp {
+                attrs.push(format!("tlp={tlp}"));
+            }
+            if let Some(id) = p.id {
+                attrs.push(format!("id={id}"));
+            }
+            if !p.labels.is_empty() {
+                attrs.push(format!("labels={}", p.labels));
+            }
+            if !attrs.is_empty() {
+                s.push_str(&format!("[{}]", attrs.join(" ")));
+            }
+            s
+        })
+        .collect();
+    format!("{}\t{}\t{}", hit.kind, ind.value(), sources.join("; "))
+}
+
+pub fn run(a: LookupArgs) -> anyhow::Result<ExitCode> {
+    let set = IndicatorSet::open(&a.set)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut any = false;
+    let mut one = |value: &str, out: &mut BufWriter<io::StdoutLock>| -> io::Result<()> {
+        let hits = lookup(&set, value);
+        any |= !hits.is_empty();
+        if a.json {
+            let v = json!({
+                "input": value,
+                "matched": !hits.is_empty(),
+                "hits": hits.iter().map(|h| hit_json(&set, h)).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{v}")
+        } else if hits.is_empty() {
+            writeln!(out, "{value}\t-")
+        } else {
+            for h in &hits {
+                writeln!(out, "{value}\t{}", hit_text(&set, h))?;
+            }
+            Ok(())
+        }
+    };
+    for v in &a.values {
+        one(v, &mut out)?;
+    }
+    if let Some(f) = &a.file {
+        let reader: Box<dyn BufRead> = if f.as_os_str() == "-" {
+            Box::new(io::stdin().lock())
+        } else {
+            Box::new(io::BufReader::new(
+                std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?,
+            ))
+        };
+        for line in reader.split(b'\n') {
+            let line = line?;
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches('\r');
+            if !line.trim().is_empty() {
+                one(line, &mut out)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if any {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,50 @@
+//! Command-line arguments and the commands they run.
+
+mod compile;
+mod info;
+mod lookup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// trawl — compile threat-indicator feeds into one memory-mapped set and match against it.
+#[derive(Parser, Debug)]
+#[command(name = "trawl", version, about)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compile feeds (plain lists, CSV, STIX 2.1 bundles; files or directories) into a set file.
+    Compile(compile::CompileArgs),
+    /// Show a set's counts per kind and per source, sizes, build time and format version.
+    Info {
+        /// The set file.
+        set: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a set file's blake3 digest and every index in it.
+    Verify {
+        /// The set file.
+        set: PathBuf,
+    },
+    /// Look values up (IPs, domains, URLs, emails, hashes, HTTP literals); exit 0 when
+    /// something matched, 1 when nothing did.
+    Lookup(lookup::LookupArgs),
+}
+
+/// Runs the parsed command.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::Compile(a) => compile::run(a),
+        Command::Info { set, json } => info::info(&set, json),
+        Command::Verify { set } => info::verify(&set),
+        Command::Lookup(a) => lookup::run(a),
+    }
+}

@@ -1,0 +1,674 @@
+//! Compilation: indicators in, one set file out. Writers only; the byte layout is
+//! [`crate::format`]'s.
+//!
+//! * [`SetBuilder`] — a [`Collector`] that filters (score, TLP, expiry), applies warninglists
+//!   ([`exclude::Exclusions`]), merges duplicate values keeping every provenance, and writes the
+//!   set ([`SetBuilder::write`] is atomic: temp file, fsync, rename).
+//! * [`cidr`] — interval tables for IPv4/IPv6 prefixes; [`hashed`] — static hash tables.
+//! * [`report::CompileReport`] — what happened to every input item.
+//! * [`compile_feeds`] — the whole job for a list of feed files.
+
+pub mod cidr;
+pub mod exclude;
+pub mod hashed;
+pub mod report;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::format::{
+    self, FileWriter, NONE, PROV_EXACT, Prov, REC_SUBDOMAINS, REC_TIMED, Record, SCORE_UNKNOWN,
+    SectionId, StrRef,
+};
+use crate::indicator::{Kind, Meta, Tlp, Value};
+use crate::ingest::{self, Collector, FeedOptions, Location};
+use crate::normalize::Normalized;
+
+use cidr::{Intervals, Prefix, V4Table, V6Table};
+use exclude::{Exclusions, Verdict};
+use report::CompileReport;
+
+/// Options that decide which indicators enter the set.
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// Leave out indicators whose score is known and below this.
+    pub min_score: Option<u8>,
+    /// Leave out indicators marked more restrictive than this TLP.
+    pub tlp_max: Option<Tlp>,
+    /// "Now" for the expiry filter, Unix seconds.
+    pub now: i64,
+    /// STIX `ipv4-addr:value = '10.0.0.0/8'` means containment (not string equality).
+    pub cidr_equals_contains: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            min_score: None,
+            tlp_max: None,
+            now: crate::indicator::unix_now(),
+            cidr_equals_contains: true,
+        }
+    }
+}
+
+/// A distinct value being collected.
+struct BRec {
+    kind: Kind,
+    key_off: u32,
+    key_len: u32,
+    hash: u64,
+}
+
+/// Collects indicators and writes a set file.
+pub struct SetBuilder {
+    opts: CompileOptions,
+    exclusions: Exclusions,
+    report: CompileReport,
+    arena: Vec<u8>,
+    recs: Vec<BRec>,
+    index: HashTable<u32>,
+    pairs: Vec<(u32, u32)>,
+    provs: Vec<Prov>,
+    prov_index: HashMap<Prov, u32>,
+    last_meta: Option<(Meta, u32)>,
+    pool: Vec<u8>,
+    pool_index: HashMap<Vec<u8>, StrRef>,
+    sources: Vec<String>,
+    source_index: HashMap<String, u32>,
+    any_carved: bool,
+}
+
+/// The most records a set may hold (the IPv4 first level keeps one bit for a flag).
+pub const MAX_RECORDS: usize = (1 << 31) - 2;
+
+impl SetBuilder {
+    /// A builder with options and warninglists.
+    pub fn new(opts: CompileOptions, exclusions: Exclusions) -> SetBuilder {
+        SetBuilder {
+            opts,
+            exclusions,
+            report: CompileReport::default(),
+            arena: Vec::new(),
+            recs: Vec::new(),
+            index: HashTable::new(),
+            pairs: Vec::new(),
+            provs: Vec::new(),
+            prov_index: HashMap::new(),
+            last_meta: None,
+            pool: Vec::new(),
+            pool_index: HashMap::new(),
+            sources: Vec::new(),
+            source_index: HashMap::new(),
+            any_carved: false,
+        }
+    }
+
+    /// The options this builder filters with.
+    pub fn options(&self) -> &CompileOptions {
+        &self.opts
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> &CompileReport {
+        &self.report
+    }
+
+    /// Notes an input file in the report.
+    pub fn note_input(&mut self, name: &str) {
+        self.report.inputs.push(name.to_string());
+    }
+
+    fn intern_str(&mut self, s: &[u8]) -> StrRef {
+        if s.is_empty() {
+            return StrRef::default();
+        }
+        if let Some(r) = self.pool_index.get(s) {
+            return *r;
+        }
+        let r = StrRef {
+            off: self.pool.len() as u32,
+            len: s.len() as u32,
+        };
+        self.pool.extend_from_slice(s);
+        self.pool_index.insert(s.to_vec(), r);
+        r
+    }
+
+    fn intern_prov(&mut self, meta: &Meta) -> u32 {
+        if let Some((m, id)) = &self.last_meta {
+            if m == meta {
+                return *id;
+            }
+        }
+        let source = match self.source_index.get(&meta.source) {
+            Some(&i) => i,
+            None => {
+                let i = self.sources.len() as u32;
+                self.sources.push(meta.source.clone());
+                self.source_index.insert(meta.source.clone(), i);
+                i
+            }
+        };
+        let prov = Prov {
+            source,
+            score: meta.score.map_or(SCORE_UNKNOWN, |s| s.min(100)),
+            tlp: meta.tlp.map_or(0, |t| t as u8),
+            flags: if meta.exact { PROV_EXACT } else { 0 },
+            reserved: 0,
+            id: self.intern_str(meta.id.as_deref().unwrap_or("").as_bytes()),
+            labels: self.intern_str(meta.labels.join(",").as_bytes()),
+            description: self.intern_str(meta.description.as_deref().unwrap_or("").as_bytes()),
+            valid_from: meta.valid_from.unwrap_or(i64::MIN),
+            valid_until: meta.valid_until.unwrap_or(i64::MAX),
+        };
+        let next = self.provs.len() as u32;
+        let id = *self.prov_index.entry(prov).or_insert(next);
+        if id == next {
+            self.provs.push(prov);
+        }
+        self.last_meta = Some((meta.clone(), id));
+        id
+    }
+
+    /// The record for a value, created on first sight.
+    fn intern_value(&mut self, value: &Value) -> Result<u32> {
+        let kind = value.kind();
+        let mut net_key = [0u8; 17];
+        let key: &[u8] = match value {
+            Value::Net(IpNet::V4(n)) => {
+                net_key[..4].copy_from_slice(&n.network().octets());
+                net_key[4] = n.prefix_len();
+                &net_key[..5]
+            }
+            Value::Net(IpNet::V6(n)) => {
+                net_key[..16].copy_from_slice(&n.network().octets());
+                net_key[16] = n.prefix_len();
+                &net_key[..]
+            }
+            Value::Domain(s) | Value::Url(s) | Value::Email(s) | Value::HttpRequest(s) => {
+                s.as_bytes()
+            }
+            Value::Hash(d) => d,
+        };
+        let hash = format::key_hash(kind.is_hash(), key) ^ (kind as u64).wrapping_mul(0x9E37_79B9);
+        let (arena, recs) = (&self.arena, &self.recs);
+        let eq = |&r: &u32| {
+            let b = &recs[r as usize];
+            b.kind == kind && &arena[b.key_off as usize..(b.key_off + b.key_len) as usize] == key
+        };
+        if let Some(&r) = self.index.find(hash, eq) {
+            return Ok(r);
+        }
+        if self.recs.len() >= MAX_RECORDS {
+            return Err(Error::invalid(format!(
+                "more than {MAX_RECORDS} distinct indicators: split the set"
+            )));
+        }
+        let r = self.recs.len() as u32;
+        self.recs.push(BRec {
+            kind,
+            key_off: self.arena.len() as u32,
+            key_len: key.len() as u32,
+            hash,
+        });
+        self.arena.extend_from_slice(key);
+        let recs = &self.recs;
+        self.index
+            .insert_unique(hash, r, |&x| recs[x as usize].hash);
+        Ok(r)
+    }
+
+    /// Adds one indicator (the [`Collector::accept`] path, with errors surfaced).
+    pub fn add(&mut self, n: Normalized, meta: &Meta, at: &Location) -> Result<()> {
+        let value = &n.value;
+        if meta.valid_until.is_some_and(|t| t <= self.opts.now) {
+            self.report
+                .filtered
+                .entry("expired (valid_until in the past)".into())
+                .or_default()
+                .add(|| format!("{at} — {value}"));
+            return Ok(());
+        }
+        if let (Some(min), Some(score)) = (self.opts.min_score, meta.score) {
+            if score < min {
+                self.report
+                    .filtered
+                    .entry(format!("score below {min}"))
+                    .or_default()
+                    .add(|| format!("{at} — {value} (score {score})"));
+                return Ok(());
+            }
+        }
+        if let (Some(max), Some(tlp)) = (self.opts.tlp_max, meta.tlp) {
+            if tlp > max {
+                self.report
+                    .filtered
+                    .entry(format!("TLP above {max}"))
+                    .or_default()
+                    .add(|| format!("{at} — {value} (TLP {tlp})"));
+                return Ok(());
+            }
+        }
+        if !self.exclusions.is_empty() {
+            match self.exclusions.check(value) {
+                Verdict::Keep => {}
+                Verdict::Suppress(list) => {
+                    self.report
+                        .suppressed
+                        .entry(list)
+                        .or_default()
+                        .add(|| format!("{at} — {value}"));
+                    return Ok(());
+                }
+                Verdict::Carve(list) => {
+                    self.any_carved = true;
+                    self.report
+                        .carved
+                        .entry(list)
+                        .or_default()
+                        .add(|| format!("{at} — {value}"));
+                }
+            }
+        }
+        if n.host_bits_cleared {
+            self.report
+                .host_bits_cleared
+                .add(|| format!("{at} — stored as {value}"));
+        }
+        let prov = self.intern_prov(meta);
+        let rec = self.intern_value(value)?;
+        self.pairs.push((rec, prov));
+        self.report.accepted(value.kind());
+        Ok(())
+    }
+
+    /// Builds the set in memory.
+    pub fn build(mut self) -> Result<(FileWriter, CompileReport)> {
+        let before = self.pairs.len();
+        self.pairs.sort_unstable();
+        self.pairs.dedup();
+        self.report.duplicates = (before - self.pairs.len()) as u64;
+        self.report.merged = (self.pairs.len() - self.recs.len()) as u64;
+
+        let mut prov_lists: Vec<u32> = Vec::with_capacity(self.pairs.len() + self.recs.len());
+        let mut records: Vec<Record> = Vec::with_capacity(self.recs.len());
+        let mut pairs = self.pairs.iter().peekable();
+        let mut value_text = String::new();
+        for (r, b) in self.recs.iter().enumerate() {
+            let provs_at = prov_lists.len() as u32;
+            prov_lists.push(0);
+            let mut flags = 0u8;
+            while let Some(&&(pr, p)) = pairs.peek() {
+                if pr as usize != r {
+                    break;
+                }
+                pairs.next();
+                prov_lists.push(p);
+                let prov = &self.provs[p as usize];
+                if prov.flags & PROV_EXACT == 0 && b.kind == Kind::Domain {
+                    flags |= REC_SUBDOMAINS;
+                }
+                if prov.valid_from != i64::MIN || prov.valid_until != i64::MAX {
+                    flags |= REC_TIMED;
+                }
+            }
+            prov_lists[provs_at as usize] = prov_lists.len() as u32 - provs_at - 1;
+            let key = &self.arena[b.key_off as usize..(b.key_off + b.key_len) as usize];
+            let value: &[u8] = match b.kind {
+                Kind::Ipv4 | Kind::Ipv6 => {
+                    value_text.clear();
+                    use std::fmt::Write as _;
+                    let _ = write!(value_text, "{}", net_of(b.kind, key));
+                    value_text.as_bytes()
+                }
+                _ => key,
+            };
+            let value_off = self.pool.len() as u32;
+            self.pool.extend_from_slice(value);
+            if self.pool.len() > u32::MAX as usize {
+                return Err(Error::invalid("string pool over 4 GiB: split the set"));
+            }
+            records.push(Record {
+                value_off,
+                value_len: value.len().min(u16::MAX as usize) as u16,
+                kind: b.kind as u8,
+                flags,
+                provs: provs_at,
+                parent: NONE,
+            });
+        }
+
+        let mut w = FileWriter::new();
+        // IP interval tables.
+        for (kind, v6) in [(Kind::Ipv4, false), (Kind::Ipv6, true)] {
+            let mut prefixes = Vec::new();
+            for (r, b) in self.recs.iter().enumerate() {
+                if b.kind == kind {
+                    let net = net_of(
+                        kind,
+                        &self.arena[b.key_off as usize..(b.key_off + b.key_len) as usize],
+                    );
+                    let (first, last) = match net {
+                        IpNet::V4(n) => (
+                            u128::from(u32::from(n.network())),
+                            u128::from(u32::from(n.broadcast())),
+                        ),
+                        IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast())),
+                    };
+                    prefixes.push(Prefix {
+                        first,
+                        last,
+                        rec: r as u32,
+                    });
+                }
+            }
+            if prefixes.is_empty() {
+                continue;
+            }
+            let max = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+            let (mut iv, parents) = Intervals::build(&prefixes, max);
+            for (p, parent) in prefixes.iter().zip(parents) {
+                records[p.rec as usize].parent = parent;
+            }
+            if self.any_carved {
+                iv = iv.carve(&self.exclusions.holes(v6), max);
+            }
+            if v6 {
+                let t = V6Table::encode(&iv);
+                w.section(SectionId::V6L1, &t.l1);
+                w.section(SectionId::V6Keys, &t.keys);
+                w.section(SectionId::V6Vals, &t.vals);
+            } else {
+                let t = V4Table::encode(&iv);
+                w.section(SectionId::V4L1, &t.l1);
+                w.section(SectionId::V4Keys, &t.keys);
+                w.section(SectionId::V4Vals, &t.vals);
+            }
+        }
+        // Hashed tables.
+        for kind in Kind::ALL {
+            let Some(section) = SectionId::table_for(kind) else {
+                continue;
+            };
+            let entries: Vec<(u64, u32)> = self
+                .recs
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.kind == kind)
+                .map(|(r, b)| {
+                    let key = &self.arena[b.key_off as usize..(b.key_off + b.key_len) as usize];
+                    (format::key_hash(kind.is_hash(), key), r as u32)
+                })
+                .collect();
+            if !entries.is_empty() {
+                w.section(section, &hashed::build(&entries));
+            }
+        }
+        // Pattern lists.
+        for (kind, section) in [
+            (Kind::Url, SectionId::UrlPatterns),
+            (Kind::HttpRequest, SectionId::HttpPatterns),
+        ] {
+            let ids: Vec<u32> = (0..self.recs.len() as u32)
+                .filter(|&r| self.recs[r as usize].kind == kind)
+                .collect();
+            if !ids.is_empty() {
+                w.section(section, &ids);
+            }
+        }
+        for b in &self.recs {
+            *self.report.indicators.entry(b.kind.name()).or_default() += 1;
+        }
+        let source_refs: Vec<StrRef> = self
+            .sources
+            .clone()
+            .iter()
+            .map(|s| self.intern_str(s.as_bytes()))
+            .collect();
+        let mut per_source = vec![0u64; self.sources.len()];
+        let mut seen = vec![u32::MAX; self.sources.len()];
+        for &(r, p) in &self.pairs {
+            let s = self.provs[p as usize].source as usize;
+            if seen[s] != r {
+                seen[s] = r;
+                per_source[s] += 1;
+            }
+        }
+        let meta = SetMeta {
+            trawl_version: env!("CARGO_PKG_VERSION").to_string(),
+            format_version: format::VERSION,
+            build_time: self.opts.now,
+            indicators: self
+                .report
+                .indicators
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            sources: self
+                .sources
+                .iter()
+                .zip(per_source)
+                .map(|(name, indicators)| SourceCount {
+                    name: name.clone(),
+                    indicators,
+                })
+                .collect(),
+            inputs: self.report.inputs.clone(),
+            options: format!(
+                "min_score={:?} tlp_max={:?} cidr_equals_contains={}",
+                self.opts.min_score,
+                self.opts.tlp_max.map(Tlp::name),
+                self.opts.cidr_equals_contains
+            ),
+            rejected: self.report.rejected_total(),
+            suppressed: self.report.suppressed.values().map(|t| t.count).sum(),
+        };
+        let meta_json = serde_json::to_vec(&meta).map_err(|e| Error::invalid(e.to_string()))?;
+        w.section(SectionId::Meta, &meta_json);
+        w.section(SectionId::Records, &records);
+        w.section(SectionId::Provs, &self.provs);
+        w.section(SectionId::ProvLists, &prov_lists);
+        w.section(SectionId::Sources, &source_refs);
+        w.section(SectionId::Strings, &self.pool);
+        Ok((w, self.report))
+    }
+
+    /// Builds the set and writes it atomically to `path` (temp file, fsync, rename, fsync dir):
+    /// readers of the old file never see a partial one.
+    pub fn write(self, path: &Path) -> Result<CompileReport> {
+        let build_time = self.opts.now;
+        let (w, report) = self.build()?;
+        write_atomic(path, |file| w.write_to(BufWriter::new(file), build_time))?;
+        Ok(report)
+    }
+}
+
+fn net_of(kind: Kind, key: &[u8]) -> IpNet {
+    if kind == Kind::Ipv4 {
+        let a: [u8; 4] = key[..4].try_into().unwrap_or_default();
+        IpNet::V4(ipnet::Ipv4Net::new(a.into(), key[4]).unwrap_or_default())
+    } else {
+        let a: [u8; 16] = key[..16].try_into().unwrap_or_default();
+        IpNet::V6(ipnet::Ipv6Net::new(a.into(), key[16]).unwrap_or_default())
+    }
+}
+
+/// Writes a file through `fill` into a temp file beside `path`, fsyncs it and renames it over
+/// `path`, then fsyncs the directory. On error the temp file is removed.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid(format!("{}: not a file path", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        fill(&mut f)?;
+        f.flush()?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e: std::io::Error| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// The META section: what `trawl info` shows without touching the tables.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SetMeta {
+    /// trawl version that built the set.
+    pub trawl_version: String,
+    /// Format version.
+    pub format_version: u32,
+    /// Build time (also the "now" of the expiry filter), Unix seconds.
+    pub build_time: i64,
+    /// Distinct indicators per kind.
+    pub indicators: std::collections::BTreeMap<String, u64>,
+    /// Distinct indicators per source.
+    pub sources: Vec<SourceCount>,
+    /// Feed files compiled.
+    pub inputs: Vec<String>,
+    /// The compile options.
+    pub options: String,
+    /// Items rejected during compilation.
+    pub rejected: u64,
+    /// Items suppressed by warninglists.
+    pub suppressed: u64,
+}
+
+/// Indicators of one source.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SourceCount {
+    /// Source name.
+    pub name: String,
+    /// Distinct indicators it contributed.
+    pub indicators: u64,
+}
+
+impl Collector for SetBuilder {
+    fn accept(&mut self, indicator: Normalized, meta: &Meta, at: &Location) {
+        if let Err(e) = self.add(indicator, meta, at) {
+            self.reject(at.clone(), "set limit reached", &e.to_string());
+        }
+    }
+    fn reject(&mut self, at: Location, reason: &str, detail: &str) {
+        self.report
+            .rejected
+            .entry(reason.to_string())
+            .or_default()
+            .add(|| format!("{at} — {detail}"));
+    }
+    fn unsupported(&mut self, at: Location, reason: &str, detail: &str) {
+        self.report
+            .unsupported
+            .entry(reason.to_string())
+            .or_default()
+            .add(|| format!("{at} — {detail}"));
+    }
+    fn dropped(&mut self, at: Location, reason: &str) {
+        self.report
+            .dropped
+            .entry(reason.to_string())
+            .or_default()
+            .add(|| at.to_string());
+    }
+}
+
+/// How a feed file is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedFormat {
+    /// Plain list or CSV with a header (decided by the first line).
+    Text,
+    /// STIX 2.1 bundle or TAXII envelope.
+    Stix,
+}
+
+/// One feed to compile: a path and its per-feed options.
+#[derive(Clone, Debug)]
+pub struct FeedSpec {
+    /// The file.
+    pub path: PathBuf,
+    /// Format; `None` decides by extension and content (`.json` or a leading `{`/`[` → STIX).
+    pub format: Option<FeedFormat>,
+    /// Per-feed options (source name defaults to the file stem).
+    pub options: FeedOptions,
+}
+
+impl FeedSpec {
+    /// A feed with default options and the file stem as source name.
+    pub fn new(path: impl Into<PathBuf>) -> FeedSpec {
+        let path = path.into();
+        let source = path
+            .file_stem()
+            .map_or_else(|| "feed".into(), |s| s.to_string_lossy().into_owned());
+        FeedSpec {
+            path,
+            format: None,
+            options: FeedOptions::source(source),
+        }
+    }
+
+    fn detect_format(&self) -> Result<FeedFormat> {
+        if let Some(f) = self.format {
+            return Ok(f);
+        }
+        if self
+            .path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            return Ok(FeedFormat::Stix);
+        }
+        let mut head = [0u8; 512];
+        let mut f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let n = std::io::Read::read(&mut f, &mut head).map_err(|e| Error::io(&self.path, e))?;
+        let first = head[..n].iter().find(|b| !b.is_ascii_whitespace());
+        Ok(match first {
+            Some(b'{') | Some(b'[') => FeedFormat::Stix,
+            _ => FeedFormat::Text,
+        })
+    }
+}
+
+/// Reads every feed into `builder`. Feeds are streamed; STIX versions are resolved across all
+/// STIX feeds (newest `modified` per id wins) before they reach the builder.
+pub fn ingest_feeds(feeds: &[FeedSpec], builder: &mut SetBuilder) -> Result<()> {
+    let mut stix = ingest::stix::StixIngest::new(builder.options().cidr_equals_contains);
+    for feed in feeds {
+        let name: Arc<str> = feed.path.display().to_string().into();
+        builder.note_input(&name);
+        let file = File::open(&feed.path).map_err(|e| Error::io(&feed.path, e))?;
+        match feed.detect_format()? {
+            FeedFormat::Text => ingest::text::read(file, &name, &feed.options, builder)
+                .map_err(|e| Error::io(&feed.path, e))?,
+            FeedFormat::Stix => stix.read(file, &name, &feed.options, builder)?,
+        }
+    }
+    stix.finish(builder);
+    Ok(())
+}

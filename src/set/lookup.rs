@@ -1,0 +1,237 @@
+//! The lookup kernels over the cast sections: IPv4/IPv6 interval tables and hashed tables.
+//! Pure functions over slices, so the property tests and benches can drive them directly.
+//! Every index into a section is checked: a corrupt file yields misses, never a panic.
+
+use crate::format::{BUCKET_SLOTS, NONE, Slot, V4_DIRECT, V6Key, fingerprint};
+
+/// The value that a direct IPv4 first-level entry uses for "no record".
+const V4_DIRECT_NONE: u32 = NONE & !V4_DIRECT;
+
+/// Buckets with at most this many boundaries are scanned linearly (branch-free, vectorised);
+/// larger ones are binary searched.
+const LINEAR_MAX: usize = 32;
+
+/// Number of keys `<= lo` in a sorted slice.
+#[inline]
+fn count_le(keys: &[u16], lo: u16) -> usize {
+    if keys.len() <= LINEAR_MAX {
+        keys.iter().map(|&k| usize::from(k <= lo)).sum()
+    } else {
+        keys.partition_point(|&k| k <= lo)
+    }
+}
+
+/// The IPv4 sections, cast.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct V4<'a> {
+    /// First level, 65,536 entries.
+    pub l1: &'a [u32],
+    /// Bucket counts and boundary low halves.
+    pub keys: &'a [u16],
+    /// Values parallel to keys.
+    pub vals: &'a [u32],
+}
+
+impl V4<'_> {
+    /// The most specific record containing `addr`, or [`NONE`].
+    #[inline]
+    pub fn lookup(&self, addr: u32) -> u32 {
+        let Some(&e) = self.l1.get((addr >> 16) as usize) else {
+            return NONE;
+        };
+        self.finish(e, addr)
+    }
+
+    #[inline]
+    fn finish(&self, e: u32, addr: u32) -> u32 {
+        if e & V4_DIRECT != 0 {
+            let v = e & !V4_DIRECT;
+            return if v == V4_DIRECT_NONE { NONE } else { v };
+        }
+        let off = e as usize;
+        let Some(&n) = self.keys.get(off) else {
+            return NONE;
+        };
+        let Some(keys) = self.keys.get(off + 1..off + 1 + usize::from(n)) else {
+            return NONE;
+        };
+        let i = count_le(keys, addr as u16);
+        self.vals.get(off + i).copied().unwrap_or(NONE)
+    }
+
+    /// [`V4::lookup`] for many addresses: first-level entries are read and the bucket lines
+    /// prefetched for a block of addresses before any is searched, so the cache misses of a
+    /// block overlap instead of queueing.
+    pub fn lookup_batch(&self, addrs: &[u32], out: &mut [u32]) {
+        const BLOCK: usize = 16;
+        let mut entries = [0u32; BLOCK];
+        for (a, o) in addrs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+            for (e, &addr) in entries.iter_mut().zip(a) {
+                *e = self
+                    .l1
+                    .get((addr >> 16) as usize)
+                    .copied()
+                    .unwrap_or(V4_DIRECT | V4_DIRECT_NONE);
+                if *e & V4_DIRECT == 0 {
+                    prefetch(self.keys, *e as usize);
+                    prefetch(self.vals, *e as usize + 1);
+                }
+            }
+            for ((e, &addr), o) in entries.iter().zip(a).zip(o) {
+                *o = self.finish(*e, addr);
+            }
+        }
+    }
+
+    /// Bytes of the three sections.
+    pub fn bytes(&self) -> usize {
+        size_of_val(self.l1) + size_of_val(self.keys) + size_of_val(self.vals)
+    }
+}
+
+/// The IPv6 sections, cast (same bucket scheme as [`V4`], full 128-bit keys).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct V6<'a> {
+    /// First level, 65,536 entries.
+    pub l1: &'a [u32],
+    /// Per bucket: a count key, then the boundaries.
+    pub keys: &'a [V6Key],
+    /// Values parallel to keys.
+    pub vals: &'a [u32],
+}
+
+impl V6<'_> {
+    /// The most specific record containing `addr`, or [`NONE`].
+    #[inline]
+    pub fn lookup(&self, addr: u128) -> u32 {
+        let Some(&e) = self.l1.get((addr >> 112) as usize) else {
+            return NONE;
+        };
+        self.finish(e, addr)
+    }
+
+    #[inline]
+    fn finish(&self, e: u32, addr: u128) -> u32 {
+        if e & V4_DIRECT != 0 {
+            let v = e & !V4_DIRECT;
+            return if v == V4_DIRECT_NONE { NONE } else { v };
+        }
+        let off = e as usize;
+        let Some(n) = self.keys.get(off).map(|k| k.lo as usize) else {
+            return NONE;
+        };
+        let Some(keys) = off
+            .checked_add(1 + n)
+            .and_then(|end| self.keys.get(off + 1..end))
+        else {
+            return NONE;
+        };
+        let i = search_v6(keys, addr);
+        self.vals.get(off + i).copied().unwrap_or(NONE)
+    }
+
+    /// [`V6::lookup`] for many addresses, first levels read and bucket middles prefetched per
+    /// block.
+    pub fn lookup_batch(&self, addrs: &[u128], out: &mut [u32]) {
+        const BLOCK: usize = 16;
+        let mut entries = [0u32; BLOCK];
+        for (a, o) in addrs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+            for (e, &addr) in entries.iter_mut().zip(a) {
+                *e = self
+                    .l1
+                    .get((addr >> 112) as usize)
+                    .copied()
+                    .unwrap_or(V4_DIRECT | V4_DIRECT_NONE);
+                if *e & V4_DIRECT == 0 {
+                    let off = *e as usize;
+                    prefetch(self.keys, off);
+                    let n = self.keys.get(off).map_or(0, |k| k.lo as usize);
+                    prefetch(self.keys, off + n / 2);
+                }
+            }
+            for ((e, &addr), o) in entries.iter().zip(a).zip(o) {
+                *o = self.finish(*e, addr);
+            }
+        }
+    }
+
+    /// Bytes of the three sections.
+    pub fn bytes(&self) -> usize {
+        size_of_val(self.l1) + size_of_val(self.keys) + size_of_val(self.vals)
+    }
+}
+
+/// Number of keys `<= addr` (keys ascending), branch-free binary search.
+#[inline]
+fn search_v6(keys: &[V6Key], addr: u128) -> usize {
+    let mut base = 0usize;
+    let mut len = keys.len();
+    if len == 0 {
+        return 0;
+    }
+    while len > 1 {
+        let half = len / 2;
+        let k = keys[base + half].get();
+        base = if k <= addr { base + half } else { base };
+        len -= half;
+    }
+    base + usize::from(keys[base].get() <= addr)
+}
+
+/// A hashed table, cast: buckets of [`BUCKET_SLOTS`] slots, a power-of-two bucket count.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Table<'a> {
+    /// The slots.
+    pub slots: &'a [Slot],
+}
+
+impl Table<'_> {
+    /// The first record along the probe sequence of `hash` for which `is_key` holds.
+    #[inline]
+    pub fn probe(&self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+        let buckets = self.slots.len() / BUCKET_SLOTS;
+        if buckets == 0 {
+            return None;
+        }
+        let mask = buckets - 1;
+        let fp = fingerprint(hash);
+        let mut b = hash as usize & mask;
+        for _ in 0..buckets {
+            let bucket = self.slots.get(b * BUCKET_SLOTS..(b + 1) * BUCKET_SLOTS)?;
+            for s in bucket {
+                if s.fp == fp && is_key(s.rec) {
+                    return Some(s.rec);
+                }
+            }
+            if bucket.iter().any(|s| s.fp == 0) {
+                return None;
+            }
+            b = (b + 1) & mask;
+        }
+        None
+    }
+
+    /// Prefetches the home bucket of `hash`.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        let buckets = self.slots.len() / BUCKET_SLOTS;
+        if buckets > 0 {
+            prefetch(self.slots, (hash as usize & (buckets - 1)) * BUCKET_SLOTS);
+        }
+    }
+}
+
+/// Hints the CPU to bring `slice[i]`'s cache line in; out-of-range indices are ignored.
+#[inline(always)]
+pub fn prefetch<T>(slice: &[T], i: usize) {
+    if let Some(x) = slice.get(i) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `_mm_prefetch` is a hint that never faults; the pointer is to a live element.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast::<i8>());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = x;
+    }
+}

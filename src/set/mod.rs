@@ -1,0 +1,837 @@
+//! Reading a compiled set: [`IndicatorSet`] answers lookups straight from the file's bytes.
+//!
+//! * [`IndicatorSet<D>`] — generic over where the bytes live (`Mmap` in production via
+//!   [`IndicatorSet::open`], a `Vec` or [`AlignedBytes`] in tests). Opening checks the header and
+//!   every section's bounds only; [`IndicatorSet::verify`] checks the digest and every index.
+//! * [`Hit`] — a small `Copy` value naming a record; [`IndicatorSet::indicator`] resolves it
+//!   to an [`IndicatorRef`] with the value and every [`Provenance`].
+//! * Lookups: [`IndicatorSet::match_ip`] (most specific prefix), [`IndicatorSet::match_ips`]
+//!   (batched, prefetching), [`IndicatorSet::match_domain`] (with the subdomain rule),
+//!   [`IndicatorSet::match_email`], [`IndicatorSet::match_hash`], [`IndicatorSet::match_url`]
+//!   (equal or contained), [`IndicatorSet::match_http`], [`IndicatorSet::scan_text`].
+//!
+//! Expired and not-yet-valid provenance never produces a hit: a CIDR whose record is inactive
+//! falls back to its parent prefix, a domain to its parent names.
+
+pub mod lookup;
+mod patterns;
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bytemuck::Pod;
+use memmap2::Mmap;
+
+use crate::compile::SetMeta;
+use crate::error::{Error, Result};
+use crate::format::{
+    self, BUCKET_SLOTS, L1_ENTRIES, Layout, NONE, PROV_EXACT, Prov, REC_SUBDOMAINS, REC_TIMED,
+    Record, SCORE_UNKNOWN, SectionId, Slot, StrRef,
+};
+use crate::indicator::{Kind, Tlp, unix_now, write_hex};
+use crate::normalize;
+
+use lookup::{Table, V4, V6};
+use patterns::Patterns;
+
+/// A match: which indicator, of which kind, and where in the scanned input (for
+/// [`IndicatorSet::scan_text`]; the whole input for direct lookups).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Hit {
+    /// Record index; resolve with [`IndicatorSet::indicator`].
+    pub indicator: u32,
+    /// The indicator's kind.
+    pub kind: Kind,
+    /// Start of the matched bytes in the input.
+    pub start: u32,
+    /// End (exclusive) of the matched bytes in the input.
+    pub end: u32,
+}
+
+/// Bytes with 8-byte alignment, for sets loaded from a byte buffer.
+#[derive(Clone, Debug)]
+pub struct AlignedBytes {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl AlignedBytes {
+    /// Copies `bytes` into an aligned buffer.
+    pub fn copy_from(bytes: &[u8]) -> AlignedBytes {
+        let mut words = vec![0u64; bytes.len().div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        AlignedBytes {
+            words,
+            len: bytes.len(),
+        }
+    }
+}
+
+impl AsRef<[u8]> for AlignedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &bytemuck::cast_slice::<u64, u8>(&self.words)[..self.len]
+    }
+}
+
+/// Section byte ranges, resolved once at open.
+#[derive(Clone, Debug, Default)]
+struct Sections {
+    meta: Range<usize>,
+    strings: Range<usize>,
+    records: Range<usize>,
+    provs: Range<usize>,
+    prov_lists: Range<usize>,
+    sources: Range<usize>,
+    v4: [Range<usize>; 3],
+    v6: [Range<usize>; 3],
+    tables: [Range<usize>; 7],
+    url_patterns: Range<usize>,
+    http_patterns: Range<usize>,
+}
+
+const TABLE_KINDS: [Kind; 7] = [
+    Kind::Domain,
+    Kind::Email,
+    Kind::Url,
+    Kind::Md5,
+    Kind::Sha1,
+    Kind::Sha256,
+    Kind::Sha512,
+];
+
+fn table_index(kind: Kind) -> Option<usize> {
+    TABLE_KINDS.iter().position(|&k| k == kind)
+}
+
+/// A compiled indicator set, read in place.
+pub struct IndicatorSet<D> {
+    data: D,
+    sec: Sections,
+    build_time: i64,
+    clock: Option<i64>,
+    url_patterns: OnceLock<Patterns>,
+    http_patterns: OnceLock<Patterns>,
+}
+
+impl<D> fmt::Debug for IndicatorSet<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IndicatorSet")
+            .field("build_time", &self.build_time)
+            .field("records", &(self.sec.records.len() / size_of::<Record>()))
+            .finish()
+    }
+}
+
+impl IndicatorSet<Mmap> {
+    /// Maps a set file and checks its header and section bounds (no full read: opening costs
+    /// the same at any size). Use [`IndicatorSet::verify`] for the full check.
+    pub fn open(path: impl AsRef<Path>) -> Result<IndicatorSet<Mmap>> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: trawl never modifies a set file in place: a new set is written to a temp file
+        // and renamed over the old one, so this mapping keeps seeing the old inode. A third
+        // party truncating the file under us could still raise SIGBUS; that is the price of
+        // zero-copy and is documented in the README.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Random);
+        IndicatorSet::from_bytes(map).map_err(|e| match e.is_bad_set() {
+            true => Error::invalid(format!("{}: {e}", path.display())),
+            false => e,
+        })
+    }
+}
+
+impl<D: AsRef<[u8]>> IndicatorSet<D> {
+    /// Reads a set from bytes (8-byte aligned; see [`AlignedBytes`]). Checks the header and
+    /// every section's bounds, alignment and shape; costs O(sections).
+    pub fn from_bytes(data: D) -> Result<IndicatorSet<D>> {
+        let bytes = data.as_ref();
+        if bytes.as_ptr() as usize % 8 != 0 {
+            return Err(Error::invalid(
+                "set bytes are not 8-byte aligned (load them through AlignedBytes)",
+            ));
+        }
+        let layout = Layout::parse(bytes)?;
+        let r = |id| layout.range(id);
+        let sec = Sections {
+            meta: r(SectionId::Meta),
+            strings: r(SectionId::Strings),
+            records: r(SectionId::Records),
+            provs: r(SectionId::Provs),
+            prov_lists: r(SectionId::ProvLists),
+            sources: r(SectionId::Sources),
+            v4: [
+                r(SectionId::V4L1),
+                r(SectionId::V4Keys),
+                r(SectionId::V4Vals),
+            ],
+            v6: [
+                r(SectionId::V6L1),
+                r(SectionId::V6Keys),
+                r(SectionId::V6Vals),
+            ],
+            tables: TABLE_KINDS.map(|k| SectionId::table_for(k).map_or(0..0, r)),
+            url_patterns: r(SectionId::UrlPatterns),
+            http_patterns: r(SectionId::HttpPatterns),
+        };
+        for (name, range) in [
+            ("meta", &sec.meta),
+            ("records", &sec.records),
+            ("provenance", &sec.provs),
+        ] {
+            if range.is_empty() && name != "records" && name != "provenance" {
+                return Err(Error::bad_set(format!("the {name} section is missing")));
+            }
+        }
+        let v4_l1 = sec.v4[0].len();
+        if v4_l1 != 0 && v4_l1 != L1_ENTRIES * 4 {
+            return Err(Error::bad_set("IPv4 first level has the wrong size"));
+        }
+        if (v4_l1 == 0) != sec.v4[2].is_empty() || sec.v4[1].len() * 2 != sec.v4[2].len() {
+            return Err(Error::bad_set("IPv4 sections are inconsistent"));
+        }
+        let v6_l1 = sec.v6[0].len();
+        if v6_l1 != 0 && v6_l1 != L1_ENTRIES * 4 {
+            return Err(Error::bad_set("IPv6 first level has the wrong size"));
+        }
+        if (v6_l1 == 0) != sec.v6[2].is_empty() || sec.v6[1].len() != sec.v6[2].len() * 4 {
+            return Err(Error::bad_set("IPv6 sections are inconsistent"));
+        }
+        for (k, t) in TABLE_KINDS.iter().zip(&sec.tables) {
+            let buckets = t.len() / (BUCKET_SLOTS * size_of::<Slot>());
+            if t.len() % (BUCKET_SLOTS * size_of::<Slot>()) != 0
+                || (buckets != 0 && !buckets.is_power_of_two())
+            {
+                return Err(Error::bad_set(format!(
+                    "the {k} table has a malformed size"
+                )));
+            }
+        }
+        let build_time = layout.header.build_time;
+        Ok(IndicatorSet {
+            data,
+            sec,
+            build_time,
+            clock: None,
+            url_patterns: OnceLock::new(),
+            http_patterns: OnceLock::new(),
+        })
+    }
+
+    /// Fixes "now" for validity checks (Unix seconds), e.g. the capture time of a pcap being
+    /// replayed, or a test. `None` (the default) reads the system clock when a record has a
+    /// validity window.
+    pub fn set_clock(&mut self, now: Option<i64>) {
+        self.clock = now;
+    }
+
+    fn slice<T: Pod>(&self, r: &Range<usize>) -> &[T] {
+        self.data
+            .as_ref()
+            .get(r.clone())
+            .and_then(|b| bytemuck::try_cast_slice(b).ok())
+            .unwrap_or(&[])
+    }
+
+    fn records(&self) -> &[Record] {
+        self.slice(&self.sec.records)
+    }
+
+    fn strings(&self) -> &[u8] {
+        self.slice(&self.sec.strings)
+    }
+
+    fn v4(&self) -> V4<'_> {
+        V4 {
+            l1: self.slice(&self.sec.v4[0]),
+            keys: self.slice(&self.sec.v4[1]),
+            vals: self.slice(&self.sec.v4[2]),
+        }
+    }
+
+    fn v6(&self) -> V6<'_> {
+        V6 {
+            l1: self.slice(&self.sec.v6[0]),
+            keys: self.slice(&self.sec.v6[1]),
+            vals: self.slice(&self.sec.v6[2]),
+        }
+    }
+
+    fn table(&self, kind: Kind) -> Table<'_> {
+        Table {
+            slots: table_index(kind).map_or(&[][..], |i| self.slice(&self.sec.tables[i])),
+        }
+    }
+
+    /// Number of distinct indicators.
+    pub fn len(&self) -> usize {
+        self.records().len()
+    }
+
+    /// Whether the set holds no indicator.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// When the set was built, Unix seconds.
+    pub fn build_time(&self) -> i64 {
+        self.build_time
+    }
+
+    /// The set's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.data.as_ref()
+    }
+
+    /// The build information stored in the set.
+    pub fn meta(&self) -> Result<SetMeta> {
+        serde_json::from_slice(self.slice::<u8>(&self.sec.meta))
+            .map_err(|e| Error::bad_set(format!("META section: {e}")))
+    }
+
+    /// Bytes per section, for `trawl info`.
+    pub fn section_sizes(&self) -> Vec<(&'static str, usize)> {
+        let s = &self.sec;
+        let mut v = vec![
+            ("meta", s.meta.len()),
+            ("strings", s.strings.len()),
+            ("records", s.records.len()),
+            (
+                "provenance",
+                s.provs.len() + s.prov_lists.len() + s.sources.len(),
+            ),
+            ("ipv4 intervals", s.v4.iter().map(Range::len).sum()),
+            ("ipv6 intervals", s.v6.iter().map(Range::len).sum()),
+        ];
+        for (k, t) in TABLE_KINDS.iter().zip(&s.tables) {
+            v.push((table_name(*k), t.len()));
+        }
+        v.push((
+            "pattern lists",
+            s.url_patterns.len() + s.http_patterns.len(),
+        ));
+        v
+    }
+
+    /// The indicator a hit names.
+    pub fn indicator(&self, id: u32) -> Option<IndicatorRef<'_>> {
+        let rec = *self.records().get(id as usize)?;
+        Some(IndicatorRef {
+            id,
+            rec,
+            strings: self.strings(),
+            provs: self.slice(&self.sec.provs),
+            lists: self.slice(&self.sec.prov_lists),
+            sources: self.slice(&self.sec.sources),
+        })
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.unwrap_or_else(unix_now)
+    }
+
+    /// Whether a record has active provenance now; with `subdomain`, only provenance that
+    /// allows subdomain matches counts.
+    fn active(&self, rec: &Record, subdomain: bool) -> bool {
+        if rec.flags & REC_TIMED == 0 && !subdomain {
+            return true;
+        }
+        if subdomain && rec.flags & REC_SUBDOMAINS == 0 {
+            return false;
+        }
+        let now = if rec.flags & REC_TIMED != 0 {
+            self.now()
+        } else {
+            0
+        };
+        let provs: &[Prov] = self.slice(&self.sec.provs);
+        let lists: &[u32] = self.slice(&self.sec.prov_lists);
+        let start = rec.provs as usize;
+        let Some(&n) = lists.get(start) else {
+            return false;
+        };
+        let ids = lists.get(start + 1..start + 1 + n as usize).unwrap_or(&[]);
+        ids.iter().filter_map(|&p| provs.get(p as usize)).any(|p| {
+            (!subdomain || p.flags & PROV_EXACT == 0)
+                && (rec.flags & REC_TIMED == 0 || (p.valid_from <= now && now < p.valid_until))
+        })
+    }
+
+    /// Follows parent links from a CIDR record to the first active one.
+    fn resolve_cidr(&self, mut rec_id: u32) -> Option<u32> {
+        let records = self.records();
+        for _ in 0..=129 {
+            let rec = records.get(rec_id as usize)?;
+            if self.active(rec, false) {
+                return Some(rec_id);
+            }
+            rec_id = rec.parent;
+        }
+        None
+    }
+
+    fn ip_hit(&self, rec: u32, kind: Kind) -> Option<Hit> {
+        if rec == NONE {
+            return None;
+        }
+        self.resolve_cidr(rec).map(|indicator| Hit {
+            indicator,
+            kind,
+            start: 0,
+            end: 0,
+        })
+    }
+
+    /// The most specific active prefix containing `ip` (IPv4-mapped IPv6 is looked up as IPv4).
+    #[inline]
+    pub fn match_ip(&self, ip: IpAddr) -> Option<Hit> {
+        match normalize::unmap_addr(ip) {
+            IpAddr::V4(a) => self.match_ipv4(a),
+            IpAddr::V6(a) => self.match_ipv6(a),
+        }
+    }
+
+    /// [`IndicatorSet::match_ip`] for an IPv4 address.
+    #[inline]
+    pub fn match_ipv4(&self, ip: Ipv4Addr) -> Option<Hit> {
+        self.ip_hit(self.v4().lookup(u32::from(ip)), Kind::Ipv4)
+    }
+
+    /// [`IndicatorSet::match_ip`] for an IPv6 address (not unmapped).
+    #[inline]
+    pub fn match_ipv6(&self, ip: Ipv6Addr) -> Option<Hit> {
+        self.ip_hit(self.v6().lookup(u128::from(ip)), Kind::Ipv6)
+    }
+
+    /// Batched [`IndicatorSet::match_ip`]: `out[i]` answers `ips[i]` (`out` is resized). Cache
+    /// misses of neighbouring lookups overlap; use it on packet and log paths.
+    pub fn match_ips(&self, ips: &[IpAddr], out: &mut Vec<Option<Hit>>) {
+        out.clear();
+        out.resize(ips.len(), None);
+        const BLOCK: usize = 64;
+        let mut v4_addrs = [0u32; BLOCK];
+        let mut v4_at = [0usize; BLOCK];
+        let mut v4_recs = [0u32; BLOCK];
+        for (block, outs) in ips.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+            let mut n4 = 0;
+            for (i, ip) in block.iter().enumerate() {
+                match normalize::unmap_addr(*ip) {
+                    IpAddr::V4(a) => {
+                        v4_addrs[n4] = u32::from(a);
+                        v4_at[n4] = i;
+                        n4 += 1;
+                    }
+                    IpAddr::V6(a) => outs[i] = self.match_ipv6(a),
+                }
+            }
+            self.v4().lookup_batch(&v4_addrs[..n4], &mut v4_recs[..n4]);
+            for j in 0..n4 {
+                outs[v4_at[j]] = self.ip_hit(v4_recs[j], Kind::Ipv4);
+            }
+        }
+    }
+
+    /// Raw batched IPv4 interval lookup: `out[i]` is the most specific record containing
+    /// `addrs[i]` or `u32::MAX`, without the validity check (benchmarks; callers that check
+    /// validity themselves via [`IndicatorSet::match_ipv4`]).
+    pub fn lookup_ipv4_raw(&self, addrs: &[u32], out: &mut [u32]) {
+        self.v4().lookup_batch(addrs, out);
+    }
+
+    /// Raw batched IPv6 interval lookup, like [`IndicatorSet::lookup_ipv4_raw`].
+    pub fn lookup_ipv6_raw(&self, addrs: &[u128], out: &mut [u32]) {
+        self.v6().lookup_batch(addrs, out);
+    }
+
+    /// Probes a hashed table for an exact key (canonical bytes).
+    #[inline]
+    fn probe(&self, kind: Kind, key: &[u8]) -> Option<u32> {
+        let records = self.records();
+        let strings = self.strings();
+        let hash = format::key_hash(kind.is_hash(), key);
+        self.table(kind).probe(hash, |r| {
+            records.get(r as usize).is_some_and(|rec| {
+                rec.kind == kind as u8
+                    && strings.get(
+                        rec.value_off as usize..rec.value_off as usize + usize::from(rec.value_len),
+                    ) == Some(key)
+            })
+        })
+    }
+
+    fn exact_hit(&self, kind: Kind, key: &[u8], len: usize) -> Option<Hit> {
+        let r = self.probe(kind, key)?;
+        let rec = self.records().get(r as usize)?;
+        self.active(rec, false).then_some(Hit {
+            indicator: r,
+            kind,
+            start: 0,
+            end: len as u32,
+        })
+    }
+
+    /// The most specific active domain indicator equal to `name` or, by the subdomain rule, a
+    /// parent of it. `name` may be in any case, with a trailing dot, or Unicode (IDNA-encoded
+    /// here).
+    pub fn match_domain(&self, name: &str) -> Option<Hit> {
+        let mut buf = [0u8; 256];
+        let owned;
+        let canon: &[u8] = match canonical_name(name.as_bytes(), &mut buf) {
+            Some(c) => c,
+            None if !name.is_ascii() => {
+                owned = normalize::domain(name).ok()?;
+                owned.as_bytes()
+            }
+            None => return None,
+        };
+        self.match_canonical_domain(canon, name.len())
+    }
+
+    /// [`IndicatorSet::match_domain`] for a name already lowercase ASCII without trailing dot.
+    pub fn match_canonical_domain(&self, name: &[u8], span: usize) -> Option<Hit> {
+        let table = self.table(Kind::Domain);
+        if table.slots.is_empty() {
+            return None;
+        }
+        // Suffix starts, most specific first; the last label alone is never an indicator.
+        let mut starts = [0usize; 128];
+        let mut n = 0;
+        let mut at = 0;
+        while let Some(dot) = name[at..].iter().position(|&b| b == b'.') {
+            if n < starts.len() {
+                starts[n] = at;
+                n += 1;
+            }
+            at += dot + 1;
+        }
+        let mut hashes = [0u64; 128];
+        for (h, &s) in hashes.iter_mut().zip(&starts[..n]) {
+            *h = format::key_hash(false, &name[s..]);
+            table.prefetch(*h);
+        }
+        let records = self.records();
+        let strings = self.strings();
+        for (i, &s) in starts[..n].iter().enumerate() {
+            let key = &name[s..];
+            let found = table.probe(hashes[i], |r| {
+                records.get(r as usize).is_some_and(|rec| {
+                    rec.kind == Kind::Domain as u8
+                        && strings.get(
+                            rec.value_off as usize
+                                ..rec.value_off as usize + usize::from(rec.value_len),
+                        ) == Some(key)
+                })
+            });
+            if let Some(r) = found {
+                if let Some(rec) = records.get(r as usize) {
+                    if self.active(rec, i > 0) {
+                        return Some(Hit {
+                            indicator: r,
+                            kind: Kind::Domain,
+                            start: (span - key.len().min(span)) as u32,
+                            end: span as u32,
+                        });
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// An email address indicator equal to `addr` (compared lowercased).
+    pub fn match_email(&self, addr: &str) -> Option<Hit> {
+        let mut buf = [0u8; 320];
+        let bytes = addr.trim().as_bytes();
+        let key = match buf.get_mut(..bytes.len()) {
+            Some(b) if addr.is_ascii() => {
+                b.copy_from_slice(bytes);
+                b.make_ascii_lowercase();
+                &*b
+            }
+            _ => {
+                let canon = normalize::email(addr).ok()?;
+                return self.exact_hit(Kind::Email, canon.as_bytes(), addr.len());
+            }
+        };
+        self.exact_hit(Kind::Email, key, addr.len())
+    }
+
+    /// A hash indicator equal to a raw digest (16, 20, 32 or 64 bytes).
+    #[inline]
+    pub fn match_hash(&self, digest: &[u8]) -> Option<Hit> {
+        let kind = Kind::hash_for_len(digest.len())?;
+        self.exact_hit(kind, digest, digest.len())
+    }
+
+    /// A hash indicator equal to a hex digest (either case).
+    pub fn match_hash_hex(&self, hex: &[u8]) -> Option<Hit> {
+        let mut raw = [0u8; 64];
+        if hex.len() % 2 != 0 || hex.len() > 128 {
+            return None;
+        }
+        for (o, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
+            *o = normalize::hex_val(pair[0])? << 4 | normalize::hex_val(pair[1])?;
+        }
+        let mut hit = self.match_hash(&raw[..hex.len() / 2])?;
+        hit.end = hex.len() as u32;
+        Some(hit)
+    }
+
+    /// Batched [`IndicatorSet::match_hash`]: home buckets of a block are prefetched first.
+    pub fn match_hashes(&self, digests: &[&[u8]], out: &mut Vec<Option<Hit>>) {
+        out.clear();
+        out.reserve(digests.len());
+        for block in digests.chunks(16) {
+            for d in block {
+                if let Some(kind) = Kind::hash_for_len(d.len()) {
+                    self.table(kind).prefetch(format::key_hash(true, d));
+                }
+            }
+            out.extend(block.iter().map(|d| self.match_hash(d)));
+        }
+    }
+
+    /// A URL indicator equal to `url` after canonicalisation (hash table only; no substring
+    /// search).
+    pub fn match_url_exact(&self, url: &str) -> Option<Hit> {
+        with_canonical_url(url, |canon| {
+            self.exact_hit(Kind::Url, canon.as_bytes(), url.len())
+        })?
+    }
+
+    /// Every active URL indicator that equals `url` or is contained in it (Aho-Corasick over
+    /// the canonical URL). Allocates only when something matches.
+    pub fn match_url(&self, url: &str) -> Vec<Hit> {
+        let mut out = Vec::new();
+        with_canonical_url(url, |canon| {
+            self.find_patterns(Kind::Url, canon.as_bytes(), &mut out)
+        });
+        for h in &mut out {
+            h.start = 0;
+            h.end = url.len() as u32;
+        }
+        out
+    }
+
+    /// Every active HTTP-request literal found in `request` (request line and headers).
+    pub fn match_http(&self, request: &[u8]) -> Vec<Hit> {
+        let mut out = Vec::new();
+        self.find_patterns(Kind::HttpRequest, request, &mut out);
+        out
+    }
+
+    fn patterns(&self, kind: Kind) -> &Patterns {
+        let (cell, range) = match kind {
+            Kind::Url => (&self.url_patterns, &self.sec.url_patterns),
+            _ => (&self.http_patterns, &self.sec.http_patterns),
+        };
+        cell.get_or_init(|| Patterns::build(self.slice(range), self.records(), self.strings()))
+    }
+
+    fn find_patterns(&self, kind: Kind, haystack: &[u8], out: &mut Vec<Hit>) {
+        let records = self.records();
+        self.patterns(kind).find(haystack, |rec, start, end| {
+            if records
+                .get(rec as usize)
+                .is_some_and(|r| self.active(r, false))
+            {
+                out.push(Hit {
+                    indicator: rec,
+                    kind,
+                    start: start as u32,
+                    end: end as u32,
+                });
+            }
+        });
+    }
+
+    /// Builds the Aho-Corasick automata now (they are otherwise built at first use) and
+    /// returns how long each took: (URL substrings, HTTP literals).
+    pub fn prepare(&self) -> (Duration, Duration) {
+        (
+            self.patterns(Kind::Url).build_time,
+            self.patterns(Kind::HttpRequest).build_time,
+        )
+    }
+
+    /// Checks the blake3 digest and every index in the file (reads the whole file).
+    pub fn verify(&self) -> Result<()> {
+        let bytes = self.data.as_ref();
+        let layout = Layout::parse(bytes)?;
+        if format::digest(bytes) != layout.header.digest {
+            return Err(Error::digest());
+        }
+        verify::structure(self)
+    }
+}
+
+mod verify;
+
+/// Lowercases an ASCII name into `buf` and drops a trailing dot; `None` for non-ASCII or
+/// over-long names.
+#[inline]
+fn canonical_name<'b>(name: &[u8], buf: &'b mut [u8; 256]) -> Option<&'b [u8]> {
+    let name = name.strip_suffix(b".").unwrap_or(name);
+    if name.len() > 253 || !name.is_ascii() {
+        return None;
+    }
+    let out = &mut buf[..name.len()];
+    out.copy_from_slice(name);
+    out.make_ascii_lowercase();
+    Some(out)
+}
+
+thread_local! {
+    static URL_BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Runs `f` on the canonical form of `url`, in a reused per-thread buffer.
+fn with_canonical_url<R>(url: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+    URL_BUF.with(|buf| {
+        let mut buf = buf.try_borrow_mut().ok()?;
+        normalize::url_into(url, &mut buf).ok()?;
+        Some(f(&buf))
+    })
+}
+
+fn table_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Domain => "domain table",
+        Kind::Email => "email table",
+        Kind::Url => "url table",
+        Kind::Md5 => "md5 table",
+        Kind::Sha1 => "sha1 table",
+        Kind::Sha256 => "sha256 table",
+        Kind::Sha512 => "sha512 table",
+        _ => "table",
+    }
+}
+
+/// An indicator record of a set, with its value and provenance.
+#[derive(Clone, Copy)]
+pub struct IndicatorRef<'a> {
+    id: u32,
+    rec: Record,
+    strings: &'a [u8],
+    provs: &'a [Prov],
+    lists: &'a [u32],
+    sources: &'a [StrRef],
+}
+
+impl fmt::Debug for IndicatorRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IndicatorRef")
+            .field("id", &self.id)
+            .field("kind", &self.kind())
+            .field("value", &self.value())
+            .finish()
+    }
+}
+
+fn str_at(strings: &[u8], r: StrRef) -> &str {
+    strings
+        .get(r.off as usize..r.off as usize + r.len as usize)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or("")
+}
+
+impl<'a> IndicatorRef<'a> {
+    /// Record index.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The kind (`None` only in a corrupt file).
+    pub fn kind(&self) -> Option<Kind> {
+        Kind::from_u8(self.rec.kind)
+    }
+
+    /// The stored value bytes: canonical text, or a raw digest for hashes.
+    pub fn value_bytes(&self) -> &'a [u8] {
+        let off = self.rec.value_off as usize;
+        self.strings
+            .get(off..off + usize::from(self.rec.value_len))
+            .unwrap_or(&[])
+    }
+
+    /// The canonical value as text (hashes in lowercase hex, CIDRs as `a.b.c.d/n`).
+    pub fn value(&self) -> String {
+        let bytes = self.value_bytes();
+        if self.kind().is_some_and(Kind::is_hash) {
+            let mut s = String::with_capacity(bytes.len() * 2);
+            let _ = write_hex(&mut s, bytes);
+            s
+        } else {
+            String::from_utf8_lossy(bytes).into_owned()
+        }
+    }
+
+    /// For a CIDR: the next less specific prefix in the set that contains this one.
+    pub fn parent(&self) -> Option<u32> {
+        (self.rec.parent != NONE).then_some(self.rec.parent)
+    }
+
+    /// Every feed's word on this indicator.
+    pub fn provenance(&self) -> impl Iterator<Item = Provenance<'a>> + 'a {
+        let start = self.rec.provs as usize;
+        let n = self.lists.get(start).copied().unwrap_or(0) as usize;
+        let ids = self.lists.get(start + 1..start + 1 + n).unwrap_or(&[]);
+        let (strings, provs, sources) = (self.strings, self.provs, self.sources);
+        ids.iter().filter_map(move |&p| {
+            let p = provs.get(p as usize)?;
+            Some(Provenance {
+                source: sources
+                    .get(p.source as usize)
+                    .map_or("", |&r| str_at(strings, r)),
+                id: Some(str_at(strings, p.id)).filter(|s| !s.is_empty()),
+                score: (p.score != SCORE_UNKNOWN).then_some(p.score),
+                tlp: Tlp::from_u8(p.tlp),
+                valid_from: (p.valid_from != i64::MIN).then_some(p.valid_from),
+                valid_until: (p.valid_until != i64::MAX).then_some(p.valid_until),
+                labels: str_at(strings, p.labels),
+                description: Some(str_at(strings, p.description)).filter(|s| !s.is_empty()),
+                exact: p.flags & PROV_EXACT != 0,
+            })
+        })
+    }
+}
+
+/// One feed's word on an indicator, borrowed from the set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Provenance<'a> {
+    /// Feed or collection name.
+    pub source: &'a str,
+    /// External id (STIX id, MISP uuid).
+    pub id: Option<&'a str>,
+    /// Score 0–100.
+    pub score: Option<u8>,
+    /// TLP marking.
+    pub tlp: Option<Tlp>,
+    /// Start of validity, Unix seconds.
+    pub valid_from: Option<i64>,
+    /// End of validity (exclusive), Unix seconds.
+    pub valid_until: Option<i64>,
+    /// Labels joined by `,` (empty when none).
+    pub labels: &'a str,
+    /// Description.
+    pub description: Option<&'a str>,
+    /// A domain matched exactly, without subdomains.
+    pub exact: bool,
+}
+
+impl Provenance<'_> {
+    /// Whether valid at `now` (Unix seconds).
+    pub fn active_at(&self, now: i64) -> bool {
+        self.valid_from.is_none_or(|t| t <= now) && self.valid_until.is_none_or(|t| now < t)
+    }
+
+    /// The labels as a list.
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.labels.split(',').filter(|s| !s.is_empty())
+    }
+}

@@ -1,0 +1,135 @@
+//! The full structural check behind [`super::IndicatorSet::verify`]: every index in every
+//! section points where it must. Lookups are already safe on a corrupt file (they miss); this
+//! tells the operator the file is bad before it is deployed.
+
+use super::{IndicatorSet, TABLE_KINDS};
+use crate::error::{Error, Result};
+use crate::format::{NONE, Prov, Record, Slot, StrRef, V4_DIRECT, V6Key};
+use crate::indicator::Kind;
+
+fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::bad_set(what()))
+    }
+}
+
+fn str_ok(strings: &[u8], r: StrRef) -> bool {
+    (r.off as usize)
+        .checked_add(r.len as usize)
+        .and_then(|end| strings.get(r.off as usize..end))
+        .is_some_and(|b| std::str::from_utf8(b).is_ok())
+}
+
+pub(super) fn structure<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Result<()> {
+    let strings = set.strings();
+    let records = set.records();
+    let provs: &[Prov] = set.slice(&set.sec.provs);
+    let lists: &[u32] = set.slice(&set.sec.prov_lists);
+    let sources: &[StrRef] = set.slice(&set.sec.sources);
+    let n = records.len() as u32;
+    let valid_rec = |r: u32| r == NONE || r < n;
+
+    for (i, s) in sources.iter().enumerate() {
+        check(str_ok(strings, *s), || format!("source {i} has a bad name"))?;
+    }
+    for (i, p) in provs.iter().enumerate() {
+        check((p.source as usize) < sources.len(), || {
+            format!("provenance {i}: bad source")
+        })?;
+        check(
+            str_ok(strings, p.id) && str_ok(strings, p.labels) && str_ok(strings, p.description),
+            || format!("provenance {i}: bad string"),
+        )?;
+    }
+    for (i, r) in records.iter().enumerate() {
+        let kind = Kind::from_u8(r.kind);
+        check(kind.is_some(), || {
+            format!("record {i}: unknown kind {}", r.kind)
+        })?;
+        let end = r.value_off as usize + usize::from(r.value_len);
+        check(end <= strings.len(), || {
+            format!("record {i}: value out of bounds")
+        })?;
+        let start = r.provs as usize;
+        let count = lists.get(start).copied().unwrap_or(u32::MAX) as usize;
+        let ids = lists.get(start + 1..(start + 1).saturating_add(count));
+        check(
+            ids.is_some_and(|ids| ids.iter().all(|&p| (p as usize) < provs.len())),
+            || format!("record {i}: bad provenance list"),
+        )?;
+        check(valid_rec(r.parent), || format!("record {i}: bad parent"))?;
+    }
+
+    let v4 = set.v4();
+    for (b, &e) in v4.l1.iter().enumerate() {
+        if e & V4_DIRECT != 0 {
+            let v = e & !V4_DIRECT;
+            check(v == NONE & !V4_DIRECT || v < n, || {
+                format!("IPv4 bucket {b}: bad record")
+            })?;
+            continue;
+        }
+        let off = e as usize;
+        let count = v4.keys.get(off).copied().unwrap_or(0) as usize;
+        let keys = v4.keys.get(off + 1..off + 1 + count);
+        let vals = v4.vals.get(off..off + 1 + count);
+        check(
+            keys.is_some_and(|k| k.windows(2).all(|w| w[0] < w[1]))
+                && vals.is_some_and(|v| v.iter().all(|&r| valid_rec(r))),
+            || format!("IPv4 bucket {b}: bad boundaries"),
+        )?;
+    }
+    let v6 = set.v6();
+    for (b, &e) in v6.l1.iter().enumerate() {
+        if e & V4_DIRECT != 0 {
+            let v = e & !V4_DIRECT;
+            check(v == NONE & !V4_DIRECT || v < n, || {
+                format!("IPv6 bucket {b}: bad record")
+            })?;
+            continue;
+        }
+        let off = e as usize;
+        let count = v6.keys.get(off).map_or(0, |k| k.lo as usize);
+        let keys = off
+            .checked_add(1 + count)
+            .and_then(|end| v6.keys.get(off + 1..end));
+        let vals = off
+            .checked_add(1 + count)
+            .and_then(|end| v6.vals.get(off..end));
+        let bucket = |k: &V6Key| (k.get() >> 112) as usize == b;
+        check(
+            keys.is_some_and(|k| {
+                k.windows(2).all(|w| w[0].get() < w[1].get()) && k.iter().all(bucket)
+            }) && vals.is_some_and(|v| v.iter().all(|&r| valid_rec(r))),
+            || format!("IPv6 bucket {b}: bad boundaries"),
+        )?;
+    }
+    for kind in TABLE_KINDS {
+        let slots: &[Slot] = set.table(kind).slots;
+        for s in slots.iter().filter(|s| s.fp != 0) {
+            check(
+                records
+                    .get(s.rec as usize)
+                    .is_some_and(|r: &Record| r.kind == kind as u8),
+                || format!("{kind} table points at a wrong record"),
+            )?;
+        }
+    }
+    for (range, kind) in [
+        (&set.sec.url_patterns, Kind::Url),
+        (&set.sec.http_patterns, Kind::HttpRequest),
+    ] {
+        let ids: &[u32] = set.slice(range);
+        check(
+            ids.iter().all(|&r| {
+                records
+                    .get(r as usize)
+                    .is_some_and(|rec| rec.kind == kind as u8)
+            }),
+            || format!("{kind} pattern list points at a wrong record"),
+        )?;
+    }
+    Ok(())
+}
