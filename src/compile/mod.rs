@@ -464,9 +464,9 @@ impl SetBuilder {
                 .collect(),
             inputs: self.report.inputs.clone(),
             options: format!(
-                "min_score={:?} tlp_max={:?} cidr_equals_contains={}",
-                self.opts.min_score,
-                self.opts.tlp_max.map(Tlp::name),
+                "min_score={} tlp_max={} cidr_equals_contains={}",
+                self.opts.min_score.map_or("-".into(), |s| s.to_string()),
+                self.opts.tlp_max.map_or("-", Tlp::name),
                 self.opts.cidr_equals_contains
             ),
             rejected: self.report.rejected_total(),

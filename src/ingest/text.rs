@@ -9,7 +9,8 @@
 //! A file whose first non-comment line is a CSV header naming a value column (`value`,
 //! `indicator`, `ioc`, or a kind such as `domain`, `ip`, `url`, `sha256`) is read as CSV; other
 //! recognised columns: `kind`/`type`, `score`/`confidence`, `tlp`, `source`, `id`/`uuid`,
-//! `valid_from`/`first_seen`, `valid_until`/`expires`, `labels`/`tags`/`malware`,
+//! `valid_from`/`first_seen`, `valid_until`/`expires`, `labels`/`tags`/`malware` (several
+//! labels in one field separated by `|` or `;`),
 //! `description`/`comment`. A `host` + `path` pair forms a URL.
 
 use std::io::{self, BufRead, BufReader, Read};
@@ -292,6 +293,9 @@ fn read_csv(
             .labels
             .iter()
             .filter_map(|&i| field(i))
+            .flat_map(|f| f.split(['|', ';']))
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
             .map(str::to_string)
             .collect();
         meta.description = c.description.and_then(field).map(str::to_string);

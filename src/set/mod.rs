@@ -192,14 +192,14 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         if v4_l1 != 0 && v4_l1 != L1_ENTRIES * 4 {
             return Err(Error::bad_set("IPv4 first level has the wrong size"));
         }
-        if (v4_l1 == 0) != sec.v4[2].is_empty() || sec.v4[1].len() * 2 != sec.v4[2].len() {
+        if (v4_l1 == 0 && !sec.v4[2].is_empty()) || sec.v4[1].len() * 2 != sec.v4[2].len() {
             return Err(Error::bad_set("IPv4 sections are inconsistent"));
         }
         let v6_l1 = sec.v6[0].len();
         if v6_l1 != 0 && v6_l1 != L1_ENTRIES * 4 {
             return Err(Error::bad_set("IPv6 first level has the wrong size"));
         }
-        if (v6_l1 == 0) != sec.v6[2].is_empty() || sec.v6[1].len() != sec.v6[2].len() * 4 {
+        if (v6_l1 == 0 && !sec.v6[2].is_empty()) || sec.v6[1].len() != sec.v6[2].len() * 4 {
             return Err(Error::bad_set("IPv6 sections are inconsistent"));
         }
         for (k, t) in TABLE_KINDS.iter().zip(&sec.tables) {
