@@ -1,0 +1,26 @@
+//! `IndicatorSet` on arbitrary bytes: opening either refuses with an error or yields a set
+//! whose every lookup and `verify` return without panicking.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use trawl::set::{AlignedBytes, IndicatorSet};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(set) = IndicatorSet::from_bytes(AlignedBytes::copy_from(data)) else {
+        return;
+    };
+    for ip in ["203.0.113.7", "10.1.1.1", "2001:db8::1", "::ffff:1.2.3.4"] {
+        if let Some(h) = set.match_ip(ip.parse().unwrap()) {
+            if let Some(i) = set.indicator(h.indicator) {
+                let _ = (i.value(), i.provenance().count());
+            }
+        }
+    }
+    let _ = set.match_domain("a.b.evil.example.com");
+    let _ = set.match_email("x@evil.example");
+    let _ = set.match_hash(&[0u8; 32]);
+    let _ = set.match_url("http://evil.example/a");
+    let _ = set.match_http(b"GET /x HTTP/1.1");
+    let _ = set.meta();
+    let _ = set.verify();
+});
