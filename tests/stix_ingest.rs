@@ -205,6 +205,26 @@ fn bundle_scos_are_indicators_with_feed_defaults() {
 }
 
 #[test]
+fn repeated_scos_are_kept_once() {
+    let f = "oasis/infrastructure.json";
+    let out = ingest(&[f, f]);
+    assert_eq!(out.accepted.len(), 2);
+    assert_eq!(
+        pairs(&out.dropped),
+        vec![
+            (
+                obj(f, "ipv4-addr--1e4ffad7-0b88-41d4-ba4d-77d27490b956"),
+                "duplicate of an object already read"
+            ),
+            (
+                obj(f, "domain-name--ecb120bf-2694-4902-a737-62b74539a41b"),
+                "duplicate of an object already read"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn medallion_collection_newest_version_wins() {
     let f = "medallion/collection-91a7b528-envelope.json";
     let out = ingest(&[f]);
@@ -740,6 +760,19 @@ fn documents_that_are_not_stix() {
             "trailing characters at line 2 column 38"
         )]
     );
+    // Every `objects` array is streamed, even a repeated key.
+    let out = read_str(
+        r#"{"objects":[{"type":"domain-name","id":"domain-name--1","value":"one.example"}],
+            "more":true,
+            "objects":[{"type":"domain-name","id":"domain-name--2","value":"two.example"}]}"#,
+    );
+    assert_eq!(
+        accepted(&out),
+        vec![
+            a(Kind::Domain, "one.example", "domain-name--1"),
+            a(Kind::Domain, "two.example", "domain-name--2")
+        ]
+    );
     // A top-level object without "objects" and without "type".
     let out = read_str(r#"{"title":"not stix"}"#);
     assert_eq!(
@@ -977,5 +1010,87 @@ fn staged_corpus() {
     if per_file.contains_key(medallion) {
         // A server data file, not a STIX document: one object without a type, nothing else.
         assert_eq!(per_file[medallion], (0, 1, 0, 0));
+    }
+}
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const FRAGMENTS: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"objects\"",
+        "\"type\"",
+        "\"indicator\"",
+        "\"bundle\"",
+        "\"ipv4-addr\"",
+        "\"file\"",
+        "\"marking-definition\"",
+        "\"observed-data\"",
+        "\"id\"",
+        "\"indicator--1\"",
+        "\"ipv4-addr--1\"",
+        "\"pattern\"",
+        "\"[ipv4-addr:value = '198.51.100.1']\"",
+        "\"[file:hashes.MD5 = 'x'] WITHIN 5 SECONDS\"",
+        "\"pattern_type\"",
+        "\"stix\"",
+        "\"modified\"",
+        "\"valid_from\"",
+        "\"valid_until\"",
+        "\"2020-01-01T00:00:00Z\"",
+        "\"2021-01-01T00:00:00.5Z\"",
+        "\"revoked\"",
+        "true",
+        "false",
+        "null",
+        "\"value\"",
+        "\"object_marking_refs\"",
+        "\"marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed\"",
+        "\"hashes\"",
+        "\"SHA-256\"",
+        "\"object_refs\"",
+        "\"spec_version\"",
+        "\"2.0\"",
+        "\"2.1\"",
+        "\"confidence\"",
+        "101",
+        "-1",
+        "1e400",
+        "\"\\u0000\"",
+        "\"\\ud800\"",
+    ];
+
+    proptest! {
+        #[test]
+        fn ingest_never_fails_or_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            let mut ingest = StixIngest::new(true);
+            let mut out = VecCollector::default();
+            let r = ingest.read(&bytes[..], "fuzz.json", &FeedOptions::source("fuzz"), &mut out);
+            prop_assert!(r.is_ok());
+            ingest.finish(&mut out);
+        }
+
+        #[test]
+        fn ingest_never_fails_or_panics_on_json_soup(
+            parts in prop::collection::vec(prop::sample::select(FRAGMENTS), 0..80)
+        ) {
+            let doc = parts.concat();
+            let mut ingest = StixIngest::new(true);
+            let mut out = VecCollector::default();
+            let r = ingest.read(doc.as_bytes(), "fuzz.json", &FeedOptions::source("fuzz"), &mut out);
+            prop_assert!(r.is_ok());
+            // Whatever was accepted is canonical and carries the object's id.
+            ingest.finish(&mut out);
+            for (_, meta, _) in &out.accepted {
+                prop_assert!(meta.id.is_some());
+            }
+        }
     }
 }

@@ -28,6 +28,7 @@
 //!   ([`DEFAULT_CIDR_EQUALS_CONTAINS`]); the spec compares the strings, which can never match a
 //!   single observed address. With the flag off such a comparison is unsupported.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use crate::indicator::Kind;
@@ -36,10 +37,6 @@ use crate::normalize;
 /// Deepest nesting of parentheses and brackets [`parse`] accepts; deeper input is an error
 /// rather than a risk to the stack.
 pub const MAX_DEPTH: usize = 64;
-
-/// Most disjuncts a comparison expression may expand to when put into disjunctive normal form;
-/// beyond it the pattern is unsupported rather than expanded exponentially.
-pub const MAX_CONJUNCTS: usize = 1024;
 
 /// Default for `cidr_equals_contains`: `ipv4-addr:value = '10.0.0.0/8'` means "inside 10/8".
 pub const DEFAULT_CIDR_EQUALS_CONTAINS: bool = true;
@@ -1065,13 +1062,9 @@ pub fn classify(pattern: &Pattern, cidr_equals_contains: bool) -> Class {
     let mut keys = Vec::new();
     match obs_keys(&pattern.expr, cidr_equals_contains, &mut keys) {
         Ok(()) => {
-            let mut unique: Vec<(Kind, String)> = Vec::with_capacity(keys.len());
-            for k in keys {
-                if !unique.contains(&k) {
-                    unique.push(k);
-                }
-            }
-            Class::Compiled(unique)
+            let mut seen = HashSet::with_capacity(keys.len());
+            keys.retain(|k| seen.insert(k.clone()));
+            Class::Compiled(keys)
         }
         Err(reason) => Class::Unsupported(reason),
     }
@@ -1092,10 +1085,11 @@ fn obs_keys(e: &ObsExpr, cidr: bool, out: &mut Vec<(Kind, String)>) -> Result<()
 
 fn comparison_keys(c: &CompExpr, cidr: bool, out: &mut Vec<(Kind, String)>) -> Result<(), String> {
     first_unsupported_op(c)?;
-    for conjunct in dnf(c)? {
-        conjunct_keys(&conjunct, cidr, out)?;
+    match term(c).0 {
+        Term::Keys(keys) => keys.iter().try_for_each(|k| emit(k, cidr, out)),
+        Term::Guard(g) => Err(format!("no indicator kind for object path {}", g.test.path)),
+        Term::Other(reason) => Err(reason),
     }
-    Ok(())
 }
 
 /// Rejects operators that are never exact-set lookups, naming the first one found.
@@ -1123,48 +1117,167 @@ fn first_unsupported_op(c: &CompExpr) -> Result<(), String> {
     }
 }
 
-/// Disjunctive normal form: a list of conjunctions of property tests.
-fn dnf(c: &CompExpr) -> Result<Vec<Vec<&PropTest>>, String> {
-    const TOO_LARGE: &str = "comparison expression too large to expand";
+/// A key test with the kind a type guard fixed for it, if any.
+struct KeyTest<'a> {
+    test: &'a PropTest,
+    pk: PathKind,
+    guard: Option<Kind>,
+}
+
+/// A type guard (`network-traffic:dst_ref.type = 'ipv4-addr'`) and the kind it names.
+struct Guard<'a> {
+    test: &'a PropTest,
+    side: Side,
+    kind: Result<Kind, String>,
+}
+
+/// What a comparison (sub)expression amounts to. This is disjunctive normal form without
+/// materialising it: an OR unions key lists; an AND keeps one key operand and applies type
+/// guards to it; anything else cannot be a pure key set. Linear in the expression's size.
+enum Term<'a> {
+    /// Matches exactly when one of these keys does.
+    Keys(Vec<KeyTest<'a>>),
+    /// A type guard alone: says what an object is, never which one.
+    Guard(Guard<'a>),
+    /// Not a key set, and why.
+    Other(String),
+}
+
+/// The single object type of every test in an expression, or `None` when they differ.
+type ObjType<'a> = Option<&'a str>;
+
+fn term(c: &CompExpr) -> (Term<'_>, ObjType<'_>) {
     match c {
-        CompExpr::Test(t) => Ok(vec![vec![t]]),
+        CompExpr::Test(t) => {
+            let ty = Some(t.path.object_type.as_str());
+            if let Some((side, name)) = guard(t) {
+                let kind = guard_kind(name);
+                return (
+                    Term::Guard(Guard {
+                        test: t,
+                        side,
+                        kind,
+                    }),
+                    ty,
+                );
+            }
+            match path_kind(&t.path) {
+                Ok(pk) => (
+                    Term::Keys(vec![KeyTest {
+                        test: t,
+                        pk,
+                        guard: None,
+                    }]),
+                    ty,
+                ),
+                Err(reason) => (Term::Other(reason), ty),
+            }
+        }
         CompExpr::Or(items) => {
-            let mut all = Vec::new();
-            for i in items {
-                all.extend(dnf(i)?);
-                if all.len() > MAX_CONJUNCTS {
-                    return Err(TOO_LARGE.into());
+            let mut keys = Vec::new();
+            let mut failure: Option<String> = None;
+            let mut ty: Option<ObjType<'_>> = None;
+            for item in items {
+                let (t, item_ty) = term(item);
+                ty = Some(match ty {
+                    None => item_ty,
+                    Some(prev) if prev == item_ty => prev,
+                    Some(_) => None,
+                });
+                // Every branch must be a key set; the first that is not names the reason.
+                match (t, &failure) {
+                    (_, Some(_)) => {}
+                    (Term::Keys(k), None) => keys.extend(k),
+                    (Term::Guard(g), None) => {
+                        failure =
+                            Some(format!("no indicator kind for object path {}", g.test.path));
+                    }
+                    (Term::Other(reason), None) => failure = Some(reason),
                 }
             }
-            Ok(all)
+            let term = match failure {
+                Some(reason) => Term::Other(reason),
+                None => Term::Keys(keys),
+            };
+            (term, ty.flatten())
         }
         CompExpr::And(items) => {
-            let mut acc: Vec<Vec<&PropTest>> = vec![Vec::new()];
-            for i in items {
-                let rhs = dnf(i)?;
-                if acc.len().saturating_mul(rhs.len()) > MAX_CONJUNCTS {
-                    return Err(TOO_LARGE.into());
-                }
-                let mut next = Vec::with_capacity(acc.len() * rhs.len());
-                for a in &acc {
-                    for b in &rhs {
-                        let mut c = a.clone();
-                        c.extend_from_slice(b);
-                        next.push(c);
-                    }
-                }
-                acc = next;
+            let terms: Vec<(Term<'_>, ObjType<'_>)> = items.iter().map(term).collect();
+            let ty = terms.first().and_then(|(_, t)| *t);
+            if ty.is_none() || terms.iter().any(|(_, t)| *t != ty) {
+                return (
+                    Term::Other("AND across different object types".into()),
+                    None,
+                );
             }
-            Ok(acc)
+            (and_terms(terms.into_iter().map(|(t, _)| t)), ty)
         }
     }
+}
+
+/// Combines the operands of a same-object AND: one key operand plus type guards compiles.
+fn and_terms<'a>(terms: impl Iterator<Item = Term<'a>>) -> Term<'a> {
+    const RESIDUAL: &str = "AND with a residual condition";
+    let mut keys: Option<Vec<KeyTest<'a>>> = None;
+    let mut key_operands = 0;
+    let mut guards: Vec<Guard<'a>> = Vec::new();
+    let mut others: Vec<String> = Vec::new();
+    for t in terms {
+        match t {
+            Term::Keys(k) => {
+                key_operands += 1;
+                keys = Some(k);
+            }
+            Term::Guard(g) => guards.push(g),
+            Term::Other(reason) => others.push(reason),
+        }
+    }
+    let Some(mut keys) = keys else {
+        return match (others.into_iter().next(), guards.into_iter().next()) {
+            (Some(reason), _) => Term::Other(reason),
+            // Only guards: still a guard (the first stands for all of them).
+            (None, Some(g)) => Term::Guard(g),
+            (None, None) => Term::Other(RESIDUAL.into()),
+        };
+    };
+    if key_operands > 1 || !others.is_empty() {
+        return Term::Other(RESIDUAL.into());
+    }
+    // At most one kind per side; conflicting guards are a residual condition.
+    let mut side_kind: [Option<Kind>; 2] = [None, None];
+    for g in &guards {
+        let kind = match &g.kind {
+            Ok(k) => *k,
+            Err(reason) => return Term::Other(reason.clone()),
+        };
+        let slot = &mut side_kind[g.side as usize];
+        if slot.is_some_and(|prev| prev != kind) {
+            return Term::Other(RESIDUAL.into());
+        }
+        *slot = Some(kind);
+    }
+    for key in &mut keys {
+        for (i, kind) in side_kind.iter().enumerate() {
+            let Some(kind) = *kind else { continue };
+            match key.pk {
+                PathKind::NetRef(side) if side as usize == i => {
+                    if key.guard.is_some_and(|prev| prev != kind) {
+                        return Term::Other(RESIDUAL.into());
+                    }
+                    key.guard = Some(kind);
+                }
+                _ => return Term::Other(RESIDUAL.into()),
+            }
+        }
+    }
+    Term::Keys(keys)
 }
 
 /// Which end of a `network-traffic` object a reference path names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Side {
-    Src,
-    Dst,
+    Src = 0,
+    Dst = 1,
 }
 
 /// What kind of key an object path holds.
@@ -1332,62 +1445,9 @@ fn is_network_prefix(lit: &str) -> bool {
     }
 }
 
-fn conjunct_keys(
-    tests: &[&PropTest],
-    cidr: bool,
-    out: &mut Vec<(Kind, String)>,
-) -> Result<(), String> {
-    if let Some(first) = tests.first() {
-        if tests
-            .iter()
-            .any(|t| t.path.object_type != first.path.object_type)
-        {
-            return Err("AND across different object types".into());
-        }
-    }
-    let mut guards: Vec<(Side, &str)> = Vec::new();
-    let mut keys: Vec<(&PropTest, PathKind)> = Vec::new();
-    let mut others: Vec<String> = Vec::new();
-    for &t in tests {
-        if let Some(g) = guard(t) {
-            guards.push(g);
-            continue;
-        }
-        match path_kind(&t.path) {
-            Ok(pk) => keys.push((t, pk)),
-            Err(reason) => others.push(reason),
-        }
-    }
-    let (test, pk) = match (keys.as_slice(), others.first()) {
-        ([], Some(reason)) => return Err(reason.clone()),
-        ([], None) => {
-            // Only type guards: they say what an object is, never which one.
-            let path = tests
-                .first()
-                .map(|t| t.path.to_string())
-                .unwrap_or_default();
-            return Err(format!("no indicator kind for object path {path}"));
-        }
-        ([one], None) => *one,
-        _ => return Err("AND with a residual condition".into()),
-    };
-    let guarded = match pk {
-        PathKind::NetRef(side) => {
-            let mut kind = None;
-            for &(gside, ty) in &guards {
-                let k = guard_kind(ty)?;
-                if gside != side || kind.is_some_and(|prev| prev != k) {
-                    return Err("AND with a residual condition".into());
-                }
-                kind = Some(k);
-            }
-            kind
-        }
-        PathKind::Fixed(_) if !guards.is_empty() => {
-            return Err("AND with a residual condition".into());
-        }
-        PathKind::Fixed(_) => None,
-    };
+/// Pushes the keys of one compiled test: its literal(s) with the kind its path (or guard) gives.
+fn emit(key: &KeyTest<'_>, cidr: bool, out: &mut Vec<(Kind, String)>) -> Result<(), String> {
+    let test = key.test;
     let (literals, subset): (Vec<&str>, bool) = match &test.op {
         Op::Eq(Literal::Str(s)) => (vec![s.as_str()], false),
         Op::In(items) => {
@@ -1405,9 +1465,9 @@ fn conjunct_keys(
         other => return Err(other.name().to_string()),
     };
     for lit in literals {
-        let kind = match pk {
+        let kind = match key.pk {
             PathKind::Fixed(k) => k,
-            PathKind::NetRef(_) => guarded.unwrap_or_else(|| net_literal_kind(lit)),
+            PathKind::NetRef(_) => key.guard.unwrap_or_else(|| net_literal_kind(lit)),
         };
         let ip = matches!(kind, Kind::Ipv4 | Kind::Ipv6);
         if subset && !ip {
@@ -1730,12 +1790,32 @@ mod tests {
     }
 
     #[test]
-    fn dnf_expansion_is_capped() {
+    fn large_comparisons_stay_linear() {
+        // Thousands of alternatives in one observation (feeds do this), with and without a guard.
+        let ips: Vec<String> = (0..20_000u32)
+            .map(|i| {
+                format!(
+                    "network-traffic:dst_ref.value = '{}'",
+                    std::net::Ipv4Addr::from(0x0a00_0000 + i)
+                )
+            })
+            .collect();
+        let p = format!("[{}]", ips.join(" OR "));
+        assert_eq!(keys(&p).len(), 20_000);
+        let p = format!(
+            "[({}) AND network-traffic:dst_ref.type = 'ipv4-addr']",
+            ips.join(" OR ")
+        );
+        let ks = keys(&p);
+        assert_eq!(ks.len(), 20_000);
+        assert!(ks.iter().all(|(kind, _)| *kind == Kind::Ipv4));
+        // A long AND chain of guards around one key.
+        let guards = vec!["network-traffic:dst_ref.type = 'ipv4-addr'"; 20_000].join(" AND ");
+        let p = format!("[{guards} AND network-traffic:dst_ref.value = '198.51.100.1']");
+        assert_eq!(keys(&p), vec![k(Kind::Ipv4, "198.51.100.1")]);
+        // A product of ORs is never expanded: every combination has two keys.
         let or2 = "(domain-name:value = 'a.example' OR domain-name:value = 'b.example')";
-        let p = format!("[{}]", [or2; 11].join(" AND "));
-        assert_eq!(unsupported(&p), "comparison expression too large to expand");
-        // Small products expand; every conjunct here has two keys, so it is a residual AND.
-        let p = format!("[{}]", [or2; 2].join(" AND "));
+        let p = format!("[{}]", [or2; 40].join(" AND "));
         assert_eq!(unsupported(&p), "AND with a residual condition");
         // OR distributed over a guard compiles.
         assert_eq!(
@@ -1745,6 +1825,78 @@ mod tests {
                  network-traffic:dst_ref.type = 'ipv4-addr']"
             ),
             vec![k(Kind::Ipv4, "198.51.100.1"), k(Kind::Ipv4, "198.51.100.2")]
+        );
+        // Nested: each branch keeps its own guard.
+        assert_eq!(
+            keys(
+                "[(network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.1') \
+                 OR (network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'evil.example')]"
+            ),
+            vec![
+                k(Kind::Ipv4, "198.51.100.1"),
+                k(Kind::Domain, "evil.example")
+            ]
+        );
+        // Distinct keys are deduplicated without quadratic work.
+        let doms: Vec<String> = (0..20_000)
+            .map(|i| format!("'d{}.example'", i % 10_000))
+            .collect();
+        let p = format!("[domain-name:value IN ({})]", doms.join(", "));
+        assert_eq!(keys(&p).len(), 10_000);
+    }
+
+    #[test]
+    fn guards_that_do_not_fit_are_residual() {
+        let cases = [
+            // A guard in an OR would match every IPv4 destination.
+            (
+                "[network-traffic:dst_ref.type = 'ipv4-addr' OR network-traffic:dst_ref.value = '198.51.100.1']",
+                "no indicator kind for object path network-traffic:dst_ref.type",
+            ),
+            // Two guards that disagree.
+            (
+                "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.type = 'ipv6-addr' \
+                 AND network-traffic:dst_ref.value = '198.51.100.1']",
+                "AND with a residual condition",
+            ),
+            // An OR of guards is not one kind.
+            (
+                "[(network-traffic:dst_ref.type = 'ipv4-addr' OR network-traffic:dst_ref.type = 'ipv6-addr') \
+                 AND network-traffic:dst_ref.value = '198.51.100.1']",
+                "AND with a residual condition",
+            ),
+            // A guard on a fixed-kind key path.
+            (
+                "[network-traffic:dst_ref.type = 'ipv4-addr' AND \
+                 network-traffic:extensions.'http-request-ext'.request_value = '/gate.php']",
+                "AND with a residual condition",
+            ),
+            // Nested guards that disagree with an inner one.
+            (
+                "[(network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.1') \
+                 AND network-traffic:dst_ref.type = 'domain-name']",
+                "AND with a residual condition",
+            ),
+            (
+                "[(domain-name:value = 'a.example' OR ipv4-addr:value = '198.51.100.1') AND domain-name:value = 'b.example']",
+                "AND across different object types",
+            ),
+        ];
+        for (p, reason) in cases {
+            assert_eq!(unsupported(p), reason, "{p}");
+        }
+        // A non-key OR under an AND of the same object: the AND is residual, not cross-type.
+        assert_eq!(
+            unsupported("[(file:name = 'x' OR file:size = 1) AND file:hashes.MD5 = 'y']"),
+            "AND with a residual condition"
+        );
+        // Agreeing guards, repeated or nested, are fine.
+        assert_eq!(
+            keys(
+                "[(network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.1') \
+                 AND network-traffic:dst_ref.type = 'ipv4-addr']"
+            ),
+            vec![k(Kind::Ipv4, "198.51.100.1")]
         );
     }
 
@@ -2165,7 +2317,7 @@ mod tests {
         }
     }
 
-    mod prop {
+    mod fuzz {
         use proptest::prelude::*;
 
         use super::super::*;

@@ -508,6 +508,7 @@ impl StixIngest {
         };
         if self.by_id.contains_key(id) {
             // The same SCO again (2.1 SCO ids are derived from their values): keep the first.
+            out.dropped(at, "duplicate of an object already read");
             return;
         }
         let outcome = if obj.get("defanged") == Some(&Value::Bool(true)) {
@@ -757,11 +758,12 @@ impl<'de> Visitor<'de> for Document<'_, '_> {
         let mut rest = Map::new();
         let mut streamed = false;
         while let Some(key) = map.next_key::<String>()? {
-            if key == "objects" && !streamed {
-                if let Some(v) = map.next_value_seed(Objects(&mut *self.0))? {
-                    rest.insert(key, v);
-                } else {
-                    streamed = true;
+            if key == "objects" {
+                match map.next_value_seed(Objects(&mut *self.0))? {
+                    Some(v) => {
+                        rest.insert(key, v);
+                    }
+                    None => streamed = true,
                 }
             } else {
                 let v: Value = map.next_value()?;
