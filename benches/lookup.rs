@@ -32,7 +32,9 @@ fn set_size() -> usize {
 fn build(values: impl Iterator<Item = Value>) -> IndicatorSet<AlignedBytes> {
     let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
     let meta = Meta::from_source("bench");
-    let at = Location::File { file: "bench".into() };
+    let at = Location::File {
+        file: "bench".into(),
+    };
     for v in values {
         b.add(v.into(), &meta, &at).unwrap();
     }
@@ -43,7 +45,11 @@ fn build(values: impl Iterator<Item = Value>) -> IndicatorSet<AlignedBytes> {
 fn ipv4(c: &mut Criterion) {
     let n = set_size();
     let prefixes = synth::ipv4_prefixes(n, 1);
-    let set = build(prefixes.iter().map(|&(a, l)| Value::Net(IpNet::V4(Ipv4Net::new(a.into(), l).unwrap()))));
+    let set = build(
+        prefixes
+            .iter()
+            .map(|&(a, l)| Value::Net(IpNet::V4(Ipv4Net::new(a.into(), l).unwrap()))),
+    );
     let mut trie: IpRange<Ipv4Net> = IpRange::new();
     for &(a, l) in &prefixes {
         trie.add(Ipv4Net::new(a.into(), l).unwrap());
@@ -55,9 +61,16 @@ fn ipv4(c: &mut Criterion) {
     let mut raw = vec![0u32; QUERIES];
     set.lookup_ipv4_raw(&addrs, &mut raw);
     let trawl_hits = raw.iter().filter(|&&r| r != u32::MAX).count();
-    let trie_hits = addrs.iter().filter(|&&a| trie.contains(&Ipv4Net::from(Ipv4Addr::from(a)))).count();
+    let trie_hits = addrs
+        .iter()
+        .filter(|&&a| trie.contains(&Ipv4Net::from(Ipv4Addr::from(a))))
+        .count();
     assert_eq!(trawl_hits, trie_hits, "trawl and the iprange trie disagree");
-    eprintln!("ipv4: {n} prefixes, {} bytes of interval tables, hit rate {:.1} %", set.section_sizes()[4].1, 100.0 * trawl_hits as f64 / QUERIES as f64);
+    eprintln!(
+        "ipv4: {n} prefixes, {} bytes of interval tables, hit rate {:.1} %",
+        set.section_sizes()[4].1,
+        100.0 * trawl_hits as f64 / QUERIES as f64
+    );
 
     let mut g = c.benchmark_group("ipv4_cidr_1M");
     g.throughput(Throughput::Elements(QUERIES as u64));
@@ -65,12 +78,24 @@ fn ipv4(c: &mut Criterion) {
         b.iter(|| set.lookup_ipv4_raw(black_box(&addrs), &mut raw))
     });
     let mut out = Vec::new();
-    g.bench_function("trawl_match_ips_batched", |b| b.iter(|| set.match_ips(black_box(&ips), &mut out)));
+    g.bench_function("trawl_match_ips_batched", |b| {
+        b.iter(|| set.match_ips(black_box(&ips), &mut out))
+    });
     g.bench_function("trawl_match_ipv4_one_at_a_time", |b| {
-        b.iter(|| addrs.iter().filter(|&&a| set.match_ipv4(black_box(a.into())).is_some()).count())
+        b.iter(|| {
+            addrs
+                .iter()
+                .filter(|&&a| set.match_ipv4(black_box(a.into())).is_some())
+                .count()
+        })
     });
     g.bench_function("naive_iprange_trie", |b| {
-        b.iter(|| addrs.iter().filter(|&&a| trie.contains(&Ipv4Net::from(Ipv4Addr::from(black_box(a))))).count())
+        b.iter(|| {
+            addrs
+                .iter()
+                .filter(|&&a| trie.contains(&Ipv4Net::from(Ipv4Addr::from(black_box(a)))))
+                .count()
+        })
     });
     g.finish();
 }
@@ -78,7 +103,11 @@ fn ipv4(c: &mut Criterion) {
 fn ipv6(c: &mut Criterion) {
     let n = set_size();
     let prefixes = synth::ipv6_prefixes(n, 3);
-    let set = build(prefixes.iter().map(|&(a, l)| Value::Net(IpNet::V6(Ipv6Net::new(a.into(), l).unwrap()))));
+    let set = build(
+        prefixes
+            .iter()
+            .map(|&(a, l)| Value::Net(IpNet::V6(Ipv6Net::new(a.into(), l).unwrap()))),
+    );
     let mut trie: IpRange<Ipv6Net> = IpRange::new();
     for &(a, l) in &prefixes {
         trie.add(Ipv6Net::new(a.into(), l).unwrap());
@@ -99,17 +128,32 @@ fn ipv6(c: &mut Criterion) {
     let mut raw = vec![0u32; QUERIES];
     set.lookup_ipv6_raw(&addrs, &mut raw);
     let trawl_hits = raw.iter().filter(|&&r| r != u32::MAX).count();
-    let trie_hits = addrs.iter().filter(|&&a| trie.contains(&Ipv6Net::from(Ipv6Addr::from(a)))).count();
+    let trie_hits = addrs
+        .iter()
+        .filter(|&&a| trie.contains(&Ipv6Net::from(Ipv6Addr::from(a))))
+        .count();
     assert_eq!(trawl_hits, trie_hits, "trawl and the iprange trie disagree");
 
     let mut g = c.benchmark_group("ipv6_cidr_1M");
     g.throughput(Throughput::Elements(QUERIES as u64));
-    g.bench_function("trawl_batched_raw", |b| b.iter(|| set.lookup_ipv6_raw(black_box(&addrs), &mut raw)));
+    g.bench_function("trawl_batched_raw", |b| {
+        b.iter(|| set.lookup_ipv6_raw(black_box(&addrs), &mut raw))
+    });
     g.bench_function("trawl_match_ipv6_one_at_a_time", |b| {
-        b.iter(|| addrs.iter().filter(|&&a| set.match_ipv6(black_box(a.into())).is_some()).count())
+        b.iter(|| {
+            addrs
+                .iter()
+                .filter(|&&a| set.match_ipv6(black_box(a.into())).is_some())
+                .count()
+        })
     });
     g.bench_function("naive_iprange_trie", |b| {
-        b.iter(|| addrs.iter().filter(|&&a| trie.contains(&Ipv6Net::from(Ipv6Addr::from(black_box(a))))).count())
+        b.iter(|| {
+            addrs
+                .iter()
+                .filter(|&&a| trie.contains(&Ipv6Net::from(Ipv6Addr::from(black_box(a)))))
+                .count()
+        })
     });
     g.finish();
 }
@@ -132,14 +176,22 @@ fn domains(c: &mut Criterion) {
             }
         }
     };
-    let t = queries.iter().filter(|q| set.match_domain(q).is_some()).count();
+    let t = queries
+        .iter()
+        .filter(|q| set.match_domain(q).is_some())
+        .count();
     let b = queries.iter().filter(|q| naive_match(q)).count();
     assert_eq!(t, b, "trawl and the HashSet suffix walk disagree");
 
     let mut g = c.benchmark_group("domain_suffix_walk_1M");
     g.throughput(Throughput::Elements(QUERIES as u64));
     g.bench_function("trawl_match_domain", |bch| {
-        bch.iter(|| queries.iter().filter(|q| set.match_domain(black_box(q)).is_some()).count())
+        bch.iter(|| {
+            queries
+                .iter()
+                .filter(|q| set.match_domain(black_box(q)).is_some())
+                .count()
+        })
     });
     g.bench_function("naive_hashbrown_suffix_walk", |bch| {
         bch.iter(|| queries.iter().filter(|q| naive_match(black_box(q))).count())
@@ -154,22 +206,43 @@ fn sha256(c: &mut Criterion) {
     let naive: HashSet<[u8; 32]> = listed.iter().map(|d| d[..].try_into().unwrap()).collect();
     let mut r = synth::rng(8);
     let queries: Vec<[u8; 32]> = (0..QUERIES)
-        .map(|i| if i % 10 == 0 { listed[r.gen_range(0..n)][..].try_into().unwrap() } else { r.r#gen() })
+        .map(|i| {
+            if i % 10 == 0 {
+                listed[r.gen_range(0..n)][..].try_into().unwrap()
+            } else {
+                r.r#gen()
+            }
+        })
         .collect();
     let refs: Vec<&[u8]> = queries.iter().map(|q| &q[..]).collect();
-    let t = queries.iter().filter(|q| set.match_hash(&q[..]).is_some()).count();
+    let t = queries
+        .iter()
+        .filter(|q| set.match_hash(&q[..]).is_some())
+        .count();
     let b = queries.iter().filter(|q| naive.contains(*q)).count();
     assert_eq!(t, b);
 
     let mut g = c.benchmark_group("sha256_1M");
     g.throughput(Throughput::Elements(QUERIES as u64));
     let mut out = Vec::new();
-    g.bench_function("trawl_match_hashes_batched", |bch| bch.iter(|| set.match_hashes(black_box(&refs), &mut out)));
+    g.bench_function("trawl_match_hashes_batched", |bch| {
+        bch.iter(|| set.match_hashes(black_box(&refs), &mut out))
+    });
     g.bench_function("trawl_match_hash_one_at_a_time", |bch| {
-        bch.iter(|| queries.iter().filter(|q| set.match_hash(black_box(&q[..])).is_some()).count())
+        bch.iter(|| {
+            queries
+                .iter()
+                .filter(|q| set.match_hash(black_box(&q[..])).is_some())
+                .count()
+        })
     });
     g.bench_function("naive_hashbrown_hashset", |bch| {
-        bch.iter(|| queries.iter().filter(|q| naive.contains(black_box(*q))).count())
+        bch.iter(|| {
+            queries
+                .iter()
+                .filter(|q| naive.contains(black_box(*q)))
+                .count()
+        })
     });
     g.finish();
 }
@@ -182,19 +255,41 @@ fn urls(c: &mut Criterion) {
     let others = synth::urls(QUERIES, 10);
     let mut r = synth::rng(11);
     let queries: Vec<String> = (0..QUERIES)
-        .map(|i| if i % 10 == 0 { listed[r.gen_range(0..n)].clone() } else { others[i].clone() })
+        .map(|i| {
+            if i % 10 == 0 {
+                listed[r.gen_range(0..n)].clone()
+            } else {
+                others[i].clone()
+            }
+        })
         .collect();
-    let t = queries.iter().filter(|q| set.match_url_exact(q).is_some()).count();
-    let b = queries.iter().filter(|q| naive.contains(q.as_str())).count();
+    let t = queries
+        .iter()
+        .filter(|q| set.match_url_exact(q).is_some())
+        .count();
+    let b = queries
+        .iter()
+        .filter(|q| naive.contains(q.as_str()))
+        .count();
     assert_eq!(t, b);
 
     let mut g = c.benchmark_group("url_exact_1M");
     g.throughput(Throughput::Elements(QUERIES as u64));
     g.bench_function("trawl_match_url_exact", |bch| {
-        bch.iter(|| queries.iter().filter(|q| set.match_url_exact(black_box(q)).is_some()).count())
+        bch.iter(|| {
+            queries
+                .iter()
+                .filter(|q| set.match_url_exact(black_box(q)).is_some())
+                .count()
+        })
     });
     g.bench_function("naive_hashbrown_hashset", |bch| {
-        bch.iter(|| queries.iter().filter(|q| naive.contains(black_box(q.as_str()))).count())
+        bch.iter(|| {
+            queries
+                .iter()
+                .filter(|q| naive.contains(black_box(q.as_str())))
+                .count()
+        })
     });
     g.finish();
 }

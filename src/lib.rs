@@ -2,7 +2,7 @@
 //!
 //! Feeds (plain lists, CSV, STIX 2.1 bundles) are read by [`ingest`] into canonical
 //! [`indicator::Indicator`]s ([`normalize`] holds the canonical forms), compiled by [`compile`]
-//! into one set file whose byte layout [`format`] owns, and queried through
+//! into one set file whose byte layout [`format`](mod@format) owns, and queried through
 //! [`set::IndicatorSet`], straight from a memory map.
 #![deny(missing_docs)]
 

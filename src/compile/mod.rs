@@ -6,7 +6,7 @@
 //!   set ([`SetBuilder::write`] is atomic: temp file, fsync, rename).
 //! * [`cidr`] — interval tables for IPv4/IPv6 prefixes; [`hashed`] — static hash tables.
 //! * [`report::CompileReport`] — what happened to every input item.
-//! * [`compile_feeds`] — the whole job for a list of feed files.
+//! * [`ingest_feeds`] — reads a list of feed files into a builder.
 
 pub mod cidr;
 pub mod exclude;

@@ -49,7 +49,11 @@ pub fn ipv6_prefixes(n: usize, seed: u64) -> Vec<(u128, u8)> {
                 _ => r.gen_range(29..=40),
             };
             let addr: u128 = (0x2u128 << 124) | (r.r#gen::<u128>() >> 3);
-            let mask = if len == 128 { u128::MAX } else { !(u128::MAX >> len) };
+            let mask = if len == 128 {
+                u128::MAX
+            } else {
+                !(u128::MAX >> len)
+            };
             (addr & mask, len)
         })
         .collect()
@@ -71,7 +75,11 @@ pub fn domains(n: usize, seed: u64) -> Vec<String> {
     let mut r = rng(seed);
     (0..n)
         .map(|_| {
-            let mut d = format!("{}.{}", label(&mut r, 5, 14), TLDS[r.gen_range(0..TLDS.len())]);
+            let mut d = format!(
+                "{}.{}",
+                label(&mut r, 5, 14),
+                TLDS[r.gen_range(0..TLDS.len())]
+            );
             for _ in 0..[0, 0, 0, 0, 0, 0, 0, 1, 1, 2][r.gen_range(0..10)] {
                 d = format!("{}.{d}", label(&mut r, 2, 8));
             }
@@ -130,7 +138,11 @@ pub fn domain_queries(listed: &[String], n: usize, hit_pct: u32, seed: u64) -> V
                     _ => format!("{}.cdn.{base}", label(&mut r, 3, 6)),
                 }
             } else {
-                let mut d = format!("{}.{}", label(&mut r, 5, 14), TLDS[r.gen_range(0..TLDS.len())]);
+                let mut d = format!(
+                    "{}.{}",
+                    label(&mut r, 5, 14),
+                    TLDS[r.gen_range(0..TLDS.len())]
+                );
                 if r.gen_bool(0.5) {
                     d = format!("www.{d}");
                 }
@@ -157,8 +169,14 @@ pub fn mixed_lines(n: usize, seed: u64, mut emit: impl FnMut(&str)) {
         let shas = digests(m * 10 / 100, 32, s + 4);
         let md5s = digests(m - m * 95 / 100, 16, s + 5);
         let mut lines: Vec<String> = Vec::with_capacity(m);
-        lines.extend(v4.iter().map(|&(a, l)| format!("{}/{l}", std::net::Ipv4Addr::from(a))));
-        lines.extend(v6.iter().map(|&(a, l)| format!("{}/{l}", std::net::Ipv6Addr::from(a))));
+        lines.extend(
+            v4.iter()
+                .map(|&(a, l)| format!("{}/{l}", std::net::Ipv4Addr::from(a))),
+        );
+        lines.extend(
+            v6.iter()
+                .map(|&(a, l)| format!("{}/{l}", std::net::Ipv6Addr::from(a))),
+        );
         lines.extend(doms);
         lines.extend(us);
         lines.extend(shas.iter().map(|d| hex(d)));
@@ -180,7 +198,10 @@ mod tests {
     fn generators_are_reproducible_and_shaped() {
         assert_eq!(ipv4_prefixes(100, 1), ipv4_prefixes(100, 1));
         let v4 = ipv4_prefixes(10_000, 2);
-        assert!(v4.iter().all(|&(a, l)| l == 32 || a & !(u32::MAX << (32 - l)) == 0));
+        assert!(
+            v4.iter()
+                .all(|&(a, l)| l == 32 || a & !(u32::MAX << (32 - l)) == 0)
+        );
         let hosts = v4.iter().filter(|p| p.1 == 32).count();
         assert!((6500..7500).contains(&hosts), "{hosts}");
         let v6 = ipv6_prefixes(1000, 3);

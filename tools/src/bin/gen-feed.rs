@@ -12,7 +12,10 @@ use trawl_tools as synth;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(kind), Some(count)) = (args.get(1), args.get(2).and_then(|c| c.parse::<usize>().ok())) else {
+    let (Some(kind), Some(count)) = (
+        args.get(1),
+        args.get(2).and_then(|c| c.parse::<usize>().ok()),
+    ) else {
         eprintln!("usage: gen-feed ipv4|ipv6|domain|url|sha256|md5|mixed COUNT [SEED]");
         std::process::exit(2);
     };
