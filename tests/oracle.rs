@@ -281,3 +281,52 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// The interval kernels at every first-level width the compiler may choose (16–20 bits),
+    /// against the flattened intervals they encode.
+    #[test]
+    fn interval_kernels_at_every_first_level_width(
+        v4 in prop::collection::vec(v4_net(), 1..200),
+        v6 in prop::collection::vec(v6_net(), 1..200),
+        random4 in prop::collection::vec(any::<u32>(), 100),
+        random6 in prop::collection::vec(any::<u128>(), 100),
+    ) {
+        use trawl::compile::cidr::{Intervals, Prefix, V4Table, V6Table};
+        use trawl::set::lookup::{V4, V6};
+        let p4: Vec<Prefix> = v4.iter().enumerate().map(|(i, n)| Prefix {
+            first: u32::from(n.network()).into(), last: u32::from(n.broadcast()).into(), rec: i as u32,
+        }).collect();
+        let (iv4, _) = Intervals::build(&p4, u32::MAX.into());
+        let p6: Vec<Prefix> = v6.iter().enumerate().map(|(i, n)| Prefix {
+            first: n.network().into(), last: n.broadcast().into(), rec: i as u32,
+        }).collect();
+        let (iv6, _) = Intervals::build(&p6, u128::MAX);
+        let q4 = v4_queries(&v4, &random4);
+        let mut q6 = random6.clone();
+        for n in &v6 {
+            let (a, b) = (u128::from(n.network()), u128::from(n.broadcast()));
+            q6.extend([a, b, a.wrapping_sub(1), b.wrapping_add(1)]);
+        }
+        for bits in 16..=20u32 {
+            let t = V4Table::encode(&iv4, bits);
+            let k = V4 { l1: &t.l1, nodes: &t.nodes, shift: 32 - bits };
+            let mut batch = vec![0; q4.len()];
+            k.lookup_batch(&q4, &mut batch);
+            for (i, &a) in q4.iter().enumerate() {
+                prop_assert_eq!(k.lookup(a), iv4.at(a.into()), "v4 bits {} addr {}", bits, Ipv4Addr::from(a));
+                prop_assert_eq!(batch[i], iv4.at(a.into()));
+            }
+            let t = V6Table::encode(&iv6, bits);
+            let k = V6 { l1: &t.l1, keys: &t.keys, vals: &t.vals, shift: 128 - bits };
+            let mut batch = vec![0; q6.len()];
+            k.lookup_batch(&q6, &mut batch);
+            for (i, &a) in q6.iter().enumerate() {
+                prop_assert_eq!(k.lookup(a), iv6.at(a), "v6 bits {} addr {}", bits, Ipv6Addr::from(a));
+                prop_assert_eq!(batch[i], iv6.at(a));
+            }
+        }
+    }
+}

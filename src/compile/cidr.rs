@@ -6,7 +6,7 @@
 //! 65,536 entries answers directly where a /16 holds no boundary, and otherwise points at the few
 //! boundaries inside it. See [`crate::set`] for the lookup side.
 
-use crate::format::{L1_ENTRIES, NONE, V4_DIRECT, V6Key};
+use crate::format::{MAX_L1_BITS, MIN_L1_BITS, NONE, V4_DIRECT, V6Key};
 
 /// A prefix to place: first address, last address (inclusive), record index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,100 +109,116 @@ impl Intervals {
     }
 }
 
-/// The IPv4 sections: first level, keys (low 16 bits; a bucket's first slot holds its count),
-/// values (parallel to keys; a bucket's first value is the one in effect at its start).
+/// First-level bits for a table of `boundaries` interval boundaries: about eight boundaries
+/// per bucket, so that a node is one or two cache lines, within [`MIN_L1_BITS`, `MAX_L1_BITS`].
+/// `skip` top bits that are known to be constant (IPv6 global unicast: 3) are added.
+pub fn l1_bits(boundaries: usize, skip: u32) -> u32 {
+    let per_bucket = 8;
+    let want = (boundaries / per_bucket)
+        .max(1)
+        .next_power_of_two()
+        .trailing_zeros()
+        + skip;
+    want.clamp(MIN_L1_BITS, MAX_L1_BITS)
+}
+
+/// For each first-level bucket of `bits` bits over a `width`-bit space: the value in effect at
+/// the bucket start and the boundaries strictly inside it.
+fn buckets(iv: &Intervals, bits: u32, width: u32) -> impl Iterator<Item = (u32, &[(u128, u32)])> {
+    let shift = width - bits;
+    let bounds = &iv.bounds;
+    let mut i = 0;
+    (0..1u128 << bits).map(move |bucket| {
+        let start = bucket << shift;
+        let end = start.checked_add(1u128 << shift);
+        while i < bounds.len() && bounds[i].0 <= start {
+            i += 1;
+        }
+        let at_start = if i == 0 { NONE } else { bounds[i - 1].1 };
+        let mut j = i;
+        while j < bounds.len() && end.is_none_or(|e| bounds[j].0 < e) {
+            j += 1;
+        }
+        let inner = &bounds[i..j];
+        i = j;
+        (at_start, inner)
+    })
+}
+
+fn direct(rec: u32) -> u32 {
+    V4_DIRECT | (rec & !V4_DIRECT)
+}
+
+/// The IPv4 sections: a first level of `2^bits` entries (`V4_DIRECT | record`, or a word offset
+/// into `nodes`) and the nodes: `n`, `n` low-bit keys as u16 pairs (the last pair padded with
+/// `0xFFFF`), then `n + 1` records. Keys and records of a node sit together, so a lookup
+/// touches the first level and one node, usually one cache line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct V4Table {
-    /// `[u32; 65536]`: `V4_DIRECT | record` or an offset into keys/vals.
+    /// First level.
     pub l1: Vec<u32>,
-    /// Per bucket: count, then the low 16 bits of each boundary inside the bucket.
-    pub keys: Vec<u16>,
-    /// Per bucket: the value at the bucket start, then the value from each boundary on.
-    pub vals: Vec<u32>,
+    /// Nodes.
+    pub nodes: Vec<u32>,
 }
 
 impl V4Table {
-    /// Encodes IPv4 intervals.
-    pub fn encode(iv: &Intervals) -> V4Table {
-        let mut l1 = Vec::with_capacity(L1_ENTRIES);
-        let mut keys = Vec::new();
-        let mut vals = Vec::new();
-        let bounds = &iv.bounds;
-        let mut i = 0; // first bound with start > bucket start
-        for bucket in 0..L1_ENTRIES as u128 {
-            let start = bucket << 16;
-            while i < bounds.len() && bounds[i].0 <= start {
-                i += 1;
+    /// Encodes IPv4 intervals with a first level of `bits` bits (16–20).
+    pub fn encode(iv: &Intervals, bits: u32) -> V4Table {
+        let mut l1 = Vec::with_capacity(1 << bits);
+        let mut nodes = Vec::new();
+        for (at_start, inner) in buckets(iv, bits, 32) {
+            if inner.is_empty() {
+                l1.push(direct(at_start));
+                continue;
             }
-            let at_start = if i == 0 { NONE } else { bounds[i - 1].1 };
-            let mut j = i;
-            while j < bounds.len() && bounds[j].0 < start + (1 << 16) {
-                j += 1;
+            l1.push(nodes.len() as u32);
+            nodes.push(inner.len() as u32);
+            for pair in inner.chunks(2) {
+                let lo = pair[0].0 as u16;
+                let hi = pair.get(1).map_or(0xFFFF, |b| b.0 as u16);
+                nodes.push(u32::from(lo) | (u32::from(hi) << 16));
             }
-            if j == i {
-                l1.push(V4_DIRECT | (at_start & !V4_DIRECT));
-            } else {
-                l1.push(keys.len() as u32);
-                keys.push((j - i) as u16);
-                vals.push(at_start);
-                for &(s, v) in &bounds[i..j] {
-                    keys.push(s as u16);
-                    vals.push(v);
-                }
-            }
-            i = j;
+            nodes.push(at_start);
+            nodes.extend(inner.iter().map(|&(_, v)| v));
         }
-        V4Table { l1, keys, vals }
+        V4Table { l1, nodes }
     }
 }
 
-/// The IPv6 sections, laid out like IPv4's: a first level of 65,536 entries (`V4_DIRECT |
-/// record`, or an offset), and per non-direct bucket a block whose first key holds the count in
-/// its low half, followed by the full 128-bit boundaries; values are parallel to keys.
+/// The IPv6 sections: a first level like IPv4's; per node a key `{hi: 0, lo: n}`, then the `n`
+/// full 128-bit boundaries; records parallel to keys (the first one in effect at the bucket
+/// start).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct V6Table {
-    /// `[u32; 65536]`.
+    /// First level.
     pub l1: Vec<u32>,
-    /// Per bucket: `{hi: 0, lo: count}`, then each boundary inside the bucket.
+    /// Per node: a count key, then each boundary inside the bucket.
     pub keys: Vec<V6Key>,
-    /// Per bucket: the value at the bucket start, then the value from each boundary on.
+    /// Parallel to keys.
     pub vals: Vec<u32>,
 }
 
 impl V6Table {
-    /// Encodes IPv6 intervals.
-    pub fn encode(iv: &Intervals) -> V6Table {
-        let mut l1 = Vec::with_capacity(L1_ENTRIES);
+    /// Encodes IPv6 intervals with a first level of `bits` bits.
+    pub fn encode(iv: &Intervals, bits: u32) -> V6Table {
+        let mut l1 = Vec::with_capacity(1 << bits);
         let mut keys = Vec::new();
         let mut vals = Vec::new();
-        let bounds = &iv.bounds;
-        let mut i = 0;
-        for bucket in 0..L1_ENTRIES as u128 {
-            let start = bucket << 112;
-            let end = start.checked_add(1u128 << 112);
-            while i < bounds.len() && bounds[i].0 <= start {
-                i += 1;
+        for (at_start, inner) in buckets(iv, bits, 128) {
+            if inner.is_empty() {
+                l1.push(direct(at_start));
+                continue;
             }
-            let at_start = if i == 0 { NONE } else { bounds[i - 1].1 };
-            let mut j = i;
-            while j < bounds.len() && end.is_none_or(|e| bounds[j].0 < e) {
-                j += 1;
+            l1.push(keys.len() as u32);
+            keys.push(V6Key {
+                hi: 0,
+                lo: inner.len() as u64,
+            });
+            vals.push(at_start);
+            for &(s, v) in inner {
+                keys.push(V6Key::new(s));
+                vals.push(v);
             }
-            if j == i {
-                l1.push(V4_DIRECT | (at_start & !V4_DIRECT));
-            } else {
-                l1.push(keys.len() as u32);
-                keys.push(V6Key {
-                    hi: 0,
-                    lo: (j - i) as u64,
-                });
-                vals.push(at_start);
-                for &(s, v) in &bounds[i..j] {
-                    keys.push(V6Key::new(s));
-                    vals.push(v);
-                }
-            }
-            i = j;
         }
         V6Table { l1, keys, vals }
     }
@@ -251,12 +267,13 @@ mod tests {
     fn prefix_at_the_top_of_the_space() {
         let (iv, _) = Intervals::build(&[p(0xFFFF_FF00, 0xFFFF_FFFF, 1)], u32::MAX as u128);
         assert_eq!(iv.bounds, vec![(0, NONE), (0xFFFF_FF00, 1)]);
-        let t = V4Table::encode(&iv);
-        assert_eq!(t.l1.len(), L1_ENTRIES);
+        let t = V4Table::encode(&iv, 16);
+        assert_eq!(t.l1.len(), 1 << 16);
         assert_eq!(t.l1[0], V4_DIRECT | (NONE & !V4_DIRECT));
         let off = t.l1[0xFFFF] as usize;
-        assert_eq!(t.keys[off], 1);
-        assert_eq!(t.keys[off + 1], 0xFF00);
-        assert_eq!(t.vals[off..off + 2], [NONE, 1]);
+        assert_eq!(t.nodes[off..], [1, 0xFFFF_FF00, NONE, 1]);
+        assert_eq!(l1_bits(10, 0), 16);
+        assert_eq!(l1_bits(2_000_000, 0), 18);
+        assert_eq!(l1_bits(2_000_000, 3), 20);
     }
 }

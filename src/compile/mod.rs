@@ -383,15 +383,14 @@ impl SetBuilder {
                 iv = iv.carve(&self.exclusions.holes(v6), max);
             }
             if v6 {
-                let t = V6Table::encode(&iv);
+                let t = V6Table::encode(&iv, cidr::l1_bits(iv.bounds.len(), 3));
                 w.section(SectionId::V6L1, &t.l1);
                 w.section(SectionId::V6Keys, &t.keys);
                 w.section(SectionId::V6Vals, &t.vals);
             } else {
-                let t = V4Table::encode(&iv);
+                let t = V4Table::encode(&iv, cidr::l1_bits(iv.bounds.len(), 0));
                 w.section(SectionId::V4L1, &t.l1);
-                w.section(SectionId::V4Keys, &t.keys);
-                w.section(SectionId::V4Vals, &t.vals);
+                w.section(SectionId::V4Nodes, &t.nodes);
             }
         }
         // Hashed tables.

@@ -11,8 +11,10 @@
 //!
 //! Sections (ids in [`SectionId`]): a META JSON document (counts, sources, build report), a
 //! string pool, the indicator records ([`Record`]), their provenance ([`Prov`]) and provenance
-//! lists, the IPv4 and IPv6 interval tables, one hashed table ([`Slot`] buckets) per exact kind,
-//! and the pattern lists from which the Aho-Corasick automata are built at first use.
+//! lists, the IPv4 and IPv6 interval tables (a first level indexed by the top 16–20 address
+//! bits, chosen by the compiler so that a bucket holds about eight boundaries, and nodes), one
+//! hashed table ([`Slot`] buckets) per exact kind, and the pattern lists from which the
+//! Aho-Corasick automata are built at first use.
 //!
 //! Everything is little-endian; the crate refuses to build on big-endian targets.
 
@@ -45,10 +47,13 @@ pub const HASH_SEED: u64 = 0x7472_6177_6c5f_7631;
 pub const BUCKET_SLOTS: usize = 8;
 /// "No record" in interval tables and parent links.
 pub const NONE: u32 = u32::MAX;
-/// Direct-value flag in an IPv4 first-level entry.
+/// Direct-value flag in an interval first-level entry.
 pub const V4_DIRECT: u32 = 1 << 31;
-/// Entries in a first-level interval index (top 16 bits of the address).
-pub const L1_ENTRIES: usize = 1 << 16;
+/// Fewest address bits an interval first level is indexed by (IPv4 node keys hold the
+/// remaining low bits in 16 bits, so IPv4 needs at least 16).
+pub const MIN_L1_BITS: u32 = 16;
+/// Most address bits an interval first level is indexed by (4 MiB of entries).
+pub const MAX_L1_BITS: u32 = 20;
 
 /// The fixed header at offset 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
@@ -102,13 +107,13 @@ pub enum SectionId {
     ProvLists = 5,
     /// `[StrRef]`: source names, indexed by [`Prov::source`].
     Sources = 6,
-    /// `[u32; 65536]`: IPv4 first level (see [`crate::set`]).
+    /// `[u32; 2^bits]`: IPv4 first level, indexed by the top `bits` bits (16–20, given by
+    /// the section's length): `V4_DIRECT | record`, or a word offset into the nodes.
     V4L1 = 10,
-    /// `[u16]`: IPv4 boundary low halves per bucket (first slot of a bucket = its count).
-    V4Keys = 11,
-    /// `[u32]`: IPv4 record per interval, parallel to [`SectionId::V4Keys`].
-    V4Vals = 12,
-    /// `[u32; 65536]`: IPv6 first level, indexed by the top 16 bits.
+    /// `[u32]`: IPv4 nodes: `n`, then `n` boundary low bits as u16 pairs (padded to a word),
+    /// then `n + 1` records (the one in effect at the bucket start, then from each boundary).
+    V4Nodes = 11,
+    /// `[u32; 2^bits]`: IPv6 first level, like [`SectionId::V4L1`].
     V6L1 = 13,
     /// `[V6Key]`: IPv6 per-bucket count, then full 128-bit boundaries.
     V6Keys = 14,
@@ -136,7 +141,7 @@ pub enum SectionId {
 
 impl SectionId {
     /// Every section id this version knows.
-    pub const ALL: [SectionId; 21] = [
+    pub const ALL: [SectionId; 20] = [
         SectionId::Meta,
         SectionId::Strings,
         SectionId::Records,
@@ -144,8 +149,7 @@ impl SectionId {
         SectionId::ProvLists,
         SectionId::Sources,
         SectionId::V4L1,
-        SectionId::V4Keys,
-        SectionId::V4Vals,
+        SectionId::V4Nodes,
         SectionId::V6L1,
         SectionId::V6Keys,
         SectionId::V6Vals,
@@ -167,7 +171,6 @@ impl SectionId {
             SectionId::Records => size_of::<Record>(),
             SectionId::Provs => size_of::<Prov>(),
             SectionId::Sources => size_of::<StrRef>(),
-            SectionId::V4Keys => 2,
             SectionId::V6Keys => size_of::<V6Key>(),
             SectionId::Domains
             | SectionId::Emails
@@ -178,7 +181,7 @@ impl SectionId {
             | SectionId::Sha512 => size_of::<Slot>(),
             SectionId::ProvLists
             | SectionId::V4L1
-            | SectionId::V4Vals
+            | SectionId::V4Nodes
             | SectionId::V6L1
             | SectionId::V6Vals
             | SectionId::UrlPatterns
@@ -539,12 +542,12 @@ mod tests {
     fn written_file_parses_and_digest_matches() {
         let mut w = FileWriter::new();
         w.section(SectionId::Strings, b"hello");
-        w.section(SectionId::V4Vals, &[1u32, 2, 3]);
+        w.section(SectionId::V4Nodes, &[1u32, 2, 3]);
         let file = w.finish(42);
         let layout = Layout::parse(&file).unwrap();
         assert_eq!(&file[layout.range(SectionId::Strings)], b"hello");
-        assert_eq!(layout.range(SectionId::V4Vals).len(), 12);
-        assert_eq!(layout.range(SectionId::V4Vals).start % ALIGN, 0);
+        assert_eq!(layout.range(SectionId::V4Nodes).len(), 12);
+        assert_eq!(layout.range(SectionId::V4Nodes).start % ALIGN, 0);
         assert_eq!(layout.header.build_time, 42);
         assert_eq!(digest(&file), layout.header.digest);
     }

@@ -24,19 +24,22 @@ fn count_le(keys: &[u16], lo: u16) -> usize {
 /// The IPv4 sections, cast.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct V4<'a> {
-    /// First level, 65,536 entries.
+    /// First level, `2^(32 - shift)` entries.
     pub l1: &'a [u32],
-    /// Bucket counts and boundary low halves.
-    pub keys: &'a [u16],
-    /// Values parallel to keys.
-    pub vals: &'a [u32],
+    /// Nodes: count, keys (u16 pairs), records.
+    pub nodes: &'a [u32],
+    /// Address bits below the first-level index.
+    pub shift: u32,
 }
 
 impl V4<'_> {
     /// The most specific record containing `addr`, or [`NONE`].
     #[inline]
     pub fn lookup(&self, addr: u32) -> u32 {
-        let Some(&e) = self.l1.get((addr >> 16) as usize) else {
+        let Some(&e) = self
+            .l1
+            .get(addr.checked_shr(self.shift).unwrap_or(0) as usize)
+        else {
             return NONE;
         };
         self.finish(e, addr)
@@ -49,62 +52,77 @@ impl V4<'_> {
             return if v == V4_DIRECT_NONE { NONE } else { v };
         }
         let off = e as usize;
-        let Some(&n) = self.keys.get(off) else {
+        let Some(&n) = self.nodes.get(off) else {
             return NONE;
         };
-        let Some(keys) = self.keys.get(off + 1..off + 1 + usize::from(n)) else {
+        let n = n as usize;
+        let key_words = n.div_ceil(2);
+        let Some(words) = self.nodes.get(off + 1..off + 1 + key_words) else {
             return NONE;
         };
-        let i = count_le(keys, addr as u16);
-        self.vals.get(off + i).copied().unwrap_or(NONE)
+        let keys: &[u16] = bytemuck::cast_slice(words);
+        let i = count_le(&keys[..n], addr as u16);
+        self.nodes
+            .get(off + 1 + key_words + i)
+            .copied()
+            .unwrap_or(NONE)
     }
 
-    /// [`V4::lookup`] for many addresses: first-level entries are read and the bucket lines
-    /// prefetched for a block of addresses before any is searched, so the cache misses of a
-    /// block overlap instead of queueing.
+    /// [`V4::lookup`] for many addresses, software-pipelined: the first-level line of address
+    /// `i + 2D` is prefetched, the entry of `i + D` read and its node prefetched, and address
+    /// `i` answered, so that about `2D` cache misses are in flight at once instead of one.
     pub fn lookup_batch(&self, addrs: &[u32], out: &mut [u32]) {
-        const BLOCK: usize = 16;
-        let mut entries = [0u32; BLOCK];
-        for (a, o) in addrs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-            for (e, &addr) in entries.iter_mut().zip(a) {
-                *e = self
+        const D: usize = 16;
+        let n = addrs.len().min(out.len());
+        let mut entries = [0u32; D];
+        let index = |a: u32| a.checked_shr(self.shift).unwrap_or(0) as usize;
+        for i in 0..n + 2 * D {
+            if let Some(&a) = addrs.get(i) {
+                prefetch(self.l1, index(a));
+            }
+            // Answer `i - 2D` before its entry slot is reused for `i - D`.
+            if i >= 2 * D && i - 2 * D < n {
+                let j = i - 2 * D;
+                out[j] = self.finish(entries[j % D], addrs[j]);
+            }
+            if i >= D && i - D < n {
+                let j = i - D;
+                let e = self
                     .l1
-                    .get((addr >> 16) as usize)
+                    .get(index(addrs[j]))
                     .copied()
                     .unwrap_or(V4_DIRECT | V4_DIRECT_NONE);
-                if *e & V4_DIRECT == 0 {
-                    prefetch(self.keys, *e as usize);
-                    prefetch(self.vals, *e as usize + 1);
+                if e & V4_DIRECT == 0 {
+                    prefetch(self.nodes, e as usize);
+                    prefetch(self.nodes, e as usize + 16);
                 }
-            }
-            for ((e, &addr), o) in entries.iter().zip(a).zip(o) {
-                *o = self.finish(*e, addr);
+                entries[j % D] = e;
             }
         }
     }
-
-    /// Bytes of the three sections.
-    pub fn bytes(&self) -> usize {
-        size_of_val(self.l1) + size_of_val(self.keys) + size_of_val(self.vals)
-    }
 }
 
-/// The IPv6 sections, cast (same bucket scheme as [`V4`], full 128-bit keys).
+/// The IPv6 sections, cast (first level like [`V4`], full 128-bit keys).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct V6<'a> {
-    /// First level, 65,536 entries.
+    /// First level, `2^(128 - shift)` entries.
     pub l1: &'a [u32],
-    /// Per bucket: a count key, then the boundaries.
+    /// Per node: a count key, then the boundaries.
     pub keys: &'a [V6Key],
-    /// Values parallel to keys.
+    /// Records parallel to keys.
     pub vals: &'a [u32],
+    /// Address bits below the first-level index.
+    pub shift: u32,
 }
 
 impl V6<'_> {
     /// The most specific record containing `addr`, or [`NONE`].
     #[inline]
     pub fn lookup(&self, addr: u128) -> u32 {
-        let Some(&e) = self.l1.get((addr >> 112) as usize) else {
+        let Some(&e) = self
+            .l1
+            .get(addr.checked_shr(self.shift).unwrap_or(0) as usize)
+        else {
             return NONE;
         };
         self.finish(e, addr)
@@ -120,8 +138,8 @@ impl V6<'_> {
         let Some(n) = self.keys.get(off).map(|k| k.lo as usize) else {
             return NONE;
         };
-        let Some(keys) = off
-            .checked_add(1 + n)
+        let Some(keys) = n
+            .checked_add(off + 1)
             .and_then(|end| self.keys.get(off + 1..end))
         else {
             return NONE;
@@ -130,34 +148,39 @@ impl V6<'_> {
         self.vals.get(off + i).copied().unwrap_or(NONE)
     }
 
-    /// [`V6::lookup`] for many addresses, first levels read and bucket middles prefetched per
-    /// block.
+    /// [`V6::lookup`] for many addresses, software-pipelined like [`V4::lookup_batch`]; the
+    /// node's first key and middle are prefetched.
     pub fn lookup_batch(&self, addrs: &[u128], out: &mut [u32]) {
-        const BLOCK: usize = 16;
-        let mut entries = [0u32; BLOCK];
-        for (a, o) in addrs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-            for (e, &addr) in entries.iter_mut().zip(a) {
-                *e = self
+        const D: usize = 16;
+        let n = addrs.len().min(out.len());
+        let mut entries = [0u32; D];
+        let index = |a: u128| a.checked_shr(self.shift).unwrap_or(0) as usize;
+        for i in 0..n + 2 * D {
+            if let Some(&a) = addrs.get(i) {
+                prefetch(self.l1, index(a));
+            }
+            // Answer `i - 2D` before its entry slot is reused for `i - D`.
+            if i >= 2 * D && i - 2 * D < n {
+                let j = i - 2 * D;
+                out[j] = self.finish(entries[j % D], addrs[j]);
+            }
+            if i >= D && i - D < n {
+                let j = i - D;
+                let e = self
                     .l1
-                    .get((addr >> 112) as usize)
+                    .get(index(addrs[j]))
                     .copied()
                     .unwrap_or(V4_DIRECT | V4_DIRECT_NONE);
-                if *e & V4_DIRECT == 0 {
-                    let off = *e as usize;
+                if e & V4_DIRECT == 0 {
+                    let off = e as usize;
                     prefetch(self.keys, off);
-                    let n = self.keys.get(off).map_or(0, |k| k.lo as usize);
-                    prefetch(self.keys, off + n / 2);
+                    prefetch(self.vals, off);
+                    let count = self.keys.get(off).map_or(0, |k| k.lo as usize);
+                    prefetch(self.keys, (count / 2).saturating_add(off + 1));
                 }
-            }
-            for ((e, &addr), o) in entries.iter().zip(a).zip(o) {
-                *o = self.finish(*e, addr);
+                entries[j % D] = e;
             }
         }
-    }
-
-    /// Bytes of the three sections.
-    pub fn bytes(&self) -> usize {
-        size_of_val(self.l1) + size_of_val(self.keys) + size_of_val(self.vals)
     }
 }
 

@@ -29,8 +29,8 @@ use memmap2::Mmap;
 use crate::compile::SetMeta;
 use crate::error::{Error, Result};
 use crate::format::{
-    self, BUCKET_SLOTS, L1_ENTRIES, Layout, NONE, PROV_EXACT, Prov, REC_SUBDOMAINS, REC_TIMED,
-    Record, SCORE_UNKNOWN, SectionId, Slot, StrRef,
+    self, BUCKET_SLOTS, Layout, MAX_L1_BITS, MIN_L1_BITS, NONE, PROV_EXACT, Prov, REC_SUBDOMAINS,
+    REC_TIMED, Record, SCORE_UNKNOWN, SectionId, Slot, StrRef,
 };
 use crate::indicator::{Kind, Tlp, unix_now, write_hex};
 use crate::normalize;
@@ -86,8 +86,10 @@ struct Sections {
     provs: Range<usize>,
     prov_lists: Range<usize>,
     sources: Range<usize>,
-    v4: [Range<usize>; 3],
+    v4: [Range<usize>; 2],
+    v4_shift: u32,
     v6: [Range<usize>; 3],
+    v6_shift: u32,
     tables: [Range<usize>; 7],
     url_patterns: Range<usize>,
     http_patterns: Range<usize>,
@@ -158,48 +160,49 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         }
         let layout = Layout::parse(bytes)?;
         let r = |id| layout.range(id);
-        let sec = Sections {
+        let mut sec = Sections {
             meta: r(SectionId::Meta),
             strings: r(SectionId::Strings),
             records: r(SectionId::Records),
             provs: r(SectionId::Provs),
             prov_lists: r(SectionId::ProvLists),
             sources: r(SectionId::Sources),
-            v4: [
-                r(SectionId::V4L1),
-                r(SectionId::V4Keys),
-                r(SectionId::V4Vals),
-            ],
+            v4: [r(SectionId::V4L1), r(SectionId::V4Nodes)],
+            v4_shift: 0,
             v6: [
                 r(SectionId::V6L1),
                 r(SectionId::V6Keys),
                 r(SectionId::V6Vals),
             ],
+            v6_shift: 0,
             tables: TABLE_KINDS.map(|k| SectionId::table_for(k).map_or(0..0, r)),
             url_patterns: r(SectionId::UrlPatterns),
             http_patterns: r(SectionId::HttpPatterns),
         };
-        for (name, range) in [
-            ("meta", &sec.meta),
-            ("records", &sec.records),
-            ("provenance", &sec.provs),
-        ] {
-            if range.is_empty() && name != "records" && name != "provenance" {
-                return Err(Error::bad_set(format!("the {name} section is missing")));
+        if sec.meta.is_empty() {
+            return Err(Error::bad_set("the META section is missing"));
+        }
+        let l1_bits = |bytes: usize, what: &str| -> Result<u32> {
+            let entries = bytes / 4;
+            let bits = entries.trailing_zeros();
+            if !entries.is_power_of_two() || !(MIN_L1_BITS..=MAX_L1_BITS).contains(&bits) {
+                return Err(Error::bad_set(format!(
+                    "{what} first level has a malformed size"
+                )));
             }
+            Ok(bits)
+        };
+        if !sec.v4[0].is_empty() {
+            sec.v4_shift = 32 - l1_bits(sec.v4[0].len(), "IPv4")?;
+        } else if !sec.v4[1].is_empty() {
+            return Err(Error::bad_set("IPv4 nodes without a first level"));
         }
-        let v4_l1 = sec.v4[0].len();
-        if v4_l1 != 0 && v4_l1 != L1_ENTRIES * 4 {
-            return Err(Error::bad_set("IPv4 first level has the wrong size"));
+        if !sec.v6[0].is_empty() {
+            sec.v6_shift = 128 - l1_bits(sec.v6[0].len(), "IPv6")?;
+        } else if !sec.v6[1].is_empty() || !sec.v6[2].is_empty() {
+            return Err(Error::bad_set("IPv6 boundaries without a first level"));
         }
-        if (v4_l1 == 0 && !sec.v4[2].is_empty()) || sec.v4[1].len() * 2 != sec.v4[2].len() {
-            return Err(Error::bad_set("IPv4 sections are inconsistent"));
-        }
-        let v6_l1 = sec.v6[0].len();
-        if v6_l1 != 0 && v6_l1 != L1_ENTRIES * 4 {
-            return Err(Error::bad_set("IPv6 first level has the wrong size"));
-        }
-        if (v6_l1 == 0 && !sec.v6[2].is_empty()) || sec.v6[1].len() != sec.v6[2].len() * 4 {
+        if sec.v6[1].len() != sec.v6[2].len() * 4 {
             return Err(Error::bad_set("IPv6 sections are inconsistent"));
         }
         for (k, t) in TABLE_KINDS.iter().zip(&sec.tables) {
@@ -249,8 +252,8 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     fn v4(&self) -> V4<'_> {
         V4 {
             l1: self.slice(&self.sec.v4[0]),
-            keys: self.slice(&self.sec.v4[1]),
-            vals: self.slice(&self.sec.v4[2]),
+            nodes: self.slice(&self.sec.v4[1]),
+            shift: self.sec.v4_shift,
         }
     }
 
@@ -259,6 +262,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             l1: self.slice(&self.sec.v6[0]),
             keys: self.slice(&self.sec.v6[1]),
             vals: self.slice(&self.sec.v6[2]),
+            shift: self.sec.v6_shift,
         }
     }
 

@@ -72,13 +72,19 @@ pub(super) fn structure<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Result<()> {
             continue;
         }
         let off = e as usize;
-        let count = v4.keys.get(off).copied().unwrap_or(0) as usize;
-        let keys = v4.keys.get(off + 1..off + 1 + count);
-        let vals = v4.vals.get(off..off + 1 + count);
+        let count = v4.nodes.get(off).copied().unwrap_or(u32::MAX) as usize;
+        let key_words = count.div_ceil(2);
+        let keys = v4.nodes.get(off + 1..(off + 1).saturating_add(key_words));
+        let vals = v4
+            .nodes
+            .get(off + 1 + key_words..(off + 2 + key_words).saturating_add(count));
+        let sorted = keys.is_some_and(|w| {
+            let k: &[u16] = bytemuck::cast_slice(w);
+            k[..count].windows(2).all(|p| p[0] < p[1])
+        });
         check(
-            keys.is_some_and(|k| k.windows(2).all(|w| w[0] < w[1]))
-                && vals.is_some_and(|v| v.iter().all(|&r| valid_rec(r))),
-            || format!("IPv4 bucket {b}: bad boundaries"),
+            sorted && vals.is_some_and(|v| v.iter().all(|&r| valid_rec(r))),
+            || format!("IPv4 bucket {b}: bad node"),
         )?;
     }
     let v6 = set.v6();
@@ -98,7 +104,7 @@ pub(super) fn structure<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Result<()> {
         let vals = off
             .checked_add(1 + count)
             .and_then(|end| v6.vals.get(off..end));
-        let bucket = |k: &V6Key| (k.get() >> 112) as usize == b;
+        let bucket = |k: &V6Key| k.get().checked_shr(v6.shift).unwrap_or(0) as usize == b;
         check(
             keys.is_some_and(|k| {
                 k.windows(2).all(|w| w[0].get() < w[1].get()) && k.iter().all(bucket)
