@@ -249,3 +249,56 @@ fn the_report_accounts_for_every_line() {
     assert_eq!(report.merged, 2, "{report}");
     assert_eq!(report.indicators_total(), 16, "{report}");
 }
+
+#[test]
+fn scan_text_finds_every_kind_in_a_log_line() {
+    let (_dir, set, _) = compile();
+    let line = "2026-01-01T00:00:00Z 203.0.113.7 -> 10.9.9.9 GET HTTP://MALWARE.example:80/payload.exe \
+                host=www.evil.example.com from=ceo-fraud@bad-actor.example \
+                sha=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 \
+                uri=/wp-content/plugins/evil/shell.php?x=1 ver=Chrome/10.0.0.1";
+    let mut hits: Vec<(Kind, String, String)> = set
+        .scan_text(line.as_bytes())
+        .map(|h| {
+            let seen = line[h.start as usize..h.end as usize].to_string();
+            (h.kind, set.indicator(h.indicator).unwrap().value(), seen)
+        })
+        .collect();
+    hits.sort();
+    let want: Vec<(Kind, String, String)> = [
+        (Kind::Ipv4, "203.0.113.7/32", "203.0.113.7"),
+        (Kind::Domain, "evil.example.com", "www.evil.example.com"),
+        (
+            Kind::Url,
+            "http://malware.example/payload.exe",
+            "HTTP://MALWARE.example:80/payload.exe",
+        ),
+        (
+            Kind::Email,
+            "ceo-fraud@bad-actor.example",
+            "ceo-fraud@bad-actor.example",
+        ),
+        (
+            Kind::Sha256,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+        (
+            Kind::HttpRequest,
+            "/wp-content/plugins/evil/shell.php",
+            "/wp-content/plugins/evil/shell.php",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v, s)| (k, v.to_string(), s.to_string()))
+    .collect();
+    let mut want = want;
+    want.sort();
+    assert_eq!(hits, want);
+    // Nothing in a line without indicators, and no allocation needed for it.
+    assert_eq!(
+        set.scan_text(b"GET /index.html HTTP/1.1 200 from 192.0.2.1")
+            .count(),
+        0
+    );
+}

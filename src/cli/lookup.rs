@@ -18,7 +18,8 @@ use trawl::set::IndicatorSet;
 pub struct LookupArgs {
     /// The set file.
     set: PathBuf,
-    /// Values to look up; the kind is detected (IP, domain, URL, email, hash, `/path` literal).
+    /// Values to look up; the kind is detected (IP, domain, URL, email, hash, `/path` literal);
+    /// anything else is scanned as free text for every indicator inside it.
     values: Vec<String>,
     /// Also read values from this file, one per line (`-` for stdin).
     #[arg(long, value_name = "FILE")]
@@ -40,7 +41,8 @@ fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Hit> {
         Ok(Value::Email(_)) => set.match_email(value).into_iter().collect(),
         Ok(Value::Hash(d)) => set.match_hash(&d).into_iter().collect(),
         Ok(Value::HttpRequest(_)) => set.match_http(value.as_bytes()),
-        Ok(Value::Net(_)) | Err(_) => Vec::new(),
+        // Anything else (a CIDR, a log line, free text): every indicator inside it.
+        Ok(Value::Net(_)) | Err(_) => set.scan_text(value.as_bytes()).collect(),
     }
 }
 

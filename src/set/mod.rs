@@ -28,6 +28,7 @@ use memmap2::Mmap;
 
 use crate::compile::SetMeta;
 use crate::error::{Error, Result};
+use crate::extract::{Extractor, Token};
 use crate::format::{
     self, BUCKET_SLOTS, Layout, MAX_L1_BITS, MIN_L1_BITS, NONE, PROV_EXACT, Prov, REC_SUBDOMAINS,
     REC_TIMED, Record, SCORE_UNKNOWN, SectionId, Slot, StrRef,
@@ -627,6 +628,70 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         let mut out = Vec::new();
         self.find_patterns(Kind::HttpRequest, request, &mut out);
         out
+    }
+
+    /// Every active indicator of any kind found inside `text` (a log line, a document):
+    /// addresses, names, emails, URLs and hex digests extracted by [`crate::extract`], plus
+    /// URL substrings and HTTP literals found by Aho-Corasick. Each hit carries its byte span.
+    /// Allocates only when something matches.
+    pub fn scan_text(&self, text: &[u8]) -> std::vec::IntoIter<Hit> {
+        let mut out = Vec::new();
+        self.scan_text_into(&Extractor::default(), text, &mut out);
+        out.into_iter()
+    }
+
+    /// [`IndicatorSet::scan_text`] with a caller's extractor (e.g. with defanged forms on),
+    /// appending to `out`.
+    pub fn scan_text_into(&self, extractor: &Extractor, text: &[u8], out: &mut Vec<Hit>) {
+        let mut refanged = Vec::new();
+        for found in extractor.tokens(text) {
+            let raw = match found.token {
+                Token::Domain(b) | Token::Email(b) | Token::Url(b) | Token::Hex(b) => b,
+                Token::Ipv4(_) | Token::Ipv6(_) => &[][..],
+            };
+            let bytes = if found.defanged {
+                refanged.clear();
+                crate::extract::refang(raw, &mut refanged);
+                &refanged[..]
+            } else {
+                raw
+            };
+            let span = |mut h: Hit| {
+                h.start = found.start as u32;
+                h.end = found.end as u32;
+                h
+            };
+            match found.token {
+                Token::Ipv4(a) => out.extend(self.match_ipv4(a).map(span)),
+                Token::Ipv6(a) => out.extend(self.match_ip(IpAddr::V6(a)).map(span)),
+                Token::Domain(_) => {
+                    let hit = std::str::from_utf8(bytes)
+                        .ok()
+                        .and_then(|d| self.match_domain(d));
+                    out.extend(hit.map(span));
+                }
+                Token::Email(_) => {
+                    let hit = std::str::from_utf8(bytes)
+                        .ok()
+                        .and_then(|e| self.match_email(e));
+                    out.extend(hit.map(span));
+                }
+                Token::Hex(_) => out.extend(self.match_hash_hex(bytes).map(span)),
+                Token::Url(_) => {
+                    // The text-wide search below sees the URL as written; a URL whose canonical
+                    // form differs (case, default port, defanged) is searched canonicalised too.
+                    let Ok(url) = std::str::from_utf8(bytes) else {
+                        continue;
+                    };
+                    let differs = with_canonical_url(url, |c| c.as_bytes() != raw).unwrap_or(false);
+                    if differs {
+                        out.extend(self.match_url(url).into_iter().map(span));
+                    }
+                }
+            }
+        }
+        self.find_patterns(Kind::Url, text, out);
+        self.find_patterns(Kind::HttpRequest, text, out);
     }
 
     fn patterns(&self, kind: Kind) -> &Patterns {
