@@ -207,9 +207,12 @@ proptest! {
                 if *exact { e.0 = true } else { e.1 = true }
             }
         }
-        for q in queries.iter().chain(listed.iter().map(|(d, _, _)| d)) {
+        let all: Vec<&str> = queries.iter().chain(listed.iter().map(|(d, _, _)| d)).map(String::as_str).collect();
+        let mut batched = Vec::new();
+        set.match_domains(&all, &mut batched);
+        for (qi, q) in all.iter().enumerate() {
             let mut want = None;
-            let mut name = q.as_str();
+            let mut name = *q;
             let mut first = true;
             loop {
                 if let Some(&(exact, sub)) = oracle.get(name) {
@@ -225,6 +228,7 @@ proptest! {
                 first = false;
             }
             prop_assert_eq!(value_of(&set, set.match_domain(q)), want.clone(), "query {}", q);
+            prop_assert_eq!(value_of(&set, batched[qi]), want.clone(), "batched {}", q);
             let shouted = format!("{}.", q.to_uppercase());
             prop_assert_eq!(value_of(&set, set.match_domain(&shouted)), want, "query {}", shouted);
         }

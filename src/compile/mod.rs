@@ -348,6 +348,9 @@ impl SetBuilder {
         }
 
         let mut w = FileWriter::new();
+        if records.iter().any(|r| r.flags & REC_TIMED != 0) {
+            w.set_flags(format::HEADER_TIMED);
+        }
         // IP interval tables.
         for (kind, v6) in [(Kind::Ipv4, false), (Kind::Ipv6, true)] {
             let mut prefixes = Vec::new();

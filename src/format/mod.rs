@@ -71,9 +71,15 @@ pub struct Header {
     pub build_time: i64,
     /// blake3 of the file with this field zeroed.
     pub digest: [u8; 32],
+    /// `HEADER_*` flags.
+    pub flags: u32,
     /// Zero.
-    pub reserved: [u8; 64],
+    pub reserved: [u32; 15],
 }
+
+/// Header flag: some record has a validity window, so hits must check the clock. Without it,
+/// a CIDR hit needs no record read at all.
+pub const HEADER_TIMED: u32 = 1;
 
 /// One section-table entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
@@ -444,12 +450,18 @@ impl Layout {
 #[derive(Debug, Default)]
 pub struct FileWriter {
     sections: Vec<(SectionId, Vec<u8>)>,
+    flags: u32,
 }
 
 impl FileWriter {
     /// An empty file.
     pub fn new() -> FileWriter {
         FileWriter::default()
+    }
+
+    /// Sets `HEADER_*` flags.
+    pub fn set_flags(&mut self, flags: u32) {
+        self.flags = flags;
     }
 
     /// Adds a section of plain-old-data elements.
@@ -467,6 +479,7 @@ impl FileWriter {
     /// Writes the file: header, table, aligned sections, hashing as it goes; the digest is
     /// written into the header last (hence `Seek`).
     pub fn write_to<W: Write + Seek>(self, mut w: W, build_time: i64) -> io::Result<()> {
+        let flags = self.flags;
         let table_end = HEADER_LEN + self.sections.len() * SECTION_ENTRY_LEN;
         let mut offset = align_up(table_end);
         let mut entries = Vec::with_capacity(self.sections.len());
@@ -487,7 +500,8 @@ impl FileWriter {
             file_len: offset as u64,
             build_time,
             digest: [0; 32],
-            reserved: [0; 64],
+            flags,
+            reserved: [0; 15],
         };
         let mut hasher = blake3::Hasher::new();
         let mut put = |w: &mut W, bytes: &[u8]| -> io::Result<()> {

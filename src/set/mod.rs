@@ -115,6 +115,7 @@ pub struct IndicatorSet<D> {
     data: D,
     sec: Sections,
     build_time: i64,
+    timed: bool,
     clock: Option<i64>,
     url_patterns: OnceLock<Patterns>,
     http_patterns: OnceLock<Patterns>,
@@ -221,6 +222,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             data,
             sec,
             build_time,
+            timed: layout.header.flags & format::HEADER_TIMED != 0,
             clock: None,
             url_patterns: OnceLock::new(),
             http_patterns: OnceLock::new(),
@@ -370,6 +372,10 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// Follows parent links from a CIDR record to the first active one.
     fn resolve_cidr(&self, mut rec_id: u32) -> Option<u32> {
         let records = self.records();
+        if !self.timed {
+            // Every record is always active: answer without touching the record.
+            return ((rec_id as usize) < records.len()).then_some(rec_id);
+        }
         for _ in 0..=129 {
             let rec = records.get(rec_id as usize)?;
             if self.active(rec, false) {
@@ -418,7 +424,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     pub fn match_ips(&self, ips: &[IpAddr], out: &mut Vec<Option<Hit>>) {
         out.clear();
         out.resize(ips.len(), None);
-        const BLOCK: usize = 64;
+        const BLOCK: usize = 256;
         let mut v4_addrs = [0u32; BLOCK];
         let mut v4_at = [0usize; BLOCK];
         let mut v4_recs = [0u32; BLOCK];
@@ -459,14 +465,8 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         let records = self.records();
         let strings = self.strings();
         let hash = format::key_hash(kind.is_hash(), key);
-        self.table(kind).probe(hash, |r| {
-            records.get(r as usize).is_some_and(|rec| {
-                rec.kind == kind as u8
-                    && strings.get(
-                        rec.value_off as usize..rec.value_off as usize + usize::from(rec.value_len),
-                    ) == Some(key)
-            })
-        })
+        self.table(kind)
+            .probe(hash, |r| self.key_is(records, strings, r, kind, key))
     }
 
     fn exact_hit(&self, kind: Kind, key: &[u8], len: usize) -> Option<Hit> {
@@ -497,51 +497,73 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         self.match_canonical_domain(canon, name.len())
     }
 
-    /// [`IndicatorSet::match_domain`] for a name already lowercase ASCII without trailing dot.
+    /// [`IndicatorSet::match_domain`] for a name already lowercase ASCII without trailing dot;
+    /// `span` is the length of the input it came from.
     pub fn match_canonical_domain(&self, name: &[u8], span: usize) -> Option<Hit> {
         let table = self.table(Kind::Domain);
         if table.slots.is_empty() {
             return None;
         }
-        // Suffix starts, most specific first; the last label alone is never an indicator.
-        let mut starts = [0usize; 128];
-        let mut n = 0;
-        let mut at = 0;
-        while let Some(dot) = name[at..].iter().position(|&b| b == b'.') {
-            if n < starts.len() {
-                starts[n] = at;
-                n += 1;
+        let suffixes = Suffixes::new(name, &table);
+        self.probe_suffixes(&table, name, &suffixes, span)
+    }
+
+    /// Batched [`IndicatorSet::match_domain`]: the suffix buckets of the next names are
+    /// prefetched while earlier names are probed. `out[i]` answers `names[i]`.
+    pub fn match_domains(&self, names: &[&str], out: &mut Vec<Option<Hit>>) {
+        const D: usize = 8;
+        out.clear();
+        out.resize(names.len(), None);
+        let table = self.table(Kind::Domain);
+        if table.slots.is_empty() {
+            return;
+        }
+        let mut bufs = [[0u8; 256]; D];
+        let mut lens = [None::<usize>; D];
+        let mut suffixes = [Suffixes::EMPTY; D];
+        for i in 0..names.len() + D {
+            if i >= D {
+                let j = i - D;
+                let slot = j % D;
+                out[j] = match lens[slot] {
+                    Some(len) => self.probe_suffixes(&table, &bufs[slot][..len], &suffixes[slot], names[j].len()),
+                    None => self.match_domain(names[j]),
+                };
             }
-            at += dot + 1;
+            if let Some(name) = names.get(i) {
+                let slot = i % D;
+                let len = canonical_name(name.as_bytes(), &mut bufs[slot]).map(<[u8]>::len);
+                if let Some(len) = len {
+                    suffixes[slot] = Suffixes::new(&bufs[slot][..len], &table);
+                }
+                lens[slot] = len;
+            }
         }
-        let mut hashes = [0u64; 128];
-        for (h, &s) in hashes.iter_mut().zip(&starts[..n]) {
-            *h = format::key_hash(false, &name[s..]);
-            table.prefetch(*h);
-        }
+    }
+
+    /// Whether record `r` is of `kind` with exactly the value bytes `key`.
+    #[inline]
+    fn key_is(&self, records: &[Record], strings: &[u8], r: u32, kind: Kind, key: &[u8]) -> bool {
+        records.get(r as usize).is_some_and(|rec| {
+            let off = rec.value_off as usize;
+            rec.kind == kind as u8 && strings.get(off..off + usize::from(rec.value_len)) == Some(key)
+        })
+    }
+
+    fn probe_suffixes(&self, table: &Table<'_>, name: &[u8], sfx: &Suffixes, span: usize) -> Option<Hit> {
         let records = self.records();
         let strings = self.strings();
-        for (i, &s) in starts[..n].iter().enumerate() {
-            let key = &name[s..];
-            let found = table.probe(hashes[i], |r| {
-                records.get(r as usize).is_some_and(|rec| {
-                    rec.kind == Kind::Domain as u8
-                        && strings.get(
-                            rec.value_off as usize
-                                ..rec.value_off as usize + usize::from(rec.value_len),
-                        ) == Some(key)
-                })
-            });
-            if let Some(r) = found {
-                if let Some(rec) = records.get(r as usize) {
-                    if self.active(rec, i > 0) {
-                        return Some(Hit {
-                            indicator: r,
-                            kind: Kind::Domain,
-                            start: (span - key.len().min(span)) as u32,
-                            end: span as u32,
-                        });
-                    }
+        for i in 0..sfx.n {
+            let key = &name[usize::from(sfx.starts[i])..];
+            let found = table.probe(sfx.hashes[i], |r| self.key_is(records, strings, r, Kind::Domain, key));
+            if let Some(rec) = found.and_then(|r| records.get(r as usize)) {
+                if self.active(rec, i > 0) {
+                    return Some(Hit {
+                        indicator: found?,
+                        kind: Kind::Domain,
+                        start: 0,
+                        end: span as u32,
+                    });
                 }
             }
         }
@@ -587,17 +609,21 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         Some(hit)
     }
 
-    /// Batched [`IndicatorSet::match_hash`]: home buckets of a block are prefetched first.
+    /// Batched [`IndicatorSet::match_hash`]: the home bucket of digest `i + D` is prefetched
+    /// while digest `i` is probed, so bucket misses overlap. `out[i]` answers `digests[i]`.
     pub fn match_hashes(&self, digests: &[&[u8]], out: &mut Vec<Option<Hit>>) {
+        const D: usize = 16;
         out.clear();
-        out.reserve(digests.len());
-        for block in digests.chunks(16) {
-            for d in block {
+        out.resize(digests.len(), None);
+        for i in 0..digests.len() + D {
+            if let Some(d) = digests.get(i) {
                 if let Some(kind) = Kind::hash_for_len(d.len()) {
                     self.table(kind).prefetch(format::key_hash(true, d));
                 }
             }
-            out.extend(block.iter().map(|d| self.match_hash(d)));
+            if i >= D {
+                out[i - D] = self.match_hash(digests[i - D]);
+            }
         }
     }
 
@@ -740,6 +766,40 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 }
 
 mod verify;
+
+/// The parent suffixes of a canonical name, most specific first (the last label alone is never
+/// an indicator), with their hashes computed and home buckets prefetched.
+#[derive(Clone, Copy)]
+struct Suffixes {
+    starts: [u8; 128],
+    hashes: [u64; 128],
+    n: usize,
+}
+
+impl Suffixes {
+    const EMPTY: Suffixes = Suffixes {
+        starts: [0; 128],
+        hashes: [0; 128],
+        n: 0,
+    };
+
+    /// `name` is at most 253 bytes (so a start fits in a byte and there are at most 127 labels).
+    fn new(name: &[u8], table: &Table<'_>) -> Suffixes {
+        let mut s = Suffixes::EMPTY;
+        let mut at = 0;
+        while let Some(dot) = name[at..].iter().position(|&b| b == b'.') {
+            if s.n == s.starts.len() || at > 255 {
+                break;
+            }
+            s.starts[s.n] = at as u8;
+            s.hashes[s.n] = format::key_hash(false, &name[at..]);
+            table.prefetch(s.hashes[s.n]);
+            s.n += 1;
+            at += dot + 1;
+        }
+        s
+    }
+}
 
 /// Lowercases an ASCII name into `buf` and drops a trailing dot; `None` for non-ASCII or
 /// over-long names.
