@@ -187,7 +187,9 @@ fn domains(c: &mut Criterion) {
     g.throughput(Throughput::Elements(QUERIES as u64));
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
     let mut out = Vec::new();
-    g.bench_function("trawl_match_domains_batched", |bch| bch.iter(|| set.match_domains(black_box(&refs), &mut out)));
+    g.bench_function("trawl_match_domains_batched", |bch| {
+        bch.iter(|| set.match_domains(black_box(&refs), &mut out))
+    });
     g.bench_function("trawl_match_domain", |bch| {
         bch.iter(|| {
             queries

@@ -8,7 +8,7 @@
 
 use crate::format::{BUCKET_SLOTS, Slot, fingerprint};
 
-/// Builds the slots of a table for `(hash, record)` pairs.
+/// Builds the slots of a table for `(hash, key entry offset)` pairs.
 pub fn build(entries: &[(u64, u32)]) -> Vec<Slot> {
     if entries.is_empty() {
         return Vec::new();
@@ -20,14 +20,14 @@ pub fn build(entries: &[(u64, u32)]) -> Vec<Slot> {
         .max(1);
     let mask = buckets - 1;
     let mut slots = vec![Slot::default(); buckets * BUCKET_SLOTS];
-    for &(hash, rec) in entries {
+    for &(hash, entry) in entries {
         let mut b = hash as usize & mask;
         'probe: loop {
             for slot in &mut slots[b * BUCKET_SLOTS..(b + 1) * BUCKET_SLOTS] {
                 if slot.fp == 0 {
                     *slot = Slot {
                         fp: fingerprint(hash),
-                        rec,
+                        entry,
                     };
                     break 'probe;
                 }
@@ -50,7 +50,11 @@ mod tests {
         let slots = build(&entries);
         assert!(slots.len().is_power_of_two());
         assert!(entries.len() * 4 <= slots.len() * 3);
-        let mut recs: Vec<u32> = slots.iter().filter(|s| s.fp != 0).map(|s| s.rec).collect();
+        let mut recs: Vec<u32> = slots
+            .iter()
+            .filter(|s| s.fp != 0)
+            .map(|s| s.entry)
+            .collect();
         recs.sort_unstable();
         assert_eq!(recs, (0..1000).collect::<Vec<_>>());
     }

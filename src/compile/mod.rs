@@ -332,6 +332,12 @@ impl SetBuilder {
                 }
                 _ => key,
             };
+            if SectionId::table_for(b.kind).is_some() {
+                // Key entry header: a probe verifies the key and learns the record in one read.
+                let len = value.len().min(usize::from(u16::MAX)) as u16;
+                self.pool.extend_from_slice(&(r as u32).to_le_bytes());
+                self.pool.extend_from_slice(&len.to_le_bytes());
+            }
             let value_off = self.pool.len() as u32;
             self.pool.extend_from_slice(value);
             if self.pool.len() > u32::MAX as usize {
@@ -348,9 +354,14 @@ impl SetBuilder {
         }
 
         let mut w = FileWriter::new();
+        let mut flags = 0;
         if records.iter().any(|r| r.flags & REC_TIMED != 0) {
-            w.set_flags(format::HEADER_TIMED);
+            flags |= format::HEADER_TIMED;
         }
+        if self.provs.iter().any(|p| p.flags & PROV_EXACT != 0) {
+            flags |= format::HEADER_EXACT;
+        }
+        w.set_flags(flags);
         // IP interval tables.
         for (kind, v6) in [(Kind::Ipv4, false), (Kind::Ipv6, true)] {
             let mut prefixes = Vec::new();
@@ -408,7 +419,8 @@ impl SetBuilder {
                 .filter(|(_, b)| b.kind == kind)
                 .map(|(r, b)| {
                     let key = &self.arena[b.key_off as usize..(b.key_off + b.key_len) as usize];
-                    (format::key_hash(kind.is_hash(), key), r as u32)
+                    let entry = records[r].value_off - format::ENTRY_HEADER as u32;
+                    (format::key_hash(kind.is_hash(), key), entry)
                 })
                 .collect();
             if !entries.is_empty() {

@@ -80,6 +80,9 @@ pub struct Header {
 /// Header flag: some record has a validity window, so hits must check the clock. Without it,
 /// a CIDR hit needs no record read at all.
 pub const HEADER_TIMED: u32 = 1;
+/// Header flag: some domain provenance is `exact` (no subdomain rule), so a subdomain hit must
+/// check its record's flags.
+pub const HEADER_EXACT: u32 = 2;
 
 /// One section-table entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
@@ -235,7 +238,8 @@ pub const REC_TIMED: u8 = 2;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]
 pub struct Record {
-    /// Offset of the value bytes in the string pool (canonical text, or a raw digest).
+    /// Offset of the value bytes in the string pool (canonical text, or a raw digest); for kinds
+    /// kept in a hashed table, the bytes are preceded by their key-entry header.
     pub value_off: u32,
     /// Length of the value bytes.
     pub value_len: u16,
@@ -280,14 +284,30 @@ pub struct Prov {
     pub valid_until: i64,
 }
 
-/// One slot of a hashed table: a fingerprint (0 = empty) and a record index.
+/// One slot of a hashed table: a fingerprint (0 = empty) and where its key entry is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]
 pub struct Slot {
     /// High 32 bits of the key hash with the lowest bit forced to 1; 0 marks an empty slot.
     pub fp: u32,
-    /// Record index.
-    pub rec: u32,
+    /// Offset in the string pool of the key entry: record index (u32), key length (u16), key
+    /// bytes — which are also the record's value (`Record::value_off == entry + ENTRY_HEADER`).
+    /// A probe verifies a key with one read, without touching the record.
+    pub entry: u32,
+}
+
+/// Bytes of a key entry's header (record index u32, key length u16), little-endian.
+pub const ENTRY_HEADER: usize = 6;
+
+/// Reads the key entry at `off` in the string pool: (record index, key bytes).
+#[inline]
+pub fn entry_at(strings: &[u8], off: u32) -> Option<(u32, &[u8])> {
+    let off = off as usize;
+    let head = strings.get(off..off.checked_add(ENTRY_HEADER)?)?;
+    let rec = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    let len = usize::from(u16::from_le_bytes([head[4], head[5]]));
+    let key = strings.get(off + ENTRY_HEADER..off + ENTRY_HEADER + len)?;
+    Some((rec, key))
 }
 
 /// An IPv6 interval start, as two little-endian halves (keeps 8-byte alignment).

@@ -209,9 +209,10 @@ pub struct Table<'a> {
 }
 
 impl Table<'_> {
-    /// The first record along the probe sequence of `hash` for which `is_key` holds.
+    /// Walks the probe sequence of `hash`; `is_key` is called with the key-entry offset of
+    /// every slot whose fingerprint matches and returns `Some` for the key sought.
     #[inline]
-    pub fn probe(&self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub fn probe<R>(&self, hash: u64, mut is_key: impl FnMut(u32) -> Option<R>) -> Option<R> {
         let buckets = self.slots.len() / BUCKET_SLOTS;
         if buckets == 0 {
             return None;
@@ -222,8 +223,10 @@ impl Table<'_> {
         for _ in 0..buckets {
             let bucket = self.slots.get(b * BUCKET_SLOTS..(b + 1) * BUCKET_SLOTS)?;
             for s in bucket {
-                if s.fp == fp && is_key(s.rec) {
-                    return Some(s.rec);
+                if s.fp == fp {
+                    if let Some(found) = is_key(s.entry) {
+                        return Some(found);
+                    }
                 }
             }
             if bucket.iter().any(|s| s.fp == 0) {
@@ -232,6 +235,24 @@ impl Table<'_> {
             b = (b + 1) & mask;
         }
         None
+    }
+
+    /// Prefetches the key entry of the first slot in the home bucket of `hash` whose
+    /// fingerprint matches (call after the bucket itself has arrived), so that verifying a hit
+    /// does not wait on memory either.
+    #[inline]
+    pub fn prefetch_entry(&self, hash: u64, strings: &[u8]) {
+        let buckets = self.slots.len() / BUCKET_SLOTS;
+        if buckets == 0 {
+            return;
+        }
+        let b = hash as usize & (buckets - 1);
+        let fp = fingerprint(hash);
+        if let Some(bucket) = self.slots.get(b * BUCKET_SLOTS..(b + 1) * BUCKET_SLOTS) {
+            if let Some(s) = bucket.iter().find(|s| s.fp == fp) {
+                prefetch(strings, s.entry as usize);
+            }
+        }
     }
 
     /// Prefetches the home bucket of `hash`.

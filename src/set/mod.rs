@@ -116,6 +116,7 @@ pub struct IndicatorSet<D> {
     sec: Sections,
     build_time: i64,
     timed: bool,
+    exact: bool,
     clock: Option<i64>,
     url_patterns: OnceLock<Patterns>,
     http_patterns: OnceLock<Patterns>,
@@ -223,6 +224,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             sec,
             build_time,
             timed: layout.header.flags & format::HEADER_TIMED != 0,
+            exact: layout.header.flags & format::HEADER_EXACT != 0,
             clock: None,
             url_patterns: OnceLock::new(),
             http_patterns: OnceLock::new(),
@@ -369,6 +371,19 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         })
     }
 
+    /// Whether record `r` of `kind` answers a lookup (a `subdomain` match for domains). Reads
+    /// the record only when the set has validity windows or exact-only domains to check.
+    #[inline]
+    fn answers(&self, r: u32, kind: Kind, subdomain: bool) -> bool {
+        let records = self.records();
+        if !self.timed && !(subdomain && self.exact) {
+            return (r as usize) < records.len();
+        }
+        records
+            .get(r as usize)
+            .is_some_and(|rec| rec.kind == kind as u8 && self.active(rec, subdomain))
+    }
+
     /// Follows parent links from a CIDR record to the first active one.
     fn resolve_cidr(&self, mut rec_id: u32) -> Option<u32> {
         let records = self.records();
@@ -462,17 +477,15 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// Probes a hashed table for an exact key (canonical bytes).
     #[inline]
     fn probe(&self, kind: Kind, key: &[u8]) -> Option<u32> {
-        let records = self.records();
         let strings = self.strings();
         let hash = format::key_hash(kind.is_hash(), key);
         self.table(kind)
-            .probe(hash, |r| self.key_is(records, strings, r, kind, key))
+            .probe(hash, |e| Self::entry_is(strings, e, key))
     }
 
     fn exact_hit(&self, kind: Kind, key: &[u8], len: usize) -> Option<Hit> {
         let r = self.probe(kind, key)?;
-        let rec = self.records().get(r as usize)?;
-        self.active(rec, false).then_some(Hit {
+        self.answers(r, kind, false).then_some(Hit {
             indicator: r,
             kind,
             start: 0,
@@ -526,7 +539,12 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                 let j = i - D;
                 let slot = j % D;
                 out[j] = match lens[slot] {
-                    Some(len) => self.probe_suffixes(&table, &bufs[slot][..len], &suffixes[slot], names[j].len()),
+                    Some(len) => self.probe_suffixes(
+                        &table,
+                        &bufs[slot][..len],
+                        &suffixes[slot],
+                        names[j].len(),
+                    ),
                     None => self.match_domain(names[j]),
                 };
             }
@@ -541,25 +559,27 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         }
     }
 
-    /// Whether record `r` is of `kind` with exactly the value bytes `key`.
+    /// The record of the key entry at `entry` if its key is exactly `key`.
     #[inline]
-    fn key_is(&self, records: &[Record], strings: &[u8], r: u32, kind: Kind, key: &[u8]) -> bool {
-        records.get(r as usize).is_some_and(|rec| {
-            let off = rec.value_off as usize;
-            rec.kind == kind as u8 && strings.get(off..off + usize::from(rec.value_len)) == Some(key)
-        })
+    fn entry_is(strings: &[u8], entry: u32, key: &[u8]) -> Option<u32> {
+        format::entry_at(strings, entry).and_then(|(rec, k)| (k == key).then_some(rec))
     }
 
-    fn probe_suffixes(&self, table: &Table<'_>, name: &[u8], sfx: &Suffixes, span: usize) -> Option<Hit> {
-        let records = self.records();
+    fn probe_suffixes(
+        &self,
+        table: &Table<'_>,
+        name: &[u8],
+        sfx: &Suffixes,
+        span: usize,
+    ) -> Option<Hit> {
         let strings = self.strings();
         for i in 0..sfx.n {
             let key = &name[usize::from(sfx.starts[i])..];
-            let found = table.probe(sfx.hashes[i], |r| self.key_is(records, strings, r, Kind::Domain, key));
-            if let Some(rec) = found.and_then(|r| records.get(r as usize)) {
-                if self.active(rec, i > 0) {
+            let found = table.probe(sfx.hashes[i], |e| Self::entry_is(strings, e, key));
+            if let Some(r) = found {
+                if self.answers(r, Kind::Domain, i > 0) {
                     return Some(Hit {
-                        indicator: found?,
+                        indicator: r,
                         kind: Kind::Domain,
                         start: 0,
                         end: span as u32,
@@ -609,20 +629,35 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         Some(hit)
     }
 
-    /// Batched [`IndicatorSet::match_hash`]: the home bucket of digest `i + D` is prefetched
-    /// while digest `i` is probed, so bucket misses overlap. `out[i]` answers `digests[i]`.
+    /// Batched [`IndicatorSet::match_hash`], software-pipelined: the home bucket of digest
+    /// `i + 2D` is prefetched, the key entry of a fingerprint match in the bucket of `i + D`
+    /// prefetched, and digest `i` answered. `out[i]` answers `digests[i]`.
     pub fn match_hashes(&self, digests: &[&[u8]], out: &mut Vec<Option<Hit>>) {
-        const D: usize = 16;
+        const D: usize = 8;
         out.clear();
         out.resize(digests.len(), None);
-        for i in 0..digests.len() + D {
+        let strings = self.strings();
+        let tables = [Kind::Md5, Kind::Sha1, Kind::Sha256, Kind::Sha512].map(|k| self.table(k));
+        let table = |d: &[u8]| match d.len() {
+            16 => Some(&tables[0]),
+            20 => Some(&tables[1]),
+            32 => Some(&tables[2]),
+            64 => Some(&tables[3]),
+            _ => None,
+        };
+        for i in 0..digests.len() + 2 * D {
             if let Some(d) = digests.get(i) {
-                if let Some(kind) = Kind::hash_for_len(d.len()) {
-                    self.table(kind).prefetch(format::key_hash(true, d));
+                if let Some(t) = table(d) {
+                    t.prefetch(format::key_hash(true, d));
                 }
             }
-            if i >= D {
-                out[i - D] = self.match_hash(digests[i - D]);
+            if let Some(d) = i.checked_sub(D).and_then(|j| digests.get(j)) {
+                if let Some(t) = table(d) {
+                    t.prefetch_entry(format::key_hash(true, d), strings);
+                }
+            }
+            if i >= 2 * D {
+                out[i - 2 * D] = self.match_hash(digests[i - 2 * D]);
             }
         }
     }
