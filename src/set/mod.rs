@@ -376,7 +376,8 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     #[inline]
     fn answers(&self, r: u32, kind: Kind, subdomain: bool) -> bool {
         let records = self.records();
-        if !self.timed && !(subdomain && self.exact) {
+        let must_check = self.timed || (subdomain && self.exact);
+        if !must_check {
             return (r as usize) < records.len();
         }
         records
