@@ -97,7 +97,15 @@ fn section(f: &mut fmt::Formatter<'_>, title: &str, m: &BTreeMap<String, Tally>)
 
 impl fmt::Display for CompileReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "inputs: {}", self.inputs.join(", "))?;
+        match self.inputs.len() {
+            0..=8 => writeln!(f, "inputs: {}", self.inputs.join(", "))?,
+            n => writeln!(
+                f,
+                "inputs: {n} files ({}, … {})",
+                self.inputs[0],
+                self.inputs[n - 1]
+            )?,
+        }
         let acc: u64 = self.accepted.values().sum();
         writeln!(f, "accepted: {acc}")?;
         for (k, n) in &self.accepted {
