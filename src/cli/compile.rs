@@ -127,6 +127,7 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
     };
     let mut builder = SetBuilder::new(opts, exclusions);
     ingest_feeds(&feeds, &mut builder)?;
+    let read_time = start.elapsed();
     let report = builder.write(&a.output)?;
     if !a.quiet {
         eprint!("{report}");
@@ -136,14 +137,18 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(p, json).with_context(|| format!("writing {}", p.display()))?;
     }
     let size = std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0);
+    let total = start.elapsed();
     eprintln!(
-        "wrote {}: {} indicators from {} feeds, {} bytes, {} rejected, in {:.2} s",
+        "wrote {}: {} indicators from {} feeds, {} bytes, {} rejected, in {:.2} s \
+         (reading {:.2} s, building and writing {:.2} s)",
         a.output.display(),
         report.indicators_total(),
         feeds.len(),
         size,
         report.rejected_total(),
-        start.elapsed().as_secs_f64()
+        total.as_secs_f64(),
+        read_time.as_secs_f64(),
+        (total - read_time).as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
 }

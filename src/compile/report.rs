@@ -61,9 +61,14 @@ pub struct CompileReport {
 }
 
 impl CompileReport {
-    /// Counts an accepted item of a kind.
-    pub(crate) fn accepted(&mut self, kind: Kind) {
-        *self.accepted.entry(kind.name()).or_default() += 1;
+    /// Sets the accepted counts from per-kind counters (indexed by discriminant - 1).
+    pub(crate) fn fold_accepted(&mut self, counts: &[u64; Kind::ALL.len()]) {
+        self.accepted = Kind::ALL
+            .iter()
+            .zip(counts)
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| (k.name(), *n))
+            .collect();
     }
 
     /// Total items rejected for any reason.

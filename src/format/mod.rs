@@ -247,10 +247,48 @@ pub struct Record {
     pub kind: u8,
     /// `REC_*` flags.
     pub flags: u8,
-    /// Index into [`SectionId::ProvLists`] of this record's `count, provs…` run.
+    /// The record's provenance: `PROVS_SINGLE | prov index` for the common single source, else
+    /// the index into [`SectionId::ProvLists`] of a `count, provs…` run (see [`prov_ids`]).
     pub provs: u32,
     /// For CIDRs: the next less specific prefix in the set that contains this one, or [`NONE`].
     pub parent: u32,
+}
+
+/// [`Record::provs`] flag: the low 31 bits are the one provenance index.
+pub const PROVS_SINGLE: u32 = 1 << 31;
+
+/// The provenance indices of a record (`Record::provs`), resolved against the list section;
+/// empty when a list is out of bounds.
+pub fn prov_ids(provs: u32, lists: &[u32]) -> ProvIds<'_> {
+    if provs & PROVS_SINGLE != 0 {
+        return ProvIds::One(Some(provs & !PROVS_SINGLE));
+    }
+    let start = provs as usize;
+    let n = lists.get(start).copied().unwrap_or(0) as usize;
+    let ids = n
+        .checked_add(start + 1)
+        .and_then(|end| lists.get(start + 1..end))
+        .unwrap_or(&[]);
+    ProvIds::Many(ids.iter())
+}
+
+/// Iterator over a record's provenance indices.
+#[derive(Clone, Debug)]
+pub enum ProvIds<'a> {
+    /// The single inline index.
+    One(Option<u32>),
+    /// A run in the list section.
+    Many(std::slice::Iter<'a, u32>),
+}
+
+impl Iterator for ProvIds<'_> {
+    type Item = u32;
+    fn next(&mut self) -> Option<u32> {
+        match self {
+            ProvIds::One(v) => v.take(),
+            ProvIds::Many(it) => it.next().copied(),
+        }
+    }
 }
 
 /// Provenance flag: a domain from an `exact` feed (no subdomain rule).
@@ -469,8 +507,25 @@ impl Layout {
 /// digest are written. Writers in [`crate::compile`] produce section bytes; this type places them.
 #[derive(Debug, Default)]
 pub struct FileWriter {
-    sections: Vec<(SectionId, Vec<u8>)>,
+    sections: Vec<(SectionId, Box<dyn SectionBytes>)>,
     flags: u32,
+}
+
+/// Owned section contents, viewed as bytes without a copy.
+trait SectionBytes: Send {
+    fn bytes(&self) -> &[u8];
+}
+
+impl<T: Pod + Send> SectionBytes for Vec<T> {
+    fn bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(self)
+    }
+}
+
+impl std::fmt::Debug for dyn SectionBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes", self.bytes().len())
+    }
 }
 
 impl FileWriter {
@@ -485,15 +540,14 @@ impl FileWriter {
     }
 
     /// Adds a section of plain-old-data elements.
-    pub fn section<T: Pod>(&mut self, id: SectionId, elems: &[T]) {
+    pub fn section<T: Pod + Send>(&mut self, id: SectionId, elems: Vec<T>) {
         debug_assert_eq!(size_of::<T>(), id.elem_size());
-        self.sections
-            .push((id, bytemuck::cast_slice(elems).to_vec()));
+        self.sections.push((id, Box::new(elems)));
     }
 
     /// Total bytes of section data added so far.
     pub fn data_len(&self) -> usize {
-        self.sections.iter().map(|(_, b)| b.len()).sum()
+        self.sections.iter().map(|(_, b)| b.bytes().len()).sum()
     }
 
     /// Writes the file: header, table, aligned sections, hashing as it goes; the digest is
@@ -503,7 +557,8 @@ impl FileWriter {
         let table_end = HEADER_LEN + self.sections.len() * SECTION_ENTRY_LEN;
         let mut offset = align_up(table_end);
         let mut entries = Vec::with_capacity(self.sections.len());
-        for (id, bytes) in &self.sections {
+        for (id, data) in &self.sections {
+            let bytes = data.bytes();
             entries.push(SectionEntry {
                 id: *id as u32,
                 elem_size: id.elem_size() as u32,
@@ -535,7 +590,8 @@ impl FileWriter {
         }
         let mut at = table_end;
         let zeros = [0u8; ALIGN];
-        for ((_, bytes), e) in self.sections.iter().zip(&entries) {
+        for ((_, data), e) in self.sections.iter().zip(&entries) {
+            let bytes = data.bytes();
             put(&mut w, &zeros[..e.offset as usize - at])?;
             put(&mut w, bytes)?;
             at = e.offset as usize + bytes.len();
@@ -575,8 +631,8 @@ mod tests {
     #[test]
     fn written_file_parses_and_digest_matches() {
         let mut w = FileWriter::new();
-        w.section(SectionId::Strings, b"hello");
-        w.section(SectionId::V4Nodes, &[1u32, 2, 3]);
+        w.section(SectionId::Strings, b"hello".to_vec());
+        w.section(SectionId::V4Nodes, vec![1u32, 2, 3]);
         let file = w.finish(42);
         let layout = Layout::parse(&file).unwrap();
         assert_eq!(&file[layout.range(SectionId::Strings)], b"hello");

@@ -23,10 +23,22 @@ use crate::indicator::{Kind, Meta, Tlp, Value};
 use crate::ingest::{Collector, FeedOptions, Location};
 use crate::normalize::{self, Normalized};
 
+/// What one plain-list line yields.
+enum Parsed {
+    Accept(Normalized),
+    Reject(&'static str, String),
+}
+
+/// Lines parsed per batch handed from the parsing thread to the collecting one.
+const BATCH: usize = 4096;
+
 /// Reads a plain or CSV feed from `reader`, reporting every item to `out`. Returns an error
 /// only when reading fails.
+///
+/// A plain list is parsed on a second thread while the calling thread feeds `out` (which
+/// need not be `Send`), in order: parsing and normalising are most of a compile's work.
 pub fn read(
-    reader: impl Read,
+    reader: impl Read + Send,
     file: &str,
     opts: &FeedOptions,
     out: &mut dyn Collector,
@@ -36,22 +48,23 @@ pub fn read(
     let meta = opts.meta();
     let mut buf = Vec::with_capacity(256);
     let mut line_no = 0u64;
-    let mut first = true;
+    // Up to the first value line: skip comments, and decide between CSV and a plain list.
     loop {
         buf.clear();
         if r.read_until(b'\n', &mut buf)? == 0 {
             return Ok(());
         }
         line_no += 1;
-        let at = Location::Line {
-            file: file.clone(),
-            line: line_no,
+        let bytes = if line_no == 1 {
+            buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf)
+        } else {
+            &buf[..]
         };
-        let mut bytes = &buf[..];
-        if first {
-            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        }
         let Ok(line) = std::str::from_utf8(bytes) else {
+            let at = Location::Line {
+                file: file.clone(),
+                line: line_no,
+            };
             out.reject(at, "invalid UTF-8", &String::from_utf8_lossy(bytes));
             continue;
         };
@@ -59,12 +72,76 @@ pub fn read(
         if line.is_empty() || is_comment(line) {
             continue;
         }
-        if std::mem::take(&mut first) {
-            if let Some(columns) = Columns::from_header(line) {
-                return read_csv(r, line_no, &file, columns, opts, out);
-            }
+        if let Some(columns) = Columns::from_header(line) {
+            return read_csv(r, line_no, &file, columns, opts, out);
         }
-        plain_line(line, &meta, &at, out);
+        let mut first = Vec::new();
+        plain_line(line, &mut |p| first.push((line_no, p)));
+        deliver(first, &file, &meta, out);
+        break;
+    }
+    let (tx, rx) = crossbeam_channel::bounded::<io::Result<Vec<(u64, Parsed)>>>(4);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            let result = (|| -> io::Result<()> {
+                loop {
+                    buf.clear();
+                    if r.read_until(b'\n', &mut buf)? == 0 {
+                        return Ok(());
+                    }
+                    line_no += 1;
+                    match std::str::from_utf8(&buf) {
+                        Ok(line) => {
+                            let line = line.trim();
+                            if !line.is_empty() && !is_comment(line) {
+                                plain_line(line, &mut |p| batch.push((line_no, p)));
+                            }
+                        }
+                        Err(_) => batch.push((
+                            line_no,
+                            Parsed::Reject(
+                                "invalid UTF-8",
+                                String::from_utf8_lossy(&buf).into_owned(),
+                            ),
+                        )),
+                    }
+                    if batch.len() >= BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        if tx.send(Ok(full)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+            })();
+            let _ = tx.send(Ok(batch));
+            if let Err(e) = result {
+                let _ = tx.send(Err(e));
+            }
+        });
+        for batch in rx {
+            deliver(batch?, &file, &meta, out);
+        }
+        Ok(())
+    })
+}
+
+/// Hands parsed lines to the collector, in order.
+fn deliver(batch: Vec<(u64, Parsed)>, file: &Arc<str>, meta: &Meta, out: &mut dyn Collector) {
+    // One location per batch, its line number updated in place: no reference-count traffic
+    // per item.
+    let mut at = Location::Line {
+        file: file.clone(),
+        line: 0,
+    };
+    for (n, parsed) in batch {
+        if let Location::Line { line, .. } = &mut at {
+            *line = n;
+        }
+        match parsed {
+            Parsed::Accept(v) => out.accept(v, meta, &at),
+            Parsed::Reject(reason, detail) => out.reject(at.clone(), reason, &detail),
+        }
     }
 }
 
@@ -80,7 +157,7 @@ fn hosts_boilerplate(name: &str) -> bool {
     ) || name.starts_with("ip6-")
 }
 
-fn plain_line(line: &str, meta: &Meta, at: &Location, out: &mut dyn Collector) {
+fn plain_line(line: &str, emit: &mut impl FnMut(Parsed)) {
     let mut tokens = line.split_whitespace();
     let Some(mut token) = tokens.next() else {
         return;
@@ -100,10 +177,10 @@ fn plain_line(line: &str, meta: &Meta, at: &Location, out: &mut dyn Collector) {
                         value: Value::Net(net),
                         host_bits_cleared: false,
                     };
-                    out.accept(n, meta, at);
+                    emit(Parsed::Accept(n));
                 }
             }
-            None => out.reject(at.clone(), "invalid address range", line),
+            None => emit(Parsed::Reject("invalid address range", line.to_string())),
         }
         return;
     }
@@ -113,10 +190,10 @@ fn plain_line(line: &str, meta: &Meta, at: &Location, out: &mut dyn Collector) {
     if let Some(rule) = token.strip_prefix("||") {
         token = rule.strip_suffix('^').unwrap_or(rule);
     }
-    match normalize::detect(token) {
-        Ok(n) => out.accept(n, meta, at),
-        Err(why) => out.reject(at.clone(), why.reason(), token),
-    }
+    emit(match normalize::detect(token) {
+        Ok(n) => Parsed::Accept(n),
+        Err(why) => Parsed::Reject(why.reason(), token.to_string()),
+    });
 }
 
 /// `first last` / `first-last` address ranges: `None` when the tokens are no range at all,

@@ -360,15 +360,12 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         };
         let provs: &[Prov] = self.slice(&self.sec.provs);
         let lists: &[u32] = self.slice(&self.sec.prov_lists);
-        let start = rec.provs as usize;
-        let Some(&n) = lists.get(start) else {
-            return false;
-        };
-        let ids = lists.get(start + 1..start + 1 + n as usize).unwrap_or(&[]);
-        ids.iter().filter_map(|&p| provs.get(p as usize)).any(|p| {
-            (!subdomain || p.flags & PROV_EXACT == 0)
-                && (rec.flags & REC_TIMED == 0 || (p.valid_from <= now && now < p.valid_until))
-        })
+        format::prov_ids(rec.provs, lists)
+            .filter_map(|p| provs.get(p as usize))
+            .any(|p| {
+                (!subdomain || p.flags & PROV_EXACT == 0)
+                    && (rec.flags & REC_TIMED == 0 || (p.valid_from <= now && now < p.valid_until))
+            })
     }
 
     /// Whether record `r` of `kind` answers a lookup (a `subdomain` match for domains). Reads
@@ -943,11 +940,8 @@ impl<'a> IndicatorRef<'a> {
 
     /// Every feed's word on this indicator.
     pub fn provenance(&self) -> impl Iterator<Item = Provenance<'a>> + 'a {
-        let start = self.rec.provs as usize;
-        let n = self.lists.get(start).copied().unwrap_or(0) as usize;
-        let ids = self.lists.get(start + 1..start + 1 + n).unwrap_or(&[]);
         let (strings, provs, sources) = (self.strings, self.provs, self.sources);
-        ids.iter().filter_map(move |&p| {
+        format::prov_ids(self.rec.provs, self.lists).filter_map(move |p| {
             let p = provs.get(p as usize)?;
             Some(Provenance {
                 source: sources

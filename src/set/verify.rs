@@ -52,11 +52,13 @@ pub(super) fn structure<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Result<()> {
         check(end <= strings.len(), || {
             format!("record {i}: value out of bounds")
         })?;
-        let start = r.provs as usize;
-        let count = lists.get(start).copied().unwrap_or(u32::MAX) as usize;
-        let ids = lists.get(start + 1..(start + 1).saturating_add(count));
+        let listed = r.provs & format::PROVS_SINGLE != 0
+            || lists
+                .get(r.provs as usize)
+                .is_some_and(|&n| (r.provs as usize + 1).saturating_add(n as usize) <= lists.len());
+        let mut ids = format::prov_ids(r.provs, lists).peekable();
         check(
-            ids.is_some_and(|ids| ids.iter().all(|&p| (p as usize) < provs.len())),
+            listed && ids.peek().is_some() && ids.all(|p| (p as usize) < provs.len()),
             || format!("record {i}: bad provenance list"),
         )?;
         check(valid_rec(r.parent), || format!("record {i}: bad parent"))?;
