@@ -273,7 +273,22 @@ proptest! {
         let set = build(&items, Exclusions::new());
         for q in queries.iter().chain(canon.iter().filter(|c| c.starts_with("http"))) {
             let cq = normalize::url(q).unwrap();
-            let mut want: Vec<String> = canon.iter().filter(|c| cq.contains(c.as_str())).cloned().collect();
+            // Oracle: a URL with a scheme matches when equal to the query or a prefix of it
+            // ending at a boundary; a schemeless one when contained anywhere.
+            let boundary = |b: u8| b"/?&;=#".contains(&b);
+            let mut want: Vec<String> = canon
+                .iter()
+                .filter(|c| {
+                    if c.contains("://") {
+                        cq == **c
+                            || (cq.starts_with(c.as_str())
+                                && (boundary(c.as_bytes()[c.len() - 1]) || boundary(cq.as_bytes()[c.len()])))
+                    } else {
+                        cq.contains(c.as_str())
+                    }
+                })
+                .cloned()
+                .collect();
             want.sort();
             want.dedup();
             let mut got: Vec<String> = set.match_url(q).iter().map(|h| set.indicator(h.indicator).unwrap().value()).collect();

@@ -429,13 +429,20 @@ impl SetBuilder {
         for (id, slots) in hashed_tables {
             w.section(id, slots);
         }
-        // Pattern lists.
+        // Pattern lists for Aho-Corasick: HTTP literals, and URLs without a scheme (substring
+        // literals such as `evil.example/gate.php`). URLs with a scheme are matched through the
+        // hashed table (equal, or a prefix at a path or query boundary): an automaton over
+        // millions of full URLs costs tens of seconds and gigabytes to build.
         for (kind, section) in [
             (Kind::Url, SectionId::UrlPatterns),
             (Kind::HttpRequest, SectionId::HttpPatterns),
         ] {
             let ids: Vec<u32> = (0..self.recs.len() as u32)
-                .filter(|&r| self.recs[r as usize].kind == kind)
+                .filter(|&r| {
+                    let b = &self.recs[r as usize];
+                    let key = &self.arena[b.key_off as usize..(b.key_off + b.key_len) as usize];
+                    b.kind == kind && (kind != Kind::Url || !key.windows(3).any(|w| w == b"://"))
+                })
                 .collect();
             if !ids.is_empty() {
                 w.section(section, ids);

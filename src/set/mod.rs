@@ -668,18 +668,78 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         })?
     }
 
-    /// Every active URL indicator that equals `url` or is contained in it (Aho-Corasick over
-    /// the canonical URL). Allocates only when something matches.
+    /// Every active URL indicator that `url` (canonicalised) shows: a URL with a scheme that
+    /// equals it or is a prefix of it ending at a path or query boundary (`/ ? & ; = #`), and
+    /// a schemeless URL contained anywhere in it. Allocates only when something matches.
     pub fn match_url(&self, url: &str) -> Vec<Hit> {
         let mut out = Vec::new();
         with_canonical_url(url, |canon| {
-            self.find_patterns(Kind::Url, canon.as_bytes(), &mut out)
+            self.match_canonical_url(canon.as_bytes(), &mut out)
         });
         for h in &mut out {
             h.start = 0;
             h.end = url.len() as u32;
         }
         out
+    }
+
+    /// [`IndicatorSet::match_url`] for a URL already in canonical form.
+    pub fn match_canonical_url(&self, url: &[u8], out: &mut Vec<Hit>) {
+        self.match_canonical_url_table(url, out);
+        self.find_patterns(Kind::Url, url, out);
+    }
+
+    /// The hashed-table part of [`IndicatorSet::match_canonical_url`]: URLs with a scheme equal
+    /// to `url` or a prefix of it at a boundary.
+    fn match_canonical_url_table(&self, url: &[u8], out: &mut Vec<Hit>) {
+        let table = self.table(Kind::Url);
+        let authority = url
+            .windows(3)
+            .position(|w| w == b"://")
+            .map(|i| i + 3)
+            .filter(|_| !table.slots.is_empty());
+        if let Some(host) = authority {
+            let path = url[host..]
+                .iter()
+                .position(|&b| b == b'/')
+                .map_or(url.len(), |p| host + p);
+            // Prefix ends: before and after every boundary byte past the authority, and the end.
+            let mut cuts = [0usize; 64];
+            let mut n = 0;
+            for (i, &b) in url.iter().enumerate().skip(path) {
+                if matches!(b, b'/' | b'?' | b'&' | b';' | b'=' | b'#') && n + 2 < cuts.len() {
+                    if n == 0 || cuts[n - 1] != i {
+                        cuts[n] = i;
+                        n += 1;
+                    }
+                    cuts[n] = i + 1;
+                    n += 1;
+                }
+            }
+            if n == 0 || cuts[n - 1] != url.len() {
+                cuts[n] = url.len();
+                n += 1;
+            }
+            let mut hashes = [0u64; 64];
+            for (h, &c) in hashes.iter_mut().zip(&cuts[..n]) {
+                *h = format::key_hash(false, &url[..c]);
+                table.prefetch(*h);
+            }
+            let strings = self.strings();
+            for (&h, &c) in hashes.iter().zip(&cuts[..n]) {
+                let key = &url[..c];
+                if let Some(r) = table.probe(h, |e| Self::entry_is(strings, e, key)) {
+                    if self.answers(r, Kind::Url, false) {
+                        out.push(Hit {
+                            indicator: r,
+                            kind: Kind::Url,
+                            start: 0,
+                            end: c as u32,
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// Every active HTTP-request literal found in `request` (request line and headers).
@@ -737,15 +797,22 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                 }
                 Token::Hex(_) => out.extend(self.match_hash_hex(bytes).map(span)),
                 Token::Url(_) => {
-                    // The text-wide search below sees the URL as written; a URL whose canonical
-                    // form differs (case, default port, defanged) is searched canonicalised too.
+                    // URLs with a scheme are matched on the canonical token. Schemeless patterns
+                    // are found by the text-wide search below, which sees the URL as written; a
+                    // URL whose canonical form differs (case, default port, defanged) is
+                    // searched canonicalised too.
                     let Ok(url) = std::str::from_utf8(bytes) else {
                         continue;
                     };
-                    let differs = with_canonical_url(url, |c| c.as_bytes() != raw).unwrap_or(false);
-                    if differs {
-                        out.extend(self.match_url(url).into_iter().map(span));
-                    }
+                    let mut hits = Vec::new();
+                    with_canonical_url(url, |c| {
+                        if c.as_bytes() == raw {
+                            self.match_canonical_url_table(c.as_bytes(), &mut hits);
+                        } else {
+                            self.match_canonical_url(c.as_bytes(), &mut hits);
+                        }
+                    });
+                    out.extend(hits.into_iter().map(span));
                 }
             }
         }
