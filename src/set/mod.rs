@@ -515,7 +515,8 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         if table.slots.is_empty() {
             return None;
         }
-        let suffixes = Suffixes::new(name, &table);
+        let mut suffixes = Suffixes::EMPTY;
+        suffixes.fill(name, &table);
         self.probe_suffixes(&table, name, &suffixes, span)
     }
 
@@ -550,7 +551,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                 let slot = i % D;
                 let len = canonical_name(name.as_bytes(), &mut bufs[slot]).map(<[u8]>::len);
                 if let Some(len) = len {
-                    suffixes[slot] = Suffixes::new(&bufs[slot][..len], &table);
+                    suffixes[slot].fill(&bufs[slot][..len], &table);
                 }
                 lens[slot] = len;
             }
@@ -573,7 +574,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         let strings = self.strings();
         for i in 0..sfx.n {
             let key = &name[usize::from(sfx.starts[i])..];
-            let found = table.probe(sfx.hashes[i], |e| Self::entry_is(strings, e, key));
+            let found = table.probe(sfx.hash(name, i), |e| Self::entry_is(strings, e, key));
             if let Some(r) = found {
                 if self.answers(r, Kind::Domain, i > 0) {
                     return Some(Hit {
@@ -868,36 +869,49 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 mod verify;
 
 /// The parent suffixes of a canonical name, most specific first (the last label alone is never
-/// an indicator), with their hashes computed and home buckets prefetched.
+/// an indicator). The hashes of the first [`Suffixes::PREHASHED`] are computed and their home
+/// buckets prefetched up front; deeper ones (rare) are hashed when probed.
 #[derive(Clone, Copy)]
 struct Suffixes {
     starts: [u8; 128],
-    hashes: [u64; 128],
+    hashes: [u64; Suffixes::PREHASHED],
     n: usize,
 }
 
 impl Suffixes {
+    const PREHASHED: usize = 8;
     const EMPTY: Suffixes = Suffixes {
         starts: [0; 128],
-        hashes: [0; 128],
+        hashes: [0; Suffixes::PREHASHED],
         n: 0,
     };
 
-    /// `name` is at most 253 bytes (so a start fits in a byte and there are at most 127 labels).
-    fn new(name: &[u8], table: &Table<'_>) -> Suffixes {
-        let mut s = Suffixes::EMPTY;
+    /// Fills in the suffixes of `name` (at most 253 bytes, so a start fits in a byte and there
+    /// are at most 127 labels), in place.
+    fn fill(&mut self, name: &[u8], table: &Table<'_>) {
+        self.n = 0;
         let mut at = 0;
         while let Some(dot) = name[at..].iter().position(|&b| b == b'.') {
-            if s.n == s.starts.len() || at > 255 {
+            if self.n == self.starts.len() || at > 255 {
                 break;
             }
-            s.starts[s.n] = at as u8;
-            s.hashes[s.n] = format::key_hash(false, &name[at..]);
-            table.prefetch(s.hashes[s.n]);
-            s.n += 1;
+            self.starts[self.n] = at as u8;
+            if let Some(h) = self.hashes.get_mut(self.n) {
+                *h = format::key_hash(false, &name[at..]);
+                table.prefetch(*h);
+            }
+            self.n += 1;
             at += dot + 1;
         }
-        s
+    }
+
+    /// The hash of suffix `i` of `name`.
+    #[inline]
+    fn hash(&self, name: &[u8], i: usize) -> u64 {
+        match self.hashes.get(i) {
+            Some(&h) => h,
+            None => format::key_hash(false, &name[usize::from(self.starts[i])..]),
+        }
     }
 }
 
