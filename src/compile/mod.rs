@@ -548,7 +548,7 @@ impl SetBuilder {
     }
 
     /// The hashed-table sections, one per exact kind present.
-    fn hashed_tables(&self, records: &[Record]) -> Vec<(SectionId, Vec<format::Slot>)> {
+    fn hashed_tables(&self, records: &[Record]) -> Vec<(SectionId, Vec<u16>)> {
         let mut out = Vec::new();
         for kind in Kind::ALL {
             let Some(section) = SectionId::table_for(kind) else {
@@ -566,7 +566,7 @@ impl SetBuilder {
                 })
                 .collect();
             if !entries.is_empty() {
-                out.push((section, hashed::build(&entries)));
+                out.push((section, hashed::build(&entries).into_words()));
             }
         }
         out

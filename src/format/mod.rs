@@ -13,7 +13,7 @@
 //! string pool, the indicator records ([`Record`]), their provenance ([`Prov`]) and provenance
 //! lists, the IPv4 and IPv6 interval tables (a first level indexed by the top 16–20 address
 //! bits, chosen by the compiler so that a bucket holds about eight boundaries, and nodes), one
-//! hashed table ([`Slot`] buckets) per exact kind, and the pattern lists from which the
+//! hashed table (tags, then key-entry offsets, in buckets of eight slots) per exact kind, and the pattern lists from which the
 //! Aho-Corasick automata are built at first use.
 //!
 //! Everything is little-endian; the crate refuses to build on big-endian targets.
@@ -43,8 +43,10 @@ pub const DIGEST_OFFSET: usize = 32;
 pub const MAX_SECTIONS: u32 = 64;
 /// Seed of the string hash used by the hashed tables; fixed by the format.
 pub const HASH_SEED: u64 = 0x7472_6177_6c5f_7631;
-/// Slots per hashed-table bucket: 8 × 8 bytes = one 64-byte cache line.
+/// Slots per hashed-table bucket: 8 tags of 2 bytes, a quarter of a cache line.
 pub const BUCKET_SLOTS: usize = 8;
+/// Bytes per hashed-table slot: a 2-byte tag plus a 4-byte key-entry offset.
+pub const SLOT_BYTES: usize = 6;
 /// "No record" in interval tables and parent links.
 pub const NONE: u32 = u32::MAX;
 /// Direct-value flag in an interval first-level entry.
@@ -128,19 +130,19 @@ pub enum SectionId {
     V6Keys = 14,
     /// `[u32]`: IPv6 record per interval, parallel to [`SectionId::V6Keys`].
     V6Vals = 15,
-    /// `[Slot]` domain table.
+    /// Hashed domain table: `[u16]` tags of all slots, then `[u32]` key-entry offsets.
     Domains = 20,
-    /// `[Slot]` email table.
+    /// Hashed email table: `[u16]` tags of all slots, then `[u32]` key-entry offsets.
     Emails = 21,
-    /// `[Slot]` canonical URL table (exact match).
+    /// Hashed canonical URL table (exact match): `[u16]` tags of all slots, then `[u32]` key-entry offsets.
     Urls = 22,
-    /// `[Slot]` MD5 table.
+    /// Hashed MD5 table: `[u16]` tags of all slots, then `[u32]` key-entry offsets.
     Md5 = 23,
-    /// `[Slot]` SHA-1 table.
+    /// Hashed SHA-1 table: `[u16]` tags of all slots, then `[u32]` key-entry offsets.
     Sha1 = 24,
-    /// `[Slot]` SHA-256 table.
+    /// Hashed SHA-256 table: `[u16]` tags of all slots, then `[u32]` key-entry offsets.
     Sha256 = 25,
-    /// `[Slot]` SHA-512 table.
+    /// Hashed SHA-512 table: `[u16]` tags of all slots, then `[u32]` key-entry offsets.
     Sha512 = 26,
     /// `[u32]`: records whose canonical URL is a substring pattern.
     UrlPatterns = 30,
@@ -187,7 +189,7 @@ impl SectionId {
             | SectionId::Md5
             | SectionId::Sha1
             | SectionId::Sha256
-            | SectionId::Sha512 => size_of::<Slot>(),
+            | SectionId::Sha512 => 2,
             SectionId::ProvLists
             | SectionId::V4L1
             | SectionId::V4Nodes
@@ -322,17 +324,12 @@ pub struct Prov {
     pub valid_until: i64,
 }
 
-/// One slot of a hashed table: a fingerprint (0 = empty) and where its key entry is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-#[repr(C)]
-pub struct Slot {
-    /// High 32 bits of the key hash with the lowest bit forced to 1; 0 marks an empty slot.
-    pub fp: u32,
-    /// Offset in the string pool of the key entry: record index (u32), key length (u16), key
-    /// bytes — which are also the record's value (`Record::value_off == entry + ENTRY_HEADER`).
-    /// A probe verifies a key with one read, without touching the record.
-    pub entry: u32,
-}
+// A hashed table keeps its tags apart from its entry offsets: a lookup that misses (the common
+// case) reads only the tags, 2 bytes per slot, so the hot part of a table with millions of keys
+// stays cache-resident (the idea of SwissTable's control bytes). An entry offset points into
+// the string pool at the key entry: record index (u32), key length (u16), key bytes — which
+// are also the record's value (`Record::value_off == entry + ENTRY_HEADER`), so a probe
+// verifies a key with one read, without touching the record.
 
 /// Bytes of a key entry's header (record index u32, key length u16), little-endian.
 pub const ENTRY_HEADER: usize = 6;
@@ -386,10 +383,11 @@ pub fn key_hash(kind_is_digest: bool, key: &[u8]) -> u64 {
     }
 }
 
-/// The fingerprint stored in a slot for a hash.
+/// The tag stored in a slot for a hash: 16 bits the bucket index does not use, never 0
+/// (0 marks an empty slot).
 #[inline]
-pub fn fingerprint(hash: u64) -> u32 {
-    ((hash >> 32) as u32) | 1
+pub fn tag(hash: u64) -> u16 {
+    ((hash >> 48) as u16) | 1
 }
 
 /// Rounds `n` up to the next multiple of [`ALIGN`].
@@ -623,7 +621,7 @@ mod tests {
         assert_eq!(size_of::<SectionEntry>(), SECTION_ENTRY_LEN);
         assert_eq!(size_of::<Record>(), 16);
         assert_eq!(size_of::<Prov>(), 48);
-        assert_eq!(size_of::<Slot>() * BUCKET_SLOTS, 64);
+        assert_eq!(SLOT_BYTES * BUCKET_SLOTS, 48);
         assert_eq!(size_of::<V6Key>(), 16);
         assert_eq!(std::mem::offset_of!(Header, digest), DIGEST_OFFSET);
     }

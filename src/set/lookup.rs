@@ -2,7 +2,7 @@
 //! Pure functions over slices, so the property tests and benches can drive them directly.
 //! Every index into a section is checked: a corrupt file yields misses, never a panic.
 
-use crate::format::{BUCKET_SLOTS, NONE, Slot, V4_DIRECT, V6Key, fingerprint};
+use crate::format::{BUCKET_SLOTS, NONE, V4_DIRECT, V6Key, tag};
 
 /// The value that a direct IPv4 first-level entry uses for "no record".
 const V4_DIRECT_NONE: u32 = NONE & !V4_DIRECT;
@@ -148,21 +148,30 @@ impl V6<'_> {
         self.vals.get(off + i).copied().unwrap_or(NONE)
     }
 
-    /// [`V6::lookup`] for many addresses, software-pipelined like [`V4::lookup_batch`]; the
-    /// node's first key and middle are prefetched.
+    /// [`V6::lookup`] for many addresses, software-pipelined in three stages `D` addresses
+    /// apart: prefetch the first-level entry; read it and prefetch the node's count line and
+    /// records; read the count and prefetch every line of the node's keys; then search.
     pub fn lookup_batch(&self, addrs: &[u128], out: &mut [u32]) {
-        const D: usize = 16;
+        const D: usize = 8;
         let n = addrs.len().min(out.len());
-        let mut entries = [0u32; D];
+        let mut entries = [0u32; 2 * D];
         let index = |a: u128| a.checked_shr(self.shift).unwrap_or(0) as usize;
-        for i in 0..n + 2 * D {
-            if let Some(&a) = addrs.get(i) {
-                prefetch(self.l1, index(a));
+        for i in 0..n + 3 * D {
+            // Answer `i - 3D` first: its entry slot is reused for `i - D` below.
+            if i >= 3 * D && i - 3 * D < n {
+                let j = i - 3 * D;
+                out[j] = self.finish(entries[j % (2 * D)], addrs[j]);
             }
-            // Answer `i - 2D` before its entry slot is reused for `i - D`.
             if i >= 2 * D && i - 2 * D < n {
-                let j = i - 2 * D;
-                out[j] = self.finish(entries[j % D], addrs[j]);
+                let e = entries[(i - 2 * D) % (2 * D)];
+                if e & V4_DIRECT == 0 {
+                    let off = e as usize;
+                    let count = self.keys.get(off).map_or(0, |k| k.lo as usize).min(256);
+                    // Four 16-byte keys per cache line.
+                    for line in (off + 1..off + 1 + count).step_by(4) {
+                        prefetch(self.keys, line);
+                    }
+                }
             }
             if i >= D && i - D < n {
                 let j = i - D;
@@ -172,13 +181,13 @@ impl V6<'_> {
                     .copied()
                     .unwrap_or(V4_DIRECT | V4_DIRECT_NONE);
                 if e & V4_DIRECT == 0 {
-                    let off = e as usize;
-                    prefetch(self.keys, off);
-                    prefetch(self.vals, off);
-                    let count = self.keys.get(off).map_or(0, |k| k.lo as usize);
-                    prefetch(self.keys, (count / 2).saturating_add(off + 1));
+                    prefetch(self.keys, e as usize);
+                    prefetch(self.vals, e as usize);
                 }
-                entries[j % D] = e;
+                entries[j % (2 * D)] = e;
+            }
+            if let Some(&a) = addrs.get(i) {
+                prefetch(self.l1, index(a));
             }
         }
     }
@@ -201,35 +210,44 @@ fn search_v6(keys: &[V6Key], addr: u128) -> usize {
     base + usize::from(keys[base].get() <= addr)
 }
 
-/// A hashed table, cast: buckets of [`BUCKET_SLOTS`] slots, a power-of-two bucket count.
+/// A hashed table, cast: buckets of [`BUCKET_SLOTS`] slots, a power-of-two bucket count;
+/// tags and entry offsets in parallel arrays.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Table<'a> {
-    /// The slots.
-    pub slots: &'a [Slot],
+    /// One tag per slot (0: empty).
+    pub tags: &'a [u16],
+    /// One key-entry offset per slot.
+    pub entries: &'a [u32],
 }
 
 impl Table<'_> {
+    /// Whether the table has no slot.
+    pub fn is_empty(&self) -> bool {
+        self.tags.is_empty()
+    }
+
     /// Walks the probe sequence of `hash`; `is_key` is called with the key-entry offset of
-    /// every slot whose fingerprint matches and returns `Some` for the key sought.
+    /// every slot whose tag matches and returns `Some` for the key sought.
     #[inline]
     pub fn probe<R>(&self, hash: u64, mut is_key: impl FnMut(u32) -> Option<R>) -> Option<R> {
-        let buckets = self.slots.len() / BUCKET_SLOTS;
+        let buckets = self.tags.len() / BUCKET_SLOTS;
         if buckets == 0 {
             return None;
         }
         let mask = buckets - 1;
-        let fp = fingerprint(hash);
+        let want = tag(hash);
         let mut b = hash as usize & mask;
         for _ in 0..buckets {
-            let bucket = self.slots.get(b * BUCKET_SLOTS..(b + 1) * BUCKET_SLOTS)?;
-            for s in bucket {
-                if s.fp == fp {
-                    if let Some(found) = is_key(s.entry) {
+            let at = b * BUCKET_SLOTS;
+            let tags = self.tags.get(at..at + BUCKET_SLOTS)?;
+            for (i, &t) in tags.iter().enumerate() {
+                if t == want {
+                    if let Some(found) = self.entries.get(at + i).and_then(|&e| is_key(e)) {
                         return Some(found);
                     }
                 }
             }
-            if bucket.iter().any(|s| s.fp == 0) {
+            if tags.contains(&0) {
                 return None;
             }
             b = (b + 1) & mask;
@@ -237,30 +255,45 @@ impl Table<'_> {
         None
     }
 
-    /// Prefetches the key entry of the first slot in the home bucket of `hash` whose
-    /// fingerprint matches (call after the bucket itself has arrived), so that verifying a hit
-    /// does not wait on memory either.
+    /// The slot index of the first tag match in the home bucket of `hash` (tags must be in
+    /// cache for this to be cheap).
     #[inline]
-    pub fn prefetch_entry(&self, hash: u64, strings: &[u8]) {
-        let buckets = self.slots.len() / BUCKET_SLOTS;
+    fn first_match(&self, hash: u64) -> Option<usize> {
+        let buckets = self.tags.len() / BUCKET_SLOTS;
         if buckets == 0 {
-            return;
+            return None;
         }
-        let b = hash as usize & (buckets - 1);
-        let fp = fingerprint(hash);
-        if let Some(bucket) = self.slots.get(b * BUCKET_SLOTS..(b + 1) * BUCKET_SLOTS) {
-            if let Some(s) = bucket.iter().find(|s| s.fp == fp) {
-                prefetch(strings, s.entry as usize);
-            }
+        let at = (hash as usize & (buckets - 1)) * BUCKET_SLOTS;
+        let want = tag(hash);
+        let tags = self.tags.get(at..at + BUCKET_SLOTS)?;
+        tags.iter().position(|&t| t == want).map(|i| at + i)
+    }
+
+    /// Prefetches the entry offset of the first tag match in the home bucket of `hash` (call
+    /// after the tags have arrived; misses, the common case, stop here).
+    #[inline]
+    pub fn prefetch_slot(&self, hash: u64) {
+        if let Some(i) = self.first_match(hash) {
+            prefetch(self.entries, i);
         }
     }
 
-    /// Prefetches the home bucket of `hash`.
+    /// Prefetches the key entry named by the first tag match in the home bucket of `hash`
+    /// (call after the entry offset has arrived), so that verifying a hit does not wait on
+    /// memory either.
+    #[inline]
+    pub fn prefetch_entry(&self, hash: u64, strings: &[u8]) {
+        if let Some(&e) = self.first_match(hash).and_then(|i| self.entries.get(i)) {
+            prefetch(strings, e as usize);
+        }
+    }
+
+    /// Prefetches the tags of the home bucket of `hash`.
     #[inline]
     pub fn prefetch(&self, hash: u64) {
-        let buckets = self.slots.len() / BUCKET_SLOTS;
+        let buckets = self.tags.len() / BUCKET_SLOTS;
         if buckets > 0 {
-            prefetch(self.slots, (hash as usize & (buckets - 1)) * BUCKET_SLOTS);
+            prefetch(self.tags, (hash as usize & (buckets - 1)) * BUCKET_SLOTS);
         }
     }
 }

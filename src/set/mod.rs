@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::extract::{Extractor, Token};
 use crate::format::{
     self, BUCKET_SLOTS, Layout, MAX_L1_BITS, MIN_L1_BITS, NONE, PROV_EXACT, Prov, REC_SUBDOMAINS,
-    REC_TIMED, Record, SCORE_UNKNOWN, SectionId, Slot, StrRef,
+    REC_TIMED, Record, SCORE_UNKNOWN, SLOT_BYTES, SectionId, StrRef,
 };
 use crate::indicator::{Kind, Tlp, unix_now, write_hex};
 use crate::normalize;
@@ -73,6 +73,7 @@ impl AlignedBytes {
 }
 
 impl AsRef<[u8]> for AlignedBytes {
+    #[inline]
     fn as_ref(&self) -> &[u8] {
         &bytemuck::cast_slice::<u64, u8>(&self.words)[..self.len]
     }
@@ -91,7 +92,8 @@ struct Sections {
     v4_shift: u32,
     v6: [Range<usize>; 3],
     v6_shift: u32,
-    tables: [Range<usize>; 7],
+    /// Per hashed table: the whole section, its tags and its entry offsets.
+    tables: [[Range<usize>; 3]; 7],
     url_patterns: Range<usize>,
     http_patterns: Range<usize>,
 }
@@ -106,8 +108,18 @@ const TABLE_KINDS: [Kind; 7] = [
     Kind::Sha512,
 ];
 
+#[inline]
 fn table_index(kind: Kind) -> Option<usize> {
-    TABLE_KINDS.iter().position(|&k| k == kind)
+    match kind {
+        Kind::Domain => Some(0),
+        Kind::Email => Some(1),
+        Kind::Url => Some(2),
+        Kind::Md5 => Some(3),
+        Kind::Sha1 => Some(4),
+        Kind::Sha256 => Some(5),
+        Kind::Sha512 => Some(6),
+        _ => None,
+    }
 }
 
 /// A compiled indicator set, read in place.
@@ -178,7 +190,12 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                 r(SectionId::V6Vals),
             ],
             v6_shift: 0,
-            tables: TABLE_KINDS.map(|k| SectionId::table_for(k).map_or(0..0, r)),
+            tables: TABLE_KINDS.map(|k| {
+                let whole = SectionId::table_for(k).map_or(0..0, r);
+                // Tags first (2 bytes per slot), then entry offsets (4 bytes per slot).
+                let tags_end = whole.start + whole.len() / SLOT_BYTES * 2;
+                [whole.clone(), whole.start..tags_end, tags_end..whole.end]
+            }),
             url_patterns: r(SectionId::UrlPatterns),
             http_patterns: r(SectionId::HttpPatterns),
         };
@@ -208,9 +225,9 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         if sec.v6[1].len() != sec.v6[2].len() * 4 {
             return Err(Error::bad_set("IPv6 sections are inconsistent"));
         }
-        for (k, t) in TABLE_KINDS.iter().zip(&sec.tables) {
-            let buckets = t.len() / (BUCKET_SLOTS * size_of::<Slot>());
-            if t.len() % (BUCKET_SLOTS * size_of::<Slot>()) != 0
+        for (k, [t, _, _]) in TABLE_KINDS.iter().zip(&sec.tables) {
+            let buckets = t.len() / (BUCKET_SLOTS * SLOT_BYTES);
+            if t.len() % (BUCKET_SLOTS * SLOT_BYTES) != 0
                 || (buckets != 0 && !buckets.is_power_of_two())
             {
                 return Err(Error::bad_set(format!(
@@ -238,6 +255,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         self.clock = now;
     }
 
+    #[inline]
     fn slice<T: Pod>(&self, r: &Range<usize>) -> &[T] {
         self.data
             .as_ref()
@@ -246,10 +264,12 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             .unwrap_or(&[])
     }
 
+    #[inline]
     fn records(&self) -> &[Record] {
         self.slice(&self.sec.records)
     }
 
+    #[inline]
     fn strings(&self) -> &[u8] {
         self.slice(&self.sec.strings)
     }
@@ -271,9 +291,14 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         }
     }
 
+    #[inline]
     fn table(&self, kind: Kind) -> Table<'_> {
+        let Some([_, tags, entries]) = table_index(kind).map(|i| &self.sec.tables[i]) else {
+            return Table::default();
+        };
         Table {
-            slots: table_index(kind).map_or(&[][..], |i| self.slice(&self.sec.tables[i])),
+            tags: self.slice(tags),
+            entries: self.slice(entries),
         }
     }
 
@@ -317,7 +342,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             ("ipv4 intervals", s.v4.iter().map(Range::len).sum()),
             ("ipv6 intervals", s.v6.iter().map(Range::len).sum()),
         ];
-        for (k, t) in TABLE_KINDS.iter().zip(&s.tables) {
+        for (k, [t, _, _]) in TABLE_KINDS.iter().zip(&s.tables) {
             v.push((table_name(*k), t.len()));
         }
         v.push((
@@ -512,7 +537,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// `span` is the length of the input it came from.
     pub fn match_canonical_domain(&self, name: &[u8], span: usize) -> Option<Hit> {
         let table = self.table(Kind::Domain);
-        if table.slots.is_empty() {
+        if table.is_empty() {
             return None;
         }
         let mut suffixes = Suffixes::EMPTY;
@@ -527,7 +552,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         out.clear();
         out.resize(names.len(), None);
         let table = self.table(Kind::Domain);
-        if table.slots.is_empty() {
+        if table.is_empty() {
             return;
         }
         let mut bufs = [[0u8; 256]; D];
@@ -628,9 +653,10 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         Some(hit)
     }
 
-    /// Batched [`IndicatorSet::match_hash`], software-pipelined: the home bucket of digest
-    /// `i + 2D` is prefetched, the key entry of a fingerprint match in the bucket of `i + D`
-    /// prefetched, and digest `i` answered. `out[i]` answers `digests[i]`.
+    /// Batched [`IndicatorSet::match_hash`], software-pipelined in three stages `D` digests
+    /// apart: prefetch the home bucket's tags; on a tag match prefetch the entry offset; then
+    /// prefetch the key entry; then answer. A miss (the common case) touches only tags.
+    /// `out[i]` answers `digests[i]`.
     pub fn match_hashes(&self, digests: &[&[u8]], out: &mut Vec<Option<Hit>>) {
         const D: usize = 8;
         out.clear();
@@ -644,19 +670,36 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             64 => Some(&tables[3]),
             _ => None,
         };
-        for i in 0..digests.len() + 2 * D {
-            if let Some(d) = digests.get(i) {
+        let stage = |i: usize, ahead: usize| i.checked_sub(ahead).and_then(|j| digests.get(j));
+        for i in 0..digests.len() + 3 * D {
+            if let Some(d) = stage(i, 0) {
                 if let Some(t) = table(d) {
                     t.prefetch(format::key_hash(true, d));
                 }
             }
-            if let Some(d) = i.checked_sub(D).and_then(|j| digests.get(j)) {
+            if let Some(d) = stage(i, D) {
+                if let Some(t) = table(d) {
+                    t.prefetch_slot(format::key_hash(true, d));
+                }
+            }
+            if let Some(d) = stage(i, 2 * D) {
                 if let Some(t) = table(d) {
                     t.prefetch_entry(format::key_hash(true, d), strings);
                 }
             }
-            if i >= 2 * D {
-                out[i - 2 * D] = self.match_hash(digests[i - 2 * D]);
+            if i >= 3 * D {
+                let d = digests[i - 3 * D];
+                out[i - 3 * D] = table(d).and_then(|t| {
+                    let r =
+                        t.probe(format::key_hash(true, d), |e| Self::entry_is(strings, e, d))?;
+                    let kind = Kind::hash_for_len(d.len())?;
+                    self.answers(r, kind, false).then_some(Hit {
+                        indicator: r,
+                        kind,
+                        start: 0,
+                        end: d.len() as u32,
+                    })
+                });
             }
         }
     }
@@ -698,7 +741,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             .windows(3)
             .position(|w| w == b"://")
             .map(|i| i + 3)
-            .filter(|_| !table.slots.is_empty());
+            .filter(|_| !table.is_empty());
         if let Some(host) = authority {
             let path = url[host..]
                 .iter()

@@ -4,7 +4,7 @@
 
 use super::{IndicatorSet, TABLE_KINDS};
 use crate::error::{Error, Result};
-use crate::format::{self, NONE, Prov, Record, Slot, StrRef, V4_DIRECT, V6Key};
+use crate::format::{self, NONE, Prov, Record, StrRef, V4_DIRECT, V6Key};
 use crate::indicator::Kind;
 
 fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
@@ -115,14 +115,22 @@ pub(super) fn structure<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Result<()> {
         )?;
     }
     for kind in TABLE_KINDS {
-        let slots: &[Slot] = set.table(kind).slots;
-        for s in slots.iter().filter(|s| s.fp != 0) {
-            let entry = format::entry_at(strings, s.entry);
+        let table = set.table(kind);
+        check(table.tags.len() == table.entries.len(), || {
+            format!("{kind} table is torn")
+        })?;
+        let used = table
+            .tags
+            .iter()
+            .zip(table.entries)
+            .filter(|(t, _)| **t != 0);
+        for (_, &e) in used {
+            let entry = format::entry_at(strings, e);
             check(
                 entry.is_some_and(|(r, key)| {
                     records.get(r as usize).is_some_and(|rec: &Record| {
                         rec.kind == kind as u8
-                            && rec.value_off as usize == s.entry as usize + format::ENTRY_HEADER
+                            && rec.value_off as usize == e as usize + format::ENTRY_HEADER
                             && usize::from(rec.value_len) == key.len()
                     })
                 }),
