@@ -13,34 +13,13 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use iprange::IpRange;
 use rand::Rng;
 
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, SetBuilder};
-use trawl::indicator::{Meta, Value};
-use trawl::ingest::Location;
-use trawl::set::{AlignedBytes, IndicatorSet};
+use trawl::indicator::Value;
 use trawl_tools as synth;
 
+mod common;
+use common::{build, naive_domain_match, set_size, v6_queries};
+
 const QUERIES: usize = 1 << 16;
-
-fn set_size() -> usize {
-    std::env::var("TRAWL_BENCH_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000)
-}
-
-fn build(values: impl Iterator<Item = Value>) -> IndicatorSet<AlignedBytes> {
-    let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
-    let meta = Meta::from_source("bench");
-    let at = Location::File {
-        file: "bench".into(),
-    };
-    for v in values {
-        b.add(v.into(), &meta, &at).unwrap();
-    }
-    let bytes = b.build().unwrap().0.finish(0);
-    IndicatorSet::from_bytes(AlignedBytes::copy_from(&bytes)).unwrap()
-}
 
 fn ipv4(c: &mut Criterion) {
     let n = set_size();
@@ -114,17 +93,7 @@ fn ipv6(c: &mut Criterion) {
     }
     trie.simplify();
     // Half the queries inside listed prefixes, half random in 2000::/3.
-    let mut r = synth::rng(4);
-    let addrs: Vec<u128> = (0..QUERIES)
-        .map(|i| {
-            if i % 2 == 0 {
-                let (a, l) = prefixes[r.gen_range(0..prefixes.len())];
-                a | (r.r#gen::<u128>() & (u128::MAX.checked_shr(u32::from(l)).unwrap_or(0)))
-            } else {
-                (0x2u128 << 124) | (r.r#gen::<u128>() >> 3)
-            }
-        })
-        .collect();
+    let addrs = v6_queries(&prefixes, QUERIES, 4);
     let mut raw = vec![0u32; QUERIES];
     set.lookup_ipv6_raw(&addrs, &mut raw);
     let trawl_hits = raw.iter().filter(|&&r| r != u32::MAX).count();
@@ -164,18 +133,7 @@ fn domains(c: &mut Criterion) {
     let set = build(listed.iter().map(|d| Value::Domain(d.clone())));
     let naive: HashSet<String> = listed.iter().cloned().collect();
     let queries = synth::domain_queries(&listed, QUERIES, 20, 6);
-    let naive_match = |q: &str| {
-        let mut name = q;
-        loop {
-            if naive.contains(name) {
-                return true;
-            }
-            match name.split_once('.') {
-                Some((_, rest)) if rest.contains('.') => name = rest,
-                _ => return false,
-            }
-        }
-    };
+    let naive_match = |q: &str| naive_domain_match(&naive, q);
     let t = queries
         .iter()
         .filter(|q| set.match_domain(q).is_some())

@@ -16,34 +16,13 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use iprange::IpRange;
 use rand::Rng;
 
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, SetBuilder};
-use trawl::indicator::{Meta, Value};
-use trawl::ingest::Location;
-use trawl::set::{AlignedBytes, IndicatorSet};
+use trawl::indicator::Value;
 use trawl_tools as synth;
 
+mod common;
+use common::{build, env, naive_domain_match, v6_queries};
+
 const QUERIES: usize = 1 << 20;
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-fn build(values: impl Iterator<Item = Value>) -> IndicatorSet<AlignedBytes> {
-    let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
-    let meta = Meta::from_source("bench");
-    let at = Location::File {
-        file: "bench".into(),
-    };
-    for v in values {
-        b.add(v.into(), &meta, &at).unwrap();
-    }
-    let bytes = b.build().unwrap().0.finish(0);
-    IndicatorSet::from_bytes(AlignedBytes::copy_from(&bytes)).unwrap()
-}
 
 /// Runs `variants` (name, closure returning a hit count) for `rounds` alternating rounds and
 /// prints medians; the last variant is the baseline. Every variant must count the same hits.
@@ -84,7 +63,7 @@ fn compare(group: &str, rounds: usize, variants: &mut [(&str, &mut dyn FnMut() -
 }
 
 fn main() {
-    let n = env("TRAWL_BENCH_N", 1_000_000);
+    let n = common::set_size();
     let rounds = env("TRAWL_BENCH_ROUNDS", 15);
     println!("set size {n}, {QUERIES} queries per round, {rounds} rounds, medians");
 
@@ -144,17 +123,7 @@ fn main() {
         trie.add(Ipv6Net::new(a.into(), l).unwrap());
     }
     trie.simplify();
-    let mut r = synth::rng(4);
-    let addrs: Vec<u128> = (0..QUERIES)
-        .map(|i| {
-            if i % 2 == 0 {
-                let (a, l) = prefixes[r.gen_range(0..prefixes.len())];
-                a | (r.r#gen::<u128>() & u128::MAX.checked_shr(u32::from(l)).unwrap_or(0))
-            } else {
-                (0x2u128 << 124) | (r.r#gen::<u128>() >> 3)
-            }
-        })
-        .collect();
+    let addrs = v6_queries(&prefixes, QUERIES, 4);
     compare(
         "ipv6 CIDR",
         rounds,
@@ -185,18 +154,7 @@ fn main() {
     let naive: HashSet<String> = listed.iter().cloned().collect();
     let queries = synth::domain_queries(&listed, QUERIES, 20, 6);
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
-    let naive_match = |q: &str| {
-        let mut name = q;
-        loop {
-            if naive.contains(name) {
-                return true;
-            }
-            match name.split_once('.') {
-                Some((_, rest)) if rest.contains('.') => name = rest,
-                _ => return false,
-            }
-        }
-    };
+    let naive_match = |q: &str| naive_domain_match(&naive, q);
     compare(
         "domain (suffix walk)",
         rounds,

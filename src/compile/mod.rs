@@ -248,36 +248,34 @@ impl SetBuilder {
         Ok(r)
     }
 
-    /// Adds one indicator (the [`Collector::accept`] path, with errors surfaced).
-    pub fn add(&mut self, n: Normalized, meta: &Meta, at: &Location) -> Result<()> {
-        let value = &n.value;
+    /// Why the compile options leave an item out (report reason, detail), if they do.
+    fn filtered_out(&self, meta: &Meta) -> Option<(String, String)> {
         if meta.valid_until.is_some_and(|t| t <= self.opts.now) {
-            self.report
-                .filtered
-                .entry("expired (valid_until in the past)".into())
-                .or_default()
-                .add(|| format!("{at} — {value}"));
-            return Ok(());
+            return Some(("expired (valid_until in the past)".into(), String::new()));
         }
         if let (Some(min), Some(score)) = (self.opts.min_score, meta.score) {
             if score < min {
-                self.report
-                    .filtered
-                    .entry(format!("score below {min}"))
-                    .or_default()
-                    .add(|| format!("{at} — {value} (score {score})"));
-                return Ok(());
+                return Some((format!("score below {min}"), format!(" (score {score})")));
             }
         }
         if let (Some(max), Some(tlp)) = (self.opts.tlp_max, meta.tlp) {
             if tlp > max {
-                self.report
-                    .filtered
-                    .entry(format!("TLP above {max}"))
-                    .or_default()
-                    .add(|| format!("{at} — {value} (TLP {tlp})"));
-                return Ok(());
+                return Some((format!("TLP above {max}"), format!(" (TLP {tlp})")));
             }
+        }
+        None
+    }
+
+    /// Adds one indicator (the [`Collector::accept`] path, with errors surfaced).
+    pub fn add(&mut self, n: Normalized, meta: &Meta, at: &Location) -> Result<()> {
+        let value = &n.value;
+        if let Some((reason, detail)) = self.filtered_out(meta) {
+            self.report
+                .filtered
+                .entry(reason)
+                .or_default()
+                .add(|| format!("{at} — {value}{detail}"));
+            return Ok(());
         }
         if !self.exclusions.is_empty() {
             match self.exclusions.check(value) {

@@ -7,6 +7,17 @@ use crate::format::{BUCKET_SLOTS, NONE, V4_DIRECT, V6Key, tag};
 /// The value that a direct IPv4 first-level entry uses for "no record".
 const V4_DIRECT_NONE: u32 = NONE & !V4_DIRECT;
 
+/// The record a first-level entry holds directly, if it is a direct entry: `Some(NONE)` for a
+/// direct "no record".
+#[inline]
+fn direct(e: u32) -> Option<u32> {
+    if e & V4_DIRECT == 0 {
+        return None;
+    }
+    let v = e & !V4_DIRECT;
+    Some(if v == V4_DIRECT_NONE { NONE } else { v })
+}
+
 /// Buckets with at most this many boundaries are scanned linearly (branch-free, vectorised);
 /// larger ones are binary searched.
 const LINEAR_MAX: usize = 32;
@@ -47,9 +58,8 @@ impl V4<'_> {
 
     #[inline]
     fn finish(&self, e: u32, addr: u32) -> u32 {
-        if e & V4_DIRECT != 0 {
-            let v = e & !V4_DIRECT;
-            return if v == V4_DIRECT_NONE { NONE } else { v };
+        if let Some(v) = direct(e) {
+            return v;
         }
         let off = e as usize;
         let Some(&n) = self.nodes.get(off) else {
@@ -130,9 +140,8 @@ impl V6<'_> {
 
     #[inline]
     fn finish(&self, e: u32, addr: u128) -> u32 {
-        if e & V4_DIRECT != 0 {
-            let v = e & !V4_DIRECT;
-            return if v == V4_DIRECT_NONE { NONE } else { v };
+        if let Some(v) = direct(e) {
+            return v;
         }
         let off = e as usize;
         let Some(n) = self.keys.get(off).map(|k| k.lo as usize) else {

@@ -1,0 +1,68 @@
+//! Set building and query generation shared by the lookup benches.
+
+#![allow(dead_code)]
+
+use hashbrown::HashSet;
+use rand::Rng;
+
+use trawl::compile::exclude::Exclusions;
+use trawl::compile::{CompileOptions, SetBuilder};
+use trawl::indicator::{Meta, Value};
+use trawl::ingest::Location;
+use trawl::set::{AlignedBytes, IndicatorSet};
+
+/// An environment variable as a number, or `default`.
+pub fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Set size for the benches (`TRAWL_BENCH_N`, default 1,000,000).
+pub fn set_size() -> usize {
+    env("TRAWL_BENCH_N", 1_000_000)
+}
+
+/// Compiles values into an in-memory set.
+pub fn build(values: impl Iterator<Item = Value>) -> IndicatorSet<AlignedBytes> {
+    let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
+    let meta = Meta::from_source("bench");
+    let at = Location::File {
+        file: "bench".into(),
+    };
+    for v in values {
+        b.add(v.into(), &meta, &at).unwrap();
+    }
+    let bytes = b.build().unwrap().0.finish(0);
+    IndicatorSet::from_bytes(AlignedBytes::copy_from(&bytes)).unwrap()
+}
+
+/// IPv6 queries: every other one inside a listed prefix, the rest random in 2000::/3.
+pub fn v6_queries(prefixes: &[(u128, u8)], n: usize, seed: u64) -> Vec<u128> {
+    let mut r = trawl_tools::rng(seed);
+    (0..n)
+        .map(|i| {
+            if i % 2 == 0 {
+                let (a, l) = prefixes[r.gen_range(0..prefixes.len())];
+                a | (r.r#gen::<u128>() & u128::MAX.checked_shr(u32::from(l)).unwrap_or(0))
+            } else {
+                (0x2u128 << 124) | (r.r#gen::<u128>() >> 3)
+            }
+        })
+        .collect()
+}
+
+/// The naive domain oracle: the name or a parent (not the bare TLD) is in the set.
+pub fn naive_domain_match(set: &HashSet<String>, q: &str) -> bool {
+    let mut name = q;
+    loop {
+        if set.contains(name) {
+            return true;
+        }
+        match name.split_once('.') {
+            Some((_, rest)) if rest.contains('.') => name = rest,
+            _ => return false,
+        }
+    }
+}
