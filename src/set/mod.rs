@@ -545,23 +545,26 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         self.probe_suffixes(&table, name, &suffixes, span)
     }
 
-    /// Batched [`IndicatorSet::match_domain`]: the suffix buckets of the next names are
-    /// prefetched while earlier names are probed. `out[i]` answers `names[i]`.
+    /// Batched [`IndicatorSet::match_domain`], software-pipelined in three stages `D` names
+    /// apart: canonicalise a name, hash its suffixes and prefetch their tags; prefetch the
+    /// entry offsets of tag matches; prefetch the key entries; then probe. `out[i]` answers
+    /// `names[i]`.
     pub fn match_domains(&self, names: &[&str], out: &mut Vec<Option<Hit>>) {
-        const D: usize = 8;
+        const D: usize = 4;
+        const RING: usize = 4 * D;
         out.clear();
         out.resize(names.len(), None);
         let table = self.table(Kind::Domain);
         if table.is_empty() {
             return;
         }
-        let mut bufs = [[0u8; 256]; D];
-        let mut lens = [None::<usize>; D];
-        let mut suffixes = [Suffixes::EMPTY; D];
-        for i in 0..names.len() + D {
-            if i >= D {
-                let j = i - D;
-                let slot = j % D;
+        let strings = self.strings();
+        let mut bufs = [[0u8; 256]; RING];
+        let mut lens = [None::<usize>; RING];
+        let mut suffixes = [Suffixes::EMPTY; RING];
+        for i in 0..names.len() + 3 * D {
+            if let Some(j) = i.checked_sub(3 * D).filter(|&j| j < names.len()) {
+                let slot = j % RING;
                 out[j] = match lens[slot] {
                     Some(len) => self.probe_suffixes(
                         &table,
@@ -572,9 +575,20 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                     None => self.match_domain(names[j]),
                 };
             }
+            if let Some(j) = i.checked_sub(2 * D).filter(|&j| j < names.len()) {
+                for &h in suffixes[j % RING].prehashed() {
+                    table.prefetch_entry(h, strings);
+                }
+            }
+            if let Some(j) = i.checked_sub(D).filter(|&j| j < names.len()) {
+                for &h in suffixes[j % RING].prehashed() {
+                    table.prefetch_slot(h);
+                }
+            }
             if let Some(name) = names.get(i) {
-                let slot = i % D;
+                let slot = i % RING;
                 let len = canonical_name(name.as_bytes(), &mut bufs[slot]).map(<[u8]>::len);
+                suffixes[slot].n = 0;
                 if let Some(len) = len {
                     suffixes[slot].fill(&bufs[slot][..len], &table);
                 }
@@ -946,6 +960,12 @@ impl Suffixes {
             self.n += 1;
             at += dot + 1;
         }
+    }
+
+    /// The hashes computed up front.
+    #[inline]
+    fn prehashed(&self) -> &[u64] {
+        &self.hashes[..self.n.min(Suffixes::PREHASHED)]
     }
 
     /// The hash of suffix `i` of `name`.
