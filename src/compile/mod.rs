@@ -71,7 +71,18 @@ struct BRec {
     kind: Kind,
     key_off: u32,
     key_len: u32,
-    hash: u64,
+}
+
+impl BRec {
+    /// The merge-table hash of a key of a kind (recomputed on the rare rehash rather than
+    /// stored: 8 bytes less per indicator).
+    fn hash(kind: Kind, key: &[u8]) -> u64 {
+        format::key_hash(kind.is_hash(), key) ^ (kind as u64).wrapping_mul(0x9E37_79B9)
+    }
+
+    fn key<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        &arena[self.key_off as usize..(self.key_off + self.key_len) as usize]
+    }
 }
 
 /// Collects indicators and writes a set file.
@@ -127,8 +138,10 @@ impl SetBuilder {
         self.recs.reserve(n);
         self.pairs.reserve(n);
         self.arena.reserve(n * 24);
-        let recs = &self.recs;
-        self.index.reserve(n, |&x| recs[x as usize].hash);
+        let (arena, recs) = (&self.arena, &self.recs);
+        self.index.reserve(n, |&x| {
+            BRec::hash(recs[x as usize].kind, recs[x as usize].key(arena))
+        });
     }
 
     /// The options this builder filters with.
@@ -220,18 +233,18 @@ impl SetBuilder {
             }
             Value::Hash(d) => d,
         };
-        let hash = format::key_hash(kind.is_hash(), key) ^ (kind as u64).wrapping_mul(0x9E37_79B9);
+        let hash = BRec::hash(kind, key);
         let (arena, recs) = (&self.arena, &self.recs);
         let eq = |&r: &u32| {
             let b = &recs[r as usize];
-            b.kind == kind && &arena[b.key_off as usize..(b.key_off + b.key_len) as usize] == key
+            b.kind == kind && b.key(arena) == key
         };
         if let Some(&r) = self.index.find(hash, eq) {
             return Ok(r);
         }
-        if self.recs.len() >= MAX_RECORDS {
+        if self.recs.len() >= MAX_RECORDS || self.arena.len() + key.len() > u32::MAX as usize {
             return Err(Error::invalid(format!(
-                "more than {MAX_RECORDS} distinct indicators: split the set"
+                "more than {MAX_RECORDS} distinct indicators or 4 GiB of values: split the set"
             )));
         }
         let r = self.recs.len() as u32;
@@ -239,12 +252,12 @@ impl SetBuilder {
             kind,
             key_off: self.arena.len() as u32,
             key_len: key.len() as u32,
-            hash,
         });
         self.arena.extend_from_slice(key);
-        let recs = &self.recs;
-        self.index
-            .insert_unique(hash, r, |&x| recs[x as usize].hash);
+        let (arena, recs) = (&self.arena, &self.recs);
+        self.index.insert_unique(hash, r, |&x| {
+            BRec::hash(recs[x as usize].kind, recs[x as usize].key(arena))
+        });
         Ok(r)
     }
 
@@ -351,7 +364,7 @@ impl SetBuilder {
                     at
                 }
             };
-            let key = &self.arena[b.key_off as usize..(b.key_off + b.key_len) as usize];
+            let key = b.key(&self.arena);
             let value: &[u8] = match b.kind {
                 Kind::Ipv4 => {
                     value_text.clear();
@@ -438,7 +451,7 @@ impl SetBuilder {
             let ids: Vec<u32> = (0..self.recs.len() as u32)
                 .filter(|&r| {
                     let b = &self.recs[r as usize];
-                    let key = &self.arena[b.key_off as usize..(b.key_off + b.key_len) as usize];
+                    let key = b.key(&self.arena);
                     b.kind == kind && (kind != Kind::Url || !key.windows(3).any(|w| w == b"://"))
                 })
                 .collect();
@@ -513,7 +526,7 @@ impl SetBuilder {
             .enumerate()
             .filter(|(_, b)| b.kind == kind)
             .map(|(r, b)| {
-                let key = &self.arena[b.key_off as usize..(b.key_off + b.key_len) as usize];
+                let key = b.key(&self.arena);
                 let (first, last) = match net_of(kind, key) {
                     IpNet::V4(n) => (
                         u128::from(u32::from(n.network())),
@@ -558,7 +571,7 @@ impl SetBuilder {
                 .enumerate()
                 .filter(|(_, b)| b.kind == kind)
                 .map(|(r, b)| {
-                    let key = &self.arena[b.key_off as usize..(b.key_off + b.key_len) as usize];
+                    let key = b.key(&self.arena);
                     let entry = records[r].value_off - format::ENTRY_HEADER as u32;
                     (format::key_hash(kind.is_hash(), key), entry)
                 })
