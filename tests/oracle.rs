@@ -339,7 +339,7 @@ proptest! {
                 prop_assert_eq!(batch[i], iv4.at(a.into()));
             }
             let t = V6Table::encode(&iv6, bits);
-            let k = V6 { l1: &t.l1, keys: &t.keys, vals: &t.vals, shift: 128 - bits };
+            let k = V6 { l1: &t.l1, nodes: &t.nodes, shift: 128 - bits };
             let mut batch = vec![0; q6.len()];
             k.lookup_batch(&q6, &mut batch);
             for (i, &a) in q6.iter().enumerate() {

@@ -6,7 +6,7 @@
 //! 65,536 entries answers directly where a /16 holds no boundary, and otherwise points at the few
 //! boundaries inside it. See [`crate::set`] for the lookup side.
 
-use crate::format::{MAX_L1_BITS, MIN_L1_BITS, NONE, V4_DIRECT, V6Key};
+use crate::format::{MAX_L1_BITS, MIN_L1_BITS, NONE, V4_DIRECT};
 
 /// A prefix to place: first address, last address (inclusive), record index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,42 +194,39 @@ impl V4Table {
     }
 }
 
-/// The IPv6 sections: a first level like IPv4's; per node a key `{hi: 0, lo: n}`, then the `n`
-/// full 128-bit boundaries; records parallel to keys (the first one in effect at the bucket
-/// start).
+/// The IPv6 sections: a first level like IPv4's (offsets in u64 words) and nodes of `n`, the
+/// boundaries' high halves, their low halves, and `n + 1` records packed two per word.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct V6Table {
     /// First level.
     pub l1: Vec<u32>,
-    /// Per node: a count key, then each boundary inside the bucket.
-    pub keys: Vec<V6Key>,
-    /// Parallel to keys.
-    pub vals: Vec<u32>,
+    /// Nodes.
+    pub nodes: Vec<u64>,
 }
 
 impl V6Table {
     /// Encodes IPv6 intervals with a first level of `bits` bits.
     pub fn encode(iv: &Intervals, bits: u32) -> V6Table {
         let mut l1 = Vec::with_capacity(1 << bits);
-        let mut keys = Vec::new();
-        let mut vals = Vec::new();
+        let mut nodes = Vec::new();
         for (at_start, inner) in buckets(iv, bits, 128) {
             if inner.is_empty() {
                 l1.push(direct(at_start));
                 continue;
             }
-            l1.push(keys.len() as u32);
-            keys.push(V6Key {
-                hi: 0,
-                lo: inner.len() as u64,
-            });
-            vals.push(at_start);
-            for &(s, v) in inner {
-                keys.push(V6Key::new(s));
-                vals.push(v);
-            }
+            l1.push(nodes.len() as u32);
+            nodes.push(inner.len() as u64);
+            nodes.extend(inner.iter().map(|&(b, _)| (b >> 64) as u64));
+            nodes.extend(inner.iter().map(|&(b, _)| b as u64));
+            let recs: Vec<u32> = std::iter::once(at_start)
+                .chain(inner.iter().map(|&(_, v)| v))
+                .collect();
+            nodes.extend(
+                recs.chunks(2)
+                    .map(|p| u64::from(p[0]) | (u64::from(*p.get(1).unwrap_or(&NONE)) << 32)),
+            );
         }
-        V6Table { l1, keys, vals }
+        V6Table { l1, nodes }
     }
 }
 

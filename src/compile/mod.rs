@@ -432,8 +432,7 @@ impl SetBuilder {
                 }
                 IntervalTable::V6(t) => {
                     w.section(SectionId::V6L1, t.l1);
-                    w.section(SectionId::V6Keys, t.keys);
-                    w.section(SectionId::V6Vals, t.vals);
+                    w.section(SectionId::V6Nodes, t.nodes);
                 }
             }
         }

@@ -124,12 +124,12 @@ pub enum SectionId {
     /// `[u32]`: IPv4 nodes: `n`, then `n` boundary low bits as u16 pairs (padded to a word),
     /// then `n + 1` records (the one in effect at the bucket start, then from each boundary).
     V4Nodes = 11,
-    /// `[u32; 2^bits]`: IPv6 first level, like [`SectionId::V4L1`].
+    /// `[u32; 2^bits]`: IPv6 first level, like [`SectionId::V4L1`] (offsets count u64 words).
     V6L1 = 13,
-    /// `[V6Key]`: IPv6 per-bucket count, then full 128-bit boundaries.
-    V6Keys = 14,
-    /// `[u32]`: IPv6 record per interval, parallel to [`SectionId::V6Keys`].
-    V6Vals = 15,
+    /// `[u64]`: IPv6 nodes: `n`, the `n` boundaries' high 64 bits, their low 64 bits, then
+    /// `n + 1` records as u32 pairs (the one in effect at the bucket start first). A lookup
+    /// searches the high halves and reads a low half only to break a tie.
+    V6Nodes = 14,
     /// Hashed domain table: `[u16]` tags of all slots, then `[u32]` key-entry offsets.
     Domains = 20,
     /// Hashed email table: `[u16]` tags of all slots, then `[u32]` key-entry offsets.
@@ -152,7 +152,7 @@ pub enum SectionId {
 
 impl SectionId {
     /// Every section id this version knows.
-    pub const ALL: [SectionId; 20] = [
+    pub const ALL: [SectionId; 19] = [
         SectionId::Meta,
         SectionId::Strings,
         SectionId::Records,
@@ -162,8 +162,7 @@ impl SectionId {
         SectionId::V4L1,
         SectionId::V4Nodes,
         SectionId::V6L1,
-        SectionId::V6Keys,
-        SectionId::V6Vals,
+        SectionId::V6Nodes,
         SectionId::Domains,
         SectionId::Emails,
         SectionId::Urls,
@@ -182,7 +181,7 @@ impl SectionId {
             SectionId::Records => size_of::<Record>(),
             SectionId::Provs => size_of::<Prov>(),
             SectionId::Sources => size_of::<StrRef>(),
-            SectionId::V6Keys => size_of::<V6Key>(),
+            SectionId::V6Nodes => 8,
             SectionId::Domains
             | SectionId::Emails
             | SectionId::Urls
@@ -194,7 +193,6 @@ impl SectionId {
             | SectionId::V4L1
             | SectionId::V4Nodes
             | SectionId::V6L1
-            | SectionId::V6Vals
             | SectionId::UrlPatterns
             | SectionId::HttpPatterns => 4,
         }
@@ -343,31 +341,6 @@ pub fn entry_at(strings: &[u8], off: u32) -> Option<(u32, &[u8])> {
     let len = usize::from(u16::from_le_bytes([head[4], head[5]]));
     let key = strings.get(off + ENTRY_HEADER..off + ENTRY_HEADER + len)?;
     Some((rec, key))
-}
-
-/// An IPv6 interval start, as two little-endian halves (keeps 8-byte alignment).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-#[repr(C)]
-pub struct V6Key {
-    /// High 64 bits of the address.
-    pub hi: u64,
-    /// Low 64 bits of the address.
-    pub lo: u64,
-}
-
-impl V6Key {
-    /// The key as an integer.
-    #[inline]
-    pub fn get(self) -> u128 {
-        (u128::from(self.hi) << 64) | u128::from(self.lo)
-    }
-    /// A key for an integer address.
-    pub fn new(v: u128) -> V6Key {
-        V6Key {
-            hi: (v >> 64) as u64,
-            lo: v as u64,
-        }
-    }
 }
 
 /// The hash of a key in a hashed table. Digests are uniformly random already, so their first
@@ -622,7 +595,6 @@ mod tests {
         assert_eq!(size_of::<Record>(), 16);
         assert_eq!(size_of::<Prov>(), 48);
         assert_eq!(SLOT_BYTES * BUCKET_SLOTS, 48);
-        assert_eq!(size_of::<V6Key>(), 16);
         assert_eq!(std::mem::offset_of!(Header, digest), DIGEST_OFFSET);
     }
 

@@ -2,7 +2,7 @@
 //! Pure functions over slices, so the property tests and benches can drive them directly.
 //! Every index into a section is checked: a corrupt file yields misses, never a panic.
 
-use crate::format::{BUCKET_SLOTS, NONE, V4_DIRECT, V6Key, tag};
+use crate::format::{BUCKET_SLOTS, NONE, V4_DIRECT, tag};
 
 /// The value that a direct IPv4 first-level entry uses for "no record".
 const V4_DIRECT_NONE: u32 = NONE & !V4_DIRECT;
@@ -112,15 +112,13 @@ impl V4<'_> {
     }
 }
 
-/// The IPv6 sections, cast (first level like [`V4`], full 128-bit keys).
+/// The IPv6 sections, cast (first level like [`V4`]; nodes of split 128-bit keys).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct V6<'a> {
     /// First level, `2^(128 - shift)` entries.
     pub l1: &'a [u32],
-    /// Per node: a count key, then the boundaries.
-    pub keys: &'a [V6Key],
-    /// Records parallel to keys.
-    pub vals: &'a [u32],
+    /// Nodes: count, high halves, low halves, records (two per word).
+    pub nodes: &'a [u64],
     /// Address bits below the first-level index.
     pub shift: u32,
 }
@@ -144,22 +142,38 @@ impl V6<'_> {
             return v;
         }
         let off = e as usize;
-        let Some(n) = self.keys.get(off).map(|k| k.lo as usize) else {
+        let Some(n) = self.nodes.get(off).map(|&n| n as usize) else {
             return NONE;
         };
-        let Some(keys) = n
+        let Some(hi) = n
             .checked_add(off + 1)
-            .and_then(|end| self.keys.get(off + 1..end))
+            .and_then(|end| self.nodes.get(off + 1..end))
         else {
             return NONE;
         };
-        let i = search_v6(keys, addr);
-        self.vals.get(off + i).copied().unwrap_or(NONE)
+        let (ah, al) = ((addr >> 64) as u64, addr as u64);
+        // Boundaries are sorted by (high, low): those with a lower high half all lie below the
+        // address; among equal high halves the low halves decide.
+        let mut i = if n <= LINEAR_MAX {
+            hi.iter().map(|&h| usize::from(h < ah)).sum()
+        } else {
+            hi.partition_point(|&h| h < ah)
+        };
+        while i < n && hi[i] == ah {
+            match self.nodes.get(off + 1 + n + i) {
+                Some(&lo) if lo <= al => i += 1,
+                _ => break,
+            }
+        }
+        let Some(&pair) = self.nodes.get(off + 1 + 2 * n + i / 2) else {
+            return NONE;
+        };
+        if i % 2 == 0 { pair as u32 } else { (pair >> 32) as u32 }
     }
 
     /// [`V6::lookup`] for many addresses, software-pipelined in three stages `D` addresses
-    /// apart: prefetch the first-level entry; read it and prefetch the node's count line and
-    /// records; read the count and prefetch every line of the node's keys; then search.
+    /// apart: prefetch the first-level entry; read it and prefetch the node's first line; read
+    /// the count and prefetch the rest of the high halves and the records; then search.
     pub fn lookup_batch(&self, addrs: &[u128], out: &mut [u32]) {
         const D: usize = 8;
         let n = addrs.len().min(out.len());
@@ -175,11 +189,12 @@ impl V6<'_> {
                 let e = entries[(i - 2 * D) % (2 * D)];
                 if e & V4_DIRECT == 0 {
                     let off = e as usize;
-                    let count = self.keys.get(off).map_or(0, |k| k.lo as usize).min(256);
-                    // Four 16-byte keys per cache line.
-                    for line in (off + 1..off + 1 + count).step_by(4) {
-                        prefetch(self.keys, line);
+                    let count = self.nodes.get(off).map_or(0, |&c| c as usize).min(512);
+                    // Eight high halves per cache line; then the records.
+                    for word in (off + 8..off + 1 + count).step_by(8) {
+                        prefetch(self.nodes, word);
                     }
+                    prefetch(self.nodes, off + 1 + 2 * count);
                 }
             }
             if i >= D && i - D < n {
@@ -190,8 +205,7 @@ impl V6<'_> {
                     .copied()
                     .unwrap_or(V4_DIRECT | V4_DIRECT_NONE);
                 if e & V4_DIRECT == 0 {
-                    prefetch(self.keys, e as usize);
-                    prefetch(self.vals, e as usize);
+                    prefetch(self.nodes, e as usize);
                 }
                 entries[j % (2 * D)] = e;
             }
@@ -200,23 +214,6 @@ impl V6<'_> {
             }
         }
     }
-}
-
-/// Number of keys `<= addr` (keys ascending), branch-free binary search.
-#[inline]
-fn search_v6(keys: &[V6Key], addr: u128) -> usize {
-    let mut base = 0usize;
-    let mut len = keys.len();
-    if len == 0 {
-        return 0;
-    }
-    while len > 1 {
-        let half = len / 2;
-        let k = keys[base + half].get();
-        base = if k <= addr { base + half } else { base };
-        len -= half;
-    }
-    base + usize::from(keys[base].get() <= addr)
 }
 
 /// A hashed table, cast: buckets of [`BUCKET_SLOTS`] slots, a power-of-two bucket count;

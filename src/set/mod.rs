@@ -90,7 +90,7 @@ struct Sections {
     sources: Range<usize>,
     v4: [Range<usize>; 2],
     v4_shift: u32,
-    v6: [Range<usize>; 3],
+    v6: [Range<usize>; 2],
     v6_shift: u32,
     /// Per hashed table: the whole section, its tags and its entry offsets.
     tables: [[Range<usize>; 3]; 7],
@@ -184,11 +184,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             sources: r(SectionId::Sources),
             v4: [r(SectionId::V4L1), r(SectionId::V4Nodes)],
             v4_shift: 0,
-            v6: [
-                r(SectionId::V6L1),
-                r(SectionId::V6Keys),
-                r(SectionId::V6Vals),
-            ],
+            v6: [r(SectionId::V6L1), r(SectionId::V6Nodes)],
             v6_shift: 0,
             tables: TABLE_KINDS.map(|k| {
                 let whole = SectionId::table_for(k).map_or(0..0, r);
@@ -219,11 +215,8 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         }
         if !sec.v6[0].is_empty() {
             sec.v6_shift = 128 - l1_bits(sec.v6[0].len(), "IPv6")?;
-        } else if !sec.v6[1].is_empty() || !sec.v6[2].is_empty() {
-            return Err(Error::bad_set("IPv6 boundaries without a first level"));
-        }
-        if sec.v6[1].len() != sec.v6[2].len() * 4 {
-            return Err(Error::bad_set("IPv6 sections are inconsistent"));
+        } else if !sec.v6[1].is_empty() {
+            return Err(Error::bad_set("IPv6 nodes without a first level"));
         }
         for (k, [t, _, _]) in TABLE_KINDS.iter().zip(&sec.tables) {
             let buckets = t.len() / (BUCKET_SLOTS * SLOT_BYTES);
@@ -285,8 +278,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     fn v6(&self) -> V6<'_> {
         V6 {
             l1: self.slice(&self.sec.v6[0]),
-            keys: self.slice(&self.sec.v6[1]),
-            vals: self.slice(&self.sec.v6[2]),
+            nodes: self.slice(&self.sec.v6[1]),
             shift: self.sec.v6_shift,
         }
     }

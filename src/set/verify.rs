@@ -4,7 +4,7 @@
 
 use super::{IndicatorSet, TABLE_KINDS};
 use crate::error::{Error, Result};
-use crate::format::{self, NONE, Prov, Record, StrRef, V4_DIRECT, V6Key};
+use crate::format::{self, NONE, Prov, Record, StrRef, V4_DIRECT};
 use crate::indicator::Kind;
 
 fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
@@ -93,26 +93,33 @@ pub(super) fn structure<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Result<()> {
     for (b, &e) in v6.l1.iter().enumerate() {
         if e & V4_DIRECT != 0 {
             let v = e & !V4_DIRECT;
-            check(v == NONE & !V4_DIRECT || v < n, || {
-                format!("IPv6 bucket {b}: bad record")
-            })?;
+            check(v == NONE & !V4_DIRECT || v < n, || format!("IPv6 bucket {b}: bad record"))?;
             continue;
         }
         let off = e as usize;
-        let count = v6.keys.get(off).map_or(0, |k| k.lo as usize);
-        let keys = off
-            .checked_add(1 + count)
-            .and_then(|end| v6.keys.get(off + 1..end));
-        let vals = off
-            .checked_add(1 + count)
-            .and_then(|end| v6.vals.get(off..end));
-        let bucket = |k: &V6Key| k.get().checked_shr(v6.shift).unwrap_or(0) as usize == b;
-        check(
-            keys.is_some_and(|k| {
-                k.windows(2).all(|w| w[0].get() < w[1].get()) && k.iter().all(bucket)
-            }) && vals.is_some_and(|v| v.iter().all(|&r| valid_rec(r))),
-            || format!("IPv6 bucket {b}: bad boundaries"),
-        )?;
+        let count = v6.nodes.get(off).map_or(usize::MAX, |&c| c as usize);
+        let keys = count
+            .checked_mul(2)
+            .and_then(|k| v6.nodes.get(off + 1..(off + 1).checked_add(k)?));
+        let recs = keys.and_then(|_| {
+            let at = off + 1 + 2 * count;
+            v6.nodes.get(at..at.checked_add(count / 2 + 1)?)
+        });
+        let ok = match (keys, recs) {
+            (Some(k), Some(r)) => {
+                let key = |i: usize| (u128::from(k[i]) << 64) | u128::from(k[count + i]);
+                let sorted = (1..count).all(|i| key(i - 1) < key(i));
+                let in_bucket = (0..count)
+                    .all(|i| key(i).checked_shr(v6.shift).unwrap_or(0) as usize == b);
+                let recs_ok = (0..=count).all(|i| {
+                    let pair = r[i / 2];
+                    valid_rec(if i % 2 == 0 { pair as u32 } else { (pair >> 32) as u32 })
+                });
+                sorted && in_bucket && recs_ok
+            }
+            _ => false,
+        };
+        check(ok, || format!("IPv6 bucket {b}: bad node"))?;
     }
     for kind in TABLE_KINDS {
         let table = set.table(kind);
