@@ -168,7 +168,11 @@ impl V6<'_> {
         let Some(&pair) = self.nodes.get(off + 1 + 2 * n + i / 2) else {
             return NONE;
         };
-        if i % 2 == 0 { pair as u32 } else { (pair >> 32) as u32 }
+        if i % 2 == 0 {
+            pair as u32
+        } else {
+            (pair >> 32) as u32
+        }
     }
 
     /// [`V6::lookup`] for many addresses, software-pipelined in three stages `D` addresses

@@ -93,7 +93,9 @@ pub(super) fn structure<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Result<()> {
     for (b, &e) in v6.l1.iter().enumerate() {
         if e & V4_DIRECT != 0 {
             let v = e & !V4_DIRECT;
-            check(v == NONE & !V4_DIRECT || v < n, || format!("IPv6 bucket {b}: bad record"))?;
+            check(v == NONE & !V4_DIRECT || v < n, || {
+                format!("IPv6 bucket {b}: bad record")
+            })?;
             continue;
         }
         let off = e as usize;
@@ -109,11 +111,15 @@ pub(super) fn structure<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Result<()> {
             (Some(k), Some(r)) => {
                 let key = |i: usize| (u128::from(k[i]) << 64) | u128::from(k[count + i]);
                 let sorted = (1..count).all(|i| key(i - 1) < key(i));
-                let in_bucket = (0..count)
-                    .all(|i| key(i).checked_shr(v6.shift).unwrap_or(0) as usize == b);
+                let in_bucket =
+                    (0..count).all(|i| key(i).checked_shr(v6.shift).unwrap_or(0) as usize == b);
                 let recs_ok = (0..=count).all(|i| {
                     let pair = r[i / 2];
-                    valid_rec(if i % 2 == 0 { pair as u32 } else { (pair >> 32) as u32 })
+                    valid_rec(if i % 2 == 0 {
+                        pair as u32
+                    } else {
+                        (pair >> 32) as u32
+                    })
                 });
                 sorted && in_bucket && recs_ok
             }
