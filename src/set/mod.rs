@@ -8,7 +8,7 @@
 //! * Lookups: [`IndicatorSet::match_ip`] (most specific prefix), [`IndicatorSet::match_ips`]
 //!   (batched, prefetching), [`IndicatorSet::match_domain`] (with the subdomain rule),
 //!   [`IndicatorSet::match_email`], [`IndicatorSet::match_hash`], [`IndicatorSet::match_url`]
-//!   (equal or contained), [`IndicatorSet::match_http`], [`IndicatorSet::scan_text`].
+//!   (equal, boundary prefix, or schemeless fragment inside), [`IndicatorSet::match_http`], [`IndicatorSet::scan_text`].
 //!
 //! Expired and not-yet-valid provenance never produces a hit: a CIDR whose record is inactive
 //! falls back to its parent prefix, a domain to its parent names.
