@@ -4,6 +4,27 @@
 //! [`indicator::Indicator`]s ([`normalize`] holds the canonical forms), compiled by [`compile`]
 //! into one set file whose byte layout [`format`](mod@format) owns, and queried through
 //! [`set::IndicatorSet`], straight from a memory map.
+//!
+//! ```
+//! use trawl::compile::{CompileOptions, SetBuilder, exclude::Exclusions};
+//! use trawl::ingest::{FeedOptions, text};
+//! use trawl::set::{AlignedBytes, IndicatorSet};
+//!
+//! // Compile a small plain-list feed in memory …
+//! let feed = "203.0.113.0/24\nevil.example.com\n";
+//! let mut builder = SetBuilder::new(CompileOptions::default(), Exclusions::new());
+//! text::read(feed.as_bytes(), "feed.txt", &FeedOptions::source("demo"), &mut builder)?;
+//! let (file, report) = builder.build()?;
+//! assert_eq!(report.indicators_total(), 2);
+//! // … and query it in place (`IndicatorSet::open` maps a file the same way).
+//! let set = IndicatorSet::from_bytes(AlignedBytes::copy_from(&file.finish(0)))?;
+//! let hit = set.match_ip("203.0.113.7".parse()?).expect("inside the /24");
+//! let indicator = set.indicator(hit.indicator).unwrap();
+//! assert_eq!(indicator.value(), "203.0.113.0/24");
+//! assert_eq!(indicator.provenance().next().unwrap().source, "demo");
+//! assert!(set.match_domain("www.Evil.Example.COM").is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod compile;
