@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod compile;
+pub mod decode;
 pub mod error;
 pub mod extract;
 pub mod format;

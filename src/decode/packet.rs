@@ -1,0 +1,1 @@
+//! Link, network and transport layers (being written on the `packet` branch).

@@ -1,0 +1,1 @@
+//! Application-layer extractor (being written on the `apps` branch).
