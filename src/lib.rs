@@ -29,6 +29,7 @@
 
 pub mod compile;
 pub mod decode;
+pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod format;
@@ -36,6 +37,7 @@ pub mod indicator;
 pub mod ingest;
 pub mod normalize;
 pub mod set;
+pub mod sink;
 
 pub use error::{Error, Result};
 pub use indicator::{Indicator, Kind, Meta, Tlp, Value};
