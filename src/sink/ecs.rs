@@ -55,7 +55,10 @@ fn indicator_json(kind: Kind, value: &str, p: &crate::set::Provenance<'_>) -> Js
         ind.insert("score".into(), json!(score));
     }
     if let Some(tlp) = p.tlp {
-        ind.insert("marking".into(), json!({ "tlp": tlp.name().to_uppercase() }));
+        ind.insert(
+            "marking".into(),
+            json!({ "tlp": tlp.name().to_uppercase() }),
+        );
     }
     if let Some(t) = p.valid_until {
         ind.insert("valid_until".into(), json!(rfc3339(t, 0)));

@@ -16,6 +16,11 @@ impl<W: Write> EveJsonLines<W> {
     pub fn new(out: W) -> Self {
         EveJsonLines { out }
     }
+
+    /// The writer back.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
 }
 
 /// EVE severity (1 = high … 3 = low) from the best score among the sources.
@@ -32,8 +37,16 @@ impl<W: Write, D: AsRef<[u8]>> HitSink<D> for EveJsonLines<W> {
         let set = &s.set.set;
         let ind = set.indicator(s.hit.indicator);
         let value = ind.map(|i| i.value()).unwrap_or_default();
-        let sources: Vec<&str> = ind.iter().flat_map(|i| i.provenance()).map(|p| p.source).collect();
-        let best = ind.iter().flat_map(|i| i.provenance()).filter_map(|p| p.score).max();
+        let sources: Vec<&str> = ind
+            .iter()
+            .flat_map(|i| i.provenance())
+            .map(|p| p.source)
+            .collect();
+        let best = ind
+            .iter()
+            .flat_map(|i| i.provenance())
+            .filter_map(|p| p.score)
+            .max();
         let f = &s.flow;
         let ts = super::rfc3339(s.ts.0, s.ts.1).replace('Z', "+0000");
         let doc = json!({

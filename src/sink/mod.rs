@@ -123,3 +123,108 @@ pub(crate) fn indicator_type(kind: crate::Kind) -> &'static str {
         Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512 => "file",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::exclude::Exclusions;
+    use crate::compile::{CompileOptions, SetBuilder};
+    use crate::indicator::{Meta, Tlp};
+    use crate::ingest::Location;
+    use crate::normalize;
+    use crate::set::AlignedBytes;
+
+    fn sighting() -> Sighting<AlignedBytes> {
+        let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
+        let at = Location::File { file: "t".into() };
+        let meta = Meta {
+            source: "ais".into(),
+            id: Some("indicator--0a1b".into()),
+            score: Some(85),
+            tlp: Some(Tlp::Amber),
+            labels: vec!["c2".into()],
+            ..Meta::default()
+        };
+        b.add(normalize::detect("evil.example").unwrap(), &meta, &at)
+            .unwrap();
+        b.add(
+            normalize::detect("evil.example").unwrap(),
+            &Meta::from_source("local"),
+            &at,
+        )
+        .unwrap();
+        let set =
+            IndicatorSet::from_bytes(AlignedBytes::copy_from(&b.build().unwrap().0.finish(0)))
+                .unwrap();
+        let hit = set.match_domain("www.evil.example").unwrap();
+        Sighting {
+            ts: (1_767_225_600, 123_456_000),
+            origin: Origin::File {
+                file: "x.pcap".into(),
+                frame: 42,
+            },
+            flow: FlowInfo {
+                src: "192.0.2.10".parse().unwrap(),
+                dst: "198.51.100.53".parse().unwrap(),
+                src_port: Some(40000),
+                dst_port: Some(53),
+                transport: Transport::Udp,
+            },
+            field: Field::DnsQuestion,
+            observed: "www.evil.example".into(),
+            hit,
+            set: Arc::new(SetVersion { set, generation: 3 }),
+        }
+    }
+
+    #[test]
+    fn ecs_line_has_flow_match_and_every_source() {
+        let mut sink = EcsJsonLines::new(Vec::new());
+        sink.write(&sighting()).unwrap();
+        let out = sink.into_inner();
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["@timestamp"], "2026-01-01T00:00:00.123456Z");
+        assert_eq!(v["source"]["ip"], "192.0.2.10");
+        assert_eq!(v["destination"]["port"], 53);
+        assert_eq!(v["network"]["transport"], "udp");
+        assert_eq!(v["trawl"]["pcap"]["frame"], 42);
+        assert_eq!(v["trawl"]["set_generation"], 3);
+        let e = v["threat"]["enrichments"].as_array().unwrap();
+        assert_eq!(e.len(), 2);
+        let ais = e
+            .iter()
+            .find(|x| x["indicator"]["provider"] == "ais")
+            .unwrap();
+        assert_eq!(ais["matched"]["field"], "dns.question.name");
+        assert_eq!(ais["matched"]["atomic"], "www.evil.example");
+        assert_eq!(ais["indicator"]["type"], "domain-name");
+        assert_eq!(ais["indicator"]["url"]["domain"], "evil.example");
+        assert_eq!(ais["indicator"]["confidence"], "High");
+        assert_eq!(ais["indicator"]["marking"]["tlp"], "AMBER");
+        assert_eq!(ais["indicator"]["id"][0], "indicator--0a1b");
+        assert_eq!(ais["indicator"]["labels"][0], "c2");
+    }
+
+    #[test]
+    fn eve_alert_line() {
+        let mut sink = EveJsonLines::new(Vec::new());
+        sink.write(&sighting()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&sink.into_inner()).unwrap();
+        assert_eq!(v["event_type"], "alert");
+        assert_eq!(v["proto"], "UDP");
+        assert_eq!(v["dest_port"], 53);
+        assert_eq!(v["alert"]["severity"], 1);
+        assert_eq!(
+            v["alert"]["metadata"]["matched_field"][0],
+            "dns.question.name"
+        );
+        assert!(
+            v["alert"]["signature"]
+                .as_str()
+                .unwrap()
+                .contains("evil.example")
+        );
+        assert!(v["timestamp"].as_str().unwrap().ends_with("+0000"));
+    }
+}
