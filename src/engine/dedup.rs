@@ -38,7 +38,8 @@ impl Dedup {
             return true;
         }
         self.newest = self.newest.max(ts_ns);
-        if self.last.len() >= SWEEP_AT || self.newest.saturating_sub(self.swept_at) > self.window_ns {
+        if self.last.len() >= SWEEP_AT || self.newest.saturating_sub(self.swept_at) > self.window_ns
+        {
             let horizon = self.newest.saturating_sub(self.window_ns);
             self.last.retain(|_, &mut t| t > horizon);
             self.swept_at = self.newest;
@@ -69,7 +70,13 @@ mod tests {
     const S: i64 = 1_000_000_000;
 
     fn flow(port: u16) -> FlowKey {
-        FlowKey::new("192.0.2.1".parse().unwrap(), port, "198.51.100.1".parse().unwrap(), 53, 17)
+        FlowKey::new(
+            "192.0.2.1".parse().unwrap(),
+            port,
+            "198.51.100.1".parse().unwrap(),
+            53,
+            17,
+        )
     }
 
     #[test]
