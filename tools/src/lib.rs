@@ -5,6 +5,8 @@
 //! domains are registrable names with a few subdomains; hashes are uniform. Query generators
 //! return a chosen fraction of hits (drawn from the set) among random misses.
 
+pub mod pcap;
+
 use rand::prelude::*;
 use rand::rngs::StdRng;
 

@@ -1,0 +1,239 @@
+//! Crafting traffic: a classic-pcap writer and builders for the frames and payloads trawl
+//! extracts observables from (DNS, TLS ClientHello, HTTP, SMTP), over IPv4/IPv6, with VLAN tags,
+//! fragments and deliberately broken packets.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use etherparse::PacketBuilder;
+
+/// Writes a classic pcap file (microsecond timestamps, Ethernet link type).
+pub struct PcapWriter<W: Write> {
+    out: W,
+}
+
+impl<W: Write> PcapWriter<W> {
+    /// Writes the global header.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
+        out.write_all(&2u16.to_le_bytes())?;
+        out.write_all(&4u16.to_le_bytes())?;
+        out.write_all(&0i32.to_le_bytes())?;
+        out.write_all(&0u32.to_le_bytes())?;
+        out.write_all(&65535u32.to_le_bytes())?;
+        out.write_all(&1u32.to_le_bytes())?; // LINKTYPE_ETHERNET
+        Ok(PcapWriter { out })
+    }
+
+    /// Writes one frame captured at `ts_us` microseconds since the epoch.
+    pub fn frame(&mut self, ts_us: u64, frame: &[u8]) -> io::Result<()> {
+        self.out
+            .write_all(&((ts_us / 1_000_000) as u32).to_le_bytes())?;
+        self.out
+            .write_all(&((ts_us % 1_000_000) as u32).to_le_bytes())?;
+        self.out.write_all(&(frame.len() as u32).to_le_bytes())?;
+        self.out.write_all(&(frame.len() as u32).to_le_bytes())?;
+        self.out.write_all(frame)
+    }
+
+    /// The writer back.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+const MAC_A: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
+const MAC_B: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
+
+fn builder(
+    src: IpAddr,
+    dst: IpAddr,
+    vlan: Option<u16>,
+) -> etherparse::PacketBuilderStep<etherparse::IpHeaders> {
+    let eth = PacketBuilder::ethernet2(MAC_A, MAC_B);
+    match (src, dst, vlan) {
+        (IpAddr::V4(s), IpAddr::V4(d), None) => eth.ipv4(s.octets(), d.octets(), 64),
+        (IpAddr::V4(s), IpAddr::V4(d), Some(v)) => eth
+            .single_vlan(v.try_into().expect("vlan id"))
+            .ipv4(s.octets(), d.octets(), 64),
+        (IpAddr::V6(s), IpAddr::V6(d), None) => eth.ipv6(s.octets(), d.octets(), 64),
+        (IpAddr::V6(s), IpAddr::V6(d), Some(v)) => eth
+            .single_vlan(v.try_into().expect("vlan id"))
+            .ipv6(s.octets(), d.octets(), 64),
+        _ => panic!("mixed address families"),
+    }
+}
+
+/// An Ethernet frame carrying UDP.
+pub fn udp(
+    src: IpAddr,
+    sport: u16,
+    dst: IpAddr,
+    dport: u16,
+    vlan: Option<u16>,
+    payload: &[u8],
+) -> Vec<u8> {
+    let b = builder(src, dst, vlan).udp(sport, dport);
+    let mut out = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut out, payload).expect("write to Vec");
+    out
+}
+
+/// An Ethernet frame carrying a TCP segment with PSH|ACK.
+pub fn tcp(
+    src: IpAddr,
+    sport: u16,
+    dst: IpAddr,
+    dport: u16,
+    vlan: Option<u16>,
+    seq: u32,
+    payload: &[u8],
+) -> Vec<u8> {
+    let b = builder(src, dst, vlan)
+        .tcp(sport, dport, seq, 64240)
+        .psh()
+        .ack(1);
+    let mut out = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut out, payload).expect("write to Vec");
+    out
+}
+
+/// The two IPv4 fragments of a UDP datagram (the first carries the UDP header), split after
+/// `first_len` bytes of IP payload (a multiple of 8).
+pub fn udp_v4_fragments(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+    first_len: usize,
+) -> [Vec<u8>; 2] {
+    let whole = udp(
+        IpAddr::from(src),
+        sport,
+        IpAddr::from(dst),
+        dport,
+        None,
+        payload,
+    );
+    let ip_payload = &whole[14 + 20..];
+    let (a, b) = ip_payload.split_at(first_len.min(ip_payload.len()));
+    let frag = |part: &[u8], offset: usize, more: bool| {
+        let mut h =
+            etherparse::Ipv4Header::new(part.len() as u16, 64, etherparse::IpNumber::UDP, src, dst)
+                .expect("header");
+        h.identification = 0x1234;
+        h.more_fragments = more;
+        h.fragment_offset = etherparse::IpFragOffset::try_new((offset / 8) as u16).expect("offset");
+        h.header_checksum = h.calc_header_checksum();
+        let mut out = Vec::new();
+        etherparse::Ethernet2Header {
+            source: MAC_A,
+            destination: MAC_B,
+            ether_type: etherparse::EtherType::IPV4,
+        }
+        .write(&mut out)
+        .expect("write");
+        h.write(&mut out).expect("write");
+        out.extend_from_slice(part);
+        out
+    };
+    [frag(a, 0, true), frag(b, first_len, false)]
+}
+
+fn dns_name(out: &mut Vec<u8>, name: &str) {
+    for label in name.split('.') {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(0);
+}
+
+/// A DNS query for `name` (type A).
+pub fn dns_query(id: u16, name: &str) -> Vec<u8> {
+    let mut m = Vec::new();
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    dns_name(&mut m, name);
+    m.extend_from_slice(&[0, 1, 0, 1]);
+    m
+}
+
+/// A DNS response to a query for `name`: an optional CNAME to `cname`, then A/AAAA records
+/// (owner names compressed as pointers).
+pub fn dns_response(id: u16, name: &str, cname: Option<&str>, addrs: &[IpAddr]) -> Vec<u8> {
+    let mut m = Vec::new();
+    m.extend_from_slice(&id.to_be_bytes());
+    let answers = addrs.len() as u16 + u16::from(cname.is_some());
+    m.extend_from_slice(&[0x81, 0x80, 0, 1]);
+    m.extend_from_slice(&answers.to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0]);
+    dns_name(&mut m, name);
+    m.extend_from_slice(&[0, 1, 0, 1]);
+    let mut owner: u16 = 0xC00C; // pointer to the question name
+    if let Some(c) = cname {
+        m.extend_from_slice(&owner.to_be_bytes());
+        m.extend_from_slice(&[0, 5, 0, 1, 0, 0, 0, 60]);
+        let mut rdata = Vec::new();
+        dns_name(&mut rdata, c);
+        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        owner = 0xC000 | (m.len() as u16);
+        m.extend_from_slice(&rdata);
+    }
+    for a in addrs {
+        m.extend_from_slice(&owner.to_be_bytes());
+        match a {
+            IpAddr::V4(v4) => {
+                m.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+                m.extend_from_slice(&v4.octets());
+            }
+            IpAddr::V6(v6) => {
+                m.extend_from_slice(&[0, 28, 0, 1, 0, 0, 0, 60, 0, 16]);
+                m.extend_from_slice(&v6.octets());
+            }
+        }
+    }
+    m
+}
+
+/// A TLS 1.2 record holding a ClientHello with a server_name extension for `sni`.
+pub fn tls_client_hello(sni: &str) -> Vec<u8> {
+    let mut ext = Vec::new();
+    let name = sni.as_bytes();
+    ext.extend_from_slice(&[0, 0]); // server_name
+    ext.extend_from_slice(&((name.len() + 5) as u16).to_be_bytes());
+    ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+    ext.push(0);
+    ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    ext.extend_from_slice(name);
+    let mut body = Vec::new();
+    body.extend_from_slice(&[3, 3]);
+    body.extend_from_slice(&[0x42; 32]);
+    body.push(0); // session id
+    body.extend_from_slice(&[0, 2, 0x13, 0x01]); // one cipher suite
+    body.extend_from_slice(&[1, 0]); // null compression
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut hs = vec![1];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut rec = vec![22, 3, 1];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+/// An HTTP/1.1 GET request.
+pub fn http_get(host: &str, uri: &str, user_agent: &str) -> Vec<u8> {
+    format!("GET {uri} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\nAccept: */*\r\n\r\n")
+        .into_bytes()
+}
+
+/// An SMTP client segment with the envelope commands (pipelined).
+pub fn smtp_envelope(from: &str, to: &[&str]) -> Vec<u8> {
+    let mut s = format!("MAIL FROM:<{from}> SIZE=1024\r\n");
+    for t in to {
+        s.push_str(&format!("RCPT TO:<{t}>\r\n"));
+    }
+    s.into_bytes()
+}
