@@ -15,9 +15,10 @@
 //! pcapng sections may change byte order and each section declares its own interfaces, each
 //! with its own link type and timestamp resolution (`if_tsresol`) and offset (`if_tsoffset`).
 //! Enhanced, Simple and (obsolete) Packet blocks are read; other blocks are skipped. The
-//! section and interface headers go through `pcap-parser`; the packet records themselves are
-//! read here, because its block parsers collect each record's options into a `Vec`, and its
-//! legacy-pcap iterator reads record headers as little-endian whatever the file's byte order.
+//! file header and interface descriptions go through `pcap-parser`; the packet records
+//! themselves are read here, because its block parsers collect each record's options into a
+//! `Vec` (an allocation per packet), and its legacy-pcap iterator reads record headers as
+//! little-endian whatever the file's byte order.
 //!
 //! ```no_run
 //! use trawl::capture::CaptureFile;
@@ -533,9 +534,9 @@ impl Interface {
     }
 }
 
-/// Reads an Interface Description Block through `pcap-parser` (link type, `if_tsresol`); the
-/// `if_tsoffset` value is re-read in the section's byte order (`pcap-parser` reads it as
-/// little-endian).
+/// Reads an Interface Description Block through `pcap-parser` (link type, raw options). Two
+/// values are interpreted here: `if_tsoffset` in the section's byte order (`pcap-parser` reads
+/// it as little-endian), and `if_tsresol` (its `ts_resolution` refuses every binary one).
 fn parse_interface(block: &[u8], big_endian: bool) -> Result<Interface, FrameErrorKind> {
     let parsed = if big_endian {
         parse_interfacedescriptionblock_be(block)
@@ -545,7 +546,7 @@ fn parse_interface(block: &[u8], big_endian: bool) -> Result<Interface, FrameErr
     let Ok((_, idb)) = parsed else {
         return Err(FrameErrorKind::InterfaceBlock);
     };
-    let Some(units) = idb.ts_resolution().filter(|&u| u > 0) else {
+    let Some(units) = units_per_second(idb.if_tsresol) else {
         return Err(FrameErrorKind::TsResolution {
             tsresol: idb.if_tsresol,
         });
@@ -567,6 +568,17 @@ fn parse_interface(block: &[u8], big_endian: bool) -> Result<Interface, FrameErr
         units,
         offset,
     })
+}
+
+/// Timestamp units per second for an `if_tsresol` value: 10^n, or 2^n when the high bit is
+/// set; `None` when that does not fit 64 bits.
+fn units_per_second(tsresol: u8) -> Option<u64> {
+    let exp = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 == 0 {
+        10u64.checked_pow(exp)
+    } else {
+        1u64.checked_shl(exp)
+    }
 }
 
 impl<'a> Iterator for Frames<'a> {

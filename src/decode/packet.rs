@@ -515,19 +515,13 @@ fn from_lax(
         Some(LaxNetSlice::Ipv6(ip)) => {
             let h = ip.header();
             let exts = ip.extensions();
-            let fragment = if exts.is_fragmenting_payload() {
+            let fragment = if exts.is_empty() {
+                None
+            } else {
                 exts.clone().into_iter().find_map(|e| match e {
-                    Ipv6ExtensionSlice::Fragment(f) if f.is_fragmenting_payload() => {
-                        Some(Fragment {
-                            id: f.identification(),
-                            offset: f.fragment_offset().value() << 3,
-                            more: f.more_fragments(),
-                        })
-                    }
+                    Ipv6ExtensionSlice::Fragment(f) => ipv6_fragment(f.slice()),
                     _ => None,
                 })
-            } else {
-                None
             };
             (
                 IpAddr::V6(h.source_addr()),
@@ -603,6 +597,26 @@ fn from_lax(
         packet.truncated = Some(Layer::Payload);
     }
     Ok(packet)
+}
+
+/// The fragment described by an IPv6 fragment header, if it fragments (offset or M set).
+///
+/// Read here from the raw bytes: `etherparse` 0.19 reads the offset and the M flag from the
+/// wrong bits (its issue #150, fixed in 0.20), and so misjudges which packets are fragments.
+/// RFC 8200 §4.5: bytes 2..4 are a big-endian word, offset in 8-octet units in its top 13
+/// bits, M in its lowest bit; bytes 4..8 the identification.
+fn ipv6_fragment(header: &[u8]) -> Option<Fragment> {
+    let (&[_, _, hi, lo], rest) = header.split_first_chunk::<4>()?;
+    let id = rest
+        .first_chunk::<4>()
+        .map_or(0, |b| u32::from_be_bytes(*b));
+    let word = u16::from_be_bytes([hi, lo]);
+    let (offset, more) = (word >> 3, word & 1 == 1);
+    (offset != 0 || more).then_some(Fragment {
+        id,
+        offset: offset << 3,
+        more,
+    })
 }
 
 /// The transport header of an IP payload: `None` for protocols without one we read,
