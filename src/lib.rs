@@ -27,6 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod capture;
 pub mod compile;
 pub mod decode;
 pub mod engine;
