@@ -11,7 +11,8 @@
 //! * Method: one of [`METHODS`], or any other token of 1–24 uppercase ASCII letters, `-` or `_`
 //!   starting with a letter (WebDAV `PROPFIND`, SSDP `M-SEARCH`, …), followed by a space.
 //!   Methods are case-sensitive, so `get /` is not a request.
-//! * The request line must end (LF or CRLF) within the payload and close with `HTTP/1.x`; the
+//! * The request line must end (LF or CRLF) within the payload and close with `HTTP/1.x` (or
+//!   the sloppy `HTTP/1.` / `HTTP/1` some clients send and permissive servers accept); the
 //!   target is what lies between the method and the last space, spaces trimmed (malware sends
 //!   unencoded spaces). Anything else — HTTP/0.9, the HTTP/2 preface, RTSP — is not an HTTP/1.x
 //!   request (`Ok(None)`). Empty lines before the request line are skipped (RFC 9112 §2.2).
@@ -60,10 +61,10 @@ pub struct Request<'a> {
 
 impl<'a> Request<'a> {
     /// The `host[:port]` the request is for: the authority of an absolute-form target (a request
-    /// to a proxy), the target of CONNECT, else the `Host` header. Pass it to [`strip_port`] for
+    /// to a proxy), the target of CONNECT (when it is an authority), else the `Host` header. Pass it to [`strip_port`] for
     /// the name or address alone.
     pub fn authority(&self) -> Option<&'a [u8]> {
-        if self.method == b"CONNECT" {
+        if self.method == b"CONNECT" && plausible_authority(self.uri) {
             return Some(self.uri);
         }
         if let Some(rest) = after_scheme(self.uri) {
@@ -150,6 +151,16 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// `HTTP/1.1`, `HTTP/1.0`, and the sloppy `HTTP/1.` / `HTTP/1` that custom clients send and
+/// permissive servers (and Zeek) accept as 1.x.
+fn is_version_1x(v: &[u8]) -> bool {
+    match v.strip_prefix(b"HTTP/1") {
+        Some([]) | Some([b'.']) => true,
+        Some([b'.', d]) => d.is_ascii_digit(),
+        _ => false,
+    }
+}
+
 /// Parses the HTTP/1.x request head at the start of `payload` (see the module docs).
 ///
 /// `Ok(None)`: the payload is not an HTTP/1.x request. `Err`: it starts like one but the request
@@ -171,9 +182,7 @@ pub fn request(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
         return Ok(None);
     };
     let version = &line[last_sp + 1..];
-    let is_1x =
-        matches!(version, [b'H', b'T', b'T', b'P', b'/', b'1', b'.', d] if d.is_ascii_digit());
-    if !is_1x {
+    if !is_version_1x(version) {
         return Ok(None);
     }
     let uri = if last_sp > mlen {
