@@ -1,1 +1,305 @@
-//! Application-layer extractor (being written on the `apps` branch).
+//! HTTP/1.x requests (RFC 9112): request line and the headers indicators match on.
+//!
+//! * [`request`] — parses the request at the start of a TCP payload into a [`Request`] of
+//!   slices borrowed from the payload.
+//! * [`full_url`] — the request's URL (`http://host[:port]/uri`) into a reused buffer.
+//! * [`Request::authority`], [`strip_port`] — the host a request is for, for name matching.
+//! * [`is_request_start`] — a cheap check of the first bytes.
+//!
+//! # Rules
+//!
+//! * Method: one of [`METHODS`], or any other token of 1–24 uppercase ASCII letters, `-` or `_`
+//!   starting with a letter (WebDAV `PROPFIND`, SSDP `M-SEARCH`, …), followed by a space.
+//!   Methods are case-sensitive, so `get /` is not a request.
+//! * The request line must end (LF or CRLF) within the payload and close with `HTTP/1.x` (or
+//!   the sloppy `HTTP/1.` / `HTTP/1` some clients send and permissive servers accept); the
+//!   target is what lies between the method and the last space, spaces trimmed (malware sends
+//!   unencoded spaces). Anything else — HTTP/0.9, the HTTP/2 preface, RTSP — is not an HTTP/1.x
+//!   request (`Ok(None)`). Empty lines before the request line are skipped (RFC 9112 §2.2).
+//! * Headers: lines up to the first empty line; names compared case-insensitively, values
+//!   trimmed of spaces and tabs. The first `Host` and the first `User-Agent` win. Folded
+//!   continuation lines (obs-fold) and lines without a colon are skipped: a folded value keeps
+//!   its first line only. A request cut inside its headers yields the complete header lines
+//!   present; a header line cut by the end of the payload is not read (its value may be
+//!   incomplete), and [`Request::head`] is then the whole payload.
+
+use std::io::Write as _;
+use std::net::IpAddr;
+
+/// The standard methods (RFC 9110 §9, RFC 5789).
+pub const METHODS: [&[u8]; 9] = [
+    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
+];
+
+/// Longest method token accepted.
+pub const MAX_METHOD: usize = 24;
+
+/// Reason: a method and a space, but the payload ends before the request line does.
+pub const E_LINE: &str = "http: truncated request line";
+/// Reason: a request line without a request target.
+pub const E_TARGET: &str = "http: empty request target";
+
+/// One HTTP/1.x request head; every slice borrows from the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The method token (`GET`).
+    pub method: &'a [u8],
+    /// The request target as sent (`/a?b`, `http://host/a` from a proxy client, `host:443` for
+    /// CONNECT, `*`).
+    pub uri: &'a [u8],
+    /// The protocol version (`HTTP/1.1`).
+    pub version: &'a [u8],
+    /// The first `Host` header's value, trimmed.
+    pub host: Option<&'a [u8]>,
+    /// The first `User-Agent` header's value, trimmed.
+    pub user_agent: Option<&'a [u8]>,
+    /// The request line and header lines up to (not including) the empty line that ends them,
+    /// or up to the end of the payload when the head is cut short: what `http-request`
+    /// indicators are searched in.
+    pub head: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    /// The `host[:port]` the request is for: the authority of an absolute-form target (a request
+    /// to a proxy), the target of CONNECT (when it is an authority), else the `Host` header. Pass it to [`strip_port`] for
+    /// the name or address alone.
+    pub fn authority(&self) -> Option<&'a [u8]> {
+        if self.method == b"CONNECT" && plausible_authority(self.uri) {
+            return Some(self.uri);
+        }
+        if let Some(rest) = after_scheme(self.uri) {
+            let end = rest
+                .iter()
+                .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+                .unwrap_or(rest.len());
+            let auth = &rest[..end];
+            // userinfo@ never names the host
+            let auth = match auth.iter().rposition(|&b| b == b'@') {
+                Some(at) => &auth[at + 1..],
+                None => auth,
+            };
+            return (!auth.is_empty()).then_some(auth);
+        }
+        self.host.filter(|h| !h.is_empty())
+    }
+}
+
+/// The host of an authority without its port: `example.com:8080` → `example.com`,
+/// `[2001:db8::1]:443` → `2001:db8::1` (brackets removed, so the caller can parse the address).
+/// A bare IPv6 address without brackets (several colons) is returned whole.
+pub fn strip_port(authority: &[u8]) -> &[u8] {
+    if let Some(rest) = authority.strip_prefix(b"[") {
+        return match rest.iter().position(|&b| b == b']') {
+            Some(end) => &rest[..end],
+            None => authority,
+        };
+    }
+    match authority.iter().position(|&b| b == b':') {
+        Some(c) if !authority[c + 1..].contains(&b':') => &authority[..c],
+        _ => authority,
+    }
+}
+
+/// The bytes after `scheme://` when `uri` starts with an RFC 3986 scheme and `://`.
+fn after_scheme(uri: &[u8]) -> Option<&[u8]> {
+    let colon = uri.iter().take(32).position(|&b| b == b':')?;
+    let scheme = &uri[..colon];
+    let ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if ok {
+        uri[colon + 1..].strip_prefix(b"//")
+    } else {
+        None
+    }
+}
+
+fn is_method_byte(b: u8) -> bool {
+    b.is_ascii_uppercase() || b == b'-' || b == b'_'
+}
+
+/// Length of the method token when `p` starts with one followed by a space.
+fn method_len(p: &[u8]) -> Option<usize> {
+    if !p.first()?.is_ascii_uppercase() {
+        return None;
+    }
+    let n = p
+        .iter()
+        .take(MAX_METHOD + 1)
+        .position(|&b| !is_method_byte(b))?;
+    (n <= MAX_METHOD && p[n] == b' ').then_some(n)
+}
+
+/// True when the payload starts like a request line: a method token (see the module docs) and
+/// a space. Reads at most 25 bytes.
+pub fn is_request_start(payload: &[u8]) -> bool {
+    method_len(payload).is_some()
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// `HTTP/1.1`, `HTTP/1.0`, and the sloppy `HTTP/1.` / `HTTP/1` that custom clients send and
+/// permissive servers (and Zeek) accept as 1.x.
+fn is_version_1x(v: &[u8]) -> bool {
+    match v.strip_prefix(b"HTTP/1") {
+        Some([]) | Some([b'.']) => true,
+        Some([b'.', d]) => d.is_ascii_digit(),
+        _ => false,
+    }
+}
+
+/// Parses the HTTP/1.x request head at the start of `payload` (see the module docs).
+///
+/// `Ok(None)`: the payload is not an HTTP/1.x request. `Err`: it starts like one but the request
+/// line is cut short or has no target.
+pub fn request(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
+    let start = payload
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(payload.len());
+    let p = &payload[start..];
+    let Some(mlen) = method_len(p) else {
+        return Ok(None);
+    };
+    let Some(nl) = p.iter().position(|&b| b == b'\n') else {
+        return Err(E_LINE);
+    };
+    let line = strip_cr(&p[..nl]);
+    let Some(last_sp) = line.iter().rposition(|&b| b == b' ') else {
+        return Ok(None);
+    };
+    let version = &line[last_sp + 1..];
+    if !is_version_1x(version) {
+        return Ok(None);
+    }
+    let uri = if last_sp > mlen {
+        trim(&line[mlen + 1..last_sp])
+    } else {
+        &[][..]
+    };
+    if uri.is_empty() {
+        return Err(E_TARGET);
+    }
+    let mut req = Request {
+        method: &p[..mlen],
+        uri,
+        version,
+        host: None,
+        user_agent: None,
+        head: p,
+    };
+    let mut pos = nl + 1;
+    while let Some(len) = p[pos..].iter().position(|&b| b == b'\n') {
+        let line = strip_cr(&p[pos..pos + len]);
+        if line.is_empty() {
+            req.head = &p[..pos];
+            break;
+        }
+        pos += len + 1;
+        if matches!(line[0], b' ' | b'\t') {
+            continue; // obs-fold
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = trim(&line[..colon]);
+        let value = trim(&line[colon + 1..]);
+        if req.host.is_none() && name.eq_ignore_ascii_case(b"host") {
+            req.host = Some(value);
+        } else if req.user_agent.is_none() && name.eq_ignore_ascii_case(b"user-agent") {
+            req.user_agent = Some(value);
+        }
+    }
+    Ok(Some(req))
+}
+
+/// A `Host` value usable as a URL authority: no delimiters, spaces or control bytes, so that a
+/// forged header cannot move the path (`Host: evil.example/x`).
+fn plausible_authority(h: &[u8]) -> bool {
+    !h.is_empty()
+        && h.iter()
+            .all(|&b| b > b' ' && b != 0x7F && !matches!(b, b'/' | b'?' | b'#' | b'@' | b'\\'))
+}
+
+/// Writes the request's URL into `out` (cleared first) and returns true, or returns false with
+/// `out` empty when there is none (CONNECT, `*`, a target that is neither absolute nor starts
+/// with `/`, no usable host and no server address).
+///
+/// An absolute-form target (`GET http://x/ HTTP/1.1`, sent to proxies) is the URL as is.
+/// Otherwise `http://` + the `Host` header (or, when it is missing or not a plausible
+/// authority, the server address and port: `server_ip_port`) + the target; port 80 is dropped.
+/// Bytes are copied as sent: the caller canonicalises (case, IDNA, percent-encoding).
+pub fn full_url(req: &Request, server_ip_port: Option<(IpAddr, u16)>, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if req.method == b"CONNECT" {
+        return false;
+    }
+    if after_scheme(req.uri).is_some() {
+        out.extend_from_slice(req.uri);
+        return true;
+    }
+    if !req.uri.starts_with(b"/") {
+        return false;
+    }
+    out.extend_from_slice(b"http://");
+    match req.host.filter(|h| plausible_authority(h)) {
+        Some(h) => {
+            let h = h.strip_suffix(b":80").unwrap_or(h);
+            let h = h.strip_suffix(b":").unwrap_or(h);
+            out.extend_from_slice(h);
+        }
+        None => {
+            let Some((ip, port)) = server_ip_port else {
+                out.clear();
+                return false;
+            };
+            // Writing to a Vec cannot fail.
+            let _ = match ip {
+                IpAddr::V4(a) => write!(out, "{a}"),
+                IpAddr::V6(a) => write!(out, "[{a}]"),
+            };
+            if port != 80 {
+                let _ = write!(out, ":{port}");
+            }
+        }
+    }
+    out.extend_from_slice(req.uri);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_port_forms() {
+        assert_eq!(strip_port(b"a.example:8080"), b"a.example");
+        assert_eq!(strip_port(b"a.example"), b"a.example");
+        assert_eq!(strip_port(b"[2001:db8::1]:443"), b"2001:db8::1");
+        assert_eq!(strip_port(b"[2001:db8::1]"), b"2001:db8::1");
+        assert_eq!(strip_port(b"2001:db8::1"), b"2001:db8::1");
+        assert_eq!(strip_port(b"[broken"), b"[broken");
+    }
+
+    #[test]
+    fn scheme_detection() {
+        assert_eq!(after_scheme(b"http://x/"), Some(&b"x/"[..]));
+        assert_eq!(after_scheme(b"HTTPS://x"), Some(&b"x"[..]));
+        assert_eq!(after_scheme(b"/a://b"), None);
+        assert_eq!(after_scheme(b"x.example:443"), None);
+        assert_eq!(after_scheme(b"1http://x"), None);
+    }
+}

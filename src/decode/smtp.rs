@@ -1,1 +1,169 @@
-//! Application-layer extractor (being written on the `apps` branch).
+//! SMTP envelope (RFC 5321 §4.1.1.2–3): the addresses of `MAIL FROM` and `RCPT TO` commands in
+//! a client's TCP payload.
+//!
+//! * [`envelope`] — hands each address to a callback as an [`Envelope`], borrowed from the
+//!   payload.
+//!
+//! # Rules
+//!
+//! * Command lines end with CRLF or a bare LF; a segment may hold several (pipelining,
+//!   RFC 2920). Other lines — other commands, message text — are ignored. Without per-flow state
+//!   a sensor cannot tell a command from a line of message text that looks like one; such a line
+//!   is read as a command.
+//! * Verbs and keywords are case-insensitive; spaces are allowed between verb and keyword,
+//!   before the colon and after it (`MAIL FROM: <a@b>`).
+//! * `<addr>`: the address between the brackets, parameters after it ignored (`SIZE=…`). A
+//!   quoted local part may hold `>` or `:` (`<"a>b"@x>`). The null sender `<>` is skipped.
+//!   A source route (`<@a,@b:user@host>`) is reduced to the mailbox (`user@host`).
+//! * An address without brackets (a lenient server accepts it) runs to the first space.
+//! * Addresses are the bytes as sent; the caller's normalisation validates them.
+//! * The last line of a segment may be cut: it is read only when its address is complete
+//!   (closed by `>`); otherwise the reason is `"smtp: truncated command"`.
+//!
+//! Every line is read even after a malformed one; the first reason is returned.
+
+/// Reason: a `MAIL FROM`/`RCPT TO` line with no address after the colon.
+pub const E_MISSING: &str = "smtp: missing address";
+/// Reason: `<` without a closing `>` on a complete line.
+pub const E_UNTERMINATED: &str = "smtp: unterminated address";
+/// Reason: an empty mailbox (`RCPT TO:<>`, or a source route with nothing after it).
+pub const E_EMPTY: &str = "smtp: empty address";
+/// Reason: the payload ends inside a `MAIL FROM`/`RCPT TO` command before its address does.
+pub const E_TRUNCATED: &str = "smtp: truncated command";
+
+/// One envelope address, borrowed from the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Envelope<'a> {
+    /// The reverse path of `MAIL FROM` (the sender).
+    MailFrom(&'a [u8]),
+    /// The forward path of `RCPT TO` (a recipient).
+    RcptTo(&'a [u8]),
+}
+
+fn skip_ws(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    s
+}
+
+/// `verb SP* keyword SP* ":"` at the start of `line`: the rest after the colon.
+fn command<'a>(line: &'a [u8], verb: &[u8], keyword: &[u8]) -> Option<&'a [u8]> {
+    let (v, rest) = line.split_at_checked(verb.len())?;
+    if !v.eq_ignore_ascii_case(verb) || !matches!(rest.first(), Some(b' ' | b'\t')) {
+        return None;
+    }
+    let rest = skip_ws(rest);
+    let (k, rest) = rest.split_at_checked(keyword.len())?;
+    if !k.eq_ignore_ascii_case(keyword) {
+        return None;
+    }
+    skip_ws(rest).strip_prefix(b":")
+}
+
+/// Index of the `>` closing a bracketed path whose contents start `s`, skipping quoted strings
+/// and address literals.
+fn closing_bracket(s: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    let mut quoted = false;
+    let mut literal = false;
+    while i < s.len() {
+        match s[i] {
+            b'\\' if quoted => i += 1,
+            b'"' if !literal => quoted = !quoted,
+            b'[' if !quoted => literal = true,
+            b']' if !quoted => literal = false,
+            b'>' if !quoted && !literal => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The mailbox of a path's contents, its source route (`@a,@b:`) removed.
+fn strip_route(path: &[u8]) -> &[u8] {
+    if path.first() != Some(&b'@') {
+        return path;
+    }
+    let mut literal = false;
+    for (i, &b) in path.iter().enumerate() {
+        match b {
+            b'[' => literal = true,
+            b']' => literal = false,
+            b':' if !literal => return &path[i + 1..],
+            _ => {}
+        }
+    }
+    &[]
+}
+
+/// What one command line gave: `Ok(None)` for the null sender.
+fn address(rest: &[u8], complete: bool) -> Result<Option<&[u8]>, &'static str> {
+    let rest = skip_ws(rest);
+    if let Some(inner) = rest.strip_prefix(b"<") {
+        let Some(end) = closing_bracket(inner) else {
+            return Err(if complete {
+                E_UNTERMINATED
+            } else {
+                E_TRUNCATED
+            });
+        };
+        if end == 0 {
+            return Ok(None);
+        }
+        let mailbox = strip_route(&inner[..end]);
+        return if mailbox.is_empty() {
+            Err(E_EMPTY)
+        } else {
+            Ok(Some(mailbox))
+        };
+    }
+    if !complete {
+        return Err(E_TRUNCATED);
+    }
+    let end = rest
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(rest.len());
+    if end == 0 {
+        return Err(E_MISSING);
+    }
+    Ok(Some(&rest[..end]))
+}
+
+/// Hands the address of every `MAIL FROM` and `RCPT TO` command in a client payload to `each`
+/// (see the module docs). Returns the first malformed command's reason, after reading all lines.
+pub fn envelope(payload: &[u8], mut each: impl FnMut(Envelope<'_>)) -> Result<(), &'static str> {
+    let mut first_err = None;
+    let mut rest = payload;
+    while !rest.is_empty() {
+        let (line, complete) = match rest.iter().position(|&b| b == b'\n') {
+            Some(nl) => {
+                let line = &rest[..nl];
+                rest = &rest[nl + 1..];
+                (line.strip_suffix(b"\r").unwrap_or(line), true)
+            }
+            None => (std::mem::take(&mut rest), false),
+        };
+        let (found, mail) = if let Some(r) = command(line, b"MAIL", b"FROM") {
+            (r, true)
+        } else if let Some(r) = command(line, b"RCPT", b"TO") {
+            (r, false)
+        } else {
+            continue;
+        };
+        match address(found, complete) {
+            Ok(Some(a)) if mail => each(Envelope::MailFrom(a)),
+            Ok(Some(a)) => each(Envelope::RcptTo(a)),
+            Ok(None) if mail => {}
+            Ok(None) => {
+                first_err.get_or_insert(E_EMPTY);
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
