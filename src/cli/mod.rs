@@ -3,6 +3,7 @@
 mod compile;
 mod info;
 mod lookup;
+mod scan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,18 @@ enum Command {
     /// Look values up (IPs, domains, URLs, emails, hashes, HTTP literals); exit 0 when
     /// something matched, 1 when nothing did.
     Lookup(lookup::LookupArgs),
+    /// Scan captured traffic against a set.
+    #[command(subcommand)]
+    Scan(ScanCommand),
+    /// Capture live from an interface on all cores and report every hit (SIGHUP or a replaced
+    /// set file reloads the set; SIGINT/SIGTERM stop, drain and print the final counters).
+    Sniff(scan::SniffArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum ScanCommand {
+    /// Scan pcap/pcapng files on all cores: one reader per file, flows pinned to workers.
+    Pcap(scan::PcapArgs),
 }
 
 /// Runs the parsed command.
@@ -46,5 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Info { set, json } => info::info(&set, json),
         Command::Verify { set } => info::verify(&set),
         Command::Lookup(a) => lookup::run(a),
+        Command::Scan(ScanCommand::Pcap(a)) => scan::pcap(a),
+        Command::Sniff(a) => scan::sniff(a),
     }
 }

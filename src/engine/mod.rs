@@ -1,5 +1,262 @@
-//! The matching engine (being assembled): symmetric flow keys, per-worker dedup, counters.
+//! The matching engine: readers hand batches of packets to workers over bounded channels,
+//! workers decode and look up, hits go to one sink thread.
+//!
+//! ```text
+//! reader (one per source) ──flow hash──▶ worker 1..N ──hits──▶ sink (JSON Lines, EVE)
+//!        capture file (mmap) / NIC           ▲
+//!                                 set (ArcSwap, reloaded between batches)
+//! ```
+//!
+//! * [`batch`] — frames travel as offsets into the mapped file (or one buffer per batch).
+//! * [`reader`] — capture files and live interfaces; [`flow::FlowKey`] routes both directions
+//!   of a flow to one worker, so [`dedup::Dedup`] (one hit per flow and indicator per window)
+//!   needs no locks.
+//! * [`worker`] — decode, extract, batched address lookups, application-layer lookups.
+//! * [`reload::Reloader`] — SIGHUP or a replaced set file swaps the set atomically.
+//! * [`stats::Stats`] — counters, merged at the end.
 
+pub mod batch;
 pub mod dedup;
 pub mod flow;
+pub mod reader;
+pub mod reload;
 pub mod stats;
+pub mod worker;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use memmap2::Mmap;
+
+use crate::capture::file::CaptureFile;
+use crate::error::{Error, Result};
+use crate::sink::{HitSink, Sighting};
+use batch::Batch;
+use reader::{LiveCapture, read_file};
+use reload::Reloader;
+use stats::Stats;
+use worker::Worker;
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Worker threads.
+    pub workers: usize,
+    /// Frames per batch.
+    pub batch_size: usize,
+    /// Batches queued per worker before its reader waits.
+    pub queue_depth: usize,
+    /// One hit per (flow, indicator) within this much capture time; zero reports every hit.
+    pub dedup_window: Duration,
+    /// How often to print running counters to stderr (live capture); `None` for never.
+    pub stats_interval: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            batch_size: 256,
+            queue_depth: 16,
+            dedup_window: Duration::from_secs(60),
+            stats_interval: None,
+        }
+    }
+}
+
+/// The result of a scan.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Counters of every reader and worker.
+    pub stats: Stats,
+    /// Wall-clock time from start to the last hit written.
+    pub elapsed: Duration,
+    /// The set generation in use at the end.
+    pub generation: u64,
+}
+
+/// Progress shared with an observer (a progress bar, the stats printer).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Capture bytes read so far.
+    pub bytes: AtomicU64,
+    /// Frames processed by workers so far.
+    pub frames: AtomicU64,
+    /// Hits reported so far.
+    pub hits: AtomicU64,
+}
+
+/// Runs readers (`produce`) into workers and a sink until the readers return, then drains.
+fn pipeline<S>(
+    mut reloader: Reloader,
+    opts: &Options,
+    mut sink: S,
+    progress: &Progress,
+    produce: impl FnOnce(&[Sender<Batch>]) -> Stats,
+) -> Result<Outcome>
+where
+    S: HitSink<Mmap> + Send,
+{
+    let start = Instant::now();
+    let workers = opts.workers.max(1);
+    let current = reloader.current();
+    let (hit_tx, hit_rx): (Sender<Sighting<Mmap>>, Receiver<Sighting<Mmap>>) = bounded(4096);
+    // Dropping `done_tx` wakes the reload thread at once.
+    let (done_tx, done_rx) = bounded::<()>(0);
+    let window = i64::try_from(opts.dedup_window.as_nanos()).unwrap_or(i64::MAX);
+    let (stats, sink_result, reloads) = std::thread::scope(|scope| {
+        let sink_thread = std::thread::Builder::new()
+            .name("trawl-sink".into())
+            .spawn_scoped(scope, move || -> std::io::Result<()> {
+                loop {
+                    match hit_rx.recv_timeout(Duration::from_millis(500)) {
+                        Ok(s) => {
+                            sink.write(&s)?;
+                            progress.hits.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(RecvTimeoutError::Timeout) => sink.flush()?,
+                        Err(RecvTimeoutError::Disconnected) => return sink.flush(),
+                    }
+                }
+            })
+            .expect("spawn sink thread");
+        let reload_thread = std::thread::Builder::new()
+            .name("trawl-reload".into())
+            .spawn_scoped(scope, || {
+                let mut reloads = 0u64;
+                while let Err(RecvTimeoutError::Timeout) =
+                    done_rx.recv_timeout(Duration::from_millis(200))
+                {
+                    match reloader.check() {
+                        Some(Ok(generation)) => {
+                            reloads += 1;
+                            eprintln!("trawl: set reloaded (generation {generation})");
+                        }
+                        Some(Err(e)) => {
+                            eprintln!("trawl: reload failed, the previous set keeps serving: {e}")
+                        }
+                        None => {}
+                    }
+                }
+                reloads
+            })
+            .expect("spawn reload thread");
+        let mut senders = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for i in 0..workers {
+            let (tx, rx) = bounded::<Batch>(opts.queue_depth.max(1));
+            senders.push(tx);
+            let mut worker = Worker::new(current.clone(), hit_tx.clone(), window);
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("trawl-worker-{i}"))
+                    .spawn_scoped(scope, move || {
+                        for batch in rx {
+                            worker.batch(&batch);
+                            progress
+                                .frames
+                                .fetch_add(batch.frames.len() as u64, Ordering::Relaxed);
+                        }
+                        worker.stats
+                    })
+                    .expect("spawn worker thread"),
+            );
+        }
+        drop(hit_tx);
+        let mut stats = produce(&senders);
+        drop(senders);
+        for h in handles {
+            stats.merge(&h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        let sink_result = sink_thread
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        drop(done_tx);
+        let reloads = reload_thread
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (stats, sink_result, reloads)
+    });
+    sink_result.map_err(|e| Error::invalid(format!("writing hits: {e}")))?;
+    let mut stats = stats;
+    stats.reloads = reloads;
+    Ok(Outcome {
+        stats,
+        elapsed: start.elapsed(),
+        generation: current.load().generation,
+    })
+}
+
+/// Scans capture files (pcap or pcapng, one reader thread per file) against the set at
+/// `set_path`, writing hits to `sink`. `stop` ends reading early (SIGINT); the set is reloaded
+/// on SIGHUP (`hup`) or when its file is replaced.
+pub fn scan_files<S: HitSink<Mmap> + Send>(
+    set_path: &std::path::Path,
+    files: &[PathBuf],
+    opts: &Options,
+    sink: S,
+    stop: &AtomicBool,
+    hup: Option<Arc<AtomicBool>>,
+    progress: &Progress,
+) -> Result<Outcome> {
+    let mut reloader = Reloader::open(set_path)?;
+    if let Some(h) = hup {
+        reloader.hup = h;
+    }
+    let captures = files
+        .iter()
+        .map(|p| {
+            CaptureFile::open(p).map(|c| (Arc::new(c), Arc::<str>::from(p.display().to_string())))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    pipeline(reloader, opts, sink, progress, |senders| {
+        std::thread::scope(|scope| {
+            let readers: Vec<_> = captures
+                .iter()
+                .map(|(file, name)| {
+                    std::thread::Builder::new()
+                        .name("trawl-reader".into())
+                        .spawn_scoped(scope, || {
+                            read_file(
+                                file.clone(),
+                                name.clone(),
+                                senders,
+                                opts.batch_size,
+                                stop,
+                                &progress.bytes,
+                            )
+                        })
+                        .expect("spawn reader thread")
+                })
+                .collect();
+            let mut stats = Stats::default();
+            for r in readers {
+                stats.merge(&r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+            stats
+        })
+    })
+}
+
+/// Captures live from an already opened interface until `stop`, against the set at `set_path`.
+/// Privileges may be dropped between opening the capture and calling this.
+pub fn sniff<S: HitSink<Mmap> + Send>(
+    set_path: &std::path::Path,
+    capture: LiveCapture,
+    opts: &Options,
+    sink: S,
+    stop: &AtomicBool,
+    hup: Option<Arc<AtomicBool>>,
+    progress: &Progress,
+) -> Result<Outcome> {
+    let mut reloader = Reloader::open(set_path)?;
+    if let Some(h) = hup {
+        reloader.hup = h;
+    }
+    pipeline(reloader, opts, sink, progress, |senders| {
+        capture.run(senders, opts.batch_size, stop)
+    })
+}

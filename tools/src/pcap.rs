@@ -237,3 +237,133 @@ pub fn smtp_envelope(from: &str, to: &[&str]) -> Vec<u8> {
     }
     s.into_bytes()
 }
+
+/// The crafted capture behind `testdata/pcaps/crafted.pcap` and the engine's exact-hit test:
+/// one frame per thing a sensor must see (DNS query and answer, TLS SNI, HTTP request, SMTP
+/// envelope, plain IPv4 and IPv6 flows, a VLAN tag, fragments, a cut TCP header, ARP, garbage,
+/// a repeated query). Returns `(timestamp µs, frame, what it is)`.
+pub fn crafted_scenario() -> Vec<(u64, Vec<u8>, &'static str)> {
+    let ip = |s: &str| -> IpAddr { s.parse().expect("address") };
+    let (client, resolver) = (ip("192.0.2.10"), ip("192.0.2.53"));
+    let t0 = 1_767_225_600_000_000u64; // 2026-01-01T00:00:00Z
+    let query = dns_query(0x1111, "www.evil.example");
+    let mut frames = vec![
+        (
+            udp(client, 50000, resolver, 53, None, &query),
+            "DNS query www.evil.example",
+        ),
+        (
+            udp(
+                resolver,
+                53,
+                client,
+                50000,
+                None,
+                &dns_response(
+                    0x1111,
+                    "www.evil.example",
+                    Some("edge.evil-cdn.example"),
+                    &[ip("198.51.100.66")],
+                ),
+            ),
+            "DNS response: CNAME edge.evil-cdn.example, A 198.51.100.66",
+        ),
+        (
+            tcp(
+                client,
+                50001,
+                ip("203.0.113.80"),
+                443,
+                None,
+                1,
+                &tls_client_hello("login.phish.example"),
+            ),
+            "TLS ClientHello, SNI login.phish.example",
+        ),
+        (
+            tcp(
+                client,
+                50002,
+                ip("203.0.113.81"),
+                80,
+                None,
+                1,
+                &http_get("malware.example", "/payload.exe", "EvilBot/1.0"),
+            ),
+            "HTTP GET http://malware.example/payload.exe, User-Agent EvilBot/1.0",
+        ),
+        (
+            tcp(
+                client,
+                50003,
+                ip("203.0.113.25"),
+                25,
+                None,
+                1,
+                &smtp_envelope("ceo-fraud@bad-actor.example", &["victim@corp.example"]),
+            ),
+            "SMTP MAIL FROM ceo-fraud@bad-actor.example",
+        ),
+        (
+            udp(client, 50004, ip("203.0.113.7"), 4444, None, b"ping"),
+            "UDP to 203.0.113.7",
+        ),
+        (
+            udp(client, 50005, ip("203.0.113.7"), 4445, Some(100), b"ping"),
+            "VLAN 100, UDP to 203.0.113.7",
+        ),
+        (
+            tcp(
+                ip("2001:db8::10"),
+                50006,
+                ip("2001:db8:bad::1"),
+                443,
+                None,
+                1,
+                &[],
+            ),
+            "IPv6 TCP to 2001:db8:bad::1",
+        ),
+    ];
+    let [f1, f2] = udp_v4_fragments(
+        [192, 0, 2, 10],
+        [192, 0, 2, 53],
+        50007,
+        53,
+        &dns_query(0x2222, "www.evil.example"),
+        16,
+    );
+    frames.push((
+        f1,
+        "first IPv4 fragment of a DNS query (UDP header + 8 bytes)",
+    ));
+    frames.push((f2, "second IPv4 fragment"));
+    let whole = tcp(client, 50008, ip("203.0.113.7"), 8080, None, 1, b"data");
+    frames.push((
+        whole[..14 + 20 + 10].to_vec(),
+        "IPv4 to 203.0.113.7 with its TCP header cut at 10 bytes",
+    ));
+    let mut arp = vec![0xff; 6];
+    arp.extend_from_slice(&[0x02, 0, 0, 0, 0, 1, 0x08, 0x06]);
+    arp.extend_from_slice(&[
+        0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 192, 0, 2, 10, 0, 0, 0, 0, 0, 0, 192, 0, 2, 1,
+    ]);
+    frames.push((arp, "ARP request"));
+    frames.push((vec![0xde, 0xad, 0xbe, 0xef, 0x00], "5 bytes of garbage"));
+    frames.push((
+        udp(client, 50000, resolver, 53, None, &query),
+        "the DNS query again, 10 s later",
+    ));
+    frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, (f, what))| {
+            let ts = if i + 1 == 14 {
+                t0 + 10_000_000
+            } else {
+                t0 + i as u64 * 1000
+            };
+            (ts, f, what)
+        })
+        .collect()
+}

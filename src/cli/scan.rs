@@ -1,0 +1,292 @@
+//! `trawl scan pcap` and `trawl sniff`.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use memmap2::Mmap;
+
+use trawl::engine::reader::{LiveCapture, LiveOptions};
+use trawl::engine::{self, Options, Outcome, Progress};
+use trawl::sink::{EcsJsonLines, EveJsonLines, HitSink, Sighting};
+
+/// Hit output format.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    /// ECS-aligned JSON Lines (threat.enrichments).
+    Ecs,
+    /// Suricata EVE-style alert JSON Lines.
+    Eve,
+}
+
+/// Options shared by `scan pcap` and `sniff`.
+#[derive(Args, Debug)]
+pub struct EngineArgs {
+    /// The set file (reloaded on SIGHUP or when replaced on disk).
+    #[arg(short, long)]
+    set: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(short = 'j', long)]
+    threads: Option<usize>,
+    /// Write hits here instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Hit output format.
+    #[arg(long, value_enum, default_value = "ecs")]
+    format: Format,
+    /// Report one hit per flow and indicator per this much capture time (`0` reports all).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    dedup_window: Duration,
+}
+
+/// `trawl scan pcap`.
+#[derive(Args, Debug)]
+pub struct PcapArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Capture files (pcap or pcapng).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// No progress line, even on a terminal.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// `trawl sniff`.
+#[derive(Args, Debug)]
+pub struct SniffArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Interface to capture on.
+    #[arg(short, long)]
+    interface: String,
+    /// BPF filter, e.g. `not port 22`.
+    #[arg(long)]
+    bpf: Option<String>,
+    /// Bytes captured per packet.
+    #[arg(long, default_value_t = 65535)]
+    snaplen: i32,
+    /// Do not put the interface in promiscuous mode.
+    #[arg(long)]
+    no_promisc: bool,
+    /// Kernel capture buffer in bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    buffer_size: i32,
+    /// Deliver packets as they arrive (lower latency, more wake-ups).
+    #[arg(long)]
+    immediate: bool,
+    /// Print running counters to stderr this often.
+    #[arg(long, value_parser = parse_duration)]
+    stats_interval: Option<Duration>,
+    /// After opening the capture, drop privileges to this user (the set file must stay readable
+    /// for it, for reloads).
+    #[arg(long)]
+    user: Option<String>,
+}
+
+/// Parses `250ms`, `10s`, `5m`, `1h` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return Err(format!("bad duration unit in {s:?} (ms, s, m, h)")),
+    })
+}
+
+/// A sink chosen at run time.
+enum AnySink {
+    Ecs(EcsJsonLines<Box<dyn Write + Send>>),
+    Eve(EveJsonLines<Box<dyn Write + Send>>),
+}
+
+impl HitSink<Mmap> for AnySink {
+    fn write(&mut self, s: &Sighting<Mmap>) -> std::io::Result<()> {
+        match self {
+            AnySink::Ecs(x) => x.write(s),
+            AnySink::Eve(x) => x.write(s),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            AnySink::Ecs(x) => HitSink::<Mmap>::flush(x),
+            AnySink::Eve(x) => HitSink::<Mmap>::flush(x),
+        }
+    }
+}
+
+impl EngineArgs {
+    fn sink(&self) -> anyhow::Result<AnySink> {
+        let out: Box<dyn Write + Send> = match &self.output {
+            Some(p) => Box::new(BufWriter::new(
+                File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            )),
+            None => Box::new(BufWriter::new(std::io::stdout())),
+        };
+        Ok(match self.format {
+            Format::Ecs => AnySink::Ecs(EcsJsonLines::new(out)),
+            Format::Eve => AnySink::Eve(EveJsonLines::new(out)),
+        })
+    }
+
+    fn options(&self) -> Options {
+        let mut o = Options {
+            dedup_window: self.dedup_window,
+            ..Options::default()
+        };
+        if let Some(n) = self.threads {
+            o.workers = n.max(1);
+        }
+        o
+    }
+}
+
+/// SIGINT/SIGTERM set `stop`; SIGHUP sets `hup`.
+fn signals() -> anyhow::Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(SIGINT, stop.clone())?;
+    signal_hook::flag::register(SIGTERM, stop.clone())?;
+    signal_hook::flag::register(SIGHUP, hup.clone())?;
+    Ok((stop, hup))
+}
+
+fn finish(outcome: Outcome) -> ExitCode {
+    eprint!("{}", outcome.stats.summary(outcome.elapsed));
+    eprintln!("set generation at the end: {}", outcome.generation);
+    ExitCode::SUCCESS
+}
+
+pub fn pcap(a: PcapArgs) -> anyhow::Result<ExitCode> {
+    let (stop, hup) = signals()?;
+    let sink = a.engine.sink()?;
+    let opts = a.engine.options();
+    let progress = Progress::default();
+    let total: u64 = a
+        .files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let show = !a.no_progress && std::io::stderr().is_terminal();
+    let done = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| {
+        if show {
+            scope.spawn(|| {
+                let bar = indicatif::ProgressBar::new(total);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                while !done.load(Ordering::Relaxed) {
+                    bar.set_position(progress.bytes.load(Ordering::Relaxed));
+                    bar.set_message(format!("{} hits", progress.hits.load(Ordering::Relaxed)));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                bar.finish_and_clear();
+            });
+        }
+        let r = engine::scan_files(
+            &a.engine.set,
+            &a.files,
+            &opts,
+            sink,
+            &stop,
+            Some(hup),
+            &progress,
+        );
+        done.store(true, Ordering::Relaxed);
+        r
+    })?;
+    Ok(finish(outcome))
+}
+
+pub fn sniff(a: SniffArgs) -> anyhow::Result<ExitCode> {
+    let (stop, hup) = signals()?;
+    let capture = LiveCapture::open(&LiveOptions {
+        interface: a.interface.clone(),
+        snaplen: a.snaplen,
+        promisc: !a.no_promisc,
+        buffer_size: a.buffer_size,
+        immediate: a.immediate,
+        bpf: a.bpf.clone(),
+    })?;
+    let sink = a.engine.sink()?;
+    if let Some(user) = &a.user {
+        drop_privileges(user)?;
+    }
+    let mut opts = a.engine.options();
+    opts.stats_interval = a.stats_interval;
+    let progress = Progress::default();
+    let done = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| {
+        if let Some(every) = a.stats_interval {
+            let (done, progress) = (&done, &progress);
+            scope.spawn(move || {
+                let mut waited = Duration::ZERO;
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    waited += Duration::from_millis(100);
+                    if waited >= every {
+                        waited = Duration::ZERO;
+                        eprintln!(
+                            "trawl: {} packets, {} hits",
+                            progress.frames.load(Ordering::Relaxed),
+                            progress.hits.load(Ordering::Relaxed)
+                        );
+                    }
+                }
+            });
+        }
+        let r = engine::sniff(
+            &a.engine.set,
+            capture,
+            &opts,
+            sink,
+            &stop,
+            Some(hup),
+            &progress,
+        );
+        done.store(true, Ordering::Relaxed);
+        r
+    })?;
+    Ok(finish(outcome))
+}
+
+/// Switches to `user`'s uid and gid (and only that group).
+fn drop_privileges(user: &str) -> anyhow::Result<()> {
+    let name = std::ffi::CString::new(user).context("user name")?;
+    // SAFETY: getpwnam returns a pointer to static storage or null; it is read at once, before
+    // any other call that could overwrite it.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        bail!("no such user {user:?}");
+    }
+    // SAFETY: `pw` is non-null and points to a valid passwd record (see above).
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    // SAFETY: plain system calls on integers; their results are checked.
+    let ok = unsafe {
+        libc::setgroups(1, &gid) == 0 && libc::setgid(gid) == 0 && libc::setuid(uid) == 0
+    };
+    if !ok {
+        bail!(
+            "dropping privileges to {user:?}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! Batches of frames handed from readers to workers: the frames' bytes stay where they are (in
+//! the memory-mapped capture file, or in one buffer per batch for live capture) and the batch
+//! carries where each frame is.
+
+use std::sync::Arc;
+
+use crate::capture::file::CaptureFile;
+use crate::decode::packet::LinkType;
+
+/// Where a batch's frame bytes live.
+pub enum Bytes {
+    /// In a memory-mapped capture file (offsets are into the whole file).
+    Mapped(Arc<CaptureFile>),
+    /// In a buffer owned by the batch (live capture copies frames out of libpcap's ring).
+    Owned(Vec<u8>),
+}
+
+impl Bytes {
+    /// The bytes frame offsets refer to.
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(f) => f.bytes(),
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// One frame of a batch.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameRef {
+    /// 1-based frame number in its source.
+    pub number: u64,
+    /// Capture time, seconds since the Unix epoch.
+    pub ts_sec: i64,
+    /// Capture time, nanoseconds within the second.
+    pub ts_nsec: u32,
+    /// Link type of the frame.
+    pub link: LinkType,
+    /// Offset of the frame's bytes in the batch's [`Bytes`].
+    pub off: usize,
+    /// Captured length.
+    pub len: u32,
+    /// Length on the wire.
+    pub orig_len: u32,
+}
+
+/// Frames for one worker.
+pub struct Batch {
+    /// The frames' bytes.
+    pub bytes: Bytes,
+    /// The frames.
+    pub frames: Vec<FrameRef>,
+    /// The source's name (capture file or interface), for hit output.
+    pub origin: Arc<str>,
+    /// Whether the origin is a live interface (else a capture file).
+    pub live: bool,
+}
+
+impl Batch {
+    /// The bytes of one frame (empty if the reference is out of range).
+    pub fn frame(&self, f: &FrameRef) -> &[u8] {
+        self.bytes
+            .as_slice()
+            .get(f.off..f.off + f.len as usize)
+            .unwrap_or(&[])
+    }
+}

@@ -1,0 +1,267 @@
+//! Readers: turn a capture source into batches for the workers, routing each frame by its
+//! symmetric flow hash so that both directions of a flow reach the same worker.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Sender, TrySendError};
+
+use super::batch::{Batch, Bytes, FrameRef};
+use super::flow::FlowKey;
+use super::stats::Stats;
+use crate::capture::file::CaptureFile;
+use crate::decode::packet::{self, LinkType};
+
+/// Routes frames to per-worker batches and sends full ones.
+struct Router<'a> {
+    senders: &'a [Sender<Batch>],
+    pending: Vec<Vec<FrameRef>>,
+    batch_size: usize,
+    stats: Stats,
+}
+
+impl<'a> Router<'a> {
+    fn new(senders: &'a [Sender<Batch>], batch_size: usize) -> Self {
+        Router {
+            senders,
+            pending: (0..senders.len())
+                .map(|_| Vec::with_capacity(batch_size))
+                .collect(),
+            batch_size,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The worker for a frame: by flow hash, or by frame number when it does not decode (the
+    /// worker counts the decode error).
+    fn worker_for(&self, link: LinkType, data: &[u8], number: u64) -> usize {
+        let n = self.senders.len() as u64;
+        let h = match packet::decode(link, data) {
+            Ok(p) => {
+                let proto = match p.transport {
+                    packet::Transport::Tcp => 6,
+                    packet::Transport::Udp => 17,
+                    packet::Transport::Icmpv4 => 1,
+                    packet::Transport::Icmpv6 => 58,
+                    packet::Transport::Other(x) => x,
+                };
+                FlowKey::new(
+                    p.src,
+                    p.src_port.unwrap_or(0),
+                    p.dst,
+                    p.dst_port.unwrap_or(0),
+                    proto,
+                )
+                .hash64()
+            }
+            Err(_) => number,
+        };
+        (h % n) as usize
+    }
+
+    /// Queues a frame for worker `w`; returns the full batch's frames when it filled.
+    fn push(&mut self, w: usize, f: FrameRef) -> Option<Vec<FrameRef>> {
+        self.pending[w].push(f);
+        (self.pending[w].len() >= self.batch_size)
+            .then(|| std::mem::replace(&mut self.pending[w], Vec::with_capacity(self.batch_size)))
+    }
+
+    fn send(&mut self, w: usize, batch: Batch) {
+        match self.senders[w].try_send(batch) {
+            Ok(()) => {}
+            Err(TrySendError::Full(batch)) => {
+                self.stats.backpressure += 1;
+                let _ = self.senders[w].send(batch);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
+
+/// Reads a capture file into batches until its end, a corrupt frame, or `stop`. `progress`
+/// is advanced by the bytes read.
+pub fn read_file(
+    file: Arc<CaptureFile>,
+    name: Arc<str>,
+    senders: &[Sender<Batch>],
+    batch_size: usize,
+    stop: &AtomicBool,
+    progress: &AtomicU64,
+) -> Stats {
+    let mut r = Router::new(senders, batch_size);
+    let base = file.bytes().as_ptr() as usize;
+    let mut last_off = 0u64;
+    for (i, frame) in file.frames().enumerate() {
+        if i % 4096 == 0 && stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let f = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                r.stats.file_errors.push(format!("{name}: {e}"));
+                break;
+            }
+        };
+        let off = f.data.as_ptr() as usize - base;
+        let w = r.worker_for(f.link, f.data, f.number);
+        let fr = FrameRef {
+            number: f.number,
+            ts_sec: f.ts_sec,
+            ts_nsec: f.ts_nsec,
+            link: f.link,
+            off,
+            len: f.data.len() as u32,
+            orig_len: f.orig_len,
+        };
+        if let Some(frames) = r.push(w, fr) {
+            r.send(
+                w,
+                Batch {
+                    bytes: Bytes::Mapped(file.clone()),
+                    frames,
+                    origin: name.clone(),
+                    live: false,
+                },
+            );
+        }
+        let end = (off + f.data.len()) as u64;
+        progress.fetch_add(end.saturating_sub(last_off), Ordering::Relaxed);
+        last_off = end;
+    }
+    for w in 0..senders.len() {
+        let frames = std::mem::take(&mut r.pending[w]);
+        if !frames.is_empty() {
+            r.send(
+                w,
+                Batch {
+                    bytes: Bytes::Mapped(file.clone()),
+                    frames,
+                    origin: name.clone(),
+                    live: false,
+                },
+            );
+        }
+    }
+    r.stats
+}
+
+/// Live-capture settings.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    /// Interface name.
+    pub interface: String,
+    /// Bytes captured per packet.
+    pub snaplen: i32,
+    /// Promiscuous mode.
+    pub promisc: bool,
+    /// Kernel buffer size in bytes.
+    pub buffer_size: i32,
+    /// Deliver packets as they arrive instead of in kernel batches.
+    pub immediate: bool,
+    /// BPF filter expression.
+    pub bpf: Option<String>,
+}
+
+/// An opened live capture (opened before privileges are dropped).
+pub struct LiveCapture {
+    cap: pcap::Capture<pcap::Active>,
+    link: LinkType,
+    name: Arc<str>,
+}
+
+impl LiveCapture {
+    /// Opens the interface with the options and applies the BPF filter.
+    pub fn open(o: &LiveOptions) -> crate::Result<LiveCapture> {
+        let err = |e: pcap::Error| crate::Error::invalid(format!("{}: {e}", o.interface));
+        let mut cap = pcap::Capture::from_device(o.interface.as_str())
+            .map_err(err)?
+            .snaplen(o.snaplen)
+            .promisc(o.promisc)
+            .buffer_size(o.buffer_size)
+            .immediate_mode(o.immediate)
+            .timeout(100)
+            .open()
+            .map_err(err)?;
+        if let Some(f) = &o.bpf {
+            cap.filter(f, true).map_err(err)?;
+        }
+        let link = LinkType::from_linktype(cap.get_datalink().0 as u32);
+        Ok(LiveCapture {
+            cap,
+            link,
+            name: o.interface.as_str().into(),
+        })
+    }
+
+    /// Reads packets until `stop`, flushing a worker's batch when it is full or 50 ms old.
+    /// Returns the counters including the kernel's drop counts.
+    pub fn run(mut self, senders: &[Sender<Batch>], batch_size: usize, stop: &AtomicBool) -> Stats {
+        let mut r = Router::new(senders, batch_size);
+        let mut bufs: Vec<Vec<u8>> = (0..senders.len()).map(|_| Vec::new()).collect();
+        let mut oldest: Vec<Option<Instant>> = vec![None; senders.len()];
+        let mut number = 0u64;
+        let flush = |r: &mut Router<'_>,
+                     bufs: &mut Vec<Vec<u8>>,
+                     oldest: &mut Vec<Option<Instant>>,
+                     w: usize,
+                     name: &Arc<str>| {
+            let frames = std::mem::take(&mut r.pending[w]);
+            let bytes = std::mem::take(&mut bufs[w]);
+            oldest[w] = None;
+            if !frames.is_empty() {
+                r.send(
+                    w,
+                    Batch {
+                        bytes: Bytes::Owned(bytes),
+                        frames,
+                        origin: name.clone(),
+                        live: true,
+                    },
+                );
+            }
+        };
+        while !stop.load(Ordering::Relaxed) {
+            match self.cap.next_packet() {
+                Ok(p) => {
+                    number += 1;
+                    let w = r.worker_for(self.link, p.data, number);
+                    let off = bufs[w].len();
+                    bufs[w].extend_from_slice(p.data);
+                    oldest[w].get_or_insert_with(Instant::now);
+                    let fr = FrameRef {
+                        number,
+                        ts_sec: p.header.ts.tv_sec,
+                        ts_nsec: (p.header.ts.tv_usec as u32).saturating_mul(1000),
+                        link: self.link,
+                        off,
+                        len: p.data.len() as u32,
+                        orig_len: p.header.len,
+                    };
+                    r.pending[w].push(fr);
+                    if r.pending[w].len() >= batch_size {
+                        flush(&mut r, &mut bufs, &mut oldest, w, &self.name);
+                    }
+                }
+                Err(pcap::Error::TimeoutExpired) => {}
+                Err(e) => {
+                    r.stats.file_errors.push(format!("{}: {e}", self.name));
+                    break;
+                }
+            }
+            for w in 0..senders.len() {
+                if oldest[w].is_some_and(|t| t.elapsed() > Duration::from_millis(50)) {
+                    flush(&mut r, &mut bufs, &mut oldest, w, &self.name);
+                }
+            }
+        }
+        for w in 0..senders.len() {
+            flush(&mut r, &mut bufs, &mut oldest, w, &self.name);
+        }
+        if let Ok(s) = self.cap.stats() {
+            r.stats.kernel_drops = u64::from(s.dropped);
+            r.stats.interface_drops = u64::from(s.if_dropped);
+        }
+        r.stats
+    }
+}

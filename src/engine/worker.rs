@@ -1,0 +1,358 @@
+//! A worker: decodes the frames of a batch, extracts observables, looks them up, de-duplicates
+//! hits per flow and sends them to the sink. Each worker owns all its state (buffers, dedup
+//! table, counters); the set is shared read-only and reloaded between batches.
+
+use std::net::IpAddr;
+use std::ops::Range;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use crossbeam_channel::{Sender, TrySendError};
+
+use super::batch::{Batch, FrameRef};
+use super::dedup::Dedup;
+use super::flow::FlowKey;
+use super::stats::Stats;
+use crate::decode::packet::{self, Packet};
+use crate::decode::{Field, dns, http, smtp, tls};
+use crate::set::Hit;
+use crate::sink::{FlowInfo, Origin, SetVersion, Sighting, Transport};
+
+/// Ports whose TCP payloads are read as SMTP client commands.
+const SMTP_PORTS: [u16; 3] = [25, 587, 2525];
+/// Ports whose UDP payloads are always tried as DNS (others only when they look like DNS).
+const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
+
+/// One worker's state.
+pub struct Worker<D> {
+    set: Arc<ArcSwap<SetVersion<D>>>,
+    hits: Sender<Sighting<D>>,
+    dedup: Dedup,
+    /// This worker's counters.
+    pub stats: Stats,
+    ips: Vec<IpAddr>,
+    ip_hits: Vec<Option<Hit>>,
+    names: Vec<u8>,
+    items: Vec<(Field, Range<usize>)>,
+    addrs: Vec<(Field, IpAddr)>,
+    url: Vec<u8>,
+    dns_scratch: dns::NameBuf,
+}
+
+/// What one packet needs from its decoding for matching.
+struct Seen {
+    frame: FrameRef,
+    flow: FlowInfo,
+    key: FlowKey,
+    payload: Range<usize>,
+}
+
+impl<D: AsRef<[u8]>> Worker<D> {
+    /// A worker reading the current set from `set` and sending hits to `hits`.
+    pub fn new(
+        set: Arc<ArcSwap<SetVersion<D>>>,
+        hits: Sender<Sighting<D>>,
+        dedup_window_ns: i64,
+    ) -> Self {
+        Worker {
+            set,
+            hits,
+            dedup: Dedup::new(dedup_window_ns),
+            stats: Stats::default(),
+            ips: Vec::new(),
+            ip_hits: Vec::new(),
+            names: Vec::new(),
+            items: Vec::new(),
+            addrs: Vec::new(),
+            url: Vec::new(),
+            dns_scratch: dns::NameBuf::new(),
+        }
+    }
+
+    /// Processes one batch against the set current at its start.
+    pub fn batch(&mut self, batch: &Batch) {
+        let set = self.set.load_full();
+        let base = batch.bytes.as_slice();
+        let mut seen: Vec<Seen> = Vec::with_capacity(batch.frames.len());
+        self.ips.clear();
+        for f in &batch.frames {
+            let data = batch.frame(f);
+            self.stats.frames += 1;
+            self.stats.bytes += u64::from(f.orig_len.max(f.len));
+            let pkt = match packet::decode(f.link, data) {
+                Ok(p) => p,
+                Err(e) => {
+                    Stats::count(&mut self.stats.decode_errors, e.reason());
+                    continue;
+                }
+            };
+            self.stats.decoded += 1;
+            self.stats.truncated += u64::from(pkt.truncated.is_some());
+            self.stats.fragments += u64::from(pkt.fragment.is_some());
+            self.ips.push(pkt.src);
+            self.ips.push(pkt.dst);
+            // The payload borrows from the batch bytes; an empty one may be a static `&[]`.
+            let payload_off = (pkt.payload.as_ptr() as usize)
+                .checked_sub(base.as_ptr() as usize)
+                .filter(|&o| !pkt.payload.is_empty() && o + pkt.payload.len() <= base.len())
+                .unwrap_or(0);
+            let payload_len = if payload_off == 0 {
+                0
+            } else {
+                pkt.payload.len()
+            };
+            seen.push(Seen {
+                frame: *f,
+                flow: flow_info(&pkt),
+                key: FlowKey::new(
+                    pkt.src,
+                    pkt.src_port.unwrap_or(0),
+                    pkt.dst,
+                    pkt.dst_port.unwrap_or(0),
+                    proto_number(&pkt),
+                ),
+                payload: payload_off..payload_off + payload_len,
+            });
+        }
+        // Addresses of the whole batch in one pipelined lookup.
+        set.set.match_ips(&self.ips, &mut self.ip_hits);
+        self.stats.lookups += self.ips.len() as u64;
+        let ip_hits = std::mem::take(&mut self.ip_hits);
+        for (i, s) in seen.iter().enumerate() {
+            for (j, field) in [Field::SourceIp, Field::DestinationIp]
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(hit) = ip_hits[2 * i + j] {
+                    let ip = if j == 0 { s.flow.src } else { s.flow.dst };
+                    self.report(&set, batch, s, field, hit, ip.to_string());
+                }
+            }
+            let payload = base.get(s.payload.clone()).unwrap_or(&[]);
+            if !payload.is_empty() {
+                self.application(&set, batch, s, payload);
+            }
+        }
+        self.ip_hits = ip_hits;
+    }
+
+    /// Extracts and looks up application-layer observables of one payload.
+    fn application(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, payload: &[u8]) {
+        let ports = [s.flow.src_port.unwrap_or(0), s.flow.dst_port.unwrap_or(0)];
+        let on = |list: &[u16]| ports.iter().any(|p| list.contains(p));
+        match s.flow.transport {
+            Transport::Udp if on(&DNS_PORTS) || dns::looks_like_dns(payload) => {
+                self.dns(set, batch, s, payload);
+            }
+            Transport::Tcp => {
+                if on(&[53]) {
+                    if let Some(msg) = dns::tcp_message(payload) {
+                        self.dns(set, batch, s, msg);
+                    }
+                } else if tls::is_client_hello(payload) {
+                    match tls::client_hello_sni(payload) {
+                        Ok(Some(sni)) => self.name(set, batch, s, Field::TlsSni, sni),
+                        Ok(None) => {}
+                        Err(why) => Stats::count(&mut self.stats.app_errors, why),
+                    }
+                } else if on(&SMTP_PORTS) {
+                    // Before HTTP: SMTP verbs look like extension methods (`MAIL FROM:…`).
+                    self.smtp(set, batch, s, payload);
+                } else if http::is_request_start(payload) {
+                    self.http(set, batch, s, payload);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn dns(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {
+        self.names.clear();
+        self.items.clear();
+        self.addrs.clear();
+        let (names, items, addrs) = (&mut self.names, &mut self.items, &mut self.addrs);
+        let parsed = dns::parse(msg, &mut self.dns_scratch, |item| match item {
+            dns::DnsItem::Question(n) | dns::DnsItem::AnswerName(n) => {
+                let field = if matches!(item, dns::DnsItem::Question(_)) {
+                    Field::DnsQuestion
+                } else {
+                    Field::DnsAnswerName
+                };
+                let start = names.len();
+                names.extend_from_slice(n);
+                items.push((field, start..names.len()));
+            }
+            dns::DnsItem::AnswerAddr(ip) => addrs.push((Field::DnsAnswerIp, ip)),
+        });
+        if let Err(why) = parsed {
+            Stats::count(&mut self.stats.app_errors, why);
+        }
+        let items = std::mem::take(&mut self.items);
+        let names = std::mem::take(&mut self.names);
+        for (field, r) in &items {
+            self.name(set, batch, s, *field, &names[r.clone()]);
+        }
+        self.items = items;
+        self.names = names;
+        let addrs = std::mem::take(&mut self.addrs);
+        for &(field, ip) in &addrs {
+            self.stats.lookups += 1;
+            if let Some(hit) = set.set.match_ip(ip) {
+                self.report(set, batch, s, field, hit, ip.to_string());
+            }
+        }
+        self.addrs = addrs;
+    }
+
+    /// Looks a host name up (domain table with the subdomain rule); a literal address (an HTTP
+    /// Host of `203.0.113.7`) is looked up as an address.
+    fn name(
+        &mut self,
+        set: &Arc<SetVersion<D>>,
+        batch: &Batch,
+        s: &Seen,
+        field: Field,
+        name: &[u8],
+    ) {
+        self.stats.lookups += 1;
+        let Ok(text) = std::str::from_utf8(name) else {
+            return;
+        };
+        let hit = match text.parse::<IpAddr>() {
+            Ok(ip) => set.set.match_ip(ip),
+            Err(_) => set.set.match_domain(text),
+        };
+        if let Some(hit) = hit {
+            self.report(set, batch, s, field, hit, text.to_string());
+        }
+    }
+
+    fn http(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, payload: &[u8]) {
+        let req = match http::request(payload) {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(why) => {
+                Stats::count(&mut self.stats.app_errors, why);
+                return;
+            }
+        };
+        if let Some(authority) = req.authority() {
+            self.name(set, batch, s, Field::HttpHost, http::strip_port(authority));
+        }
+        let server = s.flow.dst_port.map(|p| (s.flow.dst, p));
+        let mut url = std::mem::take(&mut self.url);
+        url.clear();
+        if http::full_url(&req, server, &mut url) {
+            if let Ok(u) = std::str::from_utf8(&url) {
+                self.stats.lookups += 1;
+                for hit in set.set.match_url(u) {
+                    self.report(set, batch, s, Field::HttpUrl, hit, u.to_string());
+                }
+            }
+        }
+        self.url = url;
+        self.stats.lookups += 1;
+        for hit in set.set.match_http(req.head) {
+            let seen = String::from_utf8_lossy(&req.head[hit.start as usize..hit.end as usize])
+                .into_owned();
+            self.report(set, batch, s, Field::HttpRequest, hit, seen);
+        }
+    }
+
+    fn smtp(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, payload: &[u8]) {
+        self.items.clear();
+        self.names.clear();
+        let (names, items) = (&mut self.names, &mut self.items);
+        let parsed = smtp::envelope(payload, |e| {
+            let (field, addr) = match e {
+                smtp::Envelope::MailFrom(a) => (Field::SmtpMailFrom, a),
+                smtp::Envelope::RcptTo(a) => (Field::SmtpRcptTo, a),
+            };
+            let start = names.len();
+            names.extend_from_slice(addr);
+            items.push((field, start..names.len()));
+        });
+        if let Err(why) = parsed {
+            Stats::count(&mut self.stats.app_errors, why);
+        }
+        let items = std::mem::take(&mut self.items);
+        let names = std::mem::take(&mut self.names);
+        for (field, r) in &items {
+            self.stats.lookups += 1;
+            if let Ok(addr) = std::str::from_utf8(&names[r.clone()]) {
+                if let Some(hit) = set.set.match_email(addr) {
+                    self.report(set, batch, s, *field, hit, addr.to_string());
+                }
+            }
+        }
+        self.items = items;
+        self.names = names;
+    }
+
+    /// De-duplicates a hit and sends it to the sink, counting a full queue as back-pressure.
+    fn report(
+        &mut self,
+        set: &Arc<SetVersion<D>>,
+        batch: &Batch,
+        s: &Seen,
+        field: Field,
+        hit: Hit,
+        observed: String,
+    ) {
+        let ts_ns = s.frame.ts_sec.saturating_mul(1_000_000_000) + i64::from(s.frame.ts_nsec);
+        if !self.dedup.admit(s.key, hit.indicator, ts_ns) {
+            self.stats.deduplicated += 1;
+            return;
+        }
+        self.stats.hits += 1;
+        let sighting = Sighting {
+            ts: (s.frame.ts_sec, s.frame.ts_nsec),
+            origin: if batch.live {
+                Origin::Interface(batch.origin.clone())
+            } else {
+                Origin::File {
+                    file: batch.origin.clone(),
+                    frame: s.frame.number,
+                }
+            },
+            flow: s.flow,
+            field,
+            observed,
+            hit,
+            set: set.clone(),
+        };
+        match self.hits.try_send(sighting) {
+            Ok(()) => {}
+            Err(TrySendError::Full(sighting)) => {
+                self.stats.backpressure += 1;
+                let _ = self.hits.send(sighting);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
+
+fn flow_info(p: &Packet<'_>) -> FlowInfo {
+    FlowInfo {
+        src: p.src,
+        dst: p.dst,
+        src_port: p.src_port,
+        dst_port: p.dst_port,
+        transport: match p.transport {
+            packet::Transport::Tcp => Transport::Tcp,
+            packet::Transport::Udp => Transport::Udp,
+            packet::Transport::Icmpv4 | packet::Transport::Icmpv6 => Transport::Icmp,
+            packet::Transport::Other(n) => Transport::Other(n),
+        },
+    }
+}
+
+fn proto_number(p: &Packet<'_>) -> u8 {
+    match p.transport {
+        packet::Transport::Tcp => 6,
+        packet::Transport::Udp => 17,
+        packet::Transport::Icmpv4 => 1,
+        packet::Transport::Icmpv6 => 58,
+        packet::Transport::Other(n) => n,
+    }
+}
