@@ -24,9 +24,12 @@ ceo-fraud@bad-actor.example,email\n\
 203.0.113.7,ipv4\n\
 2001:db8:bad::/48,ipv6\n";
 
-/// Collects (frame, field, observed, indicator value, generation) per hit.
+/// One hit as the test sees it: frame, field, observed value, indicator value, generation.
+type Seen = (u64, &'static str, String, String, u64);
+
+/// Collects every hit.
 #[derive(Clone, Default)]
-struct Collect(Arc<Mutex<Vec<(u64, &'static str, String, String, u64)>>>);
+struct Collect(Arc<Mutex<Vec<Seen>>>);
 
 impl HitSink<Mmap> for Collect {
     fn write(&mut self, s: &Sighting<Mmap>) -> std::io::Result<()> {
@@ -79,12 +82,7 @@ fn committed_capture_is_the_generators_output() {
     );
 }
 
-fn scan(
-    workers: usize,
-) -> (
-    Vec<(u64, &'static str, String, String, u64)>,
-    trawl::engine::stats::Stats,
-) {
+fn scan(workers: usize) -> (Vec<Seen>, trawl::engine::stats::Stats) {
     let dir = tempfile::tempdir().unwrap();
     let set = set_file(dir.path(), FEED);
     let pcap = dir.path().join("crafted.pcap");
