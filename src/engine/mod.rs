@@ -87,6 +87,8 @@ pub struct Progress {
     pub frames: AtomicU64,
     /// Hits reported so far.
     pub hits: AtomicU64,
+    /// The set generation in use (1 at start, +1 per reload).
+    pub generation: AtomicU64,
 }
 
 /// Runs readers (`produce`) into workers and a sink until the readers return, then drains.
@@ -103,6 +105,9 @@ where
     let start = Instant::now();
     let workers = opts.workers.max(1);
     let current = reloader.current();
+    progress
+        .generation
+        .store(current.load().generation, Ordering::Relaxed);
     let (hit_tx, hit_rx): (Sender<Sighting<Mmap>>, Receiver<Sighting<Mmap>>) = bounded(4096);
     // Dropping `done_tx` wakes the reload thread at once.
     let (done_tx, done_rx) = bounded::<()>(0);
@@ -133,6 +138,7 @@ where
                     match reloader.check() {
                         Some(Ok(generation)) => {
                             reloads += 1;
+                            progress.generation.store(generation, Ordering::Relaxed);
                             eprintln!("trawl: set reloaded (generation {generation})");
                         }
                         Some(Err(e)) => {
