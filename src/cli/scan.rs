@@ -229,6 +229,7 @@ pub fn sniff(a: SniffArgs) -> anyhow::Result<ExitCode> {
     if let Some(user) = &a.user {
         drop_privileges(user)?;
     }
+    eprintln!("trawl: capturing on {}", a.interface);
     let mut opts = a.engine.options();
     opts.stats_interval = a.stats_interval;
     let progress = Progress::default();

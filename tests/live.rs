@@ -1,0 +1,176 @@
+//! Live capture: `trawl sniff` on one end of a veth pair whose other end lives in a network
+//! namespace the test creates; traffic to listed indicators is sent from the namespace and the
+//! hits are checked. Needs root and iproute2 (CI runs as root); skipped with a printed reason
+//! otherwise. The namespace and links are removed whatever happens.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn ip(args: &[&str]) -> bool {
+    Command::new("ip")
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Removes the namespace and the veth pair on drop.
+struct Netns {
+    ns: String,
+    host_if: String,
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        ip(&["link", "del", &self.host_if]);
+        ip(&["netns", "del", &self.ns]);
+    }
+}
+
+fn in_ns(ns: &str, script: &str) -> bool {
+    Command::new("ip")
+        .args(["netns", "exec", ns, "bash", "-c", script])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `printf` escapes for arbitrary bytes.
+fn escaped(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\x{b:02x}")).collect()
+}
+
+#[test]
+fn sniff_sees_dns_udp_and_http_from_a_namespace() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !ip(&["-V"]) {
+        println!("skipped: needs root and iproute2");
+        return;
+    }
+    let id = std::process::id() % 100_000;
+    let net = Netns {
+        ns: format!("trawl-test-{id}"),
+        host_if: format!("trw{id}a"),
+    };
+    let peer = format!("trw{id}b");
+    assert!(ip(&["netns", "add", &net.ns]));
+    assert!(ip(&[
+        "link",
+        "add",
+        &net.host_if,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &peer
+    ]));
+    assert!(ip(&["link", "set", &peer, "netns", &net.ns]));
+    assert!(ip(&["addr", "add", "10.77.0.1/24", "dev", &net.host_if]));
+    assert!(ip(&["link", "set", &net.host_if, "up"]));
+    for cmd in [
+        format!("ip addr add 10.77.0.2/24 dev {peer}"),
+        format!("ip link set {peer} up"),
+        "ip link set lo up".to_string(),
+        "ip route add default via 10.77.0.1".to_string(),
+    ] {
+        assert!(in_ns(&net.ns, &cmd), "{cmd}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.csv");
+    std::fs::write(&feed, "value,kind\nevil.example,domain\n203.0.113.7,ipv4\nhttp://malware.example/payload.exe,url\n").unwrap();
+    let set = dir.path().join("intel.tset");
+    let trawl = env!("CARGO_BIN_EXE_trawl");
+    assert!(
+        Command::new(trawl)
+            .args(["compile", "-q", "-o"])
+            .arg(&set)
+            .arg(&feed)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let hits = dir.path().join("hits.jsonl");
+    let mut sniff = Command::new(trawl)
+        .args([
+            "sniff",
+            "-i",
+            &net.host_if,
+            "--dedup-window",
+            "0",
+            "-j",
+            "2",
+            "-s",
+        ])
+        .arg(&set)
+        .arg("-o")
+        .arg(&hits)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(sniff.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("capturing on"), "{line}");
+
+    let listener = TcpListener::bind("10.77.0.1:8080").unwrap();
+    let query = trawl_tools::pcap::dns_query(0x4242, "www.evil.example");
+    assert!(in_ns(
+        &net.ns,
+        &format!("printf '{}' > /dev/udp/10.77.0.1/53", escaped(&query))
+    ));
+    assert!(in_ns(&net.ns, "printf 'ping' > /dev/udp/203.0.113.7/4444"));
+    // One write, so the request head is one segment (bash's printf writes line by line, and
+    // trawl reads the first segment of a request, without reassembly).
+    let request = dir.path().join("request.txt");
+    std::fs::write(
+        &request,
+        "GET /payload.exe HTTP/1.1\r\nHost: malware.example\r\n\r\n",
+    )
+    .unwrap();
+    let send = format!(
+        "exec 3<>/dev/tcp/10.77.0.1/8080; cat {} >&3; sleep 0.2",
+        request.display()
+    );
+    assert!(in_ns(&net.ns, &send));
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 256];
+    let _ = conn.read(&mut buf);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let wanted = ["dns.question.name", "destination.ip", "url.full"];
+    let read_fields = || -> Vec<String> {
+        std::fs::read_to_string(&hits)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| {
+                v["threat"]["enrichments"][0]["matched"]["field"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect()
+    };
+    while !wanted.iter().all(|w| read_fields().iter().any(|f| f == w)) && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SIGINT: stop capturing, drain, flush, print the final counters.
+    Command::new("kill")
+        .args(["-INT", &sniff.id().to_string()])
+        .status()
+        .unwrap();
+    let status = sniff.wait().unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert!(status.success(), "{rest}");
+    assert!(rest.contains("packets:"), "{rest}");
+    let fields = read_fields();
+    for w in wanted {
+        assert!(
+            fields.iter().any(|f| f == w),
+            "missing {w} in {fields:?}\n{rest}"
+        );
+    }
+}
