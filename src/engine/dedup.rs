@@ -2,7 +2,7 @@
 //! time. The window slides with the packets' own timestamps, so replaying a day-old pcap
 //! de-duplicates exactly as the live sensor did.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use super::flow::FlowKey;
 

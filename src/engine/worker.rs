@@ -125,7 +125,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             {
                 if let Some(hit) = ip_hits[2 * i + j] {
                     let ip = if j == 0 { s.flow.src } else { s.flow.dst };
-                    self.report(&set, batch, s, field, hit, ip.to_string());
+                    self.report(&set, batch, s, field, hit, || ip.to_string());
                 }
             }
             let payload = base.get(s.payload.clone()).unwrap_or(&[]);
@@ -198,7 +198,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
         for &(field, ip) in &addrs {
             self.stats.lookups += 1;
             if let Some(hit) = set.set.match_ip(ip) {
-                self.report(set, batch, s, field, hit, ip.to_string());
+                self.report(set, batch, s, field, hit, || ip.to_string());
             }
         }
         self.addrs = addrs;
@@ -223,7 +223,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             Err(_) => set.set.match_domain(text),
         };
         if let Some(hit) = hit {
-            self.report(set, batch, s, field, hit, text.to_string());
+            self.report(set, batch, s, field, hit, || text.to_string());
         }
     }
 
@@ -246,16 +246,17 @@ impl<D: AsRef<[u8]>> Worker<D> {
             if let Ok(u) = std::str::from_utf8(&url) {
                 self.stats.lookups += 1;
                 for hit in set.set.match_url(u) {
-                    self.report(set, batch, s, Field::HttpUrl, hit, u.to_string());
+                    self.report(set, batch, s, Field::HttpUrl, hit, || u.to_string());
                 }
             }
         }
         self.url = url;
         self.stats.lookups += 1;
         for hit in set.set.match_http(req.head) {
-            let seen = String::from_utf8_lossy(&req.head[hit.start as usize..hit.end as usize])
-                .into_owned();
-            self.report(set, batch, s, Field::HttpRequest, hit, seen);
+            let seen = &req.head[hit.start as usize..hit.end as usize];
+            self.report(set, batch, s, Field::HttpRequest, hit, || {
+                String::from_utf8_lossy(seen).into_owned()
+            });
         }
     }
 
@@ -281,7 +282,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             self.stats.lookups += 1;
             if let Ok(addr) = std::str::from_utf8(&names[r.clone()]) {
                 if let Some(hit) = set.set.match_email(addr) {
-                    self.report(set, batch, s, *field, hit, addr.to_string());
+                    self.report(set, batch, s, *field, hit, || addr.to_string());
                 }
             }
         }
@@ -297,7 +298,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
         s: &Seen,
         field: Field,
         hit: Hit,
-        observed: String,
+        observed: impl FnOnce() -> String,
     ) {
         let ts_ns = s.frame.ts_sec.saturating_mul(1_000_000_000) + i64::from(s.frame.ts_nsec);
         if !self.dedup.admit(s.key, hit.indicator, ts_ns) {
@@ -317,7 +318,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             },
             flow: s.flow,
             field,
-            observed,
+            observed: observed(),
             hit,
             set: set.clone(),
         };

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! gen-feed KIND COUNT [SEED]
-//! KIND: ipv4 | ipv6 | domain | url | sha256 | md5 | mixed
+//! KIND: ipv4 | ipv6 | domain | url | sha256 | md5 | mixed | sensor
 //! ```
 
 use std::io::{BufWriter, Write};
@@ -16,7 +16,7 @@ fn main() {
         args.get(1),
         args.get(2).and_then(|c| c.parse::<usize>().ok()),
     ) else {
-        eprintln!("usage: gen-feed ipv4|ipv6|domain|url|sha256|md5|mixed COUNT [SEED]");
+        eprintln!("usage: gen-feed ipv4|ipv6|domain|url|sha256|md5|mixed|sensor COUNT [SEED]");
         std::process::exit(2);
     };
     let seed = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
@@ -49,6 +49,15 @@ fn main() {
                 for d in synth::digests(count, len, seed) {
                     writeln!(out, "{}", synth::hex(&d))?;
                 }
+            }
+            "sensor" => {
+                let mut err = Ok(());
+                synth::sensor_lines(count, seed, |l| {
+                    if err.is_ok() {
+                        err = writeln!(out, "{l}");
+                    }
+                });
+                err?;
             }
             "mixed" => {
                 let mut err = Ok(());
