@@ -218,7 +218,8 @@ fn detect(data: &[u8]) -> Result<Format, String> {
 pub struct Frame<'a> {
     /// The frame's number in the file, from 1 (as Wireshark counts).
     pub number: u64,
-    /// Seconds since the Unix epoch (pcapng `if_tsoffset` applied).
+    /// Seconds since the Unix epoch (pcapng `if_tsoffset` applied); 0 for a pcapng Simple
+    /// Packet Block, which records no time.
     pub ts_sec: i64,
     /// Nanoseconds within the second (below 1 000 000 000).
     pub ts_nsec: u32,
