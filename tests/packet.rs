@@ -429,6 +429,26 @@ fn ipv6_extension_headers_and_fragments() {
     );
 }
 
+/// Found by fuzzing: an IPv6 routing header followed by a hop-by-hop header (allowed only
+/// first) made `etherparse` 0.19's extension iterator read past the frame.
+#[test]
+fn fuzz_regression_ipv6_chain_stopped_midway() {
+    let frame = [
+        0, 19, 196, 199, 132, 240, 0, 18, 63, 174, 34, 247, 134, 221, 96, 0, 0, 0, 0, 32, 43, 4,
+        34, 0, 0, 0, 0, 0, 2, 68, 2, 18, 63, 43, 4, 34, 0, 0, 0, 0, 0, 2, 68, 2, 18, 63, 255, 254,
+        174, 34, 247, 34, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let p = decode(LinkType::Ethernet, &frame).unwrap();
+    assert_eq!(
+        (p.transport, p.src_port, p.fragment, p.truncated),
+        (Transport::Other(0), None, None, Some(Layer::IpExtension))
+    );
+    // The same chain ending in a fragment header cut short.
+    let cut = ipv6(43, &[44, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0]);
+    let p = decode(LinkType::Raw, &cut).unwrap();
+    assert_eq!((p.fragment, p.truncated), (None, Some(Layer::IpExtension)));
+}
+
 #[test]
 fn icmp() {
     let mut v4 = Vec::new();

@@ -143,7 +143,7 @@ impl<D: AsRef<[u8]>> CaptureFile<D> {
                 big_endian,
                 nanosecond,
                 // The "modified" (Kuznetzov) format has 8 more bytes per record header.
-                record_header: if data[..4] == [0x34, 0xcd, 0xb2, 0xa1] {
+                record_header: if data.get(..4) == Some(&[0x34, 0xcd, 0xb2, 0xa1]) {
                     24
                 } else {
                     16
@@ -218,7 +218,8 @@ fn detect(data: &[u8]) -> Result<Format, String> {
 pub struct Frame<'a> {
     /// The frame's number in the file, from 1 (as Wireshark counts).
     pub number: u64,
-    /// Seconds since the Unix epoch (pcapng `if_tsoffset` applied).
+    /// Seconds since the Unix epoch (pcapng `if_tsoffset` applied); 0 for a pcapng Simple
+    /// Packet Block, which records no time.
     pub ts_sec: i64,
     /// Nanoseconds within the second (below 1 000 000 000).
     pub ts_nsec: u32,
@@ -364,7 +365,7 @@ impl<'a> Frames<'a> {
         record_header: usize,
         link: LinkType,
     ) -> Option<Result<Frame<'a>, FrameError>> {
-        let rest = &self.data[self.pos..];
+        let rest = self.data.get(self.pos..).unwrap_or_default();
         if rest.is_empty() {
             self.done = true;
             return None;
@@ -398,7 +399,7 @@ impl<'a> Frames<'a> {
 
     fn next_pcapng(&mut self) -> Option<Result<Frame<'a>, FrameError>> {
         loop {
-            let rest = &self.data[self.pos..];
+            let rest = self.data.get(self.pos..).unwrap_or_default();
             if rest.is_empty() {
                 self.done = true;
                 return None;
@@ -617,5 +618,99 @@ fn read_u16(b: &[u8], at: usize, big_endian: bool) -> u16 {
         u16::from_be_bytes(v)
     } else {
         u16::from_le_bytes(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_resolutions() {
+        assert_eq!(units_per_second(6), Some(1_000_000));
+        assert_eq!(units_per_second(9), Some(1_000_000_000));
+        assert_eq!(units_per_second(19), Some(10_000_000_000_000_000_000));
+        assert_eq!(units_per_second(20), None);
+        assert_eq!(units_per_second(0x80 | 10), Some(1024));
+        assert_eq!(units_per_second(0x80 | 63), Some(1 << 63));
+        assert_eq!(units_per_second(0x80 | 64), None);
+        assert_eq!(units_per_second(0), Some(1));
+    }
+
+    #[test]
+    fn timestamps_never_overflow() {
+        let i = |units, offset| Interface {
+            link: LinkType::Ethernet,
+            units,
+            offset,
+        };
+        assert_eq!(i(1_000_000, -1).timestamp(0, 1_500_000), (0, 500_000_000));
+        assert_eq!(i(1 << 20, 0).timestamp(0, 3 << 19), (1, 500_000_000));
+        // Seconds beyond i64 or an offset that overflows saturate instead of panicking.
+        assert_eq!(i(1, 0).timestamp(u32::MAX, u32::MAX), (i64::MAX, 0));
+        assert_eq!(i(1, i64::MAX).timestamp(0, 5), (i64::MAX, 0));
+        assert_eq!(i(1, i64::MIN).timestamp(0, 5), (i64::MIN + 5, 0));
+        let (_, ns) = i(1 << 63, 0).timestamp(u32::MAX, u32::MAX);
+        assert!(ns < 1_000_000_000);
+    }
+
+    #[test]
+    fn detects_every_pcap_magic() {
+        // magic, version 2.4, zone, sigfigs, snaplen 65535, link type 1
+        let header = |magic: [u8; 4], big: bool| {
+            let u16s = |v: u16| {
+                if big {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                }
+            };
+            let u32s = |v: u32| {
+                if big {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                }
+            };
+            [
+                &magic[..],
+                &u16s(2),
+                &u16s(4),
+                &u32s(0),
+                &u32s(0),
+                &u32s(65535),
+                &u32s(1),
+            ]
+            .concat()
+        };
+        let cases = [
+            ([0xd4, 0xc3, 0xb2, 0xa1], false, false),
+            ([0x4d, 0x3c, 0xb2, 0xa1], false, true),
+            ([0xa1, 0xb2, 0xc3, 0xd4], true, false),
+            ([0xa1, 0xb2, 0x3c, 0x4d], true, true),
+        ];
+        for (magic, big_endian, nanosecond) in cases {
+            assert_eq!(
+                detect(&header(magic, big_endian)),
+                Ok(Format::Pcap {
+                    big_endian,
+                    nanosecond,
+                    link: LinkType::Ethernet,
+                    snaplen: 65535
+                }),
+                "{magic:02x?}"
+            );
+        }
+        // The modified (Kuznetzov) format: 24-byte record headers.
+        let mut modified = header([0x34, 0xcd, 0xb2, 0xa1], false);
+        let record = [1u32, 2, 4, 4, 0, 0];
+        for f in record {
+            modified.extend_from_slice(&f.to_le_bytes());
+        }
+        modified.extend_from_slice(&[9, 9, 9, 9]);
+        let capture = CaptureFile::from_bytes(modified).unwrap();
+        let frames: Vec<_> = capture.frames().collect();
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].as_ref().unwrap().data, &[9, 9, 9, 9]);
     }
 }

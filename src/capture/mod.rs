@@ -1,6 +1,6 @@
 //! Where frames come from.
 //!
-//! * [`file`] — pcap and pcapng files, memory-mapped and read in place:
+//! * [`file`](mod@file) — pcap and pcapng files, memory-mapped and read in place:
 //!   [`CaptureFile`] detects the format, [`Frames`] iterates [`Frame`]s (timestamp, link
 //!   type, bytes borrowed from the map) and stops at the first damage with one
 //!   [`FrameError`] that names the frame and byte offset.

@@ -50,8 +50,8 @@ use std::net::IpAddr;
 use etherparse::err::Layer as EpLayer;
 use etherparse::err::packet::SliceError;
 use etherparse::{
-    EtherType, Icmpv4Slice, Icmpv6Slice, Ipv6ExtensionSlice, LaxIpPayloadSlice, LaxLinkExtSlice,
-    LaxNetSlice, LaxSlicedPacket, TcpSlice, TransportSlice, UdpSlice,
+    EtherType, Icmpv4Slice, Icmpv6Slice, LaxIpPayloadSlice, LaxLinkExtSlice, LaxNetSlice,
+    LaxSlicedPacket, TcpSlice, TransportSlice, UdpSlice,
 };
 
 /// How a captured frame starts, from the pcap `LINKTYPE_*` number of its file or interface.
@@ -515,14 +515,9 @@ fn from_lax(
         Some(LaxNetSlice::Ipv6(ip)) => {
             let h = ip.header();
             let exts = ip.extensions();
-            let fragment = if exts.is_empty() {
-                None
-            } else {
-                exts.clone().into_iter().find_map(|e| match e {
-                    Ipv6ExtensionSlice::Fragment(f) => ipv6_fragment(f.slice()),
-                    _ => None,
-                })
-            };
+            let fragment = exts
+                .first_header()
+                .and_then(|first| ipv6_fragment_in_chain(first.0, exts.slice()));
             (
                 IpAddr::V6(h.source_addr()),
                 IpAddr::V6(h.destination_addr()),
@@ -597,6 +592,35 @@ fn from_lax(
         packet.truncated = Some(Layer::Payload);
     }
     Ok(packet)
+}
+
+/// The first fragmenting fragment header in an IPv6 extension chain (the bytes `etherparse`
+/// accepted as extension headers, starting with protocol `first`).
+///
+/// Walked here with bounds checks rather than through `etherparse`'s `Ipv6ExtensionSliceIter`:
+/// in 0.19, when lax slicing stopped inside the chain (a hop-by-hop header not at the start,
+/// a header cut short), that iterator goes on to read the failed header past the end of the
+/// slice (found by fuzzing: a heap over-read under AddressSanitizer).
+fn ipv6_fragment_in_chain(first: u8, mut chain: &[u8]) -> Option<Fragment> {
+    let mut next = first;
+    loop {
+        let (&following, _) = chain.split_first()?;
+        let len = match next {
+            // Hop-by-hop, routing, destination options: length in 8-octet units, less one.
+            0 | 43 | 60 => (usize::from(*chain.get(1)?) + 1) * 8,
+            44 => {
+                if let Some(fragment) = ipv6_fragment(chain.get(..8)?) {
+                    return Some(fragment);
+                }
+                8
+            }
+            // Authentication header: length in 4-octet units, less two.
+            51 => (usize::from(*chain.get(1)?) + 2) * 4,
+            _ => return None,
+        };
+        next = following;
+        chain = chain.get(len..)?;
+    }
 }
 
 /// The fragment described by an IPv6 fragment header, if it fragments (offset or M set).
@@ -761,4 +785,133 @@ fn nflog(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
         rest = rest.get((len + 3) & !3..).unwrap_or_default();
     }
     Err(DecodeError::NflogNoPayload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_fragment_header_bits() {
+        // Offset 362 units (2896 bytes), last fragment.
+        let f = ipv6_fragment(&[17, 0, 0x0b, 0x50, 0, 0, 0, 1]).unwrap();
+        assert_eq!((f.id, f.offset, f.more), (1, 2896, false));
+        // Offset 0, more fragments: the first fragment.
+        let f = ipv6_fragment(&[17, 0, 0x00, 0x01, 0, 0, 0, 2]).unwrap();
+        assert_eq!((f.offset, f.more, f.is_first()), (0, true, true));
+        // Offset 4 units with byte 2 zero: the case etherparse 0.19 misses.
+        assert_eq!(
+            ipv6_fragment(&[17, 0, 0, 0x20, 0, 0, 0, 3]).unwrap().offset,
+            32
+        );
+        // Atomic (only the reserved bits set): not a fragment.
+        assert_eq!(ipv6_fragment(&[17, 0, 0x00, 0x06, 0, 0, 0, 4]), None);
+        assert_eq!(ipv6_fragment(&[17, 0]), None);
+    }
+
+    #[test]
+    fn ipv6_chain_walk() {
+        let frag = [17, 0, 0x05, 0xa9, 0, 0, 0, 9]; // offset 181 units, more
+        // Hop-by-hop (8 bytes), authentication (length 1: 12 bytes), then the fragment header.
+        let chain = [
+            &[51, 0, 1, 4, 0, 0, 0, 0][..],
+            &[44, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            &frag,
+        ]
+        .concat();
+        let f = ipv6_fragment_in_chain(0, &chain).unwrap();
+        assert_eq!((f.id, f.offset, f.more), (9, 1448, true));
+        // Cut anywhere: no fragment, no panic.
+        for cut in 0..chain.len() {
+            assert_eq!(ipv6_fragment_in_chain(0, &chain[..cut]), None, "cut {cut}");
+        }
+        // A chain that does not reach a fragment header.
+        assert_eq!(ipv6_fragment_in_chain(60, &[6, 0, 1, 4, 0, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn reasons_name_common_numbers() {
+        let cases = [
+            (
+                DecodeError::NotIp { ether_type: 0x88cc },
+                "not IP (ethertype 0x88cc)",
+            ),
+            (
+                DecodeError::NotIp { ether_type: 0x0806 },
+                "not IP (ethertype 0x0806)",
+            ),
+            (
+                DecodeError::NotIp { ether_type: 0x4242 },
+                "not IP (other ethertype)",
+            ),
+            (
+                DecodeError::NotIp { ether_type: 0x05dc },
+                "not IP (802.3 length field)",
+            ),
+            (
+                DecodeError::UnsupportedLink { linktype: 127 },
+                "unsupported link type 127",
+            ),
+            (
+                DecodeError::UnsupportedLink { linktype: 9 },
+                "unsupported link type 9",
+            ),
+            (
+                DecodeError::UnsupportedLink { linktype: 100_000 },
+                "unsupported link type (other)",
+            ),
+        ];
+        for (e, reason) in cases {
+            assert_eq!(e.reason(), reason);
+        }
+        assert_eq!(
+            DecodeError::NotIp { ether_type: 0x05dc }.to_string(),
+            "not IP (802.3 length field 1500)"
+        );
+        assert_eq!(
+            DecodeError::NotIpPpp { protocol: 0xc021 }.to_string(),
+            "not IP (PPP protocol 0xc021)"
+        );
+    }
+
+    #[test]
+    fn nflog_big_endian_tlvs() {
+        // An NFLOG record written by a big-endian host: TLV lengths and types in network order.
+        let ip = [
+            0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 7, 0, 9, 0, 8,
+            0, 0,
+        ];
+        let mut frame = vec![2, 0, 0, 0];
+        frame.extend_from_slice(&32u16.to_be_bytes());
+        frame.extend_from_slice(&9u16.to_be_bytes());
+        frame.extend_from_slice(&ip);
+        let p = decode(LinkType::Nflog, &frame).unwrap();
+        assert_eq!((p.src_port, p.dst_port), (Some(7), Some(9)));
+        // A TLV whose length fits neither way.
+        frame[4..6].copy_from_slice(&[0xff, 0xfe]);
+        assert_eq!(
+            decode(LinkType::Nflog, &frame),
+            Err(DecodeError::TruncatedLink)
+        );
+    }
+
+    #[test]
+    fn null_header_byte_order() {
+        let v4 = [
+            0x45, 0, 0, 20, 0, 1, 0, 0, 64, 0xfd, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        for family in [[2, 0, 0, 0], [0, 0, 0, 2]] {
+            let frame = [&family[..], &v4].concat();
+            let p = decode(LinkType::Null, &frame).unwrap();
+            assert_eq!(p.transport, Transport::Other(0xfd));
+        }
+        // Loop is always network order: a little-endian 2 is family 0x02000000.
+        let frame = [&[2, 0, 0, 0][..], &v4].concat();
+        assert_eq!(
+            decode(LinkType::Loop, &frame),
+            Err(DecodeError::NotIpFamily {
+                family: 0x0200_0000
+            })
+        );
+    }
 }
