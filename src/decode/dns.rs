@@ -111,6 +111,10 @@ pub struct NameBuf {
     /// Length of the last answer name reported (in `slots[1 - cur]`), if any.
     prev_len: Option<usize>,
     cur: usize,
+    /// Wire origins (see [`origin`]) of the first question and of the last answer name
+    /// reported, `usize::MAX` when none: a name with the same origin is the same name.
+    question_at: usize,
+    prev_at: usize,
 }
 
 impl NameBuf {
@@ -122,6 +126,8 @@ impl NameBuf {
             slots: [[0; TEXT_MAX]; 2],
             prev_len: None,
             cur: 0,
+            question_at: usize::MAX,
+            prev_at: usize::MAX,
         }
     }
 }
@@ -177,13 +183,18 @@ fn read_name(
                     out[len] = b'.';
                     len += 1;
                 }
-                for &c in label {
-                    if c == b'.' || c == b'\\' {
-                        out[len] = b'\\';
+                if label.iter().any(|&c| c == b'.' || c == b'\\') {
+                    for &c in label {
+                        if c == b'.' || c == b'\\' {
+                            out[len] = b'\\';
+                            len += 1;
+                        }
+                        out[len] = c;
                         len += 1;
                     }
-                    out[len] = c;
-                    len += 1;
+                } else {
+                    out[len..len + n].copy_from_slice(label);
+                    len += n;
                 }
                 pos += 1 + n;
             }
@@ -235,15 +246,45 @@ fn skip_name(msg: &[u8], start: usize) -> Result<usize, &'static str> {
     }
 }
 
+/// A name read but not yet reported: its length in the current slot and its origin.
+type Pending = Option<(usize, usize)>;
+
+/// Where the name at `at` effectively starts: the target of its first compression pointer when
+/// it starts with a valid (backward) one, else `at`. Names of equal origin are equal, as
+/// decoding from either place follows the same bytes under the same pointer rule.
+fn origin(msg: &[u8], at: usize) -> usize {
+    match msg.get(at..at + 2) {
+        Some(&[hi, lo]) if hi & 0xC0 == 0xC0 => {
+            let t = ((hi as usize & 0x3F) << 8) | lo as usize;
+            if t < at { t } else { at }
+        }
+        _ => at,
+    }
+}
+
 impl NameBuf {
     /// Decodes a name into the current slot.
     fn decode(&mut self, msg: &[u8], start: usize) -> Result<(usize, usize), &'static str> {
         read_name(msg, start, &mut self.slots[self.cur])
     }
 
-    /// Reports the current slot's name (`len` bytes) as an answer name unless it repeats the
-    /// question or the previous answer name; it then becomes the previous one.
-    fn emit_answer(&mut self, len: usize, each: &mut impl FnMut(DnsItem<'_>)) {
+    /// Reads the answer name at `at`: the offset past it, and the name to report (its length
+    /// in the current slot, its origin) unless it is known to repeat the question or the last
+    /// name reported. A name pointing where one of those starts is such a repeat and is not
+    /// decoded at all (most owner names of a response are `0xC00C`).
+    fn answer_name(&mut self, msg: &[u8], at: usize) -> Result<(usize, Pending), &'static str> {
+        let key = origin(msg, at);
+        if key == self.question_at || key == self.prev_at {
+            return Ok((skip_name(msg, at)?, None));
+        }
+        let (len, end) = read_name(msg, at, &mut self.slots[self.cur])?;
+        Ok((end, Some((len, key))))
+    }
+
+    /// Reports a name [`Self::answer_name`] read unless it repeats the question or the last
+    /// name reported (ASCII case-insensitively); it then becomes the last one.
+    fn report(&mut self, pending: Pending, each: &mut impl FnMut(DnsItem<'_>)) {
+        let Some((len, key)) = pending else { return };
         if len == 0 {
             return;
         }
@@ -258,6 +299,7 @@ impl NameBuf {
         }
         each(DnsItem::AnswerName(name));
         self.prev_len = Some(len);
+        self.prev_at = key;
         self.cur = 1 - self.cur;
     }
 }
@@ -286,6 +328,8 @@ pub fn parse(
     };
     names.question_len = 0;
     names.prev_len = None;
+    names.question_at = usize::MAX;
+    names.prev_at = usize::MAX;
     let mut budget = MAX_RECORDS;
     s.capped = qd + an + ns + ar > MAX_RECORDS;
 
@@ -305,6 +349,7 @@ pub fn parse(
         if i == 0 {
             names.question[..len].copy_from_slice(name);
             names.question_len = len;
+            names.question_at = origin(msg, HEADER_LEN);
         }
         if len > 0 {
             each(DnsItem::Question(name));
@@ -325,26 +370,26 @@ pub fn parse(
         if class != 1 || !matches!(rtype, 1 | 5 | 28) {
             continue;
         }
-        let (len, _) = names.decode(msg, owner)?;
-        match rtype {
-            1 => {
-                let a: [u8; 4] = rdata.try_into().map_err(|_| E_RDATA)?;
-                names.emit_answer(len, &mut each);
-                each(DnsItem::AnswerAddr(IpAddr::V4(Ipv4Addr::from(a))));
-            }
-            28 => {
-                let a: [u8; 16] = rdata.try_into().map_err(|_| E_RDATA)?;
-                names.emit_answer(len, &mut each);
-                each(DnsItem::AnswerAddr(IpAddr::V6(Ipv6Addr::from(a))));
-            }
-            _ => {
-                names.emit_answer(len, &mut each);
+        let addr = match rtype {
+            1 => Some(IpAddr::V4(Ipv4Addr::from(
+                <[u8; 4]>::try_from(rdata).map_err(|_| E_RDATA)?,
+            ))),
+            28 => Some(IpAddr::V6(Ipv6Addr::from(
+                <[u8; 16]>::try_from(rdata).map_err(|_| E_RDATA)?,
+            ))),
+            _ => None,
+        };
+        let (_, owner_name) = names.answer_name(msg, owner)?;
+        names.report(owner_name, &mut each);
+        match addr {
+            Some(a) => each(DnsItem::AnswerAddr(a)),
+            None => {
                 // The target may point back into the message, but must end inside its rdata.
-                let (tlen, tend) = names.decode(msg, rdata_at)?;
+                let (tend, target) = names.answer_name(msg, rdata_at)?;
                 if tend != pos {
                     return Err(E_RDATA);
                 }
-                names.emit_answer(tlen, &mut each);
+                names.report(target, &mut each);
             }
         }
     }
