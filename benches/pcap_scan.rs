@@ -32,11 +32,21 @@ impl HitSink<Mmap> for Discard {
 
 fn tool(name: &str) -> PathBuf {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-q", "-p", "trawl-tools", "--bin", name])
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "trawl-tools",
+            "--bin",
+            name,
+        ])
         .status()
         .unwrap();
     assert!(status.success());
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/release")
+        .join(name)
 }
 
 fn inputs() -> (PathBuf, PathBuf) {
@@ -45,31 +55,43 @@ fn inputs() -> (PathBuf, PathBuf) {
     let feed = dir.join("sensor-1m.txt");
     if !feed.exists() {
         let out = std::fs::File::create(&feed).unwrap();
-        assert!(Command::new(tool("gen-feed")).args(["sensor", "1000000"]).stdout(out).status().unwrap().success());
-    }
-    let set = std::env::var_os("TRAWL_SET").map(PathBuf::from).unwrap_or_else(|| {
-        let set = dir.join("sensor-1m.tset");
-        if !set.exists() {
-            let mut b = trawl::compile::SetBuilder::new(Default::default(), Default::default());
-            trawl::compile::ingest_feeds(&[trawl::compile::FeedSpec::new(&feed)], &mut b).unwrap();
-            b.write(&set).unwrap();
-        }
-        set
-    });
-    let pcap = std::env::var_os("TRAWL_PCAP").map(PathBuf::from).unwrap_or_else(|| {
-        let pcap = dir.join("mix-1g-sensor.pcap");
-        if !pcap.exists() {
-            let status = Command::new(tool("gen-pcap"))
-                .arg(&pcap)
-                .arg("1024")
-                .arg("--hits-from")
-                .arg(&feed)
+        assert!(
+            Command::new(tool("gen-feed"))
+                .args(["sensor", "1000000"])
+                .stdout(out)
                 .status()
-                .unwrap();
-            assert!(status.success());
-        }
-        pcap
-    });
+                .unwrap()
+                .success()
+        );
+    }
+    let set = std::env::var_os("TRAWL_SET")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let set = dir.join("sensor-1m.tset");
+            if !set.exists() {
+                let mut b = trawl::compile::SetBuilder::new(Default::default(), Default::default());
+                trawl::compile::ingest_feeds(&[trawl::compile::FeedSpec::new(&feed)], &mut b)
+                    .unwrap();
+                b.write(&set).unwrap();
+            }
+            set
+        });
+    let pcap = std::env::var_os("TRAWL_PCAP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let pcap = dir.join("mix-1g-sensor.pcap");
+            if !pcap.exists() {
+                let status = Command::new(tool("gen-pcap"))
+                    .arg(&pcap)
+                    .arg("1024")
+                    .arg("--hits-from")
+                    .arg(&feed)
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+            }
+            pcap
+        });
     (set, pcap)
 }
 
@@ -80,12 +102,21 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let (set, pcap) = inputs();
-    let rounds: usize = std::env::var("TRAWL_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let rounds: usize = std::env::var("TRAWL_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let file = CaptureFile::open(&pcap).unwrap();
     let frames = file.frames().filter(|f| f.is_ok()).count() as f64;
     let bytes = std::fs::metadata(&pcap).unwrap().len() as f64;
-    println!("{}: {} frames, {:.0} MB; set {}", pcap.display(), frames, bytes / 1e6, set.display());
+    println!(
+        "{}: {} frames, {:.0} MB; set {}",
+        pcap.display(),
+        frames,
+        bytes / 1e6,
+        set.display()
+    );
     let mut read_only = Vec::new();
     let mut libpcap = Vec::new();
     let mut scans: Vec<Vec<f64>> = vec![Vec::new(); cores];
@@ -94,7 +125,9 @@ fn main() {
         let t = Instant::now();
         let mut sum = 0u64;
         for f in CaptureFile::open(&pcap).unwrap().frames().flatten() {
-            sum = sum.wrapping_add(f.data.len() as u64 + u64::from(f.data.first().copied().unwrap_or(0)));
+            sum = sum.wrapping_add(
+                f.data.len() as u64 + u64::from(f.data.first().copied().unwrap_or(0)),
+            );
         }
         std::hint::black_box(sum);
         read_only.push(t.elapsed().as_secs_f64());
@@ -109,9 +142,20 @@ fn main() {
         libpcap.push(t.elapsed().as_secs_f64());
 
         for (w, times) in scans.iter_mut().enumerate() {
-            let opts = Options { workers: w + 1, ..Options::default() };
-            let out = engine::scan_files(&set, std::slice::from_ref(&pcap), &opts, Discard, &AtomicBool::new(false), None, &Progress::default())
-                .unwrap();
+            let opts = Options {
+                workers: w + 1,
+                ..Options::default()
+            };
+            let out = engine::scan_files(
+                &set,
+                std::slice::from_ref(&pcap),
+                &opts,
+                Discard,
+                &AtomicBool::new(false),
+                None,
+                &Progress::default(),
+            )
+            .unwrap();
             assert_eq!(out.stats.frames as f64, frames);
             hits = out.stats.hits;
             times.push(out.elapsed.as_secs_f64());

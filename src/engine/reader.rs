@@ -156,7 +156,11 @@ pub fn read_file(
 /// UDP) read at fixed offsets, without a full decode; `None` for anything else. Gives the same
 /// key as the full decode, so both paths route a flow to the same worker.
 fn ipv4_fast_key(link: LinkType, d: &[u8]) -> Option<FlowKey> {
-    if link != LinkType::Ethernet || d.len() < 14 + 20 + 4 || d[12..14] != [0x08, 0x00] || d[14] != 0x45 {
+    if link != LinkType::Ethernet
+        || d.len() < 14 + 20 + 4
+        || d[12..14] != [0x08, 0x00]
+        || d[14] != 0x45
+    {
         return None;
     }
     let proto = d[23];

@@ -192,6 +192,40 @@ pub fn mixed_lines(n: usize, seed: u64, mut emit: impl FnMut(&str)) {
     }
 }
 
+/// A sensor blocklist mix, shaped like real IP and domain feeds (no wide prefixes): 60 % IPv4
+/// hosts, 5 % IPv4 /24s, 5 % IPv6 hosts, 25 % domains, 5 % URLs.
+pub fn sensor_lines(n: usize, seed: u64, mut emit: impl FnMut(&str)) {
+    let mut r = rng(seed);
+    let doms = domains(n / 4 + 1, seed + 1);
+    let us = urls(n / 20 + 1, seed + 2);
+    let (mut d, mut u) = (0, 0);
+    for _ in 0..n {
+        let line = match r.gen_range(0..100) {
+            0..60 => format!(
+                "{}",
+                std::net::Ipv4Addr::from(r.gen_range(0x0100_0000u32..0xDF00_0000))
+            ),
+            60..65 => format!(
+                "{}/24",
+                std::net::Ipv4Addr::from(r.gen_range(0x0100_0000u32..0xDF00_0000) & !0xFF)
+            ),
+            65..70 => format!(
+                "{}",
+                std::net::Ipv6Addr::from((0x2u128 << 124) | (r.r#gen::<u128>() >> 3))
+            ),
+            70..95 => {
+                d = (d + 1) % doms.len();
+                doms[d].clone()
+            }
+            _ => {
+                u = (u + 1) % us.len();
+                us[u].clone()
+            }
+        };
+        emit(&line);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,30 +249,5 @@ mod tests {
         let mut n = 0;
         mixed_lines(2500, 6, |_| n += 1);
         assert_eq!(n, 2500);
-    }
-}
-
-/// A sensor blocklist mix, shaped like real IP and domain feeds (no wide prefixes): 60 % IPv4
-/// hosts, 5 % IPv4 /24s, 5 % IPv6 hosts, 25 % domains, 5 % URLs.
-pub fn sensor_lines(n: usize, seed: u64, mut emit: impl FnMut(&str)) {
-    let mut r = rng(seed);
-    let doms = domains(n / 4 + 1, seed + 1);
-    let us = urls(n / 20 + 1, seed + 2);
-    let (mut d, mut u) = (0, 0);
-    for _ in 0..n {
-        let line = match r.gen_range(0..100) {
-            0..60 => format!("{}", std::net::Ipv4Addr::from(r.gen_range(0x0100_0000u32..0xDF00_0000))),
-            60..65 => format!("{}/24", std::net::Ipv4Addr::from(r.gen_range(0x0100_0000u32..0xDF00_0000) & !0xFF)),
-            65..70 => format!("{}", std::net::Ipv6Addr::from((0x2u128 << 124) | (r.r#gen::<u128>() >> 3))),
-            70..95 => {
-                d = (d + 1) % doms.len();
-                doms[d].clone()
-            }
-            _ => {
-                u = (u + 1) % us.len();
-                us[u].clone()
-            }
-        };
-        emit(&line);
     }
 }
