@@ -13,6 +13,7 @@ use clap::{Args, ValueEnum};
 use memmap2::Mmap;
 
 use trawl::engine::reader::{LiveCapture, LiveOptions};
+use trawl::engine::reload::Reloader;
 use trawl::engine::{self, Options, Outcome, Progress};
 use trawl::sink::{EcsJsonLines, EveJsonLines, HitSink, Sighting};
 
@@ -225,46 +226,17 @@ pub fn sniff(a: SniffArgs) -> anyhow::Result<ExitCode> {
         immediate: a.immediate,
         bpf: a.bpf.clone(),
     })?;
+    // The output file and the set are opened before privileges are dropped.
     let sink = a.engine.sink()?;
+    let mut reloader = Reloader::open(&a.engine.set)?;
+    reloader.hup = hup;
     if let Some(user) = &a.user {
         drop_privileges(user)?;
     }
     eprintln!("trawl: capturing on {}", a.interface);
     let mut opts = a.engine.options();
     opts.stats_interval = a.stats_interval;
-    let progress = Progress::default();
-    let done = AtomicBool::new(false);
-    let outcome = std::thread::scope(|scope| {
-        if let Some(every) = a.stats_interval {
-            let (done, progress) = (&done, &progress);
-            scope.spawn(move || {
-                let mut waited = Duration::ZERO;
-                while !done.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(100));
-                    waited += Duration::from_millis(100);
-                    if waited >= every {
-                        waited = Duration::ZERO;
-                        eprintln!(
-                            "trawl: {} packets, {} hits",
-                            progress.frames.load(Ordering::Relaxed),
-                            progress.hits.load(Ordering::Relaxed)
-                        );
-                    }
-                }
-            });
-        }
-        let r = engine::sniff(
-            &a.engine.set,
-            capture,
-            &opts,
-            sink,
-            &stop,
-            Some(hup),
-            &progress,
-        );
-        done.store(true, Ordering::Relaxed);
-        r
-    })?;
+    let outcome = engine::sniff(reloader, capture, &opts, sink, &stop, &Progress::default())?;
     Ok(finish(outcome))
 }
 

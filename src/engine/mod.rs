@@ -247,22 +247,18 @@ pub fn scan_files<S: HitSink<Mmap> + Send>(
     })
 }
 
-/// Captures live from an already opened interface until `stop`, against the set at `set_path`.
-/// Privileges may be dropped between opening the capture and calling this.
+/// Captures live from an already opened interface until `stop`, against the set `reloader`
+/// holds (open both before dropping privileges; reloads then need the new file to be readable
+/// by the unprivileged user).
 pub fn sniff<S: HitSink<Mmap> + Send>(
-    set_path: &std::path::Path,
+    reloader: Reloader,
     capture: LiveCapture,
     opts: &Options,
     sink: S,
     stop: &AtomicBool,
-    hup: Option<Arc<AtomicBool>>,
     progress: &Progress,
 ) -> Result<Outcome> {
-    let mut reloader = Reloader::open(set_path)?;
-    if let Some(h) = hup {
-        reloader.hup = h;
-    }
     pipeline(reloader, opts, sink, progress, |senders| {
-        capture.run(senders, opts.batch_size, stop)
+        capture.run(senders, opts.batch_size, opts.stats_interval, stop)
     })
 }

@@ -227,9 +227,17 @@ impl LiveCapture {
         })
     }
 
-    /// Reads packets until `stop`, flushing a worker's batch when it is full or 50 ms old.
-    /// Returns the counters including the kernel's drop counts.
-    pub fn run(mut self, senders: &[Sender<Batch>], batch_size: usize, stop: &AtomicBool) -> Stats {
+    /// Reads packets until `stop`, flushing a worker's batch when it is full or 50 ms old, and
+    /// printing the packet and kernel-drop counts every `stats_interval`. Returns the counters
+    /// including the kernel's drop counts.
+    pub fn run(
+        mut self,
+        senders: &[Sender<Batch>],
+        batch_size: usize,
+        stats_interval: Option<Duration>,
+        stop: &AtomicBool,
+    ) -> Stats {
+        let mut last_stats = Instant::now();
         let mut r = Router::new(senders, batch_size);
         let mut bufs: Vec<Vec<u8>> = (0..senders.len()).map(|_| Vec::new()).collect();
         let mut oldest: Vec<Option<Instant>> = vec![None; senders.len()];
@@ -285,6 +293,15 @@ impl LiveCapture {
             for w in 0..senders.len() {
                 if oldest[w].is_some_and(|t| t.elapsed() > Duration::from_millis(50)) {
                     flush(&mut r, &mut bufs, &mut oldest, w, &self.name);
+                }
+            }
+            if stats_interval.is_some_and(|every| last_stats.elapsed() >= every) {
+                last_stats = Instant::now();
+                if let Ok(s) = self.cap.stats() {
+                    eprintln!(
+                        "trawl: {} packets captured, {} dropped by the kernel, {} by the interface, {} back-pressure waits",
+                        number, s.dropped, s.if_dropped, r.stats.backpressure
+                    );
                 }
             }
         }

@@ -5,8 +5,11 @@
 //! a set compiled from it finds hits.
 //!
 //! ```text
-//! gen-pcap OUT.pcap MEGABYTES [--hits-from FEED] [--seed N]
+//! gen-pcap OUT.pcap MEGABYTES [--hits-from FEED] [--seed N] [--small]
 //! ```
+//!
+//! `--small` replaces bulk data segments with bare ACKs (frames of 54–250 bytes), for
+//! packet-rate tests such as live replay at 1 Mpps.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter};
@@ -19,7 +22,7 @@ fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(out), Some(mb)) = (args.get(1), args.get(2).and_then(|s| s.parse::<u64>().ok()))
     else {
-        eprintln!("usage: gen-pcap OUT.pcap MEGABYTES [--hits-from FEED] [--seed N]");
+        eprintln!("usage: gen-pcap OUT.pcap MEGABYTES [--hits-from FEED] [--seed N] [--small]");
         std::process::exit(2);
     };
     let opt = |name: &str| {
@@ -28,6 +31,7 @@ fn main() -> std::io::Result<()> {
             .and_then(|i| args.get(i + 1))
     };
     let seed = opt("--seed").and_then(|s| s.parse().ok()).unwrap_or(7);
+    let small = args.iter().any(|a| a == "--small");
     let mut bad_names = Vec::new();
     let mut bad_ips = Vec::new();
     if let Some(feed) = opt("--hits-from") {
@@ -145,7 +149,8 @@ fn main() -> std::io::Result<()> {
             _ => {
                 // A bulk transfer: data from the server, ACKs from the client.
                 for i in 0..r.gen_range(4..24u32) {
-                    session.push(pcap::tcp(server, 443, client, sport, None, i * 1448, &bulk));
+                    let data: &[u8] = if small { &[] } else { &bulk };
+                    session.push(pcap::tcp(server, 443, client, sport, None, i * 1448, data));
                     if i % 2 == 1 {
                         session.push(pcap::tcp(client, sport, server, 443, None, 1, &[]));
                     }
