@@ -35,6 +35,7 @@ pub mod error;
 pub mod extract;
 pub mod format;
 pub mod indicator;
+pub mod input;
 pub mod ingest;
 pub mod normalize;
 pub mod set;

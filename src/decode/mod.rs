@@ -11,6 +11,7 @@
 //! * [`Field`] — where an observable was seen, named as its ECS field.
 
 pub mod dns;
+pub mod log;
 pub mod http;
 pub mod packet;
 pub mod smtp;

@@ -1,0 +1,1 @@
+//! Log format reader (being written on the `logformats` branch).
