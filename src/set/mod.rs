@@ -866,8 +866,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                 }
             }
         }
-        self.find_patterns(Kind::Url, text, out);
-        self.find_patterns(Kind::HttpRequest, text, out);
+        self.match_literals(text, out);
     }
 
     fn patterns(&self, kind: Kind) -> &Patterns {
@@ -876,6 +875,18 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             _ => (&self.http_patterns, &self.sec.http_patterns),
         };
         cell.get_or_init(|| Patterns::build(self.slice(range), self.records(), self.strings()))
+    }
+
+    /// Every active schemeless-URL fragment and HTTP-request literal occurring in `text`, with
+    /// spans (the Aho-Corasick half of [`IndicatorSet::scan_text`]).
+    pub fn match_literals(&self, text: &[u8], out: &mut Vec<Hit>) {
+        self.find_patterns(Kind::Url, text, out);
+        self.find_patterns(Kind::HttpRequest, text, out);
+    }
+
+    /// Whether the set has literals for [`IndicatorSet::match_literals`] to find.
+    pub fn has_literals(&self) -> bool {
+        !self.sec.url_patterns.is_empty() || !self.sec.http_patterns.is_empty()
     }
 
     fn find_patterns(&self, kind: Kind, haystack: &[u8], out: &mut Vec<Hit>) {
