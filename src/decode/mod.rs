@@ -11,8 +11,8 @@
 //! * [`Field`] — where an observable was seen, named as its ECS field.
 
 pub mod dns;
-pub mod log;
 pub mod http;
+pub mod log;
 pub mod packet;
 pub mod smtp;
 pub mod tls;
