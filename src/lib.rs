@@ -37,6 +37,7 @@ pub mod format;
 pub mod indicator;
 pub mod ingest;
 pub mod input;
+pub mod line_matcher;
 pub mod normalize;
 pub mod set;
 pub mod sink;

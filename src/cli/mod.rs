@@ -2,6 +2,7 @@
 
 mod compile;
 mod info;
+mod logs;
 mod lookup;
 mod scan;
 
@@ -38,7 +39,7 @@ enum Command {
     /// Look values up (IPs, domains, URLs, emails, hashes, HTTP literals); exit 0 when
     /// something matched, 1 when nothing did.
     Lookup(lookup::LookupArgs),
-    /// Scan captured traffic against a set.
+    /// Scan captured traffic or logs against a set.
     #[command(subcommand)]
     Scan(ScanCommand),
     /// Capture live from an interface on all cores and report every hit (SIGHUP or a replaced
@@ -50,6 +51,9 @@ enum Command {
 enum ScanCommand {
     /// Scan pcap/pcapng files on all cores: one reader per file, flows pinned to workers.
     Pcap(scan::PcapArgs),
+    /// Scan log lines (files, gzip, stdin, or followed files) on all cores: plain text, JSON
+    /// Lines (EVE, ECS), Zeek TSV, CSV; exit 0 when something matched, 1 when nothing did.
+    Logs(logs::LogsArgs),
 }
 
 /// Runs the parsed command.
@@ -60,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Verify { set } => info::verify(&set),
         Command::Lookup(a) => lookup::run(a),
         Command::Scan(ScanCommand::Pcap(a)) => scan::pcap(a),
+        Command::Scan(ScanCommand::Logs(a)) => logs::run(a),
         Command::Sniff(a) => scan::sniff(a),
     }
 }

@@ -18,6 +18,7 @@
 pub mod batch;
 pub mod dedup;
 pub mod flow;
+pub mod logs;
 pub mod reader;
 pub mod reload;
 pub mod stats;

@@ -1,2 +1,112 @@
-//! Log inputs: files (memory-mapped when regular), stdin, gzip, and follow mode (being written
-//! on the `loginput` branch).
+//! Log inputs: where lines come from, cut into [`Chunk`]s of whole lines that workers can scan
+//! independently.
+//!
+//! * [`chunks`] — one input read once: a regular file is memory-mapped and split without
+//!   copying; a gzip file (recognised by its magic bytes) is decompressed as a stream; stdin,
+//!   pipes and other non-regular files are read as streams that hand out every complete line
+//!   as soon as it has arrived (so `tail -F x | trawl scan logs -` answers per line).
+//! * [`Follow`] — one file followed like `tail -F`: new lines as they are appended, across
+//!   rotation (rename and a new file) and truncation.
+//!
+//! A line is never split between chunks; a final line without `\n` is still a line.
+
+mod chunk;
+mod follow;
+mod mapped;
+mod stream;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use chunk::{Chunk, ChunkData, Line, Lines};
+pub use follow::{Follow, FollowOptions};
+pub use stream::chunks_from_reader;
+
+use crate::error::{Error, Result};
+
+/// How an input was read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Memory-mapped (regular files).
+    #[default]
+    Mapped,
+    /// Read as a stream (stdin, pipes, character devices).
+    Stream,
+    /// Gzip-decompressed as a stream.
+    Gzip,
+}
+
+/// What reading one input produced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    /// How it was read.
+    pub mode: ReadMode,
+    /// Chunks handed out.
+    pub chunks: u64,
+    /// Lines handed out.
+    pub lines: u64,
+    /// Bytes handed out (decompressed, for gzip).
+    pub bytes: u64,
+    /// The callback asked to stop before the end.
+    pub stopped: bool,
+}
+
+/// The two bytes every gzip member starts with (RFC 1952, section 2.3.1).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Reads the input at `path` (`-` for stdin) once, handing its chunks of about `target` bytes
+/// to `each` in order until it returns `false`.
+pub fn chunks(
+    path: &Path,
+    target: usize,
+    each: &mut dyn FnMut(Chunk) -> bool,
+) -> Result<SourceStats> {
+    let source: Arc<str> = path.to_string_lossy().into();
+    if path.as_os_str() == "-" {
+        let stdin = std::io::stdin();
+        return chunks_from_reader(stdin.lock(), path, source, target, ReadMode::Stream, each);
+    }
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::invalid(format!(
+            "{}: is a directory",
+            path.display()
+        )));
+    }
+    let regular = meta.is_file();
+    let mut magic = [0u8; 2];
+    let magic_len = if regular {
+        read_up_to(&mut file, &mut magic).map_err(|e| Error::io(path, e))?
+    } else {
+        0
+    };
+    if magic_len == 2 && magic == GZIP_MAGIC {
+        let stream = std::io::Cursor::new(magic).chain(file);
+        let gz = flate2::read::MultiGzDecoder::new(stream);
+        return chunks_from_reader(gz, path, source, target, ReadMode::Gzip, each);
+    }
+    if !regular {
+        return chunks_from_reader(file, path, source, target, ReadMode::Stream, each);
+    }
+    if meta.len() == 0 {
+        return Ok(SourceStats::default());
+    }
+    mapped::chunks(&file, path, source, target, each)
+}
+
+/// `read` until `buf` is full or the end; returns how many bytes were read.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}

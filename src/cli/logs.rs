@@ -1,0 +1,190 @@
+//! `trawl scan logs`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use trawl::IndicatorSet;
+use trawl::decode::log::LogFormat;
+use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
+use trawl::input::FollowOptions;
+use trawl::line_matcher::LineOptions;
+
+/// Log format choice.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    /// Decide per file from its first bytes and name.
+    Auto,
+    /// Free text.
+    Plain,
+    /// One JSON object per line (EVE, ECS, any JSON).
+    Json,
+    /// Zeek TSV logs (`#fields` header).
+    Zeek,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// `trawl scan logs`.
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// The set file.
+    #[arg(short, long)]
+    set: PathBuf,
+    /// Log files (`-` for stdin; gzip files are decompressed).
+    #[arg(default_value = "-")]
+    files: Vec<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(short = 'j', long)]
+    threads: Option<usize>,
+    /// Follow the files like `tail -F` (survives rotation and truncation) until interrupted.
+    #[arg(short = 'f', long)]
+    follow: bool,
+    /// With --follow: start at the files' current ends (only new lines are read).
+    #[arg(long, requires = "follow")]
+    from_end: bool,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "auto")]
+    format: FormatArg,
+    /// Only these fields: JSON dotted paths or Zeek/CSV column names (repeatable).
+    #[arg(long = "field", value_name = "NAME")]
+    fields: Vec<String>,
+    /// Pass every record through with `threat.enrichments` added (JSON; other lines are wrapped
+    /// as `{"message": …}`).
+    #[arg(long, conflicts_with_all = ["only_matching", "count"])]
+    enrich: bool,
+    /// Print the lines that have a hit, as they are (grep-like).
+    #[arg(long, conflicts_with = "count")]
+    only_matching: bool,
+    /// Print the number of hits per input instead of the hits.
+    #[arg(short, long)]
+    count: bool,
+    /// Write output as chunks finish instead of in input order (faster with many cores).
+    #[arg(long)]
+    unordered: bool,
+    /// Also recognise defanged indicators (`hxxp://`, `evil[.]example`).
+    #[arg(long)]
+    defanged: bool,
+    /// Write output here instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Print no statistics on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
+    let set = IndicatorSet::open(&a.set)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+    let mode = if a.enrich {
+        OutputMode::Enrich
+    } else if a.only_matching {
+        OutputMode::OnlyMatching
+    } else if a.count {
+        OutputMode::Count
+    } else {
+        OutputMode::Hits
+    };
+    let format = match a.format {
+        FormatArg::Auto => None,
+        FormatArg::Plain => Some(LogFormat::Plain),
+        FormatArg::Json => Some(LogFormat::JsonLines),
+        FormatArg::Zeek => Some(LogFormat::Zeek),
+        FormatArg::Csv => Some(LogFormat::Csv),
+    };
+    let mut opts = LogOptions {
+        format,
+        line: LineOptions {
+            fields: a.fields.clone(),
+            defanged: a.defanged,
+            ..LineOptions::default()
+        },
+        ordered: !a.unordered,
+        mode,
+        ..LogOptions::default()
+    };
+    if let Some(n) = a.threads {
+        opts.workers = n.max(1);
+    }
+    let streaming = a.follow || a.files.iter().any(|f| f.as_os_str() == "-");
+    if streaming {
+        // Small chunks: a line is matched and written as soon as it is complete.
+        opts.chunk_size = 64 << 10;
+    }
+    if a.follow && a.files.iter().any(|f| f.as_os_str() == "-") {
+        anyhow::bail!("--follow needs files: stdin is already a stream");
+    }
+    let inputs: Vec<Input> = a
+        .files
+        .iter()
+        .map(|p| {
+            if a.follow {
+                Input::Follow(
+                    p.clone(),
+                    FollowOptions {
+                        poll: Duration::from_millis(250),
+                        from_end: a.from_end,
+                        ..FollowOptions::default()
+                    },
+                )
+            } else {
+                Input::Path(p.clone())
+            }
+        })
+        .collect();
+    let out: Box<dyn Write + Send> = match &a.output {
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None if streaming => Box::new(std::io::stdout()),
+        None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
+    };
+    let outcome = scan_logs(&set, &inputs, &opts, out, &stop)?;
+    let total = outcome.total();
+    if a.count && !outcome.output_closed {
+        let stdout = std::io::stdout();
+        let mut o = stdout.lock();
+        for f in &outcome.files {
+            writeln!(o, "{}:{}", f.name, f.hits)?;
+        }
+    }
+    if !a.quiet {
+        let secs = outcome.elapsed.as_secs_f64().max(1e-9);
+        for f in outcome.files.iter().chain(std::iter::once(&total)) {
+            eprint!(
+                "{}: {} lines, {} bytes, {} hits on {} lines",
+                f.name, f.lines, f.bytes, f.hits, f.matched_lines
+            );
+            if !f.format.is_empty() {
+                eprint!(" ({})", f.format);
+            }
+            for (why, e) in &f.errors {
+                eprint!(", {} × {why}", e.count);
+                if f.name != "total" {
+                    eprint!(" (first at line {})", e.first_line);
+                }
+            }
+            eprintln!();
+        }
+        eprintln!(
+            "{:.3} s: {:.3} GB/s, {:.2} M lines/s",
+            secs,
+            total.bytes as f64 / secs / 1e9,
+            total.lines as f64 / secs / 1e6
+        );
+    }
+    Ok(if total.hits > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

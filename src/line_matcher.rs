@@ -1,0 +1,475 @@
+//! Matching log lines: [`LineMatcher`] finds every indicator in one line, in free text or in the
+//! string values of a structured record, with the field and byte span of each hit;
+//! [`BatchScanner`] does the same for many lines at once, looking all their tokens up together
+//! with the set's pipelined batch lookups (several times faster on large inputs, where every
+//! lookup is a cache miss).
+//!
+//! ```
+//! use trawl::compile::{CompileOptions, SetBuilder, exclude::Exclusions};
+//! use trawl::ingest::{FeedOptions, text};
+//! use trawl::line_matcher::{LineMatcher, LineOptions};
+//! use trawl::set::{AlignedBytes, IndicatorSet};
+//!
+//! let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
+//! text::read(&b"evil.example\n203.0.113.7\n"[..], "feed", &FeedOptions::source("demo"), &mut b)?;
+//! let set = IndicatorSet::from_bytes(AlignedBytes::copy_from(&b.build()?.0.finish(0)))?;
+//! let matcher = LineMatcher::new(&set, LineOptions::default());
+//! let line = b"Jan 1 00:00:01 host sshd[1]: connection from 203.0.113.7 to www.evil.example";
+//! let hits: Vec<_> = matcher.scan(line).collect();
+//! assert_eq!(hits.len(), 2);
+//! assert_eq!(&line[hits[0].start..hits[0].end], b"203.0.113.7");
+//! // A line with nothing in it allocates nothing and yields nothing.
+//! assert_eq!(matcher.scan(b"Jan 1 00:00:02 host cron[2]: done").count(), 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::cell::RefCell;
+use std::net::IpAddr;
+use std::ops::Range;
+
+use hashbrown::HashMap;
+
+use crate::decode::log::{Decoder, LineKind, LogFormat, csv, field_matches, json, zeek};
+use crate::extract::{Extractor, Options as ExtractOptions, Token};
+use crate::normalize;
+use crate::set::{Hit, IndicatorSet};
+
+/// How lines are read.
+#[derive(Clone, Debug, Default)]
+pub struct LineOptions {
+    /// The format [`LineMatcher::scan`] reads lines in.
+    pub format: LogFormatOption,
+    /// Only these fields of structured records (JSON dotted paths, Zeek/CSV column names; a
+    /// path also selects the fields below it, see [`field_matches`]); empty: every value.
+    /// Plain-text lines have no fields and are always scanned whole.
+    pub fields: Vec<String>,
+    /// Also recognise defanged indicators (`hxxp://`, `evil[.]example`).
+    pub defanged: bool,
+}
+
+/// The format of lines given to [`LineMatcher::scan`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormatOption {
+    /// Free text.
+    #[default]
+    Plain,
+    /// One JSON object per line.
+    JsonLines,
+}
+
+/// One hit in a line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineHit {
+    /// The indicator.
+    pub hit: Hit,
+    /// The field it was found in (JSON path, column name); `None` for free text.
+    pub field: Option<String>,
+    /// Start of the matched bytes in the line (for an escaped JSON, Zeek or CSV value: the
+    /// start of the raw value, since unescaping moves bytes).
+    pub start: usize,
+    /// End (exclusive) of the matched bytes in the line.
+    pub end: usize,
+}
+
+/// Finds indicators in log lines. Holds no per-line state, so one matcher can be shared by
+/// every thread (`Send + Sync` when the set is); scanning allocates only when a line has hits.
+pub struct LineMatcher<'s, D> {
+    set: &'s IndicatorSet<D>,
+    extractor: Extractor,
+    opts: LineOptions,
+}
+
+impl<'s, D: AsRef<[u8]>> LineMatcher<'s, D> {
+    /// A matcher over `set`.
+    pub fn new(set: &'s IndicatorSet<D>, opts: LineOptions) -> Self {
+        LineMatcher {
+            set,
+            extractor: Extractor::new(ExtractOptions {
+                defanged: opts.defanged,
+            }),
+            opts,
+        }
+    }
+
+    /// The set.
+    pub fn set(&self) -> &'s IndicatorSet<D> {
+        self.set
+    }
+
+    /// Every hit in `line`, read in the matcher's format (plain text or JSON Lines). A JSON
+    /// line that does not parse keeps the hits of the values read before the damage. Reuses
+    /// per-thread buffers: a line without hits allocates nothing.
+    pub fn scan(&self, line: &[u8]) -> std::vec::IntoIter<LineHit> {
+        let format = match self.opts.format {
+            LogFormatOption::Plain => LogFormat::Plain,
+            LogFormatOption::JsonLines => LogFormat::JsonLines,
+        };
+        thread_local! {
+            static DECODER: RefCell<Option<Decoder>> = const { RefCell::new(None) };
+        }
+        let mut out = Vec::new();
+        DECODER.with(|d| {
+            let mut d = d.borrow_mut();
+            let decoder = d.get_or_insert_with(|| Decoder::new(format));
+            if decoder.format() != format {
+                *decoder = Decoder::new(format);
+            }
+            let _ = self.scan_record(line, decoder, &mut out);
+        });
+        out.into_iter()
+    }
+
+    /// Every hit in one `line` of a file read with `decoder` (which holds the file's format
+    /// and, for Zeek and CSV, its header: feed it every line of the file in order, header
+    /// lines included), appended to `out`. Returns what the line was, or its parse error after
+    /// the hits found before the damage.
+    pub fn scan_record(
+        &self,
+        line: &[u8],
+        decoder: &mut Decoder,
+        out: &mut Vec<LineHit>,
+    ) -> Result<LineKind, &'static str> {
+        thread_local! {
+            static TOKENS: RefCell<Tokens> = RefCell::new(Tokens::default());
+        }
+        TOKENS.with(|t| {
+            let mut t = t.borrow_mut();
+            let result = t.add_line(self, 0, line, decoder);
+            t.finish(self, |_, h| out.push(h));
+            result
+        })
+    }
+}
+
+/// Scans many lines with batched lookups: add lines, then [`BatchScanner::finish`] looks every
+/// token up at once and reports the hits by line index, in line order.
+pub struct BatchScanner<'m, 's, D> {
+    matcher: &'m LineMatcher<'s, D>,
+    tokens: Tokens,
+}
+
+impl<'m, 's, D: AsRef<[u8]>> BatchScanner<'m, 's, D> {
+    /// A scanner for `matcher`'s set and options.
+    pub fn new(matcher: &'m LineMatcher<'s, D>) -> Self {
+        BatchScanner {
+            matcher,
+            tokens: Tokens::default(),
+        }
+    }
+
+    /// Gathers the tokens of one line (`index` names it in [`BatchScanner::finish`]), read
+    /// with `decoder` as in [`LineMatcher::scan_record`]. Returns what the line was, or its
+    /// parse error.
+    pub fn add_line(
+        &mut self,
+        index: u32,
+        line: &[u8],
+        decoder: &mut Decoder,
+    ) -> Result<LineKind, &'static str> {
+        self.tokens.add_line(self.matcher, index, line, decoder)
+    }
+
+    /// Looks every gathered token up, calls `each(line index, hit)` in (line, start) order, and
+    /// empties the scanner for the next batch.
+    pub fn finish(&mut self, each: impl FnMut(u32, LineHit)) {
+        self.tokens.finish(self.matcher, each);
+    }
+}
+
+/// Where a token was found.
+#[derive(Clone, Copy, Debug)]
+struct At {
+    line: u32,
+    field: u32,
+    start: u32,
+    end: u32,
+}
+
+/// A field id meaning "free text".
+const NO_FIELD: u32 = u32::MAX;
+
+/// Up to this many address, name and digest tokens are looked up one by one; more go through
+/// the pipelined batch lookups, which pay off once there are enough misses to overlap.
+const SMALL_BATCH: usize = 16;
+
+/// Tokens gathered from a batch of lines, grouped by how they are looked up.
+#[derive(Default)]
+struct Tokens {
+    /// Field names seen, by id, and the ids by name.
+    fields: Vec<Vec<u8>>,
+    field_ids: HashMap<Vec<u8>, u32>,
+    unescaped: Vec<u8>,
+    arena: Vec<u8>,
+    ips: Vec<IpAddr>,
+    ip_at: Vec<At>,
+    names: Vec<Range<usize>>,
+    name_at: Vec<At>,
+    digests: Vec<Range<usize>>,
+    digest_at: Vec<At>,
+    /// Emails and URLs (with whether the URL was defanged): looked up one by one (rare in
+    /// logs, and URLs need canonicalising).
+    scalars: Vec<(Range<usize>, bool, At)>,
+    hits: Vec<(At, Hit)>,
+    literal_hits: Vec<Hit>,
+    results: Vec<Option<Hit>>,
+}
+
+impl Tokens {
+    fn field_id(&mut self, name: &[u8]) -> u32 {
+        if let Some(&id) = self.field_ids.get(name) {
+            return id;
+        }
+        let id = self.fields.len() as u32;
+        self.fields.push(name.to_vec());
+        self.field_ids.insert(name.to_vec(), id);
+        id
+    }
+
+    fn add_line<D: AsRef<[u8]>>(
+        &mut self,
+        m: &LineMatcher<'_, D>,
+        line_ix: u32,
+        line: &[u8],
+        decoder: &mut Decoder,
+    ) -> Result<LineKind, &'static str> {
+        let format = decoder.format();
+        let unescape: fn(&[u8], &mut Vec<u8>) -> bool = match format {
+            LogFormat::JsonLines => json::unescape,
+            LogFormat::Zeek => zeek::unescape,
+            LogFormat::Csv => csv::unescape,
+            LogFormat::Plain => |_, _| false,
+        };
+        let filtered = format != LogFormat::Plain && !m.opts.fields.is_empty();
+        decoder.line(line, |v| {
+            if filtered
+                && !m
+                    .opts
+                    .fields
+                    .iter()
+                    .any(|f| field_matches(v.field, f.as_bytes()))
+            {
+                return;
+            }
+            let id = if v.field.is_empty() {
+                NO_FIELD
+            } else {
+                self.field_id(v.field)
+            };
+            if v.escaped {
+                let mut buf = std::mem::take(&mut self.unescaped);
+                buf.clear();
+                if unescape(v.raw, &mut buf) {
+                    self.add_text(m, line_ix, &buf, v.start, id, Some(v.start..v.end()));
+                } else {
+                    self.add_text(m, line_ix, v.raw, v.start, id, None);
+                }
+                self.unescaped = buf;
+            } else {
+                self.add_text(m, line_ix, v.raw, v.start, id, None);
+            }
+        })
+    }
+
+    /// Gathers the tokens of `text`, found at `base` in its line. When the text was unescaped,
+    /// `whole` is the raw value's span, which every hit in it reports.
+    fn add_text<D: AsRef<[u8]>>(
+        &mut self,
+        m: &LineMatcher<'_, D>,
+        line: u32,
+        text: &[u8],
+        base: usize,
+        field: u32,
+        whole: Option<Range<usize>>,
+    ) {
+        let at = |start: usize, end: usize| match &whole {
+            Some(w) => At {
+                line,
+                field,
+                start: w.start as u32,
+                end: w.end as u32,
+            },
+            None => At {
+                line,
+                field,
+                start: (base + start) as u32,
+                end: (base + end) as u32,
+            },
+        };
+        let mut refanged = Vec::new();
+        for found in m.extractor.tokens(text) {
+            let a = at(found.start, found.end);
+            let raw = match found.token {
+                Token::Domain(b) | Token::Email(b) | Token::Url(b) | Token::Hex(b) => b,
+                Token::Ipv4(_) | Token::Ipv6(_) => &[][..],
+            };
+            let bytes: &[u8] = if found.defanged {
+                refanged.clear();
+                crate::extract::refang(raw, &mut refanged);
+                &refanged
+            } else {
+                raw
+            };
+            match found.token {
+                Token::Ipv4(v4) => {
+                    self.ips.push(IpAddr::V4(v4));
+                    self.ip_at.push(a);
+                }
+                Token::Ipv6(v6) => {
+                    self.ips.push(IpAddr::V6(v6));
+                    self.ip_at.push(a);
+                }
+                Token::Domain(_) => {
+                    let start = self.arena.len();
+                    let name = bytes.strip_suffix(b".").unwrap_or(bytes);
+                    if name.is_ascii() && name.len() <= 253 {
+                        self.arena.extend(name.iter().map(u8::to_ascii_lowercase));
+                    } else if let Some(d) = std::str::from_utf8(name)
+                        .ok()
+                        .and_then(|n| normalize::domain(n).ok())
+                    {
+                        self.arena.extend_from_slice(d.as_bytes());
+                    } else {
+                        continue;
+                    }
+                    self.names.push(start..self.arena.len());
+                    self.name_at.push(a);
+                }
+                Token::Hex(_) => {
+                    let start = self.arena.len();
+                    let ok = bytes.chunks_exact(2).all(|p| {
+                        match (normalize::hex_val(p[0]), normalize::hex_val(p[1])) {
+                            (Some(h), Some(l)) => {
+                                self.arena.push(h << 4 | l);
+                                true
+                            }
+                            _ => false,
+                        }
+                    });
+                    if ok {
+                        self.digests.push(start..self.arena.len());
+                        self.digest_at.push(a);
+                    } else {
+                        self.arena.truncate(start);
+                    }
+                }
+                Token::Email(_) | Token::Url(_) => {
+                    let start = self.arena.len();
+                    self.arena.extend_from_slice(bytes);
+                    self.scalars
+                        .push((start..self.arena.len(), found.defanged, a));
+                }
+            }
+        }
+        if m.set.has_literals() {
+            self.literal_hits.clear();
+            m.set.match_literals(text, &mut self.literal_hits);
+            for h in self.literal_hits.drain(..) {
+                self.hits.push((at(h.start as usize, h.end as usize), h));
+            }
+        }
+    }
+
+    /// Looks the addresses, names and digests up with the set's pipelined batch lookups.
+    fn finish_batched<D: AsRef<[u8]>>(&mut self, m: &LineMatcher<'_, D>) {
+        let set = m.set;
+        set.match_ips(&self.ips, &mut self.results);
+        for (r, a) in self.results.iter().zip(&self.ip_at) {
+            if let Some(h) = r {
+                self.hits.push((*a, *h));
+            }
+        }
+        let names: Vec<&str> = self
+            .names
+            .iter()
+            .map(|r| std::str::from_utf8(&self.arena[r.clone()]).unwrap_or(""))
+            .collect();
+        set.match_domains(&names, &mut self.results);
+        for (r, a) in self.results.iter().zip(&self.name_at) {
+            if let Some(h) = r {
+                self.hits.push((*a, *h));
+            }
+        }
+        let digests: Vec<&[u8]> = self
+            .digests
+            .iter()
+            .map(|r| &self.arena[r.clone()])
+            .collect();
+        set.match_hashes(&digests, &mut self.results);
+        for (r, a) in self.results.iter().zip(&self.digest_at) {
+            if let Some(h) = r {
+                self.hits.push((*a, *h));
+            }
+        }
+    }
+
+    fn finish<D: AsRef<[u8]>>(
+        &mut self,
+        m: &LineMatcher<'_, D>,
+        mut each: impl FnMut(u32, LineHit),
+    ) {
+        let set = m.set;
+        if self.ips.len() + self.names.len() + self.digests.len() <= SMALL_BATCH {
+            // Few tokens (one line): plain lookups, no batch bookkeeping and no allocation.
+            for (ip, a) in self.ips.iter().zip(&self.ip_at) {
+                self.hits.extend(set.match_ip(*ip).map(|h| (*a, h)));
+            }
+            for (r, a) in self.names.iter().zip(&self.name_at) {
+                let name = &self.arena[r.clone()];
+                self.hits.extend(
+                    set.match_canonical_domain(name, name.len())
+                        .map(|h| (*a, h)),
+                );
+            }
+            for (r, a) in self.digests.iter().zip(&self.digest_at) {
+                self.hits
+                    .extend(set.match_hash(&self.arena[r.clone()]).map(|h| (*a, h)));
+            }
+        } else {
+            self.finish_batched(m);
+        }
+        for (range, defanged, a) in &self.scalars {
+            let Ok(text) = std::str::from_utf8(&self.arena[range.clone()]) else {
+                continue;
+            };
+            if text.contains("://") {
+                // The literal search over the text saw this URL as written; when its canonical
+                // form differs (case, default port, defanged), look the literals up on that
+                // form too — as `IndicatorSet::scan_text` does.
+                let as_written = !defanged && normalize::url(text).is_ok_and(|c| c == text);
+                let found = if as_written {
+                    set.match_url_prefixes(text)
+                } else {
+                    set.match_url(text)
+                };
+                self.hits.extend(found.into_iter().map(|h| (*a, h)));
+            } else if let Some(h) = set.match_email(text) {
+                self.hits.push((*a, h));
+            }
+        }
+        self.hits
+            .sort_by_key(|(a, h)| (a.line, a.start, a.end, h.indicator));
+        self.hits
+            .dedup_by_key(|(a, h)| (a.line, a.start, a.end, h.indicator));
+        for (a, h) in self.hits.drain(..) {
+            let field = (a.field != NO_FIELD)
+                .then(|| String::from_utf8_lossy(&self.fields[a.field as usize]).into_owned());
+            each(
+                a.line,
+                LineHit {
+                    hit: h,
+                    field,
+                    start: a.start as usize,
+                    end: a.end as usize,
+                },
+            );
+        }
+        self.arena.clear();
+        self.ips.clear();
+        self.ip_at.clear();
+        self.names.clear();
+        self.name_at.clear();
+        self.digests.clear();
+        self.digest_at.clear();
+        self.scalars.clear();
+    }
+}
