@@ -185,6 +185,16 @@ struct At {
     end: u32,
 }
 
+/// What a token looked up on its own is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scalar {
+    Email,
+    /// A URL, and whether it was written defanged.
+    Url {
+        defanged: bool,
+    },
+}
+
 /// A field id meaning "free text".
 const NO_FIELD: u32 = u32::MAX;
 
@@ -206,16 +216,21 @@ struct Tokens {
     name_at: Vec<At>,
     digests: Vec<Range<usize>>,
     digest_at: Vec<At>,
-    /// Emails and URLs (with whether the URL was defanged): looked up one by one (rare in
-    /// logs, and URLs need canonicalising).
-    scalars: Vec<(Range<usize>, bool, At)>,
+    /// Emails and URLs: looked up one by one (rarer in logs, and URLs need canonicalising).
+    scalars: Vec<(Range<usize>, Scalar, At)>,
+    /// A URL's canonical form.
+    canonical: String,
     hits: Vec<(At, Hit)>,
     literal_hits: Vec<Hit>,
     results: Vec<Option<Hit>>,
 }
 
 impl Tokens {
+    /// The id of a field name ([`NO_FIELD`] for none), registering it on first sight.
     fn field_id(&mut self, name: &[u8]) -> u32 {
+        if name.is_empty() {
+            return NO_FIELD;
+        }
         if let Some(&id) = self.field_ids.get(name) {
             return id;
         }
@@ -250,22 +265,17 @@ impl Tokens {
             {
                 return;
             }
-            let id = if v.field.is_empty() {
-                NO_FIELD
-            } else {
-                self.field_id(v.field)
-            };
             if v.escaped {
                 let mut buf = std::mem::take(&mut self.unescaped);
                 buf.clear();
                 if unescape(v.raw, &mut buf) {
-                    self.add_text(m, line_ix, &buf, v.start, id, Some(v.start..v.end()));
+                    self.add_text(m, line_ix, &buf, v.start, v.field, Some(v.start..v.end()));
                 } else {
-                    self.add_text(m, line_ix, v.raw, v.start, id, None);
+                    self.add_text(m, line_ix, v.raw, v.start, v.field, None);
                 }
                 self.unescaped = buf;
             } else {
-                self.add_text(m, line_ix, v.raw, v.start, id, None);
+                self.add_text(m, line_ix, v.raw, v.start, v.field, None);
             }
         })
     }
@@ -278,10 +288,13 @@ impl Tokens {
         line: u32,
         text: &[u8],
         base: usize,
-        field: u32,
+        field_name: &[u8],
         whole: Option<Range<usize>>,
     ) {
-        let at = |start: usize, end: usize| match &whole {
+        // The field's id is looked up only once the value turns out to hold a token (most
+        // values hold none).
+        let mut field_id = None;
+        let at = |field: u32, start: usize, end: usize| match &whole {
             Some(w) => At {
                 line,
                 field,
@@ -297,7 +310,8 @@ impl Tokens {
         };
         let mut refanged = Vec::new();
         for found in m.extractor.tokens(text) {
-            let a = at(found.start, found.end);
+            let field = *field_id.get_or_insert_with(|| self.field_id(field_name));
+            let a = at(field, found.start, found.end);
             let raw = match found.token {
                 Token::Domain(b) | Token::Email(b) | Token::Url(b) | Token::Hex(b) => b,
                 Token::Ipv4(_) | Token::Ipv6(_) => &[][..],
@@ -355,16 +369,25 @@ impl Tokens {
                 Token::Email(_) | Token::Url(_) => {
                     let start = self.arena.len();
                     self.arena.extend_from_slice(bytes);
-                    self.scalars
-                        .push((start..self.arena.len(), found.defanged, a));
+                    let kind = match found.token {
+                        Token::Email(_) => Scalar::Email,
+                        _ => Scalar::Url {
+                            defanged: found.defanged,
+                        },
+                    };
+                    self.scalars.push((start..self.arena.len(), kind, a));
                 }
             }
         }
         if m.set.has_literals() {
             self.literal_hits.clear();
             m.set.match_literals(text, &mut self.literal_hits);
-            for h in self.literal_hits.drain(..) {
-                self.hits.push((at(h.start as usize, h.end as usize), h));
+            if !self.literal_hits.is_empty() {
+                let field = *field_id.get_or_insert_with(|| self.field_id(field_name));
+                for h in self.literal_hits.drain(..) {
+                    self.hits
+                        .push((at(field, h.start as usize, h.end as usize), h));
+                }
             }
         }
     }
@@ -427,23 +450,29 @@ impl Tokens {
         } else {
             self.finish_batched(m);
         }
-        for (range, defanged, a) in &self.scalars {
+        for (range, kind, a) in &self.scalars {
             let Ok(text) = std::str::from_utf8(&self.arena[range.clone()]) else {
                 continue;
             };
-            if text.contains("://") {
-                // The literal search over the text saw this URL as written; when its canonical
-                // form differs (case, default port, defanged), look the literals up on that
-                // form too — as `IndicatorSet::scan_text` does.
-                let as_written = !defanged && normalize::url(text).is_ok_and(|c| c == text);
-                let found = if as_written {
-                    set.match_url_prefixes(text)
-                } else {
-                    set.match_url(text)
-                };
-                self.hits.extend(found.into_iter().map(|h| (*a, h)));
-            } else if let Some(h) = set.match_email(text) {
-                self.hits.push((*a, h));
+            match kind {
+                Scalar::Email => self.hits.extend(set.match_email(text).map(|h| (*a, h))),
+                Scalar::Url { defanged } => {
+                    if normalize::url_into(text, &mut self.canonical).is_err() {
+                        continue;
+                    }
+                    // The literal search over the line saw this URL as written; when its
+                    // canonical form differs (case, default port, defanged), the literals are
+                    // searched on that form too — as `IndicatorSet::scan_text` does.
+                    self.literal_hits.clear();
+                    let canonical = self.canonical.as_bytes();
+                    if !defanged && canonical == text.as_bytes() {
+                        set.match_canonical_url_prefixes(canonical, &mut self.literal_hits);
+                    } else {
+                        set.match_canonical_url(canonical, &mut self.literal_hits);
+                    }
+                    self.hits
+                        .extend(self.literal_hits.drain(..).map(|h| (*a, h)));
+                }
             }
         }
         self.hits

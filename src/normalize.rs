@@ -264,22 +264,30 @@ fn validate_domain(name: &str) -> Result<(), Reject> {
     Ok(())
 }
 
-/// Canonicalises a host as it appears in a URL: IP literals in canonical form (IPv6 in
-/// brackets), names lowercased and IDNA-encoded. Single-label names are allowed here.
-fn url_host(host: &str) -> Result<String, Reject> {
+/// Canonicalises a host as it appears in a URL, appending it to `out`: IP literals in
+/// canonical form (IPv6 in brackets), names lowercased and IDNA-encoded. Single-label names are
+/// allowed here. Allocates only for a non-ASCII name.
+fn url_host_into(host: &str, out: &mut String) -> Result<(), Reject> {
+    use std::fmt::Write as _;
     if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         let v6: Ipv6Addr = inner.parse().map_err(|_| Reject::BadUrl)?;
-        return Ok(format!("[{v6}]"));
+        let _ = write!(out, "[{v6}]");
+        return Ok(());
     }
-    if let Ok(v4) = host.parse::<Ipv4Addr>() {
-        return Ok(v4.to_string());
+    if host.starts_with(|c: char| c.is_ascii_digit()) {
+        if let Ok(v4) = host.parse::<Ipv4Addr>() {
+            let _ = write!(out, "{v4}");
+            return Ok(());
+        }
     }
     let host = host.strip_suffix('.').unwrap_or(host);
-    let ascii = if host.is_ascii() {
-        host.to_ascii_lowercase()
+    let start = out.len();
+    if host.is_ascii() {
+        out.extend(host.chars().map(|c| c.to_ascii_lowercase()));
     } else {
-        idna::domain_to_ascii(host).map_err(|_| Reject::BadUrl)?
-    };
+        out.push_str(&idna::domain_to_ascii(host).map_err(|_| Reject::BadUrl)?);
+    }
+    let ascii = &out[start..];
     let ok = !ascii.is_empty()
         && ascii.len() <= 253
         && ascii.split('.').all(|l| {
@@ -288,7 +296,7 @@ fn url_host(host: &str) -> Result<String, Reject> {
                 && l.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         });
-    if ok { Ok(ascii) } else { Err(Reject::BadUrl) }
+    if ok { Ok(()) } else { Err(Reject::BadUrl) }
 }
 
 fn default_port(scheme: &str) -> Option<u16> {
@@ -345,21 +353,21 @@ pub fn url_into(raw: &str, out: &mut String) -> Result<(), Reject> {
     if host.is_empty() {
         return Err(Reject::BadUrl);
     }
-    let host = url_host(host)?;
-    let lower_scheme = scheme.map(str::to_ascii_lowercase);
-    if let Some(s) = &lower_scheme {
-        out.push_str(s);
+    if let Some(s) = scheme {
+        out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
         out.push_str("://");
     }
+    let lower_scheme = &out[..scheme.map_or(0, str::len)];
+    let default = default_port(lower_scheme);
     if let Some(u) = userinfo {
         out.push_str(u);
         out.push('@');
     }
-    out.push_str(&host);
+    url_host_into(host, out)?;
     if let Some(p) = port {
-        if lower_scheme.as_deref().and_then(default_port) != Some(p) {
-            out.push(':');
-            out.push_str(&p.to_string());
+        if default != Some(p) {
+            use std::fmt::Write as _;
+            let _ = write!(out, ":{p}");
         }
     }
     if !path.starts_with('/') {

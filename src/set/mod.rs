@@ -733,19 +733,11 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         out
     }
 
-    /// The URL indicators with a scheme that `url` (canonicalised) equals or extends at a
-    /// boundary — [`IndicatorSet::match_url`] without the schemeless fragments, for callers
-    /// that search literals in the surrounding text themselves.
-    pub fn match_url_prefixes(&self, url: &str) -> Vec<Hit> {
-        let mut out = Vec::new();
-        with_canonical_url(url, |canon| {
-            self.match_canonical_url_table(canon.as_bytes(), &mut out)
-        });
-        for h in &mut out {
-            h.start = 0;
-            h.end = url.len() as u32;
-        }
-        out
+    /// The URL indicators with a scheme that a canonical `url` equals or extends at a
+    /// boundary — [`IndicatorSet::match_canonical_url`] without the schemeless fragments, for
+    /// callers that search the literals in the surrounding text themselves.
+    pub fn match_canonical_url_prefixes(&self, url: &[u8], out: &mut Vec<Hit>) {
+        self.match_canonical_url_table(url, out);
     }
 
     /// [`IndicatorSet::match_url`] for a URL already in canonical form.
