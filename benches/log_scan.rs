@@ -1,0 +1,200 @@
+//! Log-scan throughput on generated logs (nginx/syslog text and Suricata-EVE-like JSON) against
+//! a 1M-indicator set, next to the floor and a naive baseline, in alternating rounds so the
+//! ratios survive a noisy machine:
+//!
+//! * a `memchr` line count over the same memory-mapped file (the floor: every byte read once);
+//! * the naive way: each line on its own through `IndicatorSet::scan_text` (text), or parsed
+//!   with `serde_json` and every string value through `scan_text` (JSON);
+//! * `trawl scan logs` (`engine::logs::scan_logs`, counting mode) with 1..=cores workers.
+//!
+//! Run: `cargo bench --bench log_scan`. Inputs (generated under `target/bench-data/` when
+//! absent): `TRAWL_SET` (default: 1M `gen-feed sensor` indicators), `TRAWL_LOG_MB` MiB of each
+//! format (default 256) from `gen-logs --hits-from` the same feed; `TRAWL_BENCH_ROUNDS`
+//! (default 3). The 1 GiB comparison with ripgrep is `tools/bench-logs.sh`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use memmap2::Mmap;
+use serde_json::Value;
+use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
+use trawl::set::IndicatorSet;
+
+fn tool(name: &str) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "trawl-tools",
+            "--bin",
+            name,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/release")
+        .join(name)
+}
+
+fn inputs() -> (PathBuf, [PathBuf; 2]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("sensor-1m.txt");
+    if !feed.exists() {
+        let out = std::fs::File::create(&feed).unwrap();
+        let ok = Command::new(tool("gen-feed"))
+            .args(["sensor", "1000000"])
+            .stdout(out)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+    let set = std::env::var_os("TRAWL_SET")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let set = dir.join("sensor-1m.tset");
+            if !set.exists() {
+                let mut b = trawl::compile::SetBuilder::new(Default::default(), Default::default());
+                trawl::compile::ingest_feeds(&[trawl::compile::FeedSpec::new(&feed)], &mut b)
+                    .unwrap();
+                b.write(&set).unwrap();
+            }
+            set
+        });
+    let mb = std::env::var("TRAWL_LOG_MB").unwrap_or_else(|_| "256".into());
+    let logs = ["plain", "json"].map(|kind| {
+        let path = dir.join(format!("{kind}-{mb}.log"));
+        if !path.exists() {
+            let ok = Command::new(tool("gen-logs"))
+                .arg(kind)
+                .arg(&path)
+                .arg(&mb)
+                .arg("--hits-from")
+                .arg(&feed)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok);
+        }
+        path
+    });
+    (set, logs)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn map(path: &Path) -> Mmap {
+    // SAFETY: a generated file nobody modifies during the benchmark.
+    unsafe { Mmap::map(&std::fs::File::open(path).unwrap()).unwrap() }
+}
+
+/// The naive baseline: every line on its own, free text through `scan_text`, JSON parsed with
+/// serde_json and each string value through `scan_text`. Returns the number of hits.
+fn naive<D: AsRef<[u8]>>(set: &IndicatorSet<D>, data: &[u8], json: bool) -> u64 {
+    fn strings<D: AsRef<[u8]>>(set: &IndicatorSet<D>, v: &Value, hits: &mut u64) {
+        match v {
+            Value::String(s) => *hits += set.scan_text(s.as_bytes()).len() as u64,
+            Value::Array(a) => a.iter().for_each(|v| strings(set, v, hits)),
+            Value::Object(o) => o.values().for_each(|v| strings(set, v, hits)),
+            _ => {}
+        }
+    }
+    let mut hits = 0;
+    for line in data.split(|&b| b == b'\n') {
+        if json {
+            if let Ok(v) = serde_json::from_slice::<Value>(line) {
+                strings(set, &v, &mut hits);
+            }
+        } else {
+            hits += set.scan_text(line).len() as u64;
+        }
+    }
+    hits
+}
+
+fn main() {
+    let (set_path, logs) = inputs();
+    let set = IndicatorSet::open(&set_path).unwrap();
+    let rounds: usize = std::env::var("TRAWL_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("set {}; {rounds} rounds, medians", set_path.display());
+    for (log, json) in logs.iter().zip([false, true]) {
+        let bytes = std::fs::metadata(log).unwrap().len() as f64;
+        let mut count = Vec::new();
+        let mut baseline = Vec::new();
+        let mut scans: Vec<Vec<f64>> = vec![Vec::new(); cores];
+        let (mut lines, mut naive_hits, mut hits) = (0, 0, 0);
+        for _ in 0..rounds {
+            let t = Instant::now();
+            let m = map(log);
+            lines = memchr::memchr_iter(b'\n', &m).count();
+            count.push(t.elapsed().as_secs_f64());
+
+            let t = Instant::now();
+            naive_hits = naive(&set, &map(log), json);
+            baseline.push(t.elapsed().as_secs_f64());
+
+            for (w, times) in scans.iter_mut().enumerate() {
+                let opts = LogOptions {
+                    workers: w + 1,
+                    mode: OutputMode::Count,
+                    ..LogOptions::default()
+                };
+                let input = [Input::Path(log.clone())];
+                let out = scan_logs(
+                    &set,
+                    &input,
+                    &opts,
+                    std::io::sink(),
+                    &AtomicBool::new(false),
+                )
+                .unwrap();
+                hits = out.total().hits;
+                times.push(out.elapsed.as_secs_f64());
+            }
+        }
+        let gbs = |secs: f64| bytes / secs / 1e9;
+        let floor = median(count);
+        println!(
+            "{}: {lines} lines, {:.0} MB; {hits} hits (naive: {naive_hits})",
+            log.display(),
+            bytes / 1e6
+        );
+        println!(
+            "  memchr line count (floor)          {:>7.3} GB/s",
+            gbs(floor)
+        );
+        let base = median(baseline);
+        println!(
+            "  naive per line ({})   {:>7.3} GB/s",
+            if json {
+                "serde_json+scan_text"
+            } else {
+                "scan_text      "
+            },
+            gbs(base)
+        );
+        for (w, times) in scans.into_iter().enumerate() {
+            let secs = median(times);
+            println!(
+                "  trawl scan logs, {} worker(s)       {:>7.3} GB/s  {:>5.2}x naive  {:>5.1}x the floor's time",
+                w + 1,
+                gbs(secs),
+                base / secs,
+                secs / floor
+            );
+        }
+    }
+}
