@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
@@ -139,6 +139,7 @@ impl LogOutcome {
 }
 
 /// How the lines of one input (one generation of a followed file) are read.
+#[derive(Clone)]
 struct Source {
     index: usize,
     name: Arc<str>,
@@ -184,11 +185,52 @@ impl Source {
             header_lines,
         }
     }
+
+    /// The source as the chunks after `chunk` must see it, if `chunk` holds header lines its
+    /// template has not read: Zeek `#` lines (a log may hold several headers, and a stream
+    /// may bring its header in pieces), or the CSV header when no earlier chunk held it.
+    /// Without this, a header line in any chunk but the first was lost to the chunks after it.
+    fn after(&self, chunk: &Chunk) -> Option<Source> {
+        match self.decoder.format() {
+            LogFormat::Zeek => {
+                let bytes = chunk.bytes();
+                if bytes.first() != Some(&b'#') && memchr::memmem::find(bytes, b"\n#").is_none() {
+                    return None;
+                }
+                let mut next = self.clone();
+                let mut changed = false;
+                for line in chunk.lines() {
+                    if line.number > self.header_lines && line.bytes.first() == Some(&b'#') {
+                        // Zeek's header lines change the header; its records change nothing.
+                        let _ = next.decoder.line(line.bytes, |_| {});
+                        changed = true;
+                    }
+                }
+                changed.then_some(next)
+            }
+            LogFormat::Csv if self.decoder.csv_header().is_none() => {
+                let mut next = self.clone();
+                for line in chunk.lines() {
+                    match next.decoder.line(line.bytes, |_| {}) {
+                        Ok(LineKind::Blank) => {}
+                        Ok(LineKind::Header) => {
+                            next.header_lines = line.number;
+                            return Some(next);
+                        }
+                        _ => return None,
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A chunk's rendered output and counters.
 struct Done {
     source: usize,
+    /// Place in the output order (over all inputs).
     seq: u64,
     out: Vec<u8>,
     stats: FileStats,
@@ -199,6 +241,8 @@ struct LineInfo {
     number: u64,
     offset: u64,
     record: bool,
+    /// The line parsed in its format (no error).
+    parsed: bool,
 }
 
 /// Matches one chunk and renders its output.
@@ -207,6 +251,7 @@ fn work<D: AsRef<[u8]>>(
     batch: &mut BatchScanner<'_, '_, D>,
     src: &Source,
     chunk: &Chunk,
+    seq: u64,
     mode: OutputMode,
 ) -> Done {
     let mut stats = FileStats {
@@ -218,18 +263,18 @@ fn work<D: AsRef<[u8]>>(
     let mut info = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         stats.lines += 1;
-        let record = if line.number <= src.header_lines {
-            false
+        let (record, parsed) = if line.number <= src.header_lines {
+            (false, true)
         } else {
             match batch.add_line(i as u32, line.bytes, &mut decoder) {
-                Ok(kind) => kind == LineKind::Record,
+                Ok(kind) => (kind == LineKind::Record, true),
                 Err(why) => {
                     let e = stats.errors.entry(why).or_insert(ErrorCount {
                         count: 0,
                         first_line: line.number,
                     });
                     e.count += 1;
-                    true
+                    (true, false)
                 }
             }
         };
@@ -237,6 +282,7 @@ fn work<D: AsRef<[u8]>>(
             number: line.number,
             offset: line.offset,
             record,
+            parsed,
         });
     }
     let mut hits: Vec<(u32, LineHit)> = Vec::new();
@@ -274,6 +320,7 @@ fn work<D: AsRef<[u8]>>(
                 matcher.set(),
                 decoder.format(),
                 line.bytes,
+                li.parsed,
                 line_hits,
                 &mut out,
             ),
@@ -282,7 +329,7 @@ fn work<D: AsRef<[u8]>>(
     }
     Done {
         source: src.index,
-        seq: chunk.seq,
+        seq,
         out,
         stats,
     }
@@ -345,21 +392,37 @@ fn hit_json<D: AsRef<[u8]>>(
     })
 }
 
-/// `--enrich`: the record with `threat.enrichments` added.
+/// `--enrich`: the record with `threat.enrichments` added. A JSON record without hits is
+/// passed through as it is when it is valid JSON (`parsed` by the walker, valid UTF-8, no raw
+/// control bytes, or else accepted by `serde_json`); anything else is wrapped, so that every
+/// output line is JSON.
 fn enrich<D: AsRef<[u8]>>(
     set: &IndicatorSet<D>,
     format: LogFormat,
     line: &[u8],
+    parsed: bool,
     hits: &[(u32, LineHit)],
     out: &mut Vec<u8>,
 ) {
-    if hits.is_empty() && format == LogFormat::JsonLines {
+    let json = format == LogFormat::JsonLines;
+    let clean = || parsed && !line.iter().any(|&b| b < 0x20) && std::str::from_utf8(line).is_ok();
+    if hits.is_empty() && json && clean() {
         out.extend_from_slice(line);
         out.push(b'\n');
         return;
     }
-    let mut doc: Json = match (format, serde_json::from_slice::<Json>(line)) {
-        (LogFormat::JsonLines, Ok(Json::Object(o))) => Json::Object(o),
+    let value = if json {
+        serde_json::from_slice::<Json>(line).ok()
+    } else {
+        None
+    };
+    if hits.is_empty() && value.is_some() {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+        return;
+    }
+    let mut doc: Json = match value {
+        Some(Json::Object(o)) => Json::Object(o),
         _ => json!({ "message": String::from_utf8_lossy(line) }),
     };
     if !hits.is_empty() {
@@ -390,7 +453,8 @@ pub enum Input {
 }
 
 /// Scans `inputs` against `set`, writing to `out`. `stop` ends reading early (follow mode runs
-/// until it is set).
+/// until it is set). Inputs read once are read one after the other; followed files are read
+/// side by side, and an input that fails sets `stop` for them.
 pub fn scan_logs<D, W>(
     set: &IndicatorSet<D>,
     inputs: &[Input],
@@ -405,7 +469,8 @@ where
     let start = Instant::now();
     let matcher = LineMatcher::new(set, opts.line.clone());
     let workers = opts.workers.max(1);
-    let (work_tx, work_rx) = bounded::<(Arc<Source>, Chunk)>(workers * 4);
+    // Each chunk travels with its place in the output order.
+    let (work_tx, work_rx) = bounded::<(Arc<Source>, Chunk, u64)>(workers * 4);
     let (done_tx, done_rx) = bounded::<Done>(workers * 4);
     let names: Vec<String> = inputs
         .iter()
@@ -427,11 +492,9 @@ where
             let (work_rx, done_tx, matcher) = (work_rx.clone(), done_tx.clone(), &matcher);
             scope.spawn(move || {
                 let mut batch = BatchScanner::new(matcher);
-                for (src, chunk) in work_rx {
-                    if done_tx
-                        .send(work(matcher, &mut batch, &src, &chunk, opts.mode))
-                        .is_err()
-                    {
+                for (src, chunk, seq) in work_rx {
+                    let done = work(matcher, &mut batch, &src, &chunk, seq, opts.mode);
+                    if done_tx.send(done).is_err() {
                         break;
                     }
                 }
@@ -441,8 +504,8 @@ where
         let files = &mut files;
         let writer = scope.spawn(move || -> std::io::Result<()> {
             let mut out = out;
-            let mut pending: HashMap<(usize, u64), Done> = HashMap::new();
-            let mut next: Vec<u64> = vec![0; files.len()];
+            let mut pending: HashMap<u64, Done> = HashMap::new();
+            let mut next = 0u64;
             for done in done_rx {
                 if !opts.ordered {
                     out.write_all(&done.out)?;
@@ -450,53 +513,88 @@ where
                     out.flush()?;
                     continue;
                 }
-                pending.insert((done.source, done.seq), done);
-                // Write every chunk that is next in its source's order.
-                loop {
-                    let ready = (0..next.len()).find(|&s| pending.contains_key(&(s, next[s])));
-                    let Some(s) = ready else { break };
-                    let d = pending.remove(&(s, next[s])).expect("ready chunk");
+                pending.insert(done.seq, done);
+                // Write every chunk that is next in order.
+                while let Some(d) = pending.remove(&next) {
                     out.write_all(&d.out)?;
-                    files[s].add(&d.stats);
-                    next[s] += 1;
+                    files[d.source].add(&d.stats);
+                    next += 1;
                 }
                 out.flush()?;
             }
             out.flush()
         });
-        let read = (|| -> Result<()> {
-            for (index, input) in inputs.iter().enumerate() {
-                let name: Arc<str> = names[index].as_str().into();
-                let mut source: Option<Arc<Source>> = None;
-                let mut send = |chunk: Chunk| -> bool {
-                    // A followed file's next generation may be another format or header.
-                    if source
-                        .as_ref()
-                        .is_none_or(|s| s.generation != chunk.generation)
-                    {
-                        let s = Source::new(index, name.clone(), &chunk, opts.format);
-                        *formats[index].lock().expect("format lock") = s.decoder.format().name();
-                        source = Some(Arc::new(s));
-                    }
-                    let src = source.clone().expect("set above");
-                    work_tx.send((src, chunk)).is_ok() && !stop.load(Ordering::Relaxed)
-                };
-                match input {
-                    Input::Path(p) => {
-                        input::chunks(p, opts.chunk_size, &mut send)?;
-                    }
-                    Input::Follow(p, fo) => {
-                        let mut follow = Follow::new(p, fo.clone())?;
-                        while let Some(chunk) = follow.next_chunk(stop)? {
-                            if !send(chunk) {
-                                break;
-                            }
+        // A chunk's place in the output order is taken as it is handed to the workers: inputs
+        // read one after the other come out one after the other, and followed files (read side
+        // by side, each until `stop`) interleave as their lines arrive.
+        let next_seq = AtomicU64::new(0);
+        let read_one = |index: usize, input: &Input| -> Result<()> {
+            let name: Arc<str> = names[index].as_str().into();
+            let mut source: Option<Arc<Source>> = None;
+            let mut send = |chunk: Chunk| -> bool {
+                // A followed file's next generation may be another format or header.
+                if source
+                    .as_ref()
+                    .is_none_or(|s| s.generation != chunk.generation)
+                {
+                    let s = Source::new(index, name.clone(), &chunk, opts.format);
+                    *formats[index].lock().expect("format lock") = s.decoder.format().name();
+                    source = Some(Arc::new(s));
+                }
+                let src = source.clone().expect("set above");
+                if let Some(next) = src.after(&chunk) {
+                    source = Some(Arc::new(next));
+                }
+                let seq = next_seq.fetch_add(1, Ordering::Relaxed);
+                work_tx.send((src, chunk, seq)).is_ok() && !stop.load(Ordering::Relaxed)
+            };
+            match input {
+                Input::Path(p) => {
+                    input::chunks(p, opts.chunk_size, &mut send)?;
+                }
+                Input::Follow(p, fo) => {
+                    let mut follow = Follow::new(p, fo.clone())?;
+                    while let Some(chunk) = follow.next_chunk(stop)? {
+                        if !send(chunk) {
+                            break;
                         }
                     }
                 }
             }
             Ok(())
-        })();
+        };
+        let read = std::thread::scope(|readers| {
+            let read_one = &read_one;
+            let followers: Vec<_> = inputs
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| matches!(i, Input::Follow(..)))
+                .map(|(index, input)| {
+                    readers.spawn(move || {
+                        let r = read_one(index, input);
+                        if r.is_err() {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        r
+                    })
+                })
+                .collect();
+            let mut result = inputs
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| matches!(i, Input::Path(_)))
+                .try_for_each(|(index, input)| read_one(index, input));
+            if result.is_err() && !followers.is_empty() {
+                // Followed files run until `stop`: an input that failed ends them (and a
+                // followed file that failed ends the others, above).
+                stop.store(true, Ordering::Relaxed);
+            }
+            for f in followers {
+                let r = f.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                result = result.and(r);
+            }
+            result
+        });
         drop(work_tx);
         let written = writer
             .join()
@@ -518,4 +616,224 @@ where
         elapsed: start.elapsed(),
         output_closed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::exclude::Exclusions;
+    use crate::compile::{CompileOptions, SetBuilder};
+    use crate::ingest::{FeedOptions, text};
+    use crate::input::ChunkData;
+    use crate::set::AlignedBytes;
+    use std::sync::Mutex;
+
+    fn set() -> IndicatorSet<AlignedBytes> {
+        let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
+        let feed = &b"203.0.113.7\nevil.example\n"[..];
+        text::read(feed, "t", &FeedOptions::source("t"), &mut b).unwrap();
+        IndicatorSet::from_bytes(AlignedBytes::copy_from(&b.build().unwrap().0.finish(0))).unwrap()
+    }
+
+    fn chunk(seq: u64, first_line: u64, text: &str) -> Chunk {
+        Chunk {
+            source: "t".into(),
+            generation: 0,
+            seq,
+            first_line,
+            line_count: text.lines().count() as u64,
+            offset: 0,
+            data: ChunkData::Owned(text.as_bytes().to_vec()),
+        }
+    }
+
+    /// The fields a chunk's lines are read with: those of the source it is handed with.
+    fn fields(src: &Source, line: &str) -> Vec<String> {
+        let mut decoder = src.decoder.clone();
+        let mut got = Vec::new();
+        let _ = decoder.line(line.as_bytes(), |v| {
+            got.push(String::from_utf8_lossy(v.field).into_owned())
+        });
+        got
+    }
+
+    #[test]
+    fn header_lines_in_later_chunks_reach_the_chunks_after_them() {
+        // A Zeek header arriving one line per chunk, then a second header (a concatenated
+        // log) in a later chunk.
+        let chunks = [
+            "#separator \\x09\n",
+            "#set_separator\t,\n#fields\tts\thost\n",
+            "#types\ttime\tstring\n1.0\tevil.example\n",
+            "2.0\tevil.example\n#close\t-\n#separator \\x09\n#fields\tts\tquery\n",
+            "3.0\tevil.example\n",
+        ];
+        let mut line = 1;
+        let mut src = Source::new(0, "t".into(), &chunk(0, 1, chunks[0]), None);
+        assert_eq!(src.decoder.format(), LogFormat::Zeek);
+        let mut seen = Vec::new();
+        for (i, text) in chunks.iter().enumerate() {
+            let c = chunk(i as u64, line, text);
+            line += c.line_count;
+            seen.push(fields(&src, "9.0\tevil.example"));
+            if let Some(next) = src.after(&c) {
+                src = next;
+            }
+        }
+        // Before the chunks 0, 1, 2, 3, 4: no fields yet, no fields, `ts host` (no types
+        // yet: every column reported), `host` (`ts` is a time), `ts query` (a new header
+        // without types).
+        assert_eq!(
+            seen,
+            [
+                vec![],
+                vec![],
+                vec!["ts".to_string(), "host".into()],
+                vec!["host".to_string()],
+                vec!["ts".to_string(), "query".into()],
+            ]
+        );
+
+        // A CSV header after blank lines, in the second chunk.
+        let first = chunk(0, 1, "\n");
+        let src = Source::new(0, "t.csv".into(), &first, None);
+        assert_eq!(src.decoder.format(), LogFormat::Csv);
+        assert!(src.after(&first).is_none());
+        let next = src
+            .after(&chunk(1, 2, "\nip,host\n1.2.3.4,a.example\n"))
+            .unwrap();
+        assert_eq!(next.header_lines, 3);
+        assert_eq!(fields(&next, "5.6.7.8,b.example"), ["ip", "host"]);
+        // Once the header is read, later chunks change nothing.
+        assert!(next.after(&chunk(2, 5, "ip,host\n")).is_none());
+    }
+
+    #[test]
+    fn enrich_writes_json_for_every_record() {
+        let set = set();
+        let go = |line: &[u8], parsed: bool| {
+            let mut out = Vec::new();
+            enrich(&set, LogFormat::JsonLines, line, parsed, &[], &mut out);
+            out
+        };
+        // Valid records without hits pass through byte for byte (key order, escapes kept).
+        let line = br#"{"b":1,"a":"x\/y"}"#;
+        assert_eq!(go(line, true), [&line[..], b"\n"].concat());
+        let tab = b"{\"a\":\t1}";
+        assert_eq!(go(tab, true), [&tab[..], b"\n"].concat());
+        // A record cut short, or with a raw control byte or invalid UTF-8 in a string (the
+        // walker reads those, JSON does not allow them), is wrapped.
+        for (line, parsed) in [
+            (&br#"{"a":"cut"#[..], false),
+            (b"{\"a\":\"x\x01y\"}", true),
+            (b"{\"a\":\"\xff\"}", true),
+        ] {
+            let out = go(line, parsed);
+            let doc: Json = serde_json::from_slice(&out).unwrap();
+            assert_eq!(
+                doc["message"],
+                String::from_utf8_lossy(line).as_ref(),
+                "{doc}"
+            );
+        }
+    }
+
+    /// Options for the scans below: tiny chunks on several workers.
+    fn tiny(mode: OutputMode) -> LogOptions {
+        LogOptions {
+            workers: 4,
+            chunk_size: 1,
+            mode,
+            ..LogOptions::default()
+        }
+    }
+
+    #[test]
+    fn ordered_output_keeps_the_order_of_inputs() {
+        let set = set();
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Vec::new();
+        let mut want = String::new();
+        for f in 0..4 {
+            let path = dir.path().join(format!("{f}.log"));
+            let text: String = (0..40)
+                .map(|l| format!("file {f} line {l} from 203.0.113.7\n"))
+                .collect();
+            std::fs::write(&path, &text).unwrap();
+            want += &text;
+            inputs.push(Input::Path(path));
+        }
+        for _ in 0..5 {
+            let mut out = Vec::new();
+            let opts = tiny(OutputMode::OnlyMatching);
+            let o = scan_logs(&set, &inputs, &opts, &mut out, &AtomicBool::new(false)).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+            assert!(o.files.iter().all(|f| f.hits == 40 && f.lines == 40));
+        }
+    }
+
+    /// A writer that others can read while the scan runs.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn several_followed_files_are_all_read() {
+        let set = set();
+        let dir = tempfile::tempdir().unwrap();
+        let follow = FollowOptions {
+            poll: Duration::from_millis(5),
+            ..FollowOptions::default()
+        };
+        let mut inputs = Vec::new();
+        for f in 0..3 {
+            let path = dir.path().join(format!("{f}.log"));
+            std::fs::write(&path, format!("file {f} from 203.0.113.7\n")).unwrap();
+            inputs.push(Input::Follow(path, follow.clone()));
+        }
+        let out = Shared::default();
+        let stop = AtomicBool::new(false);
+        let outcome = std::thread::scope(|s| {
+            let scan = s.spawn(|| {
+                let opts = tiny(OutputMode::OnlyMatching);
+                scan_logs(&set, &inputs, &opts, out.clone(), &stop)
+            });
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while out
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                < 3
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            stop.store(true, Ordering::Relaxed);
+            scan.join().unwrap().unwrap()
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.sort();
+        assert_eq!(
+            lines,
+            [
+                "file 0 from 203.0.113.7",
+                "file 1 from 203.0.113.7",
+                "file 2 from 203.0.113.7"
+            ]
+        );
+        assert!(outcome.files.iter().all(|f| f.hits == 1));
+    }
 }
