@@ -123,27 +123,55 @@ impl Follow {
                 }
                 continue;
             }
-            // At the end of the file: has the path moved on, or the file shrunk?
-            match self.changed()? {
-                Change::None => std::thread::sleep(self.opts.poll),
-                Change::Truncated => {
-                    let tail = self.flush_pending();
-                    let open = self.open.as_mut().expect("still open");
-                    open.file
-                        .seek(SeekFrom::Start(0))
-                        .map_err(|e| Error::io(&self.path, e))?;
-                    open.pos = 0;
-                    self.new_generation();
-                    self.ready = tail;
+            if !self.at_end()? {
+                std::thread::sleep(self.opts.poll);
+            }
+        }
+    }
+
+    /// At the end of the open file (a read came back empty): moves on to the next generation
+    /// if the path was rotated or the file truncated, and says whether it did.
+    fn at_end(&mut self) -> Result<bool> {
+        match self.changed()? {
+            Change::None => Ok(false),
+            Change::Truncated => {
+                let tail = self.flush_pending();
+                let open = self.open.as_mut().expect("still open");
+                open.file
+                    .seek(SeekFrom::Start(0))
+                    .map_err(|e| Error::io(&self.path, e))?;
+                open.pos = 0;
+                self.new_generation();
+                self.ready = tail;
+                Ok(true)
+            }
+            Change::Rotated => {
+                // The writer may have appended to the old file between the read that found its
+                // end and the look at the path (it writes its last lines, then reopens): read
+                // it to its end once more, or those lines are lost. What is left after the last
+                // `\n` is a last line without one.
+                self.drain()?;
+                let tail = self.flush_pending();
+                self.open = None;
+                self.new_generation();
+                self.ready = tail;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Reads the open file to its end into `pending`.
+    fn drain(&mut self) -> Result<()> {
+        let open = self.open.as_mut().expect("checked while open");
+        loop {
+            match open.file.read(&mut self.buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    open.pos += n as u64;
+                    self.pending.extend_from_slice(&self.buf[..n]);
                 }
-                Change::Rotated => {
-                    // The old file was read to its end just now; what is left is a last line
-                    // without `\n`.
-                    let tail = self.flush_pending();
-                    self.open = None;
-                    self.new_generation();
-                    self.ready = tail;
-                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(&self.path, e)),
             }
         }
     }
@@ -232,4 +260,37 @@ enum Change {
     None,
     Truncated,
     Rotated,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn lines_appended_to_the_rotated_file_after_its_end_was_seen_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        std::fs::write(&path, "a\n").unwrap();
+        let stop = AtomicBool::new(false);
+        let mut f = Follow::new(&path, FollowOptions::default()).unwrap();
+        let c = f.next_chunk(&stop).unwrap().unwrap();
+        assert_eq!((c.bytes(), c.generation), (&b"a\n"[..], 0));
+        // The follower's read has just come back empty; before it looks at the path, the
+        // writer renames the file, writes its last line to it, and starts a new file.
+        let mut old = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+        old.write_all(b"b\nc").unwrap();
+        std::fs::write(&path, "d\n").unwrap();
+        assert!(f.at_end().unwrap());
+        let c = f.next_chunk(&stop).unwrap().unwrap();
+        let lines: Vec<_> = c.lines().map(|l| (l.number, l.offset, l.bytes)).collect();
+        assert_eq!(lines, [(2, 2, &b"b"[..]), (3, 4, b"c")]);
+        assert_eq!(c.generation, 0);
+        let c = f.next_chunk(&stop).unwrap().unwrap();
+        assert_eq!((c.bytes(), c.generation, c.first_line), (&b"d\n"[..], 1, 1));
+    }
 }
