@@ -220,6 +220,8 @@ struct Tokens {
     scalars: Vec<(Range<usize>, Scalar, At)>,
     /// A URL's canonical form.
     canonical: String,
+    /// URLs already in canonical form (indexes into `scalars`), probed together.
+    canonical_urls: Vec<u32>,
     hits: Vec<(At, Hit)>,
     literal_hits: Vec<Hit>,
     results: Vec<Option<Hit>>,
@@ -401,11 +403,7 @@ impl Tokens {
                 self.hits.push((*a, *h));
             }
         }
-        let names: Vec<&str> = self
-            .names
-            .iter()
-            .map(|r| std::str::from_utf8(&self.arena[r.clone()]).unwrap_or(""))
-            .collect();
+        let names: Vec<&[u8]> = self.names.iter().map(|r| &self.arena[r.clone()]).collect();
         set.match_domains(&names, &mut self.results);
         for (r, a) in self.results.iter().zip(&self.name_at) {
             if let Some(h) = r {
@@ -450,12 +448,18 @@ impl Tokens {
         } else {
             self.finish_batched(m);
         }
-        for (range, kind, a) in &self.scalars {
-            let Ok(text) = std::str::from_utf8(&self.arena[range.clone()]) else {
+        self.canonical_urls.clear();
+        for (i, (range, kind, a)) in self.scalars.iter().enumerate() {
+            let bytes = &self.arena[range.clone()];
+            let Ok(text) = std::str::from_utf8(bytes) else {
                 continue;
             };
             match kind {
                 Scalar::Email => self.hits.extend(set.match_email(text).map(|h| (*a, h))),
+                // Already canonical (the common case): probed below, all together.
+                Scalar::Url { defanged: false } if normalize::url_is_canonical(bytes) => {
+                    self.canonical_urls.push(i as u32)
+                }
                 Scalar::Url { defanged } => {
                     if normalize::url_into(text, &mut self.canonical).is_err() {
                         continue;
@@ -465,7 +469,7 @@ impl Tokens {
                     // searched on that form too — as `IndicatorSet::scan_text` does.
                     self.literal_hits.clear();
                     let canonical = self.canonical.as_bytes();
-                    if !defanged && canonical == text.as_bytes() {
+                    if !defanged && canonical == bytes {
                         set.match_canonical_url_prefixes(canonical, &mut self.literal_hits);
                     } else {
                         set.match_canonical_url(canonical, &mut self.literal_hits);
@@ -475,6 +479,12 @@ impl Tokens {
                 }
             }
         }
+        let (scalars, arena, urls) = (&self.scalars, &self.arena, &self.canonical_urls);
+        set.match_canonical_urls_prefixes(
+            urls.len(),
+            |i| &arena[scalars[urls[i] as usize].0.clone()],
+            |i, h| self.hits.push((scalars[urls[i] as usize].2, h)),
+        );
         self.hits
             .sort_by_key(|(a, h)| (a.line, a.start, a.end, h.indicator));
         self.hits

@@ -264,6 +264,40 @@ fn validate_domain(name: &str) -> Result<(), Reject> {
     Ok(())
 }
 
+/// Whether `raw` is certainly a URL already in canonical form ([`url`] would return it
+/// unchanged): a lowercase `http`/`https` scheme, a host of lowercase letters, digits, `-` and
+/// `_` in valid labels (no port, no user info, not starting with a digit), then `/` and a path
+/// with no fragment, space or control byte. Checked in one pass, so that log scans can skip
+/// canonicalising the common case; `false` only means "canonicalise to find out".
+pub fn url_is_canonical(raw: &[u8]) -> bool {
+    let rest = if let Some(r) = raw.strip_prefix(b"http://") {
+        r
+    } else if let Some(r) = raw.strip_prefix(b"https://") {
+        r
+    } else {
+        return false;
+    };
+    let Some(host_len) = rest.iter().position(|&b| b == b'/') else {
+        return false;
+    };
+    let (host, path) = rest.split_at(host_len);
+    if host.is_empty() || host.len() > 253 || host[0].is_ascii_digit() {
+        return false;
+    }
+    let mut label = 0usize;
+    for &b in host {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => label += 1,
+            b'.' if label > 0 => label = 0,
+            _ => return false,
+        }
+        if label > 63 {
+            return false;
+        }
+    }
+    label > 0 && path.iter().all(|&b| b > b' ' && b != 0x7f && b != b'#')
+}
+
 /// Canonicalises a host as it appears in a URL, appending it to `out`: IP literals in
 /// canonical form (IPv6 in brackets), names lowercased and IDNA-encoded. Single-label names are
 /// allowed here. Allocates only for a non-ASCII name.
@@ -651,5 +685,51 @@ mod tests {
         assert_eq!(kind("2001:db8::1:443"), Ok(Kind::Ipv6));
         assert_eq!(kind("not a value"), Err(Reject::BadDomain));
         assert_eq!(kind("   "), Err(Reject::Empty));
+    }
+}
+
+#[cfg(test)]
+mod canonical_url_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn common_canonical_urls_take_the_fast_path() {
+        for u in [
+            "http://evil.example/",
+            "https://www.evil.example/a/b.php?id=7&x=y",
+            "http://localhost/x",
+            "https://cdn-1.evil_host.example/%41",
+        ] {
+            assert!(url_is_canonical(u.as_bytes()), "{u}");
+            assert_eq!(url(u).as_deref(), Ok(u));
+        }
+        for u in [
+            "HTTP://evil.example/",
+            "http://Evil.example/",
+            "http://evil.example",
+            "http://evil.example:80/",
+            "http://u@evil.example/",
+            "http://evil.example./",
+            "http://203.0.113.7/",
+            "http://evil.example/#frag",
+            "ftp://evil.example/",
+            "http://a..b/",
+        ] {
+            assert!(!url_is_canonical(u.as_bytes()), "{u}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The fast path never claims a URL is canonical when canonicalising would change it.
+        #[test]
+        fn fast_path_agrees_with_url(
+            s in "(https?|HTTPS?|Http|ftp|hxxp)://[a-zA-Z0-9._:@\\[\\]-]{0,24}(/[a-zA-Z0-9/?#&=. %_-]{0,24})?"
+        ) {
+            if url_is_canonical(s.as_bytes()) {
+                prop_assert_eq!(url(&s), Ok(s.clone()));
+            }
+        }
     }
 }

@@ -540,8 +540,8 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// Batched [`IndicatorSet::match_domain`], software-pipelined in three stages `D` names
     /// apart: canonicalise a name, hash its suffixes and prefetch their tags; prefetch the
     /// entry offsets of tag matches; prefetch the key entries; then probe. `out[i]` answers
-    /// `names[i]`.
-    pub fn match_domains(&self, names: &[&str], out: &mut Vec<Option<Hit>>) {
+    /// `names[i]`. Names may be `&str` or bytes (a non-UTF-8 name never matches).
+    pub fn match_domains<S: AsRef<[u8]>>(&self, names: &[S], out: &mut Vec<Option<Hit>>) {
         const D: usize = 4;
         const RING: usize = 4 * D;
         out.clear();
@@ -562,9 +562,11 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                         &table,
                         &bufs[slot][..len],
                         &suffixes[slot],
-                        names[j].len(),
+                        names[j].as_ref().len(),
                     ),
-                    None => self.match_domain(names[j]),
+                    None => std::str::from_utf8(names[j].as_ref())
+                        .ok()
+                        .and_then(|n| self.match_domain(n)),
                 };
             }
             if let Some(j) = i.checked_sub(2 * D).filter(|&j| j < names.len()) {
@@ -579,7 +581,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             }
             if let Some(name) = names.get(i) {
                 let slot = i % RING;
-                let len = canonical_name(name.as_bytes(), &mut bufs[slot]).map(<[u8]>::len);
+                let len = canonical_name(name.as_ref(), &mut bufs[slot]).map(<[u8]>::len);
                 suffixes[slot].n = 0;
                 if let Some(len) = len {
                     suffixes[slot].fill(&bufs[slot][..len], &table);
@@ -750,50 +752,60 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// to `url` or a prefix of it at a boundary.
     fn match_canonical_url_table(&self, url: &[u8], out: &mut Vec<Hit>) {
         let table = self.table(Kind::Url);
-        let authority = url
-            .windows(3)
-            .position(|w| w == b"://")
-            .map(|i| i + 3)
-            .filter(|_| !table.is_empty());
-        if let Some(host) = authority {
-            let path = url[host..]
-                .iter()
-                .position(|&b| b == b'/')
-                .map_or(url.len(), |p| host + p);
-            // Prefix ends: before and after every boundary byte past the authority, and the end.
-            let mut cuts = [0usize; 64];
-            let mut n = 0;
-            for (i, &b) in url.iter().enumerate().skip(path) {
-                if matches!(b, b'/' | b'?' | b'&' | b';' | b'=' | b'#') && n + 2 < cuts.len() {
-                    if n == 0 || cuts[n - 1] != i {
-                        cuts[n] = i;
-                        n += 1;
-                    }
-                    cuts[n] = i + 1;
-                    n += 1;
-                }
+        if table.is_empty() {
+            return;
+        }
+        let mut cuts = UrlCuts::EMPTY;
+        cuts.fill(url, &table);
+        self.probe_url_cuts(&table, url, &cuts, |h| out.push(h));
+    }
+
+    /// Batched [`IndicatorSet::match_canonical_url_prefixes`] over `count` canonical URLs,
+    /// `url(i)` giving the `i`-th: the prefixes of `G` URLs are hashed and prefetched before
+    /// any of them is probed, so their cache misses overlap. `each(i, hit)` reports a hit of
+    /// URL `i`, in order of `i`.
+    pub fn match_canonical_urls_prefixes<'u>(
+        &self,
+        count: usize,
+        url: impl Fn(usize) -> &'u [u8],
+        mut each: impl FnMut(usize, Hit),
+    ) {
+        const G: usize = 8;
+        let table = self.table(Kind::Url);
+        if table.is_empty() {
+            return;
+        }
+        let mut cuts = [UrlCuts::EMPTY; G];
+        for start in (0..count).step_by(G) {
+            let group = start..count.min(start + G);
+            for (c, i) in cuts.iter_mut().zip(group.clone()) {
+                c.fill(url(i), &table);
             }
-            if n == 0 || cuts[n - 1] != url.len() {
-                cuts[n] = url.len();
-                n += 1;
+            for (c, i) in cuts.iter().zip(group) {
+                self.probe_url_cuts(&table, url(i), c, |h| each(i, h));
             }
-            let mut hashes = [0u64; 64];
-            for (h, &c) in hashes.iter_mut().zip(&cuts[..n]) {
-                *h = format::key_hash(false, &url[..c]);
-                table.prefetch(*h);
-            }
-            let strings = self.strings();
-            for (&h, &c) in hashes.iter().zip(&cuts[..n]) {
-                let key = &url[..c];
-                if let Some(r) = table.probe(h, |e| Self::entry_is(strings, e, key)) {
-                    if self.answers(r, Kind::Url, false) {
-                        out.push(Hit {
-                            indicator: r,
-                            kind: Kind::Url,
-                            start: 0,
-                            end: c as u32,
-                        });
-                    }
+        }
+    }
+
+    /// Probes the prefixes in `cuts` (filled for `url`).
+    fn probe_url_cuts(
+        &self,
+        table: &Table<'_>,
+        url: &[u8],
+        cuts: &UrlCuts,
+        mut each: impl FnMut(Hit),
+    ) {
+        let strings = self.strings();
+        for (&h, &c) in cuts.hashes.iter().zip(&cuts.ends[..cuts.n]) {
+            let key = &url[..c as usize];
+            if let Some(r) = table.probe(h, |e| Self::entry_is(strings, e, key)) {
+                if self.answers(r, Kind::Url, false) {
+                    each(Hit {
+                        indicator: r,
+                        kind: Kind::Url,
+                        start: 0,
+                        end: c,
+                    });
                 }
             }
         }
@@ -1007,6 +1019,54 @@ thread_local! {
 }
 
 /// Runs `f` on the canonical form of `url`, in a reused per-thread buffer.
+/// The prefixes of a canonical URL that a URL indicator may equal — before and after every
+/// boundary byte (`/ ? & ; = #`) past the authority, and the whole URL — with their hashes,
+/// prefetched in the URL table.
+#[derive(Clone, Copy)]
+struct UrlCuts {
+    ends: [u32; 64],
+    hashes: [u64; 64],
+    n: usize,
+}
+
+impl UrlCuts {
+    const EMPTY: UrlCuts = UrlCuts {
+        ends: [0; 64],
+        hashes: [0; 64],
+        n: 0,
+    };
+
+    /// Cuts `url` (none when it has no `scheme://`) and prefetches each prefix's slot.
+    fn fill(&mut self, url: &[u8], table: &Table<'_>) {
+        self.n = 0;
+        let Some(host) = memchr::memmem::find(url, b"://").map(|i| i + 3) else {
+            return;
+        };
+        let path = memchr::memchr(b'/', &url[host..]).map_or(url.len(), |p| host + p);
+        let ends = &mut self.ends;
+        let mut n = 0;
+        for (i, &b) in url.iter().enumerate().skip(path) {
+            if matches!(b, b'/' | b'?' | b'&' | b';' | b'=' | b'#') && n + 2 < ends.len() {
+                if n == 0 || ends[n - 1] != i as u32 {
+                    ends[n] = i as u32;
+                    n += 1;
+                }
+                ends[n] = i as u32 + 1;
+                n += 1;
+            }
+        }
+        if n == 0 || ends[n - 1] != url.len() as u32 {
+            ends[n] = url.len() as u32;
+            n += 1;
+        }
+        for (h, &c) in self.hashes.iter_mut().zip(&ends[..n]) {
+            *h = format::key_hash(false, &url[..c as usize]);
+            table.prefetch(*h);
+        }
+        self.n = n;
+    }
+}
+
 fn with_canonical_url<R>(url: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
     URL_BUF.with(|buf| {
         let mut buf = buf.try_borrow_mut().ok()?;
