@@ -129,7 +129,11 @@ fn naive<D: AsRef<[u8]>>(set: &IndicatorSet<D>, data: &[u8], json: bool) -> u64 
 /// free-text extractor, nothing looked up. Returns the number of tokens.
 fn tokenise(data: &[u8], json: bool) -> u64 {
     let extractor = Extractor::default();
-    let mut decoder = Decoder::new(if json { LogFormat::JsonLines } else { LogFormat::Plain });
+    let mut decoder = Decoder::new(if json {
+        LogFormat::JsonLines
+    } else {
+        LogFormat::Plain
+    });
     let mut tokens = 0;
     for line in data.split(|&b| b == b'\n') {
         let _ = decoder.line(line, |v| tokens += extractor.tokens(v.raw).count() as u64);
