@@ -507,17 +507,19 @@ where
             let mut pending: HashMap<u64, Done> = HashMap::new();
             let mut next = 0u64;
             for done in done_rx {
+                // A chunk's counters count before its output is written: when the reader has
+                // gone away (`| head -1`), what was found still decides the exit code.
                 if !opts.ordered {
-                    out.write_all(&done.out)?;
                     files[done.source].add(&done.stats);
+                    out.write_all(&done.out)?;
                     out.flush()?;
                     continue;
                 }
                 pending.insert(done.seq, done);
                 // Write every chunk that is next in order.
                 while let Some(d) = pending.remove(&next) {
-                    out.write_all(&d.out)?;
                     files[d.source].add(&d.stats);
+                    out.write_all(&d.out)?;
                     next += 1;
                 }
                 out.flush()?;
@@ -769,6 +771,36 @@ mod tests {
             let o = scan_logs(&set, &inputs, &opts, &mut out, &AtomicBool::new(false)).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), want);
             assert!(o.files.iter().all(|f| f.hits == 40 && f.lines == 40));
+        }
+    }
+
+    /// A reader that went away: the first write fails.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn hits_count_when_their_output_could_not_be_written() {
+        let set = set();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        std::fs::write(&path, "from 203.0.113.7\nto evil.example\n").unwrap();
+        for ordered in [true, false] {
+            let opts = LogOptions {
+                ordered,
+                ..LogOptions::default()
+            };
+            let inputs = [Input::Path(path.clone())];
+            let o = scan_logs(&set, &inputs, &opts, Closed, &AtomicBool::new(false)).unwrap();
+            assert!(o.output_closed);
+            assert_eq!((o.files[0].hits, o.files[0].lines), (2, 2));
         }
     }
 
