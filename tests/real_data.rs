@@ -137,3 +137,86 @@ fn real_blocklists_compile_and_answer() {
     }
     assert!(hits > 600, "{hits}");
 }
+
+/// 10,000 real Apache access-log lines (elastic/examples) scanned against the real ipsum
+/// blocklist: the hits are exactly the listed IPv4 literals found by an independent regex,
+/// with their line numbers and byte offsets.
+#[test]
+fn real_access_log_against_ipsum() {
+    use std::sync::atomic::AtomicBool;
+    use trawl::engine::logs::{Input, LogOptions, scan_logs};
+
+    let Some(data) = shared() else { return };
+    let log = data.join("logs/elastic-examples/apache_access_combined.log");
+    let ipsum = data.join("feeds/ipsum/ipsum.txt");
+    let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
+    ingest_feeds(&[FeedSpec::new(&ipsum)], &mut b).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ipsum.tset");
+    b.write(&path).unwrap();
+    let set = IndicatorSet::open(&path).unwrap();
+    let listed: HashSet<String> = lines(&ipsum)
+        .iter()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+
+    // The oracle: dotted quads not inside longer numbers, listed in ipsum.
+    let quad =
+        regex::Regex::new(r"(?:^|[^0-9.])((?:[0-9]{1,3}\.){3}[0-9]{1,3})(?:$|[^0-9.])").unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut expected = Vec::new();
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        for c in quad.captures_iter(line) {
+            let m = c.get(1).unwrap();
+            let canonical = m.as_str().parse::<IpAddr>().map(|a| a.to_string());
+            if canonical.is_ok_and(|a| a == m.as_str() && listed.contains(&a)) {
+                expected.push((
+                    i as u64 + 1,
+                    offset,
+                    m.start() as u64,
+                    m.as_str().to_string(),
+                ));
+            }
+        }
+        offset += line.len() as u64;
+    }
+    assert!(
+        expected.len() >= 4,
+        "the fixture should hold listed clients: {expected:?}"
+    );
+
+    let opts = LogOptions {
+        workers: 2,
+        chunk_size: 64 << 10,
+        ..LogOptions::default()
+    };
+    let mut out = Vec::new();
+    let outcome = scan_logs(
+        &set,
+        &[Input::Path(log)],
+        &opts,
+        &mut out,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let got: Vec<(u64, u64, u64, String)> = out
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+            let e = &v["threat"]["enrichments"][0];
+            (
+                v["trawl"]["line"].as_u64().unwrap(),
+                v["log"]["offset"].as_u64().unwrap(),
+                v["trawl"]["start"].as_u64().unwrap(),
+                e["matched"]["atomic"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let total = outcome.total();
+    assert_eq!(total.lines, 10_000);
+    assert_eq!(total.hits, expected.len() as u64);
+    assert!(total.errors.is_empty());
+}
