@@ -446,3 +446,69 @@ fn closed_output_is_not_an_error() {
         feeder.join().unwrap();
     }
 }
+
+/// `--follow`: lines appended and written to a new file after a rotation are answered as they
+/// come; SIGTERM ends the scan with its statistics and the exit code of what it found.
+#[test]
+fn follow_until_terminated() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = compiled(dir.path());
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "old 203.0.113.66\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args([
+            "scan",
+            "logs",
+            "-s",
+            &set,
+            "--follow",
+            "--from-end",
+            "--only-matching",
+        ])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = line_reader(child.stdout.take().unwrap());
+    // (More than one probe line below may be answered: skip the others.)
+    let next = |what: &str| loop {
+        let l = out
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|_| panic!("{what} not answered"));
+        if l != "new 203.0.113.66" {
+            return l;
+        }
+    };
+    // Until trawl has opened the file, lines written would count as already there: write
+    // until the first one is answered.
+    let deadline = Instant::now() + PATIENCE;
+    let first = loop {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all(b"new 203.0.113.66\n").unwrap();
+        if let Ok(l) = out.recv_timeout(Duration::from_millis(500)) {
+            break l;
+        }
+        assert!(Instant::now() < deadline, "nothing answered");
+    };
+    assert_eq!(first, "new 203.0.113.66");
+    std::fs::rename(&log, dir.path().join("app.log.1")).unwrap();
+    std::fs::write(&log, "clean line\nrotated c2.badsite.test\n").unwrap();
+    assert_eq!(
+        next("the line after the rotation"),
+        "rotated c2.badsite.test"
+    );
+    // SAFETY: kill(2) on the child's pid, which is still ours (not waited for yet).
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = wait(&mut child);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("hits on "), "statistics at the end: {err}");
+    assert!(err.starts_with(&format!("{}: ", log.display())), "{err}");
+}
