@@ -183,8 +183,8 @@ fn only_matching_prints_the_raw_lines() {
     let want: String = nginx.lines().take(5).map(|l| format!("{l}\n")).collect();
     assert_eq!(stdout(&o), want);
 
-    // Bytes as they are (invalid UTF-8, NUL), lines in order over several files; the `\r` of
-    // a CRLF line end is not part of the line.
+    // Bytes as they are (invalid UTF-8, NUL, the `\r` of a CRLF line end, as grep prints
+    // them), lines in order over several files.
     let o = trawl(&[
         "scan",
         "logs",
@@ -207,8 +207,8 @@ fn only_matching_prints_the_raw_lines() {
         }
     }
     want.extend_from_slice(
-        b"Mar 12 10:40:00 gw sshd[3001]: Failed password for root from 198.51.100.23 port 40000 ssh2\n\
-          Mar 12 10:40:01 gw app[3002]: callback to c2.badsite.test\n\
+        b"Mar 12 10:40:00 gw sshd[3001]: Failed password for root from 198.51.100.23 port 40000 ssh2\r\n\
+          Mar 12 10:40:01 gw app[3002]: callback to c2.badsite.test\r\n\
           first line from 203.0.113.66\n\
           last line without a newline: mailer@phish.example\n",
     );

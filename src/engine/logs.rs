@@ -313,7 +313,11 @@ fn work<D: AsRef<[u8]>>(
                 }
             }
             OutputMode::OnlyMatching if !line_hits.is_empty() => {
-                out.extend_from_slice(line.bytes);
+                // The line exactly as it was, a CRLF line's `\r` included (as grep prints it).
+                let start = (li.offset - chunk.offset) as usize;
+                let end = start + line.bytes.len();
+                let cr = usize::from(chunk.bytes().get(end) == Some(&b'\r'));
+                out.extend_from_slice(&chunk.bytes()[start..end + cr]);
                 out.push(b'\n');
             }
             OutputMode::Enrich if li.record => enrich(
