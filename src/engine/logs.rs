@@ -434,13 +434,21 @@ fn enrich<D: AsRef<[u8]>>(
             .iter()
             .flat_map(|(_, h)| enrichments(set, line, h))
             .collect();
-        let threat = doc
-            .as_object_mut()
-            .map(|o| o.entry("threat").or_insert_with(|| json!({})));
-        if let Some(Json::Object(t)) = threat {
-            match t.entry("enrichments").or_insert_with(|| json!([])) {
-                Json::Array(a) => a.extend(new),
-                other => *other = Json::Array(new),
+        // Nothing of the record is lost: a `threat` that is not an object is kept as
+        // `threat.original`, an `enrichments` that is not an array as its first element.
+        if let Some(o) = doc.as_object_mut() {
+            let threat = o.entry("threat").or_insert_with(|| json!({}));
+            if !threat.is_object() {
+                *threat = json!({ "original": threat.take() });
+            }
+            if let Json::Object(t) = threat {
+                let e = t.entry("enrichments").or_insert_with(|| json!([]));
+                if !e.is_array() {
+                    *e = json!([e.take()]);
+                }
+                if let Json::Array(a) = e {
+                    a.extend(new);
+                }
             }
         }
     }
@@ -739,6 +747,52 @@ mod tests {
             assert_eq!(
                 doc["message"],
                 String::from_utf8_lossy(line).as_ref(),
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn enrich_keeps_a_threat_field_that_is_not_ecs_shaped() {
+        let set = set();
+        let m = LineMatcher::new(
+            &set,
+            LineOptions {
+                format: crate::line_matcher::LogFormatOption::JsonLines,
+                ..LineOptions::default()
+            },
+        );
+        for (line, keep) in [
+            (
+                &br#"{"ip":"203.0.113.7","threat":"apt-x"}"#[..],
+                "/threat/original",
+            ),
+            (
+                br#"{"ip":"203.0.113.7","threat":{"enrichments":{"old":1}}}"#,
+                "/threat/enrichments/0",
+            ),
+        ] {
+            let hits: Vec<(u32, LineHit)> = m.scan(line).map(|h| (0, h)).collect();
+            assert_eq!(hits.len(), 1);
+            let mut out = Vec::new();
+            enrich(&set, LogFormat::JsonLines, line, true, &hits, &mut out);
+            let doc: Json = serde_json::from_slice(&out).unwrap();
+            let before: Json = serde_json::from_slice(line).unwrap();
+            let old = before.pointer("/threat").unwrap();
+            let kept = doc.pointer(keep).unwrap();
+            assert!(
+                kept == old || Some(kept) == old.pointer("/enrichments"),
+                "{doc}"
+            );
+            let enrichments = doc
+                .pointer("/threat/enrichments")
+                .unwrap()
+                .as_array()
+                .unwrap();
+            assert!(
+                enrichments
+                    .iter()
+                    .any(|e| e["matched"]["atomic"] == "203.0.113.7"),
                 "{doc}"
             );
         }
