@@ -99,6 +99,19 @@ fn warm(files: &[&Path]) {
     }
 }
 
+/// The lines of `data` (without their `\n`), found with `memchr` so that splitting costs the
+/// baselines no more than it costs trawl.
+fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', data)
+        .chain(std::iter::once(data.len()))
+        .map(move |end| {
+            let line = &data[start.min(end)..end];
+            start = end + 1;
+            line
+        })
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -121,7 +134,7 @@ fn naive<D: AsRef<[u8]>>(set: &IndicatorSet<D>, data: &[u8], json: bool) -> u64 
         }
     }
     let mut hits = 0;
-    for line in data.split(|&b| b == b'\n') {
+    for line in lines(data) {
         if json {
             if let Ok(v) = serde_json::from_slice::<Value>(line) {
                 strings(set, &v, &mut hits);
@@ -143,7 +156,7 @@ fn tokenise(data: &[u8], json: bool) -> u64 {
         LogFormat::Plain
     });
     let mut tokens = 0;
-    for line in data.split(|&b| b == b'\n') {
+    for line in lines(data) {
         let _ = decoder.line(line, |v| tokens += extractor.tokens(v.raw).count() as u64);
     }
     tokens

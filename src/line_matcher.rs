@@ -77,6 +77,48 @@ pub struct LineMatcher<'s, D> {
     set: &'s IndicatorSet<D>,
     extractor: Extractor,
     opts: LineOptions,
+    wants: Wants,
+}
+
+/// The token kinds worth looking up: those the set has indicators of (an IP-only blocklist
+/// makes every name, URL and digest in the logs free).
+#[derive(Clone, Copy, Debug)]
+struct Wants {
+    ipv4: bool,
+    ipv6: bool,
+    domain: bool,
+    email: bool,
+    url: bool,
+    hash: bool,
+}
+
+impl Wants {
+    fn of<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Wants {
+        use crate::indicator::Kind;
+        let ipv4 = set.has_kind(Kind::Ipv4);
+        Wants {
+            ipv4,
+            // IPv4-mapped IPv6 addresses are looked up among the IPv4 indicators.
+            ipv6: ipv4 || set.has_kind(Kind::Ipv6),
+            domain: set.has_kind(Kind::Domain),
+            email: set.has_kind(Kind::Email),
+            url: set.has_kind(Kind::Url),
+            hash: [Kind::Md5, Kind::Sha1, Kind::Sha256, Kind::Sha512]
+                .into_iter()
+                .any(|k| set.has_kind(k)),
+        }
+    }
+
+    fn token(&self, t: &Token<'_>) -> bool {
+        match t {
+            Token::Ipv4(_) => self.ipv4,
+            Token::Ipv6(_) => self.ipv6,
+            Token::Domain(_) => self.domain,
+            Token::Email(_) => self.email,
+            Token::Url(_) => self.url,
+            Token::Hex(_) => self.hash,
+        }
+    }
 }
 
 impl<'s, D: AsRef<[u8]>> LineMatcher<'s, D> {
@@ -88,6 +130,7 @@ impl<'s, D: AsRef<[u8]>> LineMatcher<'s, D> {
                 defanged: opts.defanged,
             }),
             opts,
+            wants: Wants::of(set),
         }
     }
 
@@ -312,6 +355,9 @@ impl Tokens {
         };
         let mut refanged = Vec::new();
         for found in m.extractor.tokens(text) {
+            if !m.wants.token(&found.token) {
+                continue;
+            }
             let field = *field_id.get_or_insert_with(|| self.field_id(field_name));
             let a = at(field, found.start, found.end);
             let raw = match found.token {
@@ -451,15 +497,16 @@ impl Tokens {
         self.canonical_urls.clear();
         for (i, (range, kind, a)) in self.scalars.iter().enumerate() {
             let bytes = &self.arena[range.clone()];
+            // Already canonical (the common case): probed below, all together.
+            if *kind == (Scalar::Url { defanged: false }) && normalize::url_is_canonical(bytes) {
+                self.canonical_urls.push(i as u32);
+                continue;
+            }
             let Ok(text) = std::str::from_utf8(bytes) else {
                 continue;
             };
             match kind {
                 Scalar::Email => self.hits.extend(set.match_email(text).map(|h| (*a, h))),
-                // Already canonical (the common case): probed below, all together.
-                Scalar::Url { defanged: false } if normalize::url_is_canonical(bytes) => {
-                    self.canonical_urls.push(i as u32)
-                }
                 Scalar::Url { defanged } => {
                     if normalize::url_into(text, &mut self.canonical).is_err() {
                         continue;

@@ -142,3 +142,28 @@ fn the_matcher_is_shared_between_threads() {
     });
     assert_eq!(counts, vec![1000; 4]);
 }
+
+#[test]
+fn has_kind_names_exactly_the_kinds_of_the_set() {
+    use trawl::indicator::Kind;
+    let build = |feed: &[u8]| {
+        let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
+        text::read(feed, "feed", &FeedOptions::source("test"), &mut b).unwrap();
+        IndicatorSet::from_bytes(AlignedBytes::copy_from(&b.build().unwrap().0.finish(0))).unwrap()
+    };
+    let ips = build(b"203.0.113.7\n198.51.100.0/24\n");
+    let all = set();
+    for kind in Kind::ALL {
+        assert_eq!(ips.has_kind(kind), kind == Kind::Ipv4, "{kind:?}");
+        let expected = !matches!(
+            kind,
+            Kind::Md5 | Kind::Sha1 | Kind::Sha512 | Kind::HttpRequest
+        );
+        assert_eq!(all.has_kind(kind), expected, "{kind:?}");
+    }
+    // An IP-only set still finds an address next to names, URLs and digests it skips.
+    let matcher = LineMatcher::new(&ips, LineOptions::default());
+    let line = b"GET http://evil.example/x from 198.51.100.9 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let found: Vec<&[u8]> = matcher.scan(line).map(|h| &line[h.start..h.end]).collect();
+    assert_eq!(found, [&b"198.51.100.9"[..]]);
+}

@@ -304,6 +304,18 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         self.len() == 0
     }
 
+    /// Whether the set may hold indicators of `kind` (its index for the kind is not empty), so
+    /// that scanners can skip looking up values of kinds the set does not have.
+    pub fn has_kind(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Ipv4 => self.sec.v4.iter().any(|r| !r.is_empty()),
+            Kind::Ipv6 => self.sec.v6.iter().any(|r| !r.is_empty()),
+            Kind::Url => !self.table(kind).is_empty() || !self.sec.url_patterns.is_empty(),
+            Kind::HttpRequest => !self.sec.http_patterns.is_empty(),
+            _ => !self.table(kind).is_empty(),
+        }
+    }
+
     /// When the set was built, Unix seconds.
     pub fn build_time(&self) -> i64 {
         self.build_time
