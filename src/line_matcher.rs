@@ -354,7 +354,12 @@ impl Tokens {
             },
         };
         let mut refanged = Vec::new();
-        for found in m.extractor.tokens(text) {
+        // Every token holds a `.`, `:` or `@` (so do the defanged forms) or is a run of 32 or
+        // more hex digits: short values without them (most of a JSON record's) skip the
+        // extractor's setup.
+        let may_hold_token = text.len() >= 32 || memchr::memchr3(b'.', b':', b'@', text).is_some();
+        let tokens = m.extractor.tokens(if may_hold_token { text } else { b"" });
+        for found in tokens {
             if !m.wants.token(&found.token) {
                 continue;
             }
