@@ -228,6 +228,26 @@ struct At {
     end: u32,
 }
 
+/// The distinct keys of `keys` in first-seen order; `which[i]` is set to the index of key `i`'s
+/// distinct copy.
+fn distinct<K: Copy + Eq + std::hash::Hash>(
+    keys: impl ExactSizeIterator<Item = K>,
+    which: &mut Vec<u32>,
+) -> Vec<K> {
+    let mut seen: HashMap<K, u32> = HashMap::with_capacity(keys.len());
+    let mut unique = Vec::with_capacity(keys.len());
+    which.clear();
+    for k in keys {
+        let next = unique.len() as u32;
+        let i = *seen.entry(k).or_insert_with(|| {
+            unique.push(k);
+            next
+        });
+        which.push(i);
+    }
+    unique
+}
+
 /// What a token looked up on its own is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Scalar {
@@ -448,17 +468,24 @@ impl Tokens {
     /// Looks the addresses, names and digests up with the set's pipelined batch lookups.
     fn finish_batched<D: AsRef<[u8]>>(&mut self, m: &LineMatcher<'_, D>) {
         let set = m.set;
-        set.match_ips(&self.ips, &mut self.results);
-        for (r, a) in self.results.iter().zip(&self.ip_at) {
-            if let Some(h) = r {
-                self.hits.push((*a, *h));
+        // Logs repeat themselves (clients, hosts, referrers): each distinct address and name
+        // of the batch is looked up once.
+        let mut which = Vec::new();
+        let ips = distinct(self.ips.iter().copied(), &mut which);
+        set.match_ips(&ips, &mut self.results);
+        for (&w, a) in which.iter().zip(&self.ip_at) {
+            if let Some(h) = self.results[w as usize] {
+                self.hits.push((*a, h));
             }
         }
-        let names: Vec<&[u8]> = self.names.iter().map(|r| &self.arena[r.clone()]).collect();
+        let names = distinct(
+            self.names.iter().map(|r| &self.arena[r.clone()]),
+            &mut which,
+        );
         set.match_domains(&names, &mut self.results);
-        for (r, a) in self.results.iter().zip(&self.name_at) {
-            if let Some(h) = r {
-                self.hits.push((*a, *h));
+        for (&w, a) in which.iter().zip(&self.name_at) {
+            if let Some(h) = self.results[w as usize] {
+                self.hits.push((*a, h));
             }
         }
         let digests: Vec<&[u8]> = self
