@@ -12,6 +12,7 @@ use std::time::Duration;
 use memchr::memrchr;
 
 use super::chunk::{Chunk, ChunkData, count_lines};
+use super::stream::MAX_LINE;
 use crate::error::{Error, Result};
 
 /// How a file is followed.
@@ -220,9 +221,18 @@ impl Follow {
         self.offset = 0;
     }
 
-    /// The whole lines at the front of `pending`, as a chunk.
+    /// The whole lines at the front of `pending`, as a chunk; or, when a line has grown to
+    /// [`MAX_LINE`] bytes without its end, that piece of it (memory stays bounded, no byte
+    /// is dropped).
     fn take_lines(&mut self) -> Option<Chunk> {
-        let last = memrchr(b'\n', &self.pending)?;
+        let Some(last) = memrchr(b'\n', &self.pending) else {
+            if self.pending.len() < MAX_LINE {
+                return None;
+            }
+            let rest = self.pending.split_off(MAX_LINE);
+            let piece = std::mem::replace(&mut self.pending, rest);
+            return Some(self.chunk(piece));
+        };
         let rest = self.pending.split_off(last + 1);
         let data = std::mem::replace(&mut self.pending, rest);
         Some(self.chunk(data))
@@ -292,5 +302,26 @@ mod tests {
         assert_eq!(c.generation, 0);
         let c = f.next_chunk(&stop).unwrap().unwrap();
         assert_eq!((c.bytes(), c.generation, c.first_line), (&b"d\n"[..], 1, 1));
+    }
+
+    #[test]
+    fn a_line_without_end_comes_in_bounded_pieces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut data = vec![b'a'; MAX_LINE + 100];
+        data.extend_from_slice(b"\nnext\n");
+        std::fs::write(&path, &data).unwrap();
+        let mut follow = Follow::new(&path, FollowOptions::default()).unwrap();
+        let stop = AtomicBool::new(false);
+        let mut got = Vec::new();
+        let mut sizes = Vec::new();
+        while got.len() < data.len() {
+            let c = follow.next_chunk(&stop).unwrap().unwrap();
+            sizes.push(c.len());
+            got.extend_from_slice(c.bytes());
+        }
+        assert_eq!(got, data);
+        assert_eq!(sizes[0], MAX_LINE);
+        assert!(sizes.iter().all(|&s| s <= MAX_LINE));
     }
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 pub use chunk::{Chunk, ChunkData, Line, Lines};
 pub use follow::{Follow, FollowOptions};
-pub use stream::chunks_from_reader;
+pub use stream::{MAX_LINE, chunks_from_reader};
 
 use crate::error::{Error, Result};
 
