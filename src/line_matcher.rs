@@ -418,6 +418,11 @@ impl Tokens {
                     } else {
                         continue;
                     }
+                    // File names (`index.html`, `app.js`) end in labels no indicator ends in.
+                    if !m.set.may_match_domain(&self.arena[start..]) {
+                        self.arena.truncate(start);
+                        continue;
+                    }
                     self.names.push(start..self.arena.len());
                     self.name_at.push(a);
                 }

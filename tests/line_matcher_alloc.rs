@@ -167,3 +167,34 @@ fn has_kind_names_exactly_the_kinds_of_the_set() {
     let found: Vec<&[u8]> = matcher.scan(line).map(|h| &line[h.start..h.end]).collect();
     assert_eq!(found, [&b"198.51.100.9"[..]]);
 }
+
+#[test]
+fn names_ending_in_labels_no_indicator_ends_in_are_skipped_exactly() {
+    let set = set();
+    assert!(set.may_match_domain(b"www.evil.example"));
+    assert!(set.may_match_domain(b"other.example"));
+    assert!(!set.may_match_domain(b"index.html"));
+    assert!(!set.may_match_domain(b"jquery.min.js"));
+    // Sets built before the labels were recorded answer `true` (META without the field).
+    let meta: trawl::compile::SetMeta = serde_json::from_str(
+        r#"{"trawl_version":"0.1.0","format_version":1,"build_time":0,"indicators":{},
+            "sources":[],"inputs":[],"options":"","rejected":0,"suppressed":0}"#,
+    )
+    .unwrap();
+    assert_eq!(meta.domain_tlds, None);
+    // A set with a name under `.html` does look `.html` names up.
+    let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
+    text::read(
+        &b"evil.html\n"[..],
+        "feed",
+        &FeedOptions::source("t"),
+        &mut b,
+    )
+    .unwrap();
+    let html =
+        IndicatorSet::from_bytes(AlignedBytes::copy_from(&b.build().unwrap().0.finish(0))).unwrap();
+    let matcher = LineMatcher::new(&html, LineOptions::default());
+    let line = b"GET /index.html from cdn.evil.html";
+    let found: Vec<&[u8]> = matcher.scan(line).map(|h| &line[h.start..h.end]).collect();
+    assert_eq!(found, [&b"cdn.evil.html"[..]]);
+}

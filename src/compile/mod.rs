@@ -504,6 +504,19 @@ impl SetBuilder {
             ),
             rejected: self.report.rejected_total(),
             suppressed: self.report.suppressed.values().map(|t| t.count).sum(),
+            domain_tlds: Some(
+                self.recs
+                    .iter()
+                    .filter(|b| b.kind == Kind::Domain)
+                    .map(|b| {
+                        let key = b.key(&self.arena);
+                        let last = key.rsplit(|&c| c == b'.').next().unwrap_or(key);
+                        String::from_utf8_lossy(last).into_owned()
+                    })
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+            ),
         };
         let meta_json = serde_json::to_vec(&meta).map_err(|e| Error::invalid(e.to_string()))?;
         w.section(SectionId::Meta, meta_json);
@@ -681,6 +694,12 @@ pub struct SetMeta {
     pub rejected: u64,
     /// Items suppressed by warninglists.
     pub suppressed: u64,
+    /// The distinct last labels of the domain indicators (`com`, `xn--p1ai`), sorted: a name
+    /// whose last label is not among them cannot match, so scanners skip looking up file
+    /// names like `index.html` (see [`crate::set::IndicatorSet::may_match_domain`]). Absent
+    /// in sets built before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_tlds: Option<Vec<String>>,
 }
 
 /// Indicators of one source.

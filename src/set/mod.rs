@@ -132,6 +132,9 @@ pub struct IndicatorSet<D> {
     clock: Option<i64>,
     url_patterns: OnceLock<Patterns>,
     http_patterns: OnceLock<Patterns>,
+    /// The last labels of the domain indicators, from META on first use; `None` when the set
+    /// does not record them (built by an older trawl) or META cannot be read.
+    domain_tlds: OnceLock<Option<hashbrown::HashSet<Box<[u8]>>>>,
 }
 
 impl<D> fmt::Debug for IndicatorSet<D> {
@@ -237,6 +240,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             exact: layout.header.flags & format::HEADER_EXACT != 0,
             clock: None,
             url_patterns: OnceLock::new(),
+            domain_tlds: OnceLock::new(),
             http_patterns: OnceLock::new(),
         })
     }
@@ -330,6 +334,26 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     pub fn meta(&self) -> Result<SetMeta> {
         serde_json::from_slice(self.slice::<u8>(&self.sec.meta))
             .map_err(|e| Error::bad_set(format!("META section: {e}")))
+    }
+
+    /// Whether a canonical name (lowercase, no trailing dot) can match a domain indicator at
+    /// all, judged by its last label alone: `false` when no domain indicator of the set ends
+    /// in that label (`index.html`, `style.css` against a set without `.html` or `.css`
+    /// names). Cheap — a small hash set, read from META on first use — so scanners call it
+    /// before the table lookups; always `true` for sets that do not record their labels.
+    pub fn may_match_domain(&self, name: &[u8]) -> bool {
+        let tlds = self.domain_tlds.get_or_init(|| {
+            let tlds = self.meta().ok()?.domain_tlds?;
+            Some(
+                tlds.into_iter()
+                    .map(|t| t.into_bytes().into_boxed_slice())
+                    .collect(),
+            )
+        });
+        match tlds {
+            Some(t) => t.contains(name.rsplit(|&c| c == b'.').next().unwrap_or(name)),
+            None => true,
+        }
     }
 
     /// Bytes per section, for `trawl info`.
