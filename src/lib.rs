@@ -32,6 +32,7 @@ pub mod compile;
 pub mod decode;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod format;
 pub mod indicator;
@@ -40,6 +41,7 @@ pub mod input;
 pub mod line_matcher;
 pub mod normalize;
 pub mod set;
+pub mod sightings;
 pub mod sink;
 
 pub use error::{Error, Result};

@@ -1,10 +1,12 @@
 //! Command-line arguments and the commands they run.
 
 mod compile;
+mod export;
 mod info;
 mod logs;
 mod lookup;
 mod scan;
+mod sightings;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +47,12 @@ enum Command {
     /// Capture live from an interface on all cores and report every hit (SIGHUP or a replaced
     /// set file reloads the set; SIGINT/SIGTERM stop, drain and print the final counters).
     Sniff(scan::SniffArgs),
+    /// Aggregate hits (trawl's JSON Lines output) into STIX 2.1 sightings of the indicators,
+    /// the feedback sharing programs ask for.
+    Sightings(sightings::SightingsArgs),
+    /// Write a set out for devices that cannot run trawl: nftables, ipset, Suricata datasets,
+    /// Zeek Intel, CSV, STIX 2.1.
+    Export(export::ExportArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -66,5 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Scan(ScanCommand::Pcap(a)) => scan::pcap(a),
         Command::Scan(ScanCommand::Logs(a)) => logs::run(a),
         Command::Sniff(a) => scan::sniff(a),
+        Command::Sightings(a) => sightings::run(a),
+        Command::Export(a) => export::run(a),
     }
 }

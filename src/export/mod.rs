@@ -1,0 +1,1 @@
+//! Exports of a compiled set for devices that cannot run trawl.
