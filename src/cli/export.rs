@@ -1,13 +1,88 @@
 //! `trawl export`.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use trawl::IndicatorSet;
+use trawl::export::{self, Report};
+
+/// Export formats.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ExportFormat {
+    /// An `nft -f` script: table `inet NAME` with interval sets `ipv4` and `ipv6`.
+    Nftables,
+    /// An `ipset restore` script: `hash:net` sets `NAME-v4` and `NAME-v6`, swapped in whole.
+    Ipset,
+    /// Suricata dataset lists and a rules file loading them, into the directory `-o`.
+    SuricataDataset,
+    /// A Zeek Intel framework file.
+    ZeekIntel,
+    /// CSV, one row per indicator and source, with provenance.
+    Csv,
+}
 
 /// `trawl export`.
 #[derive(Args, Debug)]
-pub struct ExportArgs {}
+pub struct ExportArgs {
+    /// The set file.
+    #[arg(short, long)]
+    set: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum)]
+    format: ExportFormat,
+    /// Output file (a directory for suricata-dataset); stdout when absent.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Name of the nftables table, the ipset sets, or the Suricata dataset prefix.
+    #[arg(long, default_value = "trawl")]
+    name: String,
+    /// First sid of the Suricata rules.
+    #[arg(long, default_value_t = 9_000_000)]
+    sid: u32,
+}
 
-pub fn run(_a: ExportArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("trawl export is being written (issue 5)")
+pub fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
+    let set = IndicatorSet::open(&a.set)?;
+    if !a
+        .name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        || a.name.is_empty()
+    {
+        anyhow::bail!("--name must be letters, digits, `_` or `-`: {:?}", a.name);
+    }
+    let report: Report = match a.format {
+        ExportFormat::SuricataDataset => {
+            let dir = a
+                .output
+                .as_deref()
+                .context("suricata-dataset writes several files: give a directory with -o")?;
+            export::suricata::write(&set, dir, &a.name, a.sid)
+                .with_context(|| format!("writing {}", dir.display()))?
+        }
+        format => {
+            let mut out: Box<dyn Write> = match &a.output {
+                Some(p) => Box::new(BufWriter::new(
+                    File::create(p).with_context(|| format!("creating {}", p.display()))?,
+                )),
+                None => Box::new(BufWriter::new(std::io::stdout().lock())),
+            };
+            match format {
+                ExportFormat::Nftables => export::nft::write(&set, &a.name, &mut out),
+                ExportFormat::Ipset => export::ipset::write(&set, &a.name, &mut out),
+                ExportFormat::ZeekIntel => export::zeek::write(&set, &mut out),
+                ExportFormat::Csv => export::csv::write(&set, &mut out),
+                ExportFormat::SuricataDataset => unreachable!("handled above"),
+            }
+            .and_then(|r| out.flush().map(|()| r))
+            .context("writing the export")?
+        }
+    };
+    eprintln!("{}: {report}", a.set.display());
+    Ok(ExitCode::SUCCESS)
 }

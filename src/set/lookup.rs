@@ -112,6 +112,90 @@ impl V4<'_> {
     }
 }
 
+impl<'a> V4<'a> {
+    /// Every interval of the table in address order: `(first, last, record)`, `record` being
+    /// [`NONE`] where no prefix covers the addresses (or a warninglist carved them out).
+    /// Adjacent intervals may carry the same record. A corrupt node ends its slot early.
+    pub fn ranges(self) -> impl Iterator<Item = (u32, u32, u32)> + 'a {
+        let span = 1u64 << self.shift;
+        self.l1.iter().enumerate().flat_map(move |(i, &e)| {
+            let base = (i as u64) << self.shift;
+            let last = (base + span - 1) as u32;
+            let base = base as u32;
+            let mut out = Vec::new();
+            if let Some(v) = direct(e) {
+                out.push((base, last, v));
+                return out;
+            }
+            let off = e as usize;
+            let n = self.nodes.get(off).map_or(0, |&n| n as usize);
+            let key_words = n.div_ceil(2);
+            let (Some(words), Some(recs)) = (
+                self.nodes.get(off + 1..off + 1 + key_words),
+                self.nodes.get(off + 1 + key_words..off + 2 + key_words + n),
+            ) else {
+                return out;
+            };
+            let keys: &[u16] = bytemuck::cast_slice(words);
+            // Keys are the low 16 bits of the boundaries; the bits above are the slot's.
+            let high = base & !0xFFFF;
+            let mut start = base;
+            for (k, &r) in keys[..n].iter().zip(recs) {
+                let b = high | u32::from(*k);
+                if b > start {
+                    out.push((start, b - 1, r));
+                    start = b;
+                }
+            }
+            out.push((start, last, recs[n]));
+            out
+        })
+    }
+}
+
+impl<'a> V6<'a> {
+    /// Every interval of the table in address order, like [`V4::ranges`].
+    pub fn ranges(self) -> impl Iterator<Item = (u128, u128, u32)> + 'a {
+        self.l1.iter().enumerate().flat_map(move |(i, &e)| {
+            let base = (i as u128).checked_shl(self.shift).unwrap_or(0);
+            let last = base | (u128::MAX.checked_shr(128 - self.shift).unwrap_or(0));
+            let mut out = Vec::new();
+            if let Some(v) = direct(e) {
+                out.push((base, last, v));
+                return out;
+            }
+            let off = e as usize;
+            let n = self.nodes.get(off).map_or(0, |&n| n as usize);
+            let (Some(hi), Some(lo), Some(pairs)) = (
+                self.nodes.get(off + 1..off + 1 + n),
+                self.nodes.get(off + 1 + n..off + 1 + 2 * n),
+                self.nodes
+                    .get(off + 1 + 2 * n..off + 1 + 2 * n + (n + 2) / 2),
+            ) else {
+                return out;
+            };
+            let rec = |i: usize| {
+                let pair = pairs[i / 2];
+                if i % 2 == 0 {
+                    pair as u32
+                } else {
+                    (pair >> 32) as u32
+                }
+            };
+            let mut start = base;
+            for i in 0..n {
+                let b = u128::from(hi[i]) << 64 | u128::from(lo[i]);
+                if b > start {
+                    out.push((start, b - 1, rec(i)));
+                    start = b;
+                }
+            }
+            out.push((start, last, rec(n)));
+            out
+        })
+    }
+}
+
 /// The IPv6 sections, cast (first level like [`V4`]; nodes of split 128-bit keys).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct V6<'a> {

@@ -393,7 +393,9 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         })
     }
 
-    fn now(&self) -> i64 {
+    /// The time validity windows are judged at, Unix seconds: the clock given to
+    /// [`IndicatorSet::set_clock`], else the current time.
+    pub fn now(&self) -> i64 {
         self.clock.unwrap_or_else(unix_now)
     }
 
@@ -511,6 +513,33 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                 outs[v4_at[j]] = self.ip_hit(v4_recs[j], Kind::Ipv4);
             }
         }
+    }
+
+    /// The IPv4 address space the set matches now, in address order: `(first, last,
+    /// indicator)` for every interval where [`IndicatorSet::match_ipv4`] answers `indicator`
+    /// (warninglist holes and expired prefixes resolved as lookups resolve them). Adjacent
+    /// intervals may share an indicator. For exports.
+    pub fn ipv4_ranges(&self) -> impl Iterator<Item = (Ipv4Addr, Ipv4Addr, u32)> + '_ {
+        self.v4().ranges().filter_map(|(a, b, r)| {
+            let r = if r == NONE {
+                None
+            } else {
+                self.resolve_cidr(r)
+            }?;
+            Some((Ipv4Addr::from(a), Ipv4Addr::from(b), r))
+        })
+    }
+
+    /// [`IndicatorSet::ipv4_ranges`] for IPv6.
+    pub fn ipv6_ranges(&self) -> impl Iterator<Item = (Ipv6Addr, Ipv6Addr, u32)> + '_ {
+        self.v6().ranges().filter_map(|(a, b, r)| {
+            let r = if r == NONE {
+                None
+            } else {
+                self.resolve_cidr(r)
+            }?;
+            Some((Ipv6Addr::from(a), Ipv6Addr::from(b), r))
+        })
     }
 
     /// Raw batched IPv4 interval lookup: `out[i]` is the most specific record containing

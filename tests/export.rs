@@ -1,0 +1,465 @@
+//! Exports: the set's address intervals against its own lookups (property tests, with nested
+//! and expired prefixes and warninglist holes), and every export format checked by the tool
+//! that reads it where this machine has it (`nft -c`, `ipset restore` in a network namespace)
+//! or by parsing it back.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+use std::process::Command;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use proptest::prelude::*;
+
+use common::{NOW, build};
+use trawl::compile::exclude::Exclusions;
+use trawl::export;
+use trawl::indicator::{Meta, Value};
+use trawl::set::{AlignedBytes, IndicatorSet};
+
+fn item(net: IpNet, expired: bool) -> (trawl::normalize::Normalized, Meta) {
+    let meta = Meta {
+        source: "feed".into(),
+        valid_from: expired.then_some(NOW - 100),
+        valid_until: expired.then_some(NOW - 1),
+        ..Meta::default()
+    };
+    (Value::Net(net).into(), meta)
+}
+
+fn v4_net() -> impl Strategy<Value = Ipv4Net> {
+    (
+        prop::sample::select(vec![10u32, 192, 203]),
+        any::<u32>(),
+        4u8..=32,
+    )
+        .prop_map(|(top, low, len)| {
+            Ipv4Net::new(Ipv4Addr::from(top << 24 | low >> 8), len)
+                .unwrap()
+                .trunc()
+        })
+}
+
+fn v6_net() -> impl Strategy<Value = Ipv6Net> {
+    (
+        prop::sample::select(vec![0x2001_0db8u128, 0x2a00_1450]),
+        any::<u128>(),
+        16u8..=128,
+    )
+        .prop_map(|(top, low, len)| {
+            Ipv6Net::new(Ipv6Addr::from(top << 96 | low >> 32), len)
+                .unwrap()
+                .trunc()
+        })
+}
+
+/// Checks the intervals of one family against the set's lookups at every interval edge and
+/// at `queries`, and the exported CIDRs against the intervals.
+fn check_family<A: Copy + Ord + Into<IpAddr> + std::fmt::Debug>(
+    set: &IndicatorSet<AlignedBytes>,
+    ranges: &[(A, A, u32)],
+    cidrs: &[IpNet],
+    queries: &[A],
+) -> Result<(), TestCaseError> {
+    for w in ranges.windows(2) {
+        prop_assert!(
+            w[0].1 < w[1].0,
+            "intervals overlap or are out of order: {:?}",
+            w
+        );
+    }
+    for &(a, b, r) in ranges {
+        prop_assert!(a <= b);
+        for x in [a, b] {
+            let hit = set.match_ip(x.into()).map(|h| h.indicator);
+            prop_assert_eq!(hit, Some(r), "{:?} in {:?}..{:?}", x, a, b);
+        }
+    }
+    for &q in queries {
+        let i = ranges.partition_point(|&(_, b, _)| b < q);
+        let covered = ranges
+            .get(i)
+            .filter(|&&(a, _, _)| a <= q)
+            .map(|&(_, _, r)| r);
+        let hit = set.match_ip(q.into()).map(|h| h.indicator);
+        prop_assert_eq!(hit, covered, "query {:?}", q);
+        let in_cidr = cidrs.iter().any(|n| n.contains(&q.into()));
+        prop_assert_eq!(in_cidr, hit.is_some(), "cidrs at {:?}", q);
+    }
+    // The CIDRs are disjoint and merged: no two of them could be joined.
+    prop_assert_eq!(IpNet::aggregate(&cidrs.to_vec()).len(), cidrs.len());
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    #[test]
+    fn ipv4_ranges_answer_as_lookups_do(
+        nets in prop::collection::vec((v4_net(), prop::bool::weighted(0.15)), 1..120),
+        holes in prop::collection::vec(v4_net(), 0..6),
+        random in prop::collection::vec(any::<u32>(), 200),
+    ) {
+        let mut ex = Exclusions::new();
+        if !holes.is_empty() {
+            let list: Vec<String> = holes.iter().map(|h| h.to_string()).collect();
+            ex.add_misp(&serde_json::json!({"name": "wl", "type": "cidr", "list": list}), "wl").unwrap();
+        }
+        let items: Vec<_> = nets.iter().map(|(n, e)| item(IpNet::V4(*n), *e)).collect();
+        let set = build(&items, ex);
+        let ranges: Vec<(Ipv4Addr, Ipv4Addr, u32)> = set.ipv4_ranges().collect();
+        let cidrs: Vec<IpNet> = export::ipv4_cidrs(&set).into_iter().map(IpNet::V4).collect();
+        let mut queries: Vec<Ipv4Addr> = random.iter().map(|&a| Ipv4Addr::from(a)).collect();
+        for n in nets.iter().map(|(n, _)| n).chain(&holes) {
+            let (a, b) = (u32::from(n.network()), u32::from(n.broadcast()));
+            queries.extend([a, b, a.wrapping_sub(1), b.wrapping_add(1)].map(Ipv4Addr::from));
+        }
+        check_family(&set, &ranges, &cidrs, &queries)?;
+    }
+
+    #[test]
+    fn ipv6_ranges_answer_as_lookups_do(
+        nets in prop::collection::vec((v6_net(), prop::bool::weighted(0.15)), 1..80),
+        random in prop::collection::vec(any::<u128>(), 100),
+    ) {
+        let items: Vec<_> = nets.iter().map(|(n, e)| item(IpNet::V6(*n), *e)).collect();
+        let set = build(&items, Exclusions::new());
+        let ranges: Vec<(Ipv6Addr, Ipv6Addr, u32)> = set.ipv6_ranges().collect();
+        let cidrs: Vec<IpNet> = export::ipv6_cidrs(&set).into_iter().map(IpNet::V6).collect();
+        let mut queries: Vec<Ipv6Addr> = random.iter().map(|&a| Ipv6Addr::from(a)).collect();
+        for (n, _) in &nets {
+            let (a, b) = (u128::from(n.network()), u128::from(n.broadcast()));
+            queries.extend([a, b, a.wrapping_sub(1), b.wrapping_add(1)].map(Ipv6Addr::from));
+        }
+        // IPv4-mapped queries are looked up as IPv4: leave them out.
+        queries.retain(|q| q.to_ipv4_mapped().is_none());
+        check_family(&set, &ranges, &cidrs, &queries)?;
+    }
+}
+
+/// The bundled feeds compiled with the RFC 1918 warninglist, as the README's first command
+/// does.
+fn bundled() -> (tempfile::TempDir, IndicatorSet<memmap2::Mmap>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("intel.tset");
+    let mut ex = Exclusions::new();
+    ex.load(&root.join("testdata/warninglists/rfc1918.json"))
+        .unwrap();
+    let mut b = trawl::compile::SetBuilder::new(Default::default(), ex);
+    let feeds = ["blocklist.txt", "intel.csv"]
+        .map(|f| trawl::compile::FeedSpec::new(root.join("testdata/feeds").join(f)));
+    trawl::compile::ingest_feeds(&feeds, &mut b).unwrap();
+    b.write(&path).unwrap();
+    let set = IndicatorSet::open(&path).unwrap();
+    (dir, set)
+}
+
+/// Whether the external tools must be there (CI sets this: a missing tool fails the test
+/// instead of skipping it).
+fn required() -> bool {
+    std::env::var_os("TRAWL_REQUIRE_TOOLS").is_some()
+}
+
+fn have(tool: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !required(),
+            "{tool} is required (TRAWL_REQUIRE_TOOLS) but missing"
+        );
+        println!("skipped: {tool} not installed");
+    }
+    found
+}
+
+#[test]
+fn nftables_script_is_accepted_by_nft() {
+    let (dir, set) = bundled();
+    let mut out = Vec::new();
+    let report = export::nft::write(&set, "trawl_test", &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("type ipv4_addr") && text.contains("2001:db8:bad::/48"),
+        "{text}"
+    );
+    assert_eq!(report.written["ipv6 cidrs"], 1);
+    if !have("nft") {
+        return;
+    }
+    let path = dir.path().join("trawl.nft");
+    std::fs::write(&path, &text).unwrap();
+    let o = Command::new("nft")
+        .arg("-c")
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "nft -c: {}\n{text}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn ipset_script_restores_in_a_network_namespace() {
+    let (_dir, set) = bundled();
+    let mut out = Vec::new();
+    export::ipset::write(&set, "trawltest", &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let adds: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("add trawltest-v4.new "))
+        .collect();
+    let want: Vec<String> = export::ipv4_cidrs(&set)
+        .iter()
+        .map(|n| format!("add trawltest-v4.new {n}"))
+        .collect();
+    assert_eq!(adds, want);
+    let root = is_root();
+    if !have("ipset") || !root {
+        assert!(
+            !required() || root,
+            "ipset restore needs root under TRAWL_REQUIRE_TOOLS"
+        );
+        return;
+    }
+    let ns = format!("trawl-export-{}", std::process::id());
+    assert!(
+        Command::new("ip")
+            .args(["netns", "add", &ns])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Restoring twice (a reload) must work too.
+    let ok = ipset_restore(&ns, &text);
+    let ok_again = ipset_restore(&ns, &text);
+    let list = Command::new("ip")
+        .args(["netns", "exec", &ns, "ipset", "list", "trawltest-v4"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    let _ = Command::new("ip")
+        .args(["netns", "exec", &ns, "ipset", "destroy"])
+        .status();
+    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    assert!(ok && ok_again, "ipset restore failed");
+    for cidr in export::ipv4_cidrs(&set) {
+        let member = if cidr.prefix_len() == 32 {
+            cidr.addr().to_string()
+        } else {
+            cidr.to_string()
+        };
+        assert!(
+            list.lines().any(|l| l.trim() == member),
+            "{member} missing from\n{list}"
+        );
+    }
+}
+
+/// Runs `ipset restore` with `script` on stdin inside the network namespace `ns`.
+fn ipset_restore(ns: &str, script: &str) -> bool {
+    use std::io::Write;
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns, "ipset", "restore"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    child.wait().unwrap().success()
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn zeek_intel_file_has_one_typed_line_per_indicator() {
+    let (_dir, set) = bundled();
+    let mut out = Vec::new();
+    let report = export::zeek::write(&set, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+    assert!(
+        rows.iter()
+            .all(|r| r.len() == 4 && r.iter().all(|f| !f.is_empty())),
+        "{text}"
+    );
+    let find = |v: &str| rows.iter().find(|r| r[0] == v).map(|r| (r[1], r[2]));
+    assert_eq!(
+        find("evil.example.com"),
+        Some(("Intel::DOMAIN", "blocklist,intel"))
+    );
+    assert_eq!(
+        find("malware.example/payload.exe"),
+        Some(("Intel::URL", "blocklist"))
+    );
+    assert_eq!(find("203.0.113.7"), Some(("Intel::ADDR", "blocklist")));
+    assert_eq!(
+        find("2001:db8:bad::/48"),
+        Some(("Intel::SUBNET", "blocklist"))
+    );
+    assert_eq!(
+        find("ceo-fraud@bad-actor.example"),
+        Some(("Intel::EMAIL", "blocklist"))
+    );
+    assert_eq!(
+        find("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        Some(("Intel::FILE_HASH", "blocklist"))
+    );
+    // What Zeek cannot express is counted, not lost silently.
+    assert_eq!(report.skipped["http literals"], 1);
+    assert_eq!(report.skipped["urls without http(s) scheme"], 1);
+    // Every address the set matches is in a SUBNET or ADDR line, nothing else.
+    let nets: Vec<IpNet> = rows
+        .iter()
+        .filter(|r| r[1] == "Intel::SUBNET" || r[1] == "Intel::ADDR")
+        .map(|r| {
+            r[0].parse::<IpNet>()
+                .or_else(|_| r[0].parse::<IpAddr>().map(IpNet::from))
+                .unwrap()
+        })
+        .collect();
+    for probe in [
+        "203.0.113.7",
+        "203.0.113.200",
+        "198.51.100.1",
+        "192.0.2.99",
+        "10.0.0.1",
+        "192.0.2.98",
+    ] {
+        let ip: IpAddr = probe.parse().unwrap();
+        assert_eq!(
+            nets.iter().any(|n| n.contains(&ip)),
+            set.match_ip(ip).is_some(),
+            "{probe}"
+        );
+    }
+}
+
+#[test]
+fn suricata_datasets_hold_what_datasets_can_match() {
+    use base64::Engine as _;
+    let (dir, set) = bundled();
+    let out = dir.path().join("suricata");
+    let report = export::suricata::write(&set, &out, "t", 100).unwrap();
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+    let domains: Vec<String> = read("t-domains.lst")
+        .lines()
+        .map(|l| {
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(l).unwrap()).unwrap()
+        })
+        .collect();
+    assert!(
+        domains.contains(&"evil.example.com".to_string()),
+        "{domains:?}"
+    );
+    assert_eq!(domains.len() as u64, report.written["domains"]);
+    assert_eq!(
+        read("t-sha256.lst").trim(),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    let v4 = read("t-ipv4.lst");
+    // The /24 is expanded to its 256 addresses; the /22 is too wide and reported.
+    assert!(v4.lines().any(|l| l == "203.0.113.200") && v4.lines().any(|l| l == "192.0.2.99"));
+    assert!(!v4.lines().any(|l| l.starts_with("198.51.100.")));
+    assert_eq!(report.skipped["ipv4 cidr wider than 256 addresses"], 1);
+    let rules = read("t.rules");
+    assert_eq!(rules.lines().count(), 7);
+    assert!(
+        rules.contains(
+            "dns.query; dataset:isset,t-domains,type string,load t-domains.lst; sid:100;"
+        )
+    );
+}
+
+#[test]
+fn csv_rows_carry_every_source() {
+    let (_dir, set) = bundled();
+    let mut out = Vec::new();
+    export::csv::write(&set, &mut out).unwrap();
+    let mut r = csv::Reader::from_reader(&out[..]);
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header[..4], ["kind", "value", "source", "id"]);
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let evil: Vec<&csv::StringRecord> = rows
+        .iter()
+        .filter(|r| &r[1] == "evil.example.com")
+        .collect();
+    assert_eq!(evil.len(), 2, "one row per source");
+    let intel = evil.iter().find(|r| &r[2] == "intel").unwrap();
+    assert_eq!(
+        (&intel[3], &intel[4], &intel[5]),
+        ("ioc-0001", "90", "amber")
+    );
+    assert!(rows.iter().any(|r| &r[0] == "http-request"));
+}
+
+#[test]
+fn export_command_writes_each_format() {
+    let (dir, _set) = bundled();
+    let set = dir.path().join("intel.tset");
+    let trawl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_trawl"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let s = set.to_str().unwrap();
+    for format in ["nftables", "ipset", "zeek-intel", "csv"] {
+        let o = trawl(&["export", "-s", s, "-f", format]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!o.stdout.is_empty(), "{format}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("wrote"),
+            "{format}"
+        );
+    }
+    let out = dir.path().join("sd");
+    let o = trawl(&[
+        "export",
+        "-s",
+        s,
+        "-f",
+        "suricata-dataset",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(out.join("trawl.rules").exists());
+    // A directory is needed for datasets; a bad name is refused.
+    assert_eq!(
+        trawl(&["export", "-s", s, "-f", "suricata-dataset"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        trawl(&["export", "-s", s, "-f", "ipset", "--name", "a b"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
