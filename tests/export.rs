@@ -463,3 +463,87 @@ fn export_command_writes_each_format() {
         Some(2)
     );
 }
+
+#[test]
+fn stix_bundle_round_trips_through_compile_and_validates() {
+    let (dir, set) = bundled();
+    let mut out = Vec::new();
+    let report = export::stix::write(&set, &mut out).unwrap();
+    assert_eq!(report.skipped["http literals (no STIX pattern object)"], 1);
+    // The same ids on a second export.
+    let mut again = Vec::new();
+    export::stix::write(&set, &mut again).unwrap();
+    assert_eq!(out, again);
+    let bundle = dir.path().join("export.json");
+    std::fs::write(&bundle, &out).unwrap();
+
+    // Compiled back, the bundle answers every lookup as the set does.
+    let back_path = dir.path().join("back.tset");
+    let mut b = trawl::compile::SetBuilder::new(Default::default(), Exclusions::new());
+    trawl::compile::ingest_feeds(&[trawl::compile::FeedSpec::new(&bundle)], &mut b).unwrap();
+    b.write(&back_path).unwrap();
+    let back = IndicatorSet::open(&back_path).unwrap();
+    assert_eq!(export::ipv4_cidrs(&back), export::ipv4_cidrs(&set));
+    assert_eq!(export::ipv6_cidrs(&back), export::ipv6_cidrs(&set));
+    for value in [
+        "www.evil.example.com",
+        "cdn.partner.example",
+        "phish.example.net",
+        "clean.example",
+        "ceo-fraud@bad-actor.example",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "http://malware.example/payload.exe?x=1",
+    ] {
+        let hits = |s: &IndicatorSet<memmap2::Mmap>| {
+            s.scan_text(value.as_bytes())
+                .map(|h| s.indicator(h.indicator).unwrap().value())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(hits(&back), hits(&set), "{value}");
+    }
+    // Provenance carried: the strictest TLP as a marking, the best score as confidence.
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let evil = doc["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "evil.example.com")
+        .unwrap();
+    assert_eq!(evil["confidence"], 90);
+    assert_eq!(
+        evil["object_marking_refs"][0],
+        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"
+    );
+    assert_eq!(evil["pattern"], "[domain-name:value = 'evil.example.com']");
+
+    if !have_stix2_validator() {
+        return;
+    }
+    let o = Command::new("stix2_validator")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && text.contains("STIX JSON: Valid"),
+        "{text}"
+    );
+    assert!(!text.contains("Warning"), "{text}");
+}
+
+fn have_stix2_validator() -> bool {
+    let found = Command::new("stix2_validator")
+        .arg("--help")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !required(),
+            "stix2_validator is required (TRAWL_REQUIRE_TOOLS) but missing"
+        );
+        println!("skipped: stix2_validator not installed");
+    }
+    found
+}

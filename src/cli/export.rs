@@ -24,6 +24,8 @@ pub enum ExportFormat {
     ZeekIntel,
     /// CSV, one row per indicator and source, with provenance.
     Csv,
+    /// A STIX 2.1 bundle of indicators.
+    Stix,
 }
 
 /// `trawl export`.
@@ -77,6 +79,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
                 ExportFormat::Ipset => export::ipset::write(&set, &a.name, &mut out),
                 ExportFormat::ZeekIntel => export::zeek::write(&set, &mut out),
                 ExportFormat::Csv => export::csv::write(&set, &mut out),
+                ExportFormat::Stix => export::stix::write(&set, &mut out),
                 ExportFormat::SuricataDataset => unreachable!("handled above"),
             }
             .and_then(|r| out.flush().map(|()| r))

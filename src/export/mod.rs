@@ -1,6 +1,6 @@
 //! Exports of a compiled set for devices that cannot run trawl: firewall address sets
 //! ([`nft`], [`ipset`]), Suricata datasets ([`suricata`]), the Zeek Intel framework
-//! ([`zeek`]), and flat files ([`csv`]).
+//! ([`zeek`]), flat files ([`csv`]) and STIX 2.1 ([`stix`]).
 //!
 //! Every export answers what the set answers *now*: addresses come from the set's interval
 //! tables ([`IndicatorSet::ipv4_ranges`]), so warninglist holes and expired prefixes are
@@ -12,6 +12,7 @@
 pub mod csv;
 pub mod ipset;
 pub mod nft;
+pub mod stix;
 pub mod suricata;
 pub mod zeek;
 

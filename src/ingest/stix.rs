@@ -92,6 +92,19 @@ pub fn tlp_for_marking_id(id: &str) -> Option<Tlp> {
         .map(|&(_, tlp)| tlp)
 }
 
+/// The marking-definition id to write for a TLP level: the TLP 1.0 id (STIX 2.1 §7.2.1.4,
+/// which every STIX 2.1 consumer knows) where TLP 1.0 has the level, the TLP 2.0 id for
+/// AMBER+STRICT. [`tlp_for_marking_id`] reads it back as the same level.
+pub fn marking_for_tlp(tlp: Tlp) -> &'static str {
+    match tlp {
+        Tlp::Clear => TLP_MARKINGS[0].0,
+        Tlp::Green => TLP_MARKINGS[1].0,
+        Tlp::Amber => TLP_MARKINGS[2].0,
+        Tlp::Red => TLP_MARKINGS[3].0,
+        Tlp::AmberStrict => TLP_MARKINGS[7].0,
+    }
+}
+
 /// Reason for a version that a newer one replaced.
 const SUPERSEDED: &str = "superseded by a newer version";
 /// Reason for any version of an id that has been revoked.
@@ -905,6 +918,15 @@ mod tests {
         );
         let levels: Vec<Tlp> = TLP_MARKINGS.iter().map(|&(_, t)| t).collect();
         assert_eq!(levels.iter().filter(|&&t| t == Tlp::Red).count(), 2);
+        for tlp in [
+            Tlp::Clear,
+            Tlp::Green,
+            Tlp::Amber,
+            Tlp::AmberStrict,
+            Tlp::Red,
+        ] {
+            assert_eq!(tlp_for_marking_id(marking_for_tlp(tlp)), Some(tlp));
+        }
     }
 
     #[test]

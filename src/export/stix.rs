@@ -1,0 +1,151 @@
+//! A STIX 2.1 bundle of `indicator` objects, one per indicator of the set active now, for
+//! platforms that take STIX (a TIP, a SIEM's threat-intel module, another trawl).
+//!
+//! Each indicator gets a new id derived from its kind and value, so that re-exporting gives
+//! the same ids (a blake3 hash formatted as a UUIDv4, the version STIX 2.1 §2.9 asks of
+//! SDOs — a UUIDv5 would draw validator warnings): the feeds' own ids cannot be reused, since one feed indicator may have
+//! become several trawl indicators (an `OR` pattern) and several feeds may have named one
+//! value. The feeds' ids are kept in `external_references`. The pattern holds exactly what
+//! trawl matches: addresses as the CIDRs the set answers for now (holes carved), joined with
+//! `OR`. Provenance is merged: `confidence` is the highest score, the marking the strictest
+//! TLP, `labels` the union, `valid_from` the earliest, `valid_until` the latest when every
+//! source has one. HTTP-request literals have no STIX pattern object and are skipped.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+
+use super::{Report, active, ip_cidrs_with_indicator};
+use crate::indicator::Kind;
+use crate::ingest::stix::marking_for_tlp;
+use crate::set::{IndicatorRef, IndicatorSet};
+use crate::sink::rfc3339;
+
+/// A stable id for `what`: its blake3 hash (keyed by a constant of trawl's) formatted as a
+/// UUIDv4.
+fn stable_uuid(what: &[u8]) -> Uuid {
+    let hash = blake3::keyed_hash(b"trawl stix export ids, version 1", what);
+    let bytes: [u8; 16] = hash.as_bytes()[..16].try_into().expect("16 of 32 bytes");
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// Writes the bundle for `set`.
+pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::Result<Report> {
+    let mut report = Report::default();
+    let now = set.now();
+    let built = rfc3339(set.build_time(), 0);
+    let mut objects = Vec::new();
+
+    let mut nets: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    for (net, id) in ip_cidrs_with_indicator(set) {
+        nets.entry(id).or_default().push(net.to_string());
+    }
+    for (id, cidrs) in nets {
+        let Some(ind) = set.indicator(id) else {
+            continue;
+        };
+        let ty = if cidrs[0].contains(':') {
+            "ipv6-addr"
+        } else {
+            "ipv4-addr"
+        };
+        let terms: Vec<String> = cidrs
+            .iter()
+            .map(|c| format!("{ty}:value = {}", quote(c)))
+            .collect();
+        objects.push(indicator(&ind, &terms.join(" OR "), &built, now));
+        report.wrote("address indicators", 1);
+    }
+    let kinds = [
+        Kind::Domain,
+        Kind::Url,
+        Kind::Email,
+        Kind::Md5,
+        Kind::Sha1,
+        Kind::Sha256,
+        Kind::Sha512,
+        Kind::HttpRequest,
+    ];
+    for ind in active(set, &kinds) {
+        let value = quote(&ind.value());
+        let term = match ind.kind() {
+            Some(Kind::Domain) => format!("domain-name:value = {value}"),
+            Some(Kind::Url) => format!("url:value = {value}"),
+            Some(Kind::Email) => format!("email-addr:value = {value}"),
+            Some(Kind::Md5) => format!("file:hashes.MD5 = {value}"),
+            Some(Kind::Sha1) => format!("file:hashes.'SHA-1' = {value}"),
+            Some(Kind::Sha256) => format!("file:hashes.'SHA-256' = {value}"),
+            Some(Kind::Sha512) => format!("file:hashes.'SHA-512' = {value}"),
+            _ => {
+                report.skip("http literals (no STIX pattern object)");
+                continue;
+            }
+        };
+        objects.push(indicator(&ind, &term, &built, now));
+        report.wrote("indicators", 1);
+    }
+    let bundle = json!({
+        "type": "bundle",
+        "id": format!("bundle--{}", stable_uuid(built.as_bytes())),
+        "objects": objects,
+    });
+    serde_json::to_writer_pretty(&mut *out, &bundle)?;
+    writeln!(out)?;
+    Ok(report)
+}
+
+/// A pattern string literal: single quotes, `\` and `'` escaped (STIX 2.1 patterning §9.3).
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The `indicator` object for one trawl indicator with the comparison `term` (`[…]` added).
+fn indicator(ind: &IndicatorRef<'_>, term: &str, built: &str, now: i64) -> Json {
+    let provs: Vec<_> = ind.provenance().filter(|p| p.active_at(now)).collect();
+    let kind = ind.kind().map_or("", Kind::name);
+    let value = ind.value();
+    let mut o = json!({
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": format!("indicator--{}", stable_uuid(format!("{kind}\0{value}").as_bytes())),
+        "created": built,
+        "modified": built,
+        "name": value,
+        "pattern": format!("[{term}]"),
+        "pattern_type": "stix",
+        "valid_from": provs.iter().filter_map(|p| p.valid_from).min().map_or_else(|| built.to_string(), |t| rfc3339(t, 0)),
+        "indicator_types": ["malicious-activity"],
+    });
+    let sources: BTreeSet<&str> = provs.iter().map(|p| p.source).collect();
+    o["description"] = json!(format!(
+        "Sources: {}",
+        sources.into_iter().collect::<Vec<_>>().join(", ")
+    ));
+    if !provs.is_empty() && provs.iter().all(|p| p.valid_until.is_some()) {
+        if let Some(t) = provs.iter().filter_map(|p| p.valid_until).max() {
+            o["valid_until"] = json!(rfc3339(t, 0));
+        }
+    }
+    if let Some(score) = provs.iter().filter_map(|p| p.score).max() {
+        o["confidence"] = json!(score);
+    }
+    if let Some(tlp) = provs.iter().filter_map(|p| p.tlp).max_by_key(|t| *t as u8) {
+        o["object_marking_refs"] = json!([marking_for_tlp(tlp)]);
+    }
+    let labels: BTreeSet<&str> = provs.iter().flat_map(|p| p.labels()).collect();
+    if !labels.is_empty() {
+        o["labels"] = json!(labels);
+    }
+    let refs: Vec<Json> = provs
+        .iter()
+        .filter_map(|p| {
+            p.id.map(|id| json!({ "source_name": p.source, "external_id": id }))
+        })
+        .collect();
+    if !refs.is_empty() {
+        o["external_references"] = json!(refs);
+    }
+    o
+}
