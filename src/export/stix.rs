@@ -36,7 +36,20 @@ pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::
     let mut report = Report::default();
     let now = set.now();
     let built = rfc3339(set.build_time(), 0);
-    let mut objects = Vec::new();
+    // Streamed: the bundle's head, then one object per line, so a million indicators do not
+    // have to be held as JSON values at once.
+    write!(
+        out,
+        "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
+        stable_uuid(built.as_bytes())
+    )?;
+    let mut first = true;
+    let mut emit = |o: Json, out: &mut dyn Write| -> io::Result<()> {
+        out.write_all(if first { b"\n" } else { b",\n" })?;
+        first = false;
+        serde_json::to_writer(&mut *out, &o)?;
+        Ok(())
+    };
 
     let mut nets: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for (net, id) in ip_cidrs_with_indicator(set) {
@@ -55,7 +68,7 @@ pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::
             .iter()
             .map(|c| format!("{ty}:value = {}", quote(c)))
             .collect();
-        objects.push(indicator(&ind, &terms.join(" OR "), &built, now));
+        emit(indicator(&ind, &terms.join(" OR "), &built, now), out)?;
         report.wrote("address indicators", 1);
     }
     let kinds = [
@@ -83,16 +96,10 @@ pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::
                 continue;
             }
         };
-        objects.push(indicator(&ind, &term, &built, now));
+        emit(indicator(&ind, &term, &built, now), out)?;
         report.wrote("indicators", 1);
     }
-    let bundle = json!({
-        "type": "bundle",
-        "id": format!("bundle--{}", stable_uuid(built.as_bytes())),
-        "objects": objects,
-    });
-    serde_json::to_writer_pretty(&mut *out, &bundle)?;
-    writeln!(out)?;
+    writeln!(out, "\n]}}")?;
     Ok(report)
 }
 
