@@ -92,6 +92,8 @@ fn parse_spec(spec: &str) -> anyhow::Result<FeedSpec> {
             ("exact", None) | ("exact", Some("true")) => feed.options.exact = true,
             ("format", Some("stix")) => feed.format = Some(FeedFormat::Stix),
             ("format", Some("text")) => feed.format = Some(FeedFormat::Text),
+            ("format", Some("misp")) => feed.format = Some(FeedFormat::Misp),
+            ("misp-all", None) | ("misp-all", Some("true")) => feed.options.all_attributes = true,
             _ => bail!("--feed {spec:?}: unknown option {k:?}"),
         }
     }

@@ -747,6 +747,11 @@ pub enum FeedFormat {
     Text,
     /// STIX 2.1 bundle or TAXII envelope.
     Stix,
+    /// MISP event JSON (a feed's `<uuid>.json`, a REST search result).
+    Misp,
+    /// A MISP feed's `manifest.json`: an index of the event files beside it, which carry the
+    /// indicators; read as nothing.
+    MispManifest,
 }
 
 /// One feed to compile: a path and its per-feed options.
@@ -778,22 +783,40 @@ impl FeedSpec {
         if let Some(f) = self.format {
             return Ok(f);
         }
-        if self
-            .path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        {
-            return Ok(FeedFormat::Stix);
-        }
         let mut head = [0u8; 512];
         let mut f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let n = std::io::Read::read(&mut f, &mut head).map_err(|e| Error::io(&self.path, e))?;
+        let json = self
+            .path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         let first = head[..n].iter().find(|b| !b.is_ascii_whitespace());
-        Ok(match first {
-            Some(b'{') | Some(b'[') => FeedFormat::Stix,
-            _ => FeedFormat::Text,
+        if !json && !matches!(first, Some(b'{') | Some(b'[')) {
+            return Ok(FeedFormat::Text);
+        }
+        // JSON: the first key tells MISP from STIX. MISP's keys are capitalised (`Event`, and
+        // `Attribute`, `Org`, … of a bare event) or `response`; STIX's are lowercase.
+        Ok(match first_key(&head[..n]) {
+            Some(k) if k == b"response" || k.first().is_some_and(u8::is_ascii_uppercase) => {
+                FeedFormat::Misp
+            }
+            Some(k) if k.len() == 36 && k.iter().filter(|&&b| b == b'-').count() == 4 => {
+                FeedFormat::MispManifest
+            }
+            _ => FeedFormat::Stix,
         })
     }
+}
+
+/// The first object key of a JSON document's head, if the document is an object.
+fn first_key(head: &[u8]) -> Option<&[u8]> {
+    let rest = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let i = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = rest[i..].strip_prefix(b"{")?;
+    let j = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = rest[j..].strip_prefix(b"\"")?;
+    let end = rest.iter().position(|&b| b == b'"')?;
+    Some(&rest[..end])
 }
 
 /// Reads every feed into `builder`. Feeds are streamed; STIX versions are resolved across all
@@ -816,6 +839,12 @@ pub fn ingest_feeds(feeds: &[FeedSpec], builder: &mut SetBuilder) -> Result<()> 
             FeedFormat::Text => ingest::text::read(file, &name, &feed.options, builder)
                 .map_err(|e| Error::io(&feed.path, e))?,
             FeedFormat::Stix => stix.read(file, &name, &feed.options, builder)?,
+            FeedFormat::Misp => ingest::misp::read(file, &name, &feed.options, builder)
+                .map_err(|e| Error::io(&feed.path, e))?,
+            FeedFormat::MispManifest => builder.dropped(
+                ingest::Location::File { file: name },
+                "MISP feed manifest (its events are read from their own files)",
+            ),
         }
     }
     stix.finish(builder);

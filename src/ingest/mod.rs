@@ -10,6 +10,7 @@
 //! Readers never stop at a bad item: they report it and go on. They return an error only when
 //! the input cannot be read at all (I/O failure, a JSON document that is not one).
 
+pub mod misp;
 pub mod pattern;
 pub mod stix;
 pub mod text;
@@ -80,6 +81,8 @@ pub struct FeedOptions {
     pub tlp: Option<Tlp>,
     /// Domains of this feed match exactly, without the subdomain rule.
     pub exact: bool,
+    /// MISP: take every attribute of an indicator type, not only those marked `to_ids`.
+    pub all_attributes: bool,
 }
 
 impl FeedOptions {
