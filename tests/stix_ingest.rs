@@ -177,6 +177,7 @@ fn bundle_scos_are_indicators_with_feed_defaults() {
         score: Some(40),
         tlp: Some(Tlp::Green),
         exact: true,
+        all_attributes: false,
     };
     let out = ingest_with(&[f], &opts, true);
     let ip = "ipv4-addr--1e4ffad7-0b88-41d4-ba4d-77d27490b956";
