@@ -43,6 +43,7 @@ pub mod normalize;
 pub mod set;
 pub mod sightings;
 pub mod sink;
+pub mod taxii;
 
 pub use error::{Error, Result};
 pub use indicator::{Indicator, Kind, Meta, Tlp, Value};
