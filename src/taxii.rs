@@ -2,9 +2,16 @@
 //! pagination and `added_after`, posting an envelope and following its status. Blocking HTTP
 //! (pulls are rare), `Accept: application/taxii+json;version=2.1`, basic or bearer auth,
 //! retries with exponential back-off on transport errors, 429 and 5xx; other HTTP errors are
-//! reported with the server's own error message (`title`, `description`).
+//! reported with the server's own error message (`title`, `description`). HTTPS through
+//! rustls, with a custom CA bundle and a client certificate (PEM chain and PKCS#8, PKCS#1 or
+//! SEC1 key) as AIS requires.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use serde_json::Value as Json;
 
@@ -41,6 +48,11 @@ pub struct ClientOptions {
     pub backoff: Duration,
     /// Connect and read timeout of one request.
     pub timeout: Duration,
+    /// PEM file of the CA certificates to trust instead of the built-in web roots.
+    pub ca_bundle: Option<PathBuf>,
+    /// PEM files of the client certificate chain and its private key, for servers that ask
+    /// for one.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for ClientOptions {
@@ -50,6 +62,8 @@ impl Default for ClientOptions {
             attempts: 4,
             backoff: Duration::from_millis(500),
             timeout: Duration::from_secs(60),
+            ca_bundle: None,
+            client_cert: None,
         }
     }
 }
@@ -88,13 +102,14 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client with `opts`.
-    pub fn new(opts: ClientOptions) -> Client {
+    /// A client with `opts`; fails when a CA bundle, certificate or key cannot be read.
+    pub fn new(opts: ClientOptions) -> Result<Client> {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(opts.timeout)
             .timeout_read(opts.timeout)
+            .tls_config(Arc::new(tls_config(&opts)?))
             .build();
-        Client { agent, opts }
+        Ok(Client { agent, opts })
     }
 
     /// `GET url` with the TAXII headers; retried on transport errors, 429 and 5xx.
@@ -280,6 +295,51 @@ impl Client {
         }
         Ok(status)
     }
+}
+
+/// The rustls configuration: trusted roots (the CA bundle, else the built-in web roots) and
+/// the client certificate, if any.
+fn tls_config(opts: &ClientOptions) -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    match &opts.ca_bundle {
+        Some(path) => {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .and_then(|i| i.collect())
+                .map_err(|e| Error::invalid(format!("CA bundle {}: {e}", path.display())))?;
+            if certs.is_empty() {
+                return Err(Error::invalid(format!(
+                    "CA bundle {}: no certificate",
+                    path.display()
+                )));
+            }
+            for c in certs {
+                roots
+                    .add(c)
+                    .map_err(|e| Error::invalid(format!("CA bundle {}: {e}", path.display())))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::invalid(format!("TLS: {e}")))?
+        .with_root_certificates(roots);
+    Ok(match &opts.client_cert {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+                .and_then(|i| i.collect())
+                .map_err(|e| {
+                    Error::invalid(format!("client certificate {}: {e}", cert.display()))
+                })?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| Error::invalid(format!("client key {}: {e}", key.display())))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| Error::invalid(format!("client certificate: {e}")))?
+        }
+    })
 }
 
 /// `: title — description` of a TAXII error message body, or the body's start.

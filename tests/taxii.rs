@@ -4,6 +4,7 @@
 //! reason when medallion is not installed, unless TRAWL_REQUIRE_TOOLS is set (CI).
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -72,6 +73,90 @@ fn objects() -> Vec<Json> {
 }
 
 fn start() -> Option<Medallion> {
+    start_with(None)
+}
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl in
+/// `dir`: `ca.pem`, `server.pem`/`server.key`, `client.pem`/`client.key`.
+fn certificates(dir: &Path) {
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(key);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=trawl test CA",
+    ]);
+    openssl(dir, &ca);
+    for (name, ext) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        ),
+        ("client", "extendedKeyUsage=clientAuth\n"),
+    ] {
+        std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
+        let mut req = vec!["req"];
+        req.extend(key);
+        let (k, csr, subj) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("/CN=trawl test {name}"),
+        );
+        req.extend(["-keyout", &k, "-out", &csr, "-subj", &subj]);
+        openssl(dir, &req);
+        let (pem, ext) = (format!("{name}.pem"), format!("{name}.ext"));
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "2",
+                "-extfile",
+                &ext,
+            ],
+        );
+    }
+}
+
+/// Starts medallion; with `tls`, behind TLS that requires a client certificate signed by the
+/// test CA (a launcher that runs medallion's Flask app with an `ssl.SSLContext`).
+fn start_with(tls: Option<()>) -> Option<Medallion> {
     let found = Command::new("medallion")
         .arg("--help")
         .output()
@@ -90,12 +175,18 @@ fn start() -> Option<Medallion> {
         .local_addr()
         .unwrap()
         .port();
-    let base = format!("http://127.0.0.1:{port}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://127.0.0.1:{port}");
     let objs = objects();
     let manifest: Vec<Json> = objs
         .iter()
         .enumerate()
-        .map(|(i, o)| json!({"id": o["id"], "date_added": format!("{}Z", ts(i).trim_end_matches('Z')).replace(".000Z", ".000000Z"), "version": o["modified"], "media_type": "application/stix+json;version=2.1"}))
+        .map(|(i, o)| {
+            // medallion keeps date_added with microseconds.
+            let added = ts(i).replace(".000Z", ".000000Z");
+            json!({"id": o["id"], "date_added": added, "version": o["modified"],
+                   "media_type": "application/stix+json;version=2.1"})
+        })
         .collect();
     let data = json!({
         "/discovery": {"title": "trawl test", "default": format!("{base}/api1/"), "api_roots": [format!("{base}/api1/")]},
@@ -117,13 +208,27 @@ fn start() -> Option<Medallion> {
         "taxii": {"max_page_size": 100},
     });
     std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
-    let child = Command::new("medallion")
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .arg(dir.path().join("config.json"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = match tls {
+        None => Command::new("medallion")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg(dir.path().join("config.json"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        Some(()) => {
+            certificates(dir.path());
+            std::fs::write(dir.path().join("tls_front.py"), TLS_FRONT).unwrap();
+            Command::new("python3")
+                .arg("tls_front.py")
+                .arg(port.to_string())
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        }
+    };
     let server = Medallion {
         child,
         api_root: format!("{base}/api1/"),
@@ -137,8 +242,23 @@ fn start() -> Option<Medallion> {
     Some(server)
 }
 
-fn client(password: &str) -> Client {
-    Client::new(ClientOptions {
+/// medallion's app served over TLS that requires a client certificate from the test CA.
+const TLS_FRONT: &str = r#"
+import json, ssl, sys
+from medallion import application_instance, register_blueprints, set_config
+config = json.load(open("config.json"))
+for part in ("users", "taxii", "backend"):
+    set_config(application_instance, part, config)
+register_blueprints(application_instance)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain("server.pem", "server.key")
+context.load_verify_locations("ca.pem")
+context.verify_mode = ssl.CERT_REQUIRED
+application_instance.run(host="127.0.0.1", port=int(sys.argv[1]), ssl_context=context)
+"#;
+
+fn options(password: &str) -> ClientOptions {
+    ClientOptions {
         auth: Auth::Basic {
             user: "user".into(),
             password: password.into(),
@@ -146,7 +266,11 @@ fn client(password: &str) -> Client {
         attempts: 2,
         backoff: Duration::from_millis(50),
         ..ClientOptions::default()
-    })
+    }
+}
+
+fn client(password: &str) -> Client {
+    Client::new(options(password)).unwrap()
 }
 
 #[test]
@@ -276,4 +400,34 @@ fn a_server_that_is_down_is_an_error_after_the_retries() {
         started.elapsed() >= Duration::from_millis(50),
         "backed off before retrying"
     );
+}
+
+#[test]
+fn client_certificate_tls_with_a_custom_ca() {
+    let Some(server) = start_with(Some(())) else {
+        return;
+    };
+    let root = &server.api_root;
+    let dir = server._dir.path();
+    let with = |ca: bool, cert: bool| {
+        Client::new(ClientOptions {
+            ca_bundle: ca.then(|| dir.join("ca.pem")),
+            client_cert: cert.then(|| (dir.join("client.pem"), dir.join("client.key"))),
+            ..options("pass")
+        })
+        .unwrap()
+    };
+    let collections = with(true, true).collections(root).unwrap();
+    assert_eq!(collections[0]["id"], COLLECTION);
+    // No client certificate: the server refuses the handshake.
+    assert!(with(true, false).collections(root).is_err());
+    // The built-in web roots do not know the test CA.
+    let err = with(false, true).collections(root).unwrap_err().to_string();
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    // Unreadable files are refused when the client is made.
+    let bad = ClientOptions {
+        ca_bundle: Some(dir.join("missing.pem")),
+        ..options("pass")
+    };
+    assert!(Client::new(bad).is_err());
 }
