@@ -1,13 +1,292 @@
-//! `trawl sightings`.
+//! `trawl sightings`: trawl's hit output aggregated into one STIX 2.1 bundle of sightings.
 
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Args;
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+
+use trawl::IndicatorSet;
+use trawl::Tlp;
+use trawl::sightings::{
+    Aggregator, Bundle, BundleOptions, Identity, ReadReport, Timestamp, TlpVersion, Window,
+    read_hits,
+};
+
+/// The most restrictive TLP that may be shared.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TlpMaxArg {
+    /// TLP:CLEAR only (and unmarked indicators).
+    Clear,
+    /// Up to TLP:GREEN.
+    Green,
+    /// Up to TLP:AMBER (AMBER+STRICT and RED never leave).
+    Amber,
+}
 
 /// `trawl sightings`.
 #[derive(Args, Debug)]
-pub struct SightingsArgs {}
+pub struct SightingsArgs {
+    /// The set the hits were matched against: every indicator id is checked against it, and
+    /// its TLP is taken from it.
+    #[arg(short, long)]
+    set: PathBuf,
+    /// Hit files: JSON Lines of `scan pcap`, `sniff`, `scan logs` (ECS, also `--enrich`) or EVE
+    /// alerts (`-` for stdin; gzip files are decompressed).
+    #[arg(default_value = "-")]
+    files: Vec<PathBuf>,
+    /// Write the bundle here instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Count only hits at or after this time (RFC 3339, or a date: midnight UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    since: Option<Timestamp>,
+    /// Count only hits before this time (RFC 3339, or a date: midnight UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    until: Option<Timestamp>,
+    /// Your organisation's name, for --share-identity.
+    #[arg(long, value_name = "NAME")]
+    identity_name: Option<String>,
+    /// Your organisation's STIX identity id, when a sharing programme gave it one (default: an
+    /// id made from the name, the same in every report).
+    #[arg(long, value_name = "ID", requires = "identity_name")]
+    identity_id: Option<String>,
+    /// Say who sighted: add an `identity` (organisation) and name it in every sighting's
+    /// `created_by_ref` and `where_sighted_refs`. Without it the bundle names nobody.
+    #[arg(long, requires = "identity_name")]
+    share_identity: bool,
+    /// Add the values seen (addresses, names, URLs, email addresses, hashes) as
+    /// `observed-data` and SCOs. Without it no observed value leaves.
+    #[arg(long)]
+    share_observed: bool,
+    /// The most restrictive TLP to share; sightings of indicators marked above it are
+    /// withheld (TLP:AMBER+STRICT and TLP:RED always are).
+    #[arg(long, value_enum, default_value = "amber")]
+    tlp_max: TlpMaxArg,
+    /// Refer to the TLP 2.0 or the TLP 1.0 marking definitions.
+    #[arg(long, value_name = "1|2", default_value = "2", value_parser = ["1", "2"])]
+    tlp_version: String,
+    /// Print no report on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
 
-pub fn run(_a: SightingsArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("trawl sightings is being written (issue 5)")
+fn parse_time(s: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(s).ok_or_else(|| {
+        format!("{s:?} is not a time (RFC 3339, e.g. 2026-01-01T00:00:00Z, or 2026-01-01)")
+    })
+}
+
+/// Opens a hit file (`-`: stdin), decompressing gzip.
+fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
+    let raw: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path).with_context(|| format!("opening {}", path.display()))?)
+    };
+    let mut r = BufReader::with_capacity(1 << 16, raw);
+    let gzip = r
+        .fill_buf()
+        .with_context(|| format!("reading {}", path.display()))?
+        .starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(r),
+        ))
+    } else {
+        Box::new(r)
+    })
+}
+
+/// Writes the bundle to `path` through a temporary file renamed into place, so that a reader
+/// never sees half a bundle.
+fn write_file(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let result = (|| -> anyhow::Result<()> {
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        serde_json::to_writer_pretty(&mut out, &bundle.json)?;
+        out.write_all(b"\n")?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn run(a: SightingsArgs) -> anyhow::Result<ExitCode> {
+    if let (Some(s), Some(u)) = (a.since, a.until) {
+        if s >= u {
+            bail!("--since ({s}) must be before --until ({u})");
+        }
+    }
+    let identity = match (&a.identity_name, &a.identity_id) {
+        _ if !a.share_identity => None,
+        (Some(name), Some(id)) => Some(Identity::with_id(id, name).map_err(anyhow::Error::msg)?),
+        (Some(name), None) => Some(Identity::new(name)),
+        (None, _) => bail!("--share-identity needs --identity-name"),
+    };
+    if identity.is_none() && a.identity_name.is_some() && !a.quiet {
+        eprintln!("trawl sightings: identity not shared (no --share-identity)");
+    }
+    let set = IndicatorSet::open(&a.set)?;
+    let window = Window {
+        since: a.since,
+        until: a.until,
+    };
+    let mut agg = Aggregator::new(window, a.share_observed);
+    let mut report = ReadReport::default();
+    for f in &a.files {
+        let name = f.display().to_string();
+        let input = open(f)?;
+        read_hits(input, &name, Some(&set), &mut agg, &mut report)
+            .with_context(|| format!("reading {name}"))?;
+    }
+    let indicators_hit = agg.len();
+    let not_in_set = agg.resolve(&set);
+    let opts = BundleOptions {
+        identity,
+        share_observed: a.share_observed,
+        tlp_max: match a.tlp_max {
+            TlpMaxArg::Clear => Tlp::Clear,
+            TlpMaxArg::Green => Tlp::Green,
+            TlpMaxArg::Amber => Tlp::Amber,
+        },
+        tlp_version: if a.tlp_version == "1" {
+            TlpVersion::V1
+        } else {
+            TlpVersion::V2
+        },
+        now: Timestamp::now(),
+        bundle_id: None,
+    };
+    let bundle = agg.bundle(&opts);
+    match &a.output {
+        Some(path) => write_file(path, &bundle)?,
+        None => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            serde_json::to_writer_pretty(&mut out, &bundle.json)?;
+            out.write_all(b"\n")?;
+            out.flush()?;
+        }
+    }
+    if !a.quiet {
+        print_report(&a, &report, indicators_hit, &not_in_set, &bundle);
+    }
+    Ok(if bundle.sightings > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn print_report(
+    a: &SightingsArgs,
+    r: &ReadReport,
+    indicators_hit: usize,
+    not_in_set: &std::collections::BTreeMap<String, u64>,
+    b: &Bundle,
+) {
+    let to = a
+        .output
+        .as_ref()
+        .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+    eprintln!(
+        "trawl sightings: {} ({}), {} with hits: {} of {} → {} ({}) to {to}",
+        plural(a.files.len() as u64, "file", "files"),
+        plural(r.lines, "line", "lines"),
+        plural(r.hit_records, "record", "records"),
+        plural(r.hits, "hit", "hits"),
+        plural(indicators_hit as u64, "indicator", "indicators"),
+        plural(b.sightings as u64, "sighting", "sightings"),
+        plural(b.hits, "hit", "hits"),
+    );
+    if b.observed_values > 0 || a.share_observed {
+        eprintln!(
+            "  observed values shared: {}{}",
+            b.observed_values,
+            if b.unrepresentable > 0 {
+                format!(
+                    " ({} without an SCO form left out)",
+                    plural(b.unrepresentable, "hit", "hits")
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    if !b.withheld.is_empty() {
+        let hits: u64 = b.withheld.values().map(|v| v.1).sum();
+        eprintln!(
+            "  withheld for their TLP: {} ({})",
+            plural(b.withheld.len() as u64, "indicator", "indicators"),
+            plural(hits, "hit", "hits")
+        );
+        for (id, (tlp, n)) in b.withheld.iter().take(10) {
+            let tlp = tlp.map_or("-", Tlp::name).to_uppercase();
+            eprintln!("    {id} TLP:{tlp}, {}", plural(*n, "hit", "hits"));
+        }
+        if b.withheld.len() > 10 {
+            eprintln!("    …");
+        }
+    }
+    if !not_in_set.is_empty() {
+        let hits: u64 = not_in_set.values().sum();
+        eprintln!(
+            "  not in the set (hits of another set, or revoked since): {} ({})",
+            plural(not_in_set.len() as u64, "id", "ids"),
+            plural(hits, "hit", "hits")
+        );
+        for (id, n) in not_in_set.iter().take(10) {
+            eprintln!("    {id}, {}", plural(*n, "hit", "hits"));
+        }
+    }
+    if !r.unsightable.is_empty() {
+        eprintln!(
+            "  cannot be sighted: {}",
+            plural(r.unsightable_total(), "hit", "hits")
+        );
+        for (source, reasons) in &r.unsightable {
+            for (reason, n) in reasons {
+                eprintln!("    {source}: {} ({reason})", plural(*n, "hit", "hits"));
+            }
+        }
+    }
+    if r.outside_window > 0 {
+        eprintln!(
+            "  outside --since/--until: {}",
+            plural(r.outside_window, "hit", "hits")
+        );
+    }
+    if r.without_hits > 0 || r.not_trawl > 0 || r.threat_field_hits > 0 {
+        eprintln!(
+            "  skipped: {} without hits, {} not written by trawl, {} on values of earlier \
+             enrichments",
+            plural(r.without_hits, "record", "records"),
+            plural(r.not_trawl, "enrichment or alert", "enrichments or alerts"),
+            plural(r.threat_field_hits, "hit", "hits"),
+        );
+    }
+    if !r.malformed.is_empty() {
+        eprintln!(
+            "  malformed, skipped: {}",
+            plural(r.malformed_total(), "line", "lines")
+        );
+        for (reason, p) in &r.malformed {
+            eprintln!("    {reason}: {} ({})", p.count, p.places.join(", "));
+        }
+    }
 }
