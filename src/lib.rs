@@ -34,6 +34,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod feeds;
 pub mod format;
 pub mod indicator;
 pub mod ingest;

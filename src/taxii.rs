@@ -182,6 +182,42 @@ impl Client {
         ))
     }
 
+    /// The raw body at `url` (any media type), with the client's credentials and retries: for
+    /// feed files served over HTTP.
+    pub fn get_bytes(&self, url: &str) -> Result<Vec<u8>> {
+        let attempts = self.opts.attempts.max(1);
+        let mut wait = self.opts.backoff;
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            match self.authorise(self.agent.get(url)).call() {
+                Ok(resp) => {
+                    let mut body = Vec::new();
+                    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
+                        .map_err(|e| Error::feed(url, format!("reading the response: {e}")))?;
+                    return Ok(body);
+                }
+                Err(ureq::Error::Status(code, resp)) => {
+                    last = format!(
+                        "HTTP {code}{}",
+                        server_message(&resp.into_string().unwrap_or_default())
+                    );
+                    if !(code == 429 || code >= 500) {
+                        return Err(Error::feed(url, last));
+                    }
+                }
+                Err(ureq::Error::Transport(t)) => last = t.to_string(),
+            }
+            if attempt < attempts {
+                std::thread::sleep(wait);
+                wait *= 2;
+            }
+        }
+        Err(Error::feed(
+            url,
+            format!("{last} (after {attempts} attempts)"),
+        ))
+    }
+
     /// The discovery resource at `url` (`https://host/taxii2/`).
     pub fn discovery(&self, url: &str) -> Result<Json> {
         Ok(self.get(url, &[])?.0)

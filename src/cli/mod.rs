@@ -2,6 +2,7 @@
 
 mod compile;
 mod export;
+mod feeds;
 mod info;
 mod logs;
 mod lookup;
@@ -53,6 +54,9 @@ enum Command {
     /// Write a set out for devices that cannot run trawl: nftables, ipset, Suricata datasets,
     /// Zeek Intel, CSV, STIX 2.1.
     Export(export::ExportArgs),
+    /// Keep a set current from TAXII collections, MISP feeds and feed files (`trawl.toml`).
+    #[command(subcommand)]
+    Feeds(feeds::FeedsCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,5 +80,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Sniff(a) => scan::sniff(a),
         Command::Sightings(a) => sightings::run(a),
         Command::Export(a) => export::run(a),
+        Command::Feeds(c) => feeds::run(c),
     }
 }

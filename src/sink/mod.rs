@@ -104,6 +104,13 @@ pub trait HitSink<D> {
     fn flush(&mut self) -> io::Result<()>;
 }
 
+/// Formats Unix seconds as RFC 3339 UTC to the second (`2026-01-01T00:00:00Z`), for people.
+pub fn rfc3339_utc(sec: i64) -> String {
+    chrono::DateTime::from_timestamp(sec, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+}
+
 /// Formats Unix seconds + nanoseconds as RFC 3339 UTC with microseconds.
 pub(crate) fn rfc3339(sec: i64, nsec: u32) -> String {
     chrono::DateTime::from_timestamp(sec, nsec)

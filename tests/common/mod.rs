@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod medallion;
+
 use trawl::compile::exclude::Exclusions;
 use trawl::compile::{CompileOptions, SetBuilder};
 use trawl::indicator::Meta;

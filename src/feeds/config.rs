@@ -1,0 +1,212 @@
+//! The feeds configuration file (`trawl.toml`): see [`crate::feeds`] for an example.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::indicator::Tlp;
+use crate::taxii::{Auth, ClientOptions};
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The set kept current.
+    pub set: SetConfig,
+    /// The feeds, `[[feed]]` tables.
+    #[serde(rename = "feed", default)]
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// `[set]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetConfig {
+    /// The set file.
+    pub output: PathBuf,
+    /// The feed store: one directory per feed.
+    pub store: PathBuf,
+    /// Warninglists (MISP warninglists or plain allowlists).
+    #[serde(default)]
+    pub exclude: Vec<PathBuf>,
+    /// Leave out indicators scored below this.
+    pub min_score: Option<u8>,
+    /// Leave out indicators marked above this TLP.
+    #[serde(default, deserialize_with = "tlp")]
+    pub tlp_max: Option<Tlp>,
+}
+
+/// The kinds of feed.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedKind {
+    /// A TAXII 2.1 collection.
+    Taxii,
+    /// A MISP feed (manifest and event files) at a URL or in a directory.
+    Misp,
+    /// A local feed file, read in place.
+    File,
+    /// A feed file at a URL.
+    Url,
+}
+
+impl FeedKind {
+    /// The name used in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            FeedKind::Taxii => "taxii",
+            FeedKind::Misp => "misp",
+            FeedKind::File => "file",
+            FeedKind::Url => "url",
+        }
+    }
+}
+
+/// Credentials: `{ user, password }` or `{ token }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum AuthConfig {
+    /// HTTP basic.
+    Basic {
+        /// User.
+        user: String,
+        /// Password.
+        password: String,
+    },
+    /// Bearer token.
+    Bearer {
+        /// Token.
+        token: String,
+    },
+}
+
+/// One `[[feed]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Name: the source of its indicators, and its store directory.
+    pub name: String,
+    /// Kind.
+    pub kind: FeedKind,
+    /// TAXII API root URL.
+    pub api_root: Option<String>,
+    /// TAXII collection id.
+    pub collection: Option<String>,
+    /// URL (`url` feeds; `misp` feeds served over HTTP).
+    pub url: Option<String>,
+    /// Local path (`file` feeds; `misp` feeds in a directory).
+    pub path: Option<PathBuf>,
+    /// Credentials.
+    pub auth: Option<AuthConfig>,
+    /// Client certificate chain (PEM).
+    pub client_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub client_key: Option<PathBuf>,
+    /// CA bundle (PEM) to trust instead of the built-in roots.
+    pub ca_bundle: Option<PathBuf>,
+    /// TAXII `match[type]`.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// Where the first TAXII pull starts (later pulls continue from the last one).
+    pub added_after: Option<String>,
+    /// TAXII page size asked for.
+    pub page_size: Option<u32>,
+    /// Score for items that carry none.
+    pub score: Option<u8>,
+    /// TLP for items that carry none.
+    #[serde(default, deserialize_with = "tlp")]
+    pub tlp: Option<Tlp>,
+    /// Domains match exactly, without subdomains.
+    #[serde(default)]
+    pub exact: bool,
+    /// MISP: every attribute of an indicator type, not only `to_ids` ones.
+    #[serde(default)]
+    pub misp_all: bool,
+}
+
+fn tlp<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Tlp>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| Tlp::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown TLP {s:?}"))))
+        .transpose()
+}
+
+impl FeedConfig {
+    /// The TAXII/HTTP client settings of this feed.
+    pub fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            auth: match &self.auth {
+                None => Auth::None,
+                Some(AuthConfig::Basic { user, password }) => Auth::Basic {
+                    user: user.clone(),
+                    password: password.clone(),
+                },
+                Some(AuthConfig::Bearer { token }) => Auth::Bearer(token.clone()),
+            },
+            ca_bundle: self.ca_bundle.clone(),
+            client_cert: self.client_cert.clone().zip(self.client_key.clone()),
+            ..ClientOptions::default()
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a configuration file; relative paths in it are taken from the file's
+    /// directory.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut config: Config = toml::from_str(&text)
+            .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut config.set.output);
+        fix(&mut config.set.store);
+        config.set.exclude.iter_mut().for_each(fix);
+        let mut names = std::collections::HashSet::new();
+        for feed in &mut config.feeds {
+            for p in [
+                &mut feed.path,
+                &mut feed.client_cert,
+                &mut feed.client_key,
+                &mut feed.ca_bundle,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                fix(p);
+            }
+            let ok_name = !feed.name.is_empty()
+                && feed
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && !feed.name.starts_with('.');
+            if !ok_name {
+                return Err(Error::invalid(format!(
+                    "{}: feed name {:?}: use letters, digits, `-`, `_`, `.`",
+                    path.display(),
+                    feed.name
+                )));
+            }
+            if !names.insert(feed.name.clone()) {
+                return Err(Error::invalid(format!(
+                    "{}: feed {:?} twice",
+                    path.display(),
+                    feed.name
+                )));
+            }
+            if feed.client_cert.is_some() != feed.client_key.is_some() {
+                return Err(Error::invalid(format!(
+                    "{}: feed {:?}: client_cert and client_key go together",
+                    path.display(),
+                    feed.name
+                )));
+            }
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,255 @@
+//! Keeping a set current: `trawl feeds pull` against medallion (TAXII, incremental), a MISP
+//! feed directory (only new or changed events fetched), a local file; the set recompiled only
+//! when something changed; a server that goes away leaves the previous data serving; a crash
+//! between a store write and its rename leaves the previous state.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::medallion::{COLLECTION, INDICATORS, indicator, start};
+use trawl::IndicatorSet;
+use trawl::feeds::{self, Config};
+use trawl::taxii::{Auth, Client, ClientOptions};
+
+fn misp_feed(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let uuid = "57c4445b-c548-4654-af0b-4be3950d210f";
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("testdata/misp/circl-xorist-{uuid}.json"));
+    std::fs::copy(src, dir.join(format!("{uuid}.json"))).unwrap();
+    std::fs::write(
+        dir.join("manifest.json"),
+        format!(r#"{{"{uuid}": {{"info": "Ransomware - Xorist", "timestamp": "1472569413"}}}}"#),
+    )
+    .unwrap();
+}
+
+fn write_config(dir: &Path, api_root: &str) -> std::path::PathBuf {
+    misp_feed(&dir.join("misp-feed"));
+    std::fs::write(dir.join("local.txt"), "203.0.113.50\nlocal.evil.example\n").unwrap();
+    let path = dir.join("trawl.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[set]
+output = "intel.tset"
+store = "store"
+
+[[feed]]
+name = "taxii-test"
+kind = "taxii"
+api_root = "{api_root}"
+collection = "{COLLECTION}"
+auth = {{ user = "user", password = "pass" }}
+page_size = 100
+score = 70
+
+[[feed]]
+name = "circl"
+kind = "misp"
+path = "misp-feed"
+
+[[feed]]
+name = "local"
+kind = "file"
+path = "local.txt"
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn fetched(r: &feeds::PullReport, name: &str) -> (u64, bool, Option<String>) {
+    let f = r.feeds.iter().find(|f| f.name == name).unwrap();
+    (f.fetched, f.changed, f.error.clone())
+}
+
+#[test]
+fn pulls_incrementally_recompiles_on_change_and_survives_faults() {
+    let Some(server) = start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = write_config(dir.path(), &server.api_root);
+    let config = Config::load(&config_path).unwrap();
+
+    // First pull: everything, and a set.
+    let r = feeds::pull(&config, false).unwrap();
+    assert_eq!(
+        fetched(&r, "taxii-test"),
+        (INDICATORS as u64 + 1, true, None)
+    );
+    assert_eq!(fetched(&r, "circl"), (1, true, None));
+    assert!(r.compiled.is_some());
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    assert!(set.match_domain("renamed.evil.example").is_some());
+    assert!(set.match_domain("revoked.evil.example").is_none());
+    let hit = set
+        .match_hash_hex(b"0749bae92ca336a02c83d126e04ec628")
+        .unwrap();
+    assert_eq!(
+        set.indicator(hit.indicator)
+            .unwrap()
+            .provenance()
+            .next()
+            .unwrap()
+            .source,
+        "circl"
+    );
+    let hit = set.match_domain("host3.evil.example").unwrap();
+    let p = set
+        .indicator(hit.indicator)
+        .unwrap()
+        .provenance()
+        .next()
+        .unwrap();
+    assert_eq!((p.source, p.score), ("taxii-test", Some(70)));
+    assert!(set.match_domain("local.evil.example").is_some());
+    let built = std::fs::metadata(&config.set.output)
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    // Second pull: nothing new anywhere, the set is left alone.
+    std::thread::sleep(Duration::from_millis(20));
+    let r = feeds::pull(&config, false).unwrap();
+    assert_eq!(fetched(&r, "taxii-test"), (0, false, None));
+    assert_eq!(fetched(&r, "circl"), (0, false, None));
+    assert!(r.compiled.is_none());
+    assert_eq!(
+        std::fs::metadata(&config.set.output)
+            .unwrap()
+            .modified()
+            .unwrap(),
+        built
+    );
+
+    // New objects on the server: only they are fetched, and the set is rebuilt.
+    let client = Client::new(ClientOptions {
+        auth: Auth::Basic {
+            user: "user".into(),
+            password: "pass".into(),
+        },
+        ..ClientOptions::default()
+    })
+    .unwrap();
+    let new = [indicator(
+        30_000,
+        "[domain-name:value = 'fresh.evil.example']",
+        3,
+        false,
+    )];
+    let status = client
+        .post_and_wait(&server.api_root, COLLECTION, &new, Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(status["status"], "complete");
+    // A crash between a store write and its rename leaves a temp file behind: harmless.
+    std::fs::write(
+        config.set.store.join("taxii-test/.bundle.json.tmp.99999"),
+        b"{garbage",
+    )
+    .unwrap();
+    let r = feeds::pull(&config, false).unwrap();
+    assert_eq!(fetched(&r, "taxii-test"), (1, true, None));
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    assert!(set.match_domain("fresh.evil.example").is_some());
+    assert!(
+        set.match_domain("renamed.evil.example").is_some(),
+        "earlier objects kept"
+    );
+
+    // The server goes away: the pull reports it, the stored data keeps serving.
+    drop(server);
+    let r = feeds::pull(&config, true).unwrap();
+    let (_, changed, error) = fetched(&r, "taxii-test");
+    assert!(!changed && error.is_some(), "{error:?}");
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    assert!(set.match_domain("fresh.evil.example").is_some());
+
+    // The CLI: exit 1 when a feed failed; `feeds list` shows every feed and the set.
+    let trawl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_trawl"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let c = config_path.to_str().unwrap();
+    let o = trawl(&["feeds", "pull", "-c", c]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("previous data kept"));
+    let o = trawl(&["feeds", "list", "-c", c]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0));
+    for want in [
+        "taxii-test",
+        "circl",
+        "local",
+        "taxii",
+        "misp",
+        "indicators, built",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let taxii_line = text.lines().find(|l| l.starts_with("taxii-test")).unwrap();
+    assert!(
+        taxii_line.contains(&(INDICATORS + 2).to_string()),
+        "{taxii_line}"
+    );
+}
+
+#[test]
+fn a_changed_misp_event_is_fetched_again_and_bad_configs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    misp_feed(&dir.path().join("m"));
+    let path = dir.path().join("trawl.toml");
+    std::fs::write(&path, "[set]\noutput = \"s.tset\"\nstore = \"st\"\n[[feed]]\nname = \"m\"\nkind = \"misp\"\npath = \"m\"\n").unwrap();
+    let config = Config::load(&path).unwrap();
+    assert_eq!(
+        fetched(&feeds::pull(&config, false).unwrap(), "m"),
+        (1, true, None)
+    );
+    assert_eq!(
+        fetched(&feeds::pull(&config, false).unwrap(), "m"),
+        (0, false, None)
+    );
+    let manifest = dir.path().join("m/manifest.json");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("1472569413", "1472569999");
+    std::fs::write(&manifest, text).unwrap();
+    assert_eq!(
+        fetched(&feeds::pull(&config, false).unwrap(), "m"),
+        (1, true, None)
+    );
+
+    for (bad, why) in [
+        (
+            "[set]\noutput = \"s\"\nstore = \"t\"\n[[feed]]\nname = \"a/b\"\nkind = \"file\"\n",
+            "feed name",
+        ),
+        (
+            "[set]\noutput = \"s\"\nstore = \"t\"\n[[feed]]\nname = \"a\"\nkind = \"ftp\"\n",
+            "unknown variant",
+        ),
+        (
+            "[set]\noutput = \"s\"\nstore = \"t\"\nbogus = 1\n",
+            "unknown field",
+        ),
+        (
+            "[set]\noutput = \"s\"\nstore = \"t\"\n[[feed]]\nname = \"a\"\nkind = \"file\"\n[[feed]]\nname = \"a\"\nkind = \"file\"\n",
+            "twice",
+        ),
+    ] {
+        std::fs::write(&path, bad).unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains(why), "{why}: {err}");
+    }
+}
