@@ -253,3 +253,106 @@ fn a_changed_misp_event_is_fetched_again_and_bad_configs_are_refused() {
         assert!(err.contains(why), "{why}: {err}");
     }
 }
+
+#[test]
+fn sightings_are_posted_to_the_taxii_feed_and_read_back() {
+    let Some(server) = start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = write_config(dir.path(), &server.api_root);
+    let config = Config::load(&config_path).unwrap();
+    feeds::pull(&config, false).unwrap();
+    let set = config.set.output.to_str().unwrap().to_string();
+
+    // Real hits: a log line naming two pulled indicators, scanned by trawl.
+    let log = dir.path().join("app.log");
+    std::fs::write(
+        &log,
+        "GET http://host3.evil.example/ from 198.51.0.1\nlookup host6.evil.example\n",
+    )
+    .unwrap();
+    let trawl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_trawl"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let hits = trawl(&["scan", "logs", "-s", &set, "-q", log.to_str().unwrap()]);
+    assert_eq!(hits.status.code(), Some(0));
+    let hits_path = dir.path().join("hits.jsonl");
+    std::fs::write(&hits_path, &hits.stdout).unwrap();
+
+    let out = dir.path().join("sightings.json");
+    let c = config_path.to_str().unwrap();
+    let o = trawl(&[
+        "sightings",
+        "-s",
+        &set,
+        hits_path.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--post",
+        "taxii-test",
+        "-c",
+        c,
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("status complete"), "{stderr}");
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let mut posted: Vec<String> = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["type"] == "sighting")
+        .map(|o| o["id"].as_str().unwrap().to_string())
+        .collect();
+    posted.sort();
+    assert_eq!(
+        posted.len(),
+        3,
+        "host3 (URL host and name), 198.51.0.1, host6: {bundle}"
+    );
+
+    // Read back from the collection.
+    let client = Client::new(ClientOptions {
+        auth: Auth::Basic {
+            user: "user".into(),
+            password: "pass".into(),
+        },
+        ..ClientOptions::default()
+    })
+    .unwrap();
+    let query = trawl::taxii::ObjectsQuery {
+        types: vec!["sighting".into()],
+        ..Default::default()
+    };
+    let mut back = Vec::new();
+    client
+        .objects(&server.api_root, COLLECTION, &query, |o| back.push(o))
+        .unwrap();
+    let mut ids: Vec<String> = back
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, posted);
+    for o in &back {
+        let of = o["sighting_of_ref"].as_str().unwrap();
+        assert!(of.starts_with("indicator--"), "{o}");
+        assert!(o["count"].as_u64().unwrap() >= 1);
+    }
+    // A feed that is not in the configuration is an error.
+    let o = trawl(&[
+        "sightings",
+        "-s",
+        &set,
+        hits_path.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--post",
+        "nope",
+        "-c",
+        c,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -68,6 +68,13 @@ pub struct SightingsArgs {
     /// Refer to the TLP 2.0 or the TLP 1.0 marking definitions.
     #[arg(long, value_name = "1|2", default_value = "2", value_parser = ["1", "2"])]
     tlp_version: String,
+    /// Also post the sightings to this TAXII feed of the configuration file (its API root,
+    /// collection and credentials), then wait for the server's status.
+    #[arg(long, value_name = "FEED")]
+    post: Option<String>,
+    /// The configuration file that names the feed of --post.
+    #[arg(short, long, default_value = "trawl.toml", requires = "post")]
+    config: PathBuf,
     /// Print no report on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -181,11 +188,71 @@ pub fn run(a: SightingsArgs) -> anyhow::Result<ExitCode> {
     if !a.quiet {
         print_report(&a, &report, indicators_hit, &not_in_set, &bundle);
     }
+    if let Some(feed) = &a.post {
+        post(&a.config, feed, &bundle)?;
+    }
     Ok(if bundle.sightings > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Posts the bundle's objects to the TAXII collection of `feed` and waits for the status.
+fn post(config: &Path, feed: &str, bundle: &Bundle) -> anyhow::Result<()> {
+    let config = trawl::feeds::Config::load(config)?;
+    let f = config
+        .feeds
+        .iter()
+        .find(|f| f.name == feed)
+        .with_context(|| format!("no feed {feed:?} in the configuration"))?;
+    let (Some(root), Some(collection)) = (&f.api_root, &f.collection) else {
+        bail!("feed {feed:?} is not a TAXII feed with api_root and collection");
+    };
+    let root = if root.ends_with('/') {
+        root.clone()
+    } else {
+        format!("{root}/")
+    };
+    let objects = bundle.json["objects"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if objects.is_empty() {
+        eprintln!("nothing to post to {feed}");
+        return Ok(());
+    }
+    let client = trawl::taxii::Client::new(f.client_options())?;
+    let status = client.post_and_wait(
+        &root,
+        collection,
+        &objects,
+        std::time::Duration::from_secs(60),
+    )?;
+    let count = |k: &str| {
+        status
+            .get(k)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    };
+    eprintln!(
+        "posted {} objects to {feed}: status {}, {} succeeded, {} failed, {} pending",
+        objects.len(),
+        status
+            .get("status")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("?"),
+        count("success_count"),
+        count("failure_count"),
+        count("pending_count")
+    );
+    if count("failure_count") > 0 {
+        bail!(
+            "the server refused {} of the posted objects: {status}",
+            count("failure_count")
+        );
+    }
+    Ok(())
 }
 
 fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
