@@ -356,3 +356,124 @@ fn sightings_are_posted_to_the_taxii_feed_and_read_back() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A small HTTP server (Python's http.server) for fault tests: `/list.txt` serves a feed list
+/// whose content the test changes; under `/bad/api1/collections/C/objects/` it answers 500 to
+/// the first two requests, then a page that is not JSON; under `/flaky/` it answers 503 once
+/// and then a valid empty envelope.
+const FAULTY: &str = r#"
+import http.server, sys, os
+hits = {"bad": 0, "flaky": 0}
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def send(self, code, body, ctype="application/taxii+json;version=2.1"):
+        self.send_response(code); self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def do_GET(self):
+        if self.path == "/list.txt":
+            return self.send(200, open("list.txt", "rb").read(), "text/plain")
+        kind = self.path.split("/")[1]
+        if kind in hits:
+            hits[kind] += 1
+            if kind == "bad":
+                if hits[kind] <= 2:
+                    return self.send(500, b'{"title": "backend down", "description": "try later"}')
+                return self.send(200, b'{"objects": [')
+            if hits[kind] == 1:
+                return self.send(503, b"")
+            return self.send(200, b'{"more": false, "objects": []}')
+        self.send(404, b'{"title": "not found"}')
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+#[test]
+fn url_feeds_and_server_faults() {
+    let python = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !python {
+        assert!(
+            std::env::var_os("TRAWL_REQUIRE_TOOLS").is_none(),
+            "python3 is required"
+        );
+        println!("skipped: python3 not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("faulty.py"), FAULTY).unwrap();
+    std::fs::write(
+        dir.path().join("list.txt"),
+        "192.0.2.66\nurl-feed.evil.example\n",
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Kill(
+        Command::new("python3")
+            .arg("faulty.py")
+            .arg(port.to_string())
+            .current_dir(dir.path())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let path = dir.path().join("trawl.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[set]\noutput = \"s.tset\"\nstore = \"st\"\n\
+             [[feed]]\nname = \"list\"\nkind = \"url\"\nurl = \"{base}/list.txt\"\n\
+             [[feed]]\nname = \"bad\"\nkind = \"taxii\"\napi_root = \"{base}/bad/api1/\"\ncollection = \"C\"\n\
+             [[feed]]\nname = \"flaky\"\nkind = \"taxii\"\napi_root = \"{base}/flaky/api1/\"\ncollection = \"C\"\n"
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&path).unwrap();
+    let r = feeds::pull(&config, false).unwrap();
+    let (_, changed, error) = fetched(&r, "list");
+    assert!(changed && error.is_none(), "{error:?}");
+    // 500, 500, then a page cut short: retried, then reported with what went wrong.
+    let (_, _, error) = fetched(&r, "bad");
+    let error = error.expect("the bad server fails");
+    assert!(
+        error.contains("malformed JSON") || error.contains("backend down"),
+        "{error}"
+    );
+    // 503 once, then fine: the retry hides it.
+    assert_eq!(fetched(&r, "flaky"), (0, false, None));
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    assert!(set.match_domain("url-feed.evil.example").is_some());
+
+    // The list changes: stored again and the set rebuilt; unchanged: left alone.
+    std::fs::write(
+        dir.path().join("list.txt"),
+        "192.0.2.66\nnext.evil.example\n",
+    )
+    .unwrap();
+    let r = feeds::pull(&config, false).unwrap();
+    assert!(fetched(&r, "list").1 && r.compiled.is_some());
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    assert!(set.match_domain("next.evil.example").is_some());
+    assert!(set.match_domain("url-feed.evil.example").is_none());
+    let r = feeds::pull(&config, false).unwrap();
+    assert!(!fetched(&r, "list").1);
+    // The failing feed's error is kept in its state for `feeds list`.
+    let state = trawl::feeds::store::FeedState::load(&config.set.store.join("bad"));
+    assert!(state.last_error.is_some());
+}
