@@ -512,3 +512,63 @@ fn follow_until_terminated() {
     assert!(err.contains("hits on "), "statistics at the end: {err}");
     assert!(err.starts_with(&format!("{}: ", log.display())), "{err}");
 }
+
+#[test]
+fn follow_picks_up_a_replaced_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "old.evil.example\n").unwrap();
+    let set = dir.path().join("s.tset");
+    let compile = || {
+        let o = trawl(&[
+            "compile",
+            "-q",
+            "-o",
+            set.to_str().unwrap(),
+            feed.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    compile();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args([
+            "scan",
+            "logs",
+            "-s",
+            set.to_str().unwrap(),
+            "--follow",
+            log.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = line_reader(child.stdout.take().unwrap());
+    let err = line_reader(child.stderr.take().unwrap());
+    let append = |line: &str| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        writeln!(f, "{line}").unwrap();
+    };
+    append("query new.evil.example");
+    append("query old.evil.example");
+    let first = out.recv_timeout(PATIENCE).expect("the old set's hit");
+    assert!(first.contains("old.evil.example"), "{first}");
+    // The set is recompiled with the new name and renamed into place.
+    std::fs::write(&feed, "old.evil.example\nnew.evil.example\n").unwrap();
+    compile();
+    let reloaded = err.recv_timeout(PATIENCE).expect("a reload message");
+    assert!(reloaded.contains("reloaded (generation 2)"), "{reloaded}");
+    append("query new.evil.example");
+    let second = out.recv_timeout(PATIENCE).expect("the new set's hit");
+    assert!(
+        second.contains("new.evil.example") && second.contains("\"line\":3"),
+        "{second}"
+    );
+    // The line before the reload stays unmatched: nothing was scanned twice.
+    assert!(out.recv_timeout(Duration::from_millis(300)).is_err());
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(wait(&mut child).code(), Some(0));
+}

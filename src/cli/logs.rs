@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,6 +14,7 @@ use clap::{Args, ValueEnum};
 use trawl::IndicatorSet;
 use trawl::decode::log::LogFormat;
 use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
+use trawl::engine::reload::Reloader;
 use trawl::input::FollowOptions;
 use trawl::line_matcher::LineOptions;
 
@@ -81,6 +82,7 @@ pub struct LogsArgs {
 }
 
 pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
+    // Checked here, before any input is read: a bad set file is an error of its own.
     let set = IndicatorSet::open(&a.set)?;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
@@ -148,7 +150,38 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
         None if streaming => Box::new(std::io::stdout()),
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
     };
-    let outcome = scan_logs(&set, &inputs, &opts, out, &stop)?;
+    let outcome = if streaming {
+        // A long-running scan (followed files, a pipe) picks up a replaced set file, or a
+        // SIGHUP, between two chunks — as `trawl sniff` does; `trawl feeds pull` renames
+        // recompiled sets into place.
+        drop(set);
+        let mut reloader = Reloader::open(&a.set)?;
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, reloader.hup.clone())?;
+        let current = reloader.current();
+        let done = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    match reloader.check() {
+                        Some(Ok(generation)) if !a.quiet => {
+                            eprintln!("{}: reloaded (generation {generation})", a.set.display())
+                        }
+                        Some(Err(e)) => eprintln!(
+                            "{}: reload failed, keeping the old set: {e}",
+                            a.set.display()
+                        ),
+                        _ => {}
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            });
+            let r = scan_logs(&*current, &inputs, &opts, out, &stop);
+            done.store(true, Ordering::Relaxed);
+            r
+        })?
+    } else {
+        scan_logs(&set, &inputs, &opts, out, &stop)?
+    };
     let total = outcome.total();
     if a.count && !outcome.output_closed {
         let stdout = std::io::stdout();

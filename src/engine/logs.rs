@@ -464,22 +464,44 @@ pub enum Input {
     Follow(PathBuf, FollowOptions),
 }
 
-/// Scans `inputs` against `set`, writing to `out`. `stop` ends reading early (follow mode runs
-/// until it is set). Inputs read once are read one after the other; followed files are read
-/// side by side, and an input that fails sets `stop` for them.
-pub fn scan_logs<D, W>(
-    set: &IndicatorSet<D>,
+/// Where the workers of [`scan_logs`] take the set from, chunk by chunk: one set, or the
+/// current version of a set that [`crate::engine::reload::Reloader`] swaps when its file is
+/// replaced (so a long `--follow` run picks up a recompiled set between two chunks, and no
+/// line is scanned twice or skipped for it).
+pub trait SetSource<D>: Sync {
+    /// Calls `f` with the set to scan the next chunk with.
+    fn with_set<R>(&self, f: impl FnOnce(&IndicatorSet<D>) -> R) -> R;
+}
+
+impl<D: AsRef<[u8]> + Sync> SetSource<D> for IndicatorSet<D> {
+    fn with_set<R>(&self, f: impl FnOnce(&IndicatorSet<D>) -> R) -> R {
+        f(self)
+    }
+}
+
+impl<D: AsRef<[u8]> + Send + Sync> SetSource<D> for arc_swap::ArcSwap<crate::sink::SetVersion<D>> {
+    fn with_set<R>(&self, f: impl FnOnce(&IndicatorSet<D>) -> R) -> R {
+        f(&self.load().set)
+    }
+}
+
+/// Scans `inputs` against the set `sets` gives (an [`IndicatorSet`], or a reloaded one),
+/// writing to `out`. `stop` ends reading early (follow mode runs until it is set). Inputs read
+/// once are read one after the other; followed files are read side by side, and an input that
+/// fails sets `stop` for them.
+pub fn scan_logs<D, S, W>(
+    sets: &S,
     inputs: &[Input],
     opts: &LogOptions,
     out: W,
     stop: &AtomicBool,
 ) -> Result<LogOutcome>
 where
-    D: AsRef<[u8]> + Sync,
+    D: AsRef<[u8]>,
+    S: SetSource<D>,
     W: Write + Send,
 {
     let start = Instant::now();
-    let matcher = LineMatcher::new(set, opts.line.clone());
     let workers = opts.workers.max(1);
     // Each chunk travels with its place in the output order.
     let (work_tx, work_rx) = bounded::<(Arc<Source>, Chunk, u64)>(workers * 4);
@@ -501,11 +523,15 @@ where
         names.iter().map(|_| std::sync::Mutex::new("")).collect();
     let (read_result, write_result) = std::thread::scope(|scope| {
         for _ in 0..workers {
-            let (work_rx, done_tx, matcher) = (work_rx.clone(), done_tx.clone(), &matcher);
+            let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
             scope.spawn(move || {
-                let mut batch = BatchScanner::new(matcher);
                 for (src, chunk, seq) in work_rx {
-                    let done = work(matcher, &mut batch, &src, &chunk, seq, opts.mode);
+                    // The set of this chunk: the current one when it is reloaded.
+                    let done = sets.with_set(|set| {
+                        let matcher = LineMatcher::new(set, opts.line.clone());
+                        let mut batch = BatchScanner::new(&matcher);
+                        work(&matcher, &mut batch, &src, &chunk, seq, opts.mode)
+                    });
                     if done_tx.send(done).is_err() {
                         break;
                     }
