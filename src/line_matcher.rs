@@ -191,13 +191,29 @@ pub struct BatchScanner<'m, 's, D> {
     tokens: Tokens,
 }
 
+/// The buffers of a [`BatchScanner`], kept across scanners: a worker that makes a scanner per
+/// chunk (because the set may have been reloaded) reuses memory that has grown to a chunk's
+/// size instead of growing it again — freshly mapped pages cost a fault each.
+#[derive(Default)]
+pub struct ScanBuffers(Tokens);
+
 impl<'m, 's, D: AsRef<[u8]>> BatchScanner<'m, 's, D> {
     /// A scanner for `matcher`'s set and options.
     pub fn new(matcher: &'m LineMatcher<'s, D>) -> Self {
+        BatchScanner::with_buffers(matcher, ScanBuffers::default())
+    }
+
+    /// A scanner that reuses `buffers` (from [`BatchScanner::into_buffers`]).
+    pub fn with_buffers(matcher: &'m LineMatcher<'s, D>, buffers: ScanBuffers) -> Self {
         BatchScanner {
             matcher,
-            tokens: Tokens::default(),
+            tokens: buffers.0,
         }
+    }
+
+    /// The scanner's buffers, for the next scanner.
+    pub fn into_buffers(self) -> ScanBuffers {
+        ScanBuffers(self.tokens)
     }
 
     /// Gathers the tokens of one line (`index` names it in [`BatchScanner::finish`]), read

@@ -20,7 +20,7 @@ use serde_json::{Value as Json, json};
 use crate::decode::log::{DETECT_HEAD, Decoder, LineKind, LogFormat, detect};
 use crate::error::{Error, Result};
 use crate::input::{self, Chunk, Follow, FollowOptions};
-use crate::line_matcher::{BatchScanner, LineHit, LineMatcher, LineOptions};
+use crate::line_matcher::{BatchScanner, LineHit, LineMatcher, LineOptions, ScanBuffers};
 use crate::set::IndicatorSet;
 use crate::sink::{indicator_type, rfc3339};
 
@@ -525,12 +525,16 @@ where
         for _ in 0..workers {
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
             scope.spawn(move || {
+                let mut buffers = ScanBuffers::default();
                 for (src, chunk, seq) in work_rx {
                     // The set of this chunk: the current one when it is reloaded.
                     let done = sets.with_set(|set| {
                         let matcher = LineMatcher::new(set, opts.line.clone());
-                        let mut batch = BatchScanner::new(&matcher);
-                        work(&matcher, &mut batch, &src, &chunk, seq, opts.mode)
+                        let mut batch =
+                            BatchScanner::with_buffers(&matcher, std::mem::take(&mut buffers));
+                        let done = work(&matcher, &mut batch, &src, &chunk, seq, opts.mode);
+                        buffers = batch.into_buffers();
+                        done
                     });
                     if done_tx.send(done).is_err() {
                         break;
