@@ -372,6 +372,12 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/list.txt":
             return self.send(200, open("list.txt", "rb").read(), "text/plain")
+        if self.path.startswith("/misp/"):
+            name = self.path[len("/misp/"):]
+            try:
+                return self.send(200, open("misp/" + name, "rb").read(), "application/json")
+            except OSError:
+                return self.send(404, b'{"title": "no such event"}')
         kind = self.path.split("/")[1]
         if kind in hits:
             hits[kind] += 1
@@ -407,6 +413,7 @@ fn url_feeds_and_server_faults() {
         "192.0.2.66\nurl-feed.evil.example\n",
     )
     .unwrap();
+    misp_feed(&dir.path().join("misp"));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -440,7 +447,8 @@ fn url_feeds_and_server_faults() {
             "[set]\noutput = \"s.tset\"\nstore = \"st\"\n\
              [[feed]]\nname = \"list\"\nkind = \"url\"\nurl = \"{base}/list.txt\"\n\
              [[feed]]\nname = \"bad\"\nkind = \"taxii\"\napi_root = \"{base}/bad/api1/\"\ncollection = \"C\"\n\
-             [[feed]]\nname = \"flaky\"\nkind = \"taxii\"\napi_root = \"{base}/flaky/api1/\"\ncollection = \"C\"\n"
+             [[feed]]\nname = \"flaky\"\nkind = \"taxii\"\napi_root = \"{base}/flaky/api1/\"\ncollection = \"C\"\n\
+             [[feed]]\nname = \"misp-http\"\nkind = \"misp\"\nurl = \"{base}/misp/\"\n"
         ),
     )
     .unwrap();
@@ -457,6 +465,8 @@ fn url_feeds_and_server_faults() {
     );
     // 503 once, then fine: the retry hides it.
     assert_eq!(fetched(&r, "flaky"), (0, false, None));
+    // A MISP feed over HTTP: the manifest, then its one event.
+    assert_eq!(fetched(&r, "misp-http"), (1, true, None));
     let set = IndicatorSet::open(&config.set.output).unwrap();
     assert!(set.match_domain("url-feed.evil.example").is_some());
 
@@ -473,7 +483,57 @@ fn url_feeds_and_server_faults() {
     assert!(set.match_domain("url-feed.evil.example").is_none());
     let r = feeds::pull(&config, false).unwrap();
     assert!(!fetched(&r, "list").1);
+    assert_eq!(
+        fetched(&r, "misp-http"),
+        (0, false, None),
+        "the event is not fetched again"
+    );
+    assert!(
+        set.match_hash_hex(b"0749bae92ca336a02c83d126e04ec628")
+            .is_some()
+    );
     // The failing feed's error is kept in its state for `feeds list`.
     let state = trawl::feeds::store::FeedState::load(&config.set.store.join("bad"));
     assert!(state.last_error.is_some());
+}
+
+#[test]
+fn pull_every_keeps_pulling_until_terminated() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("local.txt"), "every.evil.example\n").unwrap();
+    let path = dir.path().join("trawl.toml");
+    std::fs::write(
+        &path,
+        "[set]\noutput = \"s.tset\"\nstore = \"st\"\n[[feed]]\nname = \"local\"\nkind = \"file\"\npath = \"local.txt\"\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args([
+            "feeds",
+            "pull",
+            "-c",
+            path.to_str().unwrap(),
+            "--every",
+            "1s",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = dir.path().join("st/local/state.json");
+    let pulls = || trawl::feeds::store::FeedState::load(state.parent().unwrap()).pulls;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while pulls() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {} pulls",
+            pulls()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let set = IndicatorSet::open(dir.path().join("s.tset")).unwrap();
+    assert!(set.match_domain("every.evil.example").is_some());
 }
