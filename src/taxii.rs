@@ -142,29 +142,36 @@ impl Client {
         url: &str,
         call: impl Fn(&ureq::Agent) -> std::result::Result<ureq::Response, Box<ureq::Error>>,
     ) -> Result<(Json, Option<String>)> {
+        let resp = self.retrying(url, call)?;
+        let added = resp.header("X-TAXII-Date-Added-Last").map(str::to_string);
+        let body = resp
+            .into_string()
+            .map_err(|e| Error::feed(url, format!("reading the response: {e}")))?;
+        let json = if body.trim().is_empty() {
+            Json::Null
+        } else {
+            serde_json::from_str(&body)
+                .map_err(|e| Error::feed(url, format!("malformed JSON response: {e}")))?
+        };
+        Ok((json, added))
+    }
+
+    /// Calls `call` until it succeeds, retrying transport errors, 429 and 5xx with back-off;
+    /// other HTTP errors end at once, with the server's message.
+    fn retrying(
+        &self,
+        url: &str,
+        call: impl Fn(&ureq::Agent) -> std::result::Result<ureq::Response, Box<ureq::Error>>,
+    ) -> Result<ureq::Response> {
         let attempts = self.opts.attempts.max(1);
         let mut wait = self.opts.backoff;
         let mut last = String::new();
         for attempt in 1..=attempts {
             match call(&self.agent).map_err(|e| *e) {
-                Ok(resp) => {
-                    let added = resp.header("X-TAXII-Date-Added-Last").map(str::to_string);
-                    let body = resp
-                        .into_string()
-                        .map_err(|e| Error::feed(url, format!("reading the response: {e}")))?;
-                    let json = if body.trim().is_empty() {
-                        Json::Null
-                    } else {
-                        serde_json::from_str(&body).map_err(|e| {
-                            Error::feed(url, format!("malformed JSON response: {e}"))
-                        })?
-                    };
-                    return Ok((json, added));
-                }
+                Ok(resp) => return Ok(resp),
                 Err(ureq::Error::Status(code, resp)) => {
                     let body = resp.into_string().unwrap_or_default();
-                    let message = server_message(&body);
-                    last = format!("HTTP {code}{message}");
+                    last = format!("HTTP {code}{}", server_message(&body));
                     if !(code == 429 || code >= 500) {
                         return Err(Error::feed(url, last));
                     }
@@ -185,37 +192,13 @@ impl Client {
     /// The raw body at `url` (any media type), with the client's credentials and retries: for
     /// feed files served over HTTP.
     pub fn get_bytes(&self, url: &str) -> Result<Vec<u8>> {
-        let attempts = self.opts.attempts.max(1);
-        let mut wait = self.opts.backoff;
-        let mut last = String::new();
-        for attempt in 1..=attempts {
-            match self.authorise(self.agent.get(url)).call() {
-                Ok(resp) => {
-                    let mut body = Vec::new();
-                    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
-                        .map_err(|e| Error::feed(url, format!("reading the response: {e}")))?;
-                    return Ok(body);
-                }
-                Err(ureq::Error::Status(code, resp)) => {
-                    last = format!(
-                        "HTTP {code}{}",
-                        server_message(&resp.into_string().unwrap_or_default())
-                    );
-                    if !(code == 429 || code >= 500) {
-                        return Err(Error::feed(url, last));
-                    }
-                }
-                Err(ureq::Error::Transport(t)) => last = t.to_string(),
-            }
-            if attempt < attempts {
-                std::thread::sleep(wait);
-                wait *= 2;
-            }
-        }
-        Err(Error::feed(
-            url,
-            format!("{last} (after {attempts} attempts)"),
-        ))
+        let resp = self.retrying(url, |agent| {
+            self.authorise(agent.get(url)).call().map_err(Box::new)
+        })?;
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
+            .map_err(|e| Error::feed(url, format!("reading the response: {e}")))?;
+        Ok(body)
     }
 
     /// The discovery resource at `url` (`https://host/taxii2/`).

@@ -55,11 +55,8 @@ pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::
         let n = rows(kind, &net.to_string(), &ind)?;
         report.wrote("address rows", n);
     }
-    let kinds: Vec<Kind> = Kind::ALL
-        .into_iter()
-        .filter(|k| !matches!(k, Kind::Ipv4 | Kind::Ipv6))
-        .collect();
-    for ind in active(set, &kinds) {
+
+    for ind in active(set, super::NOT_ADDRESSES) {
         let kind = ind.kind().map_or("", Kind::name);
         let n = rows(kind, &ind.value(), &ind)?;
         report.wrote("rows", n);

@@ -152,6 +152,18 @@ mod num_like {
     }
 }
 
+/// Every kind but the addresses, which exports take from the interval tables.
+pub const NOT_ADDRESSES: &[Kind] = &[
+    Kind::Domain,
+    Kind::Url,
+    Kind::Email,
+    Kind::Md5,
+    Kind::Sha1,
+    Kind::Sha256,
+    Kind::Sha512,
+    Kind::HttpRequest,
+];
+
 /// Every indicator of `kinds` active now (at the set's clock), in record order.
 pub fn active<'s, D: AsRef<[u8]>>(
     set: &'s IndicatorSet<D>,

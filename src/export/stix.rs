@@ -71,17 +71,8 @@ pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::
         emit(indicator(&ind, &terms.join(" OR "), &built, now), out)?;
         report.wrote("address indicators", 1);
     }
-    let kinds = [
-        Kind::Domain,
-        Kind::Url,
-        Kind::Email,
-        Kind::Md5,
-        Kind::Sha1,
-        Kind::Sha256,
-        Kind::Sha512,
-        Kind::HttpRequest,
-    ];
-    for ind in active(set, &kinds) {
+
+    for ind in active(set, super::NOT_ADDRESSES) {
         let value = quote(&ind.value());
         let term = match ind.kind() {
             Some(Kind::Domain) => format!("domain-name:value = {value}"),

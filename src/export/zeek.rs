@@ -44,17 +44,8 @@ pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::
             report.wrote("subnets", 1);
         }
     }
-    let kinds = [
-        Kind::Domain,
-        Kind::Url,
-        Kind::Email,
-        Kind::Md5,
-        Kind::Sha1,
-        Kind::Sha256,
-        Kind::Sha512,
-        Kind::HttpRequest,
-    ];
-    for ind in active(set, &kinds) {
+
+    for ind in active(set, super::NOT_ADDRESSES) {
         let value = ind.value();
         match ind.kind() {
             Some(Kind::Domain) => {
