@@ -346,6 +346,11 @@ impl Tokens {
             {
                 return;
             }
+            // Enrichments (trawl's own, or another tool's) describe indicators, not what was
+            // observed: matching them again would echo every hit of a re-enriched record.
+            if format == LogFormat::JsonLines && field_matches(v.field, b"threat.enrichments") {
+                return;
+            }
             if v.escaped {
                 let mut buf = std::mem::take(&mut self.unescaped);
                 buf.clear();

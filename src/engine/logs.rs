@@ -299,6 +299,9 @@ fn work<D: AsRef<[u8]>>(
         stats.matched_lines += u64::from(!line_hits.is_empty());
         match mode {
             OutputMode::Hits => {
+                let when = (!line_hits.is_empty())
+                    .then(|| record_time(decoder.format(), line.bytes))
+                    .flatten();
                 for (_, h) in line_hits {
                     let doc = hit_json(
                         matcher.set(),
@@ -307,6 +310,7 @@ fn work<D: AsRef<[u8]>>(
                         li.offset,
                         line.bytes,
                         h,
+                        when.as_deref(),
                     );
                     let _ = serde_json::to_writer(&mut out, &doc);
                     out.push(b'\n');
@@ -386,14 +390,33 @@ fn hit_json<D: AsRef<[u8]>>(
     offset: u64,
     line: &[u8],
     h: &LineHit,
+    when: Option<&str>,
 ) -> Json {
+    let now = rfc3339(crate::indicator::unix_now(), 0);
     json!({
-        "@timestamp": rfc3339(crate::indicator::unix_now(), 0),
-        "event": { "kind": "enrichment", "category": ["threat"], "type": ["indicator"], "dataset": "trawl.log" },
+        "@timestamp": when.unwrap_or(&now),
+        "event": { "kind": "enrichment", "category": ["threat"], "type": ["indicator"], "dataset": "trawl.log", "created": now },
         "log": { "file": { "path": file }, "offset": offset },
         "trawl": { "line": line_no, "start": h.start, "end": h.end },
         "threat": { "enrichments": enrichments(set, line, h) },
     })
+}
+
+/// The time a JSON record says it happened (`@timestamp`, or EVE's `timestamp`), as RFC 3339
+/// UTC with microseconds; `None` for other formats or records without a readable time (the
+/// hit then carries the scan time).
+fn record_time(format: LogFormat, line: &[u8]) -> Option<String> {
+    if format != LogFormat::JsonLines {
+        return None;
+    }
+    let doc: Json = serde_json::from_slice(line).ok()?;
+    let text = ["@timestamp", "timestamp"]
+        .iter()
+        .find_map(|k| doc.get(*k).and_then(Json::as_str))?;
+    let t = chrono::DateTime::parse_from_rfc3339(text)
+        .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .ok()?;
+    Some(rfc3339(t.timestamp(), t.timestamp_subsec_nanos()))
 }
 
 /// `--enrich`: the record with `threat.enrichments` added. A JSON record without hits is
@@ -780,6 +803,70 @@ mod tests {
                 "{doc}"
             );
         }
+    }
+
+    #[test]
+    fn hits_carry_the_record_time() {
+        let eve = br#"{"timestamp":"2024-03-12T10:15:31.990211+0000","dest_ip":"203.0.113.7"}"#;
+        assert_eq!(
+            record_time(LogFormat::JsonLines, eve).as_deref(),
+            Some("2024-03-12T10:15:31.990211Z")
+        );
+        let ecs = br#"{"@timestamp":"2026-02-01T11:30:00.250+01:00","timestamp":"x"}"#;
+        assert_eq!(
+            record_time(LogFormat::JsonLines, ecs).as_deref(),
+            Some("2026-02-01T10:30:00.250000Z")
+        );
+        assert_eq!(
+            record_time(LogFormat::JsonLines, br#"{"a":"203.0.113.7"}"#),
+            None
+        );
+        assert_eq!(
+            record_time(LogFormat::JsonLines, br#"{"@timestamp":"yesterday"}"#),
+            None
+        );
+        assert_eq!(
+            record_time(LogFormat::Plain, b"2026-01-01T00:00:00Z 203.0.113.7"),
+            None
+        );
+    }
+
+    #[test]
+    fn re_enriching_adds_no_echo_hits() {
+        let set = set();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.json");
+        std::fs::write(
+            &log,
+            "{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"ip\":\"203.0.113.7\",\"q\":\"www.evil.example\"}\n",
+        )
+        .unwrap();
+        let run = |path: &Path, mode: OutputMode| {
+            let mut out = Vec::new();
+            let opts = LogOptions {
+                mode,
+                ..LogOptions::default()
+            };
+            let o = scan_logs(
+                &set,
+                &[Input::Path(path.to_path_buf())],
+                &opts,
+                &mut out,
+                &AtomicBool::new(false),
+            )
+            .unwrap();
+            (out, o.total().hits)
+        };
+        let (enriched, first) = run(&log, OutputMode::Enrich);
+        assert_eq!(first, 2);
+        let again = dir.path().join("b.json");
+        std::fs::write(&again, &enriched).unwrap();
+        let (hits, second) = run(&again, OutputMode::Hits);
+        assert_eq!(second, 2, "{}", String::from_utf8_lossy(&hits));
+        let doc: Json =
+            serde_json::from_slice(hits.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        assert_eq!(doc["@timestamp"], "2026-01-01T00:00:00.000000Z");
+        assert!(doc["event"]["created"].is_string());
     }
 
     #[test]
