@@ -703,20 +703,7 @@ pub enum TlpVersion {
 /// The fixed marking-definition id of a TLP level (the ids of
 /// [`crate::ingest::stix::TLP_MARKINGS`]); `None` for AMBER+STRICT in TLP 1.0.
 pub fn marking_id(tlp: Tlp, version: TlpVersion) -> Option<&'static str> {
-    Some(match (version, tlp) {
-        (TlpVersion::V1, Tlp::Clear) => "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
-        (TlpVersion::V1, Tlp::Green) => "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
-        (TlpVersion::V1, Tlp::Amber) => "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
-        (TlpVersion::V1, Tlp::Red) => "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
-        (TlpVersion::V1, Tlp::AmberStrict) => return None,
-        (TlpVersion::V2, Tlp::Clear) => "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-        (TlpVersion::V2, Tlp::Green) => "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-        (TlpVersion::V2, Tlp::Amber) => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-        (TlpVersion::V2, Tlp::AmberStrict) => {
-            "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
-        }
-        (TlpVersion::V2, Tlp::Red) => "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
-    })
+    crate::ingest::stix::tlp_marking(tlp, version == TlpVersion::V2)
 }
 
 /// The marking-definition object of a TLP level, as the specification publishes it.

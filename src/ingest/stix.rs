@@ -92,17 +92,31 @@ pub fn tlp_for_marking_id(id: &str) -> Option<Tlp> {
         .map(|&(_, tlp)| tlp)
 }
 
+/// The fixed marking-definition id of a TLP level in TLP 1.0 (`v2 == false`; none for
+/// AMBER+STRICT, which TLP 1.0 lacks) or TLP 2.0 — entries of [`TLP_MARKINGS`].
+pub fn tlp_marking(tlp: Tlp, v2: bool) -> Option<&'static str> {
+    let i = match (v2, tlp) {
+        (false, Tlp::Clear) => 0,
+        (false, Tlp::Green) => 1,
+        (false, Tlp::Amber) => 2,
+        (false, Tlp::Red) => 3,
+        (false, Tlp::AmberStrict) => return None,
+        (true, Tlp::Clear) => 4,
+        (true, Tlp::Green) => 5,
+        (true, Tlp::Amber) => 6,
+        (true, Tlp::AmberStrict) => 7,
+        (true, Tlp::Red) => 8,
+    };
+    Some(TLP_MARKINGS[i].0)
+}
+
 /// The marking-definition id to write for a TLP level: the TLP 1.0 id (STIX 2.1 §7.2.1.4,
 /// which every STIX 2.1 consumer knows) where TLP 1.0 has the level, the TLP 2.0 id for
 /// AMBER+STRICT. [`tlp_for_marking_id`] reads it back as the same level.
 pub fn marking_for_tlp(tlp: Tlp) -> &'static str {
-    match tlp {
-        Tlp::Clear => TLP_MARKINGS[0].0,
-        Tlp::Green => TLP_MARKINGS[1].0,
-        Tlp::Amber => TLP_MARKINGS[2].0,
-        Tlp::Red => TLP_MARKINGS[3].0,
-        Tlp::AmberStrict => TLP_MARKINGS[7].0,
-    }
+    tlp_marking(tlp, false)
+        .or_else(|| tlp_marking(tlp, true))
+        .expect("every level has a TLP 2.0 id")
 }
 
 /// Reason for a version that a newer one replaced.
