@@ -24,7 +24,7 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Compile feeds (plain lists, CSV, STIX 2.1 bundles; files or directories) into a set file.
+    /// Compile feeds (plain lists, CSV, STIX 2.1 bundles, MISP events; files or directories) into a set file.
     Compile(compile::CompileArgs),
     /// Show a set's counts per kind and per source, sizes, build time and format version.
     Info {
