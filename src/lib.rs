@@ -44,6 +44,7 @@ pub mod normalize;
 pub mod set;
 pub mod sightings;
 pub mod sink;
+pub mod stix_id;
 pub mod taxii;
 
 pub use error::{Error, Result};

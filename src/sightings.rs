@@ -23,7 +23,7 @@
 //!   conformance item 4), whatever [`BundleOptions::tlp_max`] says; they are withheld and
 //!   counted in [`Bundle::withheld`].
 //!
-//! Ids are name-based (UUIDv5), so that running again over the same hits gives the same
+//! Ids are name-based ([`crate::stix_id::stable`]), so that running again over the same hits gives the same
 //! objects: a sighting's id is made from the indicator id and the window (the `--since` time,
 //! or else the first hit; the `--until` time, or else open). Its `created` is the start of that
 //! window, so that every version of one id has the same `created`; `modified` is the time of
@@ -64,9 +64,6 @@ use uuid::Uuid;
 
 use crate::indicator::{Kind, Tlp};
 use crate::set::IndicatorSet;
-
-/// Namespace of trawl's name-based (UUIDv5) ids: sightings, observed-data, identities.
-pub const TRAWL_NAMESPACE: Uuid = Uuid::from_u128(0x7ed6a114_b97b_47e4_9bf5_30da1beed635);
 
 /// The namespace STIX 2.1 §2.9 fixes for the UUIDv5 ids of cyber-observable objects.
 pub const SCO_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23315a9b7);
@@ -596,10 +593,7 @@ impl Aggregator {
                 .until
                 .map_or_else(|| "..".to_string(), Timestamp::rfc3339_micros);
             let name = format!("sighting {id} {} {end}", start.rfc3339_micros());
-            let sighting_id = format!(
-                "sighting--{}",
-                Uuid::new_v5(&TRAWL_NAMESPACE, name.as_bytes())
-            );
+            let sighting_id = format!("sighting--{}", crate::stix_id::stable(name.as_bytes()));
             let created = start.millis_floor();
             let modified = opts.now.millis_floor().max(created);
             let common = |o: &mut Map<String, Json>| {
@@ -620,7 +614,7 @@ impl Aggregator {
                     let od_name = format!("observed-data {sighting_id} {sco_id}");
                     let od_id = format!(
                         "observed-data--{}",
-                        Uuid::new_v5(&TRAWL_NAMESPACE, od_name.as_bytes())
+                        crate::stix_id::stable(od_name.as_bytes())
                     );
                     let mut od = Map::new();
                     od.insert("type".into(), json!("observed-data"));
@@ -750,10 +744,10 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// An organisation named `name`, with an id made from the name (UUIDv5), so that every
+    /// An organisation named `name`, with an id made from the name, so that every
     /// report of one organisation names the same identity.
     pub fn new(name: &str) -> Identity {
-        let uuid = Uuid::new_v5(&TRAWL_NAMESPACE, format!("identity {name}").as_bytes());
+        let uuid = crate::stix_id::stable(format!("identity {name}").as_bytes());
         Identity {
             id: format!("identity--{uuid}"),
             name: name.to_string(),

@@ -1,9 +1,8 @@
 //! A STIX 2.1 bundle of `indicator` objects, one per indicator of the set active now, for
 //! platforms that take STIX (a TIP, a SIEM's threat-intel module, another trawl).
 //!
-//! Each indicator gets a new id derived from its kind and value, so that re-exporting gives
-//! the same ids (a blake3 hash formatted as a UUIDv4, the version STIX 2.1 §2.9 asks of
-//! SDOs — a UUIDv5 would draw validator warnings): the feeds' own ids cannot be reused, since one feed indicator may have
+//! Each indicator gets a new id derived from its kind and value ([`crate::stix_id::stable`]),
+//! so that re-exporting gives the same ids: the feeds' own ids cannot be reused, since one feed indicator may have
 //! become several trawl indicators (an `OR` pattern) and several feeds may have named one
 //! value. The feeds' ids are kept in `external_references`. The pattern holds exactly what
 //! trawl matches: addresses as the CIDRs the set answers for now (holes carved), joined with
@@ -15,21 +14,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use serde_json::{Value as Json, json};
-use uuid::Uuid;
 
 use super::{Report, active, ip_cidrs_with_indicator};
 use crate::indicator::Kind;
 use crate::ingest::stix::marking_for_tlp;
 use crate::set::{IndicatorRef, IndicatorSet};
 use crate::sink::rfc3339;
-
-/// A stable id for `what`: its blake3 hash (keyed by a constant of trawl's) formatted as a
-/// UUIDv4.
-fn stable_uuid(what: &[u8]) -> Uuid {
-    let hash = blake3::keyed_hash(b"trawl stix export ids, version 1", what);
-    let bytes: [u8; 16] = hash.as_bytes()[..16].try_into().expect("16 of 32 bytes");
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
-}
 
 /// Writes the bundle for `set`.
 pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::Result<Report> {
@@ -41,7 +31,7 @@ pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::
     write!(
         out,
         "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
-        stable_uuid(built.as_bytes())
+        crate::stix_id::stable(built.as_bytes())
     )?;
     let mut first = true;
     let mut emit = |o: Json, out: &mut dyn Write| -> io::Result<()> {
@@ -107,7 +97,7 @@ fn indicator(ind: &IndicatorRef<'_>, term: &str, built: &str, now: i64) -> Json 
     let mut o = json!({
         "type": "indicator",
         "spec_version": "2.1",
-        "id": format!("indicator--{}", stable_uuid(format!("{kind}\0{value}").as_bytes())),
+        "id": format!("indicator--{}", crate::stix_id::stable(format!("{kind}\0{value}").as_bytes())),
         "created": built,
         "modified": built,
         "name": value,
