@@ -147,42 +147,24 @@ struct Source {
     /// The decoder as it stands after the file's leading header lines; each chunk starts from
     /// a copy, so chunks can be decoded in any order.
     decoder: Decoder,
-    /// Lines up to this number are the header the template decoder has read (0: none).
+    /// Lines up to this number are the CSV header the template decoder has read (0: none);
+    /// Zeek's `#` lines are read as headers wherever they stand.
     header_lines: u64,
 }
 
 impl Source {
-    /// Decides the format from the first chunk and reads the header from it.
+    /// Decides the format from the first chunk.
     fn new(index: usize, name: Arc<str>, first: &Chunk, forced: Option<LogFormat>) -> Source {
         let bytes = first.bytes();
         let path = (&*name != "-").then(|| Path::new(&*name));
         let format = forced.unwrap_or_else(|| detect(&bytes[..bytes.len().min(DETECT_HEAD)], path));
-        let mut decoder = Decoder::new(format);
-        let mut header_lines = 0;
-        if matches!(format, LogFormat::Zeek | LogFormat::Csv) {
-            for line in first.lines() {
-                match decoder.line(line.bytes, |_| {}) {
-                    Ok(LineKind::Header) => header_lines = line.number,
-                    Ok(LineKind::Blank) => {}
-                    // CSV has one header line; Zeek's header ends at its first record.
-                    _ => break,
-                }
-                if format == LogFormat::Csv && header_lines > 0 {
-                    break;
-                }
-            }
-            // The template must not have read a record.
-            decoder = Decoder::new(format);
-            for line in first.lines().take_while(|l| l.number <= header_lines) {
-                let _ = decoder.line(line.bytes, |_| {});
-            }
-        }
+        // No header read yet: [`Source::after`] reads it from this first chunk as from any other.
         Source {
             index,
             name,
             generation: first.generation,
-            decoder,
-            header_lines,
+            decoder: Decoder::new(format),
+            header_lines: 0,
         }
     }
 
