@@ -4,6 +4,8 @@
 
 use std::io::{self, Write};
 
+use ipnet::IpNet;
+
 use super::{Report, ipv4_cidrs, ipv6_cidrs};
 use crate::set::IndicatorSet;
 
@@ -15,28 +17,8 @@ pub fn write<D: AsRef<[u8]>>(
     out: &mut dyn Write,
 ) -> io::Result<Report> {
     let mut report = Report::default();
-    let v4: Vec<String> = ipv4_cidrs(set)
-        .into_iter()
-        .flat_map(|n| {
-            if n.prefix_len() == 0 {
-                n.subnets(1).expect("/1").collect()
-            } else {
-                vec![n]
-            }
-        })
-        .map(|n| n.to_string())
-        .collect();
-    let v6: Vec<String> = ipv6_cidrs(set)
-        .into_iter()
-        .flat_map(|n| {
-            if n.prefix_len() == 0 {
-                n.subnets(1).expect("/1").collect()
-            } else {
-                vec![n]
-            }
-        })
-        .map(|n| n.to_string())
-        .collect();
+    let v4 = entries(ipv4_cidrs(set).into_iter().map(IpNet::V4));
+    let v6 = entries(ipv6_cidrs(set).into_iter().map(IpNet::V6));
     for (family, suffix, items, what) in [
         ("inet", "v4", &v4, "ipv4 cidrs"),
         ("inet6", "v6", &v6, "ipv6 cidrs"),
@@ -57,4 +39,14 @@ pub fn write<D: AsRef<[u8]>>(
         report.wrote(what, items.len() as u64);
     }
     Ok(report)
+}
+
+/// The CIDRs as `hash:net` entries: a `/0` becomes its two halves.
+fn entries(nets: impl Iterator<Item = IpNet>) -> Vec<String> {
+    nets.flat_map(|n| match n.prefix_len() {
+        0 => n.subnets(1).expect("/1 of /0").collect(),
+        _ => vec![n],
+    })
+    .map(|n| n.to_string())
+    .collect()
 }
