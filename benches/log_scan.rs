@@ -14,6 +14,8 @@
 //! format (default 256) from `gen-logs --hits-from` the same feed; `TRAWL_BENCH_ROUNDS`
 //! (default 3). The 1 GiB comparison with ripgrep is `tools/bench-logs.sh`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
@@ -26,56 +28,14 @@ use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
 use trawl::extract::Extractor;
 use trawl::set::IndicatorSet;
 
-fn tool(name: &str) -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "trawl-tools",
-            "--bin",
-            name,
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/release")
-        .join(name)
-}
-
 fn inputs() -> (PathBuf, [PathBuf; 2]) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).unwrap();
-    let feed = dir.join("sensor-1m.txt");
-    if !feed.exists() {
-        let out = std::fs::File::create(&feed).unwrap();
-        let ok = Command::new(tool("gen-feed"))
-            .args(["sensor", "1000000"])
-            .stdout(out)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    }
-    let set = std::env::var_os("TRAWL_SET")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let set = dir.join("sensor-1m.tset");
-            if !set.exists() {
-                let mut b = trawl::compile::SetBuilder::new(Default::default(), Default::default());
-                trawl::compile::ingest_feeds(&[trawl::compile::FeedSpec::new(&feed)], &mut b)
-                    .unwrap();
-                b.write(&set).unwrap();
-            }
-            set
-        });
+    let dir = common::data_dir();
+    let (feed, set) = common::sensor_feed_and_set();
     let mb = std::env::var("TRAWL_LOG_MB").unwrap_or_else(|_| "256".into());
     let logs = ["plain", "json"].map(|kind| {
         let path = dir.join(format!("{kind}-{mb}.log"));
         if !path.exists() {
-            let ok = Command::new(tool("gen-logs"))
+            let ok = Command::new(common::tool("gen-logs"))
                 .arg(kind)
                 .arg(&path)
                 .arg(&mb)

@@ -8,7 +8,9 @@
 //! the mix uses for ~0.5 % of sessions).
 //! `TRAWL_BENCH_ROUNDS` (default 3).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -30,58 +32,15 @@ impl HitSink<Mmap> for Discard {
     }
 }
 
-fn tool(name: &str) -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "trawl-tools",
-            "--bin",
-            name,
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/release")
-        .join(name)
-}
-
 fn inputs() -> (PathBuf, PathBuf) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).unwrap();
-    let feed = dir.join("sensor-1m.txt");
-    if !feed.exists() {
-        let out = std::fs::File::create(&feed).unwrap();
-        assert!(
-            Command::new(tool("gen-feed"))
-                .args(["sensor", "1000000"])
-                .stdout(out)
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-    let set = std::env::var_os("TRAWL_SET")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let set = dir.join("sensor-1m.tset");
-            if !set.exists() {
-                let mut b = trawl::compile::SetBuilder::new(Default::default(), Default::default());
-                trawl::compile::ingest_feeds(&[trawl::compile::FeedSpec::new(&feed)], &mut b)
-                    .unwrap();
-                b.write(&set).unwrap();
-            }
-            set
-        });
+    let dir = common::data_dir();
+    let (feed, set) = common::sensor_feed_and_set();
     let pcap = std::env::var_os("TRAWL_PCAP")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             let pcap = dir.join("mix-1g-sensor.pcap");
             if !pcap.exists() {
-                let status = Command::new(tool("gen-pcap"))
+                let status = Command::new(common::tool("gen-pcap"))
                     .arg(&pcap)
                     .arg("1024")
                     .arg("--hits-from")

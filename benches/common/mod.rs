@@ -1,4 +1,4 @@
-//! Set building and query generation shared by the lookup benches.
+//! Shared by the benches: set building and query generation (lookup benches), and the generated inputs of the scan benches.
 
 #![allow(dead_code)]
 
@@ -65,4 +65,61 @@ pub fn naive_domain_match(set: &HashSet<String>, q: &str) -> bool {
             _ => return false,
         }
     }
+}
+
+/// A generator of `tools/` (`gen-feed`, `gen-logs`, `gen-pcap`), built in release mode.
+pub fn tool(name: &str) -> std::path::PathBuf {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "trawl-tools",
+            "--bin",
+            name,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/release")
+        .join(name)
+}
+
+/// `target/bench-data/` (created), where generated bench inputs are kept between runs.
+pub fn data_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The 1M-indicator sensor feed (`gen-feed sensor 1000000`) and its set — or the set named
+/// by `TRAWL_SET` — generated once under [`data_dir`].
+pub fn sensor_feed_and_set() -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = data_dir();
+    let feed = dir.join("sensor-1m.txt");
+    if !feed.exists() {
+        let out = std::fs::File::create(&feed).unwrap();
+        let ok = std::process::Command::new(tool("gen-feed"))
+            .args(["sensor", "1000000"])
+            .stdout(out)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+    let set = std::env::var_os("TRAWL_SET")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let set = dir.join("sensor-1m.tset");
+            if !set.exists() {
+                let mut b = SetBuilder::new(Default::default(), Default::default());
+                trawl::compile::ingest_feeds(&[trawl::compile::FeedSpec::new(&feed)], &mut b)
+                    .unwrap();
+                b.write(&set).unwrap();
+            }
+            set
+        });
+    (feed, set)
 }
