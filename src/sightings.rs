@@ -259,14 +259,7 @@ impl Observed {
 
     /// The SCO type: `ipv4-addr`, `ipv6-addr`, `domain-name`, `url`, `email-addr` or `file`.
     pub fn sco_type(&self) -> &'static str {
-        match self.kind {
-            Kind::Ipv4 => "ipv4-addr",
-            Kind::Ipv6 => "ipv6-addr",
-            Kind::Domain => "domain-name",
-            Kind::Url | Kind::HttpRequest => "url",
-            Kind::Email => "email-addr",
-            Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512 => "file",
-        }
+        crate::sink::indicator_type(self.kind)
     }
 
     /// The SCO's ID contributing properties (STIX 2.1 §6): `value`, or one hash of `hashes`.

@@ -152,17 +152,9 @@ mod num_like {
     }
 }
 
-/// Every kind but the addresses, which exports take from the interval tables.
-pub const NOT_ADDRESSES: &[Kind] = &[
-    Kind::Domain,
-    Kind::Url,
-    Kind::Email,
-    Kind::Md5,
-    Kind::Sha1,
-    Kind::Sha256,
-    Kind::Sha512,
-    Kind::HttpRequest,
-];
+/// Every kind but the addresses, which exports take from the interval tables ([`Kind::ALL`]
+/// lists the two address kinds first).
+pub const NOT_ADDRESSES: &[Kind] = Kind::ALL.split_at(2).1;
 
 /// Every indicator of `kinds` active now (at the set's clock), in record order.
 pub fn active<'s, D: AsRef<[u8]>>(
