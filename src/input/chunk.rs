@@ -151,3 +151,63 @@ pub(crate) fn count_lines(data: &[u8]) -> u64 {
     let newlines = memchr::memchr_iter(b'\n', data).count() as u64;
     newlines + u64::from(data.last().is_some_and(|&b| b != b'\n'))
 }
+
+/// Numbers the chunks of one source as they are cut: each chunk's `seq`, first line number
+/// and offset run on from the previous one (and restart at a new generation of a followed
+/// file). Shared by every kind of input, so they number chunks alike.
+#[derive(Debug)]
+pub(crate) struct Numbering {
+    source: Arc<str>,
+    generation: u64,
+    seq: u64,
+    next_line: u64,
+    offset: u64,
+}
+
+impl Numbering {
+    /// The numbering of a source that starts at line 1, offset 0.
+    pub(crate) fn new(source: Arc<str>) -> Numbering {
+        Numbering {
+            source,
+            generation: 0,
+            seq: 0,
+            next_line: 1,
+            offset: 0,
+        }
+    }
+
+    /// The next chunk, holding `data` (whole lines, or a last line without `\n`).
+    pub(crate) fn next(&mut self, data: ChunkData) -> Chunk {
+        let mut chunk = Chunk {
+            source: self.source.clone(),
+            generation: self.generation,
+            seq: self.seq,
+            first_line: self.next_line,
+            line_count: 0,
+            offset: self.offset,
+            data,
+        };
+        chunk.line_count = count_lines(chunk.bytes());
+        self.seq += 1;
+        self.next_line += chunk.line_count;
+        self.offset += chunk.len() as u64;
+        chunk
+    }
+
+    /// Starts a new generation: line numbers and offsets restart.
+    pub(crate) fn new_generation(&mut self) {
+        self.generation += 1;
+        self.next_line = 1;
+        self.offset = 0;
+    }
+
+    /// Counts offsets from `offset` (a followed file read from its end).
+    pub(crate) fn skip_to(&mut self, offset: u64) {
+        self.offset = offset;
+    }
+
+    /// Chunks numbered so far.
+    pub(crate) fn chunks(&self) -> u64 {
+        self.seq
+    }
+}

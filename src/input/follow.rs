@@ -5,13 +5,12 @@ use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use memchr::memrchr;
 
-use super::chunk::{Chunk, ChunkData, count_lines};
+use super::chunk::{Chunk, ChunkData, Numbering};
 use super::stream::MAX_LINE;
 use crate::error::{Error, Result};
 
@@ -56,16 +55,12 @@ struct Open {
 /// line of their own.
 pub struct Follow {
     path: PathBuf,
-    source: Arc<str>,
     opts: FollowOptions,
     open: Option<Open>,
     /// Whether the first open is still to come (only it honours `from_end`).
     first: bool,
-    generation: u64,
-    seq: u64,
-    next_line: u64,
-    /// Offset (within the generation) of `pending`'s first byte.
-    offset: u64,
+    /// Numbers the chunks handed out (the next one starts at `pending`'s first byte).
+    numbering: Numbering,
     /// Bytes read and not yet handed out: a line still being written.
     pending: Vec<u8>,
     /// A chunk ready to be handed out before anything else (the tail of a rotated file).
@@ -82,13 +77,9 @@ impl Follow {
         }
         Ok(Follow {
             path: path.to_path_buf(),
-            source: path.to_string_lossy().into(),
             open: None,
             first: true,
-            generation: 0,
-            seq: 0,
-            next_line: 1,
-            offset: 0,
+            numbering: Numbering::new(path.to_string_lossy().into()),
             pending: Vec::new(),
             ready: None,
             buf: vec![0; opts.read_size],
@@ -142,7 +133,7 @@ impl Follow {
                     .seek(SeekFrom::Start(0))
                     .map_err(|e| Error::io(&self.path, e))?;
                 open.pos = 0;
-                self.new_generation();
+                self.numbering.new_generation();
                 self.ready = tail;
                 Ok(true)
             }
@@ -154,7 +145,7 @@ impl Follow {
                 self.drain()?;
                 let tail = self.flush_pending();
                 self.open = None;
-                self.new_generation();
+                self.numbering.new_generation();
                 self.ready = tail;
                 Ok(true)
             }
@@ -190,7 +181,7 @@ impl Follow {
             pos = file
                 .seek(SeekFrom::End(0))
                 .map_err(|e| Error::io(&self.path, e))?;
-            self.offset = pos;
+            self.numbering.skip_to(pos);
         }
         self.first = false;
         self.open = Some(Open {
@@ -213,12 +204,6 @@ impl Follow {
             Ok(m) if m.len() < open.pos => Ok(Change::Truncated),
             Ok(_) => Ok(Change::None),
         }
-    }
-
-    fn new_generation(&mut self) {
-        self.generation += 1;
-        self.next_line = 1;
-        self.offset = 0;
     }
 
     /// The whole lines at the front of `pending`, as a chunk; or, when a line has grown to
@@ -248,20 +233,7 @@ impl Follow {
     }
 
     fn chunk(&mut self, data: Vec<u8>) -> Chunk {
-        let line_count = count_lines(&data);
-        let chunk = Chunk {
-            source: self.source.clone(),
-            generation: self.generation,
-            seq: self.seq,
-            first_line: self.next_line,
-            line_count,
-            offset: self.offset,
-            data: ChunkData::Owned(data),
-        };
-        self.seq += 1;
-        self.next_line += line_count;
-        self.offset += chunk.len() as u64;
-        chunk
+        self.numbering.next(ChunkData::Owned(data))
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use memchr::memchr;
 use memmap2::Mmap;
 
-use super::chunk::{Chunk, ChunkData, count_lines};
+use super::chunk::{Chunk, ChunkData, Numbering};
 use super::{ReadMode, SourceStats};
 use crate::error::{Error, Result};
 
@@ -48,8 +48,8 @@ pub(crate) fn split(
         mode: ReadMode::Mapped,
         ..SourceStats::default()
     };
+    let mut numbering = Numbering::new(source);
     let mut start = 0;
-    let mut next_line = 1;
     while start < len {
         let end = if len - start > target {
             // The chunk's `target`-th byte; the chunk ends at the first `\n` from there.
@@ -58,23 +58,13 @@ pub(crate) fn split(
         } else {
             len
         };
-        let line_count = count_lines(&map[start..end]);
-        let chunk = Chunk {
-            source: source.clone(),
-            generation: 0,
-            seq: stats.chunks,
-            first_line: next_line,
-            line_count,
-            offset: start as u64,
-            data: ChunkData::Mapped {
-                map: map.clone(),
-                range: start..end,
-            },
-        };
-        stats.chunks += 1;
-        stats.lines += line_count;
+        let chunk = numbering.next(ChunkData::Mapped {
+            map: map.clone(),
+            range: start..end,
+        });
+        stats.chunks = numbering.chunks();
+        stats.lines += chunk.line_count;
         stats.bytes += (end - start) as u64;
-        next_line += line_count;
         start = end;
         if !each(chunk) {
             stats.stopped = true;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use memchr::memrchr;
 
-use super::chunk::{Chunk, ChunkData, count_lines};
+use super::chunk::{Chunk, ChunkData, Numbering};
 use super::{ReadMode, SourceStats};
 use crate::error::{Error, Result};
 
@@ -28,26 +28,13 @@ pub fn chunks_from_reader(
         mode,
         ..SourceStats::default()
     };
-    let mut next_line = 1;
-    let mut offset = 0u64;
+    let mut numbering = Numbering::new(source);
     let mut buf: Vec<u8> = Vec::new();
     let mut emit = |data: Vec<u8>, stats: &mut SourceStats| -> bool {
-        let line_count = count_lines(&data);
-        let len = data.len() as u64;
-        let chunk = Chunk {
-            source: source.clone(),
-            generation: 0,
-            seq: stats.chunks,
-            first_line: next_line,
-            line_count,
-            offset,
-            data: ChunkData::Owned(data),
-        };
-        stats.chunks += 1;
-        stats.lines += line_count;
-        stats.bytes += len;
-        next_line += line_count;
-        offset += len;
+        let chunk = numbering.next(ChunkData::Owned(data));
+        stats.chunks = numbering.chunks();
+        stats.lines += chunk.line_count;
+        stats.bytes += chunk.len() as u64;
         each(chunk)
     };
     // `buf[..filled]` holds bytes read and not yet handed out; the rest is room to read into
