@@ -122,10 +122,8 @@ impl<'a> V4<'a> {
             let base = (i as u64) << self.shift;
             let last = (base + span - 1) as u32;
             let base = base as u32;
-            let mut out = Vec::new();
             if let Some(v) = direct(e) {
-                out.push((base, last, v));
-                return out;
+                return vec![(base, last, v)];
             }
             let off = e as usize;
             let n = self.nodes.get(off).map_or(0, |&n| n as usize);
@@ -134,21 +132,16 @@ impl<'a> V4<'a> {
                 self.nodes.get(off + 1..off + 1 + key_words),
                 self.nodes.get(off + 1 + key_words..off + 2 + key_words + n),
             ) else {
-                return out;
+                return Vec::new();
             };
             let keys: &[u16] = bytemuck::cast_slice(words);
             // Keys are the low 16 bits of the boundaries; the bits above are the slot's.
             let high = base & !0xFFFF;
-            let mut start = base;
-            for (k, &r) in keys[..n].iter().zip(recs) {
-                let b = high | u32::from(*k);
-                if b > start {
-                    out.push((start, b - 1, r));
-                    start = b;
-                }
-            }
-            out.push((start, last, recs[n]));
-            out
+            let bounds = keys[..n]
+                .iter()
+                .zip(recs)
+                .map(|(k, &r)| (high | u32::from(*k), r));
+            cut_slot(base, last, bounds, recs[n], |b| b - 1)
         })
     }
 }
@@ -159,10 +152,8 @@ impl<'a> V6<'a> {
         self.l1.iter().enumerate().flat_map(move |(i, &e)| {
             let base = (i as u128).checked_shl(self.shift).unwrap_or(0);
             let last = base | (u128::MAX.checked_shr(128 - self.shift).unwrap_or(0));
-            let mut out = Vec::new();
             if let Some(v) = direct(e) {
-                out.push((base, last, v));
-                return out;
+                return vec![(base, last, v)];
             }
             let off = e as usize;
             let n = self.nodes.get(off).map_or(0, |&n| n as usize);
@@ -172,7 +163,7 @@ impl<'a> V6<'a> {
                 self.nodes
                     .get(off + 1 + 2 * n..off + 1 + 2 * n + (n + 2) / 2),
             ) else {
-                return out;
+                return Vec::new();
             };
             let rec = |i: usize| {
                 let pair = pairs[i / 2];
@@ -182,18 +173,32 @@ impl<'a> V6<'a> {
                     (pair >> 32) as u32
                 }
             };
-            let mut start = base;
-            for i in 0..n {
-                let b = u128::from(hi[i]) << 64 | u128::from(lo[i]);
-                if b > start {
-                    out.push((start, b - 1, rec(i)));
-                    start = b;
-                }
-            }
-            out.push((start, last, rec(n)));
-            out
+            let bounds = (0..n).map(|i| (u128::from(hi[i]) << 64 | u128::from(lo[i]), rec(i)));
+            cut_slot(base, last, bounds, rec(n), |b| b - 1)
         })
     }
+}
+
+/// The intervals of one first-level slot `[base, last]`: `bounds` are its node's boundaries
+/// in order, each with the record of the addresses below it, and `tail` the record from the
+/// last boundary on. `pred` is `b - 1` in the address type.
+fn cut_slot<A: Copy + Ord>(
+    base: A,
+    last: A,
+    bounds: impl Iterator<Item = (A, u32)>,
+    tail: u32,
+    pred: impl Fn(A) -> A,
+) -> Vec<(A, A, u32)> {
+    let mut out = Vec::new();
+    let mut start = base;
+    for (b, r) in bounds {
+        if b > start {
+            out.push((start, pred(b), r));
+            start = b;
+        }
+    }
+    out.push((start, last, tail));
+    out
 }
 
 /// The IPv6 sections, cast (first level like [`V4`]; nodes of split 128-bit keys).
