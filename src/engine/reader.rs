@@ -96,6 +96,12 @@ pub fn read_file(
     progress: &AtomicU64,
 ) -> Stats {
     let mut r = Router::new(senders, batch_size);
+    let batch = |frames| Batch {
+        bytes: Bytes::Mapped(file.clone()),
+        frames,
+        origin: name.clone(),
+        live: false,
+    };
     let base = file.bytes().as_ptr() as usize;
     let mut last_off = 0u64;
     for (i, frame) in file.frames().enumerate() {
@@ -121,15 +127,7 @@ pub fn read_file(
             orig_len: f.orig_len,
         };
         if let Some(frames) = r.push(w, fr) {
-            r.send(
-                w,
-                Batch {
-                    bytes: Bytes::Mapped(file.clone()),
-                    frames,
-                    origin: name.clone(),
-                    live: false,
-                },
-            );
+            r.send(w, batch(frames));
         }
         let end = (off + f.data.len()) as u64;
         progress.fetch_add(end.saturating_sub(last_off), Ordering::Relaxed);
@@ -138,15 +136,7 @@ pub fn read_file(
     for w in 0..senders.len() {
         let frames = std::mem::take(&mut r.pending[w]);
         if !frames.is_empty() {
-            r.send(
-                w,
-                Batch {
-                    bytes: Bytes::Mapped(file.clone()),
-                    frames,
-                    origin: name.clone(),
-                    live: false,
-                },
-            );
+            r.send(w, batch(frames));
         }
     }
     r.stats
