@@ -95,6 +95,15 @@ pub struct Pull {
     pub date_added_last: Option<String>,
 }
 
+/// The whole body of `resp`; not `into_string`, whose 10 MB cap a page of a large `limit` or
+/// a big feed file exceeds.
+fn read_body(url: &str, resp: ureq::Response) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
+        .map_err(|e| Error::feed(url, format!("reading the response: {e}")))?;
+    Ok(body)
+}
+
 /// A TAXII 2.1 client.
 pub struct Client {
     agent: ureq::Agent,
@@ -144,13 +153,11 @@ impl Client {
     ) -> Result<(Json, Option<String>)> {
         let resp = self.retrying(url, call)?;
         let added = resp.header("X-TAXII-Date-Added-Last").map(str::to_string);
-        let body = resp
-            .into_string()
-            .map_err(|e| Error::feed(url, format!("reading the response: {e}")))?;
-        let json = if body.trim().is_empty() {
+        let body = read_body(url, resp)?;
+        let json = if body.trim_ascii().is_empty() {
             Json::Null
         } else {
-            serde_json::from_str(&body)
+            serde_json::from_slice(&body)
                 .map_err(|e| Error::feed(url, format!("malformed JSON response: {e}")))?
         };
         Ok((json, added))
@@ -195,10 +202,7 @@ impl Client {
         let resp = self.retrying(url, |agent| {
             self.authorise(agent.get(url)).call().map_err(Box::new)
         })?;
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
-            .map_err(|e| Error::feed(url, format!("reading the response: {e}")))?;
-        Ok(body)
+        read_body(url, resp)
     }
 
     /// The discovery resource at `url` (`https://host/taxii2/`).
@@ -224,6 +228,22 @@ impl Client {
         collection: &str,
         query: &ObjectsQuery,
         mut each: impl FnMut(Json),
+    ) -> Result<Pull> {
+        self.pages(api_root, collection, query, |objects, _| {
+            objects.into_iter().for_each(&mut each);
+            Ok(())
+        })
+    }
+
+    /// Like [`Client::objects`], a page at a time: `page` gets the page's objects and its
+    /// `X-TAXII-Date-Added-Last` (where a later pull may resume), and may stop the pull with
+    /// an error. Only one page is held in memory.
+    pub fn pages(
+        &self,
+        api_root: &str,
+        collection: &str,
+        query: &ObjectsQuery,
+        mut page: impl FnMut(Vec<Json>, Option<&str>) -> Result<()>,
     ) -> Result<Pull> {
         let url = format!("{api_root}collections/{collection}/objects/");
         let mut params: Vec<(&str, String)> = Vec::new();
@@ -252,16 +272,16 @@ impl Client {
             if let Some(n) = &next {
                 p.push(("next", n.clone()));
             }
-            let (doc, added) = self.get(&url, &p)?;
+            let (mut doc, added) = self.get(&url, &p)?;
             pull.pages += 1;
+            let objects = match doc.get_mut("objects").map(Json::take) {
+                Some(Json::Array(objects)) => objects,
+                _ => Vec::new(),
+            };
+            pull.objects += objects.len() as u64;
+            page(objects, added.as_deref())?;
             if added.is_some() {
                 pull.date_added_last = added;
-            }
-            if let Some(objects) = doc.get("objects").and_then(Json::as_array) {
-                for o in objects {
-                    pull.objects += 1;
-                    each(o.clone());
-                }
             }
             let more = doc.get("more").and_then(Json::as_bool).unwrap_or(false);
             next = doc.get("next").and_then(Json::as_str).map(str::to_string);

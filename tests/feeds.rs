@@ -362,12 +362,18 @@ fn sightings_are_posted_to_the_taxii_feed_and_read_back() {
 /// the first two requests, then a page that is not JSON; under `/flaky/` it answers 503 once
 /// and then a valid empty envelope.
 const FAULTY: &str = r#"
-import http.server, sys, os
+import http.server, json, sys, os, urllib.parse
 hits = {"bad": 0, "flaky": 0}
+def indicator(name):
+    return {"type": "indicator", "spec_version": "2.1", "id": "indicator--%s" % name,
+            "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+            "valid_from": "2026-01-01T00:00:00.000Z", "pattern_type": "stix",
+            "pattern": "[domain-name:value = '%s.resume.example']" % name}
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
-    def send(self, code, body, ctype="application/taxii+json;version=2.1"):
+    def send(self, code, body, ctype="application/taxii+json;version=2.1", added=None):
         self.send_response(code); self.send_header("Content-Type", ctype)
+        if added: self.send_header("X-TAXII-Date-Added-Last", added)
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def do_GET(self):
         if self.path == "/list.txt":
@@ -379,6 +385,19 @@ class H(http.server.BaseHTTPRequestHandler):
             except OSError:
                 return self.send(404, b'{"title": "no such event"}')
         kind = self.path.split("/")[1]
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        if kind == "resume":
+            # Page one, then a page that always fails; a pull resumed from page one's
+            # Date-Added-Last (less a second) gets the rest.
+            if "added_after" in query:
+                if query["added_after"] == ["2026-01-01T00:00:09Z"]:
+                    page = {"more": False, "objects": [indicator("c")]}
+                    return self.send(200, json.dumps(page).encode(), added="2026-01-01T00:00:20.000Z")
+                return self.send(200, b'{"more": false, "objects": []}')
+            if "next" in query:
+                return self.send(500, b'{"title": "page two is lost"}')
+            page = {"more": True, "next": "2", "objects": [indicator("a"), indicator("b")]}
+            return self.send(200, json.dumps(page).encode(), added="2026-01-01T00:00:10.000Z")
         if kind in hits:
             hits[kind] += 1
             if kind == "bad":
@@ -448,7 +467,8 @@ fn url_feeds_and_server_faults() {
              [[feed]]\nname = \"list\"\nkind = \"url\"\nurl = \"{base}/list.txt\"\n\
              [[feed]]\nname = \"bad\"\nkind = \"taxii\"\napi_root = \"{base}/bad/api1/\"\ncollection = \"C\"\n\
              [[feed]]\nname = \"flaky\"\nkind = \"taxii\"\napi_root = \"{base}/flaky/api1/\"\ncollection = \"C\"\n\
-             [[feed]]\nname = \"misp-http\"\nkind = \"misp\"\nurl = \"{base}/misp/\"\n"
+             [[feed]]\nname = \"misp-http\"\nkind = \"misp\"\nurl = \"{base}/misp/\"\n\
+             [[feed]]\nname = \"resume\"\nkind = \"taxii\"\napi_root = \"{base}/resume/api1/\"\ncollection = \"C\"\n"
         ),
     )
     .unwrap();
@@ -467,8 +487,16 @@ fn url_feeds_and_server_faults() {
     assert_eq!(fetched(&r, "flaky"), (0, false, None));
     // A MISP feed over HTTP: the manifest, then its one event.
     assert_eq!(fetched(&r, "misp-http"), (1, true, None));
+    // A pull that fails on its second page keeps the first page, and the set is built with it.
+    let (fetched_before_failure, changed, error) = fetched(&r, "resume");
+    assert!(error.unwrap().contains("page two is lost"));
+    assert_eq!((fetched_before_failure, changed), (2, true));
     let set = IndicatorSet::open(&config.set.output).unwrap();
     assert!(set.match_domain("url-feed.evil.example").is_some());
+    assert!(set.match_domain("b.resume.example").is_some());
+    let state = trawl::feeds::store::FeedState::load(&config.set.store.join("resume"));
+    assert_eq!(state.added_after.as_deref(), Some("2026-01-01T00:00:09Z"));
+    assert_eq!(state.objects, 2);
 
     // The list changes: stored again and the set rebuilt; unchanged: left alone.
     std::fs::write(
@@ -481,6 +509,10 @@ fn url_feeds_and_server_faults() {
     let set = IndicatorSet::open(&config.set.output).unwrap();
     assert!(set.match_domain("next.evil.example").is_some());
     assert!(set.match_domain("url-feed.evil.example").is_none());
+    // The failed pull resumes where it stopped: the rest comes, the first page stays.
+    assert_eq!(fetched(&r, "resume"), (1, true, None));
+    assert!(set.match_domain("c.resume.example").is_some());
+    assert!(set.match_domain("a.resume.example").is_some());
     let r = feeds::pull(&config, false).unwrap();
     assert!(!fetched(&r, "list").1);
     assert_eq!(

@@ -29,6 +29,7 @@
 //! leaves the previous state; a feed that fails keeps its previous data and its error is
 //! reported, and the set is still rebuilt from what the store holds.
 
+pub mod bundle;
 pub mod config;
 pub mod store;
 
@@ -37,8 +38,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
+use bundle::StixBundle;
 pub use config::{Config, FeedConfig, FeedKind};
-use store::{FeedState, StixStore};
+use store::FeedState;
 
 use crate::compile::exclude::Exclusions;
 use crate::compile::report::CompileReport;
@@ -54,9 +56,10 @@ pub struct FeedPull {
     pub name: String,
     /// Objects, events or bytes newly fetched.
     pub fetched: u64,
-    /// Whether the feed's stored data changed.
+    /// Whether the feed's stored data changed. A pull that failed part-way may still have
+    /// changed it: what came before the failure is kept.
     pub changed: bool,
-    /// The error, when the pull failed (the previous data is kept).
+    /// The error, when the pull failed (the stored data is kept).
     pub error: Option<String>,
 }
 
@@ -78,21 +81,19 @@ pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
         let dir = config.set.store.join(&feed.name);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let mut state = FeedState::load(&dir);
-        let result = match feed.kind {
-            FeedKind::Taxii => pull_taxii(feed, &dir, &mut state),
-            FeedKind::Misp => pull_misp(feed, &dir, &mut state),
-            FeedKind::Url => pull_url(feed, &dir, &mut state),
-            FeedKind::File => Ok((0, false)),
-        };
         let mut p = FeedPull {
             name: feed.name.clone(),
             ..FeedPull::default()
         };
+        let result = match feed.kind {
+            FeedKind::Taxii => pull_taxii(feed, &dir, &mut state, &mut p),
+            FeedKind::Misp => pull_misp(feed, &dir, &mut state, &mut p),
+            FeedKind::Url => pull_url(feed, &dir, &mut state, &mut p),
+            FeedKind::File => Ok(()),
+        };
         state.last_pull = Some(crate::indicator::unix_now());
         match result {
-            Ok((fetched, changed)) => {
-                p.fetched = fetched;
-                p.changed = changed;
+            Ok(()) => {
                 state.last_error = None;
                 state.pulls += 1;
             }
@@ -146,7 +147,7 @@ pub fn compile(config: &Config) -> Result<CompileReport> {
                 }
             }
             FeedKind::Taxii => {
-                let f = dir.join(store::BUNDLE);
+                let f = dir.join(bundle::BUNDLE);
                 if f.exists() {
                     specs.push(spec(f, Some(FeedFormat::Stix)));
                 }
@@ -167,8 +168,16 @@ fn client(feed: &FeedConfig) -> Result<Client> {
     Client::new(feed.client_options())
 }
 
-/// TAXII: objects added since the last pull, merged into the stored bundle.
-fn pull_taxii(feed: &FeedConfig, dir: &Path, state: &mut FeedState) -> Result<(u64, bool)> {
+/// TAXII: objects added since the last pull, merged into the stored bundle a page at a time
+/// (see [`bundle`]). When a page fails after others came, those are kept and the next pull
+/// resumes a second before the last good page's `X-TAXII-Date-Added-Last` (objects added in
+/// the same instant may straddle pages; fetching one twice is harmless).
+fn pull_taxii(
+    feed: &FeedConfig,
+    dir: &Path,
+    state: &mut FeedState,
+    p: &mut FeedPull,
+) -> Result<()> {
     let api_root = feed
         .api_root
         .as_deref()
@@ -191,23 +200,56 @@ fn pull_taxii(feed: &FeedConfig, dir: &Path, state: &mut FeedState) -> Result<(u
         limit: feed.page_size,
         ..ObjectsQuery::default()
     };
-    let mut store = StixStore::load(dir)?;
-    let mut fetched = Vec::new();
-    let pulled = client(feed)?.objects(&api_root, collection, &query, |o| fetched.push(o))?;
-    let mut changed = false;
-    for o in fetched {
-        changed |= store.merge(o);
-    }
-    if changed {
-        store.save(dir)?;
-    }
-    state.added_after = pulled.date_added_last;
+    // Opened at the first object: a pull that brings nothing does not read the store.
+    let mut store: Option<StixBundle> = None;
+    let mut resume_at: Option<String> = None;
+    let pulled = client(feed)?.pages(&api_root, collection, &query, |objects, added| {
+        for o in &objects {
+            let s = match &mut store {
+                Some(s) => s,
+                None => store.insert(StixBundle::open(dir)?),
+            };
+            s.merge(o)?;
+            p.fetched += 1;
+        }
+        if added.is_some() {
+            resume_at = added.map(str::to_string);
+        }
+        Ok(())
+    });
+    let Some(store) = store else {
+        let pulled = pulled?;
+        state.added_after = pulled.date_added_last;
+        return Ok(());
+    };
     state.objects = store.len() as u64;
-    Ok((pulled.objects, changed))
+    p.changed = store.changed();
+    if p.changed {
+        store.save()?;
+    }
+    match pulled {
+        Ok(pulled) => state.added_after = pulled.date_added_last,
+        Err(e) => {
+            if let Some(at) = resume_at.as_deref().and_then(second_before) {
+                state.added_after = Some(at);
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// `timestamp` minus one second, in the same RFC 3339 form the server uses.
+fn second_before(timestamp: &str) -> Option<String> {
+    let t = chrono::DateTime::parse_from_rfc3339(timestamp).ok()? - chrono::Duration::seconds(1);
+    Some(
+        t.with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+    )
 }
 
 /// MISP feed: the manifest, then only events that are new or whose timestamp changed.
-fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState) -> Result<(u64, bool)> {
+fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedPull) -> Result<()> {
     let read = |name: &str| -> Result<Vec<u8>> {
         match (&feed.url, &feed.path) {
             (Some(url), _) => http_get(feed, &format!("{}/{name}", url.trim_end_matches('/'))),
@@ -219,8 +261,6 @@ fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState) -> Result<(u6
     };
     let manifest: BTreeMap<String, Json> = serde_json::from_slice(&read("manifest.json")?)
         .map_err(|e| Error::feed(&feed.name, format!("manifest.json: {e}")))?;
-    let mut fetched = 0;
-    let mut changed = false;
     for (uuid, info) in &manifest {
         if uuid.len() != 36 || !uuid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
             continue;
@@ -235,20 +275,21 @@ fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState) -> Result<(u6
         let body = read(&format!("{uuid}.json"))?;
         store::write_file(&dir.join("events").join(format!("{uuid}.json")), &body)?;
         state.events.insert(uuid.clone(), stamp);
-        fetched += 1;
-        changed = true;
+        state.objects = state.events.len() as u64;
+        p.fetched += 1;
+        p.changed = true;
     }
-    state.objects = state.events.len() as u64;
-    Ok((fetched, changed))
+    Ok(())
 }
 
 /// A list at a URL, stored when its bytes changed.
-fn pull_url(feed: &FeedConfig, dir: &Path, state: &mut FeedState) -> Result<(u64, bool)> {
+fn pull_url(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedPull) -> Result<()> {
     let url = feed.url.as_deref().ok_or_else(|| missing(feed, "url"))?;
     let body = http_get(feed, url)?;
+    p.fetched = body.len() as u64;
     let digest = blake3::hash(&body).to_hex().to_string();
     if state.digest.as_deref() == Some(digest.as_str()) {
-        return Ok((body.len() as u64, false));
+        return Ok(());
     }
     store::write_file(&dir.join("feed.txt"), &body)?;
     state.digest = Some(digest);
@@ -256,7 +297,8 @@ fn pull_url(feed: &FeedConfig, dir: &Path, state: &mut FeedState) -> Result<(u64
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .count() as u64;
-    Ok((body.len() as u64, true))
+    p.changed = true;
+    Ok(())
 }
 
 fn http_get(feed: &FeedConfig, url: &str) -> Result<Vec<u8>> {

@@ -4,13 +4,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
 
 use crate::compile::write_atomic;
 use crate::error::{Error, Result};
 
-/// The stored bundle of a TAXII feed.
-pub const BUNDLE: &str = "bundle.json";
 const STATE: &str = "state.json";
 
 /// What the store remembers of a feed between pulls.
@@ -68,92 +65,4 @@ pub fn event_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// A TAXII feed's objects: the newest version of each id (`modified`, else `created`), and
-/// revoked ids kept as revoked so that an older version pulled later cannot bring them back.
-#[derive(Debug, Default)]
-pub struct StixStore {
-    objects: BTreeMap<String, Json>,
-}
-
-fn version(o: &Json) -> (chrono::DateTime<chrono::Utc>, bool) {
-    let time = |k: &str| {
-        o.get(k)
-            .and_then(Json::as_str)
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
-    };
-    let t = time("modified")
-        .or_else(|| time("created"))
-        .unwrap_or_default();
-    (t, o.get("revoked").and_then(Json::as_bool).unwrap_or(false))
-}
-
-impl StixStore {
-    /// The bundle stored in `dir` (empty when there is none).
-    pub fn load(dir: &Path) -> Result<StixStore> {
-        let path = dir.join(BUNDLE);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StixStore::default()),
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        let doc: Json = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::feed(&path, format!("stored bundle: {e}")))?;
-        let mut store = StixStore::default();
-        for o in doc
-            .get("objects")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-        {
-            store.merge(o.clone());
-        }
-        Ok(store)
-    }
-
-    /// Adds one object; `true` when the store changed (a new id, a newer version, or a
-    /// revocation).
-    pub fn merge(&mut self, o: Json) -> bool {
-        let Some(id) = o.get("id").and_then(Json::as_str).map(str::to_string) else {
-            return false;
-        };
-        match self.objects.get(&id) {
-            Some(old) => {
-                let (old_t, old_revoked) = version(old);
-                let (new_t, new_revoked) = version(&o);
-                if old_revoked || (new_t <= old_t && !new_revoked) {
-                    return false;
-                }
-                self.objects.insert(id, o);
-                true
-            }
-            None => {
-                self.objects.insert(id, o);
-                true
-            }
-        }
-    }
-
-    /// Objects stored.
-    pub fn len(&self) -> usize {
-        self.objects.len()
-    }
-
-    /// Whether nothing is stored.
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
-    }
-
-    /// Writes the store as a bundle, atomically.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        let bundle = serde_json::json!({
-            "type": "bundle",
-            "id": "bundle--00000000-0000-4000-8000-000000000000",
-            "objects": self.objects.values().collect::<Vec<_>>(),
-        });
-        let bytes = serde_json::to_vec(&bundle).map_err(|e| Error::invalid(e.to_string()))?;
-        write_file(&dir.join(BUNDLE), &bytes)
-    }
 }
