@@ -198,11 +198,29 @@ fn pulls_incrementally_recompiles_on_change_and_survives_faults() {
     ] {
         assert!(text.contains(want), "{want}: {text}");
     }
-    let taxii_line = text.lines().find(|l| l.starts_with("taxii-test")).unwrap();
-    assert!(
-        taxii_line.contains(&(INDICATORS + 2).to_string()),
-        "{taxii_line}"
-    );
+    // Columns: feed, kind, last pull (time and age), objects stored, indicators in the set,
+    // pulls. The indicators are counted here from the set's provenance, one by one.
+    let columns = |feed: &str| -> Vec<String> {
+        let line = text.lines().find(|l| l.starts_with(feed)).unwrap();
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    let from = |source: &str| {
+        (0..set.len() as u32)
+            .filter(|&i| {
+                set.indicator(i)
+                    .unwrap()
+                    .provenance()
+                    .any(|p| p.source == source)
+            })
+            .count()
+            .to_string()
+    };
+    let taxii = columns("taxii-test");
+    assert_eq!(taxii[4], (INDICATORS + 2).to_string(), "{taxii:?}");
+    assert_eq!(taxii[5], from("taxii-test"), "{taxii:?}");
+    assert_eq!(columns("circl")[5], from("circl"));
+    assert_ne!(from("circl"), "0");
 }
 
 #[test]

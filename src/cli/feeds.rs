@@ -63,6 +63,13 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
         let mut failed = false;
         for f in &report.feeds {
             match &f.error {
+                Some(e) if f.changed => {
+                    failed = true;
+                    eprintln!(
+                        "{}: failed part-way, {} new kept with the stored data: {e}",
+                        f.name, f.fetched
+                    );
+                }
                 Some(e) => {
                     failed = true;
                     eprintln!("{}: failed, previous data kept: {e}", f.name);
@@ -102,26 +109,39 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
 fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&a.config)?;
     let now = trawl::indicator::unix_now();
+    let set = trawl::IndicatorSet::open(&config.set.output);
+    // Indicators per feed: the set's per-source counts (a feed's name is its source).
+    let per_source = set
+        .as_ref()
+        .ok()
+        .and_then(|s| s.meta().ok())
+        .map(|m| m.sources)
+        .unwrap_or_default();
     println!(
-        "{:<20} {:<6} {:<22} {:>9} {:>6}  error",
-        "feed", "kind", "last pull", "objects", "pulls"
+        "{:<20} {:<6} {:<22} {:>9} {:>10} {:>6}  error",
+        "feed", "kind", "last pull", "objects", "indicators", "pulls"
     );
     for feed in &config.feeds {
         let s = FeedState::load(&config.set.store.join(&feed.name));
         let last = s.last_pull.map_or("never".into(), |t| {
             format!("{} ({})", rfc3339_utc(t), age(now - t))
         });
+        let indicators = per_source
+            .iter()
+            .find(|c| c.name == feed.name)
+            .map_or(0, |c| c.indicators);
         println!(
-            "{:<20} {:<6} {:<22} {:>9} {:>6}  {}",
+            "{:<20} {:<6} {:<22} {:>9} {:>10} {:>6}  {}",
             feed.name,
             feed.kind.name(),
             last,
             s.objects,
+            indicators,
             s.pulls,
             s.last_error.as_deref().unwrap_or("-")
         );
     }
-    match trawl::IndicatorSet::open(&config.set.output) {
+    match set {
         Ok(set) => println!(
             "set {}: {} indicators, built {} ({} ago)",
             config.set.output.display(),
