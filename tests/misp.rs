@@ -1,6 +1,9 @@
 //! MISP events into indicators: real event files (ESET, CIRCL via PyMISP) with their exact
 //! expected indicators and metadata, every JSON shape MISP serves, the attribute types and
-//! flags, bad input, and a MISP feed directory through `trawl compile`'s detection.
+//! flags, bad input, and a MISP feed directory through `trawl compile`'s detection; and, against
+//! misp-stix (the MISP project's MISP → STIX 2.1 converter), the values of its patterns for
+//! each attribute type and for its test collections, composite values (IPv6 halves, malformed
+//! ones) and object search results.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -245,4 +248,394 @@ fn a_misp_feed_directory_compiles_and_answers() {
     assert_eq!(p.id, Some("57c4448b-454c-4d17-90d1-4d2f950d210f"));
     assert_eq!(p.tlp, Some(Tlp::Clear));
     assert_eq!(p.score, Some(30));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against misp-stix: the MISP → STIX 2.1 converter of the MISP project. For each MISP attribute
+// it writes an indicator whose pattern holds the values a detector should look for; trawl must
+// take the same values from the same attribute. `testdata/misp/misp-stix/` holds misp-stix's
+// own reference mapping (an excerpt) and its test collections with their STIX conversions.
+
+use std::collections::BTreeSet;
+
+use trawl::indicator::Kind;
+use trawl::normalize;
+
+fn misp_stix(name: &str) -> std::path::PathBuf {
+    fixture(&format!("misp-stix/{name}"))
+}
+
+/// The comparisons (`path = 'value'`) of a misp-stix pattern: one observation of
+/// `AND`-joined equalities, as misp-stix writes every attribute and object pattern.
+fn comparisons(pattern: &str) -> Vec<(String, String)> {
+    let body = pattern
+        .strip_prefix('[')
+        .and_then(|p| p.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("not one observation: {pattern}"));
+    let mut out = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        let (path, after) = rest
+            .split_once(" = '")
+            .unwrap_or_else(|| panic!("not `path = 'value'`: {rest}"));
+        // The literal runs to the first quote not escaped by a backslash.
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            match chars.next() {
+                Some((_, '\\')) => value.extend(chars.next().map(|(_, c)| c)),
+                Some((i, '\'')) => break i,
+                Some((_, c)) => value.push(c),
+                None => panic!("unterminated literal in {pattern}"),
+            }
+        };
+        out.push((path.trim().to_string(), value));
+        rest = after[end + 1..].trim_start();
+        rest = rest.strip_prefix("AND ").unwrap_or(rest);
+    }
+    out
+}
+
+/// The trawl kind of the values a misp-stix pattern path holds, or `None` where trawl matches
+/// nothing for it: ports, file names, type guards, AS numbers, registry keys, certificate
+/// fingerprints (trawl's STIX reader leaves those unsupported too), other hash algorithms.
+fn path_kind(path: &str) -> Option<Kind> {
+    Some(match path {
+        "domain-name:value" => Kind::Domain,
+        // The address family comes from the value (`normalize::value`).
+        "domain-name:resolves_to_refs[*].value"
+        | "network-traffic:src_ref.value"
+        | "network-traffic:dst_ref.value" => Kind::Ipv4,
+        "url:value" => Kind::Url,
+        "email-addr:value"
+        | "email-message:from_ref.value"
+        | "email-message:to_refs[*].value"
+        | "email-message:additional_header_fields.reply_to" => Kind::Email,
+        "network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'" => {
+            Kind::HttpRequest
+        }
+        "file:hashes.MD5" => Kind::Md5,
+        "file:hashes.'SHA-1'" => Kind::Sha1,
+        "file:hashes.'SHA-256'" => Kind::Sha256,
+        "file:hashes.'SHA-512'" => Kind::Sha512,
+        _ => return None,
+    })
+}
+
+/// What trawl should hold for a misp-stix pattern: each comparison with a trawl kind, in
+/// trawl's canonical form.
+fn expected_from_pattern(pattern: &str) -> BTreeSet<(Kind, String)> {
+    comparisons(pattern)
+        .into_iter()
+        .filter_map(|(path, value)| {
+            let kind = path_kind(&path)?;
+            let n = normalize::value(kind, &value)
+                .unwrap_or_else(|e| panic!("{path} = '{value}': {e}"));
+            Some((n.value.kind(), n.value.to_string()))
+        })
+        .collect()
+}
+
+fn got(c: &VecCollector) -> BTreeSet<(Kind, String)> {
+    c.accepted
+        .iter()
+        .map(|(n, _, _)| (n.value.kind(), n.value.to_string()))
+        .collect()
+}
+
+/// Where trawl deliberately differs from misp-stix, and why. The test checks that each
+/// deviation is still real (misp-stix has a value, trawl takes none), so this list cannot rot.
+const DEVIATIONS: &[(&str, &str)] = &[
+    (
+        "link",
+        "a reference to outside analysis (MISP's category `External analysis`), not a network \
+         indicator; MISP's own IDS exports leave it out",
+    ),
+    (
+        "sha512/256",
+        "misp-stix files a SHA-512/256 digest under the key 'SHA-256'; it is not a SHA-256 of \
+         anything and could never match one",
+    ),
+];
+
+#[test]
+fn every_misp_stix_attribute_mapping_gives_the_values_of_its_pattern() {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(misp_stix("attribute-mappings.json")).unwrap())
+            .unwrap();
+    let entries = doc.as_object().unwrap();
+    assert_eq!(
+        entries.len(),
+        34,
+        "the excerpt as recorded in testdata/README.md"
+    );
+    // misp-stix's reference attributes carry no `to_ids`; it wrote an indicator for each, as it
+    // does for `to_ids` attributes, so read them as a feed that takes every attribute.
+    let all = FeedOptions {
+        all_attributes: true,
+        ..FeedOptions::source("misp-stix")
+    };
+    let mut with_values = 0;
+    for (ty, entry) in entries {
+        let attr = &entry["MISP"];
+        assert_eq!(attr["type"], ty.as_str());
+        let pattern = entry["STIX"][0]["pattern"].as_str().unwrap();
+        let want = expected_from_pattern(pattern);
+        let doc = serde_json::json!({ "Attribute": [attr] }).to_string();
+        let c = read(doc.as_bytes(), &all);
+        assert!(c.rejected.is_empty(), "{ty}: {:?}", c.rejected);
+        let got = got(&c);
+        if let Some((_, why)) = DEVIATIONS.iter().find(|(t, _)| t == ty) {
+            assert!(
+                got.is_empty() && !want.is_empty(),
+                "{ty} ({why}): misp-stix {want:?}, trawl {got:?}"
+            );
+            continue;
+        }
+        assert_eq!(got, want, "{ty}: {pattern}");
+        if want.is_empty() {
+            assert_eq!(
+                reasons(&c.dropped),
+                ["MISP attribute type without an indicator kind"],
+                "{ty}"
+            );
+        } else {
+            with_values += 1;
+            // Every value carries the attribute's uuid: what a MISP sighting names.
+            assert!(
+                c.accepted
+                    .iter()
+                    .all(|(_, m, _)| m.id == attr["uuid"].as_str().map(str::to_string))
+            );
+        }
+    }
+    assert_eq!(
+        with_values, 24,
+        "every MISP type trawl maps is in the excerpt"
+    );
+}
+
+/// misp-stix's test collections (REST search results of attributes, events and objects) and
+/// the STIX 2.1 bundles misp-stix makes of them: trawl, honouring `to_ids`, takes exactly the
+/// values of the bundle's indicators, and each from the attribute or object the indicator
+/// was made from (`indicator--<uuid>`).
+#[test]
+fn misp_stix_test_collections_give_the_values_of_their_stix_conversions() {
+    for (misp_files, bundle) in [
+        (
+            [
+                "test_attributes_collection_1.json",
+                "test_attributes_collection_2.json",
+            ],
+            "test_attributes_collection_stix21.json",
+        ),
+        (
+            [
+                "test_events_collection_1.json",
+                "test_events_collection_2.json",
+            ],
+            "test_events_collection_stix21.json",
+        ),
+        (
+            [
+                "test_objects_collection_1.json",
+                "test_objects_collection_2.json",
+            ],
+            "test_objects_collection_stix21.json",
+        ),
+    ] {
+        let stix: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(misp_stix(bundle)).unwrap()).unwrap();
+        let mut want: BTreeSet<(String, Kind, String)> = BTreeSet::new();
+        for o in stix["objects"].as_array().unwrap() {
+            if o["type"] == "indicator" {
+                let uuid = o["id"]
+                    .as_str()
+                    .unwrap()
+                    .strip_prefix("indicator--")
+                    .unwrap();
+                for (k, v) in expected_from_pattern(o["pattern"].as_str().unwrap()) {
+                    want.insert((uuid.to_string(), k, v));
+                }
+            }
+        }
+        assert!(!want.is_empty(), "{bundle}");
+
+        let mut got_all = BTreeSet::new();
+        for f in misp_files {
+            let bytes = std::fs::read(misp_stix(f)).unwrap();
+            let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            // The uuid misp-stix names its indicator after: the object's for an object's
+            // attribute, else the attribute's own.
+            let mut owner = std::collections::HashMap::new();
+            let response = &doc["response"];
+            let items: Vec<&serde_json::Value> = match response.as_array() {
+                Some(a) => a.iter().map(|e| e.get("Event").unwrap_or(e)).collect(),
+                None => vec![response],
+            };
+            for item in items {
+                for a in item["Attribute"].as_array().into_iter().flatten() {
+                    owner.insert(a["uuid"].as_str().unwrap(), a["uuid"].as_str().unwrap());
+                }
+                for o in item["Object"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .chain(item.get("Object").filter(|o| o.is_object()))
+                {
+                    for a in o["Attribute"].as_array().into_iter().flatten() {
+                        owner.insert(a["uuid"].as_str().unwrap(), o["uuid"].as_str().unwrap());
+                    }
+                }
+            }
+            let c = read(&bytes, &FeedOptions::source("misp-stix"));
+            assert!(c.rejected.is_empty(), "{f}: {:?}", c.rejected);
+            for (n, m, _) in &c.accepted {
+                let id = m.id.as_deref().unwrap();
+                got_all.insert((owner[id].to_string(), n.value.kind(), n.value.to_string()));
+            }
+        }
+        assert_eq!(got_all, want, "{bundle}");
+    }
+}
+
+#[test]
+fn composite_values_split_as_misp_does_ipv6_included_and_malformed_ones_are_rejected_whole() {
+    let doc = br#"{"Event": {"uuid": "e", "Attribute": [
+        {"uuid": "v6", "type": "domain|ip", "value": "v6.example|2001:DB8::1", "to_ids": true},
+        {"uuid": "v6port", "type": "ip-dst|port", "value": "2001:db8::2|443", "to_ids": true},
+        {"uuid": "v6src", "type": "ip-src|port", "value": "2001:db8:0:0:0:0:0:3|8080", "to_ids": true},
+        {"uuid": "hp", "type": "hostname|port", "value": "c2.example|8443", "to_ids": true},
+        {"uuid": "ms", "type": "malware-sample", "value": "x.exe|B2A5ABFEEF9E36964281A31E17B57C97", "to_ids": true},
+        {"uuid": "ua", "type": "user-agent", "value": "EvilBot/1.0", "to_ids": true},
+        {"uuid": "path", "type": "uri", "value": "/scripts/m/query.php?id=", "to_ids": true},
+        {"uuid": "host", "type": "url", "value": "www.whitewall.top", "to_ids": true},
+        {"uuid": "nopipe", "type": "domain|ip", "value": "only.example", "to_ids": true},
+        {"uuid": "emptyip", "type": "domain|ip", "value": "half.example|", "to_ids": true},
+        {"uuid": "emptydom", "type": "domain|ip", "value": " |198.51.100.1", "to_ids": true},
+        {"uuid": "extra", "type": "domain|ip", "value": "a.example|198.51.100.2|x", "to_ids": true},
+        {"uuid": "colon", "type": "ip-dst|port", "value": "198.51.100.3:80", "to_ids": true},
+        {"uuid": "badport", "type": "ip-dst|port", "value": "198.51.100.4|http", "to_ids": true},
+        {"uuid": "bigport", "type": "hostname|port", "value": "big.example|65536", "to_ids": true},
+        {"uuid": "fh", "type": "filename|sha1", "value": "a|b|2920d5e6c579fce772e5506caf03af65579088bd", "to_ids": true},
+        {"uuid": "badip", "type": "domain|ip", "value": "ok.example|198.51.100.300", "to_ids": true},
+        {"uuid": "quiet", "type": "domain|ip", "value": "not-for-ids", "to_ids": false}
+    ], "Object": [
+        {"uuid": "o1", "deleted": true, "Attribute": [
+            {"uuid": "od", "type": "domain", "value": "gone.example", "to_ids": true}]},
+        {"uuid": "o2", "Attribute": [
+            {"uuid": "ot", "type": "domain", "value": "tagged.example", "to_ids": true,
+             "Tag": [{"name": "tlp:amber"}, {"name": "kill-chain:c2"}]}]}
+    ]}}"#;
+    let c = read(doc, &FeedOptions::source("s"));
+    let got: Vec<(String, String)> = c
+        .accepted
+        .iter()
+        .map(|(n, m, _)| (m.id.clone().unwrap(), n.value.to_string()))
+        .collect();
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        got,
+        pairs(&[
+            ("v6", "v6.example"),
+            ("v6", "2001:db8::1/128"),
+            ("v6port", "2001:db8::2/128"),
+            ("v6src", "2001:db8::3/128"),
+            ("hp", "c2.example"),
+            ("ms", "b2a5abfeef9e36964281a31e17b57c97"),
+            ("ua", "EvilBot/1.0"),
+            ("path", "/scripts/m/query.php?id="),
+            ("host", "www.whitewall.top/"),
+            // The domain half of a `domain|ip` whose address is bad still stands: the value
+            // is well-formed, its second half is not an address.
+            ("badip", "ok.example"),
+            ("ot", "tagged.example"),
+        ])
+    );
+    let kinds: Vec<Kind> = c.accepted.iter().map(|(n, _, _)| n.value.kind()).collect();
+    use Kind::*;
+    assert_eq!(
+        kinds,
+        [
+            Domain,
+            Ipv6,
+            Ipv6,
+            Ipv6,
+            Domain,
+            Md5,
+            HttpRequest,
+            HttpRequest,
+            Url,
+            Domain,
+            Domain
+        ]
+    );
+    let tagged = &c.accepted.last().unwrap().1;
+    assert_eq!(tagged.tlp, Some(Tlp::Amber));
+    assert_eq!(
+        tagged.labels,
+        ["kill-chain:c2"],
+        "the attribute's own tags are labels"
+    );
+
+    let composite = "malformed MISP composite value (want exactly one '|' between two values)";
+    let port = "malformed MISP composite value (port not a number from 0 to 65535)";
+    let rejected: Vec<(&str, &str, &str)> = c
+        .rejected
+        .iter()
+        .map(|(at, why, detail)| {
+            let Location::Object { id, file } = at else {
+                panic!("{at:?}")
+            };
+            assert_eq!(&**file, "t.json");
+            (id.as_str(), why.as_str(), detail.as_str())
+        })
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            ("attribute nopipe", composite, "only.example"),
+            ("attribute emptyip", composite, "half.example|"),
+            ("attribute emptydom", composite, " |198.51.100.1"),
+            ("attribute extra", composite, "a.example|198.51.100.2|x"),
+            ("attribute colon", composite, "198.51.100.3:80"),
+            ("attribute badport", port, "198.51.100.4|http"),
+            ("attribute bigport", port, "big.example|65536"),
+            (
+                "attribute fh",
+                composite,
+                "a|b|2920d5e6c579fce772e5506caf03af65579088bd"
+            ),
+            (
+                "attribute badip",
+                "invalid IP address or CIDR",
+                "198.51.100.300"
+            ),
+        ]
+    );
+    // A malformed value MISP does not mean for detection is not taken, so not worth a reject.
+    assert_eq!(
+        reasons(&c.dropped),
+        ["attribute of a deleted object", "to_ids not set"]
+    );
+}
+
+/// A REST search on objects answers `{"response": [{"Object": {…}}, …]}`: each object's
+/// attributes count like an event's.
+#[test]
+fn an_object_search_result_gives_its_attributes() {
+    let doc = br#"{"response": [{"Object": {"uuid": "o", "name": "domain-ip", "Attribute": [
+        {"uuid": "d", "type": "domain", "value": "circl.lu", "to_ids": true},
+        {"uuid": "i", "type": "ip-dst", "value": "149.13.33.14", "to_ids": false}
+    ]}}]}"#;
+    let c = read(doc, &FeedOptions::source("s"));
+    assert_eq!(
+        values(&c),
+        [("circl.lu".to_string(), Some("d".to_string()))]
+    );
+    assert_eq!(reasons(&c.dropped), ["to_ids not set"]);
 }
