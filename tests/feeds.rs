@@ -224,6 +224,39 @@ fn pulls_incrementally_recompiles_on_change_and_survives_faults() {
 }
 
 #[test]
+fn a_feed_s_own_score_and_tlp_limits_apply_to_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["low", "red", "other"] {
+        std::fs::write(
+            dir.path().join(format!("{name}.txt")),
+            format!("{name}.limits.example\n"),
+        )
+        .unwrap();
+    }
+    let path = dir.path().join("trawl.toml");
+    std::fs::write(
+        &path,
+        "[set]\noutput = \"s.tset\"\nstore = \"st\"\nmin_score = 20\n\
+         [[feed]]\nname = \"low\"\nkind = \"file\"\npath = \"low.txt\"\nscore = 30\nmin_score = 50\n\
+         [[feed]]\nname = \"red\"\nkind = \"file\"\npath = \"red.txt\"\ntlp = \"red\"\ntlp_max = \"amber\"\n\
+         [[feed]]\nname = \"other\"\nkind = \"file\"\npath = \"other.txt\"\nscore = 30\ntlp = \"red\"\n",
+    )
+    .unwrap();
+    let config = Config::load(&path).unwrap();
+    let r = feeds::pull(&config, false).unwrap();
+    let report = r.compiled.unwrap();
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    assert!(set.match_domain("low.limits.example").is_none());
+    assert!(set.match_domain("red.limits.example").is_none());
+    assert!(
+        set.match_domain("other.limits.example").is_some(),
+        "the limits of one feed do not touch another"
+    );
+    let filtered: Vec<&String> = report.filtered.keys().collect();
+    assert_eq!(filtered, ["TLP above amber", "score below 50"]);
+}
+
+#[test]
 fn a_changed_misp_event_is_fetched_again_and_bad_configs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     misp_feed(&dir.path().join("m"));

@@ -9,7 +9,7 @@ use clap::Args;
 
 use trawl::compile::exclude::Exclusions;
 use trawl::compile::{CompileOptions, FeedFormat, FeedSpec, SetBuilder, ingest_feeds};
-use trawl::{Tlp, indicator::unix_now};
+use trawl::Tlp;
 
 #[derive(Args, Debug)]
 pub struct CompileArgs {
@@ -124,8 +124,8 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
     let opts = CompileOptions {
         min_score: a.min_score,
         tlp_max: a.tlp_max,
-        now: unix_now(),
         cidr_equals_contains: !a.cidr_equals_literal,
+        ..CompileOptions::default()
     };
     let mut builder = SetBuilder::new(opts, exclusions);
     ingest_feeds(&feeds, &mut builder)?;

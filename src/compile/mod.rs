@@ -47,6 +47,18 @@ pub struct CompileOptions {
     pub now: i64,
     /// STIX `ipv4-addr:value = '10.0.0.0/8'` means containment (not string equality).
     pub cidr_equals_contains: bool,
+    /// Per source (a feed's name): limits applied on top of `min_score` and `tlp_max`, for
+    /// feeds that need a stricter filter than the rest.
+    pub source_limits: std::collections::BTreeMap<String, SourceLimits>,
+}
+
+/// A source's own score and TLP limits (see [`CompileOptions::source_limits`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SourceLimits {
+    /// Leave out this source's indicators scored below this.
+    pub min_score: Option<u8>,
+    /// Leave out this source's indicators marked above this TLP.
+    pub tlp_max: Option<Tlp>,
 }
 
 impl Default for CompileOptions {
@@ -56,6 +68,7 @@ impl Default for CompileOptions {
             tlp_max: None,
             now: crate::indicator::unix_now(),
             cidr_equals_contains: true,
+            source_limits: Default::default(),
         }
     }
 }
@@ -266,12 +279,18 @@ impl SetBuilder {
         if meta.valid_until.is_some_and(|t| t <= self.opts.now) {
             return Some(("expired (valid_until in the past)".into(), String::new()));
         }
-        if let (Some(min), Some(score)) = (self.opts.min_score, meta.score) {
+        let own = self.opts.source_limits.get(&meta.source);
+        let min_score = self.opts.min_score.max(own.and_then(|l| l.min_score));
+        if let (Some(min), Some(score)) = (min_score, meta.score) {
             if score < min {
                 return Some((format!("score below {min}"), format!(" (score {score})")));
             }
         }
-        if let (Some(max), Some(tlp)) = (self.opts.tlp_max, meta.tlp) {
+        let tlp_max = [self.opts.tlp_max, own.and_then(|l| l.tlp_max)]
+            .into_iter()
+            .flatten()
+            .min();
+        if let (Some(max), Some(tlp)) = (tlp_max, meta.tlp) {
             if tlp > max {
                 return Some((format!("TLP above {max}"), format!(" (TLP {tlp})")));
             }
@@ -497,10 +516,19 @@ impl SetBuilder {
                 .collect(),
             inputs: self.report.inputs.clone(),
             options: format!(
-                "min_score={} tlp_max={} cidr_equals_contains={}",
+                "min_score={} tlp_max={} cidr_equals_contains={}{}",
                 self.opts.min_score.map_or("-".into(), |s| s.to_string()),
                 self.opts.tlp_max.map_or("-", Tlp::name),
-                self.opts.cidr_equals_contains
+                self.opts.cidr_equals_contains,
+                self.opts
+                    .source_limits
+                    .iter()
+                    .map(|(source, l)| format!(
+                        " {source}:min_score={},tlp_max={}",
+                        l.min_score.map_or("-".into(), |s| s.to_string()),
+                        l.tlp_max.map_or("-", Tlp::name),
+                    ))
+                    .collect::<String>()
             ),
             rejected: self.report.rejected_total(),
             suppressed: self.report.suppressed.values().map(|t| t.count).sum(),

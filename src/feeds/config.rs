@@ -117,6 +117,11 @@ pub struct FeedConfig {
     /// TLP for items that carry none.
     #[serde(default, deserialize_with = "tlp")]
     pub tlp: Option<Tlp>,
+    /// Leave out this feed's indicators scored below this (on top of `[set] min_score`).
+    pub min_score: Option<u8>,
+    /// Leave out this feed's indicators marked above this TLP (on top of `[set] tlp_max`).
+    #[serde(default, deserialize_with = "tlp")]
+    pub tlp_max: Option<Tlp>,
     /// Domains match exactly, without subdomains.
     #[serde(default)]
     pub exact: bool,

@@ -19,6 +19,7 @@
 //! types = ["indicator"]           # match[type]
 //! added_after = "2026-01-01T00:00:00Z"    # where the first pull starts
 //! score = 50                      # defaults for items that carry none; also tlp = "green"
+//! min_score = 70                  # this feed's own filters, on top of [set]'s; also tlp_max
 //! ```
 //!
 //! Per kind: `taxii` pulls objects added after the last pull's `X-TAXII-Date-Added-Last` and
@@ -44,7 +45,9 @@ use store::FeedState;
 
 use crate::compile::exclude::Exclusions;
 use crate::compile::report::CompileReport;
-use crate::compile::{CompileOptions, FeedFormat, FeedSpec, SetBuilder, ingest_feeds};
+use crate::compile::{
+    CompileOptions, FeedFormat, FeedSpec, SetBuilder, SourceLimits, ingest_feeds,
+};
 use crate::error::{Error, Result};
 use crate::ingest::FeedOptions;
 use crate::taxii::{Client, ObjectsQuery};
@@ -121,6 +124,18 @@ pub fn compile(config: &Config) -> Result<CompileReport> {
     let opts = CompileOptions {
         min_score: config.set.min_score,
         tlp_max: config.set.tlp_max,
+        source_limits: config
+            .feeds
+            .iter()
+            .filter(|f| f.min_score.is_some() || f.tlp_max.is_some())
+            .map(|f| {
+                let limits = SourceLimits {
+                    min_score: f.min_score,
+                    tlp_max: f.tlp_max,
+                };
+                (f.name.clone(), limits)
+            })
+            .collect(),
         ..CompileOptions::default()
     };
     let mut specs = Vec::new();
