@@ -7,9 +7,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 
+use trawl::Tlp;
 use trawl::compile::exclude::Exclusions;
 use trawl::compile::{CompileOptions, FeedFormat, FeedSpec, SetBuilder, ingest_feeds};
-use trawl::Tlp;
 
 #[derive(Args, Debug)]
 pub struct CompileArgs {
