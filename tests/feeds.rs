@@ -447,7 +447,9 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.send(200, b'{"more": false, "objects": []}')
             if "next" in query:
                 return self.send(500, b'{"title": "page two is lost"}')
-            page = {"more": True, "next": "2", "objects": [indicator("a"), indicator("b")]}
+            bad = dict(indicator("bad"), pattern="[domain-name:value = ")
+            page = {"more": True, "next": "2",
+                    "objects": [indicator("a"), 42, {"type": "indicator"}, bad, indicator("b")]}
             return self.send(200, json.dumps(page).encode(), added="2026-01-01T00:00:10.000Z")
         if kind in hits:
             hits[kind] += 1
@@ -539,15 +541,26 @@ fn url_feeds_and_server_faults() {
     // A MISP feed over HTTP: the manifest, then its one event.
     assert_eq!(fetched(&r, "misp-http"), (1, true, None));
     // A pull that fails on its second page keeps the first page, and the set is built with it.
+    // Its page also holds a number, an object without an id (both skipped and counted) and
+    // an indicator with a broken pattern (stored; the compile rejects it, saying where).
     let (fetched_before_failure, changed, error) = fetched(&r, "resume");
     assert!(error.unwrap().contains("page two is lost"));
-    assert_eq!((fetched_before_failure, changed), (2, true));
+    assert_eq!((fetched_before_failure, changed), (5, true));
+    let resume = r.feeds.iter().find(|f| f.name == "resume").unwrap();
+    assert_eq!(resume.skipped, 2);
+    let rejects = &r.compiled.as_ref().unwrap().rejected;
+    assert!(
+        rejects
+            .values()
+            .any(|t| t.examples.iter().any(|e| e.contains("indicator--bad"))),
+        "{rejects:?}"
+    );
     let set = IndicatorSet::open(&config.set.output).unwrap();
     assert!(set.match_domain("url-feed.evil.example").is_some());
     assert!(set.match_domain("b.resume.example").is_some());
     let state = trawl::feeds::store::FeedState::load(&config.set.store.join("resume"));
     assert_eq!(state.added_after.as_deref(), Some("2026-01-01T00:00:09Z"));
-    assert_eq!(state.objects, 2);
+    assert_eq!(state.objects, 3);
 
     // The list changes: stored again and the set rebuilt; unchanged: left alone.
     std::fs::write(

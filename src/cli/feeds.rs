@@ -75,9 +75,14 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
                     eprintln!("{}: failed, previous data kept: {e}", f.name);
                 }
                 None => eprintln!(
-                    "{}: {} new, {}",
+                    "{}: {} new{}, {}",
                     f.name,
                     f.fetched,
+                    if f.skipped > 0 {
+                        format!(" ({} skipped: not an object with an id)", f.skipped)
+                    } else {
+                        String::new()
+                    },
                     if f.changed { "changed" } else { "unchanged" }
                 ),
             }

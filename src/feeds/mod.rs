@@ -59,6 +59,9 @@ pub struct FeedPull {
     pub name: String,
     /// Objects, events or bytes newly fetched.
     pub fetched: u64,
+    /// TAXII objects skipped because they are not objects with a string `id` (a server's
+    /// error; nothing can version them).
+    pub skipped: u64,
     /// Whether the feed's stored data changed. A pull that failed part-way may still have
     /// changed it: what came before the failure is kept.
     pub changed: bool,
@@ -220,12 +223,16 @@ fn pull_taxii(
     let mut resume_at: Option<String> = None;
     let pulled = client(feed)?.pages(&api_root, collection, &query, |objects, added| {
         for o in &objects {
+            p.fetched += 1;
+            if o.get("id").and_then(Json::as_str).is_none() {
+                p.skipped += 1;
+                continue;
+            }
             let s = match &mut store {
                 Some(s) => s,
                 None => store.insert(StixBundle::open(dir)?),
             };
             s.merge(o)?;
-            p.fetched += 1;
         }
         if added.is_some() {
             resume_at = added.map(str::to_string);
