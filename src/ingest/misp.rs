@@ -49,14 +49,17 @@ use crate::normalize;
 /// Reads one MISP JSON document into `out`. A document that is not JSON, or JSON that holds
 /// no event, is one rejected item naming the file; nothing else stops reading.
 pub fn read(
-    reader: impl Read,
+    mut reader: impl Read,
     file: &Arc<str>,
     opts: &FeedOptions,
     out: &mut impl Collector,
 ) -> std::io::Result<()> {
-    let doc: Json = match serde_json::from_reader(reader) {
+    // The document is parsed whole anyway: read it in one go (`from_reader` on an unbuffered
+    // file makes a system call per byte).
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    let doc: Json = match serde_json::from_slice(&bytes) {
         Ok(d) => d,
-        Err(e) if e.is_io() => return Err(e.into()),
         Err(e) => {
             let at = Location::File { file: file.clone() };
             out.reject(at, "malformed JSON", &e.to_string());
