@@ -170,10 +170,20 @@ impl StixBundle {
     /// Moves the objects of a bundle in another layout to the pulled file.
     fn relay(&mut self, path: &Path) -> Result<()> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let doc: Json = serde_json::from_reader(BufReader::new(file))
-            .map_err(|e| Error::feed(path, format!("stored bundle: {e}")))?;
+        // Unreadable: refuse, naming the way out (the next pull then starts over).
+        let corrupt = |why: String| {
+            Error::feed(
+                path,
+                format!(
+                    "stored bundle is corrupt ({why}); remove {} to pull the collection again",
+                    self.dir.display()
+                ),
+            )
+        };
+        let doc: Json =
+            serde_json::from_reader(BufReader::new(file)).map_err(|e| corrupt(e.to_string()))?;
         let Json::Object(mut doc) = doc else {
-            return Err(Error::feed(path, "stored bundle: not a JSON object"));
+            return Err(corrupt("not a JSON object".into()));
         };
         let objects = match doc.remove("objects") {
             Some(Json::Array(objects)) => objects,
@@ -384,6 +394,14 @@ mod tests {
         let text = std::fs::read(dir.path().join(BUNDLE)).unwrap();
         assert!(text.starts_with(HEADER));
         assert_eq!(stored(dir.path()).len(), 2);
+    }
+
+    #[test]
+    fn a_corrupt_bundle_is_refused_with_the_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(BUNDLE), b"{\"objects\": [{\"id\"").unwrap();
+        let e = StixBundle::open(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("corrupt") && e.contains("remove"), "{e}");
     }
 
     #[test]
