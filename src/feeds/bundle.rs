@@ -431,4 +431,69 @@ mod tests {
         assert_eq!(b.len(), 2);
         assert_eq!(stored(dir.path())[0], o);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Pulls of random versions (id, time, revoked), saved or dropped unsaved, give the
+        /// bundle a map with the same rule would hold.
+        #[test]
+        fn merges_agree_with_a_map(
+            pulls in proptest::collection::vec(
+                (proptest::collection::vec((0u32..12, 0u8..5, proptest::bool::weighted(0.15)), 0..20),
+                 proptest::bool::weighted(0.8)),
+                1..6,
+            )
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut oracle: std::collections::BTreeMap<u32, (u8, bool)> = Default::default();
+            for (objects, saved) in pulls {
+                let mut b = StixBundle::open(dir.path()).unwrap();
+                let mut next = oracle.clone();
+                for (id, t, revoked) in objects {
+                    let o = object(id, &format!("2026-01-0{}T00:00:00Z", t + 1), revoked);
+                    let replaces = next
+                        .get(&id)
+                        .is_none_or(|&(old_t, old_r)| !old_r && (revoked || t > old_t));
+                    proptest::prop_assert_eq!(b.merge(&o).unwrap(), replaces);
+                    if replaces {
+                        next.insert(id, (t, revoked));
+                    }
+                }
+                if saved {
+                    b.save().unwrap();
+                    oracle = next;
+                }
+                if dir.path().join(BUNDLE).exists() {
+                    let got: std::collections::BTreeMap<u32, (u8, bool)> = stored(dir.path())
+                        .iter()
+                        .map(|o| {
+                            let id = o["id"].as_str().unwrap()["indicator--".len()..].parse().unwrap();
+                            let t = o["modified"].as_str().unwrap()[9..10].parse::<u8>().unwrap() - 1;
+                            (id, (t, o["revoked"] == true))
+                        })
+                        .collect();
+                    proptest::prop_assert_eq!(&got, &oracle);
+                }
+            }
+        }
+
+        /// Whatever bytes the stored bundle holds, opening it is an answer, not a panic, and
+        /// what opens saves as valid JSON.
+        #[test]
+        fn any_stored_bytes_open_or_are_refused(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+            header in proptest::bool::ANY,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut content = if header { [HEADER, b"\n"].concat() } else { Vec::new() };
+            content.extend(bytes);
+            std::fs::write(dir.path().join(BUNDLE), &content).unwrap();
+            if let Ok(mut b) = StixBundle::open(dir.path()) {
+                b.merge(&object(1, "2026-01-01T00:00:00Z", false)).unwrap();
+                b.save().unwrap();
+                stored(dir.path());
+            }
+        }
+    }
 }
