@@ -254,6 +254,19 @@ fn a_feed_s_own_score_and_tlp_limits_apply_to_it_alone() {
     );
     let filtered: Vec<&String> = report.filtered.keys().collect();
     assert_eq!(filtered, ["TLP above amber", "score below 50"]);
+
+    // An edited local feed makes the set stale: rebuilt at the next pull, then left alone.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(
+        dir.path().join("other.txt"),
+        "other.limits.example\nadded.limits.example\n",
+    )
+    .unwrap();
+    assert!(feeds::set_is_stale(&config));
+    assert!(feeds::pull(&config, false).unwrap().compiled.is_some());
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    assert!(set.match_domain("added.limits.example").is_some());
+    assert!(feeds::pull(&config, false).unwrap().compiled.is_none());
 }
 
 #[test]
@@ -413,7 +426,7 @@ fn sightings_are_posted_to_the_taxii_feed_and_read_back() {
 /// the first two requests, then a page that is not JSON; under `/flaky/` it answers 503 once
 /// and then a valid empty envelope.
 const FAULTY: &str = r#"
-import http.server, json, sys, os, urllib.parse
+import http.server, json, sys, os, time, urllib.parse
 hits = {"bad": 0, "flaky": 0}
 def indicator(name):
     return {"type": "indicator", "spec_version": "2.1", "id": "indicator--%s" % name,
@@ -437,6 +450,13 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.send(404, b'{"title": "no such event"}')
         kind = self.path.split("/")[1]
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        if kind == "slow":
+            # 20 pages of 50 indicators, 100 ms each: a pull long enough to be killed in.
+            n = int(query.get("next", ["0"])[0])
+            page = {"more": n < 19, "next": str(n + 1),
+                    "objects": [indicator("s%d" % (n * 50 + i)) for i in range(50)]}
+            time.sleep(0.1)
+            return self.send(200, json.dumps(page).encode(), added="2026-01-01T00:%02d:00.000Z" % n)
         if kind == "resume":
             # Page one, then a page that always fails; a pull resumed from page one's
             # Date-Added-Last (less a second) gets the rest.
@@ -461,11 +481,24 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.send(503, b"")
             return self.send(200, b'{"more": false, "objects": []}')
         self.send(404, b'{"title": "not found"}')
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+class Quiet(http.server.HTTPServer):
+    def handle_error(self, *a): pass  # clients killed mid-request
+Quiet(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
 
-#[test]
-fn url_feeds_and_server_faults() {
+/// A process killed when dropped.
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts [`FAULTY`] in `dir` and returns it with its base URL; `None` (and says so) when
+/// python3 is missing, unless TRAWL_REQUIRE_TOOLS is set.
+fn faulty_server(dir: &Path) -> Option<(Kill, String)> {
     let python = Command::new("python3")
         .arg("--version")
         .output()
@@ -476,33 +509,19 @@ fn url_feeds_and_server_faults() {
             "python3 is required"
         );
         println!("skipped: python3 not installed");
-        return;
+        return None;
     }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("faulty.py"), FAULTY).unwrap();
-    std::fs::write(
-        dir.path().join("list.txt"),
-        "192.0.2.66\nurl-feed.evil.example\n",
-    )
-    .unwrap();
-    misp_feed(&dir.path().join("misp"));
+    std::fs::write(dir.join("faulty.py"), FAULTY).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _server = Kill(
+    let server = Kill(
         Command::new("python3")
             .arg("faulty.py")
             .arg(port.to_string())
-            .current_dir(dir.path())
+            .current_dir(dir)
             .spawn()
             .unwrap(),
     );
@@ -511,7 +530,21 @@ fn url_feeds_and_server_faults() {
         assert!(std::time::Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let base = format!("http://127.0.0.1:{port}");
+    Some((server, format!("http://127.0.0.1:{port}")))
+}
+
+#[test]
+fn url_feeds_and_server_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("list.txt"),
+        "192.0.2.66\nurl-feed.evil.example\n",
+    )
+    .unwrap();
+    misp_feed(&dir.path().join("misp"));
+    let Some((_server, base)) = faulty_server(dir.path()) else {
+        return;
+    };
     let path = dir.path().join("trawl.toml");
     std::fs::write(
         &path,
@@ -591,6 +624,64 @@ fn url_feeds_and_server_faults() {
     // The failing feed's error is kept in its state for `feeds list`.
     let state = trawl::feeds::store::FeedState::load(&config.set.store.join("bad"));
     assert!(state.last_error.is_some());
+}
+
+#[test]
+fn a_pull_killed_at_any_moment_leaves_a_set_that_opens_and_the_next_pull_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_server, base)) = faulty_server(dir.path()) else {
+        return;
+    };
+    let path = dir.path().join("trawl.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[set]\noutput = \"s.tset\"\nstore = \"st\"\n\
+             [[feed]]\nname = \"slow\"\nkind = \"taxii\"\napi_root = \"{base}/slow/api1/\"\ncollection = \"C\"\n"
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&path).unwrap();
+    // SIGKILL at several moments of a 2-second pull (the last ones during or after the store
+    // write, the recompile and their renames); each time, what is on disk is whole.
+    for delay_ms in [300, 900, 1500, 2100, 2300, 2500] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trawl"))
+            .args(["feeds", "pull", "-c", path.to_str().unwrap()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        if config.set.output.exists() {
+            IndicatorSet::open(&config.set.output).unwrap();
+        }
+        let stored = config.set.store.join("slow/bundle.json");
+        if stored.exists() {
+            let doc: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&stored).unwrap()).unwrap();
+            assert!(doc["objects"].is_array());
+        }
+        if let Ok(state) = std::fs::read(config.set.store.join("slow/state.json")) {
+            serde_json::from_slice::<serde_json::Value>(&state).unwrap();
+        }
+    }
+    let r = feeds::pull(&config, false).unwrap();
+    assert_eq!(fetched(&r, "slow").2, None);
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    for i in [0, 499, 999] {
+        assert!(
+            set.match_domain(&format!("s{i}.resume.example")).is_some(),
+            "s{i}"
+        );
+    }
+    // A crash after the store's rename and before the set's: the store is newer than the set,
+    // and the next pull rebuilds the set though it fetches nothing new.
+    std::thread::sleep(Duration::from_millis(20));
+    let stored = config.set.store.join("slow/bundle.json");
+    std::fs::write(&stored, std::fs::read(&stored).unwrap()).unwrap();
+    let r = feeds::pull(&config, false).unwrap();
+    assert!(!fetched(&r, "slow").1 && r.compiled.is_some());
 }
 
 #[test]

@@ -78,8 +78,9 @@ pub struct PullReport {
     pub compiled: Option<CompileReport>,
 }
 
-/// Pulls every feed of `config` into the store; when any changed (or the set file does not
-/// exist yet, or `force`), recompiles the set and renames it into place.
+/// Pulls every feed of `config` into the store; when any changed, or the set is older than
+/// what it is built from (see [`set_is_stale`]), or `force`, recompiles the set and renames it
+/// into place.
 pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
     std::fs::create_dir_all(&config.set.store).map_err(|e| Error::io(&config.set.store, e))?;
     let mut report = PullReport::default();
@@ -112,10 +113,26 @@ pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
         report.feeds.push(p);
     }
     let changed = report.feeds.iter().any(|f| f.changed);
-    if changed || force || !config.set.output.exists() {
+    if changed || force || set_is_stale(config) {
         report.compiled = Some(compile(config)?);
     }
     Ok(report)
+}
+
+/// Whether the set file is missing or older than a file it is built from (a stored feed, a
+/// `file` feed, a warninglist): so that a crash between a store write and the set's rename,
+/// or an edited local feed or warninglist, still leads to a rebuild.
+pub fn set_is_stale(config: &Config) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let Some(built) = modified(&config.set.output) else {
+        return true;
+    };
+    let specs = inputs(config);
+    specs
+        .iter()
+        .map(|s| s.path.as_path())
+        .chain(config.set.exclude.iter().map(PathBuf::as_path))
+        .any(|p| modified(p).is_some_and(|t| t > built))
 }
 
 /// Recompiles the set from the store (and the `file` feeds) and renames it into place.
@@ -141,6 +158,14 @@ pub fn compile(config: &Config) -> Result<CompileReport> {
             .collect(),
         ..CompileOptions::default()
     };
+    let mut b = SetBuilder::new(opts, ex);
+    ingest_feeds(&inputs(config), &mut b)?;
+    b.write(&config.set.output)
+}
+
+/// The files the set is compiled from, with each feed's options: what the store holds for
+/// each feed, and the `file` feeds in place.
+fn inputs(config: &Config) -> Vec<FeedSpec> {
     let mut specs = Vec::new();
     for feed in &config.feeds {
         let dir = config.set.store.join(&feed.name);
@@ -177,9 +202,7 @@ pub fn compile(config: &Config) -> Result<CompileReport> {
             }
         }
     }
-    let mut b = SetBuilder::new(opts, ex);
-    ingest_feeds(&specs, &mut b)?;
-    b.write(&config.set.output)
+    specs
 }
 
 fn client(feed: &FeedConfig) -> Result<Client> {
