@@ -247,9 +247,6 @@ impl Client {
     ) -> Result<Pull> {
         let url = format!("{api_root}collections/{collection}/objects/");
         let mut params: Vec<(&str, String)> = Vec::new();
-        if let Some(a) = &query.added_after {
-            params.push(("added_after", a.clone()));
-        }
         if let Some(l) = query.limit {
             params.push(("limit", l.to_string()));
         }
@@ -266,9 +263,16 @@ impl Client {
             date_added_last: query.added_after.clone(),
             ..Pull::default()
         };
+        // TAXII 2.1 §3.4: while `more`, follow `next` (a string or a number) with the same
+        // query; a server that gives no `next` is paged by `added_after` = the page's
+        // `X-TAXII-Date-Added-Last`.
+        let mut added_after = query.added_after.clone();
         let mut next: Option<String> = None;
         loop {
             let mut p = params.clone();
+            if let Some(a) = &added_after {
+                p.push(("added_after", a.clone()));
+            }
             if let Some(n) = &next {
                 p.push(("next", n.clone()));
             }
@@ -281,12 +285,27 @@ impl Client {
             pull.objects += objects.len() as u64;
             page(objects, added.as_deref())?;
             if added.is_some() {
-                pull.date_added_last = added;
+                pull.date_added_last.clone_from(&added);
             }
-            let more = doc.get("more").and_then(Json::as_bool).unwrap_or(false);
-            next = doc.get("next").and_then(Json::as_str).map(str::to_string);
-            if !more || next.is_none() {
+            if !doc.get("more").and_then(Json::as_bool).unwrap_or(false) {
                 return Ok(pull);
+            }
+            next = match doc.get("next") {
+                Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(Json::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            if next.is_none() {
+                match added {
+                    Some(last) if added_after.as_ref() != Some(&last) => added_after = Some(last),
+                    _ => {
+                        return Err(Error::feed(
+                            &url,
+                            "the server says there is more but gives neither `next` nor a \
+                             later X-TAXII-Date-Added-Last to continue from",
+                        ));
+                    }
+                }
             }
         }
     }

@@ -450,6 +450,25 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.send(404, b'{"title": "no such event"}')
         kind = self.path.split("/")[1]
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        if kind == "nonext":
+            # More without `next`: paged by added_after; then a numeric `next`.
+            aa = query.get("added_after", [None])[0]
+            nx = query.get("next", [None])[0]
+            t1 = "2026-01-01T00:00:01.000Z"
+            if aa is None and nx is None:
+                page, added = {"more": True, "objects": [indicator("n1")]}, t1
+            elif aa == t1 and nx is None:
+                page, added = {"more": True, "next": 7, "objects": [indicator("n2")]}, "2026-01-01T00:00:02.000Z"
+            elif aa == t1 and nx == "7":
+                page, added = {"more": False, "objects": [indicator("n3")]}, "2026-01-01T00:00:03.000Z"
+            elif nx is None:
+                page, added = {"more": False, "objects": []}, None  # a later pull: nothing new
+            else:
+                return self.send(400, json.dumps({"title": "unexpected query %r" % query}).encode())
+            return self.send(200, json.dumps(page).encode(), added=added)
+        if kind == "stuck":
+            # More, forever, with nothing to continue from.
+            return self.send(200, b'{"more": true, "objects": []}')
         if kind == "slow":
             # 20 pages of 50 indicators, 100 ms each: a pull long enough to be killed in.
             n = int(query.get("next", ["0"])[0])
@@ -554,7 +573,9 @@ fn url_feeds_and_server_faults() {
              [[feed]]\nname = \"bad\"\nkind = \"taxii\"\napi_root = \"{base}/bad/api1/\"\ncollection = \"C\"\n\
              [[feed]]\nname = \"flaky\"\nkind = \"taxii\"\napi_root = \"{base}/flaky/api1/\"\ncollection = \"C\"\n\
              [[feed]]\nname = \"misp-http\"\nkind = \"misp\"\nurl = \"{base}/misp/\"\n\
-             [[feed]]\nname = \"resume\"\nkind = \"taxii\"\napi_root = \"{base}/resume/api1/\"\ncollection = \"C\"\n"
+             [[feed]]\nname = \"resume\"\nkind = \"taxii\"\napi_root = \"{base}/resume/api1/\"\ncollection = \"C\"\n\
+             [[feed]]\nname = \"nonext\"\nkind = \"taxii\"\napi_root = \"{base}/nonext/api1/\"\ncollection = \"C\"\n\
+             [[feed]]\nname = \"stuck\"\nkind = \"taxii\"\napi_root = \"{base}/stuck/api1/\"\ncollection = \"C\"\n"
         ),
     )
     .unwrap();
@@ -573,6 +594,11 @@ fn url_feeds_and_server_faults() {
     assert_eq!(fetched(&r, "flaky"), (0, false, None));
     // A MISP feed over HTTP: the manifest, then its one event.
     assert_eq!(fetched(&r, "misp-http"), (1, true, None));
+    // Paging without `next` (by X-TAXII-Date-Added-Last), then with a numeric `next`.
+    assert_eq!(fetched(&r, "nonext"), (3, true, None));
+    // `more` with nothing to continue from is an error, not an endless loop.
+    let error = fetched(&r, "stuck").2.unwrap();
+    assert!(error.contains("neither `next`"), "{error}");
     // A pull that fails on its second page keeps the first page, and the set is built with it.
     // Its page also holds a number, an object without an id (both skipped and counted) and
     // an indicator with a broken pattern (stored; the compile rejects it, saying where).
@@ -591,6 +617,12 @@ fn url_feeds_and_server_faults() {
     let set = IndicatorSet::open(&config.set.output).unwrap();
     assert!(set.match_domain("url-feed.evil.example").is_some());
     assert!(set.match_domain("b.resume.example").is_some());
+    for n in ["n1", "n2", "n3"] {
+        assert!(
+            set.match_domain(&format!("{n}.resume.example")).is_some(),
+            "{n}"
+        );
+    }
     let state = trawl::feeds::store::FeedState::load(&config.set.store.join("resume"));
     assert_eq!(state.added_after.as_deref(), Some("2026-01-01T00:00:09Z"));
     assert_eq!(state.objects, 3);
@@ -603,6 +635,7 @@ fn url_feeds_and_server_faults() {
     .unwrap();
     let r = feeds::pull(&config, false).unwrap();
     assert!(fetched(&r, "list").1 && r.compiled.is_some());
+    assert_eq!(fetched(&r, "nonext"), (0, false, None));
     let set = IndicatorSet::open(&config.set.output).unwrap();
     assert!(set.match_domain("next.evil.example").is_some());
     assert!(set.match_domain("url-feed.evil.example").is_none());
