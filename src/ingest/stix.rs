@@ -25,6 +25,12 @@
 //!   exports its non-IDS attributes that way), and are dropped with a reason.
 //! * `marking-definition` — TLP definitions (`definition_type: "tlp"` or the TLP 2.0 extension)
 //!   for ids other than the nine fixed ones.
+//! * `opinion` — a score for the indicators in its `object_refs`, as CISA's AIS gives one for
+//!   every indicator it shares (the AIS Scoring Framework): `strongly-disagree` 0, `disagree`
+//!   25, `neutral` 50, `agree` 75, `strongly-agree` 100 (STIX 2.1 §4.15 reads them as 1–5).
+//!   Per indicator id the newest opinion (`modified`) wins and replaces the indicator's own
+//!   `confidence`, whichever version of the indicator comes, and in whichever order the files
+//!   hold them; a revoked opinion counts for nothing.
 //! * anything else (relationships, malware, identities, …) is ignored; an element that is not
 //!   a JSON object or has no `type` is rejected.
 
@@ -156,6 +162,9 @@ pub struct StixIngest {
     markings: HashMap<String, Tlp>,
     /// Ids referred to by `observed-data` objects.
     observed: HashSet<String>,
+    /// Opinion id → its newest version: `modified`, score (`None` once revoked) and the
+    /// indicator ids it is about.
+    opinions: HashMap<String, (Stamp, Option<u8>, Vec<String>)>,
 }
 
 impl Default for StixIngest {
@@ -204,6 +213,7 @@ impl StixIngest {
             revoked: HashSet::new(),
             markings: HashMap::new(),
             observed: HashSet::new(),
+            opinions: HashMap::new(),
         }
     }
 
@@ -250,8 +260,20 @@ impl StixIngest {
             entries,
             markings,
             observed,
+            opinions,
             ..
         } = self;
+        // Per indicator, the score of the newest opinion about it that stands.
+        let mut scores: HashMap<&str, (Stamp, u8)> = HashMap::new();
+        for (stamp, score, refs) in opinions.values() {
+            let Some(score) = *score else { continue };
+            for id in refs {
+                let slot = scores.entry(id.as_str()).or_insert((*stamp, score));
+                if *stamp > slot.0 {
+                    *slot = (*stamp, score);
+                }
+            }
+        }
         for p in entries.into_iter().flatten() {
             if p.is_sco && p.meta.id.as_ref().is_some_and(|id| observed.contains(id)) {
                 out.dropped(
@@ -262,6 +284,9 @@ impl StixIngest {
             }
             let mut meta = p.meta;
             meta.tlp = resolve_tlp(&p.marking_refs, &markings).or(p.fallback_tlp);
+            if let Some(&(_, score)) = meta.id.as_deref().and_then(|id| scores.get(id)) {
+                meta.score = Some(score);
+            }
             match p.outcome {
                 Outcome::Unsupported { reason, detail } => out.unsupported(p.at, &reason, &detail),
                 Outcome::Keys(keys) => {
@@ -301,6 +326,7 @@ impl StixIngest {
                 self.sco(ty, &obj, at, ctx.opts, out)
             }
             "marking-definition" => self.marking(&obj),
+            "opinion" => self.opinion(&obj, at, out),
             "observed-data" => {
                 if let Some(Value::Array(refs)) = obj.get("object_refs") {
                     let ids = refs.iter().filter_map(Value::as_str).map(str::to_string);
@@ -594,6 +620,51 @@ impl StixIngest {
             outcome,
         }));
         self.by_id.insert(id.to_string(), self.entries.len() - 1);
+    }
+
+    /// Records an opinion's score for the indicators it refers to (see the module doc).
+    fn opinion(&mut self, obj: &Map<String, Value>, at: Location, out: &mut dyn Collector) {
+        let score = match obj.get("opinion").and_then(Value::as_str) {
+            Some("strongly-disagree") => 0,
+            Some("disagree") => 25,
+            Some("neutral") => 50,
+            Some("agree") => 75,
+            Some("strongly-agree") => 100,
+            _ => {
+                out.reject(at, "invalid property opinion", &snippet_map(obj));
+                return;
+            }
+        };
+        let stamp = ["modified", "created"]
+            .iter()
+            .find_map(|k| obj.get(*k)?.as_str().and_then(timestamp));
+        let Some(stamp) = stamp else {
+            out.reject(at, "invalid timestamp", "opinion without a valid modified");
+            return;
+        };
+        let Some(id) = obj.get("id").and_then(Value::as_str) else {
+            out.reject(at, "missing required property id", "");
+            return;
+        };
+        let revoked = obj.get("revoked") == Some(&Value::Bool(true));
+        let refs: Vec<String> = obj
+            .get("object_refs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|r| r.starts_with("indicator--"))
+            .map(str::to_string)
+            .collect();
+        match self.opinions.get(id) {
+            // A revoked opinion stays revoked; otherwise the newest version wins.
+            Some((_, None, _)) => {}
+            Some((t, _, _)) if stamp <= *t && !revoked => {}
+            _ => {
+                let score = (!revoked).then_some(score);
+                self.opinions.insert(id.to_string(), (stamp, score, refs));
+            }
+        }
     }
 
     /// Records the TLP of a marking definition, unless its id is one of the fixed nine.
@@ -914,6 +985,77 @@ mod tests {
             "modified":"{modified}","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix",
             "pattern":"{pattern}"}}"#
         )
+    }
+
+    fn opinion(id: &str, modified: &str, value: &str, refs: &[&str], revoked: bool) -> String {
+        let refs: Vec<String> = refs.iter().map(|r| format!("\"{r}\"")).collect();
+        format!(
+            r#"{{"type":"opinion","spec_version":"2.1","id":"{id}","created":"2020-01-01T00:00:00Z",
+            "modified":"{modified}","opinion":"{value}","object_refs":[{}],"revoked":{revoked}}}"#,
+            refs.join(",")
+        )
+    }
+
+    fn scores(out: &VecCollector) -> Vec<(String, Option<u8>)> {
+        let mut v: Vec<(String, Option<u8>)> = out
+            .accepted
+            .iter()
+            .map(|(n, m, _)| (n.value.to_string(), m.score))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn opinions_score_the_indicators_they_refer_to_across_versions_and_files() {
+        let a = "indicator--0000000a-0000-4000-8000-000000000000";
+        let b = "indicator--0000000b-0000-4000-8000-000000000000";
+        let c = "indicator--0000000c-0000-4000-8000-000000000000";
+        let with_confidence = |id: &str, modified: &str, name: &str| {
+            indicator(id, modified, &format!("[domain-name:value = '{name}']"))
+                .replace("\"pattern_type\"", "\"confidence\":90,\"pattern_type\"")
+        };
+        let o1 = "opinion--00000001-0000-4000-8000-000000000000";
+        let o2 = "opinion--00000002-0000-4000-8000-000000000000";
+        // File 0: the opinions come first; file 1: the indicators, `a` in a second version.
+        let opinions = format!(
+            "[{},{},{}]",
+            opinion(o1, "2020-01-02T00:00:00Z", "disagree", &[a, b], false),
+            opinion(o2, "2020-01-03T00:00:00Z", "strongly-agree", &[b], false),
+            opinion(o2, "2020-01-01T00:00:00Z", "neutral", &[b], false),
+        );
+        let indicators = format!(
+            "[{},{},{},{}]",
+            with_confidence(a, "2020-01-01T00:00:00Z", "a.example"),
+            with_confidence(a, "2020-02-01T00:00:00Z", "a2.example"),
+            with_confidence(b, "2020-01-01T00:00:00Z", "b.example"),
+            with_confidence(c, "2020-01-01T00:00:00Z", "c.example"),
+        );
+        let out = run(&[&opinions, &indicators]);
+        assert_eq!(
+            scores(&out),
+            [
+                ("a2.example".to_string(), Some(25)),
+                ("b.example".to_string(), Some(100)),
+                ("c.example".to_string(), Some(90)),
+            ],
+            "the newest opinion wins over confidence, on the indicator's newest version"
+        );
+
+        // The newer opinion on `b` is revoked: the older one stands again; a bad value is a
+        // reject.
+        let revoked = format!(
+            "[{},{}]",
+            opinion(o2, "2020-01-04T00:00:00Z", "strongly-agree", &[b], true),
+            opinion(o1, "2020-01-05T00:00:00Z", "maybe", &[a], false),
+        );
+        let out = run(&[&opinions, &indicators, &revoked]);
+        assert_eq!(scores(&out)[1], ("b.example".to_string(), Some(25)));
+        assert!(
+            out.rejected
+                .iter()
+                .any(|(_, reason, _)| reason == "invalid property opinion")
+        );
     }
 
     #[test]
