@@ -376,6 +376,11 @@ fn sightings_are_posted_to_the_taxii_feed_and_read_back() {
         3,
         "host3 (URL host and name), 198.51.0.1, host6: {bundle}"
     );
+    // The status resource counts every object posted as a success.
+    let sent = bundle["objects"].as_array().unwrap().len();
+    let summary =
+        format!("posted {sent} objects to taxii-test: status complete, {sent} succeeded, 0 failed");
+    assert!(stderr.contains(&summary), "{stderr}");
 
     // Read back from the collection.
     let client = Client::new(ClientOptions {
