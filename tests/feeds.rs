@@ -293,6 +293,15 @@ fn a_changed_misp_event_is_fetched_again_and_bad_configs_are_refused() {
         fetched(&feeds::pull(&config, false).unwrap(), "m"),
         (1, true, None)
     );
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    assert!(set.len() > 0);
+    // The event leaves the manifest: it leaves the store and the set.
+    std::fs::write(&manifest, "{}").unwrap();
+    let r = feeds::pull(&config, false).unwrap();
+    assert_eq!(fetched(&r, "m"), (0, true, None));
+    assert!(r.compiled.is_some());
+    assert_eq!(IndicatorSet::open(&config.set.output).unwrap().len(), 0);
+    assert!(trawl::feeds::store::event_files(&config.set.store.join("m")).is_empty());
 
     for (bad, why) in [
         (

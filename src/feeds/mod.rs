@@ -293,7 +293,8 @@ fn second_before(timestamp: &str) -> Option<String> {
     )
 }
 
-/// MISP feed: the manifest, then only events that are new or whose timestamp changed.
+/// MISP feed: the manifest, then only events that are new or whose timestamp changed; events
+/// no longer in the manifest are removed.
 fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedPull) -> Result<()> {
     let read = |name: &str| -> Result<Vec<u8>> {
         match (&feed.url, &feed.path) {
@@ -322,6 +323,24 @@ fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedP
         state.events.insert(uuid.clone(), stamp);
         state.objects = state.events.len() as u64;
         p.fetched += 1;
+        p.changed = true;
+    }
+    // Events the feed no longer lists (withdrawn, unpublished) leave the store and the set.
+    let gone: Vec<String> = state
+        .events
+        .keys()
+        .filter(|uuid| !manifest.contains_key(*uuid))
+        .cloned()
+        .collect();
+    for uuid in gone {
+        let file = dir.join("events").join(format!("{uuid}.json"));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&file, e)),
+        }
+        state.events.remove(&uuid);
+        state.objects = state.events.len() as u64;
         p.changed = true;
     }
     Ok(())
