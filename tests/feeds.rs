@@ -294,7 +294,7 @@ fn a_changed_misp_event_is_fetched_again_and_bad_configs_are_refused() {
         (1, true, None)
     );
     let set = IndicatorSet::open(&config.set.output).unwrap();
-    assert!(set.len() > 0);
+    assert!(!set.is_empty());
     // The event leaves the manifest: it leaves the store and the set.
     std::fs::write(&manifest, "{}").unwrap();
     let r = feeds::pull(&config, false).unwrap();
