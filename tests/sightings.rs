@@ -1001,6 +1001,35 @@ fn cli_writes_the_bundle_and_reports() {
     }
     let r = trawl(&["sightings", "-s", hits_s, hits_s], None);
     assert_eq!(r.status.code(), Some(2));
+    // The site's policy in trawl.toml's [sightings]: the identity is shared without the flag,
+    // observed values still are not.
+    let cfg = dir.path().join("trawl.toml");
+    std::fs::write(
+        &cfg,
+        "[set]\noutput = \"x.tset\"\nstore = \"st\"\n\
+         [sightings]\nshare_identity = true\nidentity_name = \"Policy Org\"\n",
+    )
+    .unwrap();
+    let r = trawl(
+        &[
+            "sightings",
+            "-s",
+            set_s,
+            hits_s,
+            "-c",
+            cfg.to_str().unwrap(),
+            "-q",
+        ],
+        None,
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let text = String::from_utf8(r.stdout).unwrap();
+    assert!(text.contains("\"identity_class\": \"organization\"") && text.contains("Policy Org"));
+    assert!(
+        !text.contains("www.evil.example"),
+        "no observed value without share_observed"
+    );
+
     // No temporary file is left beside the output.
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()

@@ -72,9 +72,11 @@ pub struct SightingsArgs {
     /// collection and credentials), then wait for the server's status.
     #[arg(long, value_name = "FEED")]
     post: Option<String>,
-    /// The configuration file that names the feed of --post.
-    #[arg(short, long, default_value = "trawl.toml", requires = "post")]
-    config: PathBuf,
+    /// The configuration file: the feed of --post, and the sharing policy of its
+    /// `[sightings]` table (share_identity, share_observed, identity_name, identity_id), which
+    /// the flags above can only add to. Read when given, and for --post (default trawl.toml).
+    #[arg(short, long)]
+    config: Option<PathBuf>,
     /// Print no report on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -128,7 +130,26 @@ fn write_file(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {
     result.with_context(|| format!("writing {}", path.display()))
 }
 
-pub fn run(a: SightingsArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: SightingsArgs) -> anyhow::Result<ExitCode> {
+    let config_path = match (&a.config, &a.post) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(_)) => Some(PathBuf::from("trawl.toml")),
+        (None, None) => None,
+    };
+    let config = config_path
+        .as_deref()
+        .map(trawl::feeds::Config::load)
+        .transpose()?;
+    if let Some(policy) = config.as_ref().map(|c| &c.sightings) {
+        a.share_identity |= policy.share_identity;
+        a.share_observed |= policy.share_observed;
+        if a.identity_name.is_none() {
+            a.identity_name.clone_from(&policy.identity_name);
+        }
+        if a.identity_id.is_none() {
+            a.identity_id.clone_from(&policy.identity_id);
+        }
+    }
     if let (Some(s), Some(u)) = (a.since, a.until) {
         if s >= u {
             bail!("--since ({s}) must be before --until ({u})");
@@ -138,7 +159,9 @@ pub fn run(a: SightingsArgs) -> anyhow::Result<ExitCode> {
         _ if !a.share_identity => None,
         (Some(name), Some(id)) => Some(Identity::with_id(id, name).map_err(anyhow::Error::msg)?),
         (Some(name), None) => Some(Identity::new(name)),
-        (None, _) => bail!("--share-identity needs --identity-name"),
+        (None, _) => bail!(
+            "sharing the identity needs a name (--identity-name, or identity_name in [sightings])"
+        ),
     };
     if identity.is_none() && a.identity_name.is_some() && !a.quiet {
         eprintln!("trawl sightings: identity not shared (no --share-identity)");
@@ -188,8 +211,8 @@ pub fn run(a: SightingsArgs) -> anyhow::Result<ExitCode> {
     if !a.quiet {
         print_report(&a, &report, indicators_hit, &not_in_set, &bundle);
     }
-    if let Some(feed) = &a.post {
-        post(&a.config, feed, &bundle)?;
+    if let (Some(feed), Some(config)) = (&a.post, &config) {
+        post(config, feed, &bundle)?;
     }
     Ok(if bundle.sightings > 0 {
         ExitCode::SUCCESS
@@ -199,8 +222,7 @@ pub fn run(a: SightingsArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Posts the bundle's objects to the TAXII collection of `feed` and waits for the status.
-fn post(config: &Path, feed: &str, bundle: &Bundle) -> anyhow::Result<()> {
-    let config = trawl::feeds::Config::load(config)?;
+fn post(config: &trawl::feeds::Config, feed: &str, bundle: &Bundle) -> anyhow::Result<()> {
     let f = config
         .feeds
         .iter()

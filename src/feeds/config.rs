@@ -17,6 +17,26 @@ pub struct Config {
     /// The feeds, `[[feed]]` tables.
     #[serde(rename = "feed", default)]
     pub feeds: Vec<FeedConfig>,
+    /// `[sightings]`: what `trawl sightings` may share.
+    #[serde(default)]
+    pub sightings: SightingsConfig,
+}
+
+/// `[sightings]`: the site's sharing policy for `trawl sightings` (its flags can only add to
+/// it). Nothing is shared by default: no identity, no observed value.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SightingsConfig {
+    /// Name the organisation (`identity`, `created_by_ref`, `where_sighted_refs`).
+    #[serde(default)]
+    pub share_identity: bool,
+    /// Add the values seen as `observed-data`.
+    #[serde(default)]
+    pub share_observed: bool,
+    /// The organisation's name.
+    pub identity_name: Option<String>,
+    /// The organisation's STIX identity id, when a sharing programme gave it one.
+    pub identity_id: Option<String>,
 }
 
 /// `[set]`.
