@@ -83,6 +83,7 @@ pub struct PullReport {
 /// into place.
 pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
     std::fs::create_dir_all(&config.set.store).map_err(|e| Error::io(&config.set.store, e))?;
+    let _lock = store::StoreLock::acquire(&config.set.store)?;
     let mut report = PullReport::default();
     for feed in &config.feeds {
         let dir = config.set.store.join(&feed.name);

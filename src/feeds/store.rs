@@ -1,6 +1,8 @@
 //! The feed store: per feed, a state file and the data pulled so far, every write atomic.
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -65,4 +67,57 @@ pub fn event_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// An exclusive lock on a store, held for a whole pull: two pulls of one store at once (a cron
+/// job beside `--every`) would interleave their writes. A second pull waits for the first; the
+/// lock goes with the process, so a crashed pull never leaves it held.
+#[derive(Debug)]
+pub struct StoreLock(File);
+
+impl StoreLock {
+    /// Takes the lock of the store in `dir` (creating `dir/.lock`), waiting while another
+    /// process holds it.
+    pub fn acquire(dir: &Path) -> Result<StoreLock> {
+        let path = dir.join(".lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        loop {
+            // SAFETY: flock(2) on a descriptor this function owns.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                return Ok(StoreLock(file));
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(Error::io(&path, e));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = StoreLock::acquire(dir.path()).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = dir.path().to_path_buf();
+        let waiter = std::thread::spawn(move || {
+            let _second = StoreLock::acquire(&path).unwrap();
+            tx.send(()).unwrap();
+        });
+        let wait = std::time::Duration::from_millis(200);
+        assert!(rx.recv_timeout(wait).is_err(), "taken while held");
+        drop(first);
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("taken once released");
+        waiter.join().unwrap();
+    }
 }
