@@ -73,7 +73,10 @@ pub fn event_files(dir: &Path) -> Vec<PathBuf> {
 /// job beside `--every`) would interleave their writes. A second pull waits for the first; the
 /// lock goes with the process, so a crashed pull never leaves it held.
 #[derive(Debug)]
-pub struct StoreLock(File);
+pub struct StoreLock {
+    /// Held open: the lock lasts as long as the descriptor.
+    _file: File,
+}
 
 impl StoreLock {
     /// Takes the lock of the store in `dir` (creating `dir/.lock`), waiting while another
@@ -89,7 +92,7 @@ impl StoreLock {
         loop {
             // SAFETY: flock(2) on a descriptor this function owns.
             if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
-                return Ok(StoreLock(file));
+                return Ok(StoreLock { _file: file });
             }
             let e = std::io::Error::last_os_error();
             if e.kind() != std::io::ErrorKind::Interrupted {
