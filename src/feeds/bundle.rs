@@ -256,34 +256,38 @@ impl StixBundle {
             .flush()
             .map_err(|e| Error::io(&pulled_path, e))?;
         let path = self.dir.join(BUNDLE);
-        let index = &self.index;
-        let relaid = self.relaid;
+        // The lines to copy: where each id's current version is, per file, in file order.
+        let (mut stored, mut pulled) = (Vec::new(), Vec::new());
+        for e in self.index.values() {
+            match e.place {
+                Place::Stored(at) => stored.push(at),
+                Place::Pulled(at) => pulled.push(at),
+            }
+        }
+        stored.sort_unstable();
+        pulled.sort_unstable();
         write_atomic(&path, |out| {
             let mut w = BufWriter::with_capacity(1 << 20, out);
             w.write_all(HEADER)?;
             let mut first = true;
-            // Copies the lines of `file` whose object is the current version of its id.
-            let mut keep = |file: File, place: fn(u64) -> Place| {
+            // Copies the lines of `file` that start at the `wanted` offsets (ascending).
+            let mut keep = |file: File, wanted: &[u64]| {
+                let mut wanted = wanted.iter().peekable();
                 for_each_line(file, |offset, line| {
-                    if let Some(object) = object_line(line)
-                        && let Some((k, _)) = head(object)
-                        && index.get(&k).is_some_and(|e| e.place == place(offset))
+                    if wanted.next_if_eq(&&offset).is_some()
+                        && let Some(object) = object_line(line)
                     {
                         w.write_all(if first { b"\n" } else { b"\n," })?;
                         first = false;
                         w.write_all(object)?;
                     }
-                    Ok(true)
+                    Ok(wanted.peek().is_some())
                 })
             };
-            if !relaid {
-                match File::open(&path) {
-                    Ok(f) => keep(f, Place::Stored)?,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
-                }
+            if !stored.is_empty() {
+                keep(File::open(&path)?, &stored)?;
             }
-            keep(File::open(&pulled_path)?, Place::Pulled)?;
+            keep(File::open(&pulled_path)?, &pulled)?;
             w.write_all(b"\n")?;
             w.write_all(FOOTER)?;
             w.write_all(b"\n")?;

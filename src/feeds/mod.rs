@@ -258,8 +258,8 @@ fn pull_taxii(
             };
             s.merge(o)?;
         }
-        if added.is_some() {
-            resume_at = added.map(str::to_string);
+        if let Some(added) = added {
+            resume_at = Some(added.to_string());
         }
         Ok(())
     });
