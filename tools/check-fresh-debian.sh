@@ -20,7 +20,7 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 command -v debootstrap >/dev/null || { echo "check-fresh-debian: apt-get install debootstrap" >&2; exit 2; }
 
 # The README's two quick-start commands: the first two ```sh blocks of its "Quick start" section.
-commands=$(awk '/^## Quick start/{q=1; next} /^## /{q=0} q && /^```sh$/{b=1; next} b && /^```$/{b=0; n++; next} b && n<2{print n"\t"$0}' "$repo/README.md")
+commands=$(awk '/^## Quick start/{q=1; next} /^## /{q=0} q && /^```sh$/{b=1; next} b && /^```$/{b=0; n++; next} b && n<2{print n+0 "\t" $0}' "$repo/README.md")
 run_cmd=$(printf '%s\n' "$commands" | awk -F'\t' '$1==0{sub(/^0\t/,""); print}')
 test_cmd=$(printf '%s\n' "$commands" | awk -F'\t' '$1==1{sub(/^1\t/,""); print}')
 [ -n "$run_cmd" ] && [ -n "$test_cmd" ] || { echo "check-fresh-debian: README quick start has no two sh blocks" >&2; exit 2; }
