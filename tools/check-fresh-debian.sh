@@ -44,6 +44,12 @@ debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.debootstrap.log
   { tail -20 "$root.debootstrap.log" >&2; exit 1; }
 rm -f "$root.debootstrap.log"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's local trust anchors (a TLS-inspecting proxy's CA, say): a machine on this network
+# would be given them too. Debian's ca-certificates, once setup-debian.sh installs it, adds them.
+if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp -r /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+fi
 
 bind() { mkdir -p "$root$2"; mount "${@:3}" --bind "$1" "$root$2"; mounts+=("$root$2"); }
 bind /proc /proc

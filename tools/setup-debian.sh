@@ -39,6 +39,8 @@ for tool in "${peers[@]}"; do
   echo "setup-debian: installing ${tool##*:} (pip)" >&2
   # Debian 12's pip refuses to install outside a virtual environment without this flag (PEP 668);
   # older pips do not know the flag.
-  "${sudo[@]}" python3 -m pip install --quiet --break-system-packages "${tool##*:}" 2>/dev/null ||
-    "${sudo[@]}" python3 -m pip install --quiet "${tool##*:}"
+  flag=()
+  python3 -m pip help install 2>/dev/null | grep -q -- --break-system-packages &&
+    flag=(--break-system-packages)
+  "${sudo[@]}" python3 -m pip install --quiet "${flag[@]}" "${tool##*:}"
 done
