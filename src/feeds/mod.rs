@@ -8,6 +8,7 @@
 //! store = "feeds.d"               # one directory per feed, kept between pulls
 //! exclude = ["rfc1918.json"]      # warninglists
 //! min_score = 50                  # optional; also tlp_max = "amber"
+//! max_shrink = 0.5                # refuse a pull that drops more than half a feed (default)
 //!
 //! [[feed]]
 //! name = "ais"
@@ -20,15 +21,32 @@
 //! added_after = "2026-01-01T00:00:00Z"    # where the first pull starts
 //! score = 50                      # defaults for items that carry none; also tlp = "green"
 //! min_score = 70                  # this feed's own filters, on top of [set]'s; also tlp_max
+//! max_shrink = 0.9                # this feed's own limit; or allow_shrink = true: no guard
 //! ```
 //!
 //! Per kind: `taxii` pulls objects added after the last pull's `X-TAXII-Date-Added-Last` and
 //! merges them into the feed's stored bundle (newest `modified` per id; a revoked id stays
 //! revoked); `misp` reads a MISP feed's `manifest.json` (a `url` or a local `path`) and
-//! fetches only the events whose timestamp changed; `url` downloads a list; `file` reads a
-//! local feed in place. Every store write is atomic (temp file, fsync, rename), so a crash
-//! leaves the previous state; a feed that fails keeps its previous data and its error is
-//! reported, and the set is still rebuilt from what the store holds.
+//! fetches only the events whose timestamp changed; `url` downloads a list; `file` copies a
+//! local feed into the store when its bytes changed (so a file that goes missing or is
+//! emptied keeps serving its last copy). Every store write is atomic (see
+//! [`crate::compile::atomic`]: an exclusively created temp file, fsync, rename), so a crash
+//! leaves the previous state; the store is private (directories 0700, files 0600: it may hold
+//! TLP:AMBER/RED data and servers' error text), the set 0644.
+//!
+//! A feed that fails, for any reason (a server error, a missing file, a full disk), keeps its
+//! previous data; its error is reported and kept in its state, where `trawl feeds list` shows
+//! it; the other feeds go on and the set is rebuilt from what the store holds. A rebuild that
+//! fails keeps the previous set and is kept in the store's [`store::SetState`]. The shrink
+//! guard ([`guard`]) refuses a pull that answers with nothing (an empty body, a `{}` manifest,
+//! an emptied file) or that would drop more than `max_shrink` of a feed (indicators for
+//! url/file, events for MISP, objects not revoked for TAXII), unless the feed says
+//! `allow_shrink = true` or `trawl feeds pull --force` is given. `trawl feeds pull` exits 1
+//! when a feed or the rebuild failed or was refused; with `--every` (60 s at least) a failed
+//! round is logged with a timestamp and retried after 1/16 of the interval, doubling up to the
+//! interval, until SIGINT or SIGTERM. A configuration that holds credentials and is readable
+//! by its group or others, or such a `client_key`, is warned about
+//! ([`Config::permission_warnings`]).
 
 pub mod bundle;
 pub mod config;
