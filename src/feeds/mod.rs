@@ -196,25 +196,19 @@ fn refuse(p: &mut FeedPull, why: String) -> Error {
 }
 
 /// Whether the set file is missing or older than a file it is built from (a stored feed, a
-/// `file` feed, a warninglist): so that a crash between a store write and the set's rename,
-/// or an edited local feed or warninglist, still leads to a rebuild.
+/// warninglist): so that a crash between a store write and the set's rename, or an edited
+/// warninglist, still leads to a rebuild. (An edited `file` feed is seen by its pull, which
+/// stores its new copy.)
 pub fn set_is_stale(config: &Config) -> bool {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let Some(built) = modified(&config.set.output) else {
         return true;
     };
     let specs = inputs(config);
-    // A `file` feed's own file too: edited, it is stored again at the next pull.
-    let local = config
-        .feeds
-        .iter()
-        .filter(|f| f.kind == FeedKind::File)
-        .filter_map(|f| f.path.as_deref());
     specs
         .iter()
         .map(|s| s.path.as_path())
         .chain(config.set.exclude.iter().map(PathBuf::as_path))
-        .chain(local)
         .any(|p| modified(p).is_some_and(|t| t > built))
 }
 
