@@ -255,14 +255,18 @@ fn a_feed_s_own_score_and_tlp_limits_apply_to_it_alone() {
     let filtered: Vec<&String> = report.filtered.keys().collect();
     assert_eq!(filtered, ["TLP above amber", "score below 50"]);
 
-    // An edited local feed makes the set stale: rebuilt at the next pull, then left alone.
+    // An edited local feed is stored again at the next pull and the set rebuilt, then left
+    // alone.
     std::thread::sleep(Duration::from_millis(20));
     std::fs::write(
         dir.path().join("other.txt"),
         "other.limits.example\nadded.limits.example\n",
     )
     .unwrap();
-    assert!(feeds::set_is_stale(&config));
+    assert!(
+        !feeds::set_is_stale(&config),
+        "the set is as new as the store"
+    );
     assert!(feeds::pull(&config, false).unwrap().compiled.is_some());
     let set = IndicatorSet::open(&config.set.output).unwrap();
     assert!(set.match_domain("added.limits.example").is_some());
@@ -295,9 +299,19 @@ fn a_changed_misp_event_is_fetched_again_and_bad_configs_are_refused() {
     );
     let set = IndicatorSet::open(&config.set.output).unwrap();
     assert!(!set.is_empty());
-    // The event leaves the manifest: it leaves the store and the set.
+    // An empty manifest is refused by the shrink guard: the event stays.
     std::fs::write(&manifest, "{}").unwrap();
     let r = feeds::pull(&config, false).unwrap();
+    let (_, changed, error) = fetched(&r, "m");
+    assert!(!changed);
+    assert_eq!(
+        error.unwrap(),
+        "empty manifest: would shrink from 1 to 0 events (-100.0 %); previous data kept; \
+         allow_shrink = true or --force to accept"
+    );
+    assert!(!IndicatorSet::open(&config.set.output).unwrap().is_empty());
+    // Forced, the event leaves the manifest: it leaves the store and the set.
+    let r = feeds::pull(&config, true).unwrap();
     assert_eq!(fetched(&r, "m"), (0, true, None));
     assert!(r.compiled.is_some());
     assert_eq!(IndicatorSet::open(&config.set.output).unwrap().len(), 0);
@@ -315,6 +329,14 @@ fn a_changed_misp_event_is_fetched_again_and_bad_configs_are_refused() {
         (
             "[set]\noutput = \"s\"\nstore = \"t\"\nbogus = 1\n",
             "unknown field",
+        ),
+        (
+            "[set]\noutput = \"s\"\nstore = \"t\"\nmax_shrink = 1.5\n",
+            "max_shrink = 1.5: a fraction from 0 to 1",
+        ),
+        (
+            "[set]\noutput = \"s\"\nstore = \"t\"\n[[feed]]\nname = \"a\"\nkind = \"file\"\nmax_shrink = -0.1\n",
+            "feed \"a\": max_shrink = -0.1",
         ),
         (
             "[set]\noutput = \"s\"\nstore = \"t\"\n[[feed]]\nname = \"a\"\nkind = \"file\"\n[[feed]]\nname = \"a\"\nkind = \"file\"\n",
@@ -438,7 +460,7 @@ fn sightings_are_posted_to_the_taxii_feed_and_read_back() {
 /// A small HTTP server (Python's http.server) for fault tests: `/list.txt` serves a feed list
 /// whose content the test changes; under `/bad/api1/collections/C/objects/` it answers 500 to
 /// the first two requests, then a page that is not JSON; under `/flaky/` it answers 503 once
-/// and then a valid empty envelope.
+/// and then a valid empty envelope; under `/revoke/`, ten indicators, then nine revocations.
 const FAULTY: &str = r#"
 import http.server, json, sys, os, time, urllib.parse
 hits = {"bad": 0, "flaky": 0}
@@ -480,6 +502,15 @@ class H(http.server.BaseHTTPRequestHandler):
             else:
                 return self.send(400, json.dumps({"title": "unexpected query %r" % query}).encode())
             return self.send(200, json.dumps(page).encode(), added=added)
+        if kind == "revoke":
+            # Ten indicators; a later pull (after them) revokes nine.
+            if "added_after" not in query:
+                page = {"more": False, "objects": [indicator("r%d" % i) for i in range(10)]}
+                return self.send(200, json.dumps(page).encode(), added="2026-01-01T00:00:01.000Z")
+            gone = [dict(indicator("r%d" % i), modified="2026-01-02T00:00:00.000Z", revoked=True)
+                    for i in range(9)]
+            page = {"more": False, "objects": gone}
+            return self.send(200, json.dumps(page).encode(), added="2026-01-02T00:00:01.000Z")
         if kind == "stuck":
             # More, forever, with nothing to continue from.
             return self.send(200, b'{"more": true, "objects": []}')
@@ -750,6 +781,7 @@ fn pull_every_keeps_pulling_until_terminated() {
             "--every",
             "1s",
         ])
+        .env("TRAWL_TEST_MIN_EVERY_SECS", "1")
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -770,4 +802,600 @@ fn pull_every_keeps_pulling_until_terminated() {
     assert_eq!(status.code(), Some(0));
     let set = IndicatorSet::open(dir.path().join("s.tset")).unwrap();
     assert!(set.match_domain("every.evil.example").is_some());
+}
+
+/// Runs trawl with `args`; its output.
+fn trawl(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The line of `feeds list` about `feed`.
+fn listed(config: &Path, feed: &str) -> String {
+    let o = trawl(&["feeds", "list", "-c", config.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find(|l| l.starts_with(&format!("{feed} ")))
+        .unwrap_or_else(|| panic!("{feed} not listed"))
+        .to_string()
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn domains(prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{prefix}{i}.shrink.example\n"))
+        .collect()
+}
+
+#[test]
+fn an_empty_or_shrunk_upstream_is_refused_and_the_previous_data_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.txt");
+    std::fs::write(&list, domains("d", 10)).unwrap();
+    misp_feed(&dir.path().join("misp"));
+    let Some((_server, base)) = faulty_server(dir.path()) else {
+        return;
+    };
+    let path = dir.path().join("trawl.toml");
+    let write_config = |list_options: &str| {
+        std::fs::write(
+            &path,
+            format!(
+                "[set]\noutput = \"s.tset\"\nstore = \"st\"\n\
+                 [[feed]]\nname = \"list\"\nkind = \"url\"\nurl = \"{base}/list.txt\"\n{list_options}\n\
+                 [[feed]]\nname = \"m\"\nkind = \"misp\"\nurl = \"{base}/misp/\"\n\
+                 [[feed]]\nname = \"revoke\"\nkind = \"taxii\"\napi_root = \"{base}/revoke/api1/\"\ncollection = \"C\"\n"
+            ),
+        )
+        .unwrap();
+    };
+    write_config("");
+    let c = path.to_str().unwrap();
+    let set_path = dir.path().join("s.tset");
+    let pull = |extra: &[&str]| {
+        let mut args = vec!["feeds", "pull", "-c", c];
+        args.extend(extra);
+        trawl(&args)
+    };
+    let o = pull(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let has = |d: &str| {
+        IndicatorSet::open(&set_path)
+            .unwrap()
+            .match_domain(d)
+            .is_some()
+    };
+    assert!(has("d0.shrink.example") && has("r0.resume.example"));
+
+    // A 200 with an empty body; a manifest `{}`; nine of ten TAXII objects revoked: each
+    // refused, with the numbers, on stderr and in `feeds list`; exit 1; the set unchanged.
+    std::fs::write(&list, "").unwrap();
+    std::fs::write(dir.path().join("misp/manifest.json"), "{}").unwrap();
+    let o = pull(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let accept = "previous data kept; allow_shrink = true or --force to accept";
+    for (feed, why) in [
+        (
+            "list",
+            "empty body: would shrink from 10 to 0 indicators (-100.0 %)",
+        ),
+        (
+            "m",
+            "empty manifest: would shrink from 1 to 0 events (-100.0 %)",
+        ),
+        (
+            "revoke",
+            "would shrink from 10 to 1 objects not revoked (-90.0 %)",
+        ),
+    ] {
+        let want = format!("{why}; {accept}");
+        assert!(
+            stderr(&o).contains(&format!("{feed}: refused: {want}")),
+            "{feed}: {}",
+            stderr(&o)
+        );
+        assert!(
+            listed(&path, feed).contains(&want),
+            "{}",
+            listed(&path, feed)
+        );
+    }
+    assert!(has("d0.shrink.example") && has("r0.resume.example"));
+    assert!(
+        IndicatorSet::open(&set_path)
+            .unwrap()
+            .match_hash_hex(b"0749bae92ca336a02c83d126e04ec628")
+            .is_some()
+    );
+    // Refused again at the next pull (the revocations are fetched again, not skipped).
+    let o = pull(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("revoke: refused: would shrink from 10 to 1"));
+
+    // Down to 4 of 10 is more than half: refused; 5 of 10 is half: taken.
+    misp_feed(&dir.path().join("misp"));
+    std::fs::write(&list, domains("d", 4)).unwrap();
+    let o = pull(&[]);
+    assert!(
+        stderr(&o).contains("list: refused: would shrink from 10 to 4 indicators (-60.0 %)"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&list, domains("d", 5)).unwrap();
+    let o = pull(&[]);
+    assert!(
+        stderr(&o).contains("list: 90 new, changed"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!has("d7.shrink.example") && has("d4.shrink.example"));
+    assert!(listed(&path, "list").ends_with(" -"), "error cleared");
+
+    // The feed's own allow_shrink takes any pull of it.
+    write_config("allow_shrink = true");
+    std::fs::write(&list, domains("d", 1)).unwrap();
+    let o = pull(&[]);
+    assert!(!stderr(&o).contains("list: refused"), "{}", stderr(&o));
+    assert!(!has("d4.shrink.example") && has("d0.shrink.example"));
+    write_config("max_shrink = 0.2");
+    std::fs::write(&list, domains("d", 10)).unwrap();
+    assert!(!stderr(&pull(&[])).contains("list: refused"));
+    std::fs::write(&list, domains("d", 7)).unwrap();
+    assert!(
+        stderr(&pull(&[]))
+            .contains("list: refused: would shrink from 10 to 7 indicators (-30.0 %)")
+    );
+
+    // --force takes everything: the list and the manifest emptied, nine objects revoked.
+    std::fs::write(&list, "").unwrap();
+    std::fs::write(dir.path().join("misp/manifest.json"), "{}").unwrap();
+    let o = pull(&["--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        IndicatorSet::open(&set_path).unwrap().len(),
+        1,
+        "r9 is left"
+    );
+    assert!(has("r9.resume.example"));
+}
+
+#[test]
+fn a_first_pull_of_an_empty_url_stores_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("list.txt"), "# nothing yet\n").unwrap();
+    let Some((_server, base)) = faulty_server(dir.path()) else {
+        return;
+    };
+    let path = dir.path().join("trawl.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[set]\noutput = \"s.tset\"\nstore = \"st\"\n\
+             [[feed]]\nname = \"list\"\nkind = \"url\"\nurl = \"{base}/list.txt\"\n"
+        ),
+    )
+    .unwrap();
+    let o = trawl(&["feeds", "pull", "-c", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "list: refused: body holds no indicators: nothing stored; allow_shrink = true or \
+             --force to accept"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("st/list/feed.txt").exists());
+    // The set built from nothing is empty, and said to be.
+    assert!(
+        stderr(&o).contains("WARNING: ") && stderr(&o).contains("now holds 0 indicators"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_missing_or_emptied_file_feed_fails_shows_in_the_list_and_keeps_its_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local.txt");
+    std::fs::write(&local, "203.0.113.50\nlocal.evil.example\n").unwrap();
+    std::fs::write(dir.path().join("other.txt"), "other.evil.example\n").unwrap();
+    let path = dir.path().join("trawl.toml");
+    std::fs::write(
+        &path,
+        "[set]\noutput = \"s.tset\"\nstore = \"st\"\n\
+         [[feed]]\nname = \"local\"\nkind = \"file\"\npath = \"local.txt\"\n\
+         [[feed]]\nname = \"other\"\nkind = \"file\"\npath = \"other.txt\"\n\
+         [[feed]]\nname = \"gone\"\nkind = \"file\"\npath = \"missing.txt\"\n",
+    )
+    .unwrap();
+    let c = path.to_str().unwrap();
+    let set_path = dir.path().join("s.tset");
+    // The missing file fails its own pull (exit 1, its error listed); the others are built.
+    let o = trawl(&["feeds", "pull", "-c", c]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("gone: failed, previous data kept: ")
+            && stderr(&o).contains("missing.txt: No such file"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(listed(&path, "gone").contains("missing.txt: No such file"));
+    assert!(listed(&path, "local").ends_with(" -"));
+    let set = IndicatorSet::open(&set_path).unwrap();
+    assert!(set.match_domain("local.evil.example").is_some());
+    assert!(set.match_domain("other.evil.example").is_some());
+
+    // The local file goes too: its stored copy keeps serving.
+    std::fs::remove_file(&local).unwrap();
+    std::fs::write(dir.path().join("other.txt"), "other2.evil.example\n").unwrap();
+    let o = trawl(&["feeds", "pull", "-c", c]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(listed(&path, "local").contains("local.txt: No such file"));
+    let set = IndicatorSet::open(&set_path).unwrap();
+    assert!(set.match_domain("local.evil.example").is_some());
+    assert!(set.match_domain("other2.evil.example").is_some());
+
+    // Emptied: refused like an empty download.
+    std::fs::write(&local, "").unwrap();
+    let o = trawl(&["feeds", "pull", "-c", c]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        listed(&path, "local")
+            .contains("empty file: would shrink from 2 to 0 indicators (-100.0 %)"),
+        "{}",
+        listed(&path, "local")
+    );
+    assert!(
+        IndicatorSet::open(&set_path)
+            .unwrap()
+            .match_domain("local.evil.example")
+            .is_some()
+    );
+    // A set rebuild that fails (a warninglist gone) is listed too, the previous set kept.
+    std::fs::write(
+        &path,
+        format!(
+            "{}exclude = [\"allow.txt\"]\n{}",
+            "[set]\noutput = \"s.tset\"\nstore = \"st\"\n",
+            "[[feed]]\nname = \"other\"\nkind = \"file\"\npath = \"other.txt\"\n"
+        ),
+    )
+    .unwrap();
+    let o = trawl(&["feeds", "pull", "-c", c, "--force"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not rebuilt, previous set kept"),
+        "{}",
+        stderr(&o)
+    );
+    let o = trawl(&["feeds", "list", "-c", c]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("last rebuild failed: ") && text.contains("allow.txt"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_set_and_the_store_have_explicit_modes_and_planted_symlinks_are_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("feed.txt"), "mode.evil.example\n").unwrap();
+    std::fs::write(d.join("victim"), "precious").unwrap();
+    // `exec` keeps the shell's pid: the symlink sits at the temp name the old writer used.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 077; ln -s victim .s.tset.tmp.$$; exec {} compile -q -o s.tset feed.txt",
+            env!("CARGO_BIN_EXE_trawl")
+        ))
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        std::fs::read(d.join("victim")).unwrap() == b"precious",
+        "the symlink's target was overwritten"
+    );
+    IndicatorSet::open(d.join("s.tset")).unwrap();
+    assert_eq!(
+        mode(&d.join("s.tset")),
+        0o644,
+        "readable after sniff --user"
+    );
+
+    // The store: private whatever the umask.
+    std::fs::write(
+        d.join("trawl.toml"),
+        "[set]\noutput = \"p.tset\"\nstore = \"st\"\n\
+         [[feed]]\nname = \"local\"\nkind = \"file\"\npath = \"feed.txt\"\n",
+    )
+    .unwrap();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 022; exec {} feeds pull -c trawl.toml",
+            env!("CARGO_BIN_EXE_trawl")
+        ))
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in [
+        "st/local/state.json",
+        "st/local/feed.txt",
+        "st/.set-state.json",
+    ] {
+        assert_eq!(mode(&d.join(f)), 0o600, "{f}");
+    }
+    for f in ["st", "st/local"] {
+        assert_eq!(mode(&d.join(f)), 0o700, "{f}");
+    }
+    assert_eq!(mode(&d.join("p.tset")), 0o644);
+}
+
+#[test]
+fn compile_writes_an_empty_set_only_when_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("junk.txt"), "not an indicator\n# nor this\n").unwrap();
+    std::fs::write(d.join("s.tset"), "previous").unwrap();
+    let (out, feed) = (d.join("s.tset"), d.join("junk.txt"));
+    let (out, feed) = (out.to_str().unwrap(), feed.to_str().unwrap());
+    let o = trawl(&["compile", "-q", "-o", out, feed]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("WARNING: the set would hold 0 indicators: not written"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(d.join("s.tset")).unwrap(), b"previous");
+    let o = trawl(&["compile", "-q", "--allow-empty", "-o", out, feed]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds 0 indicators: nothing will match"));
+    assert_eq!(IndicatorSet::open(d.join("s.tset")).unwrap().len(), 0);
+}
+
+#[test]
+fn a_config_holding_credentials_readable_by_others_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trawl.toml");
+    let key = dir.path().join("client.key");
+    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\n").unwrap();
+    std::fs::write(
+        &path,
+        "[set]\noutput = \"s.tset\"\nstore = \"st\"\n\
+         [[feed]]\nname = \"ais\"\nkind = \"taxii\"\napi_root = \"https://taxii.invalid/api1/\"\n\
+         collection = \"C\"\nauth = { token = \"secret\" }\n\
+         client_cert = \"client.pem\"\nclient_key = \"client.key\"\n",
+    )
+    .unwrap();
+    let chmod = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    chmod(&path, 0o644);
+    chmod(&key, 0o640);
+    let o = trawl(&["feeds", "list", "-c", path.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "warning: {} holds feed credentials and is readable by its group and others \
+             (mode 644): chmod 600 {}",
+            path.display(),
+            path.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{} holds a client private key and is readable by its group (mode 640): chmod 600",
+            key.display()
+        )),
+        "{err}"
+    );
+    chmod(&path, 0o600);
+    chmod(&key, 0o600);
+    let o = trawl(&["feeds", "list", "-c", path.to_str().unwrap()]);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    // Without credentials, a readable configuration is fine.
+    std::fs::write(
+        &path,
+        "[set]\noutput = \"s.tset\"\nstore = \"st\"\n[[feed]]\nname = \"a\"\nkind = \"file\"\npath = \"a.txt\"\n",
+    )
+    .unwrap();
+    chmod(&path, 0o644);
+    let o = trawl(&["feeds", "list", "-c", path.to_str().unwrap()]);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
+
+/// Waits (up to 20 s) until `done` holds, failing with `what`.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `feeds pull --every` with stderr to `log`, the test's short minimum interval allowed.
+fn pull_every(config: &Path, every: &str, log: &Path) -> Kill {
+    Kill(
+        Command::new(env!("CARGO_BIN_EXE_trawl"))
+            .args(["feeds", "pull", "-c", config.to_str().unwrap()])
+            .args(["--every", every])
+            .env("TRAWL_TEST_MIN_EVERY_SECS", "1")
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Sends SIGTERM to `child` and returns its exit code.
+fn terminate(mut child: Kill) -> Option<i32> {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    child.0.wait().unwrap().code()
+}
+
+#[test]
+fn pull_every_refuses_short_intervals_and_survives_failed_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("local.txt"), "every.evil.example\n").unwrap();
+    // The store's parent is a file: every round fails on I/O until it is removed.
+    std::fs::write(d.join("blocker"), "").unwrap();
+    let path = d.join("trawl.toml");
+    std::fs::write(
+        &path,
+        "[set]\noutput = \"s.tset\"\nstore = \"blocker/st\"\n\
+         [[feed]]\nname = \"local\"\nkind = \"file\"\npath = \"local.txt\"\n",
+    )
+    .unwrap();
+
+    // Under a minute: refused at once (the old trawl hammered in a loop).
+    let refused = d.join("refused.log");
+    let mut child = Kill(
+        Command::new(env!("CARGO_BIN_EXE_trawl"))
+            .args([
+                "feeds",
+                "pull",
+                "-c",
+                path.to_str().unwrap(),
+                "--every",
+                "0s",
+            ])
+            .stderr(std::fs::File::create(&refused).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let mut status = None;
+    wait_for("--every 0s is refused", || {
+        status = child.0.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(status.unwrap().code(), Some(2));
+    let text = std::fs::read_to_string(&refused).unwrap();
+    assert!(text.contains("the shortest interval is 60s"), "{text}");
+
+    let log = d.join("every.log");
+    let mut child = pull_every(&path, "2s", &log);
+    let failures = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("pull failed: ") && l.contains("blocker"))
+            .count()
+    };
+    // Retried after 1/16 of the interval, then 1/8: three failures well within the interval.
+    wait_for("three failed rounds", || failures() >= 3);
+    assert!(child.0.try_wait().unwrap().is_none(), "still running");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text.lines().find(|l| l.contains("pull failed")).unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(line.split(' ').next().unwrap()).is_ok(),
+        "timestamped: {line}"
+    );
+    assert!(
+        text.contains("round failed (2 in a row): next pull in 250ms"),
+        "{text}"
+    );
+    // The fault goes away: the next round succeeds.
+    std::fs::remove_file(d.join("blocker")).unwrap();
+    let state = d.join("blocker/st/local");
+    wait_for("a pull after the fault", || {
+        trawl::feeds::store::FeedState::load(&state).pulls >= 1
+    });
+    assert_eq!(terminate(child), Some(0));
+    let set = IndicatorSet::open(d.join("s.tset")).unwrap();
+    assert!(set.match_domain("every.evil.example").is_some());
+}
+
+/// A tmpfs mounted for a test, unmounted when dropped (lazily: a file still open in it, as
+/// on a failed assertion, does not leave the mount behind).
+struct Tmpfs(std::path::PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_a_round_keeps_the_data_and_the_loop_goes_on() {
+    // SAFETY: geteuid(2) has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    // The set and the store on a 64 KiB disk, as under /var/lib/trawl.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let var = d.join("var");
+    std::fs::create_dir(&var).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&var)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(
+            std::env::var_os("TRAWL_REQUIRE_TOOLS").is_none(),
+            "mount -t tmpfs failed"
+        );
+        println!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    let _tmpfs = Tmpfs(var.clone());
+    let local = d.join("local.txt");
+    std::fs::write(&local, domains("f", 10)).unwrap();
+    let path = d.join("trawl.toml");
+    std::fs::write(
+        &path,
+        "[set]\noutput = \"var/s.tset\"\nstore = \"var/st\"\n\
+         [[feed]]\nname = \"local\"\nkind = \"file\"\npath = \"local.txt\"\n",
+    )
+    .unwrap();
+    let log = d.join("every.log");
+    let mut child = pull_every(&path, "2s", &log);
+    let state = var.join("st/local");
+    let set_path = var.join("s.tset");
+    wait_for("the first pull", || {
+        trawl::feeds::store::FeedState::load(&state).pulls >= 1
+    });
+    // A list bigger than the disk: the round fails, the stored copy and the set keep serving.
+    std::fs::write(&local, domains("big", 5000)).unwrap();
+    wait_for("a round failed on the full disk", || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("No space left on device")
+    });
+    assert!(child.0.try_wait().unwrap().is_none(), "the loop goes on");
+    assert!(listed(&path, "local").contains("No space left on device"));
+    assert!(
+        IndicatorSet::open(&set_path)
+            .unwrap()
+            .match_domain("f0.shrink.example")
+            .is_some()
+    );
+    // Room again: a later round stores it.
+    std::fs::write(&local, domains("small", 20)).unwrap();
+    wait_for("a pull after the disk emptied", || {
+        IndicatorSet::open(&set_path)
+            .is_ok_and(|s| s.match_domain("small19.shrink.example").is_some())
+    });
+    assert_eq!(terminate(child), Some(0));
+    drop(_tmpfs);
 }

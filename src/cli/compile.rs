@@ -41,6 +41,10 @@ pub struct CompileArgs {
     /// Print only the summary line, not the report.
     #[arg(short, long)]
     quiet: bool,
+    /// Write the set even when it holds no indicator (otherwise an empty result is not
+    /// written, the file at `--output` is left as it was, and the exit status is 1).
+    #[arg(long)]
+    allow_empty: bool,
 }
 
 fn parse_tlp(s: &str) -> Result<Tlp, String> {
@@ -130,6 +134,20 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
     let mut builder = SetBuilder::new(opts, exclusions);
     ingest_feeds(&feeds, &mut builder)?;
     let read_time = start.elapsed();
+    // Nothing accepted is an empty set: most often a feed that came empty or unreadable, and
+    // an empty set swapped under `trawl sniff` silently stops all matching.
+    let accepted: u64 = builder.report().accepted.values().sum();
+    if accepted == 0 && !a.allow_empty {
+        if !a.quiet {
+            eprint!("{}", builder.report());
+        }
+        eprintln!(
+            "trawl: WARNING: the set would hold 0 indicators: not written, {} left as it was \
+             (--allow-empty writes it)",
+            a.output.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
     let report = builder.write(&a.output)?;
     if !a.quiet {
         eprint!("{report}");
@@ -152,5 +170,11 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
         read_time.as_secs_f64(),
         (total - read_time).as_secs_f64()
     );
+    if accepted == 0 {
+        eprintln!(
+            "trawl: WARNING: {} holds 0 indicators: nothing will match",
+            a.output.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

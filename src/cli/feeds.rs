@@ -1,14 +1,16 @@
 //! `trawl feeds pull` and `trawl feeds list`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::bail;
 use clap::{Args, Subcommand};
 
-use trawl::feeds::{self, Config, store::FeedState};
+use trawl::feeds::store::{FeedState, SetState};
+use trawl::feeds::{self, Config};
 use trawl::sink::rfc3339_utc;
 
 /// `trawl feeds`.
@@ -27,10 +29,13 @@ pub struct PullArgs {
     /// The configuration file.
     #[arg(short, long, default_value = "trawl.toml")]
     config: PathBuf,
-    /// Keep pulling at this interval (`30s`, `5m`, `1h`) until SIGINT or SIGTERM.
+    /// Keep pulling at this interval (`5m`, `1h`; at least 60s) until SIGINT or SIGTERM. A
+    /// round that fails is logged and retried sooner, backing off up to the interval.
     #[arg(long, value_parser = crate::cli::scan::parse_duration)]
     every: Option<Duration>,
-    /// Recompile the set even when no feed changed.
+    /// Recompile the set even when no feed changed, and accept pulls the shrink guard would
+    /// refuse (an empty answer, a feed shrinking by more than `max_shrink`); with `--every`,
+    /// the first round only.
     #[arg(long)]
     force: bool,
 }
@@ -43,6 +48,12 @@ pub struct ListArgs {
     config: PathBuf,
 }
 
+/// The shortest `--every`: a shorter one hammers the feeds' servers.
+const MIN_EVERY: Duration = Duration::from_secs(60);
+
+/// Lowers [`MIN_EVERY`] to this many seconds, for tests only (not documented for users).
+const MIN_EVERY_ENV: &str = "TRAWL_TEST_MIN_EVERY_SECS";
+
 pub fn run(cmd: FeedsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         FeedsCommand::Pull(a) => pull(a),
@@ -50,47 +61,49 @@ pub fn run(cmd: FeedsCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Loads a configuration, warning on stderr about secrets others can read.
+pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+    let config = Config::load(path)?;
+    for w in config.permission_warnings(path) {
+        eprintln!("trawl: warning: {w}");
+    }
+    Ok(config)
+}
+
 fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&a.config)?;
+    let config = load_config(&a.config)?;
+    let min_every = std::env::var(MIN_EVERY_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(MIN_EVERY, Duration::from_secs);
+    if let Some(every) = a.every
+        && every < min_every
+    {
+        bail!(
+            "--every {every:?}: the shortest interval is {}s (a shorter one hammers the feeds' \
+             servers); a failed round is retried sooner anyway",
+            min_every.as_secs()
+        );
+    }
+    let log = Log {
+        stamped: a.every.is_some(),
+    };
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
     let mut force = a.force;
+    let mut failures = 0;
     loop {
         let started = Instant::now();
-        let report = feeds::pull(&config, force)?;
-        force = false;
-        let mut failed = false;
-        for f in &report.feeds {
-            match &f.error {
-                Some(e) if f.changed => {
-                    failed = true;
-                    eprintln!(
-                        "{}: failed part-way, {} new kept with the stored data: {e}",
-                        f.name, f.fetched
-                    );
-                }
-                Some(e) => {
-                    failed = true;
-                    eprintln!("{}: failed, previous data kept: {e}", f.name);
-                }
-                None => eprintln!(
-                    "{}: {} new{}, {}",
-                    f.name,
-                    f.fetched,
-                    if f.skipped > 0 {
-                        format!(" ({} skipped: not an object with an id)", f.skipped)
-                    } else {
-                        String::new()
-                    },
-                    if f.changed { "changed" } else { "unchanged" }
-                ),
+        let failed = match (feeds::pull(&config, force), a.every) {
+            (Ok(report), _) => show(&config, &report, &log),
+            (Err(e), Some(_)) => {
+                log.line(format_args!("pull failed: {e}"));
+                true
             }
-        }
-        match &report.compiled {
-            Some(r) => eprintln!("{}: {r}", config.set.output.display()),
-            None => eprintln!("{}: unchanged", config.set.output.display()),
-        }
+            (Err(e), None) => return Err(e.into()),
+        };
+        force = false;
         let Some(every) = a.every else {
             return Ok(if failed {
                 ExitCode::from(1)
@@ -98,12 +111,26 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             });
         };
-        let next = started + every;
+        // A failed round (a server down, a full disk) is retried after 1/16 of the interval,
+        // then twice as long each time, up to the interval; the loop never gives up.
+        let next = if failed {
+            failures += 1;
+            let wait = backoff(every, failures);
+            log.line(format_args!(
+                "round failed ({failures} in a row): next pull in {wait:?}"
+            ));
+            Instant::now() + wait
+        } else {
+            failures = 0;
+            started + every
+        };
         while Instant::now() < next {
             if stop.load(Ordering::Relaxed) {
                 return Ok(ExitCode::SUCCESS);
             }
-            std::thread::sleep(Duration::from_millis(200).min(next - Instant::now()));
+            std::thread::sleep(
+                Duration::from_millis(200).min(next.saturating_duration_since(Instant::now())),
+            );
         }
         if stop.load(Ordering::Relaxed) {
             return Ok(ExitCode::SUCCESS);
@@ -111,8 +138,84 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The wait before retrying after `failures` failed rounds in a row: `every`/16, doubled per
+/// failure, at most `every`.
+fn backoff(every: Duration, failures: u32) -> Duration {
+    (every / 16)
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(every)
+}
+
+/// Stderr lines, with a UTC timestamp when pulling `--every` (a long-running log).
+struct Log {
+    stamped: bool,
+}
+
+impl Log {
+    fn line(&self, msg: std::fmt::Arguments<'_>) {
+        if self.stamped {
+            eprintln!("{} {msg}", rfc3339_utc(trawl::indicator::unix_now()));
+        } else {
+            eprintln!("{msg}");
+        }
+    }
+}
+
+/// Prints what a pull did; whether anything failed.
+fn show(config: &Config, report: &feeds::PullReport, log: &Log) -> bool {
+    let mut failed = false;
+    for f in &report.feeds {
+        match &f.error {
+            Some(e) if f.refused => {
+                failed = true;
+                log.line(format_args!("{}: refused: {e}", f.name));
+            }
+            Some(e) if f.changed => {
+                failed = true;
+                log.line(format_args!(
+                    "{}: failed part-way, {} new kept with the stored data: {e}",
+                    f.name, f.fetched
+                ));
+            }
+            Some(e) => {
+                failed = true;
+                log.line(format_args!("{}: failed, previous data kept: {e}", f.name));
+            }
+            None => log.line(format_args!(
+                "{}: {} new{}, {}",
+                f.name,
+                f.fetched,
+                if f.skipped > 0 {
+                    format!(" ({} skipped: not an object with an id)", f.skipped)
+                } else {
+                    String::new()
+                },
+                if f.changed { "changed" } else { "unchanged" }
+            )),
+        }
+    }
+    let output = config.set.output.display();
+    match (&report.compiled, &report.set_error) {
+        (_, Some(e)) => {
+            failed = true;
+            log.line(format_args!(
+                "{output}: not rebuilt, previous set kept: {e}"
+            ));
+        }
+        (Some(r), None) if r.indicators_total() == 0 => {
+            log.line(format_args!("{output}: {r}"));
+            log.line(format_args!(
+                "WARNING: {output} now holds 0 indicators: nothing will match"
+            ));
+        }
+        (Some(r), None) => log.line(format_args!("{output}: {r}")),
+        (None, None) => log.line(format_args!("{output}: unchanged")),
+    }
+    failed
+}
+
 fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&a.config)?;
+    let config = load_config(&a.config)?;
     let now = trawl::indicator::unix_now();
     let set = trawl::IndicatorSet::open(&config.set.output);
     // Indicators per feed: the set's per-source counts (a feed's name is its source).
@@ -155,6 +258,12 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             age(now - set.build_time())
         ),
         Err(e) => println!("set {}: {e}", config.set.output.display()),
+    }
+    if let Some(e) = SetState::load(&config.set.store).last_error {
+        println!(
+            "set {}: last rebuild failed: {e}",
+            config.set.output.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

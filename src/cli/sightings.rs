@@ -110,24 +110,17 @@ fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     })
 }
 
-/// Writes the bundle to `path` through a temporary file renamed into place, so that a reader
+/// Writes the bundle to `path` atomically (see [`trawl::compile::atomic`]: an exclusively
+/// created temp file, so a symlink planted beside `path` is never followed), so that a reader
 /// never sees half a bundle.
 fn write_file(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let result = (|| -> anyhow::Result<()> {
-        let mut out = BufWriter::new(File::create(&tmp)?);
+    trawl::compile::write_atomic(path, trawl::compile::Access::Shared, |f| {
+        let mut out = BufWriter::new(f);
         serde_json::to_writer_pretty(&mut out, &bundle.json)?;
         out.write_all(b"\n")?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
+        out.flush()
+    })
+    .with_context(|| format!("writing {}", path.display()))
 }
 
 pub fn run(mut a: SightingsArgs) -> anyhow::Result<ExitCode> {
@@ -138,7 +131,7 @@ pub fn run(mut a: SightingsArgs) -> anyhow::Result<ExitCode> {
     };
     let config = config_path
         .as_deref()
-        .map(trawl::feeds::Config::load)
+        .map(super::feeds::load_config)
         .transpose()?;
     if let Some(policy) = config.as_ref().map(|c| &c.sightings) {
         a.share_identity |= policy.share_identity;

@@ -8,6 +8,7 @@
 //! * [`report::CompileReport`] — what happened to every input item.
 //! * [`ingest_feeds`] — reads a list of feed files into a builder.
 
+pub mod atomic;
 pub mod cidr;
 pub mod exclude;
 pub mod hashed;
@@ -15,7 +16,7 @@ pub mod report;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ use crate::indicator::{Kind, Meta, Tlp, Value};
 use crate::ingest::{self, Collector, FeedOptions, Location};
 use crate::normalize::Normalized;
 
+pub use atomic::{Access, write_atomic};
 use cidr::{Intervals, Prefix, V4Table, V6Table};
 use exclude::{Exclusions, Verdict};
 use report::CompileReport;
@@ -628,7 +630,9 @@ impl SetBuilder {
     pub fn write(self, path: &Path) -> Result<CompileReport> {
         let build_time = self.opts.now;
         let (w, report) = self.build()?;
-        write_atomic(path, |file| w.write_to(BufWriter::new(file), build_time))?;
+        write_atomic(path, Access::Shared, |file| {
+            w.write_to(BufWriter::new(file), build_time)
+        })?;
         Ok(report)
     }
 }
@@ -663,42 +667,6 @@ fn net_of(kind: Kind, key: &[u8]) -> IpNet {
         let a: [u8; 16] = key[..16].try_into().unwrap_or_default();
         IpNet::V6(ipnet::Ipv6Net::new(a.into(), key[16]).unwrap_or_default())
     }
-}
-
-/// Writes a file through `fill` into a temp file beside `path`, fsyncs it and renames it over
-/// `path`, then fsyncs the directory. On error the temp file is removed.
-pub fn write_atomic(
-    path: &Path,
-    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid(format!("{}: not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        fill(&mut f)?;
-        f.flush()?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e: std::io::Error| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
 }
 
 /// The META section: what `trawl info` shows without touching the tables.

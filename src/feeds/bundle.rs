@@ -22,12 +22,13 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use crate::compile::write_atomic;
+use crate::compile::{Access, write_atomic};
 use crate::error::{Error, Result};
 
 /// The stored bundle's file name in a feed's directory.
@@ -128,7 +129,19 @@ impl StixBundle {
     /// Indexes the bundle stored in `dir` (none yet: empty) and starts an empty pulled file.
     pub fn open(dir: &Path) -> Result<StixBundle> {
         let pulled_path = dir.join(PULLED);
-        let pulled = File::create(&pulled_path).map_err(|e| Error::io(&pulled_path, e))?;
+        // Recreated exclusively (a crash's leftover removed first), never through a symlink.
+        match std::fs::remove_file(&pulled_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&pulled_path, e));
+            }
+            _ => {}
+        }
+        let pulled = File::options()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&pulled_path)
+            .map_err(|e| Error::io(&pulled_path, e))?;
         let mut bundle = StixBundle {
             dir: dir.to_path_buf(),
             index: HashMap::new(),
@@ -233,6 +246,11 @@ impl StixBundle {
         Ok(true)
     }
 
+    /// Ids stored and not revoked: what the shrink guard compares (see [`super::guard`]).
+    pub fn live(&self) -> u64 {
+        self.index.values().filter(|e| !e.version.revoked).count() as u64
+    }
+
     /// Ids stored (revoked ones included).
     pub fn len(&self) -> usize {
         self.index.len()
@@ -266,7 +284,7 @@ impl StixBundle {
         }
         stored.sort_unstable();
         pulled.sort_unstable();
-        write_atomic(&path, |out| {
+        write_atomic(&path, Access::Private, |out| {
             let mut w = BufWriter::with_capacity(1 << 20, out);
             w.write_all(HEADER)?;
             let mut first = true;

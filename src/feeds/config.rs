@@ -55,7 +55,13 @@ pub struct SetConfig {
     /// Leave out indicators marked above this TLP.
     #[serde(default, deserialize_with = "tlp")]
     pub tlp_max: Option<Tlp>,
+    /// The shrink guard (see [`crate::feeds::guard`]): a pull that would shrink a feed by more
+    /// than this fraction is refused. Default [`DEFAULT_MAX_SHRINK`].
+    pub max_shrink: Option<f64>,
 }
+
+/// The fraction of a feed a pull may drop unless the feed or `--force` allows more.
+pub const DEFAULT_MAX_SHRINK: f64 = 0.5;
 
 /// The kinds of feed.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -148,6 +154,11 @@ pub struct FeedConfig {
     /// MISP: every attribute of an indicator type, not only `to_ids` ones.
     #[serde(default)]
     pub misp_all: bool,
+    /// This feed's shrink limit, over `[set] max_shrink`.
+    pub max_shrink: Option<f64>,
+    /// Accept any pull of this feed, even an empty one: the shrink guard is off.
+    #[serde(default)]
+    pub allow_shrink: bool,
 }
 
 fn tlp<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Tlp>, D::Error> {
@@ -157,6 +168,13 @@ fn tlp<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Tlp
 }
 
 impl FeedConfig {
+    /// The fraction of this feed a pull may drop: its own `max_shrink`, else the set's.
+    pub fn max_shrink(&self, set: &SetConfig) -> f64 {
+        self.max_shrink
+            .or(set.max_shrink)
+            .unwrap_or(DEFAULT_MAX_SHRINK)
+    }
+
     /// The TAXII/HTTP client settings of this feed.
     pub fn client_options(&self) -> ClientOptions {
         ClientOptions {
@@ -188,6 +206,18 @@ impl Config {
                 *p = base.join(&*p);
             }
         };
+        let fraction = |v: Option<f64>, what: &str| match v {
+            Some(f) if !(0.0..=1.0).contains(&f) => Err(Error::invalid(format!(
+                "{}: {what}max_shrink = {f}: a fraction from 0 to 1 (0.5 refuses a pull that \
+                 drops more than half a feed)",
+                path.display()
+            ))),
+            _ => Ok(()),
+        };
+        fraction(config.set.max_shrink, "")?;
+        for feed in &config.feeds {
+            fraction(feed.max_shrink, &format!("feed {:?}: ", feed.name))?;
+        }
         fix(&mut config.set.output);
         fix(&mut config.set.store);
         config.set.exclude.iter_mut().for_each(fix);
@@ -234,4 +264,48 @@ impl Config {
         }
         Ok(config)
     }
+
+    /// Warnings about files that hold secrets and that others can read: the configuration
+    /// file `path` (this configuration) when it holds credentials (`auth`, or a URL with a
+    /// password), and each `client_key`. Each names the file and the `chmod` that fixes it.
+    pub fn permission_warnings(&self, path: &Path) -> Vec<String> {
+        let in_url = |u: &Option<String>| {
+            u.as_deref().is_some_and(|u| {
+                let rest = u.split_once("://").map_or(u, |(_, r)| r);
+                rest.split('/')
+                    .next()
+                    .is_some_and(|host| host.contains('@'))
+            })
+        };
+        let holds_credentials = self
+            .feeds
+            .iter()
+            .any(|f| f.auth.is_some() || in_url(&f.url) || in_url(&f.api_root));
+        let config = holds_credentials
+            .then(|| exposed(path, "feed credentials"))
+            .flatten();
+        let keys = self
+            .feeds
+            .iter()
+            .filter_map(|f| f.client_key.as_deref())
+            .filter_map(|key| exposed(key, "a client private key"));
+        config.into_iter().chain(keys).collect()
+    }
+}
+
+/// A warning when the file at `path`, which holds `what`, is readable by its group or others.
+fn exposed(path: &Path, what: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    let who = match (mode & 0o040 != 0, mode & 0o004 != 0) {
+        (false, false) => return None,
+        (true, true) => "its group and others",
+        (true, false) => "its group",
+        (false, true) => "others",
+    };
+    Some(format!(
+        "{} holds {what} and is readable by {who} (mode {mode:o}): chmod 600 {}",
+        path.display(),
+        path.display()
+    ))
 }

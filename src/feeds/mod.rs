@@ -8,6 +8,7 @@
 //! store = "feeds.d"               # one directory per feed, kept between pulls
 //! exclude = ["rfc1918.json"]      # warninglists
 //! min_score = 50                  # optional; also tlp_max = "amber"
+//! max_shrink = 0.5                # refuse a pull that drops more than half a feed (default)
 //!
 //! [[feed]]
 //! name = "ais"
@@ -20,29 +21,51 @@
 //! added_after = "2026-01-01T00:00:00Z"    # where the first pull starts
 //! score = 50                      # defaults for items that carry none; also tlp = "green"
 //! min_score = 70                  # this feed's own filters, on top of [set]'s; also tlp_max
+//! max_shrink = 0.9                # this feed's own limit; or allow_shrink = true: no guard
 //! ```
 //!
 //! Per kind: `taxii` pulls objects added after the last pull's `X-TAXII-Date-Added-Last` and
 //! merges them into the feed's stored bundle (newest `modified` per id; a revoked id stays
 //! revoked); `misp` reads a MISP feed's `manifest.json` (a `url` or a local `path`) and
-//! fetches only the events whose timestamp changed; `url` downloads a list; `file` reads a
-//! local feed in place. Every store write is atomic (temp file, fsync, rename), so a crash
-//! leaves the previous state; a feed that fails keeps its previous data and its error is
-//! reported, and the set is still rebuilt from what the store holds.
+//! fetches only the events whose timestamp changed; `url` downloads a list; `file` copies a
+//! local feed into the store when its bytes changed (so a file that goes missing or is
+//! emptied keeps serving its last copy). Every store write is atomic (see
+//! [`crate::compile::atomic`]: an exclusively created temp file, fsync, rename), so a crash
+//! leaves the previous state; the store is private (directories 0700, files 0600: it may hold
+//! TLP:AMBER/RED data and servers' error text), the set 0644.
+//!
+//! A feed that fails, for any reason (a server error, a missing file, a full disk), keeps its
+//! previous data; its error is reported and kept in its state, where `trawl feeds list` shows
+//! it; the other feeds go on and the set is rebuilt from what the store holds. A rebuild that
+//! fails keeps the previous set and is kept in the store's [`store::SetState`]. The shrink
+//! guard ([`guard`]) refuses a pull that answers with nothing (an empty body, a `{}` manifest,
+//! an emptied file) or that would drop more than `max_shrink` of a feed (indicators for
+//! url/file, events for MISP, objects not revoked for TAXII), unless the feed says
+//! `allow_shrink = true` or `trawl feeds pull --force` is given. `trawl feeds pull` exits 1
+//! when a feed or the rebuild failed or was refused; with `--every` (60 s at least) a failed
+//! round is logged with a timestamp and retried after 1/16 of the interval, doubling up to the
+//! interval, until SIGINT or SIGTERM. A configuration that holds credentials and is readable
+//! by its group or others, or such a `client_key`, is warned about
+//! ([`Config::permission_warnings`]).
 
 pub mod bundle;
 pub mod config;
+pub mod guard;
 pub mod store;
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
 use bundle::StixBundle;
 pub use config::{Config, FeedConfig, FeedKind};
-use store::FeedState;
+use guard::{ShrinkGuard, Sizes};
+use store::{FeedState, SetState};
 
+use crate::compile::atomic::{Access, AtomicFile};
 use crate::compile::exclude::Exclusions;
 use crate::compile::report::CompileReport;
 use crate::compile::{
@@ -67,6 +90,8 @@ pub struct FeedPull {
     pub changed: bool,
     /// The error, when the pull failed (the stored data is kept).
     pub error: Option<String>,
+    /// The shrink guard refused the pull ([`guard`]); `error` says why, with the numbers.
+    pub refused: bool,
 }
 
 /// What [`pull`] did.
@@ -76,53 +101,104 @@ pub struct PullReport {
     pub feeds: Vec<FeedPull>,
     /// The compile report, when the set was rebuilt.
     pub compiled: Option<CompileReport>,
+    /// Why the set could not be rebuilt, when it could not (the previous set is kept).
+    pub set_error: Option<String>,
 }
 
 /// Pulls every feed of `config` into the store; when any changed, or the set is older than
 /// what it is built from (see [`set_is_stale`]), or `force`, recompiles the set and renames it
-/// into place.
+/// into place. `force` also turns the shrink guard off ([`guard`]).
+///
+/// A feed that fails, for any reason, is reported in [`PullReport::feeds`] and in its stored
+/// state (for `feeds list`) and does not stop the others; a set that cannot be rebuilt is
+/// reported in [`PullReport::set_error`] and in the store's [`SetState`]. `Err` only when the
+/// store itself cannot be created or locked.
 pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
-    std::fs::create_dir_all(&config.set.store).map_err(|e| Error::io(&config.set.store, e))?;
-    let _lock = store::StoreLock::acquire(&config.set.store)?;
+    let root = &config.set.store;
+    store::create_dir(root)?;
+    let _lock = store::StoreLock::acquire(root)?;
     let mut report = PullReport::default();
     for feed in &config.feeds {
-        let dir = config.set.store.join(&feed.name);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let mut state = FeedState::load(&dir);
-        let mut p = FeedPull {
-            name: feed.name.clone(),
-            ..FeedPull::default()
-        };
-        let result = match feed.kind {
-            FeedKind::Taxii => pull_taxii(feed, &dir, &mut state, &mut p),
-            FeedKind::Misp => pull_misp(feed, &dir, &mut state, &mut p),
-            FeedKind::Url => pull_url(feed, &dir, &mut state, &mut p),
-            FeedKind::File => Ok(()),
-        };
-        state.last_pull = Some(crate::indicator::unix_now());
-        match result {
-            Ok(()) => {
-                state.last_error = None;
-                state.pulls += 1;
-            }
-            Err(e) => {
-                p.error = Some(e.to_string());
-                state.last_error = Some(e.to_string());
-            }
-        }
-        state.save(&dir)?;
-        report.feeds.push(p);
+        report.feeds.push(pull_feed(config, feed, force));
     }
     let changed = report.feeds.iter().any(|f| f.changed);
     if changed || force || set_is_stale(config) {
-        report.compiled = Some(compile(config)?);
+        let mut state = SetState::load(root);
+        match compile(config) {
+            Ok(compiled) => {
+                state.last_build = Some(crate::indicator::unix_now());
+                state.last_error = None;
+                report.compiled = Some(compiled);
+            }
+            Err(e) => {
+                state.last_error = Some(e.to_string());
+                report.set_error = Some(e.to_string());
+            }
+        }
+        if let Err(e) = state.save(root) {
+            let saving = format!("saving the set's state: {e}");
+            report.set_error = Some(match report.set_error.take() {
+                Some(first) => format!("{first}; {saving}"),
+                None => saving,
+            });
+        }
     }
     Ok(report)
 }
 
+/// Pulls one feed; every failure ends in the returned report and, where the store can be
+/// written, in the feed's state.
+fn pull_feed(config: &Config, feed: &FeedConfig, force: bool) -> FeedPull {
+    let mut p = FeedPull {
+        name: feed.name.clone(),
+        ..FeedPull::default()
+    };
+    let dir = config.set.store.join(&feed.name);
+    if let Err(e) = store::create_dir(&dir) {
+        p.error = Some(e.to_string());
+        return p;
+    }
+    let mut state = FeedState::load(&dir);
+    let guard = ShrinkGuard::new(&config.set, feed, force);
+    let result = match feed.kind {
+        FeedKind::Taxii => pull_taxii(feed, &dir, &mut state, &guard, &mut p),
+        FeedKind::Misp => pull_misp(feed, &dir, &mut state, &guard, &mut p),
+        FeedKind::Url => pull_url(feed, &dir, &mut state, &guard, &mut p),
+        FeedKind::File => pull_file(feed, &dir, &mut state, &guard, &mut p),
+    };
+    state.last_pull = Some(crate::indicator::unix_now());
+    match result {
+        Ok(()) => {
+            state.last_error = None;
+            state.pulls += 1;
+        }
+        Err(e) => {
+            p.error = Some(e.to_string());
+            state.last_error = Some(e.to_string());
+        }
+    }
+    // A state that cannot be saved (a full disk) is reported with the pull; what was stored is
+    // whole, and the next pull fetches it again at worst.
+    if let Err(e) = state.save(&dir) {
+        let saving = format!("saving its state: {e}");
+        p.error = Some(match p.error.take() {
+            Some(first) => format!("{first}; {saving}"),
+            None => saving,
+        });
+    }
+    p
+}
+
+/// Refuses a pull (see [`guard`]): marks it and makes the error.
+fn refuse(p: &mut FeedPull, why: String) -> Error {
+    p.refused = true;
+    Error::invalid(why)
+}
+
 /// Whether the set file is missing or older than a file it is built from (a stored feed, a
-/// `file` feed, a warninglist): so that a crash between a store write and the set's rename,
-/// or an edited local feed or warninglist, still leads to a rebuild.
+/// warninglist): so that a crash between a store write and the set's rename, or an edited
+/// warninglist, still leads to a rebuild. (An edited `file` feed is seen by its pull, which
+/// stores its new copy.)
 pub fn set_is_stale(config: &Config) -> bool {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let Some(built) = modified(&config.set.output) else {
@@ -164,28 +240,44 @@ pub fn compile(config: &Config) -> Result<CompileReport> {
     b.write(&config.set.output)
 }
 
+/// The options a feed's files are read with.
+fn feed_options(feed: &FeedConfig) -> FeedOptions {
+    FeedOptions {
+        source: feed.name.clone(),
+        score: feed.score,
+        tlp: feed.tlp,
+        exact: feed.exact,
+        all_attributes: feed.misp_all,
+    }
+}
+
+/// Where the store keeps the copy of a `url` or `file` feed: `feed.txt`, or `feed.json` for a
+/// local `.json` file (the extension decides how a JSON file with a byte-order mark is read).
+fn stored_copy(feed: &FeedConfig, dir: &Path) -> PathBuf {
+    let json = feed.kind == FeedKind::File
+        && feed
+            .path
+            .as_deref()
+            .and_then(Path::extension)
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    dir.join(if json { "feed.json" } else { "feed.txt" })
+}
+
 /// The files the set is compiled from, with each feed's options: what the store holds for
-/// each feed, and the `file` feeds in place.
+/// each feed (a `file` feed's copy too, so that a file gone or emptied keeps its last data).
 fn inputs(config: &Config) -> Vec<FeedSpec> {
     let mut specs = Vec::new();
     for feed in &config.feeds {
         let dir = config.set.store.join(&feed.name);
-        let options = FeedOptions {
-            source: feed.name.clone(),
-            score: feed.score,
-            tlp: feed.tlp,
-            exact: feed.exact,
-            all_attributes: feed.misp_all,
-        };
+        let options = feed_options(feed);
         let spec = |path: PathBuf, format: Option<FeedFormat>| FeedSpec {
             path,
             format,
             options: options.clone(),
         };
         match feed.kind {
-            FeedKind::File => specs.push(spec(feed.path.clone().unwrap_or_default(), None)),
-            FeedKind::Url => {
-                let f = dir.join("feed.txt");
+            FeedKind::File | FeedKind::Url => {
+                let f = stored_copy(feed, &dir);
                 if f.exists() {
                     specs.push(spec(f, None));
                 }
@@ -214,10 +306,14 @@ fn client(feed: &FeedConfig) -> Result<Client> {
 /// (see [`bundle`]). When a page fails after others came, those are kept and the next pull
 /// resumes a second before the last good page's `X-TAXII-Date-Added-Last` (objects added in
 /// the same instant may straddle pages; fetching one twice is harmless).
+///
+/// The shrink guard compares the objects not revoked before and after the merge; a refused
+/// merge is not saved and the next pull fetches the same objects again.
 fn pull_taxii(
     feed: &FeedConfig,
     dir: &Path,
     state: &mut FeedState,
+    guard: &ShrinkGuard,
     p: &mut FeedPull,
 ) -> Result<()> {
     let api_root = feed
@@ -244,6 +340,7 @@ fn pull_taxii(
     };
     // Opened at the first object: a pull that brings nothing does not read the store.
     let mut store: Option<StixBundle> = None;
+    let mut live_before = 0;
     let mut resume_at: Option<String> = None;
     let pulled = client(feed)?.pages(&api_root, collection, &query, |objects, added| {
         for o in &objects {
@@ -254,7 +351,11 @@ fn pull_taxii(
             }
             let s = match &mut store {
                 Some(s) => s,
-                None => store.insert(StixBundle::open(dir)?),
+                None => {
+                    let opened = store.insert(StixBundle::open(dir)?);
+                    live_before = opened.live();
+                    opened
+                }
             };
             s.merge(o)?;
         }
@@ -268,6 +369,22 @@ fn pull_taxii(
         state.added_after = pulled.date_added_last;
         return Ok(());
     };
+    if store.changed() {
+        let sizes = Sizes {
+            before: live_before,
+            after: store.live(),
+            unit: "objects not revoked",
+            answer: None,
+            blank: false,
+        };
+        if let Err(why) = guard.check(sizes) {
+            let why = match pulled {
+                Err(e) => format!("{why}; and the pull failed part-way: {e}"),
+                Ok(_) => why,
+            };
+            return Err(refuse(p, why));
+        }
+    }
     state.objects = store.len() as u64;
     p.changed = store.changed();
     if p.changed {
@@ -295,8 +412,15 @@ fn second_before(timestamp: &str) -> Option<String> {
 }
 
 /// MISP feed: the manifest, then only events that are new or whose timestamp changed; events
-/// no longer in the manifest are removed.
-fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedPull) -> Result<()> {
+/// no longer in the manifest are removed. The shrink guard compares the events stored with
+/// the events the manifest lists, before anything is fetched or removed.
+fn pull_misp(
+    feed: &FeedConfig,
+    dir: &Path,
+    state: &mut FeedState,
+    guard: &ShrinkGuard,
+    p: &mut FeedPull,
+) -> Result<()> {
     let read = |name: &str| -> Result<Vec<u8>> {
         match (&feed.url, &feed.path) {
             (Some(url), _) => http_get(feed, &format!("{}/{name}", url.trim_end_matches('/'))),
@@ -308,8 +432,18 @@ fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedP
     };
     let manifest: BTreeMap<String, Json> = serde_json::from_slice(&read("manifest.json")?)
         .map_err(|e| Error::feed(&feed.name, format!("manifest.json: {e}")))?;
+    let is_event =
+        |uuid: &str| uuid.len() == 36 && uuid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    let sizes = Sizes {
+        before: state.events.len() as u64,
+        after: manifest.keys().filter(|u| is_event(u)).count() as u64,
+        unit: "events",
+        answer: Some("manifest"),
+        blank: manifest.is_empty(),
+    };
+    guard.check(sizes).map_err(|why| refuse(p, why))?;
     for (uuid, info) in &manifest {
-        if uuid.len() != 36 || !uuid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        if !is_event(uuid) {
             continue;
         }
         let stamp = info
@@ -347,21 +481,107 @@ fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedP
     Ok(())
 }
 
-/// A list at a URL, stored when its bytes changed.
-fn pull_url(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedPull) -> Result<()> {
+/// A list at a URL, stored when its bytes changed and the shrink guard lets it.
+fn pull_url(
+    feed: &FeedConfig,
+    dir: &Path,
+    state: &mut FeedState,
+    guard: &ShrinkGuard,
+    p: &mut FeedPull,
+) -> Result<()> {
     let url = feed.url.as_deref().ok_or_else(|| missing(feed, "url"))?;
     let body = http_get(feed, url)?;
     p.fetched = body.len() as u64;
     let digest = blake3::hash(&body).to_hex().to_string();
-    if state.digest.as_deref() == Some(digest.as_str()) {
+    let target = stored_copy(feed, dir);
+    if state.digest.as_deref() == Some(digest.as_str()) && target.exists() {
         return Ok(());
     }
-    store::write_file(&dir.join("feed.txt"), &body)?;
+    let mut copy = AtomicFile::create(&target, Access::Private)?;
+    copy.file()
+        .write_all(&body)
+        .map_err(|e| Error::io(copy.temp_path(), e))?;
+    let blank = body.iter().all(u8::is_ascii_whitespace);
+    store_copy(feed, state, guard, p, copy, digest, ("body", blank))
+}
+
+/// A local file, copied into the store when its bytes changed and the shrink guard lets it:
+/// a file that goes missing or is emptied fails the pull and the copy keeps serving.
+fn pull_file(
+    feed: &FeedConfig,
+    dir: &Path,
+    state: &mut FeedState,
+    guard: &ShrinkGuard,
+    p: &mut FeedPull,
+) -> Result<()> {
+    let path = feed.path.as_deref().ok_or_else(|| missing(feed, "path"))?;
+    let target = stored_copy(feed, dir);
+    // Hashed first, copied only when changed: an unchanged file costs a read, not a write.
+    let (_, digest) = copy_hashing(path, &mut std::io::sink(), &target)?;
+    if state.digest.as_deref() == Some(digest.as_str()) && target.exists() {
+        return Ok(());
+    }
+    let mut copy = AtomicFile::create(&target, Access::Private)?;
+    // The digest kept is the copy's: the file may have changed since it was hashed.
+    let temp = copy.temp_path().to_path_buf();
+    let (bytes, digest) = copy_hashing(path, copy.file(), &temp)?;
+    p.fetched = bytes;
+    let blank = bytes == 0;
+    store_copy(feed, state, guard, p, copy, digest, ("file", blank))
+}
+
+/// Copies the file at `path` to `out` (the file at `out_path`); its length and blake3.
+fn copy_hashing(path: &Path, out: &mut impl Write, out_path: &Path) -> Result<(u64, String)> {
+    let mut input = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(|e| Error::io(out_path, e))?;
+        total += n as u64;
+    }
+    Ok((total, hasher.finalize().to_hex().to_string()))
+}
+
+/// Commits the new copy of a `url` or `file` feed unless the shrink guard refuses it
+/// (`answer`: what came, and whether it was blank).
+fn store_copy(
+    feed: &FeedConfig,
+    state: &mut FeedState,
+    guard: &ShrinkGuard,
+    p: &mut FeedPull,
+    copy: AtomicFile,
+    digest: String,
+    (answer, blank): (&str, bool),
+) -> Result<()> {
+    let options = feed_options(feed);
+    let after = guard::count_indicators(copy.temp_path(), &options)?;
+    let before = match state.indicators {
+        Some(n) => n,
+        // A state from before the count was kept: count the stored copy.
+        None if copy.target().exists() => guard::count_indicators(copy.target(), &options)?,
+        None => 0,
+    };
+    let sizes = Sizes {
+        before,
+        after,
+        unit: "indicators",
+        answer: Some(answer),
+        blank,
+    };
+    guard.check(sizes).map_err(|why| refuse(p, why))?;
+    copy.commit()?;
     state.digest = Some(digest);
-    state.objects = body
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .count() as u64;
+    state.indicators = Some(after);
+    state.objects = after;
     p.changed = true;
     Ok(())
 }

@@ -1,16 +1,21 @@
 //! The feed store: per feed, a state file and the data pulled so far, every write atomic.
+//! The store is private to the user that pulls: directories 0700, files 0600 (stored feeds
+//! may hold TLP:AMBER/RED data, states hold servers' error text); only the set is shared.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::compile::write_atomic;
+use crate::compile::{Access, write_atomic};
 use crate::error::{Error, Result};
 
 const STATE: &str = "state.json";
+/// The set's state, in the store's root (a feed's name cannot start with a dot).
+const SET_STATE: &str = ".set-state.json";
 
 /// What the store remembers of a feed between pulls.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -23,12 +28,16 @@ pub struct FeedState {
     pub last_error: Option<String>,
     /// Successful pulls.
     pub pulls: u64,
-    /// Objects (TAXII), events (MISP) or lines (URL) stored.
+    /// Objects (TAXII), events (MISP) or indicators (url and file feeds) stored.
     pub objects: u64,
+    /// url and file feeds: the indicators the stored copy holds, counted at the pull that
+    /// stored it (absent in states written before it was kept: counted again then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicators: Option<u64>,
     /// MISP: event uuid → manifest timestamp of the stored version.
     #[serde(default)]
     pub events: BTreeMap<String, String>,
-    /// URL feeds: blake3 of the stored body.
+    /// url and file feeds: blake3 of the stored copy.
     pub digest: Option<String>,
 }
 
@@ -48,20 +57,60 @@ impl FeedState {
     }
 }
 
-/// Writes `bytes` to `path` atomically, creating its directory.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    write_atomic(path, |f| std::io::Write::write_all(f, bytes))
+/// What the store remembers of the last attempt to rebuild the set, so that `feeds list` can
+/// show a rebuild that failed (a warninglist gone, a full disk) though no feed did.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SetState {
+    /// When the set was last rebuilt, Unix seconds.
+    pub last_build: Option<i64>,
+    /// Why the last rebuild failed, if it did (the previous set is kept).
+    pub last_error: Option<String>,
 }
 
-/// The stored MISP event files of a feed, sorted.
+impl SetState {
+    /// The state in the store `dir`, or a fresh one.
+    pub fn load(dir: &Path) -> SetState {
+        std::fs::read(dir.join(SET_STATE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes the state atomically.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| Error::invalid(e.to_string()))?;
+        write_file(&dir.join(SET_STATE), &bytes)
+    }
+}
+
+/// Writes `bytes` to `path` atomically, mode 0600, creating its directory.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        create_dir(dir)?;
+    }
+    write_atomic(path, Access::Private, |f| {
+        std::io::Write::write_all(f, bytes)
+    })
+}
+
+/// Creates a store directory and its missing parents, mode 0700 (an existing one is left as
+/// it is).
+pub fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// The stored MISP event files of a feed, sorted (not the temp files of a write a crash
+/// interrupted, which start with a dot).
 pub fn event_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("events"))
         .into_iter()
         .flatten()
         .flatten()
+        .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
@@ -83,10 +132,13 @@ impl StoreLock {
     /// process holds it.
     pub fn acquire(dir: &Path) -> Result<StoreLock> {
         let path = dir.join(".lock");
+        // Not through a symlink planted in a shared directory.
         let file = File::options()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
         loop {
