@@ -11,6 +11,12 @@
 # unless --keep is given. DEBIAN_MIRROR overrides the mirror (default: deb.debian.org).
 set -euo pipefail
 
+# Everything runs in a private mount namespace: whatever the commands mount inside the root
+# (`ip netns add` bind-mounts /run/netns) goes away with it and never reaches the host.
+if [ -z "${TRAWL_FRESH_DEBIAN_NS:-}" ]; then
+  TRAWL_FRESH_DEBIAN_NS=1 exec unshare --mount --propagation private "$0" "$@"
+fi
+
 keep=0
 if [ "${1:-}" = "--keep" ]; then keep=1; shift; fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +35,9 @@ sysroot=$(rustc --print sysroot)
 mounts=()
 cleanup() {
   local m still=0
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[i]}" 2>/dev/null || true; done
+  # Every mount under the root, the commands' own included, deepest first.
+  awk -v r="$root" '$2 == r || index($2, r "/") == 1 {print $2}' /proc/self/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
   for m in "${mounts[@]}"; do mountpoint -q "$m" && { echo "still mounted: $m" >&2; still=1; }; done
   if [ "$keep" -eq 1 ] || [ "$still" -eq 1 ]; then
     echo "kept $root" >&2
@@ -52,6 +60,9 @@ if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
 fi
 
 bind() { mkdir -p "$root$2"; mount "${@:3}" --bind "$1" "$root$2"; mounts+=("$root$2"); }
+# The root is a mount point, as / is on a machine (`ip netns exec` remounts / as a slave).
+mount --bind "$root" "$root"
+mounts+=("$root")
 bind /proc /proc
 bind /sys /sys
 bind /dev /dev
