@@ -4,20 +4,45 @@
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
-/// A flow's 5-tuple with its endpoints in canonical order (the smaller endpoint first).
+use crate::decode::packet::{Encap, Packet};
+
+/// A flow's 5-tuple with its endpoints in canonical order (the smaller endpoint first), and the
+/// link-layer context it was seen in: the same 5-tuple on two VLANs (or PPPoE sessions, or
+/// MPLS VPNs) is two flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
     lo: (IpAddr, u16),
     hi: (IpAddr, u16),
     proto: u8,
+    encap: Encap,
 }
 
 impl FlowKey {
-    /// The key of a packet from `src:sport` to `dst:dport` (ports 0 when the protocol has none).
+    /// The key of a packet from `src:sport` to `dst:dport` (ports 0 when the protocol has none)
+    /// carried without VLAN tags or other encapsulation.
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8) -> FlowKey {
         let (a, b) = ((src, sport), (dst, dport));
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        FlowKey { lo, hi, proto }
+        FlowKey {
+            lo,
+            hi,
+            proto,
+            encap: Encap::default(),
+        }
+    }
+
+    /// The key of a decoded packet: its 5-tuple and its [`Encap`] context.
+    pub fn of(p: &Packet<'_>) -> FlowKey {
+        FlowKey {
+            encap: p.encap,
+            ..FlowKey::new(
+                p.src,
+                p.src_port.unwrap_or(0),
+                p.dst,
+                p.dst_port.unwrap_or(0),
+                p.transport.ip_number(),
+            )
+        }
     }
 
     /// A hash that is the same for both directions (the key is already canonical).
@@ -31,6 +56,7 @@ impl FlowKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::packet::{LinkType, decode};
 
     #[test]
     fn both_directions_share_key_and_hash() {
@@ -42,5 +68,41 @@ mod tests {
         assert_eq!(fwd.hash64(), rev.hash64());
         assert_ne!(fwd, FlowKey::new(a, 40001, b, 443, 6));
         assert_ne!(fwd, FlowKey::new(a, 40000, b, 443, 17));
+    }
+
+    #[test]
+    fn vlans_separate_flows() {
+        // Ethernet, an 802.1Q tag with VLAN `vid`, IPv4/UDP 192.0.2.1:1000 -> 192.0.2.2:53.
+        let frame = |vid: u16| {
+            let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0x00];
+            f.extend_from_slice(&vid.to_be_bytes());
+            f.extend_from_slice(&[0x08, 0x00]);
+            f.extend_from_slice(&[
+                0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, //
+                0x03, 0xe8, 0, 53, 0, 8, 0, 0,
+            ]);
+            f
+        };
+        let (f10, f20) = (frame(10), frame(20));
+        let k10 = FlowKey::of(&decode(LinkType::Ethernet, &f10).unwrap());
+        let k20 = FlowKey::of(&decode(LinkType::Ethernet, &f20).unwrap());
+        assert_ne!(k10, k20);
+        assert_eq!(
+            k10,
+            FlowKey::of(&decode(LinkType::Ethernet, &frame(10)).unwrap())
+        );
+        let untagged = FlowKey::new(
+            "192.0.2.1".parse().unwrap(),
+            1000,
+            "192.0.2.2".parse().unwrap(),
+            53,
+            17,
+        );
+        assert_ne!(k10, untagged);
+        // VLAN 0 is a priority tag: no VLAN.
+        assert_eq!(
+            FlowKey::of(&decode(LinkType::Ethernet, &frame(0)).unwrap()),
+            untagged
+        );
     }
 }

@@ -166,6 +166,10 @@ where
                             progress
                                 .frames
                                 .fetch_add(batch.frames.len() as u64, Ordering::Relaxed);
+                            // The sink failed: dropping the queue stops the readers too.
+                            if worker.closed {
+                                break;
+                            }
                         }
                         worker.stats
                     })
@@ -187,7 +191,7 @@ where
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (stats, sink_result, reloads)
     });
-    sink_result.map_err(|e| Error::invalid(format!("writing hits: {e}")))?;
+    sink_result.map_err(|e| Error::write("writing hits", e))?;
     let mut stats = stats;
     stats.reloads = reloads;
     Ok(Outcome {
@@ -200,6 +204,12 @@ where
 /// Scans capture files (pcap or pcapng, one reader thread per file) against the set at
 /// `set_path`, writing hits to `sink`. `stop` ends reading early (SIGINT); the set is reloaded
 /// on SIGHUP (`hup`) or when its file is replaced.
+///
+/// Each file is its own source: flows and their de-duplication are per file (the same file
+/// given twice reports its hits twice), and the hits do not depend on the number of workers. A
+/// file that cannot be opened, or that is damaged part-way, is reported in
+/// [`Stats::file_errors`] (with the frame number where it broke) and the other files are
+/// scanned all the same; only an unusable set file is an error.
 pub fn scan_files<S: HitSink<Mmap> + Send>(
     set_path: &std::path::Path,
     files: &[PathBuf],
@@ -213,23 +223,31 @@ pub fn scan_files<S: HitSink<Mmap> + Send>(
     if let Some(h) = hup {
         reloader.hup = h;
     }
-    let captures = files
-        .iter()
-        .map(|p| {
-            CaptureFile::open(p).map(|c| (Arc::new(c), Arc::<str>::from(p.display().to_string())))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut open_errors = Vec::new();
+    let mut captures = Vec::with_capacity(files.len());
+    for (source, p) in (0u32..).zip(files) {
+        match CaptureFile::open(p) {
+            Ok(c) => captures.push((
+                source,
+                Arc::new(c),
+                Arc::<str>::from(p.display().to_string()),
+            )),
+            // The message names the file.
+            Err(e) => open_errors.push(e.to_string()),
+        }
+    }
     pipeline(reloader, opts, sink, progress, |senders| {
         std::thread::scope(|scope| {
             let readers: Vec<_> = captures
                 .iter()
-                .map(|(file, name)| {
+                .map(|(source, file, name)| {
                     std::thread::Builder::new()
                         .name("trawl-reader".into())
                         .spawn_scoped(scope, || {
                             read_file(
                                 file.clone(),
                                 name.clone(),
+                                *source,
                                 senders,
                                 opts.batch_size,
                                 stop,
@@ -239,7 +257,10 @@ pub fn scan_files<S: HitSink<Mmap> + Send>(
                         .expect("spawn reader thread")
                 })
                 .collect();
-            let mut stats = Stats::default();
+            let mut stats = Stats {
+                file_errors: open_errors,
+                ..Stats::default()
+            };
             for r in readers {
                 stats.merge(&r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
             }
