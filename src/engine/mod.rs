@@ -223,46 +223,46 @@ pub fn scan_files<S: HitSink<Mmap> + Send>(
     if let Some(h) = hup {
         reloader.hup = h;
     }
-    let mut open_errors = Vec::new();
-    let mut captures = Vec::with_capacity(files.len());
-    for (source, p) in (0u32..).zip(files) {
-        match CaptureFile::open(p) {
-            Ok(c) => captures.push((
-                source,
-                Arc::new(c),
-                Arc::<str>::from(p.display().to_string()),
-            )),
-            // The message names the file.
-            Err(e) => open_errors.push(e.to_string()),
-        }
-    }
+    // In argument order, so that errors are reported in it too. An open error's message names
+    // the file.
+    let captures: Vec<_> = files
+        .iter()
+        .map(|p| {
+            CaptureFile::open(p)
+                .map(|c| (Arc::new(c), Arc::<str>::from(p.display().to_string())))
+                .map_err(|e| e.to_string())
+        })
+        .collect();
     pipeline(reloader, opts, sink, progress, |senders| {
         std::thread::scope(|scope| {
-            let readers: Vec<_> = captures
-                .iter()
-                .map(|(source, file, name)| {
-                    std::thread::Builder::new()
+            let readers: Vec<_> = (0u32..)
+                .zip(&captures)
+                .map(|(source, capture)| match capture {
+                    Ok((file, name)) => Ok(std::thread::Builder::new()
                         .name("trawl-reader".into())
-                        .spawn_scoped(scope, || {
+                        .spawn_scoped(scope, move || {
                             read_file(
                                 file.clone(),
                                 name.clone(),
-                                *source,
+                                source,
                                 senders,
                                 opts.batch_size,
                                 stop,
                                 &progress.bytes,
                             )
                         })
-                        .expect("spawn reader thread")
+                        .expect("spawn reader thread")),
+                    Err(e) => Err(e),
                 })
                 .collect();
-            let mut stats = Stats {
-                file_errors: open_errors,
-                ..Stats::default()
-            };
+            let mut stats = Stats::default();
             for r in readers {
-                stats.merge(&r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                match r {
+                    Ok(r) => {
+                        stats.merge(&r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    }
+                    Err(e) => stats.file_errors.push(e.clone()),
+                }
             }
             stats
         })
