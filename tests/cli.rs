@@ -154,7 +154,11 @@ fn bad_sets_and_bad_arguments_exit_2_with_one_line() {
 /// `trawl … | head -1` meets once `head` has read its line and gone, on the first write
 /// instead of the thousandth.
 fn trawl_into_closed_pipe(args: &[&str]) -> Output {
-    let (reader, writer) = std::io::pipe().unwrap();
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `pipe` fills two new descriptors, each owned once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     drop(reader);
     Command::new(env!("CARGO_BIN_EXE_trawl"))
         .args(args)

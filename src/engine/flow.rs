@@ -1,7 +1,7 @@
 //! Symmetric flow keys: both directions of a conversation map to one key and one hash, so one
 //! worker sees the whole flow and per-flow state needs no locks.
 
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::net::IpAddr;
 
 use crate::decode::packet::{Encap, Packet};
@@ -33,23 +33,42 @@ impl FlowKey {
 
     /// The key of a decoded packet: its 5-tuple and its [`Encap`] context.
     pub fn of(p: &Packet<'_>) -> FlowKey {
-        FlowKey {
-            encap: p.encap,
-            ..FlowKey::new(
-                p.src,
-                p.src_port.unwrap_or(0),
-                p.dst,
-                p.dst_port.unwrap_or(0),
-                p.transport.ip_number(),
-            )
-        }
+        FlowKey::new(
+            p.src,
+            p.src_port.unwrap_or(0),
+            p.dst,
+            p.dst_port.unwrap_or(0),
+            p.transport.ip_number(),
+        )
+        .within(p.encap)
     }
 
-    /// A hash that is the same for both directions (the key is already canonical).
+    /// The same 5-tuple carried in `encap` (VLAN tags, PPPoE, MPLS).
+    pub fn within(self, encap: Encap) -> FlowKey {
+        FlowKey { encap, ..self }
+    }
+
+    /// A hash that is the same for both directions (the key is already canonical): one xxh3
+    /// pass over the key packed into 49 bytes, about half the cost of feeding the fields to a
+    /// streaming hasher one by one (the reader hashes every frame to route it).
     pub fn hash64(&self) -> u64 {
-        let mut h = xxhash_rust::xxh3::Xxh3Default::new();
-        self.hash(&mut h);
-        h.finish()
+        let mut b = [0u8; 49];
+        for (at, (addr, port)) in [(0, self.lo), (18, self.hi)] {
+            match addr {
+                IpAddr::V4(a) => b[at..at + 4].copy_from_slice(&a.octets()),
+                IpAddr::V6(a) => b[at..at + 16].copy_from_slice(&a.octets()),
+            }
+            b[at + 16..at + 18].copy_from_slice(&port.to_le_bytes());
+        }
+        b[36] = self.proto;
+        let e = &self.encap;
+        for (i, vid) in e.vlan_ids.iter().enumerate() {
+            b[37 + 2 * i..39 + 2 * i].copy_from_slice(&vid.to_le_bytes());
+        }
+        // Collisions between "none" and an unlikely value only cost a shared worker.
+        b[43..45].copy_from_slice(&e.pppoe_session.unwrap_or(u16::MAX).to_le_bytes());
+        b[45..49].copy_from_slice(&e.mpls_label.unwrap_or(u32::MAX).to_le_bytes());
+        xxhash_rust::xxh3::xxh3_64(&b)
     }
 }
 

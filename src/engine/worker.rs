@@ -13,7 +13,7 @@ use super::batch::{Batch, FrameRef};
 use super::dedup::Dedup;
 use super::flow::FlowKey;
 use super::stats::Stats;
-use crate::decode::packet::{self, Packet};
+use crate::decode::packet::{self, Encap, Packet};
 use crate::decode::{Field, dns, http, smtp, tls};
 use crate::set::Hit;
 use crate::sink::{FlowInfo, Origin, SetVersion, Sighting, Transport};
@@ -45,7 +45,10 @@ pub struct Worker<D> {
 struct Seen {
     frame: FrameRef,
     flow: FlowInfo,
-    key: FlowKey,
+    /// The IP protocol number and link-layer context: with `flow`, the flow's key (built only
+    /// for a hit).
+    proto: u8,
+    encap: Encap,
     payload: Range<usize>,
 }
 
@@ -107,7 +110,8 @@ impl<D: AsRef<[u8]>> Worker<D> {
             seen.push(Seen {
                 frame: *f,
                 flow: flow_info(&pkt),
-                key: FlowKey::of(&pkt),
+                proto: pkt.transport.ip_number(),
+                encap: pkt.encap,
                 payload: payload_off..payload_off + payload_len,
             });
         }
@@ -302,7 +306,14 @@ impl<D: AsRef<[u8]>> Worker<D> {
     ) {
         if !self.dedup.admit(
             batch.source,
-            s.key,
+            FlowKey::new(
+                s.flow.src,
+                s.flow.src_port.unwrap_or(0),
+                s.flow.dst,
+                s.flow.dst_port.unwrap_or(0),
+                s.proto,
+            )
+            .within(s.encap),
             hit.indicator,
             s.frame.ts_ns(),
             s.frame.newest_ns,
