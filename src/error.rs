@@ -15,6 +15,7 @@ pub struct Error {
 #[derive(Debug)]
 enum ErrorKind {
     Io { path: PathBuf, source: io::Error },
+    Write { what: String, source: io::Error },
     BadSet { what: String },
     Version { found: u32 },
     Digest,
@@ -27,6 +28,16 @@ impl Error {
         Error {
             kind: ErrorKind::Io {
                 path: path.as_ref().to_path_buf(),
+                source,
+            },
+        }
+    }
+
+    /// Writing output (`what`: "writing hits") failed.
+    pub(crate) fn write(what: impl Into<String>, source: io::Error) -> Error {
+        Error {
+            kind: ErrorKind::Write {
+                what: what.into(),
                 source,
             },
         }
@@ -77,7 +88,16 @@ impl Error {
 
     /// Whether the error is an I/O failure.
     pub fn is_io(&self) -> bool {
-        matches!(self.kind, ErrorKind::Io { .. })
+        self.io_error().is_some()
+    }
+
+    /// The operating system's error behind an I/O failure (a closed pipe is
+    /// [`io::ErrorKind::BrokenPipe`]).
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match &self.kind {
+            ErrorKind::Io { source, .. } | ErrorKind::Write { source, .. } => Some(source),
+            _ => None,
+        }
     }
 }
 
@@ -85,6 +105,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ErrorKind::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            ErrorKind::Write { what, source } => write!(f, "{what}: {source}"),
             ErrorKind::BadSet { what } => write!(
                 f,
                 "not a usable trawl set file: {what} (re-compile it with `trawl compile`)"
@@ -105,14 +126,33 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            ErrorKind::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// The message already ends with the operating system's error, so `source` is `None`: an
+/// error chain printer (anyhow's `{:#}`) would print it twice. [`Error::io_error`] gives it.
+impl std::error::Error for Error {}
 
 /// Result with trawl's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_error_is_printed_once() {
+        let e = Error::io("x.tset", io::Error::from_raw_os_error(2));
+        assert_eq!(
+            e.to_string(),
+            "x.tset: No such file or directory (os error 2)"
+        );
+        assert_eq!(
+            format!("{:#}", anyhow::Error::from(e)),
+            "x.tset: No such file or directory (os error 2)"
+        );
+        let e = Error::write("writing hits", io::ErrorKind::BrokenPipe.into());
+        assert_eq!(
+            e.io_error().map(io::Error::kind),
+            Some(io::ErrorKind::BrokenPipe)
+        );
+        assert!(e.is_io() && !Error::invalid("x").is_io());
+    }
+}

@@ -1,7 +1,8 @@
-//! The `trawl` binary end to end: compile, info, verify, lookup (text, JSON, bulk), exit codes.
+//! The `trawl` binary end to end: compile, info, verify, lookup (text, JSON, bulk), exit codes;
+//! a closed stdout, OS error messages, `-o` appending.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn trawl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trawl"))
@@ -147,4 +148,128 @@ fn bad_sets_and_bad_arguments_exit_2_with_one_line() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/feed.txt"));
+}
+
+/// Runs trawl with its stdout a pipe whose reading end is already closed: what
+/// `trawl … | head -1` meets once `head` has read its line and gone, on the first write
+/// instead of the thousandth.
+fn trawl_into_closed_pipe(args: &[&str]) -> Output {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `pipe` fills two new descriptors, each owned once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(args)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run trawl")
+}
+
+/// Every command that writes to stdout ends quietly when the reader has gone: no panic, no
+/// error message, the status a finished run has.
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = compiled(dir.path());
+    let s = set.to_str().unwrap();
+    let pcap = testdata("pcaps/crafted.pcap");
+    let eve = testdata("logs/suricata/eve.json");
+    let hits = dir.path().join("hits.jsonl");
+    let out = trawl(&["scan", "pcap", "-s", s, &pcap, "-o", hits.to_str().unwrap()]);
+    assert!(out.status.success());
+    let config = dir.path().join("trawl.toml");
+    std::fs::write(
+        &config,
+        "[set]\noutput = \"intel.tset\"\nstore = \"store\"\n\
+         [[feed]]\nname = \"a\"\nkind = \"file\"\npath = \"a.txt\"\n",
+    )
+    .unwrap();
+    let cases: [&[&str]; 15] = [
+        &["info", s],
+        &["info", "--json", s],
+        &["verify", s],
+        &["lookup", s, "203.0.113.7", "nothing.example"],
+        &["lookup", "--json", s, "203.0.113.7"],
+        &["export", "-s", s, "-f", "csv"],
+        &["export", "-s", s, "-f", "stix"],
+        &["export", "-s", s, "-f", "nftables"],
+        &["export", "-s", s, "-f", "ipset"],
+        &["export", "-s", s, "-f", "zeek-intel"],
+        &["scan", "pcap", "--no-progress", "-s", s, &pcap],
+        &["scan", "logs", "-s", s, &eve],
+        &["sightings", "-s", s, "-q", hits.to_str().unwrap()],
+        &["feeds", "list", "-c", config.to_str().unwrap()],
+        &["--help"],
+    ];
+    for args in cases {
+        let out = trawl_into_closed_pipe(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("trawl:") && !err.contains("pipe"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn os_errors_are_printed_once() {
+    let out = trawl(&["info", "/nonexistent/intel.tset"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "trawl: /nonexistent/intel.tset: No such file or directory (os error 2)\n"
+    );
+}
+
+/// `-o` appends (a restarted sensor keeps its hit log), for packets and for logs.
+#[test]
+fn hit_output_files_are_appended_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = compiled(dir.path());
+    let s = set.to_str().unwrap();
+    for (name, scan) in [
+        (
+            "pcap",
+            [
+                "scan",
+                "pcap",
+                "--no-progress",
+                "-s",
+                s,
+                &testdata("pcaps/crafted.pcap"),
+            ],
+        ),
+        (
+            "logs",
+            [
+                "scan",
+                "logs",
+                "-q",
+                "-s",
+                s,
+                &testdata("logs/suricata/eve.json"),
+            ],
+        ),
+    ] {
+        let hits = dir.path().join(format!("{name}.jsonl"));
+        std::fs::write(&hits, "{\"earlier\":\"line\"}\n").unwrap();
+        let mut lines = Vec::new();
+        for run in 1..=2 {
+            let out = trawl(&[&scan[..], &["-o", hits.to_str().unwrap()]].concat());
+            assert_eq!(out.status.code(), Some(0), "{name}");
+            assert!(out.stdout.is_empty(), "{name}: hits went to the file");
+            let text = std::fs::read_to_string(&hits).unwrap();
+            lines.push(text.lines().count());
+            assert!(
+                text.starts_with("{\"earlier\":\"line\"}\n"),
+                "{name} run {run}"
+            );
+        }
+        assert!(lines[0] > 1, "{name}: {lines:?}");
+        assert_eq!(lines[1] - 1, 2 * (lines[0] - 1), "{name}: {lines:?}");
+    }
 }

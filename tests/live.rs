@@ -91,6 +91,8 @@ fn sniff_sees_dns_udp_and_http_from_a_namespace() {
             .success()
     );
     let hits = dir.path().join("hits.jsonl");
+    // A hit log from an earlier run: `-o` appends to it.
+    std::fs::write(&hits, "{\"earlier\":\"run\"}\n").unwrap();
     let mut sniff = Command::new(trawl)
         .args([
             "sniff",
@@ -167,6 +169,12 @@ fn sniff_sees_dns_udp_and_http_from_a_namespace() {
     assert!(status.success(), "{rest}");
     assert!(rest.contains("packets:"), "{rest}");
     let fields = read_fields();
+    assert!(
+        std::fs::read_to_string(&hits)
+            .unwrap()
+            .starts_with("{\"earlier\":\"run\"}\n"),
+        "the earlier hits are kept"
+    );
     for w in wanted {
         assert!(
             fields.iter().any(|f| f == w),

@@ -13,7 +13,9 @@ use etherparse::{
 use proptest::prelude::*;
 
 use trawl::capture::{CaptureFile, Format, Frame, FrameError};
-use trawl::decode::packet::{DecodeError, Fragment, Layer, LinkType, Packet, Transport, decode};
+use trawl::decode::packet::{
+    DecodeError, Encap, Fragment, Layer, LinkType, Packet, Transport, decode,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Frame builders. `etherparse::PacketBuilder` where it can; by hand for what it cannot write
@@ -141,6 +143,7 @@ fn v4_tcp_packet(payload: &'static [u8], flags: u8) -> Packet<'static> {
         tcp_flags: Some(flags),
         payload,
         vlans: 0,
+        encap: Encap::default(),
         fragment: None,
         truncated: None,
     }
@@ -179,6 +182,7 @@ fn ethernet_ipv6_udp() {
             tcp_flags: None,
             payload: b"query",
             vlans: 0,
+            encap: Encap::default(),
             fragment: None,
             truncated: None,
         }
@@ -220,12 +224,23 @@ fn vlan_and_qinq() {
         .write(&mut two, b"")
         .unwrap();
     assert_eq!(&two[12..14], &[0x88, 0xa8], "802.1ad outer tag");
-    let expected = |vlans| Packet {
+    // The tags' VLAN IDs, outermost first, are the packet's context.
+    let expected = |vlans, vlan_ids| Packet {
         vlans,
+        encap: Encap {
+            vlan_ids,
+            ..Encap::default()
+        },
         ..v4_tcp_packet(b"", 0x02)
     };
-    assert_eq!(decode(LinkType::Ethernet, &one).unwrap(), expected(1));
-    assert_eq!(decode(LinkType::Ethernet, &two).unwrap(), expected(2));
+    assert_eq!(
+        decode(LinkType::Ethernet, &one).unwrap(),
+        expected(1, [100, 0, 0])
+    );
+    assert_eq!(
+        decode(LinkType::Ethernet, &two).unwrap(),
+        expected(2, [200, 2001, 0])
+    );
 
     // A third tag (0x9100 outer, then 802.1ad, then 802.1Q) still decodes; a fourth does not.
     let inner = ipv4(6, 1, 0, &[], &tcp(40000, 443, 0x02, b""));
@@ -241,7 +256,10 @@ fn vlan_and_qinq() {
         ]
         .concat(),
     );
-    assert_eq!(decode(LinkType::Ethernet, &three).unwrap(), expected(3));
+    assert_eq!(
+        decode(LinkType::Ethernet, &three).unwrap(),
+        expected(3, [1, 2, 3])
+    );
     let four = eth(
         0x9100,
         &[
@@ -345,6 +363,7 @@ fn ipv6_extension_headers_and_fragments() {
         tcp_flags: None,
         payload,
         vlans: 0,
+        encap: Encap::default(),
         fragment,
         truncated: None,
     };
@@ -624,9 +643,13 @@ fn pppoe_mpls_and_vntag() {
     pppoe.extend_from_slice(&[0x00, 0x21]);
     pppoe.extend_from_slice(&inner);
     pppoe.extend_from_slice(&[0; 6]); // Ethernet padding
+    let context = |encap| Packet { encap, ..want };
     assert_eq!(
         decode(LinkType::Ethernet, &eth(0x8864, &pppoe)).unwrap(),
-        want
+        context(Encap {
+            pppoe_session: Some(1),
+            ..Encap::default()
+        })
     );
     let lcp = eth(0x8864, &[0x11, 0, 0, 1, 0, 6, 0xc0, 0x21, 1, 1, 0, 4]);
     assert_eq!(reason(LinkType::Ethernet, &lcp), "not IP (PPP protocol)");
@@ -634,11 +657,27 @@ fn pppoe_mpls_and_vntag() {
         reason(LinkType::Ethernet, &eth(0x8864, &[0x11, 0])),
         "truncated PPPoE header"
     );
-    // Two MPLS labels, the second with the bottom-of-stack bit.
+    // Two MPLS labels (17 and 34), the second with the bottom-of-stack bit.
     let mpls = [&[0, 1, 0x10, 64, 0, 2, 0x21, 64][..], &inner].concat();
     assert_eq!(
         decode(LinkType::Ethernet, &eth(0x8847, &mpls)).unwrap(),
-        want
+        context(Encap {
+            mpls_label: Some(34),
+            ..Encap::default()
+        })
+    );
+    // PPPoE in an 802.1Q tag: both make the context.
+    let tagged = eth(0x8100, &[&[0, 7, 0x88, 0x64][..], &pppoe].concat());
+    assert_eq!(
+        decode(LinkType::Ethernet, &tagged).unwrap(),
+        Packet {
+            vlans: 1,
+            ..context(Encap {
+                vlan_ids: [7, 0, 0],
+                pppoe_session: Some(1),
+                mpls_label: None
+            })
+        }
     );
     assert_eq!(
         reason(LinkType::Ethernet, &eth(0x8847, &[0, 1, 0x10, 64])),
@@ -660,7 +699,13 @@ fn pppoe_mpls_and_vntag() {
     .concat();
     assert_eq!(
         decode(LinkType::Ethernet, &eth(0x8926, &vntag)).unwrap(),
-        Packet { vlans: 1, ..want }
+        Packet {
+            vlans: 1,
+            ..context(Encap {
+                vlan_ids: [11, 0, 0],
+                ..Encap::default()
+            })
+        }
     );
 }
 
@@ -745,7 +790,14 @@ fn every_link_type() {
     let tagged = with(&sll(1, 0x8100), &with(&[0, 5, 0x08, 0x00], &v4));
     assert_eq!(
         decode(LinkType::LinuxSll, &tagged).unwrap(),
-        Packet { vlans: 1, ..want4 }
+        Packet {
+            vlans: 1,
+            encap: Encap {
+                vlan_ids: [5, 0, 0],
+                ..Encap::default()
+            },
+            ..want4
+        }
     );
 
     // Linux cooked v2: protocol, reserved, ifindex, ARPHRD, packet type, address length,

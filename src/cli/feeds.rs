@@ -1,5 +1,6 @@
 //! `trawl feeds pull` and `trawl feeds list`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -225,10 +226,12 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
         .and_then(|s| s.meta().ok())
         .map(|m| m.sources)
         .unwrap_or_default();
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "{:<20} {:<6} {:<22} {:>9} {:>10} {:>6}  error",
         "feed", "kind", "last pull", "objects", "indicators", "pulls"
-    );
+    )?;
     for feed in &config.feeds {
         let s = FeedState::load(&config.set.store.join(&feed.name));
         let last = s.last_pull.map_or("never".into(), |t| {
@@ -238,7 +241,8 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .find(|c| c.name == feed.name)
             .map_or(0, |c| c.indicators);
-        println!(
+        writeln!(
+            out,
             "{:<20} {:<6} {:<22} {:>9} {:>10} {:>6}  {}",
             feed.name,
             feed.kind.name(),
@@ -247,23 +251,25 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             indicators,
             s.pulls,
             s.last_error.as_deref().unwrap_or("-")
-        );
+        )?;
     }
     match set {
-        Ok(set) => println!(
+        Ok(set) => writeln!(
+            out,
             "set {}: {} indicators, built {} ({} ago)",
             config.set.output.display(),
             set.len(),
             rfc3339_utc(set.build_time()),
             age(now - set.build_time())
-        ),
-        Err(e) => println!("set {}: {e}", config.set.output.display()),
+        )?,
+        Err(e) => writeln!(out, "set {}: {e}", config.set.output.display())?,
     }
     if let Some(e) = SetState::load(&config.set.store).last_error {
-        println!(
+        writeln!(
+            out,
             "set {}: last rebuild failed: {e}",
             config.set.output.display()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `trawl info` and `trawl verify`.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -14,6 +15,7 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let (url_ac, http_ac) = set.prepare();
     let sizes = set.section_sizes();
     let file_len = set.as_bytes().len();
+    let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::json!({
             "file": path.display().to_string(),
@@ -32,47 +34,55 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             "url_automaton_build_us": url_ac.as_micros() as u64,
             "http_automaton_build_us": http_ac.as_micros() as u64,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let total: u64 = meta.indicators.values().sum();
-    println!("file: {} ({file_len} bytes)", path.display());
-    println!(
+    writeln!(out, "file: {} ({file_len} bytes)", path.display())?;
+    writeln!(
+        out,
         "format version {}, built by trawl {}",
         meta.format_version, meta.trawl_version
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "built: {} (unix {})",
         chrono::DateTime::from_timestamp(meta.build_time, 0)
             .map_or_else(|| "?".into(), |t| t.to_rfc3339()),
         meta.build_time
-    );
-    println!("options: {}", meta.options);
-    println!("indicators: {total}");
+    )?;
+    writeln!(out, "options: {}", meta.options)?;
+    writeln!(out, "indicators: {total}")?;
     for (k, n) in &meta.indicators {
-        println!("  {k}: {n}");
+        writeln!(out, "  {k}: {n}")?;
     }
-    println!("sources: {}", meta.sources.len());
+    writeln!(out, "sources: {}", meta.sources.len())?;
     for s in &meta.sources {
-        println!("  {}: {}", s.name, s.indicators);
+        writeln!(out, "  {}: {}", s.name, s.indicators)?;
     }
-    println!(
+    writeln!(
+        out,
         "rejected at compile: {}, suppressed by warninglists: {}",
         meta.rejected, meta.suppressed
-    );
-    println!("sections:");
+    )?;
+    writeln!(out, "sections:")?;
     for (name, bytes) in sizes.iter().filter(|(_, b)| *b > 0) {
-        println!("  {name}: {bytes} bytes");
+        writeln!(out, "  {name}: {bytes} bytes")?;
     }
     if total > 0 {
-        println!("bytes per indicator: {:.1}", file_len as f64 / total as f64);
+        writeln!(
+            out,
+            "bytes per indicator: {:.1}",
+            file_len as f64 / total as f64
+        )?;
     }
-    println!("open: {:.3} ms", open_time.as_secs_f64() * 1e3);
-    println!(
+    writeln!(out, "open: {:.3} ms", open_time.as_secs_f64() * 1e3)?;
+    writeln!(
+        out,
         "automaton build at first use: URL substrings {:.3} ms, HTTP literals {:.3} ms",
         url_ac.as_secs_f64() * 1e3,
         http_ac.as_secs_f64() * 1e3
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -81,12 +91,14 @@ pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
     let set = IndicatorSet::open(path)?;
     set.verify()
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "{}: OK (digest and structure verified, {} indicators, {} bytes, {:.1} ms)",
         path.display(),
         set.len(),
         set.as_bytes().len(),
         t.elapsed().as_secs_f64() * 1e3
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

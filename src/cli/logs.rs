@@ -1,6 +1,5 @@
 //! `trawl scan logs`.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use trawl::IndicatorSet;
@@ -73,7 +71,7 @@ pub struct LogsArgs {
     /// Also recognise defanged indicators (`hxxp://`, `evil[.]example`).
     #[arg(long)]
     defanged: bool,
-    /// Write output here instead of stdout.
+    /// Append output to this file (created if missing) instead of writing it to stdout.
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Print no statistics on stderr.
@@ -144,9 +142,7 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let out: Box<dyn Write + Send> = match &a.output {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
+        Some(p) => Box::new(BufWriter::new(super::append_to(p)?)),
         None if streaming => Box::new(std::io::stdout()),
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
     };

@@ -9,9 +9,11 @@ mod lookup;
 mod scan;
 mod sightings;
 
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// trawl — compile threat-indicator feeds into one memory-mapped set and match against it.
@@ -66,6 +68,16 @@ enum ScanCommand {
     /// Scan log lines (files, gzip, stdin, or followed files) on all cores: plain text, JSON
     /// Lines (EVE, ECS), Zeek TSV, CSV; exit 0 when something matched, 1 when nothing did.
     Logs(logs::LogsArgs),
+}
+
+/// Opens a hit output file (`-o`) for appending, creating it if needed: a restarted sensor
+/// adds to its hit log instead of wiping it.
+pub fn append_to(path: &Path) -> anyhow::Result<File> {
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))
 }
 
 /// Runs the parsed command.

@@ -1,6 +1,5 @@
 //! `trawl scan pcap` and `trawl sniff`.
 
-use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,7 +34,7 @@ pub struct EngineArgs {
     /// Worker threads (default: all cores).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
-    /// Write hits here instead of stdout.
+    /// Append hits to this file (created if missing) instead of writing them to stdout.
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Hit output format.
@@ -130,9 +129,7 @@ impl HitSink<Mmap> for AnySink {
 impl EngineArgs {
     fn sink(&self) -> anyhow::Result<AnySink> {
         let out: Box<dyn Write + Send> = match &self.output {
-            Some(p) => Box::new(BufWriter::new(
-                File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            )),
+            Some(p) => Box::new(BufWriter::new(super::append_to(p)?)),
             None => Box::new(BufWriter::new(std::io::stdout())),
         };
         Ok(match self.format {
@@ -164,10 +161,16 @@ fn signals() -> anyhow::Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
     Ok((stop, hup))
 }
 
+/// Prints the counters; the exit status is 2 when a capture file (or the interface) failed,
+/// even though the other files were scanned.
 fn finish(outcome: Outcome) -> ExitCode {
     eprint!("{}", outcome.stats.summary(outcome.elapsed));
     eprintln!("set generation at the end: {}", outcome.generation);
-    ExitCode::SUCCESS
+    if outcome.stats.file_errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
 }
 
 pub fn pcap(a: PcapArgs) -> anyhow::Result<ExitCode> {

@@ -5,8 +5,9 @@
 //! * [`decode`] — the one checked entry point: frame bytes in, [`Packet`] or [`DecodeError`]
 //!   out. It never panics and never allocates; every slice in a [`Packet`] borrows the frame.
 //! * [`Packet`] — addresses, [`Transport`], ports, TCP flags, the L4 payload, how many VLAN
-//!   tags were crossed, [`Fragment`] information, and where lax decoding stopped
-//!   ([`Layer`]) when the frame was cut short.
+//!   tags were crossed and the [`Encap`] context (VLAN IDs, PPPoE session, MPLS label),
+//!   [`Fragment`] information, and where lax decoding stopped ([`Layer`]) when the frame was
+//!   cut short.
 //! * [`DecodeError`] — why a frame yields no addresses; [`DecodeError::reason`] is a stable
 //!   short name to count by (most are not errors at all: ARP, LLDP and friends are simply not
 //!   IP).
@@ -236,10 +237,45 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
     /// How many 802.1Q/802.1ad tags the frame carried.
     pub vlans: u8,
+    /// The VLAN IDs, PPPoE session and MPLS label the packet was carried in.
+    pub encap: Encap,
     /// Fragment information when the packet is part of a fragmented datagram (not reassembled).
     pub fragment: Option<Fragment>,
     /// Where lax decoding stopped early, when it did.
     pub truncated: Option<Layer>,
+}
+
+/// The link-layer context a packet travelled in, beyond its addresses and ports. The same
+/// 5-tuple on two VLANs (or in two PPPoE sessions, or two MPLS VPNs) is two conversations, so
+/// flow state keys on this too.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Encap {
+    /// VLAN IDs of the 802.1Q/802.1ad tags crossed, outermost first; 0 past the last tag (as
+    /// for a priority tag, VLAN 0, which is no VLAN). Tags past the third are counted in
+    /// [`Packet::vlans`] but not recorded.
+    pub vlan_ids: [u16; 3],
+    /// The session ID of a PPPoE session frame.
+    pub pppoe_session: Option<u16>,
+    /// The bottom-of-stack label of an MPLS frame (the VPN label of an L3VPN).
+    pub mpls_label: Option<u32>,
+}
+
+/// What was crossed before the IP header, carried through PPPoE, MPLS and VN-Tag re-entry.
+#[derive(Clone, Copy, Default)]
+struct Outer {
+    vlans: u8,
+    encap: Encap,
+}
+
+impl Outer {
+    /// One more VLAN tag, with its 12-bit ID.
+    fn vlan(mut self, id: u16) -> Outer {
+        if let Some(slot) = self.encap.vlan_ids.get_mut(usize::from(self.vlans)) {
+            *slot = id;
+        }
+        self.vlans = self.vlans.saturating_add(1);
+        self
+    }
 }
 
 /// Why a frame yields no IP packet. Most are not faults: a sensor counts them by
@@ -389,7 +425,7 @@ const NFULA_PAYLOAD: u16 = 9;
 /// and cut headers.
 fn lax_ethernet(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
     match LaxSlicedPacket::from_ethernet(frame) {
-        Ok(lax) => from_lax(lax, 0, false),
+        Ok(lax) => from_lax(lax, Outer::default(), false),
         Err(_) => Err(DecodeError::TruncatedLink),
     }
 }
@@ -430,6 +466,7 @@ fn fast_ethernet_ipv4(f: &[u8]) -> Option<Packet<'_>> {
         tcp_flags: flags,
         payload: &f[34 + header..ip_end],
         vlans: 0,
+        encap: Encap::default(),
         fragment: None,
         truncated: None,
     })
@@ -446,7 +483,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
             Some(p) => Ok(p),
             None => lax_ethernet(frame),
         },
-        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => from_ip(frame, 0),
+        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => from_ip(frame, Outer::default()),
         LinkType::Null => {
             let (family, rest) = split4(frame)?;
             // The capturing host's byte order is not recorded; families are small numbers,
@@ -499,7 +536,7 @@ fn split4(frame: &[u8]) -> Result<([u8; 4], &[u8]), DecodeError> {
 /// 28 (FreeBSD, DragonFly) or 30 (Darwin).
 fn from_family(family: u32, rest: &[u8]) -> Result<Packet<'_>, DecodeError> {
     match family {
-        2 | 24 | 28 | 30 => from_ip(rest, 0),
+        2 | 24 | 28 | 30 => from_ip(rest, Outer::default()),
         family => Err(DecodeError::NotIpFamily { family }),
     }
 }
@@ -512,15 +549,15 @@ fn from_cooked(hatype: u16, protocol: u16, rest: &[u8]) -> Result<Packet<'_>, De
     }
     from_lax(
         LaxSlicedPacket::from_ether_type(EtherType(protocol), rest),
-        0,
+        Outer::default(),
         false,
     )
 }
 
-fn from_ip(bytes: &[u8], vlans: u8) -> Result<Packet<'_>, DecodeError> {
+fn from_ip(bytes: &[u8], outer: Outer) -> Result<Packet<'_>, DecodeError> {
     use etherparse::err::ip::{HeaderError, LaxHeaderSliceError};
     match LaxSlicedPacket::from_ip(bytes) {
-        Ok(lax) => from_lax(lax, vlans, true),
+        Ok(lax) => from_lax(lax, outer, true),
         Err(LaxHeaderSliceError::Len(_)) => Err(DecodeError::TruncatedIp),
         Err(LaxHeaderSliceError::Content(HeaderError::UnsupportedIpVersion { version_number })) => {
             Err(DecodeError::BadIpVersion {
@@ -534,19 +571,17 @@ fn from_ip(bytes: &[u8], vlans: u8) -> Result<Packet<'_>, DecodeError> {
 }
 
 /// Turns `etherparse`'s lax slices into a [`Packet`], or classifies why there is none.
-/// `outer_vlans` counts tags crossed before `lax` started (PPPoE, MPLS and VN-Tag re-enter
-/// below the link layer); `nested` is set on re-entry, so that no frame recurses twice.
+/// `outer` is what was crossed before `lax` started (PPPoE, MPLS and VN-Tag re-enter below
+/// the link layer); `nested` is set on re-entry, so that no frame recurses twice.
 fn from_lax(
     lax: LaxSlicedPacket<'_>,
-    outer_vlans: u8,
+    outer: Outer,
     nested: bool,
 ) -> Result<Packet<'_>, DecodeError> {
-    let vlans = outer_vlans.saturating_add(
-        lax.link_exts
-            .iter()
-            .filter(|e| matches!(e, LaxLinkExtSlice::Vlan(_)))
-            .count() as u8,
-    );
+    let outer = lax.link_exts.iter().fold(outer, |o, e| match e {
+        LaxLinkExtSlice::Vlan(v) => o.vlan(v.vlan_identifier().value()),
+        _ => o,
+    });
     let (src, dst, fragment, ip_payload) = match &lax.net {
         Some(LaxNetSlice::Ipv4(ip)) => {
             let h = ip.header();
@@ -576,7 +611,7 @@ fn from_lax(
             )
         }
         Some(LaxNetSlice::Arp(_)) => return Err(DecodeError::NotIp { ether_type: 0x0806 }),
-        None => return beyond_ethertype(lax, vlans, nested),
+        None => return beyond_ethertype(lax, outer, nested),
     };
 
     let mut packet = Packet {
@@ -587,7 +622,8 @@ fn from_lax(
         dst_port: None,
         tcp_flags: None,
         payload: &[],
-        vlans,
+        vlans: outer.vlans,
+        encap: outer.encap,
         fragment,
         truncated: None,
     };
@@ -721,7 +757,7 @@ fn slice_transport<'a>(
 /// there is no IP.
 fn beyond_ethertype(
     lax: LaxSlicedPacket<'_>,
-    vlans: u8,
+    outer: Outer,
     nested: bool,
 ) -> Result<Packet<'_>, DecodeError> {
     if let Some((err, layer)) = &lax.stop_err {
@@ -748,13 +784,13 @@ fn beyond_ethertype(
     };
     match ether.ether_type.0 {
         0x8100 | 0x88a8 | 0x9100 if lax.link_exts.is_full() => Err(DecodeError::TooManyVlans),
-        ETHERTYPE_PPPOE_SESSION => pppoe(ether.payload, vlans),
-        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(ether.payload, vlans),
+        ETHERTYPE_PPPOE_SESSION => pppoe(ether.payload, outer),
+        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(ether.payload, outer),
         // Cisco VN-Tag: 4 bytes of tag, then the real ethertype (tags and all may follow).
         ETHERTYPE_VNTAG if !nested => match ether.payload.split_at_checked(6) {
             Some((tag, rest)) => from_lax(
                 LaxSlicedPacket::from_ether_type(EtherType(be16(tag, 4)), rest),
-                vlans,
+                outer,
                 true,
             ),
             None => Err(DecodeError::TruncatedLink),
@@ -765,7 +801,7 @@ fn beyond_ethertype(
 
 /// A PPPoE session frame (RFC 2516): version/type, code, session id, length, then the PPP
 /// protocol number and the PPP payload.
-fn pppoe(bytes: &[u8], vlans: u8) -> Result<Packet<'_>, DecodeError> {
+fn pppoe(bytes: &[u8], mut outer: Outer) -> Result<Packet<'_>, DecodeError> {
     if bytes.len() < 8 {
         return Err(DecodeError::TruncatedPppoe);
     }
@@ -778,8 +814,9 @@ fn pppoe(bytes: &[u8], vlans: u8) -> Result<Packet<'_>, DecodeError> {
         bytes.len()
     };
     let inner = &bytes[8..end];
+    outer.encap.pppoe_session = Some(be16(bytes, 2));
     match protocol {
-        0x0021 | 0x0057 => from_ip(inner, vlans),
+        0x0021 | 0x0057 => from_ip(inner, outer),
         protocol => Err(DecodeError::NotIpPpp { protocol }),
     }
 }
@@ -787,18 +824,20 @@ fn pppoe(bytes: &[u8], vlans: u8) -> Result<Packet<'_>, DecodeError> {
 /// An MPLS label stack (RFC 3032): 4-byte entries up to the one with the bottom-of-stack bit;
 /// the payload is taken for IP when its version nibble says so (as Wireshark and Zeek do: the
 /// stack does not say what it carries).
-fn mpls(mut bytes: &[u8], vlans: u8) -> Result<Packet<'_>, DecodeError> {
+fn mpls(mut bytes: &[u8], mut outer: Outer) -> Result<Packet<'_>, DecodeError> {
     loop {
         let Some((entry, rest)) = bytes.split_first_chunk::<4>() else {
             return Err(DecodeError::TruncatedMpls);
         };
         bytes = rest;
         if entry[2] & 1 == 1 {
+            // The label is the entry's top 20 bits.
+            outer.encap.mpls_label = Some(u32::from_be_bytes(*entry) >> 12);
             break;
         }
     }
     match bytes.first().map(|b| b >> 4) {
-        Some(4 | 6) => from_ip(bytes, vlans),
+        Some(4 | 6) => from_ip(bytes, outer),
         Some(_) => Err(DecodeError::NotIpMpls),
         None => Err(DecodeError::TruncatedIp),
     }
@@ -826,7 +865,7 @@ fn nflog(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
         if kind == NFULA_PAYLOAD {
             // AF_INET is 2, AF_INET6 10 on Linux.
             return match family {
-                2 | 10 => from_ip(&rest[4..len], 0),
+                2 | 10 => from_ip(&rest[4..len], Outer::default()),
                 family => Err(DecodeError::NotIpFamily {
                     family: u32::from(family),
                 }),

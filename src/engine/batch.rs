@@ -34,6 +34,10 @@ pub struct FrameRef {
     pub ts_sec: i64,
     /// Capture time, nanoseconds within the second.
     pub ts_nsec: u32,
+    /// The latest capture time its source had reached at this frame (nanoseconds since the
+    /// epoch, the running maximum): the clock that expires de-duplication entries, the same
+    /// whichever worker handles the frame.
+    pub newest_ns: i64,
     /// Link type of the frame.
     pub link: LinkType,
     /// Offset of the frame's bytes in the batch's [`Bytes`].
@@ -44,6 +48,19 @@ pub struct FrameRef {
     pub orig_len: u32,
 }
 
+impl FrameRef {
+    /// Capture time in nanoseconds since the epoch (saturating).
+    pub fn ts_ns(&self) -> i64 {
+        ts_ns(self.ts_sec, self.ts_nsec)
+    }
+}
+
+/// A capture time in nanoseconds since the epoch (saturating).
+pub fn ts_ns(sec: i64, nsec: u32) -> i64 {
+    sec.saturating_mul(1_000_000_000)
+        .saturating_add(i64::from(nsec))
+}
+
 /// Frames for one worker.
 pub struct Batch {
     /// The frames' bytes.
@@ -52,6 +69,11 @@ pub struct Batch {
     pub frames: Vec<FrameRef>,
     /// The source's name (capture file or interface), for hit output.
     pub origin: Arc<str>,
+    /// The source's number (its position among the capture files; 0 for an interface): flow
+    /// state is per source, so the same flow in two captures is two flows.
+    pub source: u32,
+    /// Whether this is the source's last batch for this worker (its flow state can go).
+    pub last: bool,
     /// Whether the origin is a live interface (else a capture file).
     pub live: bool,
 }

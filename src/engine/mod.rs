@@ -166,6 +166,10 @@ where
                             progress
                                 .frames
                                 .fetch_add(batch.frames.len() as u64, Ordering::Relaxed);
+                            // The sink failed: dropping the queue stops the readers too.
+                            if worker.closed {
+                                break;
+                            }
                         }
                         worker.stats
                     })
@@ -187,7 +191,7 @@ where
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (stats, sink_result, reloads)
     });
-    sink_result.map_err(|e| Error::invalid(format!("writing hits: {e}")))?;
+    sink_result.map_err(|e| Error::write("writing hits", e))?;
     let mut stats = stats;
     stats.reloads = reloads;
     Ok(Outcome {
@@ -200,6 +204,12 @@ where
 /// Scans capture files (pcap or pcapng, one reader thread per file) against the set at
 /// `set_path`, writing hits to `sink`. `stop` ends reading early (SIGINT); the set is reloaded
 /// on SIGHUP (`hup`) or when its file is replaced.
+///
+/// Each file is its own source: flows and their de-duplication are per file (the same file
+/// given twice reports its hits twice), and the hits do not depend on the number of workers. A
+/// file that cannot be opened, or that is damaged part-way, is reported in
+/// [`Stats::file_errors`] (with the frame number where it broke) and the other files are
+/// scanned all the same; only an unusable set file is an error.
 pub fn scan_files<S: HitSink<Mmap> + Send>(
     set_path: &std::path::Path,
     files: &[PathBuf],
@@ -213,35 +223,46 @@ pub fn scan_files<S: HitSink<Mmap> + Send>(
     if let Some(h) = hup {
         reloader.hup = h;
     }
-    let captures = files
+    // In argument order, so that errors are reported in it too. An open error's message names
+    // the file.
+    let captures: Vec<_> = files
         .iter()
         .map(|p| {
-            CaptureFile::open(p).map(|c| (Arc::new(c), Arc::<str>::from(p.display().to_string())))
+            CaptureFile::open(p)
+                .map(|c| (Arc::new(c), Arc::<str>::from(p.display().to_string())))
+                .map_err(|e| e.to_string())
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
     pipeline(reloader, opts, sink, progress, |senders| {
         std::thread::scope(|scope| {
-            let readers: Vec<_> = captures
-                .iter()
-                .map(|(file, name)| {
-                    std::thread::Builder::new()
+            let readers: Vec<_> = (0u32..)
+                .zip(&captures)
+                .map(|(source, capture)| match capture {
+                    Ok((file, name)) => Ok(std::thread::Builder::new()
                         .name("trawl-reader".into())
-                        .spawn_scoped(scope, || {
+                        .spawn_scoped(scope, move || {
                             read_file(
                                 file.clone(),
                                 name.clone(),
+                                source,
                                 senders,
                                 opts.batch_size,
                                 stop,
                                 &progress.bytes,
                             )
                         })
-                        .expect("spawn reader thread")
+                        .expect("spawn reader thread")),
+                    Err(e) => Err(e),
                 })
                 .collect();
             let mut stats = Stats::default();
             for r in readers {
-                stats.merge(&r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                match r {
+                    Ok(r) => {
+                        stats.merge(&r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    }
+                    Err(e) => stats.file_errors.push(e.clone()),
+                }
             }
             stats
         })

@@ -1,5 +1,7 @@
 //! Readers: turn a capture source into batches for the workers, routing each frame by its
-//! symmetric flow hash so that both directions of a flow reach the same worker.
+//! symmetric flow hash so that both directions of a flow reach the same worker, and stamping
+//! each frame with its source's clock (the latest capture time so far), by which the workers'
+//! de-duplication expires — so hits do not depend on which worker saw what.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -7,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
 
-use super::batch::{Batch, Bytes, FrameRef};
+use super::batch::{Batch, Bytes, FrameRef, ts_ns};
 use super::flow::FlowKey;
 use super::stats::Stats;
 use crate::capture::file::CaptureFile;
@@ -19,6 +21,10 @@ struct Router<'a> {
     pending: Vec<Vec<FrameRef>>,
     batch_size: usize,
     stats: Stats,
+    /// The source's clock: the latest capture time so far.
+    newest_ns: i64,
+    /// Set when a worker has gone (the output failed): reading should stop.
+    closed: bool,
 }
 
 impl<'a> Router<'a> {
@@ -30,7 +36,15 @@ impl<'a> Router<'a> {
                 .collect(),
             batch_size,
             stats: Stats::default(),
+            newest_ns: i64::MIN,
+            closed: false,
         }
+    }
+
+    /// Advances the source's clock to a frame's time and returns it.
+    fn tick(&mut self, sec: i64, nsec: u32) -> i64 {
+        self.newest_ns = self.newest_ns.max(ts_ns(sec, nsec));
+        self.newest_ns
     }
 
     /// The worker for a frame: by flow hash, or by frame number when it does not decode (the
@@ -44,23 +58,7 @@ impl<'a> Router<'a> {
             return (key.hash64() % n) as usize;
         }
         let h = match packet::decode(link, data) {
-            Ok(p) => {
-                let proto = match p.transport {
-                    packet::Transport::Tcp => 6,
-                    packet::Transport::Udp => 17,
-                    packet::Transport::Icmpv4 => 1,
-                    packet::Transport::Icmpv6 => 58,
-                    packet::Transport::Other(x) => x,
-                };
-                FlowKey::new(
-                    p.src,
-                    p.src_port.unwrap_or(0),
-                    p.dst,
-                    p.dst_port.unwrap_or(0),
-                    proto,
-                )
-                .hash64()
-            }
+            Ok(p) => FlowKey::of(&p).hash64(),
             Err(_) => number,
         };
         (h % n) as usize
@@ -78,34 +76,37 @@ impl<'a> Router<'a> {
             Ok(()) => {}
             Err(TrySendError::Full(batch)) => {
                 self.stats.backpressure += 1;
-                let _ = self.senders[w].send(batch);
+                self.closed |= self.senders[w].send(batch).is_err();
             }
-            Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Disconnected(_)) => self.closed = true,
         }
     }
 }
 
-/// Reads a capture file into batches until its end, a corrupt frame, or `stop`. `progress`
-/// is advanced by the bytes read.
+/// Reads a capture file (source number `source`) into batches until its end, a corrupt frame,
+/// `stop`, or the workers going away. `progress` is advanced by the bytes read.
 pub fn read_file(
     file: Arc<CaptureFile>,
     name: Arc<str>,
+    source: u32,
     senders: &[Sender<Batch>],
     batch_size: usize,
     stop: &AtomicBool,
     progress: &AtomicU64,
 ) -> Stats {
     let mut r = Router::new(senders, batch_size);
-    let batch = |frames| Batch {
+    let batch = |frames, last| Batch {
         bytes: Bytes::Mapped(file.clone()),
         frames,
         origin: name.clone(),
+        source,
+        last,
         live: false,
     };
     let base = file.bytes().as_ptr() as usize;
     let mut last_off = 0u64;
     for (i, frame) in file.frames().enumerate() {
-        if i % 4096 == 0 && stop.load(Ordering::Relaxed) {
+        if r.closed || (i % 4096 == 0 && stop.load(Ordering::Relaxed)) {
             break;
         }
         let f = match frame {
@@ -121,23 +122,23 @@ pub fn read_file(
             number: f.number,
             ts_sec: f.ts_sec,
             ts_nsec: f.ts_nsec,
+            newest_ns: r.tick(f.ts_sec, f.ts_nsec),
             link: f.link,
             off,
             len: f.data.len() as u32,
             orig_len: f.orig_len,
         };
         if let Some(frames) = r.push(w, fr) {
-            r.send(w, batch(frames));
+            r.send(w, batch(frames, false));
         }
         let end = (off + f.data.len()) as u64;
         progress.fetch_add(end.saturating_sub(last_off), Ordering::Relaxed);
         last_off = end;
     }
+    // Every worker gets a last batch, empty or not: it ends the source's flow state there.
     for w in 0..senders.len() {
         let frames = std::mem::take(&mut r.pending[w]);
-        if !frames.is_empty() {
-            r.send(w, batch(frames));
-        }
+        r.send(w, batch(frames, true));
     }
     r.stats
 }
@@ -236,23 +237,26 @@ impl LiveCapture {
                      bufs: &mut Vec<Vec<u8>>,
                      oldest: &mut Vec<Option<Instant>>,
                      w: usize,
-                     name: &Arc<str>| {
+                     name: &Arc<str>,
+                     last: bool| {
             let frames = std::mem::take(&mut r.pending[w]);
             let bytes = std::mem::take(&mut bufs[w]);
             oldest[w] = None;
-            if !frames.is_empty() {
+            if !frames.is_empty() || last {
                 r.send(
                     w,
                     Batch {
                         bytes: Bytes::Owned(bytes),
                         frames,
                         origin: name.clone(),
+                        source: 0,
+                        last,
                         live: true,
                     },
                 );
             }
         };
-        while !stop.load(Ordering::Relaxed) {
+        while !r.closed && !stop.load(Ordering::Relaxed) {
             match self.cap.next_packet() {
                 Ok(p) => {
                     number += 1;
@@ -260,10 +264,15 @@ impl LiveCapture {
                     let off = bufs[w].len();
                     bufs[w].extend_from_slice(p.data);
                     oldest[w].get_or_insert_with(Instant::now);
+                    let (ts_sec, ts_nsec) = (
+                        p.header.ts.tv_sec,
+                        (p.header.ts.tv_usec as u32).saturating_mul(1000),
+                    );
                     let fr = FrameRef {
                         number,
-                        ts_sec: p.header.ts.tv_sec,
-                        ts_nsec: (p.header.ts.tv_usec as u32).saturating_mul(1000),
+                        ts_sec,
+                        ts_nsec,
+                        newest_ns: r.tick(ts_sec, ts_nsec),
                         link: self.link,
                         off,
                         len: p.data.len() as u32,
@@ -271,7 +280,7 @@ impl LiveCapture {
                     };
                     r.pending[w].push(fr);
                     if r.pending[w].len() >= batch_size {
-                        flush(&mut r, &mut bufs, &mut oldest, w, &self.name);
+                        flush(&mut r, &mut bufs, &mut oldest, w, &self.name, false);
                     }
                 }
                 Err(pcap::Error::TimeoutExpired) => {}
@@ -282,7 +291,7 @@ impl LiveCapture {
             }
             for w in 0..senders.len() {
                 if oldest[w].is_some_and(|t| t.elapsed() > Duration::from_millis(50)) {
-                    flush(&mut r, &mut bufs, &mut oldest, w, &self.name);
+                    flush(&mut r, &mut bufs, &mut oldest, w, &self.name, false);
                 }
             }
             if stats_interval.is_some_and(|every| last_stats.elapsed() >= every) {
@@ -296,7 +305,7 @@ impl LiveCapture {
             }
         }
         for w in 0..senders.len() {
-            flush(&mut r, &mut bufs, &mut oldest, w, &self.name);
+            flush(&mut r, &mut bufs, &mut oldest, w, &self.name, true);
         }
         if let Ok(s) = self.cap.stats() {
             r.stats.kernel_drops = u64::from(s.dropped);

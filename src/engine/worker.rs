@@ -13,7 +13,7 @@ use super::batch::{Batch, FrameRef};
 use super::dedup::Dedup;
 use super::flow::FlowKey;
 use super::stats::Stats;
-use crate::decode::packet::{self, Packet};
+use crate::decode::packet::{self, Encap, Packet};
 use crate::decode::{Field, dns, http, smtp, tls};
 use crate::set::Hit;
 use crate::sink::{FlowInfo, Origin, SetVersion, Sighting, Transport};
@@ -30,6 +30,8 @@ pub struct Worker<D> {
     dedup: Dedup,
     /// This worker's counters.
     pub stats: Stats,
+    /// Set when the sink has gone (its output failed): the worker should stop.
+    pub closed: bool,
     ips: Vec<IpAddr>,
     ip_hits: Vec<Option<Hit>>,
     names: Vec<u8>,
@@ -43,7 +45,10 @@ pub struct Worker<D> {
 struct Seen {
     frame: FrameRef,
     flow: FlowInfo,
-    key: FlowKey,
+    /// The IP protocol number and link-layer context: with `flow`, the flow's key (built only
+    /// for a hit).
+    proto: u8,
+    encap: Encap,
     payload: Range<usize>,
 }
 
@@ -59,6 +64,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             hits,
             dedup: Dedup::new(dedup_window_ns),
             stats: Stats::default(),
+            closed: false,
             ips: Vec::new(),
             ip_hits: Vec::new(),
             names: Vec::new(),
@@ -104,13 +110,8 @@ impl<D: AsRef<[u8]>> Worker<D> {
             seen.push(Seen {
                 frame: *f,
                 flow: flow_info(&pkt),
-                key: FlowKey::new(
-                    pkt.src,
-                    pkt.src_port.unwrap_or(0),
-                    pkt.dst,
-                    pkt.dst_port.unwrap_or(0),
-                    proto_number(&pkt),
-                ),
+                proto: pkt.transport.ip_number(),
+                encap: pkt.encap,
                 payload: payload_off..payload_off + payload_len,
             });
         }
@@ -134,6 +135,9 @@ impl<D: AsRef<[u8]>> Worker<D> {
             }
         }
         self.ip_hits = ip_hits;
+        if batch.last {
+            self.dedup.end_source(batch.source);
+        }
     }
 
     /// Extracts and looks up application-layer observables of one payload.
@@ -300,8 +304,20 @@ impl<D: AsRef<[u8]>> Worker<D> {
         hit: Hit,
         observed: impl FnOnce() -> String,
     ) {
-        let ts_ns = s.frame.ts_sec.saturating_mul(1_000_000_000) + i64::from(s.frame.ts_nsec);
-        if !self.dedup.admit(s.key, hit.indicator, ts_ns) {
+        if !self.dedup.admit(
+            batch.source,
+            FlowKey::new(
+                s.flow.src,
+                s.flow.src_port.unwrap_or(0),
+                s.flow.dst,
+                s.flow.dst_port.unwrap_or(0),
+                s.proto,
+            )
+            .within(s.encap),
+            hit.indicator,
+            s.frame.ts_ns(),
+            s.frame.newest_ns,
+        ) {
             self.stats.deduplicated += 1;
             return;
         }
@@ -326,9 +342,9 @@ impl<D: AsRef<[u8]>> Worker<D> {
             Ok(()) => {}
             Err(TrySendError::Full(sighting)) => {
                 self.stats.backpressure += 1;
-                let _ = self.hits.send(sighting);
+                self.closed |= self.hits.send(sighting).is_err();
             }
-            Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Disconnected(_)) => self.closed = true,
         }
     }
 }
@@ -345,15 +361,5 @@ fn flow_info(p: &Packet<'_>) -> FlowInfo {
             packet::Transport::Icmpv4 | packet::Transport::Icmpv6 => Transport::Icmp,
             packet::Transport::Other(n) => Transport::Other(n),
         },
-    }
-}
-
-fn proto_number(p: &Packet<'_>) -> u8 {
-    match p.transport {
-        packet::Transport::Tcp => 6,
-        packet::Transport::Udp => 17,
-        packet::Transport::Icmpv4 => 1,
-        packet::Transport::Icmpv6 => 58,
-        packet::Transport::Other(n) => n,
     }
 }

@@ -367,3 +367,67 @@ pub fn crafted_scenario() -> Vec<(u64, Vec<u8>, &'static str)> {
         })
         .collect()
 }
+
+/// An Ethernet frame whose untagged `frame` is re-wrapped: QinQ tags `outer` then `inner`
+/// (802.1ad, then 802.1Q), or one MPLS label.
+fn rewrap(frame: &[u8], tags: &[u16], mpls_label: Option<u32>) -> Vec<u8> {
+    let (macs, rest) = frame.split_at(12);
+    let (ether_type, ip) = rest.split_at(2);
+    let mut out = macs.to_vec();
+    for (i, vid) in tags.iter().enumerate() {
+        out.extend_from_slice(if i == 0 && tags.len() > 1 {
+            &[0x88, 0xa8]
+        } else {
+            &[0x81, 0x00]
+        });
+        out.extend_from_slice(&vid.to_be_bytes());
+    }
+    match mpls_label {
+        Some(label) => {
+            out.extend_from_slice(&[0x88, 0x47]);
+            // Label, bottom of stack, TTL 64.
+            out.extend_from_slice(&((label << 12) | 0x100 | 64).to_be_bytes());
+        }
+        None => out.extend_from_slice(ether_type),
+    }
+    out.extend_from_slice(ip);
+    out
+}
+
+/// The capture behind `testdata/pcaps/vlans.pcap`: one DNS query for `www.evil.example` from
+/// 192.0.2.10:50000 to 192.0.2.53:53 — the same 5-tuple every time — untagged, on VLAN 10, on
+/// VLAN 20, in QinQ 100/10, under MPLS labels 16 and 17, then again on VLAN 10 one second
+/// later (a repeat in its flow). Returns `(timestamp µs, frame, what it is)`.
+pub fn vlan_scenario() -> Vec<(u64, Vec<u8>, &'static str)> {
+    let ip = |s: &str| -> IpAddr { s.parse().expect("address") };
+    let t0 = 1_767_225_600_000_000u64; // 2026-01-01T00:00:00Z
+    let query = udp(
+        ip("192.0.2.10"),
+        50000,
+        ip("192.0.2.53"),
+        53,
+        None,
+        &dns_query(0x3333, "www.evil.example"),
+    );
+    let frames = [
+        (rewrap(&query, &[], None), "untagged"),
+        (rewrap(&query, &[10], None), "VLAN 10"),
+        (rewrap(&query, &[20], None), "VLAN 20"),
+        (rewrap(&query, &[100, 10], None), "QinQ 100/10"),
+        (rewrap(&query, &[], Some(16)), "MPLS label 16"),
+        (rewrap(&query, &[], Some(17)), "MPLS label 17"),
+        (rewrap(&query, &[10], None), "VLAN 10 again, 1 s later"),
+    ];
+    frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, (f, what))| {
+            let ts = if i == 6 {
+                t0 + 1_000_000
+            } else {
+                t0 + i as u64 * 1000
+            };
+            (ts, f, what)
+        })
+        .collect()
+}
