@@ -286,6 +286,13 @@ fn plain_line(line: &str, list: ListKind, emit: &mut impl FnMut(Parsed)) {
         }
         return;
     }
+    if is_ids_rule(line) {
+        emit(Parsed::Unsupported(
+            "Snort/Suricata rule, not an indicator",
+            line.to_string(),
+        ));
+        return;
+    }
     if let Some(rule) = adblock(line) {
         match rule {
             Ok(pattern) => value(pattern, list, emit),
@@ -336,6 +343,27 @@ fn plain_line(line: &str, list: ListKind, emit: &mut impl FnMut(Parsed)) {
     value(strip_comment(token), list, emit)
 }
 
+/// `alert http $HOME_NET any -> … (msg:"…"; … sid:1;)`: an action, then options in
+/// parentheses.
+pub(crate) fn is_ids_rule(line: &str) -> bool {
+    let Some((action, rest)) = line.split_once(char::is_whitespace) else {
+        return false;
+    };
+    matches!(
+        action,
+        "alert"
+            | "drop"
+            | "reject"
+            | "pass"
+            | "sdrop"
+            | "log"
+            | "rejectsrc"
+            | "rejectdst"
+            | "rejectboth"
+    ) && rest.contains('(')
+        && (rest.contains("msg:") || rest.contains("sid:"))
+}
+
 /// `value;comment` / `value#comment` (LOKI's IOC files) without the comment — unless the
 /// value is a URL or a path, where `;` and `#` belong to it (maltrail's
 /// `/shell?cd+/tmp;rm+-rf+*;wget+`): a CIDR is the only value with a `/` that takes a comment
@@ -361,7 +389,7 @@ fn value(token: &str, list: ListKind, emit: &mut impl FnMut(Parsed)) {
         });
         return;
     }
-    if is_regex(token) {
+    if !token.contains('/') && is_regex(token) {
         emit(Parsed::Unsupported(
             "regular expression (trawl matches literal values)",
             token.to_string(),
@@ -377,9 +405,11 @@ fn value(token: &str, list: ListKind, emit: &mut impl FnMut(Parsed)) {
     });
 }
 
-/// Whether a value is a regular expression rather than a literal, by maltrail's rule for its
+/// Whether a name is a regular expression rather than a literal, by maltrail's rule for its
 /// wildcard trails (`build_trails_regex` in maltrail's `core/common.py`): a `.` or `]`
 /// followed by `*` or `+`, or a character class such as `[0-9]` or `[a-z.]`. One pass.
+/// maltrail matches these against DNS names only, so URLs and paths (which hold
+/// `[[-Email-]]` literally in phishing kits) are never read as patterns.
 fn is_regex(token: &str) -> bool {
     let b = token.as_bytes();
     if b.windows(2)
