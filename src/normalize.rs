@@ -345,6 +345,14 @@ fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
+/// Where a URL's `://` ends its scheme, if it has one. A `://` after a `/`, `?` or `#` is
+/// inside the path of a schemeless URL (urlhaus-filter's
+/// `web.archive.org/web/2022/https://evil.example/x`), not the end of a scheme.
+pub fn scheme_end(url: &[u8]) -> Option<usize> {
+    let i = memchr::memmem::find(url, b"://")?;
+    (!url[..i].iter().any(|b| matches!(b, b'/' | b'?' | b'#'))).then_some(i)
+}
+
 /// Canonicalises a URL (see the module table).
 pub fn url(raw: &str) -> Result<String, Reject> {
     let mut out = String::with_capacity(raw.len() + 1);
@@ -359,12 +367,7 @@ pub fn url_into(raw: &str, out: &mut String) -> Result<(), Reject> {
     if raw.is_empty() || raw.bytes().any(|b| b <= b' ' || b == 0x7f) {
         return Err(Reject::BadUrl);
     }
-    // `://` after the first `/` is inside the path of a schemeless URL
-    // (`web.archive.org/web/2022/https://evil.example/x`), not the end of a scheme.
-    let scheme_end = raw
-        .find("://")
-        .filter(|&i| !raw[..i].contains(['/', '?', '#']));
-    let (scheme, rest) = match scheme_end {
+    let (scheme, rest) = match scheme_end(raw.as_bytes()) {
         Some(i) => {
             let scheme = &raw[..i];
             let valid = scheme

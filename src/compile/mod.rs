@@ -31,7 +31,7 @@ use crate::format::{
 };
 use crate::indicator::{Kind, Meta, Tlp, Value};
 use crate::ingest::{self, Collector, FeedOptions, Location};
-use crate::normalize::Normalized;
+use crate::normalize::{self, Normalized};
 
 use cidr::{Intervals, Prefix, V4Table, V6Table};
 use exclude::{Exclusions, Verdict};
@@ -480,7 +480,7 @@ impl SetBuilder {
                 .filter(|&r| {
                     let b = &self.recs[r as usize];
                     let key = b.key(&self.arena);
-                    b.kind == kind && (kind != Kind::Url || !key.windows(3).any(|w| w == b"://"))
+                    b.kind == kind && (kind != Kind::Url || normalize::scheme_end(key).is_none())
                 })
                 .collect();
             if !ids.is_empty() {

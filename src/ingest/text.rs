@@ -248,8 +248,14 @@ fn deliver(batch: Vec<(u64, Parsed)>, file: &Arc<str>, meta: &Meta, out: &mut dy
     }
 }
 
+/// Comments, and an adblock list's `[Adblock Plus 2.0]` header line.
 fn is_comment(line: &str) -> bool {
-    line.starts_with(['#', ';', '!']) || line.starts_with("//")
+    line.starts_with(['#', ';', '!'])
+        || line.starts_with("//")
+        || (line.starts_with('[')
+            && ["[Adblock", "[uBlock", "[AdGuard"]
+                .iter()
+                .any(|h| line.starts_with(h)))
 }
 
 /// Names that hosts files map to loopback as boilerplate, not as indicators.
@@ -339,6 +345,12 @@ fn plain_line(line: &str, list: ListKind, emit: &mut impl FnMut(Parsed)) {
             None => emit(Parsed::Reject("invalid address range", line.to_string())),
         }
         return;
+    }
+    if token.starts_with('/') && second.is_some() {
+        // A path keeps its spaces up to a ` #` comment (maltrail's `/Consulta FGTS.js`):
+        // its first word alone would be a wider literal.
+        let path = line.split(" #").next().unwrap_or(line);
+        return value(path.split("\t#").next().unwrap_or(path).trim(), list, emit);
     }
     value(strip_comment(token), list, emit)
 }
@@ -541,10 +553,6 @@ fn dns_config<'a>(line: &'a str, first: &'a str) -> Option<DnsLine<'a>> {
 /// `host/path` (trawl matches it inside any observed URL: with any scheme and port, and on
 /// subdomains, as `||` does).
 fn adblock(line: &str) -> Option<Result<&str, &'static str>> {
-    if line.starts_with('[') && line.ends_with(']') && line.contains(' ') {
-        // `[Adblock Plus 2.0]`: the list's header.
-        return Some(Err("adblock list header"));
-    }
     if line.starts_with("@@") {
         return Some(Err("adblock exception rule (allows, names no threat)"));
     }
@@ -1012,7 +1020,6 @@ mod tests {
         assert_eq!(
             unsupported,
             [
-                "feed.txt:2 adblock list header",
                 "feed.txt:9 adblock rule with options trawl cannot apply (request type, page, party)",
                 "feed.txt:10 adblock exception rule (allows, names no threat)",
                 "feed.txt:11 adblock cosmetic filter (hides page elements)",
@@ -1073,7 +1080,8 @@ mod tests {
         let c = run(
             "/shell?cd+/tmp;rm+-rf+*;wget+\nevil.example/a;b#c\n/@eaDir/x\n\
                      q(l|r)[0-9]{5,6}\\.pw\nbyethost[0-9]+\\.com\n[2001:db8::1]:443\n\
-                     192.0.2.0/24;SBL1\ndeadbeefdeadbeefdeadbeefdeadbeef;note\n",
+                     192.0.2.0/24;SBL1\ndeadbeefdeadbeefdeadbeefdeadbeef;note\n\
+                     /Consulta FGTS.js\n/gate.php # comment\n",
         );
         assert_eq!(
             values(&c),
@@ -1082,7 +1090,9 @@ mod tests {
                 "evil.example/a;b",
                 "/@eaDir/x",
                 "192.0.2.0/24",
-                "deadbeefdeadbeefdeadbeefdeadbeef"
+                "deadbeefdeadbeefdeadbeefdeadbeef",
+                "/Consulta FGTS.js",
+                "/gate.php"
             ]
         );
         let reasons: Vec<String> = reasons_of(&c.unsupported)
