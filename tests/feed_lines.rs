@@ -164,7 +164,7 @@ fn is_hex_digest(v: &str) -> bool {
 
 /// What a single value means.
 fn classify(v: &str) -> Meaning {
-    if v.bytes().any(|b| b <= b' ' && b != b' ' || b == 0x7f) {
+    if v.bytes().any(|b| b < b' ' || b == 0x7f) {
         return Refused("control character");
     }
     if let Some(i) = v.find("://") {

@@ -277,7 +277,7 @@ fn plain_line(line: &str, list: ListKind, emit: &mut impl FnMut(Parsed)) {
         return;
     };
     let second = tokens.next();
-    if let Some(dns) = dns_config(line, token) {
+    if let Some(dns) = dns_config(line, token, second.is_none()) {
         match dns {
             DnsLine::Structure => {}
             DnsLine::Names(names) => {
@@ -292,7 +292,7 @@ fn plain_line(line: &str, list: ListKind, emit: &mut impl FnMut(Parsed)) {
         }
         return;
     }
-    if is_ids_rule(line) {
+    if second.is_some() && is_ids_rule(line) {
         emit(Parsed::Unsupported(
             "Snort/Suricata rule, not an indicator",
             line.to_string(),
@@ -358,9 +358,10 @@ fn plain_line(line: &str, list: ListKind, emit: &mut impl FnMut(Parsed)) {
 /// `alert http $HOME_NET any -> … (msg:"…"; … sid:1;)`: an action, then options in
 /// parentheses.
 pub(crate) fn is_ids_rule(line: &str) -> bool {
-    let Some((action, rest)) = line.split_once(char::is_whitespace) else {
+    let Some(i) = memchr::memchr2(b' ', b'\t', line.as_bytes()) else {
         return false;
     };
+    let (action, rest) = line.split_at(i);
     matches!(
         action,
         "alert"
@@ -381,7 +382,7 @@ pub(crate) fn is_ids_rule(line: &str) -> bool {
 /// `/shell?cd+/tmp;rm+-rf+*;wget+`): a CIDR is the only value with a `/` that takes a comment
 /// this way (`1.2.3.0/24;SBL1`).
 fn strip_comment(token: &str) -> &str {
-    let Some(i) = token.find([';', '#']) else {
+    let Some(i) = memchr::memchr2(b';', b'#', token.as_bytes()) else {
         return token;
     };
     let head = &token[..i];
@@ -401,7 +402,10 @@ fn value(token: &str, list: ListKind, emit: &mut impl FnMut(Parsed)) {
         });
         return;
     }
-    if !token.contains('/') && is_regex(token) {
+    if memchr::memchr3(b'[', b'*', b'+', token.as_bytes()).is_some()
+        && !token.contains('/')
+        && is_regex(token)
+    {
         emit(Parsed::Unsupported(
             "regular expression (trawl matches literal values)",
             token.to_string(),
@@ -456,7 +460,7 @@ enum DnsLine<'a> {
 
 /// Reads a line in a DNS server's blocklist syntax, as urlhaus-filter (`src/script.sh`)
 /// and others publish them; `None` when the line is in none of them.
-fn dns_config<'a>(line: &'a str, first: &'a str) -> Option<DnsLine<'a>> {
+fn dns_config<'a>(line: &'a str, first: &'a str, one_word: bool) -> Option<DnsLine<'a>> {
     // dnsmasq: `address=/name[/name…]/target` answers `target` (or nothing) for the names
     // and their subdomains; `local=/name/` and `server=/name/` (no upstream) answer locally
     // only, i.e. NXDOMAIN. `server=/name/1.2.3.4` forwards: not a block.
@@ -497,6 +501,12 @@ fn dns_config<'a>(line: &'a str, first: &'a str) -> Option<DnsLine<'a>> {
         return Some(DnsLine::Names(vec![line.split('"').nth(1)?]));
     }
     // Zone files (RPZ): `$TTL`/`$ORIGIN` directives and the zone's own SOA and NS records.
+    if first.starts_with('$') || first == "@" {
+        return Some(DnsLine::Structure);
+    }
+    if one_word {
+        return None;
+    }
     let mut fields = [""; 6];
     let mut n = 0;
     for t in line
@@ -515,9 +525,7 @@ fn dns_config<'a>(line: &'a str, first: &'a str) -> Option<DnsLine<'a>> {
         (1..record.len().min(4))
             .find(|&i| is(record[i], what) && record[1..i].iter().all(ttl_or_class))
     };
-    if first.starts_with('$')
-        || first == "@"
-        || (record.len() == 2 && (is(first, "NS") || is(first, "SOA")))
+    if (record.len() == 2 && (is(first, "NS") || is(first, "SOA")))
         || typed("SOA").is_some()
         || typed("NS").is_some()
     {
