@@ -31,7 +31,8 @@
 //! labels in one field separated by `|` or `;`),
 //! `description`/`comment`. A `host` + `path` pair forms a URL.
 //!
-//! A line longer than [`MAX_LINE`] bytes is reported and skipped without being held in memory.
+//! A plain-list line longer than [`MAX_LINE`] bytes is reported and skipped without being held
+//! in memory; in a CSV file, such a line is an error.
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::IpAddr;
@@ -697,6 +698,39 @@ impl Columns {
     }
 }
 
+/// Fails a read once a line runs past [`MAX_LINE`] bytes: the CSV reader holds a whole
+/// record in memory, so a file without newlines could otherwise take memory without bound.
+struct LineLimit<R> {
+    inner: R,
+    /// Bytes since the last newline.
+    run: usize,
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', &buf[..n]) {
+            self.run += nl - start;
+            if self.run > MAX_LINE {
+                break;
+            }
+            self.run = 0;
+            start = nl + 1;
+        }
+        if self.run <= MAX_LINE {
+            self.run += n - start;
+        }
+        if self.run > MAX_LINE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a CSV line longer than {MAX_LINE} bytes"),
+            ));
+        }
+        Ok(n)
+    }
+}
+
 fn read_csv(
     r: impl Read,
     header_line: u64,
@@ -709,7 +743,7 @@ fn read_csv(
         .has_headers(false)
         .flexible(true)
         .comment(Some(b'#'))
-        .from_reader(r);
+        .from_reader(LineLimit { inner: r, run: 0 });
     let mut record = csv::ByteRecord::new();
     let base = opts.meta();
     loop {
@@ -1133,6 +1167,25 @@ mod tests {
         .unwrap();
         assert_eq!(values(&c), ["d41d8cd98f00b204e9800998ecf8427e"]);
         assert_eq!(c.rejected[0].1, Reject::BadHash.reason());
+    }
+
+    #[test]
+    fn an_overlong_csv_line_is_an_error_not_a_memory_sink() {
+        let mut text = b"value,kind\nevil.example,domain\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', MAX_LINE * 3));
+        let mut c = VecCollector::default();
+        let err = read(&text[..], "f.csv", &FeedOptions::default(), &mut c).unwrap_err();
+        assert!(err.to_string().contains("longer than"), "{err}");
+        assert_eq!(values(&c), ["evil.example"]);
+        // Lines up to the limit are fine, however many.
+        let mut ok = b"value\n".to_vec();
+        for _ in 0..3 {
+            ok.extend(std::iter::repeat_n(b'a', MAX_LINE - 20));
+            ok.extend_from_slice(b".example\n");
+        }
+        let mut c = VecCollector::default();
+        read(&ok[..], "f.csv", &FeedOptions::default(), &mut c).unwrap();
+        assert_eq!(c.rejected.len(), 3);
     }
 
     #[test]
