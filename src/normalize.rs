@@ -122,9 +122,9 @@ pub fn value(kind: Kind, raw: &str) -> Result<Normalized, Reject> {
     }
 }
 
-/// Recognises the kind of `raw` and canonicalises it. Order: URL with scheme, IP/CIDR, hash,
-/// email, URI path (`/…` → http-request), schemeless URL (`host/path`), `ip:port` (refused),
-/// domain.
+/// Recognises the kind of `raw` and canonicalises it. Order: URL (with a scheme, or with `://`
+/// inside its path), IP/CIDR, hash, `ip:port` (refused), URI path (`/…` → http-request),
+/// schemeless URL (`host/path`), email, domain.
 pub fn detect(raw: &str) -> Result<Normalized, Reject> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -147,14 +147,17 @@ pub fn detect(raw: &str) -> Result<Normalized, Reject> {
     if looks_like_ip_port(raw) {
         return Err(Reject::IpPort);
     }
-    if raw.contains('@') {
-        return value(Kind::Email, raw);
-    }
+    // A `/` makes a path or a URL before an `@` makes an email: `@` is common in paths
+    // (`cdn.jsdelivr.net/gh/user/repo@master/x.js`, maltrail's `/@eaDir/`) and an addr-spec
+    // in a feed never holds a `/`.
     if raw.starts_with('/') {
         return value(Kind::HttpRequest, raw);
     }
     if raw.contains('/') {
         return value(Kind::Url, raw);
+    }
+    if raw.contains('@') {
+        return value(Kind::Email, raw);
     }
     match domain(raw) {
         Ok(d) => Ok(Value::Domain(d).into()),
@@ -342,6 +345,14 @@ fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
+/// Where a URL's `://` ends its scheme, if it has one. A `://` after a `/`, `?` or `#` is
+/// inside the path of a schemeless URL (urlhaus-filter's
+/// `web.archive.org/web/2022/https://evil.example/x`), not the end of a scheme.
+pub fn scheme_end(url: &[u8]) -> Option<usize> {
+    let i = memchr::memmem::find(url, b"://")?;
+    (!url[..i].iter().any(|b| matches!(b, b'/' | b'?' | b'#'))).then_some(i)
+}
+
 /// Canonicalises a URL (see the module table).
 pub fn url(raw: &str) -> Result<String, Reject> {
     let mut out = String::with_capacity(raw.len() + 1);
@@ -356,7 +367,7 @@ pub fn url_into(raw: &str, out: &mut String) -> Result<(), Reject> {
     if raw.is_empty() || raw.bytes().any(|b| b <= b' ' || b == 0x7f) {
         return Err(Reject::BadUrl);
     }
-    let (scheme, rest) = match raw.find("://") {
+    let (scheme, rest) = match scheme_end(raw.as_bytes()) {
         Some(i) => {
             let scheme = &raw[..i];
             let valid = scheme
@@ -685,6 +696,31 @@ mod tests {
         assert_eq!(kind("2001:db8::1:443"), Ok(Kind::Ipv6));
         assert_eq!(kind("not a value"), Err(Reject::BadDomain));
         assert_eq!(kind("   "), Err(Reject::Empty));
+    }
+
+    /// Real feed lines that an earlier order refused (urlhaus-filter, maltrail): an `@` in a
+    /// path, and `://` inside the path of a schemeless URL.
+    #[test]
+    fn at_signs_in_paths_and_urls_inside_paths() {
+        assert_eq!(
+            detect("cdn.jsdelivr.net/gh/repository-git/q@master/cloud.js").map(|n| n.value),
+            Ok(Value::Url(
+                "cdn.jsdelivr.net/gh/repository-git/q@master/cloud.js".into()
+            ))
+        );
+        assert_eq!(
+            detect("/@a@r@c").map(|n| n.value),
+            Ok(Value::HttpRequest("/@a@r@c".into()))
+        );
+        assert_eq!(
+            url("web.archive.org/web/2022if_/https://Evil.example/a.pdf"),
+            Ok("web.archive.org/web/2022if_/https://Evil.example/a.pdf".into())
+        );
+        assert_eq!(
+            url("HTTP://Web.Archive.org/web/2022/https://x.example/"),
+            Ok("http://web.archive.org/web/2022/https://x.example/".into())
+        );
+        assert_eq!(url("a?b://c/"), Ok("a/?b://c/".into()));
     }
 }
 

@@ -17,7 +17,10 @@ pub struct CompileArgs {
     #[arg(short, long)]
     output: PathBuf,
     /// Feed files or directories (read recursively, sorted). Format: `.json` or a leading
-    /// `{`/`[` is STIX 2.1, anything else a plain list or CSV with a header.
+    /// `{`/`[` is STIX 2.1 or MISP, anything else a plain list or CSV with a header. A named
+    /// file that is not text is an error; inside a directory, such files, documentation
+    /// (LICENSE, README, COPYING, *.md), hidden entries and rules files are skipped and
+    /// reported.
     feeds: Vec<PathBuf>,
     /// A feed with options: `path=FILE[,source=NAME][,score=N][,tlp=LEVEL][,exact][,format=stix|text]`.
     #[arg(long = "feed", value_name = "SPEC")]
@@ -51,18 +54,37 @@ fn parse_tlp(s: &str) -> Result<Tlp, String> {
     Tlp::parse(s).ok_or_else(|| format!("unknown TLP level {s:?}"))
 }
 
-fn expand(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("reading directory {}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for e in entries {
-            expand(&e, out)?;
-        }
-    } else {
+/// A named path's feed files: the file itself, or a directory's files, recursively and
+/// sorted. Inside a directory, hidden entries, documentation and files that are no indicator
+/// lists go to `skipped` with the reason (a named file is always read; one that is not text is
+/// an error then).
+fn expand(
+    path: &Path,
+    out: &mut Vec<PathBuf>,
+    skipped: &mut Vec<(PathBuf, String)>,
+) -> anyhow::Result<()> {
+    if !path.is_dir() {
         out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("reading directory {}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for e in entries {
+        if e.file_name()
+            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
+        {
+            skipped.push((e, "hidden file or directory".into()));
+        } else if e.is_dir() {
+            expand(&e, out, skipped)?;
+        } else {
+            match trawl::compile::skipped_in_directory(&e)? {
+                Some(why) => skipped.push((e, why)),
+                None => out.push(e),
+            }
+        }
     }
     Ok(())
 }
@@ -107,16 +129,24 @@ fn parse_spec(spec: &str) -> anyhow::Result<FeedSpec> {
 pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let mut feeds = Vec::new();
+    let mut skipped = Vec::new();
     for p in &a.feeds {
         let mut files = Vec::new();
-        expand(p, &mut files)?;
+        expand(p, &mut files, &mut skipped)?;
         feeds.extend(files.into_iter().map(FeedSpec::new));
     }
     for s in &a.feed_specs {
         feeds.push(parse_spec(s)?);
     }
     if feeds.is_empty() {
-        bail!("no feeds given");
+        match skipped.first() {
+            Some((path, why)) => bail!(
+                "no feed files to compile: all {} files found were skipped ({}: {why}, …)",
+                skipped.len(),
+                path.display()
+            ),
+            None => bail!("no feeds given"),
+        }
     }
     let mut exclusions = Exclusions::new();
     for e in &a.exclude {
@@ -132,6 +162,9 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
         ..CompileOptions::default()
     };
     let mut builder = SetBuilder::new(opts, exclusions);
+    for (path, why) in &skipped {
+        builder.note_skipped(&path.display().to_string(), why);
+    }
     ingest_feeds(&feeds, &mut builder)?;
     let read_time = start.elapsed();
     // Nothing accepted is an empty set: most often a feed that came empty or unreadable, and

@@ -344,7 +344,8 @@ fn host_of(value: &Value) -> Option<String> {
     match value {
         Value::Domain(d) => Some(d.clone()),
         Value::Url(u) => {
-            let rest = u.split_once("://").map_or(u.as_str(), |(_, r)| r);
+            let rest =
+                crate::normalize::scheme_end(u.as_bytes()).map_or(u.as_str(), |i| &u[i + 3..]);
             let auth = rest.split(['/', '?']).next().unwrap_or("");
             let host = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
             let host = if host.starts_with('[') {

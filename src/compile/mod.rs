@@ -13,6 +13,7 @@ pub mod cidr;
 pub mod exclude;
 pub mod hashed;
 pub mod report;
+pub mod sniff;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -31,7 +32,7 @@ use crate::format::{
 };
 use crate::indicator::{Kind, Meta, Tlp, Value};
 use crate::ingest::{self, Collector, FeedOptions, Location};
-use crate::normalize::Normalized;
+use crate::normalize::{self, Normalized};
 
 pub use atomic::{Access, write_atomic};
 use cidr::{Intervals, Prefix, V4Table, V6Table};
@@ -174,6 +175,15 @@ impl SetBuilder {
     /// Notes an input file in the report.
     pub fn note_input(&mut self, name: &str) {
         self.report.inputs.push(name.to_string());
+    }
+
+    /// Notes a file that was not compiled, and why, in the report.
+    pub fn note_skipped(&mut self, name: &str, reason: &str) {
+        self.report
+            .skipped
+            .entry(reason.to_string())
+            .or_default()
+            .add(|| name.to_string());
     }
 
     fn intern_str(&mut self, s: &[u8]) -> StrRef {
@@ -472,7 +482,7 @@ impl SetBuilder {
                 .filter(|&r| {
                     let b = &self.recs[r as usize];
                     let key = b.key(&self.arena);
-                    b.kind == kind && (kind != Kind::Url || !key.windows(3).any(|w| w == b"://"))
+                    b.kind == kind && (kind != Kind::Url || normalize::scheme_end(key).is_none())
                 })
                 .collect();
             if !ids.is_empty() {
@@ -748,6 +758,9 @@ pub enum FeedFormat {
     /// A MISP feed's `manifest.json`: an index of the event files beside it, which carry the
     /// indicators; read as nothing.
     MispManifest,
+    /// Text that is not an indicator list (IDS or YARA rules, LOKI file-name regexes): skipped,
+    /// with this reason in the report (see [`sniff`]).
+    NotIndicators(&'static str),
 }
 
 /// One feed to compile: a path and its per-feed options.
@@ -775,13 +788,29 @@ impl FeedSpec {
         }
     }
 
+    /// How the file is read. A file that is not text is an error naming it (see [`sniff`]).
     fn detect_format(&self) -> Result<FeedFormat> {
+        if matches!(self.format, Some(f) if f != FeedFormat::Text) {
+            return Ok(self.format.unwrap_or(FeedFormat::Text));
+        }
+        let head = read_head(&self.path)?;
+        let n = head.len();
+        match sniff::sniff(&self.path, &head) {
+            sniff::Content::Binary(what) => {
+                return Err(Error::feed(
+                    &self.path,
+                    format!("not a text feed: this is {what}"),
+                ));
+            }
+            // `format=text` insists on reading it as a list.
+            sniff::Content::NotIndicators(why) if self.format.is_none() => {
+                return Ok(FeedFormat::NotIndicators(why));
+            }
+            _ => {}
+        }
         if let Some(f) = self.format {
             return Ok(f);
         }
-        let mut head = [0u8; 512];
-        let mut f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-        let n = std::io::Read::read(&mut f, &mut head).map_err(|e| Error::io(&self.path, e))?;
         let json = self
             .path
             .extension()
@@ -802,6 +831,33 @@ impl FeedSpec {
             _ => FeedFormat::Stix,
         })
     }
+}
+
+/// The first [`sniff::HEAD`] bytes of a file.
+fn read_head(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = Vec::with_capacity(sniff::HEAD);
+    f.take(sniff::HEAD as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(head)
+}
+
+/// Why a file met while walking a feed directory is not compiled, if it is not:
+/// documentation, not text, or text that is not an indicator list (see [`sniff`]). A file
+/// named by the user goes to [`ingest_feeds`] instead, which refuses one that is not text.
+pub fn skipped_in_directory(path: &Path) -> Result<Option<String>> {
+    if sniff::is_documentation(path) {
+        return Ok(Some(
+            "documentation (LICENSE, README, COPYING, *.md)".into(),
+        ));
+    }
+    Ok(match sniff::sniff(path, &read_head(path)?) {
+        sniff::Content::Text => None,
+        sniff::Content::Binary(what) => Some(format!("not text: {what}")),
+        sniff::Content::NotIndicators(why) => Some(why.to_string()),
+    })
 }
 
 /// The first object key of a JSON document's head, if the document is an object.
@@ -833,6 +889,7 @@ pub fn ingest_feeds(feeds: &[FeedSpec], builder: &mut SetBuilder) -> Result<()> 
             let bytes = std::fs::metadata(&f.path).ok()?.len();
             Some(match format {
                 FeedFormat::Text => bytes / 26,
+                FeedFormat::NotIndicators(_) | FeedFormat::MispManifest => 0,
                 _ => bytes / 600,
             })
         })
@@ -840,6 +897,10 @@ pub fn ingest_feeds(feeds: &[FeedSpec], builder: &mut SetBuilder) -> Result<()> 
     builder.reserve(expected.min(1 << 28) as usize);
     for (feed, format) in feeds.iter().zip(formats) {
         let name: Arc<str> = feed.path.display().to_string().into();
+        if let FeedFormat::NotIndicators(why) = format {
+            builder.note_skipped(&name, why);
+            continue;
+        }
         builder.note_input(&name);
         let file = File::open(&feed.path).map_err(|e| Error::io(&feed.path, e))?;
         match format {
@@ -852,6 +913,7 @@ pub fn ingest_feeds(feeds: &[FeedSpec], builder: &mut SetBuilder) -> Result<()> 
                 ingest::Location::File { file: name },
                 "MISP feed manifest (its events are read from their own files)",
             ),
+            FeedFormat::NotIndicators(_) => {}
         }
     }
     stix.finish(builder);

@@ -1,5 +1,5 @@
-//! What a compilation did with its input, for the operator: accepted per kind, rejected per
-//! reason with locations, duplicates merged, suppressed by warninglists, filtered by score, TLP
+//! What a compilation did with its input, for the operator: files skipped per reason, accepted
+//! per kind, rejected per reason with locations, duplicates merged, suppressed by warninglists, filtered by score, TLP
 //! or expiry, unsupported patterns.
 
 use std::collections::BTreeMap;
@@ -36,6 +36,8 @@ impl Tally {
 pub struct CompileReport {
     /// Feed files read, in order.
     pub inputs: Vec<String>,
+    /// Files not compiled (documentation, not text, rules), per reason.
+    pub skipped: BTreeMap<String, Tally>,
     /// Items accepted per kind (before merging duplicates).
     pub accepted: BTreeMap<&'static str, u64>,
     /// Distinct indicators per kind in the set.
@@ -111,6 +113,7 @@ impl fmt::Display for CompileReport {
                 self.inputs[n - 1]
             )?,
         }
+        section(f, "skipped files", &self.skipped)?;
         let acc: u64 = self.accepted.values().sum();
         writeln!(f, "accepted: {acc}")?;
         for (k, n) in &self.accepted {
