@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 
 use trawl::IndicatorSet;
 use trawl::decode::log::LogFormat;
-use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
+use trawl::engine::logs::{ErrorCount, Input, LogOptions, OutputMode, scan_logs};
 use trawl::engine::reload::Reloader;
 use trawl::input::FollowOptions;
 use trawl::line_matcher::LineOptions;
@@ -200,10 +200,24 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
             if !f.format.is_empty() {
                 eprint!(" ({})", f.format);
             }
-            for (why, e) in &f.errors {
-                eprint!(", {} × {why}", e.count);
-                if f.name != "total" {
-                    eprint!(" (first at line {})", e.first_line);
+            // Lines that were not records of the format were scanned as text: say how many,
+            // why, and where the first of each kind is, so that they can be looked at.
+            let at = |e: &ErrorCount| {
+                if f.name == "total" {
+                    String::new()
+                } else {
+                    format!(" (first at line {})", e.first_line)
+                }
+            };
+            if f.fallback.count > 0 {
+                eprint!(
+                    ", {} lines scanned as text{}:",
+                    f.fallback.count,
+                    at(&f.fallback)
+                );
+                for (i, (why, e)) in f.errors.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "," };
+                    eprint!("{sep} {} × {why}{}", e.count, at(e));
                 }
             }
             eprintln!();

@@ -83,18 +83,43 @@ pub struct FileStats {
     pub hits: u64,
     /// Lines with at least one hit.
     pub matched_lines: u64,
-    /// Lines that did not parse in their format, per reason (their values read before the
-    /// damage were still matched).
+    /// Lines that are not records of the file's format (a syslog line in a JSON file, a
+    /// record cut short or nested too deep, a Zeek or CSV row with the wrong column count):
+    /// each was scanned whole as plain text instead, never dropped (see
+    /// [`LineMatcher::scan_record`]).
+    pub fallback: ErrorCount,
+    /// The fallback lines per reason.
     pub errors: BTreeMap<&'static str, ErrorCount>,
 }
 
-/// How many lines failed for one reason, and where the first of them is.
+/// How many lines, and where the first of them is.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct ErrorCount {
     /// Lines.
     pub count: u64,
-    /// Line number of the first (within its generation, for a followed file).
+    /// Line number of the first (for a followed file: the lowest, within its generation).
     pub first_line: u64,
+}
+
+impl ErrorCount {
+    /// Counts one more line, numbered `line`.
+    fn add_line(&mut self, line: u64) {
+        self.add(&ErrorCount {
+            count: 1,
+            first_line: line,
+        });
+    }
+
+    /// Adds the lines of `o` (chunks may finish in any order).
+    fn add(&mut self, o: &ErrorCount) {
+        if o.count == 0 {
+            return;
+        }
+        if self.count == 0 || o.first_line < self.first_line {
+            self.first_line = o.first_line;
+        }
+        self.count += o.count;
+    }
 }
 
 impl FileStats {
@@ -103,12 +128,9 @@ impl FileStats {
         self.bytes += o.bytes;
         self.hits += o.hits;
         self.matched_lines += o.matched_lines;
+        self.fallback.add(&o.fallback);
         for (k, v) in &o.errors {
-            let e = self.errors.entry(k).or_insert(ErrorCount {
-                count: 0,
-                first_line: v.first_line,
-            });
-            e.count += v.count;
+            self.errors.entry(k).or_default().add(v);
         }
     }
 }
@@ -251,11 +273,9 @@ fn work<D: AsRef<[u8]>>(
             match batch.add_line(i as u32, line.bytes, &mut decoder) {
                 Ok(kind) => (kind == LineKind::Record, true),
                 Err(why) => {
-                    let e = stats.errors.entry(why).or_insert(ErrorCount {
-                        count: 0,
-                        first_line: line.number,
-                    });
-                    e.count += 1;
+                    // Scanned as text by the batch: counted, never dropped.
+                    stats.fallback.add_line(line.number);
+                    stats.errors.entry(why).or_default().add_line(line.number);
                     (true, false)
                 }
             }
