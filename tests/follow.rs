@@ -170,6 +170,7 @@ fn rotation_and_truncation(read_size: usize) {
             poll: Duration::from_millis(10),
             from_end: false,
             read_size,
+            ..FollowOptions::default()
         },
     );
     // The file does not exist yet: the follower waits for it.

@@ -924,6 +924,71 @@ fn overlong_line() {
     }
 }
 
+/// A line longer than a stream holds at once comes in overlapping pieces: a token at any
+/// offset across a piece boundary (cut by it, inside the overlap, just before or after it) is
+/// reported once, at its place in the whole line; the line after it keeps its number; bytes
+/// and lines are counted once. (Small pieces here; 64 MiB with 64 KiB overlaps in production.)
+#[test]
+fn tokens_across_the_pieces_of_an_overlong_stream_line() {
+    let piece = 512;
+    let keep = trawl::input::overlap(piece);
+    // Piece 1 holds bytes [0, 512) of the line, piece 2 [384, 896), piece 3 [768, …).
+    let boundaries = [piece, 2 * piece - keep];
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("long.log.gz");
+    let filler = "lorem ipsum dolor sit amet ".repeat(80);
+    let tokens = [
+        ("203.0.113.66", "203.0.113.66/32"),
+        ("c2.badsite.test", "c2.badsite.test"),
+        ("mailer@phish.example", "mailer@phish.example"),
+        (
+            "http://dl.badsite.test/stage2.bin",
+            "http://dl.badsite.test/stage2.bin",
+        ),
+    ];
+    for (token, value) in tokens {
+        let len = token.len();
+        // Every start from well before the first overlap to past the first boundary; the same
+        // offsets around the second boundary (a piece both continued and cut).
+        for start in boundaries[0] - keep - len - 2..=boundaries[0] + 2 {
+            let second = start + (boundaries[1] - boundaries[0]);
+            let mut line = filler[..start - 1].to_string() + " " + token + " ";
+            line += &filler[line.len()..second - 1];
+            line += " ";
+            line += token;
+            line += " ";
+            line += &filler[..filler.len() - 200];
+            let text = format!("{line}\nafter 198.51.100.7\n");
+            let mut enc = flate2::write::GzEncoder::new(
+                std::fs::File::create(&gz).unwrap(),
+                flate2::Compression::fast(),
+            );
+            enc.write_all(text.as_bytes()).unwrap();
+            enc.finish().unwrap();
+            let opts = LogOptions {
+                piece_size: piece,
+                ..options(2, 100, OutputMode::Hits)
+            };
+            let (got, outcome) = hits(&gz, &opts);
+            let got: Vec<(u64, u64, usize, &str)> = got
+                .iter()
+                .map(|r| (r.line, r.offset, r.start, r.value.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    (1, 0, start, value),
+                    (1, 0, second, value),
+                    (2, line.len() as u64 + 1, 6, "198.51.100.7/32")
+                ],
+                "{token} at {start} and {second}"
+            );
+            let f = &outcome.files[0];
+            assert_eq!((f.lines, f.bytes), (2, text.len() as u64));
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Planted indicators in random lines, against the free-text oracle.
 
@@ -1217,7 +1282,7 @@ fn mixed_json_log(lines: usize, seed: u64) -> (String, BTreeMap<u64, Vec<String>
     let mut planted: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     let mut not_json = Vec::new();
     // A value for one slot: (as written, indicator value) when planted, else a decoy.
-    let mut slot = |rng: &mut rand::rngs::StdRng, kind: u8| -> (String, Option<String>) {
+    let slot = |rng: &mut rand::rngs::StdRng, kind: u8| -> (String, Option<String>) {
         let i = rng.gen_range(0..1000);
         if !rng.gen_bool(0.15) {
             return (p.decoys[i % p.decoys.len()].clone(), None);

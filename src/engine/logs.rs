@@ -19,7 +19,7 @@ use serde_json::{Value as Json, json};
 
 use crate::decode::log::{DETECT_HEAD, Decoder, LineKind, LogFormat, detect};
 use crate::error::{Error, Result};
-use crate::input::{self, Chunk, Follow, FollowOptions};
+use crate::input::{self, Chunk, Follow, FollowOptions, Piece};
 use crate::line_matcher::{BatchScanner, LineHit, LineMatcher, LineOptions, ScanBuffers};
 use crate::set::IndicatorSet;
 use crate::sink::{indicator_type, rfc3339};
@@ -45,6 +45,10 @@ pub struct LogOptions {
     pub workers: usize,
     /// Bytes per chunk handed to a worker.
     pub chunk_size: usize,
+    /// The most a stream (stdin, a pipe, gzip) holds at once: a longer line is scanned in
+    /// overlapping pieces of this size (see [`crate::input::Piece`]); [`input::MAX_LINE`]
+    /// unless testing. Followed files have their own, [`FollowOptions::piece_size`].
+    pub piece_size: usize,
     /// Format for every file; `None` detects it per file.
     pub format: Option<LogFormat>,
     /// Field restriction and defanged recognition.
@@ -60,6 +64,7 @@ impl Default for LogOptions {
         LogOptions {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             chunk_size: 1 << 20,
+            piece_size: input::MAX_LINE,
             format: None,
             line: LineOptions::default(),
             ordered: true,
@@ -259,14 +264,17 @@ fn work<D: AsRef<[u8]>>(
     mode: OutputMode,
 ) -> Done {
     let mut stats = FileStats {
-        bytes: chunk.len() as u64,
+        bytes: chunk.fresh_len() as u64,
         ..FileStats::default()
     };
     let mut decoder = src.decoder.clone();
     let lines: Vec<_> = chunk.lines().collect();
     let mut info = Vec::with_capacity(lines.len());
+    // A piece of a line too long to hold whole: its first line may go on from the previous
+    // chunk (counted there), and its hits are only those it owns, each token once.
+    let piece = chunk.piece;
     for (i, line) in lines.iter().enumerate() {
-        stats.lines += 1;
+        stats.lines += u64::from(i > 0 || piece.lead == 0);
         let (record, parsed) = if line.number <= src.header_lines {
             (false, true)
         } else {
@@ -288,7 +296,12 @@ fn work<D: AsRef<[u8]>>(
         });
     }
     let mut hits: Vec<(u32, LineHit)> = Vec::new();
-    batch.finish(|i, h| hits.push((i, h)));
+    batch.finish(|i, h| {
+        let at = (lines[i as usize].offset - chunk.offset) as usize + h.start;
+        if piece == Piece::default() || piece.owns(at, chunk.len()) {
+            hits.push((i, h));
+        }
+    });
     stats.hits = hits.len() as u64;
     let mut out = Vec::new();
     let mut next_hit = 0;
@@ -304,12 +317,13 @@ fn work<D: AsRef<[u8]>>(
                 let when = (!line_hits.is_empty())
                     .then(|| record_time(decoder.format(), line.bytes))
                     .flatten();
+                // A continued line's hits are placed in the whole line.
+                let lead = if i == 0 { piece.lead } else { 0 };
                 for (_, h) in line_hits {
                     let doc = hit_json(
                         matcher.set(),
                         &src.name,
-                        li.number,
-                        li.offset,
+                        (li.number, li.offset - lead, lead),
                         line.bytes,
                         h,
                         when.as_deref(),
@@ -384,22 +398,24 @@ fn enrichments<D: AsRef<[u8]>>(set: &IndicatorSet<D>, line: &[u8], h: &LineHit) 
         .collect()
 }
 
-/// One hit as an ECS document with where it was found.
+/// One hit as an ECS document with where it was found: the line's number and byte offset, and
+/// how many bytes of the line come before `line` (a piece of a line too long to hold whole;
+/// else 0), which the hit's span is moved by.
 fn hit_json<D: AsRef<[u8]>>(
     set: &IndicatorSet<D>,
     file: &str,
-    line_no: u64,
-    offset: u64,
+    (line_no, offset, lead): (u64, u64, u64),
     line: &[u8],
     h: &LineHit,
     when: Option<&str>,
 ) -> Json {
     let now = rfc3339(crate::indicator::unix_now(), 0);
+    let (start, end) = (h.start as u64 + lead, h.end as u64 + lead);
     json!({
         "@timestamp": when.unwrap_or(&now),
         "event": { "kind": "enrichment", "category": ["threat"], "type": ["indicator"], "dataset": "trawl.log", "created": now },
         "log": { "file": { "path": file }, "offset": offset },
-        "trawl": { "line": line_no, "start": h.start, "end": h.end },
+        "trawl": { "line": line_no, "start": start, "end": end },
         "threat": { "enrichments": enrichments(set, line, h) },
     })
 }
@@ -619,7 +635,7 @@ where
             };
             match input {
                 Input::Path(p) => {
-                    input::chunks(p, opts.chunk_size, &mut send)?;
+                    input::chunks(p, opts.chunk_size, opts.piece_size, &mut send)?;
                 }
                 Input::Follow(p, fo) => {
                     let mut follow = Follow::new(p, fo.clone())?;
@@ -713,6 +729,7 @@ mod tests {
             line_count: text.lines().count() as u64,
             offset: 0,
             data: ChunkData::Owned(text.as_bytes().to_vec()),
+            piece: Piece::default(),
         }
     }
 

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use memchr::memrchr;
+use memchr::{memchr, memrchr};
 
-use super::chunk::{Chunk, ChunkData, Numbering};
+use super::chunk::{Chunk, ChunkData, Numbering, overlap};
 use super::stream::MAX_LINE;
 use crate::error::{Error, Result};
 
@@ -24,6 +24,9 @@ pub struct FollowOptions {
     pub from_end: bool,
     /// Bytes read per call.
     pub read_size: usize,
+    /// The most of a line held at once: a longer line is handed out in overlapping pieces of
+    /// this size (see [`super::Piece`]); [`MAX_LINE`] unless testing (at least 64).
+    pub piece_size: usize,
 }
 
 impl Default for FollowOptions {
@@ -32,6 +35,7 @@ impl Default for FollowOptions {
             poll: Duration::from_millis(200),
             from_end: false,
             read_size: 1 << 20,
+            piece_size: MAX_LINE,
         }
     }
 }
@@ -63,6 +67,9 @@ pub struct Follow {
     numbering: Numbering,
     /// Bytes read and not yet handed out: a line still being written.
     pending: Vec<u8>,
+    /// How many bytes at the front of `pending` are known to hold no `\n` (each byte is
+    /// searched once, however long a line grows).
+    searched: usize,
     /// A chunk ready to be handed out before anything else (the tail of a rotated file).
     ready: Option<Chunk>,
     /// Read buffer, `read_size` bytes.
@@ -81,6 +88,7 @@ impl Follow {
             first: true,
             numbering: Numbering::new(path.to_string_lossy().into()),
             pending: Vec::new(),
+            searched: 0,
             ready: None,
             buf: vec![0; opts.read_size],
             opts,
@@ -92,6 +100,10 @@ impl Follow {
     pub fn next_chunk(&mut self, stop: &AtomicBool) -> Result<Option<Chunk>> {
         loop {
             if let Some(c) = self.ready.take() {
+                return Ok(Some(c));
+            }
+            // What an earlier read left: a long line's next piece.
+            if let Some(c) = self.take_lines() {
                 return Ok(Some(c));
             }
             if stop.load(Ordering::Relaxed) {
@@ -110,9 +122,6 @@ impl Follow {
             open.pos += n as u64;
             if n > 0 {
                 self.pending.extend_from_slice(&self.buf[..n]);
-                if let Some(c) = self.take_lines() {
-                    return Ok(Some(c));
-                }
                 continue;
             }
             if !self.at_end()? {
@@ -206,25 +215,35 @@ impl Follow {
         }
     }
 
-    /// The whole lines at the front of `pending`, as a chunk; or, when a line has grown to
-    /// [`MAX_LINE`] bytes without its end, that piece of it (memory stays bounded, no byte
-    /// is dropped).
+    /// The whole lines at the front of `pending`, as a chunk; or, when the line at the front
+    /// is longer than the piece size, a piece of it whose last bytes start the next one
+    /// (memory stays bounded, no token is lost at the cut).
     fn take_lines(&mut self) -> Option<Chunk> {
-        let Some(last) = memrchr(b'\n', &self.pending) else {
-            if self.pending.len() < MAX_LINE {
-                return None;
-            }
-            let rest = self.pending.split_off(MAX_LINE);
+        let size = self.opts.piece_size.max(64);
+        let from = self.searched;
+        let first = memchr(b'\n', &self.pending[from..]).map_or(self.pending.len(), |i| from + i);
+        if first >= size {
+            let keep = overlap(size);
+            let rest = self.pending[size - keep..].to_vec();
+            self.pending.truncate(size);
             let piece = std::mem::replace(&mut self.pending, rest);
-            return Some(self.chunk(piece));
-        };
+            self.searched = first - (size - keep);
+            return Some(self.numbering.next_cut(ChunkData::Owned(piece), keep));
+        }
+        if first == self.pending.len() {
+            self.searched = first;
+            return None;
+        }
+        let last = first + memrchr(b'\n', &self.pending[first..]).expect("a \\n at `first`");
         let rest = self.pending.split_off(last + 1);
+        self.searched = 0;
         let data = std::mem::replace(&mut self.pending, rest);
         Some(self.chunk(data))
     }
 
     /// Everything pending, as a chunk (a line without its `\n`), if anything is.
     fn flush_pending(&mut self) -> Option<Chunk> {
+        self.searched = 0;
         if self.pending.is_empty() {
             return None;
         }
@@ -277,23 +296,36 @@ mod tests {
     }
 
     #[test]
-    fn a_line_without_end_comes_in_bounded_pieces() {
+    fn a_line_without_end_comes_in_bounded_overlapping_pieces() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let mut data = vec![b'a'; MAX_LINE + 100];
+        let piece = 4096;
+        let mut data: Vec<u8> = (0..piece * 3).map(|i| b'a' + (i % 26) as u8).collect();
         data.extend_from_slice(b"\nnext\n");
         std::fs::write(&path, &data).unwrap();
-        let mut follow = Follow::new(&path, FollowOptions::default()).unwrap();
-        let stop = AtomicBool::new(false);
-        let mut got = Vec::new();
-        let mut sizes = Vec::new();
-        while got.len() < data.len() {
-            let c = follow.next_chunk(&stop).unwrap().unwrap();
-            sizes.push(c.len());
-            got.extend_from_slice(c.bytes());
+        for read_size in [100, 1 << 20] {
+            let opts = FollowOptions {
+                read_size,
+                piece_size: piece,
+                ..FollowOptions::default()
+            };
+            let mut follow = Follow::new(&path, opts).unwrap();
+            let stop = AtomicBool::new(false);
+            let mut fresh = Vec::new();
+            let mut cuts = 0;
+            while fresh.len() < data.len() {
+                let c = follow.next_chunk(&stop).unwrap().unwrap();
+                assert!(c.len() <= piece);
+                assert_eq!(c.offset, (fresh.len() - c.piece.repeated) as u64);
+                assert_eq!(
+                    c.offset - c.piece.lead,
+                    if c.first_line == 1 { 0 } else { 3 * 4096 + 1 }
+                );
+                cuts += usize::from(c.piece.cut > 0);
+                fresh.extend_from_slice(&c.bytes()[c.piece.repeated..]);
+            }
+            assert_eq!(fresh, data);
+            assert!(cuts >= 3, "{cuts}");
         }
-        assert_eq!(got, data);
-        assert_eq!(sizes[0], MAX_LINE);
-        assert!(sizes.iter().all(|&s| s <= MAX_LINE));
     }
 }

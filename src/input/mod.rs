@@ -8,7 +8,8 @@
 //! * [`Follow`] — one file followed like `tail -F`: new lines as they are appended, across
 //!   rotation (rename and a new file) and truncation.
 //!
-//! A line is never split between chunks; a final line without `\n` is still a line.
+//! A line is never split between chunks, except a line longer than a stream holds (see
+//! [`Piece`]); a final line without `\n` is still a line.
 
 mod chunk;
 mod follow;
@@ -20,7 +21,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use chunk::{Chunk, ChunkData, Line, Lines};
+pub use chunk::{Chunk, ChunkData, Line, Lines, Piece, overlap};
 pub use follow::{Follow, FollowOptions};
 pub use stream::{MAX_LINE, chunks_from_reader};
 
@@ -57,16 +58,27 @@ pub struct SourceStats {
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Reads the input at `path` (`-` for stdin) once, handing its chunks of about `target` bytes
-/// to `each` in order until it returns `false`.
+/// to `each` in order until it returns `false`. A stream (stdin, a pipe, gzip) holds at most
+/// `piece_size` bytes ([`MAX_LINE`] unless testing): longer lines come in overlapping pieces
+/// (see [`Piece`]). A regular file is mapped and its lines always come whole.
 pub fn chunks(
     path: &Path,
     target: usize,
+    piece_size: usize,
     each: &mut dyn FnMut(Chunk) -> bool,
 ) -> Result<SourceStats> {
     let source: Arc<str> = path.to_string_lossy().into();
     if path.as_os_str() == "-" {
         let stdin = std::io::stdin();
-        return chunks_from_reader(stdin.lock(), path, source, target, ReadMode::Stream, each);
+        return chunks_from_reader(
+            stdin.lock(),
+            path,
+            source,
+            target,
+            piece_size,
+            ReadMode::Stream,
+            each,
+        );
     }
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
@@ -86,10 +98,18 @@ pub fn chunks(
     if magic_len == 2 && magic == GZIP_MAGIC {
         let stream = std::io::Cursor::new(magic).chain(file);
         let gz = flate2::read::MultiGzDecoder::new(stream);
-        return chunks_from_reader(gz, path, source, target, ReadMode::Gzip, each);
+        return chunks_from_reader(gz, path, source, target, piece_size, ReadMode::Gzip, each);
     }
     if !regular {
-        return chunks_from_reader(file, path, source, target, ReadMode::Stream, each);
+        return chunks_from_reader(
+            file,
+            path,
+            source,
+            target,
+            piece_size,
+            ReadMode::Stream,
+            each,
+        );
     }
     if meta.len() == 0 {
         return Ok(SourceStats::default());
