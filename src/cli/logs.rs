@@ -220,6 +220,19 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
                     eprint!("{sep} {} × {why}{}", e.count, at(e));
                 }
             }
+            let lost = f.follow_losses;
+            if lost.files > 0 {
+                eprint!(
+                    ", {} rotated files lost (gone before they could be opened)",
+                    lost.files
+                );
+            }
+            if lost.late_bytes > 0 {
+                eprint!(
+                    ", {} bytes lost (written to a rotated file after it was read)",
+                    lost.late_bytes
+                );
+            }
             eprintln!();
         }
         eprintln!(

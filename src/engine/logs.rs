@@ -19,7 +19,7 @@ use serde_json::{Value as Json, json};
 
 use crate::decode::log::{DETECT_HEAD, Decoder, LineKind, LogFormat, detect};
 use crate::error::{Error, Result};
-use crate::input::{self, Chunk, Follow, FollowOptions, Piece};
+use crate::input::{self, Chunk, Follow, FollowLosses, FollowOptions, Piece};
 use crate::line_matcher::{BatchScanner, LineHit, LineMatcher, LineOptions, ScanBuffers};
 use crate::set::IndicatorSet;
 use crate::sink::{indicator_type, rfc3339};
@@ -95,6 +95,8 @@ pub struct FileStats {
     pub fallback: ErrorCount,
     /// The fallback lines per reason.
     pub errors: BTreeMap<&'static str, ErrorCount>,
+    /// A followed file: what rotation kept from being read (see [`FollowLosses`]).
+    pub follow_losses: FollowLosses,
 }
 
 /// How many lines, and where the first of them is.
@@ -134,6 +136,8 @@ impl FileStats {
         self.hits += o.hits;
         self.matched_lines += o.matched_lines;
         self.fallback.add(&o.fallback);
+        self.follow_losses.files += o.follow_losses.files;
+        self.follow_losses.late_bytes += o.follow_losses.late_bytes;
         for (k, v) in &o.errors {
             self.errors.entry(k).or_default().add(v);
         }
@@ -562,6 +566,10 @@ where
         .collect();
     let formats: Vec<std::sync::Mutex<&'static str>> =
         names.iter().map(|_| std::sync::Mutex::new("")).collect();
+    let follow_losses: Vec<std::sync::Mutex<FollowLosses>> = names
+        .iter()
+        .map(|_| std::sync::Mutex::new(FollowLosses::default()))
+        .collect();
     let (read_result, write_result) = std::thread::scope(|scope| {
         for _ in 0..workers {
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
@@ -639,11 +647,16 @@ where
                 }
                 Input::Follow(p, fo) => {
                     let mut follow = Follow::new(p, fo.clone())?;
-                    while let Some(chunk) = follow.next_chunk(stop)? {
-                        if !send(chunk) {
-                            break;
+                    let read = (|| {
+                        while let Some(chunk) = follow.next_chunk(stop)? {
+                            if !send(chunk) {
+                                break;
+                            }
                         }
-                    }
+                        Ok(())
+                    })();
+                    *follow_losses[index].lock().expect("losses lock") = follow.losses();
+                    read?;
                 }
             }
             Ok(())
@@ -693,8 +706,9 @@ where
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => true,
         Err(e) => return Err(Error::invalid(format!("writing output: {e}"))),
     };
-    for (f, fmt) in files.iter_mut().zip(formats) {
+    for ((f, fmt), lost) in files.iter_mut().zip(formats).zip(follow_losses) {
         f.format = fmt.into_inner().unwrap_or("");
+        f.follow_losses = lost.into_inner().unwrap_or_default();
     }
     Ok(LogOutcome {
         files,

@@ -6,7 +6,8 @@
 //!   pipes and other non-regular files are read as streams that hand out every complete line
 //!   as soon as it has arrived (so `tail -F x | trawl scan logs -` answers per line).
 //! * [`Follow`] — one file followed like `tail -F`: new lines as they are appended, across
-//!   rotation (rename and a new file) and truncation.
+//!   rotation (rename and a new file, however fast: every file that appears at the path is
+//!   opened at once, with inotify) and truncation.
 //!
 //! A line is never split between chunks, except a line longer than a stream holds (see
 //! [`Piece`]); a final line without `\n` is still a line.
@@ -15,6 +16,7 @@ mod chunk;
 mod follow;
 mod mapped;
 mod stream;
+mod watch;
 
 use std::fs::File;
 use std::io::Read;
@@ -22,7 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use chunk::{Chunk, ChunkData, Line, Lines, Piece, overlap};
-pub use follow::{Follow, FollowOptions};
+pub use follow::{Follow, FollowLosses, FollowOptions};
 pub use stream::{MAX_LINE, chunks_from_reader};
 
 use crate::error::{Error, Result};
