@@ -503,3 +503,37 @@ fn scan_logs_follows_a_zeek_log_across_rotation() {
     assert_eq!(outcome.files[0].format, "zeek");
     assert!(outcome.files[0].errors.is_empty(), "{:?}", outcome.files[0]);
 }
+
+/// `scan_logs` reports what its followed file lost: rotated files gone before they could be
+/// opened are counted in the input's counters, beside the hits of those that were read.
+#[test]
+fn scan_logs_counts_rotated_files_it_could_not_read() {
+    let set = set();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let out = Shared::default();
+    let stop = AtomicBool::new(false);
+    let inputs = [Input::Follow(path.clone(), FollowOptions::default())];
+    let opts = LogOptions {
+        workers: 1,
+        mode: OutputMode::OnlyMatching,
+        ..LogOptions::default()
+    };
+    let files = 30;
+    let outcome = std::thread::scope(|s| {
+        let scan = s.spawn(|| scan_logs(&set, &inputs, &opts, out.clone(), &stop));
+        // Time for the scan to start following (its watch is set up as it starts).
+        std::thread::sleep(Duration::from_millis(500));
+        for i in 0..files {
+            std::fs::write(&path, format!("file {i} from 203.0.113.66\n")).unwrap();
+            std::fs::remove_file(&path).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        stop.store(true, Ordering::Relaxed);
+        scan.join().unwrap().unwrap()
+    });
+    let f = &outcome.files[0];
+    assert_eq!(f.hits + f.follow_losses.files, files, "{f:?}");
+    assert!(f.follow_losses.files > 0, "{f:?}");
+    assert_eq!(outcome.total().follow_losses, f.follow_losses);
+}

@@ -77,7 +77,7 @@ struct Open {
 /// Each file the path names in turn is a *generation*: [`Chunk::generation`] counts them, and
 /// line numbers and offsets restart at each. A rotated file is read to its end before the
 /// next one: once the next one has data, or a file after it appeared, or the rotated one has
-/// been quiet a second ([`ROTATION_GRACE`]); bytes written to it later are counted as lost
+/// been quiet a second; bytes written to it later are counted as lost
 /// ([`FollowLosses::late_bytes`]). On truncation reading restarts at the beginning. Bytes
 /// after the last `\n` wait for the rest of their line, except at a rotation, a truncation or
 /// a stop, where they are handed out as a line of their own.
