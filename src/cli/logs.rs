@@ -125,6 +125,9 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
     if a.follow && a.files.iter().any(|f| f.as_os_str() == "-") {
         anyhow::bail!("--follow needs files: stdin is already a stream");
     }
+    if a.follow {
+        raise_open_files_limit();
+    }
     let inputs: Vec<Input> = a
         .files
         .iter()
@@ -247,4 +250,22 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Following opens each rotated file as it appears and holds it until it has been read: a
+/// reader far behind a fast rotation holds many. The soft limit on open files goes up to the
+/// hard one, as daemons do (a file that still cannot be opened is counted lost).
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: both calls get a valid pointer to an `rlimit` that outlives them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }

@@ -63,6 +63,7 @@ impl Watcher {
     /// Starts watching `path` (which need not exist yet): with inotify when `notify` is set
     /// and inotify can watch its directory, else by looking at the path every `poll`.
     pub fn start(path: &Path, poll: Duration, notify: bool) -> Watcher {
+        let poll = poll.max(Duration::from_millis(1));
         let (arrivals_tx, arrivals) = unbounded();
         let (wake_tx, wake) = bounded(1);
         let lost = Arc::new(AtomicU64::new(0));
@@ -247,8 +248,8 @@ struct Unopened {
     gone: Option<&'static str>,
     /// Why it is tracked.
     seen: Seen,
-    /// The file as last opened by its name.
-    file: Option<File>,
+    /// The file as last opened by its name, or why it could not be.
+    file: Option<std::io::Result<File>>,
 }
 
 /// The files that appeared at the path and have not been handed out yet, each by its current
@@ -358,7 +359,7 @@ impl Tracker {
     fn open_all(&mut self, dir: &Path) {
         for u in &mut self.unopened {
             if let Some(name) = &u.name {
-                u.file = File::open(dir.join(name)).ok();
+                u.file = Some(File::open(dir.join(name)));
             }
         }
     }
@@ -370,17 +371,26 @@ impl Tracker {
         let ids: Vec<Option<(u64, u64)>> = self
             .unopened
             .iter()
-            .map(|u| u.file.as_ref().and_then(id_of))
+            .map(|u| {
+                u.file
+                    .as_ref()
+                    .and_then(|f| f.as_ref().ok())
+                    .and_then(id_of)
+            })
             .collect();
         for (i, u) in self.unopened.drain(..).enumerate() {
             let later = ids[i].is_some() && ids[i + 1..].contains(&ids[i]);
-            match u.file {
-                Some(file) if !later => looker.hand_out(file, u.seen == Seen::Initial),
+            match (u.file, u.gone) {
+                (Some(Ok(file)), _) if !later => {
+                    looker.hand_out(file, u.seen == Seen::Initial);
+                }
                 _ if u.seen != Seen::Appeared => {}
-                _ => looker.lose(&format!(
-                    "a rotated file was {}",
-                    u.gone.unwrap_or("gone before it could be opened")
-                )),
+                (_, Some(why)) => looker.lose(&format!("a rotated file was {why}")),
+                (Some(Err(e)), None) if e.kind() != std::io::ErrorKind::NotFound => {
+                    // Out of descriptors, most likely (a reader far behind a fast rotation).
+                    looker.lose(&format!("a rotated file could not be opened ({e})"));
+                }
+                _ => looker.lose("a rotated file was gone before it could be opened"),
             }
         }
     }
@@ -683,7 +693,7 @@ mod tests {
                 cookie: 0,
                 gone: Some("deleted before it could be opened"),
                 seen: Seen::Appeared,
-                file: File::open(dir.path().join("app.log")).ok(),
+                file: Some(File::open(dir.path().join("app.log"))),
             },
         );
         t.finish(&mut looker);
