@@ -285,12 +285,22 @@ impl Tracker {
             .find(|u| u.gone.is_none() && u.name.as_ref() == Some(name))
     }
 
-    /// Marks the file called `name`, if one is tracked, as gone.
-    fn remove(&mut self, name: &OsString, why: &'static str) -> bool {
+    /// Marks the file called `name`, if one is tracked, as gone: deleted, or `replaced` by
+    /// another file of that name.
+    ///
+    /// What it was last opened as is kept (the open may have come before the change), except
+    /// where that could be a file that has an entry of its own, which would then be read
+    /// under this one's name and counted lost under its own: a file a safety-net look opened
+    /// (the files whose events come after it have their entries), or, once replaced, the file
+    /// that was at the path when following began.
+    fn remove(&mut self, name: &OsString, why: &'static str, replaced: bool) -> bool {
         match self.named(name) {
             Some(u) => {
                 u.name = None;
                 u.gone = Some(why);
+                if u.seen == Seen::Look || (replaced && u.seen == Seen::Initial) {
+                    u.file = None;
+                }
                 true
             }
             None => false,
@@ -302,7 +312,8 @@ impl Tracker {
     fn apply(&mut self, change: &Change) -> bool {
         match change {
             Change::Created(name) => {
-                let replaced = self.remove(name, "replaced by another file before it was opened");
+                let replaced =
+                    self.remove(name, "replaced by another file before it was opened", true);
                 if *name == self.name {
                     self.add(Seen::Appeared);
                     return true;
@@ -310,7 +321,8 @@ impl Tracker {
                 replaced
             }
             Change::MovedTo(name, cookie) => {
-                let replaced = self.remove(name, "replaced by another file before it was opened");
+                let replaced =
+                    self.remove(name, "replaced by another file before it was opened", true);
                 let moved = self
                     .unopened
                     .iter_mut()
@@ -334,7 +346,7 @@ impl Tracker {
                 }
                 None => false,
             },
-            Change::Deleted(name) => self.remove(name, "deleted before it could be opened"),
+            Change::Deleted(name) => self.remove(name, "deleted before it could be opened", false),
             Change::Modified | Change::Overflow | Change::Gone => false,
         }
     }

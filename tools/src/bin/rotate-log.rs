@@ -42,7 +42,9 @@ fn main() -> std::io::Result<()> {
             std::fs::rename(&path, rotated(1))?;
             log = open()?;
             rotations += 1;
-            next_rotation += every;
+            // Never faster than `every`, even after a stall (a burst of rotations would delete
+            // files as fast as they come).
+            next_rotation = Instant::now() + every;
         }
         std::thread::sleep(Duration::from_millis(1));
     }
