@@ -15,7 +15,7 @@ BINS=("$@")
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 echo 203.0.113.7 >"$DIR/feed.txt"
-target/release/trawl compile -q -o "$DIR/set.tset" "$DIR/feed.txt" >/dev/null
+target/release/trawl compile -q -o "$DIR/set.tset" "$DIR/feed.txt" >/dev/null 2>&1
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 for every in 100 10; do
   for bin in "${BINS[@]}"; do
