@@ -29,7 +29,7 @@ use std::ops::Range;
 
 use hashbrown::HashMap;
 
-use crate::decode::log::{Decoder, LineKind, LogFormat, csv, field_matches, json, zeek};
+use crate::decode::log::{Decoder, LineKind, LogFormat, csv, field_matches, json, trim_eol, zeek};
 use crate::extract::{Extractor, Options as ExtractOptions, Token};
 use crate::normalize;
 use crate::set::{Hit, IndicatorSet};
@@ -140,8 +140,8 @@ impl<'s, D: AsRef<[u8]>> LineMatcher<'s, D> {
     }
 
     /// Every hit in `line`, read in the matcher's format (plain text or JSON Lines). A JSON
-    /// line that does not parse keeps the hits of the values read before the damage. Reuses
-    /// per-thread buffers: a line without hits allocates nothing.
+    /// line that does not parse is scanned whole as text (see [`LineMatcher::scan_record`]).
+    /// Reuses per-thread buffers: a line without hits allocates nothing.
     pub fn scan(&self, line: &[u8]) -> std::vec::IntoIter<LineHit> {
         let format = match self.opts.format {
             LogFormatOption::Plain => LogFormat::Plain,
@@ -164,8 +164,15 @@ impl<'s, D: AsRef<[u8]>> LineMatcher<'s, D> {
 
     /// Every hit in one `line` of a file read with `decoder` (which holds the file's format
     /// and, for Zeek and CSV, its header: feed it every line of the file in order, header
-    /// lines included), appended to `out`. Returns what the line was, or its parse error after
-    /// the hits found before the damage.
+    /// lines included), appended to `out`. Returns what the line was, or its parse error.
+    ///
+    /// A line that is not a record of the format (a syslog line in a JSON file, a record cut
+    /// short or nested deeper than the walker goes, a row with the wrong column count) is
+    /// scanned whole as free text, `--field` or not, so that nothing in it is hidden: the
+    /// error says it was such a *fallback* line. Its hits are those of the values read before
+    /// the damage (with their fields), then those of the text that no such value already
+    /// reported (field `None`); in a JSON line, escaped strings (`"http:\/\/…"`) are also
+    /// unescaped and matched wherever they stand.
     pub fn scan_record(
         &self,
         line: &[u8],
@@ -235,6 +242,43 @@ impl<'m, 's, D: AsRef<[u8]>> BatchScanner<'m, 's, D> {
     }
 }
 
+/// Drops the hits of a fallback line's text scan ([`Origin::Text`]) that repeat a hit of the
+/// same indicator on the same line found in a value, whose span holds theirs (the value's own
+/// span when it was unescaped): one indicator at one place is one hit. `hits` is sorted by
+/// (line, start, end).
+fn drop_echoes(hits: &mut Vec<(At, Hit)>) {
+    // Per line and indicator: the value hits' spans by start, with the furthest end reached so
+    // far, so that each text hit is checked with one binary search (a line may hold many hits
+    // of one indicator).
+    let mut spans: HashMap<(u32, u32), Vec<(u32, u32)>> = HashMap::new();
+    let text_lines: Vec<u32> = hits
+        .iter()
+        .filter(|(a, _)| a.origin == Origin::Text)
+        .map(|(a, _)| a.line)
+        .collect();
+    for (a, h) in hits.iter() {
+        if a.origin != Origin::Text && text_lines.binary_search(&a.line).is_ok() {
+            let v = spans.entry((a.line, h.indicator)).or_default();
+            let reach = v.last().map_or(a.end, |&(_, e)| e.max(a.end));
+            v.push((a.start, reach));
+        }
+    }
+    if spans.is_empty() {
+        return;
+    }
+    hits.retain(|(a, h)| {
+        if a.origin != Origin::Text {
+            return true;
+        }
+        let Some(v) = spans.get(&(a.line, h.indicator)) else {
+            return true;
+        };
+        // The value hits that start at or before this one: does any reach its end?
+        let n = v.partition_point(|&(s, _)| s <= a.start);
+        n == 0 || v[n - 1].1 < a.end
+    });
+}
+
 /// Where a token was found.
 #[derive(Clone, Copy, Debug)]
 struct At {
@@ -242,6 +286,21 @@ struct At {
     field: u32,
     start: u32,
     end: u32,
+    origin: Origin,
+}
+
+/// How a token was found: in a value of a record, or by the fallback scan of a line that is
+/// not one. The order ranks them: of two hits of one indicator at one place, the first kind is
+/// kept (it knows the field).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+enum Origin {
+    /// A value the format's walker handed out (a plain-text line's too).
+    #[default]
+    Value,
+    /// An escaped `"…"` string of a JSON line that did not parse, unescaped.
+    Quoted,
+    /// The raw text of a line that did not parse.
+    Text,
 }
 
 /// The distinct keys of `keys` in first-seen order; `which[i]` is set to the index of key `i`'s
@@ -304,6 +363,10 @@ struct Tokens {
     hits: Vec<(At, Hit)>,
     literal_hits: Vec<Hit>,
     results: Vec<Option<Hit>>,
+    /// How the tokens being gathered now were found.
+    origin: Origin,
+    /// Some line of the batch was scanned as text ([`Origin::Text`]).
+    fallback: bool,
 }
 
 impl Tokens {
@@ -336,7 +399,7 @@ impl Tokens {
             LogFormat::Plain => |_, _| false,
         };
         let filtered = format != LogFormat::Plain && !m.opts.fields.is_empty();
-        decoder.line(line, |v| {
+        let result = decoder.line(line, |v| {
             if filtered
                 && !m
                     .opts
@@ -363,7 +426,38 @@ impl Tokens {
             } else {
                 self.add_text(m, line_ix, v.raw, v.start, v.field, None);
             }
-        })
+        });
+        if result.is_err() {
+            self.add_fallback(m, line_ix, trim_eol(line), format);
+        }
+        result
+    }
+
+    /// A line that is not a record of `format`, scanned whole as text (a Plain line never
+    /// fails). A JSON line's escaped strings are unescaped and matched too: the text scan
+    /// cannot see `http:\/\/evil.example\/x` as a URL.
+    fn add_fallback<D: AsRef<[u8]>>(
+        &mut self,
+        m: &LineMatcher<'_, D>,
+        line_ix: u32,
+        text: &[u8],
+        format: LogFormat,
+    ) {
+        self.fallback = true;
+        if format == LogFormat::JsonLines && memchr::memchr(b'\\', text).is_some() {
+            self.origin = Origin::Quoted;
+            let mut buf = std::mem::take(&mut self.unescaped);
+            json::quoted_strings(text, |v| {
+                buf.clear();
+                if v.escaped && json::unescape(v.raw, &mut buf) {
+                    self.add_text(m, line_ix, &buf, v.start, b"", Some(v.start..v.end()));
+                }
+            });
+            self.unescaped = buf;
+        }
+        self.origin = Origin::Text;
+        self.add_text(m, line_ix, text, 0, b"", None);
+        self.origin = Origin::Value;
     }
 
     /// Gathers the tokens of `text`, found at `base` in its line. When the text was unescaped,
@@ -380,18 +474,21 @@ impl Tokens {
         // The field's id is looked up only once the value turns out to hold a token (most
         // values hold none).
         let mut field_id = None;
+        let origin = self.origin;
         let at = |field: u32, start: usize, end: usize| match &whole {
             Some(w) => At {
                 line,
                 field,
                 start: w.start as u32,
                 end: w.end as u32,
+                origin,
             },
             None => At {
                 line,
                 field,
                 start: (base + start) as u32,
                 end: (base + end) as u32,
+                origin,
             },
         };
         let mut refanged = Vec::new();
@@ -591,9 +688,12 @@ impl Tokens {
             |i, h| self.hits.push((scalars[urls[i] as usize].2, h)),
         );
         self.hits
-            .sort_by_key(|(a, h)| (a.line, a.start, a.end, h.indicator));
+            .sort_by_key(|(a, h)| (a.line, a.start, a.end, h.indicator, a.origin));
         self.hits
             .dedup_by_key(|(a, h)| (a.line, a.start, a.end, h.indicator));
+        if std::mem::take(&mut self.fallback) {
+            drop_echoes(&mut self.hits);
+        }
         for (a, h) in self.hits.drain(..) {
             let field = (a.field != NO_FIELD)
                 .then(|| String::from_utf8_lossy(&self.fields[a.field as usize]).into_owned());

@@ -251,23 +251,21 @@ fn enrich_format_and_field_options() {
     assert!(got.contains(&(6, "message".into(), "203.0.113.66".into())));
     assert!(!got.iter().any(|(l, _, _)| *l == 7));
 
-    // Text read as JSON: every line is a parse error, counted with where the first one is.
-    let o = trawl(&[
-        "scan",
-        "logs",
-        "-s",
-        &set,
-        "--format",
-        "json",
-        &logs("syslog/messages"),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
+    // Text read as JSON: no line is a record, each is scanned as text (the same hits as
+    // plain), counted with where the first one is.
+    let syslog = logs("syslog/messages");
+    let as_json = trawl(&["scan", "logs", "-s", &set, "--format", "json", &syslog]);
+    let as_text = trawl(&["scan", "logs", "-s", &set, "--format", "plain", &syslog]);
+    assert_eq!(as_json.status.code(), Some(0));
+    assert_eq!(hits(&stdout(&as_json)), hits(&stdout(&as_text)));
+    let err = stderr(&as_json);
     assert!(
-        err.contains("0 hits on 0 lines (json), 11 × json: "),
+        err.contains(
+            "11 hits on 7 lines (json), 11 lines scanned as text (first at line 1): \
+             11 × json: unexpected byte (first at line 1)"
+        ),
         "{err}"
     );
-    assert!(err.contains("(first at line 1)"), "{err}");
 
     // --field: a JSON path, a Zeek column (repeatable).
     let o = trawl(&[
@@ -571,4 +569,71 @@ fn follow_picks_up_a_replaced_set() {
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert_eq!(wait(&mut child).code(), Some(0));
+}
+
+/// Lines of a JSON log that are not JSON records are scanned as text in every output mode:
+/// `--enrich` wraps them as `{"message": …}` with their enrichments, `--only-matching` prints
+/// them as they are, `-c` counts their hits; stderr counts them.
+#[test]
+fn lines_that_are_not_records_in_every_output_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = compiled(dir.path());
+    let log = dir.path().join("mixed.json");
+    let lines = [
+        r#"{"ip":"203.0.113.66"}"#,
+        "Jan  1 00:00:01 web-1 sshd[7]: Accepted password for bob from 198.51.100.7",
+        r#"{"ip":"203.0.113.66","q":"c2.badsite.test","cut":"he"#,
+        r#"{"clean":"x"}"#,
+    ];
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let log = log.to_str().unwrap();
+
+    let o = trawl(&["scan", "logs", "-s", &set, "--enrich", log]);
+    assert_eq!(o.status.code(), Some(0));
+    let docs: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 4);
+    let matched = |d: &serde_json::Value| -> Vec<(String, String)> {
+        d["threat"]["enrichments"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        let m = &e["matched"];
+                        (
+                            m["field"].as_str().unwrap().into(),
+                            m["atomic"].as_str().unwrap().into(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let pair = |f: &str, a: &str| (f.to_string(), a.to_string());
+    assert_eq!(docs[0]["ip"], "203.0.113.66");
+    assert_eq!(matched(&docs[0]), [pair("ip", "203.0.113.66")]);
+    assert_eq!(docs[1]["message"], lines[1]);
+    assert_eq!(matched(&docs[1]), [pair("message", "198.51.100.7")]);
+    assert_eq!(docs[2]["message"], lines[2]);
+    assert_eq!(
+        matched(&docs[2]),
+        [pair("ip", "203.0.113.66"), pair("q", "c2.badsite.test")]
+    );
+    assert_eq!(docs[3], serde_json::json!({"clean": "x"}));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "4 hits on 3 lines (json), 2 lines scanned as text (first at line 2): \
+             1 × json: unexpected byte (first at line 2), \
+             1 × json: unterminated string (first at line 3)"
+        ),
+        "{err}"
+    );
+
+    let o = trawl(&["scan", "logs", "-s", &set, "-q", "--only-matching", log]);
+    assert_eq!(stdout(&o), lines[..3].join("\n") + "\n");
+    let o = trawl(&["scan", "logs", "-s", &set, "-q", "-c", log]);
+    assert_eq!(stdout(&o), format!("{log}:4\n"));
 }

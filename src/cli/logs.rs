@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 
 use trawl::IndicatorSet;
 use trawl::decode::log::LogFormat;
-use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
+use trawl::engine::logs::{ErrorCount, Input, LogOptions, OutputMode, scan_logs};
 use trawl::engine::reload::Reloader;
 use trawl::input::FollowOptions;
 use trawl::line_matcher::LineOptions;
@@ -123,6 +123,9 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
     if a.follow && a.files.iter().any(|f| f.as_os_str() == "-") {
         anyhow::bail!("--follow needs files: stdin is already a stream");
     }
+    if a.follow {
+        raise_open_files_limit();
+    }
     let inputs: Vec<Input> = a
         .files
         .iter()
@@ -196,11 +199,38 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
             if !f.format.is_empty() {
                 eprint!(" ({})", f.format);
             }
-            for (why, e) in &f.errors {
-                eprint!(", {} × {why}", e.count);
-                if f.name != "total" {
-                    eprint!(" (first at line {})", e.first_line);
+            // Lines that were not records of the format were scanned as text: say how many,
+            // why, and where the first of each kind is, so that they can be looked at.
+            let at = |e: &ErrorCount| {
+                if f.name == "total" {
+                    String::new()
+                } else {
+                    format!(" (first at line {})", e.first_line)
                 }
+            };
+            if f.fallback.count > 0 {
+                eprint!(
+                    ", {} lines scanned as text{}:",
+                    f.fallback.count,
+                    at(&f.fallback)
+                );
+                for (i, (why, e)) in f.errors.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "," };
+                    eprint!("{sep} {} × {why}{}", e.count, at(e));
+                }
+            }
+            let lost = f.follow_losses;
+            if lost.files > 0 {
+                eprint!(
+                    ", {} rotated files lost (gone before they could be opened)",
+                    lost.files
+                );
+            }
+            if lost.late_bytes > 0 {
+                eprint!(
+                    ", {} bytes lost (written to a rotated file after it was read)",
+                    lost.late_bytes
+                );
             }
             eprintln!();
         }
@@ -216,4 +246,22 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Following opens each rotated file as it appears and holds it until it has been read: a
+/// reader far behind a fast rotation holds many. The soft limit on open files goes up to the
+/// hard one, as daemons do (a file that still cannot be opened is counted lost).
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: both calls get a valid pointer to an `rlimit` that outlives them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }

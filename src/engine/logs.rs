@@ -19,7 +19,7 @@ use serde_json::{Value as Json, json};
 
 use crate::decode::log::{DETECT_HEAD, Decoder, LineKind, LogFormat, detect};
 use crate::error::{Error, Result};
-use crate::input::{self, Chunk, Follow, FollowOptions};
+use crate::input::{self, Chunk, Follow, FollowLosses, FollowOptions, Piece};
 use crate::line_matcher::{BatchScanner, LineHit, LineMatcher, LineOptions, ScanBuffers};
 use crate::set::IndicatorSet;
 use crate::sink::{indicator_type, rfc3339};
@@ -45,6 +45,10 @@ pub struct LogOptions {
     pub workers: usize,
     /// Bytes per chunk handed to a worker.
     pub chunk_size: usize,
+    /// The most a stream (stdin, a pipe, gzip) holds at once: a longer line is scanned in
+    /// overlapping pieces of this size (see [`crate::input::Piece`]); [`input::MAX_LINE`]
+    /// unless testing. Followed files have their own, [`FollowOptions::piece_size`].
+    pub piece_size: usize,
     /// Format for every file; `None` detects it per file.
     pub format: Option<LogFormat>,
     /// Field restriction and defanged recognition.
@@ -60,6 +64,7 @@ impl Default for LogOptions {
         LogOptions {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             chunk_size: 1 << 20,
+            piece_size: input::MAX_LINE,
             format: None,
             line: LineOptions::default(),
             ordered: true,
@@ -83,18 +88,45 @@ pub struct FileStats {
     pub hits: u64,
     /// Lines with at least one hit.
     pub matched_lines: u64,
-    /// Lines that did not parse in their format, per reason (their values read before the
-    /// damage were still matched).
+    /// Lines that are not records of the file's format (a syslog line in a JSON file, a
+    /// record cut short or nested too deep, a Zeek or CSV row with the wrong column count):
+    /// each was scanned whole as plain text instead, never dropped (see
+    /// [`LineMatcher::scan_record`]).
+    pub fallback: ErrorCount,
+    /// The fallback lines per reason.
     pub errors: BTreeMap<&'static str, ErrorCount>,
+    /// A followed file: what rotation kept from being read (see [`FollowLosses`]).
+    pub follow_losses: FollowLosses,
 }
 
-/// How many lines failed for one reason, and where the first of them is.
+/// How many lines, and where the first of them is.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct ErrorCount {
     /// Lines.
     pub count: u64,
-    /// Line number of the first (within its generation, for a followed file).
+    /// Line number of the first (for a followed file: the lowest, within its generation).
     pub first_line: u64,
+}
+
+impl ErrorCount {
+    /// Counts one more line, numbered `line`.
+    fn add_line(&mut self, line: u64) {
+        self.add(&ErrorCount {
+            count: 1,
+            first_line: line,
+        });
+    }
+
+    /// Adds the lines of `o` (chunks may finish in any order).
+    fn add(&mut self, o: &ErrorCount) {
+        if o.count == 0 {
+            return;
+        }
+        if self.count == 0 || o.first_line < self.first_line {
+            self.first_line = o.first_line;
+        }
+        self.count += o.count;
+    }
 }
 
 impl FileStats {
@@ -103,12 +135,11 @@ impl FileStats {
         self.bytes += o.bytes;
         self.hits += o.hits;
         self.matched_lines += o.matched_lines;
+        self.fallback.add(&o.fallback);
+        self.follow_losses.files += o.follow_losses.files;
+        self.follow_losses.late_bytes += o.follow_losses.late_bytes;
         for (k, v) in &o.errors {
-            let e = self.errors.entry(k).or_insert(ErrorCount {
-                count: 0,
-                first_line: v.first_line,
-            });
-            e.count += v.count;
+            self.errors.entry(k).or_default().add(v);
         }
     }
 }
@@ -237,25 +268,26 @@ fn work<D: AsRef<[u8]>>(
     mode: OutputMode,
 ) -> Done {
     let mut stats = FileStats {
-        bytes: chunk.len() as u64,
+        bytes: chunk.fresh_len() as u64,
         ..FileStats::default()
     };
     let mut decoder = src.decoder.clone();
     let lines: Vec<_> = chunk.lines().collect();
     let mut info = Vec::with_capacity(lines.len());
+    // A piece of a line too long to hold whole: its first line may go on from the previous
+    // chunk (counted there), and its hits are only those it owns, each token once.
+    let piece = chunk.piece;
     for (i, line) in lines.iter().enumerate() {
-        stats.lines += 1;
+        stats.lines += u64::from(i > 0 || piece.lead == 0);
         let (record, parsed) = if line.number <= src.header_lines {
             (false, true)
         } else {
             match batch.add_line(i as u32, line.bytes, &mut decoder) {
                 Ok(kind) => (kind == LineKind::Record, true),
                 Err(why) => {
-                    let e = stats.errors.entry(why).or_insert(ErrorCount {
-                        count: 0,
-                        first_line: line.number,
-                    });
-                    e.count += 1;
+                    // Scanned as text by the batch: counted, never dropped.
+                    stats.fallback.add_line(line.number);
+                    stats.errors.entry(why).or_default().add_line(line.number);
                     (true, false)
                 }
             }
@@ -268,7 +300,12 @@ fn work<D: AsRef<[u8]>>(
         });
     }
     let mut hits: Vec<(u32, LineHit)> = Vec::new();
-    batch.finish(|i, h| hits.push((i, h)));
+    batch.finish(|i, h| {
+        let at = (lines[i as usize].offset - chunk.offset) as usize + h.start;
+        if piece == Piece::default() || piece.owns(at, chunk.len()) {
+            hits.push((i, h));
+        }
+    });
     stats.hits = hits.len() as u64;
     let mut out = Vec::new();
     let mut next_hit = 0;
@@ -284,12 +321,13 @@ fn work<D: AsRef<[u8]>>(
                 let when = (!line_hits.is_empty())
                     .then(|| record_time(decoder.format(), line.bytes))
                     .flatten();
+                // A continued line's hits are placed in the whole line.
+                let lead = if i == 0 { piece.lead } else { 0 };
                 for (_, h) in line_hits {
                     let doc = hit_json(
                         matcher.set(),
                         &src.name,
-                        li.number,
-                        li.offset,
+                        (li.number, li.offset - lead, lead),
                         line.bytes,
                         h,
                         when.as_deref(),
@@ -364,22 +402,24 @@ fn enrichments<D: AsRef<[u8]>>(set: &IndicatorSet<D>, line: &[u8], h: &LineHit) 
         .collect()
 }
 
-/// One hit as an ECS document with where it was found.
+/// One hit as an ECS document with where it was found: the line's number and byte offset, and
+/// how many bytes of the line come before `line` (a piece of a line too long to hold whole;
+/// else 0), which the hit's span is moved by.
 fn hit_json<D: AsRef<[u8]>>(
     set: &IndicatorSet<D>,
     file: &str,
-    line_no: u64,
-    offset: u64,
+    (line_no, offset, lead): (u64, u64, u64),
     line: &[u8],
     h: &LineHit,
     when: Option<&str>,
 ) -> Json {
     let now = rfc3339(crate::indicator::unix_now(), 0);
+    let (start, end) = (h.start as u64 + lead, h.end as u64 + lead);
     json!({
         "@timestamp": when.unwrap_or(&now),
         "event": { "kind": "enrichment", "category": ["threat"], "type": ["indicator"], "dataset": "trawl.log", "created": now },
         "log": { "file": { "path": file }, "offset": offset },
-        "trawl": { "line": line_no, "start": h.start, "end": h.end },
+        "trawl": { "line": line_no, "start": start, "end": end },
         "threat": { "enrichments": enrichments(set, line, h) },
     })
 }
@@ -526,6 +566,10 @@ where
         .collect();
     let formats: Vec<std::sync::Mutex<&'static str>> =
         names.iter().map(|_| std::sync::Mutex::new("")).collect();
+    let follow_losses: Vec<std::sync::Mutex<FollowLosses>> = names
+        .iter()
+        .map(|_| std::sync::Mutex::new(FollowLosses::default()))
+        .collect();
     let (read_result, write_result) = std::thread::scope(|scope| {
         for _ in 0..workers {
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
@@ -599,15 +643,20 @@ where
             };
             match input {
                 Input::Path(p) => {
-                    input::chunks(p, opts.chunk_size, &mut send)?;
+                    input::chunks(p, opts.chunk_size, opts.piece_size, &mut send)?;
                 }
                 Input::Follow(p, fo) => {
                     let mut follow = Follow::new(p, fo.clone())?;
-                    while let Some(chunk) = follow.next_chunk(stop)? {
-                        if !send(chunk) {
-                            break;
+                    let read = (|| {
+                        while let Some(chunk) = follow.next_chunk(stop)? {
+                            if !send(chunk) {
+                                break;
+                            }
                         }
-                    }
+                        Ok(())
+                    })();
+                    *follow_losses[index].lock().expect("losses lock") = follow.losses();
+                    read?;
                 }
             }
             Ok(())
@@ -657,8 +706,9 @@ where
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => true,
         Err(e) => return Err(Error::invalid(format!("writing output: {e}"))),
     };
-    for (f, fmt) in files.iter_mut().zip(formats) {
+    for ((f, fmt), lost) in files.iter_mut().zip(formats).zip(follow_losses) {
         f.format = fmt.into_inner().unwrap_or("");
+        f.follow_losses = lost.into_inner().unwrap_or_default();
     }
     Ok(LogOutcome {
         files,
@@ -693,6 +743,7 @@ mod tests {
             line_count: text.lines().count() as u64,
             offset: 0,
             data: ChunkData::Owned(text.as_bytes().to_vec()),
+            piece: Piece::default(),
         }
     }
 

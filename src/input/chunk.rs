@@ -1,5 +1,6 @@
-//! [`Chunk`]: a run of whole lines from one source, the unit of work handed to a scanner, and
-//! [`Lines`], the iterator over its lines with their numbers and byte offsets.
+//! [`Chunk`]: a run of whole lines from one source, the unit of work handed to a scanner;
+//! [`Lines`], the iterator over its lines with their numbers and byte offsets; and [`Piece`],
+//! where a chunk stands in a line too long to be held whole.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -11,8 +12,9 @@ use memmap2::Mmap;
 ///
 /// Every line in [`bytes`](Chunk::bytes) ends with `\n`, except the last line of a source that
 /// has no final newline (it still counts as a line). A line is never split between two chunks,
-/// so a worker can scan a chunk without looking at its neighbours; `seq` lets the results be
-/// put back in input order (see [`super::InOrder`]).
+/// so a worker can scan a chunk without looking at its neighbours — except a line too long for
+/// a stream to hold, which comes in overlapping pieces (see [`Piece`]); `seq` lets the results
+/// be put back in input order.
 #[derive(Clone, Debug)]
 pub struct Chunk {
     /// Where the lines come from: the path as given, or `"-"` for stdin. Shared, so a chunk
@@ -34,6 +36,45 @@ pub struct Chunk {
     pub offset: u64,
     /// The bytes: borrowed from a shared memory map, or owned.
     pub data: ChunkData,
+    /// Where the chunk stands in a line too long to be held whole (all zero for whole lines).
+    pub piece: Piece,
+}
+
+/// Where a chunk stands in a line longer than a stream holds at once (its *piece size*,
+/// [`super::MAX_LINE`] unless set otherwise): such a line is handed out in pieces of that size,
+/// each starting [`overlap`] bytes before the previous one's end, so that a token cut by one
+/// piece's end is whole in the next. [`Piece::owns`] gives each position to exactly one piece,
+/// so that a token inside the overlap is reported once. All zero for a chunk of whole lines.
+///
+/// A token longer than the overlap less two bytes (64 KiB in all but tests: only URLs get
+/// that long) that straddles a piece boundary is seen cut short.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Piece {
+    /// Bytes of the chunk's first line before the chunk's first byte (0: the chunk starts with
+    /// its first line).
+    pub lead: u64,
+    /// How many of the chunk's first bytes the previous chunk ended with.
+    pub repeated: usize,
+    /// How many of the chunk's last bytes the next chunk starts with (0: the chunk ends with a
+    /// whole line).
+    pub cut: usize,
+}
+
+impl Piece {
+    /// Whether a token starting at byte `start` of a chunk of `len` bytes is this chunk's to
+    /// report. A piece sees at least one byte on either side of each token it owns (so it can
+    /// tell where a token starts and ends): it leaves the first byte to the previous piece,
+    /// and the last `cut - 1` bytes, which start the next piece's owned bytes, to the next.
+    #[inline]
+    pub fn owns(&self, start: usize, len: usize) -> bool {
+        (self.repeated == 0 || start >= 1) && (self.cut == 0 || start + self.cut <= len)
+    }
+}
+
+/// How many bytes consecutive pieces of a line share, for pieces of `piece_size` bytes:
+/// 64 KiB, or a quarter of the piece when that is less (small pieces in tests).
+pub fn overlap(piece_size: usize) -> usize {
+    (piece_size / 4).min(64 << 10)
 }
 
 /// Where a chunk's bytes live.
@@ -68,6 +109,18 @@ impl Chunk {
             ChunkData::Mapped { range, .. } => range.len(),
             ChunkData::Owned(v) => v.len(),
         }
+    }
+
+    /// The chunk's bytes that the previous chunk did not hold (all but a piece's overlap).
+    #[inline]
+    pub fn fresh_len(&self) -> usize {
+        self.len() - self.piece.repeated
+    }
+
+    /// The lines that start in this chunk (all but a piece's continued first line).
+    #[inline]
+    pub fn fresh_lines(&self) -> u64 {
+        self.line_count - u64::from(self.piece.lead > 0)
     }
 
     /// Whether the chunk holds no bytes (never true for chunks made by this module).
@@ -162,6 +215,8 @@ pub(crate) struct Numbering {
     seq: u64,
     next_line: u64,
     offset: u64,
+    /// Where the next chunk stands in a cut line.
+    carry: Piece,
 }
 
 impl Numbering {
@@ -173,11 +228,18 @@ impl Numbering {
             seq: 0,
             next_line: 1,
             offset: 0,
+            carry: Piece::default(),
         }
     }
 
     /// The next chunk, holding `data` (whole lines, or a last line without `\n`).
     pub(crate) fn next(&mut self, data: ChunkData) -> Chunk {
+        self.next_cut(data, 0)
+    }
+
+    /// The next chunk, holding `data`, whose last `cut` bytes the next chunk starts with: a
+    /// piece of a line too long to hold (`cut` = 0: as [`Numbering::next`]).
+    pub(crate) fn next_cut(&mut self, data: ChunkData, cut: usize) -> Chunk {
         let mut chunk = Chunk {
             source: self.source.clone(),
             generation: self.generation,
@@ -186,11 +248,31 @@ impl Numbering {
             line_count: 0,
             offset: self.offset,
             data,
+            piece: Piece { cut, ..self.carry },
         };
         chunk.line_count = count_lines(chunk.bytes());
+        let len = chunk.len() as u64;
         self.seq += 1;
-        self.next_line += chunk.line_count;
-        self.offset += chunk.len() as u64;
+        if cut == 0 {
+            self.carry = Piece::default();
+            self.next_line += chunk.line_count;
+            self.offset += len;
+        } else {
+            // The cut line goes on in the next chunk, which starts `cut` bytes before this
+            // one's end.
+            let line_start = match memchr::memrchr(b'\n', chunk.bytes()) {
+                Some(i) => chunk.offset + i as u64 + 1,
+                None => chunk.offset - chunk.piece.lead,
+            };
+            let next = chunk.offset + len - cut as u64;
+            self.carry = Piece {
+                lead: next - line_start,
+                repeated: cut,
+                cut: 0,
+            };
+            self.next_line += chunk.line_count - 1;
+            self.offset = next;
+        }
         chunk
     }
 
@@ -199,6 +281,7 @@ impl Numbering {
         self.generation += 1;
         self.next_line = 1;
         self.offset = 0;
+        self.carry = Piece::default();
     }
 
     /// Counts offsets from `offset` (a followed file read from its end).

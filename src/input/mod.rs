@@ -6,22 +6,25 @@
 //!   pipes and other non-regular files are read as streams that hand out every complete line
 //!   as soon as it has arrived (so `tail -F x | trawl scan logs -` answers per line).
 //! * [`Follow`] — one file followed like `tail -F`: new lines as they are appended, across
-//!   rotation (rename and a new file) and truncation.
+//!   rotation (rename and a new file, however fast: every file that appears at the path is
+//!   opened at once, with inotify) and truncation.
 //!
-//! A line is never split between chunks; a final line without `\n` is still a line.
+//! A line is never split between chunks, except a line longer than a stream holds (see
+//! [`Piece`]); a final line without `\n` is still a line.
 
 mod chunk;
 mod follow;
 mod mapped;
 mod stream;
+mod watch;
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use chunk::{Chunk, ChunkData, Line, Lines};
-pub use follow::{Follow, FollowOptions};
+pub use chunk::{Chunk, ChunkData, Line, Lines, Piece, overlap};
+pub use follow::{Follow, FollowLosses, FollowOptions};
 pub use stream::{MAX_LINE, chunks_from_reader};
 
 use crate::error::{Error, Result};
@@ -57,16 +60,27 @@ pub struct SourceStats {
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Reads the input at `path` (`-` for stdin) once, handing its chunks of about `target` bytes
-/// to `each` in order until it returns `false`.
+/// to `each` in order until it returns `false`. A stream (stdin, a pipe, gzip) holds at most
+/// `piece_size` bytes ([`MAX_LINE`] unless testing): longer lines come in overlapping pieces
+/// (see [`Piece`]). A regular file is mapped and its lines always come whole.
 pub fn chunks(
     path: &Path,
     target: usize,
+    piece_size: usize,
     each: &mut dyn FnMut(Chunk) -> bool,
 ) -> Result<SourceStats> {
     let source: Arc<str> = path.to_string_lossy().into();
     if path.as_os_str() == "-" {
         let stdin = std::io::stdin();
-        return chunks_from_reader(stdin.lock(), path, source, target, ReadMode::Stream, each);
+        return chunks_from_reader(
+            stdin.lock(),
+            path,
+            source,
+            target,
+            piece_size,
+            ReadMode::Stream,
+            each,
+        );
     }
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
@@ -86,10 +100,18 @@ pub fn chunks(
     if magic_len == 2 && magic == GZIP_MAGIC {
         let stream = std::io::Cursor::new(magic).chain(file);
         let gz = flate2::read::MultiGzDecoder::new(stream);
-        return chunks_from_reader(gz, path, source, target, ReadMode::Gzip, each);
+        return chunks_from_reader(gz, path, source, target, piece_size, ReadMode::Gzip, each);
     }
     if !regular {
-        return chunks_from_reader(file, path, source, target, ReadMode::Stream, each);
+        return chunks_from_reader(
+            file,
+            path,
+            source,
+            target,
+            piece_size,
+            ReadMode::Stream,
+            each,
+        );
     }
     if meta.len() == 0 {
         return Ok(SourceStats::default());

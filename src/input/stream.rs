@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use memchr::memrchr;
 
-use super::chunk::{Chunk, ChunkData, Numbering};
+use super::chunk::{Chunk, ChunkData, Numbering, overlap};
 use super::{ReadMode, SourceStats};
 use crate::error::{Error, Result};
 
@@ -15,33 +15,38 @@ use crate::error::{Error, Result};
 /// short (the writer has nothing more ready: on a pipe, every complete line is matched as soon
 /// as it arrives); the bytes after its last `\n` wait for the rest of their line. A final line
 /// without `\n` is handed out at the end. `path` names the input in errors.
+///
+/// The stream never holds more than `piece_size` bytes ([`MAX_LINE`] in production; at least
+/// 64): a longer line is handed out in overlapping pieces of that size (see
+/// [`super::Piece`]), so that a stream without line ends (a binary file on stdin) cannot take
+/// all memory and no token is lost at a piece boundary.
 pub fn chunks_from_reader(
     mut reader: impl Read,
     path: &Path,
     source: Arc<str>,
     target: usize,
+    piece_size: usize,
     mode: ReadMode,
     each: &mut dyn FnMut(Chunk) -> bool,
 ) -> Result<SourceStats> {
     let target = target.max(1);
+    let cap = piece_size.max(64);
     let mut stats = SourceStats {
         mode,
         ..SourceStats::default()
     };
     let mut numbering = Numbering::new(source);
     let mut buf: Vec<u8> = Vec::new();
-    let mut emit = |data: Vec<u8>, stats: &mut SourceStats| -> bool {
-        let chunk = numbering.next(ChunkData::Owned(data));
+    let mut emit = |data: Vec<u8>, cut: usize, stats: &mut SourceStats| -> bool {
+        let chunk = numbering.next_cut(ChunkData::Owned(data), cut);
         stats.chunks = numbering.chunks();
-        stats.lines += chunk.line_count;
-        stats.bytes += chunk.len() as u64;
+        stats.lines += chunk.fresh_lines();
+        stats.bytes += chunk.fresh_len() as u64;
         each(chunk)
     };
     // `buf[..filled]` holds bytes read and not yet handed out; the rest is room to read into
     // (zeroed once when the buffer grows, not per read). The buffer never holds more than
-    // `cap` bytes: a line longer than MAX_LINE is handed out in pieces, so that a stream
-    // without line ends (a binary file on stdin) cannot take all memory; no byte is dropped.
-    let cap = target.max(MAX_LINE);
+    // `cap` bytes.
     let mut filled = 0;
     // Just past the last `\n` in `buf[..filled]`, if any (each byte is searched once).
     let mut lines_end: Option<usize> = None;
@@ -57,7 +62,7 @@ pub fn chunks_from_reader(
             Err(e) => {
                 // What was read before the error is still handed out.
                 if filled > 0 {
-                    emit(buf[..filled].to_vec(), &mut stats);
+                    emit(buf[..filled].to_vec(), 0, &mut stats);
                 }
                 return Err(Error::io(path, e));
             }
@@ -65,7 +70,7 @@ pub fn chunks_from_reader(
         let before = filled;
         filled += n;
         if n == 0 {
-            if filled > 0 && !emit(buf[..filled].to_vec(), &mut stats) {
+            if filled > 0 && !emit(buf[..filled].to_vec(), 0, &mut stats) {
                 stats.stopped = true;
             }
             return Ok(stats);
@@ -73,39 +78,40 @@ pub fn chunks_from_reader(
         if let Some(i) = memrchr(b'\n', &buf[before..filled]) {
             lines_end = Some(before + i + 1);
         }
-        let cut = match lines_end {
-            Some(end) if filled >= target || n < room || filled == buf.len() => Some(end),
-            None if filled == cap => Some(filled),
-            _ => None,
+        // What to hand out: whole lines up to `end`, or (a line filling the whole buffer) a
+        // piece of it, whose last `keep` bytes stay to start the next piece.
+        let (end, keep) = match lines_end {
+            Some(end) if filled >= target || n < room || filled == buf.len() => (end, 0),
+            None if filled == cap => (filled, overlap(cap)),
+            _ => continue,
         };
-        if let Some(end) = cut {
-            let data = buf[..end].to_vec();
-            buf.copy_within(end..filled, 0);
-            filled -= end;
-            lines_end = None;
-            if !emit(data, &mut stats) {
-                stats.stopped = true;
-                return Ok(stats);
-            }
+        let data = buf[..end].to_vec();
+        buf.copy_within(end - keep..filled, 0);
+        filled -= end - keep;
+        lines_end = None;
+        if !emit(data, keep, &mut stats) {
+            stats.stopped = true;
+            return Ok(stats);
         }
     }
 }
 
 /// The longest line a stream hands out whole (with chunks of up to this size): longer ones
-/// come in pieces of this size.
+/// come in overlapping pieces of this size (see [`super::Piece`]).
 pub const MAX_LINE: usize = 64 << 20;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn chunks(data: &[u8], target: usize) -> Vec<Chunk> {
+    fn chunks(data: &[u8], target: usize, piece_size: usize) -> Vec<Chunk> {
         let mut out = Vec::new();
         let stats = chunks_from_reader(
             data,
             Path::new("t"),
             "t".into(),
             target,
+            piece_size,
             ReadMode::Stream,
             &mut |c| {
                 out.push(c);
@@ -114,6 +120,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(stats.bytes, data.len() as u64);
+        assert_eq!(
+            stats.lines,
+            super::super::chunk::count_lines(data),
+            "lines counted once"
+        );
         out
     }
 
@@ -124,12 +135,13 @@ mod tests {
             .chain(*b"last line without newline")
             .collect();
         for target in [1, 7, 4096, 1 << 20] {
-            let got = chunks(&data, target);
+            let got = chunks(&data, target, MAX_LINE);
             let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes().to_vec()).collect();
             assert_eq!(joined, data);
             let mut line = 1;
             for c in &got {
                 assert_eq!(c.first_line, line);
+                assert_eq!(c.piece, Default::default());
                 assert!(c.bytes().ends_with(b"\n") || c.bytes().ends_with(b"newline"));
                 line += c.line_count;
             }
@@ -137,16 +149,39 @@ mod tests {
         }
     }
 
+    /// A line longer than the piece size comes in pieces of that size, each repeating the
+    /// previous one's last `overlap` bytes; every piece knows where its line started.
     #[test]
-    fn an_endless_line_comes_in_bounded_pieces() {
-        let mut data = vec![b'a'; MAX_LINE + MAX_LINE / 2];
+    fn an_endless_line_comes_in_bounded_overlapping_pieces() {
+        let piece = 4096;
+        let keep = overlap(piece);
+        let long: Vec<u8> = (0..piece * 5 / 2).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut data = b"first\n".to_vec();
+        data.extend_from_slice(&long);
         data.extend_from_slice(b"\nnext\n");
-        for target in [1 << 20, 3 << 20] {
-            let got = chunks(&data, target);
-            assert!(got.iter().all(|c| c.len() <= MAX_LINE));
-            let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes().to_vec()).collect();
-            assert_eq!(joined, data);
-            assert_eq!(got[0].len(), MAX_LINE);
+        for target in [1, 1000, 1 << 20] {
+            let got = chunks(&data, target, piece);
+            assert!(got.iter().all(|c| c.len() <= piece));
+            let mut fresh = Vec::new();
+            let mut prev: Option<&Chunk> = None;
+            for c in &got {
+                if let Some(p) = prev {
+                    assert_eq!(c.piece.repeated, p.piece.cut);
+                    let shared = &p.bytes()[p.len() - p.piece.cut..];
+                    assert_eq!(&c.bytes()[..c.piece.repeated], shared);
+                    assert_eq!(c.offset, p.offset + (p.len() - p.piece.cut) as u64);
+                }
+                if c.piece.lead > 0 {
+                    assert_eq!((c.first_line, c.offset - c.piece.lead), (2, 6));
+                }
+                fresh.extend_from_slice(&c.bytes()[c.piece.repeated..]);
+                prev = Some(c);
+            }
+            assert_eq!(fresh, data, "target {target}");
+            let cut: Vec<usize> = got.iter().map(|c| c.piece.cut).filter(|&k| k > 0).collect();
+            assert!(cut.len() >= 2 && cut.iter().all(|&k| k == keep), "{cut:?}");
+            let last = got.last().unwrap();
+            assert_eq!(last.first_line + last.line_count - 1, 3);
         }
     }
 }

@@ -5,6 +5,9 @@
 //!   and whether it holds escapes.
 //! * [`unescape`] — decodes a string's escapes (`\" \\ \/ \b \f \n \r \t \uXXXX`, surrogate
 //!   pairs) into UTF-8 in a reused buffer.
+//! * [`quoted_strings`] — every `"…"` string of a line whatever the structure around it: what a
+//!   line that [`strings`] refuses (cut short, nested too deep, two records run together) still
+//!   holds.
 //!
 //! # Rules
 //!
@@ -174,6 +177,36 @@ pub fn strings<F: FnMut(Value<'_>)>(
                 None => return Err(E_TRUNCATED),
             }
         }
+    }
+}
+
+/// Hands every `"…"` string on `line` to `each`, keys included, in order, whatever the
+/// structure around them (no [`MAX_DEPTH`], no grammar): for a line that is not valid JSON, so
+/// that escaped values after the damage (`"http:\/\/…"`) can still be unescaped and matched.
+/// Quotes pair up from the start of the line, a backslash escaping the byte after it; a last
+/// string without its closing quote is not reported. Fields are empty.
+///
+/// ```
+/// let mut got = Vec::new();
+/// trawl::decode::log::json::quoted_strings(br#"{"a":[[{"u":"x\/y"}]] "cut"#, |v| {
+///     got.push((String::from_utf8_lossy(v.raw).into_owned(), v.start, v.escaped))
+/// });
+/// assert_eq!(got, [("a".to_string(), 2, false), ("u".into(), 9, false), (r"x\/y".into(), 13, true)]);
+/// ```
+pub fn quoted_strings<F: FnMut(Value<'_>)>(line: &[u8], mut each: F) {
+    let mut i = 0;
+    while let Some(k) = line.get(i..).and_then(|rest| memchr(b'"', rest)) {
+        let start = i + k + 1;
+        let Ok((end, escaped)) = scan_string(line, start) else {
+            return;
+        };
+        each(Value {
+            field: b"",
+            raw: &line[start..end],
+            start,
+            escaped,
+        });
+        i = end + 1;
     }
 }
 
@@ -497,6 +530,31 @@ mod tests {
         let (got, r) = walk(o.as_bytes());
         assert_eq!(r, Ok(()));
         assert_eq!(got[0].0, vec!["k"; MAX_DEPTH].join("."));
+    }
+
+    #[test]
+    fn quoted_strings_whatever_the_structure() {
+        let strings = |line: &[u8]| {
+            let mut got = Vec::new();
+            quoted_strings(line, |v| {
+                assert_eq!(&line[v.start..v.end()], v.raw);
+                got.push((String::from_utf8_lossy(v.raw).into_owned(), v.escaped));
+            });
+            got
+        };
+        let deep = "[".repeat(MAX_DEPTH + 1) + r#""a\/b""# + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(strings(deep.as_bytes()), [(r"a\/b".to_string(), true)]);
+        assert_eq!(
+            strings(br#"{"k":"v\"q"}{"x":"#),
+            [
+                ("k".to_string(), false),
+                (r#"v\"q"#.into(), true),
+                ("x".into(), false)
+            ]
+        );
+        assert_eq!(strings(br#"no quotes, then "open"#), []);
+        assert_eq!(strings(b"\"\\"), []);
+        assert_eq!(strings(b""), []);
     }
 
     #[test]
