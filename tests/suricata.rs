@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use trawl::set::IndicatorSet;
-use trawl_tools::pcap::{PcapWriter, TcpSession, dns_query, dns_response, http_get, tls_client_hello, udp};
+use trawl_tools::pcap::{
+    PcapWriter, TcpSession, dns_query, dns_response, http_get, tls_client_hello, udp,
+};
 
 /// The shared data directory, or `None` (and a line saying why) when it is not there.
 fn shared() -> Option<PathBuf> {
@@ -86,7 +88,10 @@ fn coverage(stderr: &str) -> BTreeMap<String, (u64, u64)> {
         .map(|item| {
             let w: Vec<&str> = item.split(' ').collect();
             assert_eq!((w.len(), w[2]), (4, "of"), "{item}");
-            (w[0].to_string(), (w[1].parse().unwrap(), w[3].parse().unwrap()))
+            (
+                w[0].to_string(),
+                (w[1].parse().unwrap(), w[3].parse().unwrap()),
+            )
         })
         .collect()
 }
@@ -106,13 +111,32 @@ fn export_carries_every_address_of_the_feeds() {
         feeds.join("spamhaus/dropv6.txt"),
     );
     let path = |p: &Path| p.to_str().unwrap().to_string();
-    trawl(&["compile", "-q", "-o", &path(&set), &path(&ipsum), &path(&drop), &path(&dropv6)]);
+    trawl(&[
+        "compile",
+        "-q",
+        "-o",
+        &path(&set),
+        &path(&ipsum),
+        &path(&drop),
+        &path(&dropv6),
+    ]);
     let out = tmp.path().join("export");
-    let o = trawl(&["export", "-s", &path(&set), "-f", "suricata", "-o", &path(&out)]);
+    let o = trawl(&[
+        "export",
+        "-s",
+        &path(&set),
+        "-f",
+        "suricata",
+        "-o",
+        &path(&out),
+    ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     let cov = coverage(&stderr);
     for kind in ["ipv4", "ipv6"] {
-        assert!(cov[kind].1 > 0 && cov[kind].0 == cov[kind].1, "{kind}: {stderr}");
+        assert!(
+            cov[kind].1 > 0 && cov[kind].0 == cov[kind].1,
+            "{kind}: {stderr}"
+        );
     }
     let mut nets = iprep_nets(&out);
     nets.sort_by_key(|n| (n.network(), n.prefix_len()));
@@ -122,7 +146,12 @@ fn export_carries_every_address_of_the_feeds() {
         .iter()
         .filter(|a| !covered(&nets, a.parse().unwrap()))
         .collect();
-    assert!(missing.is_empty(), "{} ipsum addresses missing: {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} ipsum addresses missing: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     let mut networks = 0;
     for f in [&drop, &dropv6] {
         for line in feed_values(f, ';') {
@@ -168,7 +197,13 @@ impl Capture {
     }
 
     /// A TCP connection from `client` to `server:port`; `talk` writes its payloads.
-    fn tcp(&mut self, client: IpAddr, server: IpAddr, port: u16, talk: impl FnOnce(&mut TcpSession)) -> Flow {
+    fn tcp(
+        &mut self,
+        client: IpAddr,
+        server: IpAddr,
+        port: u16,
+        talk: impl FnOnce(&mut TcpSession),
+    ) -> Flow {
         let (t, sport) = self.next();
         let mut s = TcpSession::open((client, sport), (server, port), t);
         talk(&mut s);
@@ -177,17 +212,29 @@ impl Capture {
     }
 
     /// A UDP exchange: the client's datagram, then the server's answers.
-    fn udp(&mut self, client: IpAddr, server: IpAddr, port: u16, ask: &[u8], answers: &[&[u8]]) -> Flow {
+    fn udp(
+        &mut self,
+        client: IpAddr,
+        server: IpAddr,
+        port: u16,
+        ask: &[u8],
+        answers: &[&[u8]],
+    ) -> Flow {
         let (t, sport) = self.next();
-        self.frames.push((t, udp(client, sport, server, port, None, ask)));
+        self.frames
+            .push((t, udp(client, sport, server, port, None, ask)));
         for (i, a) in answers.iter().enumerate() {
-            self.frames.push((t + 1000 * (i as u64 + 1), udp(server, port, client, sport, None, a)));
+            self.frames.push((
+                t + 1000 * (i as u64 + 1),
+                udp(server, port, client, sport, None, a),
+            ));
         }
         flow("udp", (client, sport), (server, port))
     }
 
     fn expect(&mut self, f: &Flow, kind: &str, indicator: impl ToString) {
-        self.expect.insert((f.clone(), kind.to_string(), indicator.to_string()));
+        self.expect
+            .insert((f.clone(), kind.to_string(), indicator.to_string()));
     }
 
     fn write(mut self, path: &Path) -> (BTreeSet<Pair>, Vec<Flow>) {
@@ -211,7 +258,11 @@ fn digest(tool: &str, data: &[u8]) -> String {
         .unwrap();
     c.stdin.take().unwrap().write_all(data).unwrap();
     let o = c.wait_with_output().unwrap();
-    String::from_utf8(o.stdout).unwrap()[..].split(' ').next().unwrap().to_string()
+    String::from_utf8(o.stdout).unwrap()[..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// The lines of suricata.log that are errors or warnings, without their timestamps.
@@ -260,8 +311,15 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
 
     // Stock configuration, every path inside the temporary directory.
     let work = root.join("suricata");
-    let o = Command::new(peer.join("setup")).arg(&work).output().unwrap();
-    assert!(o.status.success(), "setup: {}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(peer.join("setup"))
+        .arg(&work)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "setup: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let yaml = work.join("suricata.yaml");
 
     // Small feeds of our own beside the real ones: emails (no real feed has any), an exact-only
@@ -270,7 +328,13 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
     let real = IndicatorSet::open({
         // Pick names from the real domain list first (the exact-only name goes below one).
         let probe = root.join("names.tset");
-        trawl(&["compile", "-q", "-o", &p(&probe), &p(&feeds.join("blocklistproject/phishing-nl.txt"))]);
+        trawl(&[
+            "compile",
+            "-q",
+            "-o",
+            &p(&probe),
+            &p(&feeds.join("blocklistproject/phishing-nl.txt")),
+        ]);
         probe
     })
     .unwrap();
@@ -290,7 +354,9 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
     std::fs::write(&exact, format!("{}\n", names.exact_only)).unwrap();
 
     let set_path = root.join("real.tset");
-    let mut args: Vec<String> = ["compile", "-q", "-o", &p(&set_path)].map(String::from).to_vec();
+    let mut args: Vec<String> = ["compile", "-q", "-o", &p(&set_path)]
+        .map(String::from)
+        .to_vec();
     for f in [
         "ipsum/ipsum.txt",
         "spamhaus/drop.txt",
@@ -311,7 +377,15 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
 
     // Export: every indicator of an exported kind is carried, the others are reported.
     let out = root.join("export");
-    let o = trawl(&["export", "-s", &p(&set_path), "-f", "suricata", "-o", &p(&out)]);
+    let o = trawl(&[
+        "export",
+        "-s",
+        &p(&set_path),
+        "-f",
+        "suricata",
+        "-o",
+        &p(&out),
+    ]);
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();
     println!("{stderr}");
     let cov = coverage(&stderr);
@@ -330,13 +404,29 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
     std::fs::write(&empty, "").unwrap();
     let base_log = root.join("log-stock");
     std::fs::create_dir_all(&base_log).unwrap();
-    run_suricata(&bin, &["-T", "-c", &p(&yaml), "-S", &p(&empty), "-l", &p(&base_log)]);
-    let stock: BTreeSet<String> = complaints(&base_log.join("suricata.log")).into_iter().collect();
+    run_suricata(
+        &bin,
+        &["-T", "-c", &p(&yaml), "-S", &p(&empty), "-l", &p(&base_log)],
+    );
+    let stock: BTreeSet<String> = complaints(&base_log.join("suricata.log"))
+        .into_iter()
+        .collect();
     let load_log = root.join("log-load");
     std::fs::create_dir_all(&load_log).unwrap();
     let (_, took) = run_suricata(
         &bin,
-        &["-T", "-vvvv", "-c", &p(&yaml), "--include", &p(&include), "-S", &p(&rules), "-l", &p(&load_log)],
+        &[
+            "-T",
+            "-vvvv",
+            "-c",
+            &p(&yaml),
+            "--include",
+            &p(&include),
+            "-S",
+            &p(&rules),
+            "-l",
+            &p(&load_log),
+        ],
     );
     println!("suricata -T with the export: {took:.2?}");
     let log = std::fs::read_to_string(load_log.join("suricata.log")).unwrap();
@@ -349,13 +439,21 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
     assert!(log.contains("Loading reputation file"), "{log}");
     let rule_count = std::fs::read_to_string(&rules).unwrap().lines().count();
     assert!(
-        log.contains(&format!("{rule_count} rules successfully loaded, 0 rules failed")),
+        log.contains(&format!(
+            "{rule_count} rules successfully loaded, 0 rules failed"
+        )),
         "{log}"
     );
     for entry in std::fs::read_dir(&out).unwrap() {
         let file = entry.unwrap().file_name().into_string().unwrap();
-        let Some(dataset) = file.strip_suffix(".json") else { continue };
-        let written = std::fs::read_to_string(out.join(&file)).unwrap().lines().count() - 2;
+        let Some(dataset) = file.strip_suffix(".json") else {
+            continue;
+        };
+        let written = std::fs::read_to_string(out.join(&file))
+            .unwrap()
+            .lines()
+            .count()
+            - 2;
         assert!(
             log.contains(&format!("dataset: {dataset} loaded {written} records")),
             "{dataset}: {written} records not loaded"
@@ -369,7 +467,16 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
 
     // trawl.
     let hits = root.join("hits.jsonl");
-    trawl(&["scan", "pcap", "-s", &p(&set_path), &p(&pcap), "-o", &p(&hits), "--no-progress"]);
+    trawl(&[
+        "scan",
+        "pcap",
+        "-s",
+        &p(&set_path),
+        &p(&pcap),
+        "-o",
+        &p(&hits),
+        "--no-progress",
+    ]);
     let mut by_trawl: BTreeMap<String, BTreeSet<Pair>> = BTreeMap::new();
     let mut not_carried: BTreeMap<String, u64> = BTreeMap::new();
     for line in std::fs::read_to_string(&hits).unwrap().lines() {
@@ -380,8 +487,15 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
                 h[side]["port"].as_u64().unwrap() as u16,
             )
         };
-        let f = flow(h["network"]["transport"].as_str().unwrap(), ip("source"), ip("destination"));
-        let kind = h["trawl"]["indicator"]["type"].as_str().unwrap().to_string();
+        let f = flow(
+            h["network"]["transport"].as_str().unwrap(),
+            ip("source"),
+            ip("destination"),
+        );
+        let kind = h["trawl"]["indicator"]["type"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let matched = &h["threat"]["enrichments"][0]["matched"];
         let field = matched["field"].as_str().unwrap();
         let indicator = match (kind.as_str(), field) {
@@ -395,9 +509,15 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
                 continue;
             }
             ("ipv4" | "ipv6", _) => norm_ip(matched["atomic"].as_str().unwrap()),
-            _ => h["trawl"]["indicator"]["value"].as_str().unwrap().to_string(),
+            _ => h["trawl"]["indicator"]["value"]
+                .as_str()
+                .unwrap()
+                .to_string(),
         };
-        by_trawl.entry(kind.clone()).or_default().insert((f, kind, indicator));
+        by_trawl
+            .entry(kind.clone())
+            .or_default()
+            .insert((f, kind, indicator));
     }
 
     // Suricata.
@@ -406,13 +526,28 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
     run_suricata(
         &bin,
         &[
-            "--runmode", "single", "-k", "none", "-c", &p(&yaml), "--include", &p(&include),
-            "-S", &p(&rules), "-l", &p(&log_dir), "-r", &p(&pcap),
+            "--runmode",
+            "single",
+            "-k",
+            "none",
+            "-c",
+            &p(&yaml),
+            "--include",
+            &p(&include),
+            "-S",
+            &p(&rules),
+            "-l",
+            &p(&log_dir),
+            "-r",
+            &p(&pcap),
         ],
     );
     let mut by_suricata: BTreeMap<String, BTreeSet<Pair>> = BTreeMap::new();
     let mut per_flow_role: BTreeMap<(Flow, String), u32> = BTreeMap::new();
-    for line in std::fs::read_to_string(log_dir.join("eve.json")).unwrap().lines() {
+    for line in std::fs::read_to_string(log_dir.join("eve.json"))
+        .unwrap()
+        .lines()
+    {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         if e["event_type"] != "alert" {
             continue;
@@ -428,9 +563,15 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
         let context = &e["alert"]["context"]["trawl"];
         let (kind, indicator) = if let Some(role) = msg.strip_suffix(" address listed") {
             // The flow record says which endpoint is the client (it opened the flow).
-            let side = if role.ends_with("server") { "dest_ip" } else { "src_ip" };
+            let side = if role.ends_with("server") {
+                "dest_ip"
+            } else {
+                "src_ip"
+            };
             let addr = norm_ip(e["flow"][side].as_str().unwrap());
-            *per_flow_role.entry((f.clone(), role.to_string())).or_default() += 1;
+            *per_flow_role
+                .entry((f.clone(), role.to_string()))
+                .or_default() += 1;
             let kind = if addr.contains(':') { "ipv6" } else { "ipv4" };
             (kind.to_string(), addr)
         } else if context.is_object() {
@@ -444,18 +585,28 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
                 "SHA-1" => ("sha1", "sha1"),
                 _ => ("sha256", "sha256"),
             };
-            (kind.to_string(), e["files"][0][key].as_str().unwrap().to_string())
+            (
+                kind.to_string(),
+                e["files"][0][key].as_str().unwrap().to_string(),
+            )
         } else {
             panic!("an alert the export does not write: {line}");
         };
-        by_suricata.entry(kind.clone()).or_default().insert((f, kind, indicator));
+        by_suricata
+            .entry(kind.clone())
+            .or_default()
+            .insert((f, kind, indicator));
     }
 
     // Compare, kind by kind.
     println!("trawl hits not carried to Suricata: {not_carried:?}");
     for kind in ["ipv4", "ipv6", "domain", "email"] {
         let (t, s) = (&by_trawl[kind], &by_suricata[kind]);
-        println!("{kind}: trawl {} pairs, Suricata {} pairs", t.len(), s.len());
+        println!(
+            "{kind}: trawl {} pairs, Suricata {} pairs",
+            t.len(),
+            s.len()
+        );
         assert!(!t.is_empty(), "{kind}: nothing found");
         assert_eq!(
             t.difference(s).collect::<Vec<_>>(),
@@ -484,7 +635,11 @@ fn stock_suricata_loads_the_export_and_alerts_like_trawl() {
         assert_eq!(*n, 1, "{role} of {f:?}");
     }
     // trawl does not hash files on the wire; Suricata alerts on the listed file, once per list.
-    for (kind, tool) in [("md5", "md5sum"), ("sha1", "sha1sum"), ("sha256", "sha256sum")] {
+    for (kind, tool) in [
+        ("md5", "md5sum"),
+        ("sha1", "sha1sum"),
+        ("sha256", "sha256sum"),
+    ] {
         let alerts = &by_suricata[kind];
         assert_eq!(alerts.len(), 1, "{kind}: {alerts:?}");
         assert_eq!(alerts.iter().next().unwrap().2, digest(tool, &body));
@@ -515,9 +670,7 @@ fn pick_names<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Names {
         .collect();
     let child = domains
         .iter()
-        .find(|d| {
-            d.split('.').count() == 3 && domains.contains(d.split_once('.').unwrap().1)
-        })
+        .find(|d| d.split('.').count() == 3 && domains.contains(d.split_once('.').unwrap().1))
         .expect("a listed name below a listed name")
         .clone();
     let parent = child.split_once('.').unwrap().1.to_string();
@@ -583,7 +736,9 @@ fn pick_addresses<D: AsRef<[u8]>>(feeds: &Path, set: &IndicatorSet<D>) -> Addrs 
         assert!(set.match_ip(a).is_none(), "{a} is listed");
     }
     Addrs {
-        ipsum: [v4[10], v4[v4.len() / 2], v4[v4.len() - 10]].map(IpAddr::V4).to_vec(),
+        ipsum: [v4[10], v4[v4.len() / 2], v4[v4.len() - 10]]
+            .map(IpAddr::V4)
+            .to_vec(),
         adjacent: [IpAddr::V4(pair[0]), IpAddr::V4(pair[1])],
         drop,
         dropv6,
@@ -595,7 +750,13 @@ fn pick_addresses<D: AsRef<[u8]>>(feeds: &Path, set: &IndicatorSet<D>) -> Addrs 
 fn shout(name: &str) -> String {
     name.chars()
         .enumerate()
-        .map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c })
+        .map(|(i, c)| {
+            if i % 2 == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -659,7 +820,12 @@ fn capture(a: &Addrs, n: &Names, body: &[u8]) -> Capture {
     c.expect(&f, "domain", &n.exact_only);
     let f = dns(&mut c, &format!("x.{}", n.exact_only), None, 6);
     c.expect(&f, "domain", &n.plain[0]);
-    let f = dns(&mut c, "start.clean.test", Some(&format!("edge.{}", n.plain[2])), 7);
+    let f = dns(
+        &mut c,
+        "start.clean.test",
+        Some(&format!("edge.{}", n.plain[2])),
+        7,
+    );
     c.expect(&f, "domain", &n.plain[2]);
     let f = dns(&mut c, "nothing.clean.test", None, 8);
     c.clean.push(f);

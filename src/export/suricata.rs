@@ -136,8 +136,9 @@ impl Export<'_> {
                 if answering.get(ind.id() as usize) == Some(&true) {
                     c.exported += 1;
                 } else {
-                    self.report
-                        .skip("addresses answering nowhere (carved out, or covered by longer prefixes)");
+                    self.report.skip(
+                        "addresses answering nowhere (carved out, or covered by longer prefixes)",
+                    );
                 }
             }
             self.report.coverage.insert(kind.name(), c);
@@ -169,7 +170,7 @@ impl Export<'_> {
             ("client", "to_client", "dst"),
         ] {
             self.rule(format!(
-                "alert ip any any -> any any (msg:\"trawl {p}: {role} address listed\"; \
+                "alert ip any any -> any any (msg:\"{p}: {role} address listed\"; \
                  flow:{flow}; flowbits:isnotset,{p}.{role}; iprep:{side},{p},>,0; \
                  flowbits:set,{p}.{role}; "
             ));
@@ -187,7 +188,10 @@ impl Export<'_> {
         for ind in active(set, &[Kind::Domain]) {
             let value = ind.value();
             if ind.provenance().any(|s| s.active_at(now) && !s.exact) {
-                walking.entry(labels(&value)).or_default().push((value, ind));
+                walking
+                    .entry(labels(&value))
+                    .or_default()
+                    .push((value, ind));
             } else {
                 exact.push((value, ind));
             }
@@ -244,7 +248,7 @@ impl Export<'_> {
             };
             for (k, set) in &datasets {
                 let mut r = format!(
-                    "alert {proto} any any -> any any (msg:\"trawl {p}: {what} of a listed name\"; "
+                    "alert {proto} any any -> any any (msg:\"{p}: {what} of a listed name\"; "
                 );
                 r += &ask(&last_labels(*k), "isset", set);
                 for j in below.get(k).into_iter().flatten() {
@@ -257,7 +261,7 @@ impl Export<'_> {
             }
             if let Some(x) = &exact_set {
                 self.rule(format!(
-                    "alert {proto} any any -> any any (msg:\"trawl {p}: {what} of a listed name\"; {}",
+                    "alert {proto} any any -> any any (msg:\"{p}: {what} of a listed name\"; {}",
                     ask(WHOLE_NAME, "isset", x)
                 ));
             }
@@ -287,7 +291,7 @@ impl Export<'_> {
             ("smtp.rcpt_to", "SMTP RCPT TO"),
         ] {
             self.rule(format!(
-                "alert smtp any any -> any any (msg:\"trawl {p}: {what} a listed address\"; \
+                "alert smtp any any -> any any (msg:\"{p}: {what} a listed address\"; \
                  {buffer}; to_lowercase; pcrexform:\"{SMTP_ADDRESS}\"; dataset:isset,{set_opts}; "
             ));
         }
@@ -325,7 +329,7 @@ impl Export<'_> {
             w.flush()?;
             self.report.wrote(kind.name(), n);
             self.rule(format!(
-                "alert ip any any -> any any (msg:\"trawl {p}: file with a listed {what}\"; \
+                "alert ip any any -> any any (msg:\"{p}: file with a listed {what}\"; \
                  {keyword}:{file}; "
             ));
         }
@@ -451,9 +455,18 @@ mod tests {
                 .captures(s)
                 .map(|c| c[1].to_string())
         };
-        assert_eq!(keep(&last_labels(2), "a.b.evil.example").unwrap(), "evil.example");
-        assert_eq!(keep(&last_labels(3), "a.b.evil.example.").unwrap(), "b.evil.example");
-        assert_eq!(keep(&last_labels(2), "evil.example").unwrap(), "evil.example");
+        assert_eq!(
+            keep(&last_labels(2), "a.b.evil.example").unwrap(),
+            "evil.example"
+        );
+        assert_eq!(
+            keep(&last_labels(3), "a.b.evil.example.").unwrap(),
+            "b.evil.example"
+        );
+        assert_eq!(
+            keep(&last_labels(2), "evil.example").unwrap(),
+            "evil.example"
+        );
         assert_eq!(keep(&last_labels(3), "evil.example"), None);
         assert_eq!(keep(WHOLE_NAME, "evil.example.").unwrap(), "evil.example");
         assert_eq!(keep(SMTP_ADDRESS, "<a@b.example>").unwrap(), "a@b.example");

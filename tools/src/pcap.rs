@@ -169,7 +169,8 @@ impl TcpSession {
         let mut out = Vec::with_capacity(b.size(data.len()));
         b.write(&mut out, data).expect("write to Vec");
         // SYN and FIN take one sequence number each.
-        let used = data.len() as u32 + u32::from(matches!(flags, Flags::Syn | Flags::SynAck | Flags::Fin));
+        let used =
+            data.len() as u32 + u32::from(matches!(flags, Flags::Syn | Flags::SynAck | Flags::Fin));
         self.seq[from] = seq.wrapping_add(used);
         self.frames.push((self.ts, out));
         self.ts += 1000;
