@@ -415,6 +415,38 @@ fn suricata_export_carries_every_kind_it_can() {
     assert!(yaml.contains("reputation-files:\n  - t-iprep.list\n"));
 }
 
+/// A name with listed names below it at very many depths would need a rule longer than
+/// Suricata reads (8 KiB, 56 buffers): that label count is left out, counted, and no rule
+/// passes the limits.
+#[test]
+fn suricata_rule_too_long_for_suricata_is_counted_not_written() {
+    let mut names = vec!["p.example".to_string(), "q.example".to_string()];
+    for depth in 1..=90 {
+        names.push(format!("{}p.example", "l.".repeat(depth)));
+    }
+    let items: Vec<_> = names
+        .iter()
+        .map(|d| (Value::Domain(d.clone()).into(), Meta::from_source("feed")))
+        .collect();
+    let set = build(&items, Exclusions::new());
+    let dir = tempfile::tempdir().unwrap();
+    let report = export::suricata::write(&set, dir.path(), "t", 1).unwrap();
+    let rules = std::fs::read_to_string(dir.path().join("t.rules")).unwrap();
+    assert!(
+        rules
+            .lines()
+            .all(|l| l.len() < 8192 && l.matches("pcrexform").count() <= 56)
+    );
+    // The short names have too many longer ones below them; the deep ones are written.
+    let skipped =
+        report.skipped["domains whose rule would pass Suricata's limits (8 KiB, 56 buffers)"];
+    let c = report.coverage["domain"];
+    assert!((2..50).contains(&skipped), "{skipped}");
+    assert_eq!((c.in_set - c.exported, c.in_set), (skipped, 92));
+    assert!(!rules.contains("dataset:isset,t-domains-2,"));
+    assert!(rules.contains("dataset:isset,t-domains-92,"));
+}
+
 /// The name rules of the Suricata export, evaluated as Suricata evaluates them (sticky buffer,
 /// `to_lowercase`, `pcrexform` leaving the buffer whole when it does not match, dataset
 /// lookups), answer what trawl answers: the most specific listed suffix, exact-only names only
@@ -441,17 +473,26 @@ mod suricata_names {
                     re = Some(regex::Regex::new(p.trim_matches('"')).unwrap());
                 } else if let Some(d) = kw.strip_prefix("dataset:") {
                     let f: Vec<&str> = d.split(',').collect();
-                    let file = f.iter().find_map(|o| o.strip_prefix("load ")).unwrap();
-                    let json: serde_json::Value =
-                        serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap())
-                            .unwrap();
-                    let values = json["indicators"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|e| e["indicator"].as_str().unwrap().to_string())
-                        .collect();
-                    sets.insert(f[1].to_string(), values);
+                    // A dataset is loaded where it is first named with its file; later rules
+                    // may name it alone.
+                    match f.iter().find_map(|o| o.strip_prefix("load ")) {
+                        Some(file) => {
+                            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+                            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+                            let values = json["indicators"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .map(|e| e["indicator"].as_str().unwrap().to_string())
+                                .collect();
+                            sets.insert(f[1].to_string(), values);
+                        }
+                        None => assert!(
+                            sets.contains_key(f[1]),
+                            "{} named before it is loaded",
+                            f[1]
+                        ),
+                    }
                     groups.push((re.take(), f[0] == "isset", f[1].to_string()));
                 } else {
                     assert!(

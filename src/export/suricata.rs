@@ -53,6 +53,14 @@ pub const NAME_BUFFERS: [(&str, &str, &str); 4] = [
     ("http", "http.host", "HTTP Host"),
 ];
 
+/// The longest rule Suricata reads is 8,192 bytes (`DETECT_MAX_RULE_SIZE`, with its newline);
+/// this leaves room for the sid.
+const MAX_RULE_HEAD: usize = 8_192 - 40;
+
+/// The most buffers (a sticky buffer with its transforms) Suricata 8.0.6 takes in one rule: one
+/// more fails with "failed to expand rule buffer array".
+const MAX_RULE_BUFFERS: usize = 56;
+
 /// `pcrexform` keeping the whole name without a trailing dot.
 const WHOLE_NAME: &str = r"^(.+?)\.?$";
 
@@ -197,17 +205,12 @@ impl Export<'_> {
             }
         }
         let n = walking.values().map(Vec::len).sum::<usize>() + exact.len();
-        self.report.coverage.insert(
-            Kind::Domain.name(),
-            Coverage {
-                in_set: n as u64,
-                exported: n as u64,
-            },
-        );
         if n == 0 {
+            self.report
+                .coverage
+                .insert(Kind::Domain.name(), Coverage::default());
             return Ok(());
         }
-        self.report.wrote("domains", n as u64);
 
         // For each label count k: the label counts of names listed below a k-label name, and
         // whether an exact-only name is listed below one. A k-label rule must not answer for
@@ -242,30 +245,84 @@ impl Export<'_> {
         } else {
             Some(self.dataset(&format!("{p}-domains-exact"), Kind::Domain, &exact, now)?)
         };
-        for (proto, buffer, what) in NAME_BUFFERS {
-            let ask = |re: &str, cmd: &str, set: &str| {
-                format!("{buffer}; to_lowercase; pcrexform:\"{re}\"; dataset:{cmd},{set}; ")
-            };
-            for (k, set) in &datasets {
+        // Rules by buffer: the exact-only rule, then label counts from the longest down, so every
+        // dataset is defined (with its file and options) by its own `isset` before a rule asks
+        // it `isnotset` by name alone. A label count whose rule would pass Suricata's limits on
+        // a rule (names listed below it at more than 55 depths) is left out and counted.
+        let name_rule =
+            |proto: &str, buffer: &str, what: &str, k: Option<usize>, skip: &BTreeSet<usize>| {
+                let ask = |re: &str, cmd: &str, set: &str| {
+                    format!("{buffer}; to_lowercase; pcrexform:\"{re}\"; dataset:{cmd},{set}; ")
+                };
                 let mut r = format!(
                     "alert {proto} any any -> any any (msg:\"{p}: {what} of a listed name\"; "
                 );
-                r += &ask(&last_labels(*k), "isset", set);
-                for j in below.get(k).into_iter().flatten() {
-                    r += &ask(&last_labels(*j), "isnotset", &datasets[j]);
+                let Some(k) = k else {
+                    return r + &ask(
+                        WHOLE_NAME,
+                        "isset",
+                        exact_set.as_deref().unwrap_or_default(),
+                    );
+                };
+                r += &ask(&last_labels(k), "isset", &datasets[&k]);
+                for j in below
+                    .get(&k)
+                    .into_iter()
+                    .flatten()
+                    .filter(|j| !skip.contains(j))
+                {
+                    r += &ask(
+                        &last_labels(*j),
+                        "isnotset",
+                        &format!("{p}-domains-{j},type string"),
+                    );
                 }
-                if let Some(x) = exact_set.as_ref().filter(|_| exact_below.contains(k)) {
-                    r += &ask(WHOLE_NAME, "isnotset", x);
+                if exact_set.is_some() && exact_below.contains(&k) {
+                    r += &ask(
+                        WHOLE_NAME,
+                        "isnotset",
+                        &format!("{p}-domains-exact,type string"),
+                    );
                 }
-                self.rule(r);
-            }
-            if let Some(x) = &exact_set {
-                self.rule(format!(
-                    "alert {proto} any any -> any any (msg:\"{p}: {what} of a listed name\"; {}",
-                    ask(WHOLE_NAME, "isset", x)
-                ));
+                r
+            };
+        let mut too_long = BTreeSet::new();
+        for &k in datasets.keys().rev() {
+            if NAME_BUFFERS.iter().any(|b| {
+                let r = name_rule(b.0, b.1, b.2, Some(k), &too_long);
+                r.len() > MAX_RULE_HEAD || r.matches("; dataset:").count() > MAX_RULE_BUFFERS
+            }) {
+                too_long.insert(k);
             }
         }
+        let mut rules = Vec::new();
+        for (proto, buffer, what) in NAME_BUFFERS {
+            if exact_set.is_some() {
+                rules.push(name_rule(proto, buffer, what, None, &too_long));
+            }
+            for &k in datasets.keys().rev().filter(|k| !too_long.contains(k)) {
+                rules.push(name_rule(proto, buffer, what, Some(k), &too_long));
+            }
+        }
+        for r in rules {
+            self.rule(r);
+        }
+        let left_out: usize = too_long.iter().map(|k| walking[k].len()).sum();
+        if left_out > 0 {
+            *self
+                .report
+                .skipped
+                .entry("domains whose rule would pass Suricata's limits (8 KiB, 56 buffers)")
+                .or_default() += left_out as u64;
+        }
+        self.report.coverage.insert(
+            Kind::Domain.name(),
+            Coverage {
+                in_set: n as u64,
+                exported: (n - left_out) as u64,
+            },
+        );
+        self.report.wrote("domains", (n - left_out) as u64);
         Ok(())
     }
 
