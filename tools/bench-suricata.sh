@@ -12,7 +12,9 @@
 #      real    the real feeds (ipsum, Spamhaus DROP/DROPv6, blocklistproject phishing,
 #              openphish, phishing-database, signature-base and ESET hashes)
 #      sensor  `gen-feed sensor 1000000` (IPv4 hosts and /24s, IPv6 hosts, domains, URLs)
-# 2. Agreement: a `gen-pcap` capture whose sessions touch the sensor feed now and then, scanned
+# 2. Detection cost: `suricata -r` of that capture (below) with no rules, the old and the new
+#    export of the real set (alternating), wall and CPU time.
+# 3. Agreement: a `gen-pcap` capture whose sessions touch the sensor feed now and then, scanned
 #    by `trawl scan pcap` and by Suricata with the new export; (flow, listed address) pairs and
 #    (flow, domain) pairs from DNS are compared. gen-pcap writes no TCP handshakes, so Suricata
 #    parses no TLS/HTTP/SMTP there (tests/suricata.rs covers those on full sessions): trawl's
@@ -80,17 +82,29 @@ load() {
   [ "$which" = new ] && args+=(--include "$W/$which-$set/trawl.yaml")
   local limit=600
   [ "$which" = old ] && limit=$OLD_TIMEOUT
+  # Suricata does not act on SIGTERM while it loads rules: past the limit it gets SIGKILL, and
+  # its CPU time is read from /proc just before.
+  /usr/bin/time -o "$log/time" -f '%e %U %S %M' "$S" "${args[@]}" >/dev/null 2>&1 &
+  local tpid=$! t0=$SECONDS killed= cpu
+  while kill -0 $tpid 2>/dev/null; do
+    if [ $((SECONDS - t0)) -ge "$limit" ]; then
+      local spid
+      spid=$(pgrep -P $tpid)
+      cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' /proc/$spid/stat)
+      kill -KILL "$spid"
+      killed=1
+      break
+    fi
+    sleep 0.2
+  done
   local rc=0
-  # Suricata does not act on SIGTERM while it loads rules.
-  /usr/bin/time -o "$log/time" -f '%e %U %S %M' timeout -s KILL "$limit" "$S" "${args[@]}" \
-    >/dev/null 2>&1 || rc=$?
+  wait $tpid || rc=$?
   read -r secs user sys kb < <(tail -1 "$log/time")
-  local cpu
-  cpu=$(echo "$user + $sys" | bc)
+  [ -n "$killed" ] || cpu=$(echo "$user + $sys" | bc)
   local extra
   extra=$(complaints "$log/suricata.log" | comm -23 - "$W/stock.txt" | wc -l)
-  if [ $rc = 137 ]; then
-    echo "load $set $which round $3: killed after ${limit} s wall, ${cpu} s CPU, still loading, ${kb} KB"
+  if [ -n "$killed" ]; then
+    echo "load $set $which round $3: killed after ${secs} s wall, ${cpu} s CPU, still loading, ${kb} KB"
   else
     echo "load $set $which round $3: rc $rc, ${secs} s wall, ${cpu} s CPU, ${kb} KB, $extra new error/warning lines"
   fi
@@ -164,3 +178,25 @@ print("Suricata alerts per rule:", dict(alerts))
 print("address alerts per flow and endpoint: max", max(per_flow.values(), default=0))
 print("trawl hits on buffers Suricata does not parse without handshakes:", dict(other))
 EOF
+
+# Detection cost on the same capture: no rules, old and new export of the real set.
+run_pcap() {
+  local which=$1 round=$2 log=$W/log-r-$1-$2
+  mkdir -p "$log"
+  local args=(--runmode single -k none -c "$Y" -l "$log" -r "$W/mix.pcap")
+  case $which in
+    none) args+=(-S "$W/empty.rules") ;;
+    old) args+=(-S "$W/old-real/trawl.rules") ;;
+    new) args+=(-S "$W/new-real/trawl.rules" --include "$W/new-real/trawl.yaml") ;;
+  esac
+  /usr/bin/time -o "$log/time" -f '%e %U %S %M' "$S" "${args[@]}" >/dev/null 2>&1
+  read -r secs user sys kb < <(tail -1 "$log/time")
+  echo "suricata -r real-set rules $which round $round: ${secs} s wall, $(echo "$user + $sys" | bc) s CPU, ${kb} KB, $(grep -c '"event_type":"alert"' "$log/eve.json" || true) alerts"
+}
+if [ -n "${TRAWL_OLD:-}" ]; then
+  for r in $(seq 1 "$ROUNDS"); do
+    order="none old new"
+    [ $((r % 2)) = 0 ] && order="new old none"
+    for which in $order; do run_pcap "$which" "$r"; done
+  done
+fi

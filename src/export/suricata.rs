@@ -22,7 +22,9 @@
 //!   exported.
 //!
 //! A dataset alert carries the entry that matched, with its sources, in `alert.context.trawl`.
-//! Names, emails and files alert once per transaction and rule.
+//! Names, emails and files alert once per transaction and rule. A dataset is defined (file and
+//! options) by the first rule that asks it `isset`; later rules name it alone, so the rules file
+//! is loaded whole and in order.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Write as _;
