@@ -429,12 +429,12 @@ impl Export<'_> {
         let mut w = self.create(&file)?;
         w.write_all(b"{\"indicators\":[\n")?;
         for (i, (value, ind)) in entries.iter().enumerate() {
-            let mut sources: Vec<&str> = ind
-                .provenance()
-                .filter(|s| s.active_at(now))
-                .map(|s| s.source)
-                .collect();
-            sources.dedup();
+            let mut sources: Vec<&str> = Vec::new();
+            for s in ind.provenance().filter(|s| s.active_at(now)) {
+                if !sources.contains(&s.source) {
+                    sources.push(s.source);
+                }
+            }
             writeln!(
                 w,
                 "{{\"indicator\":{},\"kind\":\"{kind}\",\"sources\":{}}}{}",
