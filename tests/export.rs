@@ -355,39 +355,241 @@ fn zeek_intel_file_has_one_typed_line_per_indicator() {
 }
 
 #[test]
-fn suricata_datasets_hold_what_datasets_can_match() {
-    use base64::Engine as _;
+fn suricata_export_carries_every_kind_it_can() {
     let (dir, set) = bundled();
     let out = dir.path().join("suricata");
     let report = export::suricata::write(&set, &out, "t", 100).unwrap();
     let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
-    let domains: Vec<String> = read("t-domains.lst")
-        .lines()
-        .map(|l| {
-            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(l).unwrap()).unwrap()
-        })
-        .collect();
-    assert!(
-        domains.contains(&"evil.example.com".to_string()),
-        "{domains:?}"
-    );
-    assert_eq!(domains.len() as u64, report.written["domains"]);
+    // Every indicator of the kinds Suricata can match is carried; the others are counted.
+    for (kind, c) in &report.coverage {
+        match *kind {
+            "url" | "http-request" => assert_eq!(c.exported, 0, "{kind}"),
+            _ => assert_eq!(c.exported, c.in_set, "{kind}"),
+        }
+    }
+    assert_eq!(report.coverage["ipv4"].in_set, 4);
+    assert_eq!(report.skipped["urls (no whole-URL buffer)"], 3);
+    // CIDRs as they are (the /22 was dropped when datasets held single addresses).
+    let iprep = read("t-iprep.list");
+    for line in [
+        "198.51.100.0/22,1,100",
+        "203.0.113.0/24,1,100",
+        "192.0.2.99/32,1,100",
+        "2001:db8:bad::/48,1,100",
+    ] {
+        assert!(iprep.lines().any(|l| l == line), "{line} in {iprep}");
+    }
     assert_eq!(
-        read("t-sha256.lst").trim(),
+        read("t-iprep-categories.txt")
+            .split(',')
+            .take(2)
+            .collect::<Vec<_>>(),
+        ["1", "t"]
+    );
+    let domains: serde_json::Value = serde_json::from_str(&read("t-domains-3.json")).unwrap();
+    let evil = domains["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["indicator"] == "evil.example.com")
+        .unwrap();
+    assert_eq!(evil["sources"], serde_json::json!(["blocklist", "intel"]));
+    assert!(read("t-emails.json").contains("\"ceo-fraud@bad-actor.example\""));
+    assert_eq!(read("t-md5.txt").trim(), "d41d8cd98f00b204e9800998ecf8427e");
+    assert_eq!(
+        read("t-sha256.txt").trim(),
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
-    let v4 = read("t-ipv4.lst");
-    // The /24 is expanded to its 256 addresses; the /22 is too wide and reported.
-    assert!(v4.lines().any(|l| l == "203.0.113.200") && v4.lines().any(|l| l == "192.0.2.99"));
-    assert!(!v4.lines().any(|l| l.starts_with("198.51.100.")));
-    assert_eq!(report.skipped["ipv4 cidr wider than 256 addresses"], 1);
     let rules = read("t.rules");
-    assert_eq!(rules.lines().count(), 7);
+    let sids: Vec<&str> = rules
+        .lines()
+        .map(|l| l.split("sid:").nth(1).unwrap().split(';').next().unwrap())
+        .collect();
+    assert_eq!(sids, (100..113).map(|s| s.to_string()).collect::<Vec<_>>());
+    assert!(rules.contains("iprep:dst,t,>,0; flowbits:set,t.server;"));
+    assert!(rules.contains("smtp.rcpt_to; to_lowercase; pcrexform:"));
+    assert!(rules.contains("filesha256:t-sha256.txt;"));
+    let yaml = read("t.yaml");
+    let abs = std::fs::canonicalize(&out).unwrap();
+    assert!(yaml.contains(&format!("default-reputation-path: \"{}\"", abs.display())));
+    assert!(yaml.contains("reputation-files:\n  - t-iprep.list\n"));
+}
+
+/// A name with listed names below it at very many depths would need a rule longer than
+/// Suricata reads (8 KiB, 56 buffers): that label count is left out, counted, and no rule
+/// passes the limits.
+#[test]
+fn suricata_rule_too_long_for_suricata_is_counted_not_written() {
+    let mut names = vec!["p.example".to_string(), "q.example".to_string()];
+    for depth in 1..=90 {
+        names.push(format!("{}p.example", "l.".repeat(depth)));
+    }
+    let items: Vec<_> = names
+        .iter()
+        .map(|d| (Value::Domain(d.clone()).into(), Meta::from_source("feed")))
+        .collect();
+    let set = build(&items, Exclusions::new());
+    let dir = tempfile::tempdir().unwrap();
+    let report = export::suricata::write(&set, dir.path(), "t", 1).unwrap();
+    let rules = std::fs::read_to_string(dir.path().join("t.rules")).unwrap();
     assert!(
-        rules.contains(
-            "dns.query; dataset:isset,t-domains,type string,load t-domains.lst; sid:100;"
-        )
+        rules
+            .lines()
+            .all(|l| l.len() < 8192 && l.matches("pcrexform").count() <= 56)
     );
+    // The short names have too many longer ones below them; the deep ones are written.
+    let skipped =
+        report.skipped["domains whose rule would pass Suricata's limits (8 KiB, 56 buffers)"];
+    let c = report.coverage["domain"];
+    assert!((2..50).contains(&skipped), "{skipped}");
+    assert_eq!((c.in_set - c.exported, c.in_set), (skipped, 92));
+    assert!(!rules.contains("dataset:isset,t-domains-2,"));
+    assert!(rules.contains("dataset:isset,t-domains-92,"));
+}
+
+/// The name rules of the Suricata export, evaluated as Suricata evaluates them (sticky buffer,
+/// `to_lowercase`, `pcrexform` leaving the buffer whole when it does not match, dataset
+/// lookups), answer what trawl answers: the most specific listed suffix, exact-only names only
+/// for themselves.
+mod suricata_names {
+    use super::*;
+    use std::collections::{BTreeSet, HashMap, HashSet};
+
+    /// One rule: its groups of (transform, dataset command, dataset) on the TLS SNI buffer.
+    struct Rule {
+        groups: Vec<(Option<regex::Regex>, bool, String)>,
+    }
+
+    fn rules(dir: &Path) -> (Vec<Rule>, HashMap<String, HashSet<String>>) {
+        let text = std::fs::read_to_string(dir.join("t.rules")).unwrap();
+        let mut sets = HashMap::new();
+        let mut out = Vec::new();
+        for line in text.lines().filter(|l| l.contains("tls.sni;")) {
+            let body = &line[line.find('(').unwrap() + 1..line.rfind(')').unwrap()];
+            let mut groups = Vec::new();
+            let mut re = None;
+            for kw in body.split("; ") {
+                if let Some(p) = kw.strip_prefix("pcrexform:") {
+                    re = Some(regex::Regex::new(p.trim_matches('"')).unwrap());
+                } else if let Some(d) = kw.strip_prefix("dataset:") {
+                    let f: Vec<&str> = d.split(',').collect();
+                    // A dataset is loaded where it is first named with its file; later rules
+                    // may name it alone.
+                    match f.iter().find_map(|o| o.strip_prefix("load ")) {
+                        Some(file) => {
+                            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+                            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+                            let values = json["indicators"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .map(|e| e["indicator"].as_str().unwrap().to_string())
+                                .collect();
+                            sets.insert(f[1].to_string(), values);
+                        }
+                        None => assert!(
+                            sets.contains_key(f[1]),
+                            "{} named before it is loaded",
+                            f[1]
+                        ),
+                    }
+                    groups.push((re.take(), f[0] == "isset", f[1].to_string()));
+                } else {
+                    assert!(
+                        kw.starts_with("msg:")
+                            || ["tls.sni", "to_lowercase"].contains(&kw)
+                            || kw.starts_with("sid:")
+                            || kw == "rev:1;",
+                        "{kw}"
+                    );
+                }
+            }
+            out.push(Rule { groups });
+        }
+        (out, sets)
+    }
+
+    /// The indicators the rules alert with for `name`.
+    fn alerts(
+        rules: &[Rule],
+        sets: &HashMap<String, HashSet<String>>,
+        name: &str,
+    ) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        'rule: for r in rules {
+            let mut hit = None;
+            for (re, isset, set) in &r.groups {
+                let lower = name.to_ascii_lowercase();
+                let buf = re
+                    .as_ref()
+                    .and_then(|re| re.captures(&lower))
+                    .map_or(lower.clone(), |c| c[1].to_string());
+                if sets[set].contains(&buf) != *isset {
+                    continue 'rule;
+                }
+                if *isset {
+                    hit = Some(buf);
+                }
+            }
+            out.extend(hit);
+        }
+        out
+    }
+
+    const LABELS: [&str; 8] = ["a", "b", "evil", "example", "only", "deep", "other", "test"];
+
+    fn listed() -> Vec<(&'static str, bool)> {
+        vec![
+            ("evil.example", false),
+            ("a.evil.example", false),
+            ("b.a.evil.example", false),
+            ("deep.b.a.evil.example", true),
+            ("only.evil.example", true),
+            ("a.only.evil.example", false),
+            ("other.test", false),
+            ("a.b.other.test", true),
+            ("example", false), // refused: a lone label
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn name_rules_answer_as_trawl_does(
+            names in prop::collection::vec(
+                (prop::collection::vec(prop::sample::select(LABELS.to_vec()), 1..7), any::<bool>(), any::<bool>()),
+                64,
+            )
+        ) {
+            let items: Vec<_> = listed()
+                .into_iter()
+                .filter(|(d, _)| d.contains('.'))
+                .map(|(d, exact)| {
+                    let meta = Meta { source: "feed".into(), exact, ..Meta::default() };
+                    (Value::Domain(d.to_string()).into(), meta)
+                })
+                .collect();
+            let set = build(&items, Exclusions::new());
+            let dir = tempfile::tempdir().unwrap();
+            export::suricata::write(&set, dir.path(), "t", 1).unwrap();
+            let (rules, sets) = rules(dir.path());
+            let mut queries: Vec<String> = listed().iter().flat_map(|(d, _)| [d.to_string(), format!("x.{d}")]).collect();
+            for (labels, upper, dot) in names {
+                let mut q = labels.join(".");
+                if upper { q = q.to_ascii_uppercase(); }
+                if dot { q.push('.'); }
+                queries.push(q);
+            }
+            for q in queries {
+                let want: BTreeSet<String> = set
+                    .match_domain(&q)
+                    .map(|h| set.indicator(h.indicator).unwrap().value())
+                    .into_iter()
+                    .collect();
+                prop_assert_eq!(alerts(&rules, &sets, &q), want, "{}", q);
+            }
+        }
+    }
 }
 
 #[test]
@@ -447,13 +649,26 @@ fn export_command_writes_each_format() {
         "-o",
         out.to_str().unwrap(),
     ]);
+    // The old name is still accepted for the new export.
     assert_eq!(o.status.code(), Some(0));
-    assert!(out.join("trawl.rules").exists());
+    assert!(out.join("trawl.rules").exists() && out.join("trawl.yaml").exists());
+    let o = trawl(&[
+        "export",
+        "-s",
+        s,
+        "-f",
+        "suricata",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let report = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        report.contains("indicators exported: domain 4 of 4,") && report.contains("url 0 of 3"),
+        "{report}"
+    );
     // A directory is needed for datasets; a bad name is refused.
     assert_eq!(
-        trawl(&["export", "-s", s, "-f", "suricata-dataset"])
-            .status
-            .code(),
+        trawl(&["export", "-s", s, "-f", "suricata"]).status.code(),
         Some(2)
     );
     assert_eq!(

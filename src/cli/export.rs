@@ -18,8 +18,10 @@ pub enum ExportFormat {
     Nftables,
     /// An `ipset restore` script: `hash:net` sets `NAME-v4` and `NAME-v6`, swapped in whole.
     Ipset,
-    /// Suricata dataset lists and a rules file loading them, into the directory `-o`.
-    SuricataDataset,
+    /// Suricata 8 IP reputation, datasets, file-hash lists, rules and a YAML include, into the
+    /// directory `-o` (`suricata-dataset` is the old name).
+    #[value(alias = "suricata-dataset")]
+    Suricata,
     /// A Zeek Intel framework file.
     ZeekIntel,
     /// CSV, one row per indicator and source, with provenance.
@@ -37,10 +39,10 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(short, long, value_enum)]
     format: ExportFormat,
-    /// Output file (a directory for suricata-dataset); stdout when absent.
+    /// Output file (a directory for suricata); stdout when absent.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Name of the nftables table, the ipset sets, or the Suricata dataset prefix.
+    /// Name of the nftables table, the ipset sets, or the Suricata files, category and flowbits.
     #[arg(long, default_value = "trawl")]
     name: String,
     /// First sid of the Suricata rules.
@@ -59,11 +61,11 @@ pub fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--name must be letters, digits, `_` or `-`: {:?}", a.name);
     }
     let report: Report = match a.format {
-        ExportFormat::SuricataDataset => {
+        ExportFormat::Suricata => {
             let dir = a
                 .output
                 .as_deref()
-                .context("suricata-dataset writes several files: give a directory with -o")?;
+                .context("suricata writes several files: give a directory with -o")?;
             export::suricata::write(&set, dir, &a.name, a.sid)
                 .with_context(|| format!("writing {}", dir.display()))?
         }
@@ -80,7 +82,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
                 ExportFormat::ZeekIntel => export::zeek::write(&set, &mut out),
                 ExportFormat::Csv => export::csv::write(&set, &mut out),
                 ExportFormat::Stix => export::stix::write(&set, &mut out),
-                ExportFormat::SuricataDataset => unreachable!("handled above"),
+                ExportFormat::Suricata => unreachable!("handled above"),
             }
             .and_then(|r| out.flush().map(|()| r))
             .context("writing the export")?

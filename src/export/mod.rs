@@ -1,5 +1,6 @@
 //! Exports of a compiled set for devices that cannot run trawl: firewall address sets
-//! ([`nft`], [`ipset`]), Suricata datasets ([`suricata`]), the Zeek Intel framework
+//! ([`nft`], [`ipset`]), Suricata IP reputation, datasets and file-hash lists ([`suricata`]),
+//! the Zeek Intel framework
 //! ([`zeek`]), flat files ([`csv`]) and STIX 2.1 ([`stix`]).
 //!
 //! Every export answers what the set answers *now*: addresses come from the set's interval
@@ -31,6 +32,18 @@ pub struct Report {
     pub written: BTreeMap<&'static str, u64>,
     /// Indicators the format cannot express, per reason.
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Per kind (exports that account for every indicator): how many the set holds and how
+    /// many of them the export carries.
+    pub coverage: BTreeMap<&'static str, Coverage>,
+}
+
+/// Indicators of one kind active in the set, and how many of them an export carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Active in the set now.
+    pub in_set: u64,
+    /// Carried by the export.
+    pub exported: u64,
 }
 
 impl Report {
@@ -62,6 +75,14 @@ impl std::fmt::Display for Report {
         )?;
         if !self.skipped.is_empty() {
             write!(f, "; skipped {}", list(&self.skipped))?;
+        }
+        if !self.coverage.is_empty() {
+            let kinds: Vec<String> = self
+                .coverage
+                .iter()
+                .map(|(k, c)| format!("{k} {} of {}", c.exported, c.in_set))
+                .collect();
+            write!(f, "; indicators exported: {}", kinds.join(", "))?;
         }
         Ok(())
     }

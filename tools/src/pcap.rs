@@ -98,6 +98,94 @@ pub fn tcp(
     out
 }
 
+/// A TCP connection written as a stream analyser expects it: the three-way handshake, data
+/// segments with consistent sequence and acknowledgement numbers (each acknowledged by the
+/// other side), and a FIN exchange. Returns frames with their timestamps, 1 ms apart.
+pub struct TcpSession {
+    client: (IpAddr, u16),
+    server: (IpAddr, u16),
+    /// Next sequence number of the client and of the server.
+    seq: [u32; 2],
+    ts: u64,
+    frames: Vec<(u64, Vec<u8>)>,
+}
+
+impl TcpSession {
+    /// A connection from `client` to `server` starting at `ts_us`; writes the handshake.
+    pub fn open(client: (IpAddr, u16), server: (IpAddr, u16), ts_us: u64) -> TcpSession {
+        let mut s = TcpSession {
+            client,
+            server,
+            seq: [1_000, 50_000],
+            ts: ts_us,
+            frames: Vec::new(),
+        };
+        s.segment(0, Flags::Syn, &[]);
+        s.segment(1, Flags::SynAck, &[]);
+        s.segment(0, Flags::Ack, &[]);
+        s
+    }
+
+    /// The client sends `data` (PSH|ACK), the server acknowledges it.
+    pub fn client(&mut self, data: &[u8]) -> &mut Self {
+        self.segment(0, Flags::Data, data);
+        self.segment(1, Flags::Ack, &[]);
+        self
+    }
+
+    /// The server sends `data` (PSH|ACK), the client acknowledges it.
+    pub fn server(&mut self, data: &[u8]) -> &mut Self {
+        self.segment(1, Flags::Data, data);
+        self.segment(0, Flags::Ack, &[]);
+        self
+    }
+
+    /// The client closes (FIN|ACK), the server closes too, the client acknowledges; returns
+    /// every frame of the connection.
+    pub fn close(mut self) -> Vec<(u64, Vec<u8>)> {
+        self.segment(0, Flags::Fin, &[]);
+        self.segment(1, Flags::Fin, &[]);
+        self.segment(0, Flags::Ack, &[]);
+        self.frames
+    }
+
+    /// Writes one segment from side `from` (0 client, 1 server).
+    fn segment(&mut self, from: usize, flags: Flags, data: &[u8]) {
+        let (src, dst) = if from == 0 {
+            (self.client, self.server)
+        } else {
+            (self.server, self.client)
+        };
+        let seq = self.seq[from];
+        let ack = self.seq[1 - from];
+        let b = builder(src.0, dst.0, None).tcp(src.1, dst.1, seq, 64240);
+        let b = match flags {
+            Flags::Syn => b.syn(),
+            Flags::SynAck => b.syn().ack(ack),
+            Flags::Ack => b.ack(ack),
+            Flags::Data => b.psh().ack(ack),
+            Flags::Fin => b.fin().ack(ack),
+        };
+        let mut out = Vec::with_capacity(b.size(data.len()));
+        b.write(&mut out, data).expect("write to Vec");
+        // SYN and FIN take one sequence number each.
+        let used =
+            data.len() as u32 + u32::from(matches!(flags, Flags::Syn | Flags::SynAck | Flags::Fin));
+        self.seq[from] = seq.wrapping_add(used);
+        self.frames.push((self.ts, out));
+        self.ts += 1000;
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Flags {
+    Syn,
+    SynAck,
+    Ack,
+    Data,
+    Fin,
+}
+
 /// The two IPv4 fragments of a UDP datagram (the first carries the UDP header), split after
 /// `first_len` bytes of IP payload (a multiple of 8).
 pub fn udp_v4_fragments(
