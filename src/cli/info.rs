@@ -11,7 +11,9 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let set = IndicatorSet::open(path)?;
     let open_time = t.elapsed();
     let meta = set.meta()?;
-    let (url_ac, http_ac) = set.prepare();
+    let (patterns, pattern_bytes) = set.pattern_totals()?;
+    let prepared = set.prepare()?;
+    let (url_ac, http_ac) = (prepared.url_build, prepared.http_build);
     let sizes = set.section_sizes();
     let file_len = set.as_bytes().len();
     if json {
@@ -31,6 +33,9 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             "open_us": open_time.as_micros() as u64,
             "url_automaton_build_us": url_ac.as_micros() as u64,
             "http_automaton_build_us": http_ac.as_micros() as u64,
+            "patterns": patterns,
+            "pattern_bytes": pattern_bytes,
+            "automaton_bytes": prepared.memory,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -72,6 +77,11 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         "automaton build at first use: URL substrings {:.3} ms, HTTP literals {:.3} ms",
         url_ac.as_secs_f64() * 1e3,
         http_ac.as_secs_f64() * 1e3
+    );
+    println!(
+        "patterns: {patterns}, {pattern_bytes} bytes (at most {} per set), automata {} bytes",
+        trawl::format::MAX_PATTERN_BYTES,
+        prepared.memory
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 use trawl::IndicatorSet;
 use trawl::decode::log::LogFormat;
 use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
-use trawl::engine::reload::Reloader;
+use trawl::engine::reload::{Reload, Reloader};
 use trawl::input::FollowOptions;
 use trawl::line_matcher::LineOptions;
 
@@ -84,6 +84,7 @@ pub struct LogsArgs {
 pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
     // Checked here, before any input is read: a bad set file is an error of its own.
     let set = IndicatorSet::open(&a.set)?;
+    set.prepare()?;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
@@ -150,6 +151,7 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
         None if streaming => Box::new(std::io::stdout()),
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
     };
+    let mut set_status = None;
     let outcome = if streaming {
         // A long-running scan (followed files, a pipe) picks up a replaced set file, or a
         // SIGHUP, between two chunks — as `trawl sniff` does; `trawl feeds pull` renames
@@ -158,19 +160,20 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
         let mut reloader = Reloader::open(&a.set)?;
         signal_hook::flag::register(signal_hook::consts::SIGHUP, reloader.hup.clone())?;
         let current = reloader.current();
+        set_status = Some(reloader.status());
         let done = AtomicBool::new(false);
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 while !done.load(Ordering::Relaxed) {
-                    match reloader.check() {
-                        Some(Ok(generation)) if !a.quiet => {
-                            eprintln!("{}: reloaded (generation {generation})", a.set.display())
+                    for event in reloader.check() {
+                        match event {
+                            Reload::Swapped(generation) if !a.quiet => {
+                                eprintln!("{}: reloaded (generation {generation})", a.set.display())
+                            }
+                            Reload::Swapped(_) => {}
+                            // Refusals and damage are warnings, printed even with --quiet.
+                            other => eprintln!("{}: {other}", a.set.display()),
                         }
-                        Some(Err(e)) => eprintln!(
-                            "{}: reload failed, keeping the old set: {e}",
-                            a.set.display()
-                        ),
-                        _ => {}
                     }
                     std::thread::sleep(Duration::from_millis(250));
                 }
@@ -214,6 +217,11 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
             total.bytes as f64 / secs / 1e9,
             total.lines as f64 / secs / 1e6
         );
+    }
+    // A followed scan ends with its set's status: a refused reload or a damaged set file is
+    // said again here, even with --quiet.
+    if let Some(status) = set_status.filter(|s| !a.quiet || s.is_degraded()) {
+        eprintln!("{}", status.line());
     }
     Ok(if total.hits > 0 {
         ExitCode::SUCCESS

@@ -9,6 +9,7 @@ use crossbeam_channel::{Sender, TrySendError};
 
 use super::batch::{Batch, Bytes, FrameRef};
 use super::flow::FlowKey;
+use super::reload::SetStatus;
 use super::stats::Stats;
 use crate::capture::file::CaptureFile;
 use crate::decode::packet::{self, LinkType};
@@ -218,13 +219,14 @@ impl LiveCapture {
     }
 
     /// Reads packets until `stop`, flushing a worker's batch when it is full or 50 ms old, and
-    /// printing the packet and kernel-drop counts every `stats_interval`. Returns the counters
-    /// including the kernel's drop counts.
+    /// printing the packet and kernel-drop counts and the set's status every `stats_interval`.
+    /// Returns the counters including the kernel's drop counts.
     pub fn run(
         mut self,
         senders: &[Sender<Batch>],
         batch_size: usize,
         stats_interval: Option<Duration>,
+        set: &SetStatus,
         stop: &AtomicBool,
     ) -> Stats {
         let mut last_stats = Instant::now();
@@ -289,8 +291,12 @@ impl LiveCapture {
                 last_stats = Instant::now();
                 if let Ok(s) = self.cap.stats() {
                     eprintln!(
-                        "trawl: {} packets captured, {} dropped by the kernel, {} by the interface, {} back-pressure waits",
-                        number, s.dropped, s.if_dropped, r.stats.backpressure
+                        "trawl: {} packets captured, {} dropped by the kernel, {} by the interface, {} back-pressure waits; {}",
+                        number,
+                        s.dropped,
+                        s.if_dropped,
+                        r.stats.backpressure,
+                        set.line()
                     );
                 }
             }
