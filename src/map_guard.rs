@@ -27,8 +27,8 @@
 //! lock or allocate) reads it with atomic loads alone.
 
 use std::ptr;
-use std::sync::{Once, OnceLock};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence};
+use std::sync::{Once, OnceLock};
 
 use memmap2::Mmap;
 
@@ -332,7 +332,10 @@ mod tests {
         let far = std::hint::black_box(map.len() - 1);
         assert_eq!(map[far], 0, "a read past the new end sees a zero page");
         assert!(guard.is_damaged());
-        assert!(map.iter().all(|&b| b == 0), "the whole mapping reads as zeros");
+        assert!(
+            map.iter().all(|&b| b == 0),
+            "the whole mapping reads as zeros"
+        );
         drop(guard);
         drop(map);
     }

@@ -1056,8 +1056,8 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         self.patterns(kind).find(haystack, |rec, start, end| {
             if self.intact()
                 && records
-                .get(rec as usize)
-                .is_some_and(|r| self.active(r, false))
+                    .get(rec as usize)
+                    .is_some_and(|r| self.active(r, false))
             {
                 out.push(Hit {
                     indicator: rec,
