@@ -1,6 +1,8 @@
 //! Hot reload while scanning: the set file is replaced mid-scan; no frame is lost or scanned
 //! twice, hits before the swap come from the old set and hits after it from the new one.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -179,4 +181,44 @@ fn reload_mid_scan_one_worker() {
 #[test]
 fn reload_mid_scan_two_workers() {
     run(2);
+}
+
+/// A reload to a set that breaks the pattern bounds is refused, quickly and without building
+/// anything; the old set keeps serving and the status says so until a good set arrives.
+#[test]
+fn a_refused_reload_keeps_the_old_set_and_says_so() {
+    use trawl::engine::reload::{Reload, Reloader};
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("intel.tset");
+    write_set(&set, A);
+    let mut reloader = Reloader::open(&set).unwrap();
+    let current = reloader.current();
+    assert!(reloader.check().is_empty());
+    assert!(!reloader.status().is_degraded());
+
+    let hostile = dir.path().join("hostile.tset.tmp");
+    std::fs::write(&hostile, common::hostile_pattern_set(4096)).unwrap();
+    std::fs::rename(&hostile, &set).unwrap();
+    let started = Instant::now();
+    let events = reloader.check();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        matches!(&events[..], [Reload::Refused(why)] if why.contains("url pattern list")),
+        "{events:?}"
+    );
+    assert_eq!(current.load().generation, 1);
+    assert!(current.load().set.match_ip(A.parse().unwrap()).is_some());
+    let line = reloader.status().line();
+    assert!(line.starts_with("set: generation 1, "), "{line}");
+    assert!(
+        line.contains("reload of ") && line.contains("refused since "),
+        "{line}"
+    );
+    assert!(line.contains("url pattern list"), "{line}");
+    // Not retried until the file changes again; then a good set clears the refusal.
+    assert!(reloader.check().is_empty());
+    write_set(&set, B);
+    assert_eq!(reloader.check(), [Reload::Swapped(2)]);
+    assert!(!reloader.status().is_degraded());
+    assert!(current.load().set.match_ip(B.parse().unwrap()).is_some());
 }

@@ -209,6 +209,9 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
                     eprint!(" (first at line {})", e.first_line);
                 }
             }
+            if f.unread > 0 {
+                eprint!(", {} bytes not scanned", f.unread);
+            }
             eprintln!();
         }
         eprintln!(
@@ -223,7 +226,18 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
     if let Some(status) = set_status.filter(|s| !a.quiet || s.is_degraded()) {
         eprintln!("{}", status.line());
     }
-    Ok(if total.hits > 0 {
+    // A file that shrank under the scan was not read to its end: said even with --quiet, and
+    // an error whatever was found.
+    for f in outcome.files.iter().filter(|f| f.unread > 0) {
+        eprintln!(
+            "trawl: {}: the file shrank while it was scanned (truncated in place, e.g. by \
+             logrotate's copytruncate): its last {} bytes were not scanned",
+            f.name, f.unread
+        );
+    }
+    Ok(if total.unread > 0 {
+        ExitCode::from(2)
+    } else if total.hits > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

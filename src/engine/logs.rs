@@ -86,6 +86,9 @@ pub struct FileStats {
     /// Lines that did not parse in their format, per reason (their values read before the
     /// damage were still matched).
     pub errors: BTreeMap<&'static str, ErrorCount>,
+    /// Bytes not scanned because the file shrank under the scan (truncated in place, e.g. by
+    /// logrotate's `copytruncate`): its size when it was opened minus what was read.
+    pub unread: u64,
 }
 
 /// How many lines failed for one reason, and where the first of them is.
@@ -103,6 +106,7 @@ impl FileStats {
         self.bytes += o.bytes;
         self.hits += o.hits;
         self.matched_lines += o.matched_lines;
+        self.unread += o.unread;
         for (k, v) in &o.errors {
             let e = self.errors.entry(k).or_insert(ErrorCount {
                 count: 0,
@@ -526,6 +530,7 @@ where
         .collect();
     let formats: Vec<std::sync::Mutex<&'static str>> =
         names.iter().map(|_| std::sync::Mutex::new("")).collect();
+    let unread: Vec<AtomicU64> = names.iter().map(|_| AtomicU64::new(0)).collect();
     let (read_result, write_result) = std::thread::scope(|scope| {
         for _ in 0..workers {
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
@@ -599,7 +604,8 @@ where
             };
             match input {
                 Input::Path(p) => {
-                    input::chunks(p, opts.chunk_size, &mut send)?;
+                    let read = input::chunks(p, opts.chunk_size, &mut send)?;
+                    unread[index].store(read.unread, Ordering::Relaxed);
                 }
                 Input::Follow(p, fo) => {
                     let mut follow = Follow::new(p, fo.clone())?;
@@ -657,8 +663,9 @@ where
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => true,
         Err(e) => return Err(Error::invalid(format!("writing output: {e}"))),
     };
-    for (f, fmt) in files.iter_mut().zip(formats) {
+    for ((f, fmt), unread) in files.iter_mut().zip(formats).zip(unread) {
         f.format = fmt.into_inner().unwrap_or("");
+        f.unread = unread.into_inner();
     }
     Ok(LogOutcome {
         files,
