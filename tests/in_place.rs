@@ -232,6 +232,68 @@ fn a_log_truncated_during_the_scan_ends_its_scan_with_counters_and_exit_2() {
     );
 }
 
+#[test]
+fn a_capture_truncated_during_scan_pcap_is_reported_not_fatal() {
+    use trawl_tools::pcap::{PcapWriter, udp};
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("intel.tset");
+    std::fs::write(&set, set_bytes(&["203.0.113.7"])).unwrap();
+    // 300k frames that all hit: as above, the unread output stops the reader early.
+    let pcap = dir.path().join("big.pcap");
+    let mut w = PcapWriter::new(std::io::BufWriter::new(
+        std::fs::File::create(&pcap).unwrap(),
+    ))
+    .unwrap();
+    for i in 0..300_000u64 {
+        let frame = udp(
+            "192.0.2.1".parse().unwrap(),
+            1024 + (i % 50_000) as u16,
+            "203.0.113.7".parse().unwrap(),
+            9,
+            None,
+            b"x",
+        );
+        w.frame(1_767_225_600_000_000 + i, &frame).unwrap();
+    }
+    w.into_inner().flush().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(["scan", "pcap", "-j", "2", "--dedup-window", "0", "-s"])
+        .arg(&set)
+        .arg(&pcap)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).unwrap();
+    std::thread::sleep(SETTLE);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&pcap)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let status = wait(&mut child);
+    drain.join().unwrap().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{err}");
+    assert!(
+        err.contains(
+            "truncated or rewritten in place while it was scanned; reading stopped at byte"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("packets: "), "the counters: {err}");
+}
+
 /// `trawl sniff -i lo` with a stats line every 200 ms, hits to `hits`.
 fn sniff(set: &Path, hits: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_trawl"))

@@ -109,6 +109,10 @@ pub fn read_file(
         if i % 4096 == 0 && stop.load(Ordering::Relaxed) {
             break;
         }
+        // A relaxed load: the fault that sets it happens on this thread or a worker's.
+        if file.is_damaged() {
+            break;
+        }
         let f = match frame {
             Ok(f) => f,
             Err(e) => {
@@ -133,6 +137,13 @@ pub fn read_file(
         let end = (off + f.data.len()) as u64;
         progress.fetch_add(end.saturating_sub(last_off), Ordering::Relaxed);
         last_off = end;
+    }
+    if file.is_damaged() {
+        r.stats.file_errors.push(format!(
+            "{name}: the file was truncated or rewritten in place while it was scanned; \
+             reading stopped at byte {last_off} of {}",
+            file.bytes().len()
+        ));
     }
     for w in 0..senders.len() {
         let frames = std::mem::take(&mut r.pending[w]);
