@@ -173,20 +173,33 @@ fn misaligned_buffers_are_refused() {
     assert!(e.to_string().contains("aligned"), "{e}");
 }
 
+/// The bounds error of a set that opens (open is O(sections)) but whose pattern lists break a
+/// bound: `pattern_totals`, `prepare` and `verify` all refuse it, and nothing is built.
+fn pattern_err(bytes: &[u8]) -> String {
+    let set = open(bytes).expect("the sections are in bounds");
+    let msg = set.pattern_totals().unwrap_err().to_string();
+    assert_eq!(set.prepare().unwrap_err().to_string(), msg);
+    assert!(set.verify().is_err());
+    // A lookup that needs the automaton builds nothing and finds nothing.
+    assert!(set.match_url("http://evil.example/").is_empty());
+    assert!(set.scan_text(b"evil.example/gate.php").next().is_none());
+    msg
+}
+
 /// The set a single `trawl verify` used to accept and the first lookup then built an
-/// automaton from until memory ran out (issue 9): refused at open, by `verify` and by the
+/// automaton from until memory ran out (issue 9): refused by `verify`, `prepare` and the
 /// commands, quickly, under a memory limit far below what the build would take.
 #[test]
 fn a_set_whose_patterns_would_exhaust_memory_is_refused() {
     let bytes = common::hostile_pattern_set(u16::MAX);
     assert!(bytes.len() < 3 << 20, "a small file: {} bytes", bytes.len());
     let started = std::time::Instant::now();
-    let msg = err(&bytes);
+    let msg = pattern_err(&bytes);
     assert!(msg.contains("url pattern list"), "{msg}");
     assert!(msg.contains("a pattern of 65535 bytes"), "{msg}");
     // Patterns within the length bound, 400 MB of them together.
     let within = common::hostile_pattern_set(format::MAX_PATTERN_LEN as u16);
-    let msg = err(&within);
+    let msg = pattern_err(&within);
     assert!(msg.contains("too much memory"), "{msg}");
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 
@@ -223,7 +236,7 @@ fn a_set_whose_patterns_would_exhaust_memory_is_refused() {
 }
 
 #[test]
-fn pattern_lists_out_of_bounds_are_refused_at_open() {
+fn pattern_lists_out_of_bounds_are_refused() {
     let pool = b"evil.example/gate.php".to_vec();
     let ok = common::crafted_set(pool.clone(), vec![common::url_record(0, 21)], vec![0]);
     let set = open(&ok).unwrap();
@@ -231,25 +244,29 @@ fn pattern_lists_out_of_bounds_are_refused_at_open() {
     assert_eq!(set.pattern_totals().unwrap(), (1, 21));
     assert_eq!(set.match_url("http://evil.example/gate.php?a=1").len(), 1);
 
+    // More entries than records: refused at open already (O(sections)).
     let twice = common::crafted_set(pool.clone(), vec![common::url_record(0, 21)], vec![0, 0]);
-    assert!(err(&twice).contains("record 0 is listed twice"));
+    assert!(err(&twice).contains("url pattern list: 2 entries for 1 records"));
+    let records = vec![common::url_record(0, 21), common::url_record(0, 21)];
+    let twice = common::crafted_set(pool.clone(), records, vec![0, 0]);
+    assert!(pattern_err(&twice).contains("record 0 is listed twice"));
     let past = common::crafted_set(pool.clone(), vec![common::url_record(0, 21)], vec![1]);
-    assert!(err(&past).contains("past the 1 records"));
+    assert!(pattern_err(&past).contains("past the 1 records"));
     let outside = common::crafted_set(pool.clone(), vec![common::url_record(10, 21)], vec![0]);
-    assert!(err(&outside).contains("outside the string pool"));
+    assert!(pattern_err(&outside).contains("outside the string pool"));
     let empty = common::crafted_set(pool.clone(), vec![common::url_record(0, 0)], vec![0]);
-    assert!(err(&empty).contains("pattern of 0 bytes"));
+    assert!(pattern_err(&empty).contains("pattern of 0 bytes"));
     let long_pool = vec![b'a'; format::MAX_PATTERN_LEN + 1];
     let long = common::crafted_set(
         long_pool,
         vec![common::url_record(0, format::MAX_PATTERN_LEN as u16 + 1)],
         vec![0],
     );
-    assert!(err(&long).contains(&format!("1 to {} allowed", format::MAX_PATTERN_LEN)));
+    assert!(pattern_err(&long).contains(&format!("1 to {} allowed", format::MAX_PATTERN_LEN)));
     let mut not_url = common::url_record(0, 21);
     not_url.kind = trawl::Kind::Domain as u8;
     let wrong_kind = common::crafted_set(pool, vec![not_url], vec![0]);
-    assert!(err(&wrong_kind).contains("not a url"));
+    assert!(pattern_err(&wrong_kind).contains("not a url"));
 }
 
 #[test]

@@ -11,8 +11,9 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let set = IndicatorSet::open(path)?;
     let open_time = t.elapsed();
     let meta = set.meta()?;
-    let (patterns, pattern_bytes) = set.pattern_totals()?;
-    let prepared = set.prepare()?;
+    let in_file = |e: trawl::Error| anyhow::anyhow!("{}: {e}", path.display());
+    let (patterns, pattern_bytes) = set.pattern_totals().map_err(in_file)?;
+    let prepared = set.prepare().map_err(in_file)?;
     let (url_ac, http_ac) = (prepared.url_build, prepared.http_build);
     let sizes = set.section_sizes();
     let file_len = set.as_bytes().len();

@@ -84,7 +84,8 @@ pub struct LogsArgs {
 pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
     // Checked here, before any input is read: a bad set file is an error of its own.
     let set = IndicatorSet::open(&a.set)?;
-    set.prepare()?;
+    set.prepare()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.set.display()))?;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
@@ -152,6 +153,7 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
     };
     let mut set_status = None;
+    let mut set_damaged = false;
     let outcome = if streaming {
         // A long-running scan (followed files, a pipe) picks up a replaced set file, or a
         // SIGHUP, between two chunks — as `trawl sniff` does; `trawl feeds pull` renames
@@ -183,7 +185,16 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
             r
         })?
     } else {
-        scan_logs(&set, &inputs, &opts, out, &stop)?
+        let outcome = scan_logs(&set, &inputs, &opts, out, &stop)?;
+        if set.is_damaged() {
+            eprintln!(
+                "trawl: {}: the set file was truncated or rewritten in place during the scan: \
+                 the lines scanned after that matched nothing",
+                a.set.display()
+            );
+            set_damaged = true;
+        }
+        outcome
     };
     let total = outcome.total();
     if a.count && !outcome.output_closed {
@@ -235,7 +246,7 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
             f.name, f.unread
         );
     }
-    Ok(if total.unread > 0 {
+    Ok(if total.unread > 0 || set_damaged {
         ExitCode::from(2)
     } else if total.hits > 0 {
         ExitCode::SUCCESS

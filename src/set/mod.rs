@@ -163,9 +163,10 @@ impl<D> fmt::Debug for IndicatorSet<D> {
 }
 
 impl IndicatorSet<Mmap> {
-    /// Maps a set file and checks its header, section bounds and pattern lists (no full read:
-    /// opening costs the same at any size, plus O(patterns)). Use [`IndicatorSet::verify`]
-    /// for the full check.
+    /// Maps a set file and checks its header and section bounds (no full read: opening costs
+    /// the same at any size). Use [`IndicatorSet::verify`] for the full check, and
+    /// [`IndicatorSet::pattern_totals`] or [`IndicatorSet::prepare`] to check the pattern
+    /// lists' bounds before a first lookup would build from them.
     pub fn open(path: impl AsRef<Path>) -> Result<IndicatorSet<Mmap>> {
         let path = path.as_ref();
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -189,9 +190,8 @@ impl IndicatorSet<Mmap> {
 }
 
 impl<D: AsRef<[u8]>> IndicatorSet<D> {
-    /// Reads a set from bytes (8-byte aligned; see [`AlignedBytes`]). Checks the header,
-    /// every section's bounds, alignment and shape, and the pattern lists against the bounds
-    /// of [`crate::format::MAX_PATTERN_BYTES`]; costs O(sections + patterns).
+    /// Reads a set from bytes (8-byte aligned; see [`AlignedBytes`]). Checks the header and
+    /// every section's bounds, alignment and shape; costs O(sections).
     pub fn from_bytes(data: D) -> Result<IndicatorSet<D>> {
         IndicatorSet::checked(data, None)
     }
@@ -215,8 +215,22 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         set.build_time = header.build_time;
         set.timed = header.flags & format::HEADER_TIMED != 0;
         set.exact = header.flags & format::HEADER_EXACT != 0;
-        // O(patterns): what the set can make trawl build is bounded before anything is built.
-        set.pattern_totals()?;
+        // O(sections): no list can name more patterns than there are records (each at most
+        // once). The full bounds are O(patterns), a cache miss each: checked by `verify`,
+        // `pattern_totals` and before every automaton build instead, so opening stays
+        // independent of size.
+        let records = set.sec.records.len() / size_of::<Record>();
+        for (kind, list) in [
+            (Kind::Url, &set.sec.url_patterns),
+            (Kind::HttpRequest, &set.sec.http_patterns),
+        ] {
+            if list.len() / 4 > records {
+                return Err(Error::bad_set(format!(
+                    "{kind} pattern list: {} entries for {records} records",
+                    list.len() / 4
+                )));
+            }
+        }
         Ok(set)
     }
 
@@ -1069,12 +1083,13 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         });
     }
 
-    /// Builds the Aho-Corasick automata now (they are otherwise built at first use), so that
-    /// a long-running scan (and a reload, before it swaps the set in) pays for them up front
-    /// and learns of a refused build. Errors when a pattern list breaks the bounds of
-    /// [`crate::format::MAX_PATTERN_BYTES`] (possible only for a file changed after it was
-    /// opened: open checks them) or the builder failed.
+    /// Checks the pattern lists against the bounds of [`crate::format::MAX_PATTERN_BYTES`]
+    /// and builds the Aho-Corasick automata now (they are otherwise built at first use), so
+    /// that a long-running scan (and a reload, before it swaps the set in) pays for them up
+    /// front and learns of a refusal. Errors when a pattern list breaks a bound (nothing is
+    /// built then) or the builder failed.
     pub fn prepare(&self) -> Result<Prepared> {
+        self.pattern_totals()?;
         let (url, http) = (self.patterns(Kind::Url), self.patterns(Kind::HttpRequest));
         if let Some(why) = url.refused.as_ref().or(http.refused.as_ref()) {
             return Err(Error::bad_set(why.clone()));
@@ -1086,8 +1101,11 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         })
     }
 
-    /// The number of patterns the automata are built from, and their total bytes (both bounded
-    /// at open; see [`crate::format::MAX_PATTERN_BYTES`]).
+    /// Checks the pattern lists against the bounds (see [`crate::format::MAX_PATTERN_BYTES`]):
+    /// every entry names a record of its kind, once, with a value of 1 to
+    /// [`crate::format::MAX_PATTERN_LEN`] bytes, all of them together at most
+    /// `MAX_PATTERN_BYTES`. Returns the number of patterns and their bytes. O(patterns), about
+    /// a cache miss each; builds nothing.
     pub fn pattern_totals(&self) -> Result<(usize, u64)> {
         patterns::check(
             self.slice(&self.sec.url_patterns),
