@@ -74,8 +74,9 @@ fn collect<'a>(
         out.bytes += len as u64;
         if out.bytes > budget {
             return Err(bad(format!(
-                "the patterns exceed {budget} bytes (at most {MAX_PATTERN_BYTES} pattern bytes \
-                 per set): building their automaton would take too much memory"
+                "over {MAX_PATTERN_BYTES} pattern bytes (URL substrings and HTTP literals \
+                 together, the most a set may hold): building the automata would take too \
+                 much memory"
             )));
         }
         out.pats.push(p);
