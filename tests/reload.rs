@@ -222,3 +222,64 @@ fn a_refused_reload_keeps_the_old_set_and_says_so() {
     assert!(!reloader.status().is_degraded());
     assert!(current.load().set.match_ip(B.parse().unwrap()).is_some());
 }
+
+/// A set file changed in place (not renamed over): a `touch` reloads quietly; new bytes of the
+/// same size are reported as damage of the serving generation and loaded; a torn file (new
+/// size) damages the serving set, which then answers nothing, and the status says so until
+/// the complete file is back.
+#[test]
+fn in_place_changes_are_told_apart() {
+    use std::os::unix::fs::FileExt;
+    use trawl::engine::reload::{Reload, Reloader};
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("intel.tset");
+    write_set(&set, A);
+    let mut reloader = Reloader::open(&set).unwrap();
+    let current = reloader.current();
+
+    let file = std::fs::OpenOptions::new().write(true).open(&set).unwrap();
+    file.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(reloader.check(), [Reload::Swapped(2)], "a touch");
+    assert!(!reloader.status().is_degraded());
+
+    let other = dir.path().join("other.tset");
+    write_set(&other, B);
+    let b = std::fs::read(&other).unwrap();
+    assert_eq!(b.len() as u64, std::fs::metadata(&set).unwrap().len());
+    file.write_all_at(&b, 0).unwrap();
+    file.set_modified(std::time::SystemTime::now() + Duration::from_secs(10))
+        .unwrap();
+    let events = reloader.check();
+    assert!(
+        matches!(&events[..], [Reload::Damaged(what), Reload::Swapped(3)] if what.contains("(generation 2)")),
+        "{events:?}"
+    );
+    assert!(!reloader.status().is_degraded());
+    assert!(current.load().set.match_ip(B.parse().unwrap()).is_some());
+
+    // Half of A written over B in place: a torn file of another size.
+    let a = {
+        write_set(&other, A);
+        std::fs::read(&other).unwrap()
+    };
+    file.set_len(0).unwrap();
+    file.write_all_at(&a[..a.len() / 2], 0).unwrap();
+    let events = reloader.check();
+    assert!(
+        matches!(&events[..], [Reload::Damaged(_), Reload::Refused(why)] if why.contains("truncated")),
+        "{events:?}"
+    );
+    assert!(current.load().set.is_damaged());
+    assert!(current.load().set.match_ip(B.parse().unwrap()).is_none());
+    let line = reloader.status().line();
+    assert!(
+        line.contains("DAMAGED since") && line.contains("refused since"),
+        "{line}"
+    );
+    file.write_all_at(&a[a.len() / 2..], a.len() as u64 / 2)
+        .unwrap();
+    assert_eq!(reloader.check(), [Reload::Swapped(4)]);
+    assert!(!reloader.status().is_degraded());
+    assert!(current.load().set.match_ip(A.parse().unwrap()).is_some());
+}

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use memmap2::Mmap;
 
+use crate::format::DIGEST_OFFSET;
 use crate::indicator::unix_now;
 use crate::set::IndicatorSet;
 use crate::sink::{SetVersion, rfc3339};
@@ -148,28 +149,31 @@ pub struct Reloader {
     current: Arc<ArcSwap<SetVersion<Mmap>>>,
     /// The file as last tried (loaded or refused).
     tried: Option<Identity>,
-    /// The file the serving set was loaded from.
+    /// The file the serving set was loaded from, and its digest as verified then.
     serving: Option<Identity>,
+    serving_digest: [u8; 32],
     status: Arc<SetStatus>,
     /// Set by a SIGHUP handler.
     pub hup: Arc<AtomicBool>,
 }
 
-/// Opens, verifies and prepares a set: everything a swap must not wait for.
-fn load(path: &Path) -> crate::Result<IndicatorSet<Mmap>> {
+/// Opens, verifies and prepares a set: everything a swap must not wait for. Returns it with
+/// the digest it was verified against.
+fn load(path: &Path) -> crate::Result<(IndicatorSet<Mmap>, [u8; 32])> {
     let set = IndicatorSet::open(path)?;
-    set.verify()
-        .map_err(|e| crate::Error::invalid(format!("{}: {e}", path.display())))?;
-    set.prepare()
-        .map_err(|e| crate::Error::invalid(format!("{}: {e}", path.display())))?;
-    Ok(set)
+    let in_file = |e: crate::Error| crate::Error::invalid(format!("{}: {e}", path.display()));
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(&set.as_bytes()[DIGEST_OFFSET..DIGEST_OFFSET + 32]);
+    set.verify().map_err(in_file)?;
+    set.prepare().map_err(in_file)?;
+    Ok((set, digest))
 }
 
 impl Reloader {
     /// Opens the set at `path` as generation 1, verified and with its automata built.
     pub fn open(path: &Path) -> crate::Result<Reloader> {
         let identity = Identity::of(path);
-        let set = load(path)?;
+        let (set, digest) = load(path)?;
         let status = SetStatus {
             path: path.display().to_string(),
             state: Mutex::new(State {
@@ -183,6 +187,7 @@ impl Reloader {
             current: Arc::new(ArcSwap::from_pointee(SetVersion { set, generation: 1 })),
             tried: identity,
             serving: identity,
+            serving_digest: digest,
             status: Arc::new(status),
             hup: Arc::new(AtomicBool::new(false)),
         })
@@ -205,38 +210,67 @@ impl Reloader {
         let mut events = Vec::new();
         let now = Identity::of(&self.path);
         let hup = self.hup.swap(false, Ordering::Relaxed);
+        let in_place = matches!((self.serving, now), (Some(was), Some(now)) if was.rewritten(now));
+        if in_place && self.serving.map(|i| i.size) != now.map(|i| i.size) {
+            // A new size: the serving set's mapping now shows other bytes, or faults.
+            self.current.load().set.mark_damaged();
+        }
+        self.report_damage(&mut events);
+        if events.is_empty() && !hup && !(now.is_some() && now != self.tried) {
+            return events;
+        }
+        self.tried = now;
         let serving = self.current.load();
-        if let (Some(was), Some(now)) = (self.serving, now) {
-            if was.rewritten(now) {
-                // Rewritten in place: the mapping now shows other bytes (or faults).
-                serving.set.mark_damaged();
+        let (generation, digest, damaged) = (
+            serving.generation,
+            self.serving_digest,
+            serving.set.is_damaged(),
+        );
+        drop(serving);
+        let outcome = self.reload(now);
+        if in_place && !damaged {
+            // The same size, a new time: unchanged bytes (`touch`) harmed nothing; other bytes
+            // were read by the serving set through its old layout until now.
+            let unchanged = matches!(outcome, Reload::Swapped(_)) && self.serving_digest == digest;
+            if !unchanged {
+                if let Reload::Refused(_) = outcome {
+                    self.current.load().set.mark_damaged();
+                }
+                events.push(self.damage(generation));
             }
         }
-        let news = serving.set.is_damaged() && self.status.state().damaged.is_none();
-        if news {
-            let what = format!(
-                "{} was truncated or rewritten in place under the serving set (generation {})",
-                self.path.display(),
-                serving.generation
-            );
-            self.status.state().damaged = Some((unix_now(), what.clone()));
-            events.push(Reload::Damaged(what));
-        }
-        drop(serving);
-        if news || hup || (now.is_some() && now != self.tried) {
-            self.tried = now;
-            events.push(self.reload(now));
-        }
+        events.push(outcome);
         events
+    }
+
+    /// Reports a serving set found damaged (by the SIGBUS guard, or marked above), once.
+    fn report_damage(&mut self, events: &mut Vec<Reload>) {
+        let serving = self.current.load();
+        if serving.set.is_damaged() && self.status.state().damaged.is_none() {
+            events.push(self.damage(serving.generation));
+        }
+    }
+
+    /// The damage of `generation`, recorded in the status while that generation serves.
+    fn damage(&self, generation: u64) -> Reload {
+        let what = format!(
+            "{} was truncated or rewritten in place under the serving set (generation {generation})",
+            self.path.display()
+        );
+        if self.current.load().generation == generation {
+            self.status.state().damaged = Some((unix_now(), what.clone()));
+        }
+        Reload::Damaged(what)
     }
 
     fn reload(&mut self, identity: Option<Identity>) -> Reload {
         match load(&self.path) {
-            Ok(set) => {
+            Ok((set, digest)) => {
                 let generation = self.current.load().generation + 1;
                 let build_time = set.build_time();
                 self.current.store(Arc::new(SetVersion { set, generation }));
                 self.serving = identity;
+                self.serving_digest = digest;
                 let mut s = self.status.state();
                 s.generation = generation;
                 s.build_time = build_time;
