@@ -40,6 +40,7 @@ pub mod indicator;
 pub mod ingest;
 pub mod input;
 pub mod line_matcher;
+pub mod map_guard;
 pub mod normalize;
 pub mod set;
 pub mod sightings;

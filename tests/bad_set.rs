@@ -172,3 +172,148 @@ fn misaligned_buffers_are_refused() {
     let e = IndicatorSet::from_bytes(shifted).unwrap_err();
     assert!(e.to_string().contains("aligned"), "{e}");
 }
+
+/// The bounds error of a set that opens (open is O(sections)) but whose pattern lists break a
+/// bound: `pattern_totals`, `prepare` and `verify` all refuse it, and nothing is built.
+fn pattern_err(bytes: &[u8]) -> String {
+    let set = open(bytes).expect("the sections are in bounds");
+    let msg = set.pattern_totals().unwrap_err().to_string();
+    assert_eq!(set.prepare().unwrap_err().to_string(), msg);
+    assert!(set.verify().is_err());
+    // A lookup that needs the automaton builds nothing and finds nothing.
+    assert!(set.match_url("http://evil.example/").is_empty());
+    assert!(set.scan_text(b"evil.example/gate.php").next().is_none());
+    msg
+}
+
+/// The set a single `trawl verify` used to accept and the first lookup then built an
+/// automaton from until memory ran out (issue 9): refused by `verify`, `prepare` and the
+/// commands, quickly, under a memory limit far below what the build would take.
+#[test]
+fn a_set_whose_patterns_would_exhaust_memory_is_refused() {
+    let bytes = common::hostile_pattern_set(u16::MAX);
+    assert!(bytes.len() < 3 << 20, "a small file: {} bytes", bytes.len());
+    let started = std::time::Instant::now();
+    let msg = pattern_err(&bytes);
+    assert!(msg.contains("url pattern list"), "{msg}");
+    assert!(msg.contains("a pattern of 65535 bytes"), "{msg}");
+    // Patterns within the length bound, 400 MB of them together.
+    let within = common::hostile_pattern_set(format::MAX_PATTERN_LEN as u16);
+    let msg = pattern_err(&within);
+    assert!(msg.contains("too much memory"), "{msg}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.tset");
+    let trawl = env!("CARGO_BIN_EXE_trawl");
+    for (bytes, args) in [&bytes, &within].into_iter().flat_map(|b| {
+        [
+            vec!["verify", path.to_str().unwrap()],
+            vec!["lookup", path.to_str().unwrap(), "http://evil.example/a"],
+            vec!["info", path.to_str().unwrap()],
+        ]
+        .map(|args| (b, args))
+    }) {
+        std::fs::write(&path, bytes).unwrap();
+        // 1 GiB of address space: the automata would need 20 GB and 300 GB.
+        let started = std::time::Instant::now();
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg("ulimit -v 1048576; exec \"$@\"")
+            .arg("bash")
+            .arg(trawl)
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("url pattern list") && stderr.contains("hostile.tset"),
+            "{args:?}: {stderr}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+}
+
+#[test]
+fn pattern_lists_out_of_bounds_are_refused() {
+    let pool = b"evil.example/gate.php".to_vec();
+    let ok = common::crafted_set(pool.clone(), vec![common::url_record(0, 21)], vec![0]);
+    let set = open(&ok).unwrap();
+    set.verify().unwrap();
+    assert_eq!(set.pattern_totals().unwrap(), (1, 21));
+    assert_eq!(set.match_url("http://evil.example/gate.php?a=1").len(), 1);
+
+    // More entries than records: refused at open already (O(sections)).
+    let twice = common::crafted_set(pool.clone(), vec![common::url_record(0, 21)], vec![0, 0]);
+    assert!(err(&twice).contains("url pattern list: 2 entries for 1 records"));
+    let records = vec![common::url_record(0, 21), common::url_record(0, 21)];
+    let twice = common::crafted_set(pool.clone(), records, vec![0, 0]);
+    assert!(pattern_err(&twice).contains("record 0 is listed twice"));
+    let past = common::crafted_set(pool.clone(), vec![common::url_record(0, 21)], vec![1]);
+    assert!(pattern_err(&past).contains("past the 1 records"));
+    let outside = common::crafted_set(pool.clone(), vec![common::url_record(10, 21)], vec![0]);
+    assert!(pattern_err(&outside).contains("outside the string pool"));
+    let empty = common::crafted_set(pool.clone(), vec![common::url_record(0, 0)], vec![0]);
+    assert!(pattern_err(&empty).contains("pattern of 0 bytes"));
+    let long_pool = vec![b'a'; format::MAX_PATTERN_LEN + 1];
+    let long = common::crafted_set(
+        long_pool,
+        vec![common::url_record(0, format::MAX_PATTERN_LEN as u16 + 1)],
+        vec![0],
+    );
+    assert!(pattern_err(&long).contains(&format!("1 to {} allowed", format::MAX_PATTERN_LEN)));
+    let mut not_url = common::url_record(0, 21);
+    not_url.kind = trawl::Kind::Domain as u8;
+    let wrong_kind = common::crafted_set(pool, vec![not_url], vec![0]);
+    assert!(pattern_err(&wrong_kind).contains("not a url"));
+}
+
+#[test]
+fn compile_rejects_overlong_literals_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.csv");
+    let long = format!("evil.example/{}", "a".repeat(format::MAX_PATTERN_LEN));
+    std::fs::write(
+        &feed,
+        format!("value,kind\n{long},url\nevil.example/gate.php,url\n"),
+    )
+    .unwrap();
+    let set = dir.path().join("s.tset");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(["compile", "-o"])
+        .arg(&set)
+        .arg(&feed)
+        .output()
+        .unwrap();
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains("literal too long for substring matching"),
+        "{report}"
+    );
+    let set = IndicatorSet::open(&set).unwrap();
+    set.verify().unwrap();
+    assert_eq!(set.pattern_totals().unwrap(), (1, 21));
+}
+
+/// `V6::ranges` read a node's count (a u64 from the file) and added to it unchecked: a count
+/// near `u64::MAX` overflowed (a panic in a debug build). It ends that slot now.
+#[test]
+fn a_crafted_ipv6_node_count_does_not_overflow() {
+    use trawl::format::{FileWriter, NONE, SectionId, V4_DIRECT};
+    let mut l1 = vec![V4_DIRECT | NONE; 1 << 16];
+    l1[0] = 0; // a node at word 0 …
+    l1[1] = 1; // … and one at word 1
+    let nodes = vec![u64::MAX, u64::MAX / 2];
+    let mut w = FileWriter::new();
+    w.section(SectionId::Meta, b"{}".to_vec());
+    w.section(SectionId::V6L1, l1);
+    w.section(SectionId::V6Nodes, nodes);
+    let set = open(&w.finish(0)).unwrap();
+    assert!(set.verify().is_err());
+    let ranges: Vec<_> = set.ipv6_ranges().collect();
+    assert!(ranges.is_empty(), "{ranges:?}");
+    assert!(set.match_ip("::1".parse().unwrap()).is_none());
+}

@@ -1,6 +1,8 @@
 //! Hot reload while scanning: the set file is replaced mid-scan; no frame is lost or scanned
 //! twice, hits before the swap come from the old set and hits after it from the new one.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -179,4 +181,105 @@ fn reload_mid_scan_one_worker() {
 #[test]
 fn reload_mid_scan_two_workers() {
     run(2);
+}
+
+/// A reload to a set that breaks the pattern bounds is refused, quickly and without building
+/// anything; the old set keeps serving and the status says so until a good set arrives.
+#[test]
+fn a_refused_reload_keeps_the_old_set_and_says_so() {
+    use trawl::engine::reload::{Reload, Reloader};
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("intel.tset");
+    write_set(&set, A);
+    let mut reloader = Reloader::open(&set).unwrap();
+    let current = reloader.current();
+    assert!(reloader.check().is_empty());
+    assert!(!reloader.status().is_degraded());
+
+    let hostile = dir.path().join("hostile.tset.tmp");
+    std::fs::write(&hostile, common::hostile_pattern_set(4096)).unwrap();
+    std::fs::rename(&hostile, &set).unwrap();
+    let started = Instant::now();
+    let events = reloader.check();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        matches!(&events[..], [Reload::Refused(why)] if why.contains("url pattern list")),
+        "{events:?}"
+    );
+    assert_eq!(current.load().generation, 1);
+    assert!(current.load().set.match_ip(A.parse().unwrap()).is_some());
+    let line = reloader.status().line();
+    assert!(line.starts_with("set: generation 1, "), "{line}");
+    assert!(
+        line.contains("reload of ") && line.contains("refused since "),
+        "{line}"
+    );
+    assert!(line.contains("url pattern list"), "{line}");
+    // Not retried until the file changes again; then a good set clears the refusal.
+    assert!(reloader.check().is_empty());
+    write_set(&set, B);
+    assert_eq!(reloader.check(), [Reload::Swapped(2)]);
+    assert!(!reloader.status().is_degraded());
+    assert!(current.load().set.match_ip(B.parse().unwrap()).is_some());
+}
+
+/// A set file changed in place (not renamed over): a `touch` reloads quietly; new bytes of the
+/// same size are reported as damage of the serving generation and loaded; a torn file (new
+/// size) damages the serving set, which then answers nothing, and the status says so until
+/// the complete file is back.
+#[test]
+fn in_place_changes_are_told_apart() {
+    use std::os::unix::fs::FileExt;
+    use trawl::engine::reload::{Reload, Reloader};
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("intel.tset");
+    write_set(&set, A);
+    let mut reloader = Reloader::open(&set).unwrap();
+    let current = reloader.current();
+
+    let file = std::fs::OpenOptions::new().write(true).open(&set).unwrap();
+    file.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(reloader.check(), [Reload::Swapped(2)], "a touch");
+    assert!(!reloader.status().is_degraded());
+
+    let other = dir.path().join("other.tset");
+    write_set(&other, B);
+    let b = std::fs::read(&other).unwrap();
+    assert_eq!(b.len() as u64, std::fs::metadata(&set).unwrap().len());
+    file.write_all_at(&b, 0).unwrap();
+    file.set_modified(std::time::SystemTime::now() + Duration::from_secs(10))
+        .unwrap();
+    let events = reloader.check();
+    assert!(
+        matches!(&events[..], [Reload::Damaged(what), Reload::Swapped(3)] if what.contains("(generation 2)")),
+        "{events:?}"
+    );
+    assert!(!reloader.status().is_degraded());
+    assert!(current.load().set.match_ip(B.parse().unwrap()).is_some());
+
+    // Half of A written over B in place: a torn file of another size.
+    let a = {
+        write_set(&other, A);
+        std::fs::read(&other).unwrap()
+    };
+    file.set_len(0).unwrap();
+    file.write_all_at(&a[..a.len() / 2], 0).unwrap();
+    let events = reloader.check();
+    assert!(
+        matches!(&events[..], [Reload::Damaged(_), Reload::Refused(why)] if why.contains("truncated")),
+        "{events:?}"
+    );
+    assert!(current.load().set.is_damaged());
+    assert!(current.load().set.match_ip(B.parse().unwrap()).is_none());
+    let line = reloader.status().line();
+    assert!(
+        line.contains("DAMAGED since") && line.contains("refused since"),
+        "{line}"
+    );
+    file.write_all_at(&a[a.len() / 2..], a.len() as u64 / 2)
+        .unwrap();
+    assert_eq!(reloader.check(), [Reload::Swapped(4)]);
+    assert!(!reloader.status().is_degraded());
+    assert!(current.load().set.match_ip(A.parse().unwrap()).is_some());
 }

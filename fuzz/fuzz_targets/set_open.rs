@@ -1,5 +1,6 @@
 //! `IndicatorSet` on arbitrary bytes: opening either refuses with an error or yields a set
-//! whose every lookup and `verify` return without panicking.
+//! whose every lookup, `prepare` and `verify` return without panicking. Seed the corpus with
+//! `cargo test --test fuzz_seeds -- --ignored` (from nothing, inputs never pass the header).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -21,6 +22,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = set.match_hash(&[0u8; 32]);
     let _ = set.match_url("http://evil.example/a");
     let _ = set.match_http(b"GET /x HTTP/1.1");
+    let _ = set.scan_text(b"GET http://evil.example/gate.php from 203.0.113.7 bad@evil.example");
+    let _ = set.prepare();
     let _ = set.meta();
     let _ = set.verify();
+    let _ = set.ipv4_ranges().take(1 << 21).count();
+    let _ = set.ipv6_ranges().take(1 << 21).count();
 });

@@ -45,6 +45,7 @@ use pcap_parser::pcapng::{
 
 use crate::decode::packet::LinkType;
 use crate::error::Error;
+use crate::map_guard::MapGuard;
 
 const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
 const PCAPNG_BOM: u32 = 0x1A2B_3C4D;
@@ -78,6 +79,9 @@ pub enum Format {
 /// A capture file's bytes and format. `D` is where the bytes live: an [`Mmap`] from
 /// [`CaptureFile::open`], or anything `AsRef<[u8]>` through [`CaptureFile::from_bytes`].
 pub struct CaptureFile<D: AsRef<[u8]> = Mmap> {
+    /// For a mapped file: a truncation under the map reads as zeros instead of killing the
+    /// process (see [`crate::map_guard`]). Dropped before `data`, as its contract requires.
+    guard: Option<MapGuard>,
     data: D,
     format: Format,
 }
@@ -86,9 +90,9 @@ impl CaptureFile<Mmap> {
     /// Maps the file at `path` and detects its format (cheap: reads only the header). A file
     /// that is neither pcap nor pcapng is refused with an error saying what it starts with.
     ///
-    /// The file is mapped, not read: a capture is a read-only input, but if another process
-    /// truncates it while it is mapped, touching the lost pages raises SIGBUS and ends the
-    /// process. Copy captures that are still being written (or rotated) before scanning them.
+    /// The file is mapped, not read. If another process truncates it while it is mapped, the
+    /// lost pages read as zeros (see [`crate::map_guard`]) and [`CaptureFile::is_damaged`]
+    /// says so; the engine then stops reading the file and reports it.
     pub fn open(path: impl AsRef<Path>) -> Result<CaptureFile<Mmap>, Error> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -99,17 +103,23 @@ impl CaptureFile<Mmap> {
                 "empty file: not a pcap or pcapng capture",
             ));
         }
-        // SAFETY: the map is only ever read, and capture files are inputs nobody writes
-        // while trawl scans them. A file truncated under the map makes reads past its new
-        // end fault (SIGBUS), the documented limit of `open`.
+        // SAFETY: the map is only ever read. A file truncated under the map makes reads past
+        // its new end fault: the guard turns the fault into zero pages, which the frame
+        // iterator reads like any corrupt bytes.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        // SAFETY: the guard is stored in the `guard` field, dropped before `data` (the map).
+        let guard = unsafe { MapGuard::new(&map) };
         #[cfg(unix)]
         {
             // Frames are read front to back once: ask for aggressive read-ahead. A hint only.
             let _ = map.advise(memmap2::Advice::Sequential);
         }
         let format = detect(&map).map_err(|what| Error::feed(path, what))?;
-        Ok(CaptureFile { data: map, format })
+        Ok(CaptureFile {
+            guard: Some(guard),
+            data: map,
+            format,
+        })
     }
 }
 
@@ -117,7 +127,17 @@ impl<D: AsRef<[u8]>> CaptureFile<D> {
     /// Takes a capture held in memory and detects its format (cheap: reads only the header).
     pub fn from_bytes(data: D) -> Result<CaptureFile<D>, Error> {
         let format = detect(data.as_ref()).map_err(Error::invalid)?;
-        Ok(CaptureFile { data, format })
+        Ok(CaptureFile {
+            guard: None,
+            data,
+            format,
+        })
+    }
+
+    /// Whether the mapped file was truncated or rewritten in place while mapped: the rest of
+    /// it reads as zeros and is not the capture. Always `false` for bytes held in memory.
+    pub fn is_damaged(&self) -> bool {
+        self.guard.as_ref().is_some_and(MapGuard::is_damaged)
     }
 
     /// The detected format.

@@ -88,6 +88,13 @@ pub fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
             .context("writing the export")?
         }
     };
+    if set.is_damaged() {
+        anyhow::bail!(
+            "{}: the set file was truncated or rewritten in place during the export, which is \
+             incomplete: run it again",
+            a.set.display()
+        );
+    }
     eprintln!("{}: {report}", a.set.display());
     Ok(ExitCode::SUCCESS)
 }

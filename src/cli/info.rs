@@ -12,7 +12,10 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let set = IndicatorSet::open(path)?;
     let open_time = t.elapsed();
     let meta = set.meta()?;
-    let (url_ac, http_ac) = set.prepare();
+    let in_file = |e: trawl::Error| anyhow::anyhow!("{}: {e}", path.display());
+    let (patterns, pattern_bytes) = set.pattern_totals().map_err(in_file)?;
+    let prepared = set.prepare().map_err(in_file)?;
+    let (url_ac, http_ac) = (prepared.url_build, prepared.http_build);
     let sizes = set.section_sizes();
     let file_len = set.as_bytes().len();
     let mut out = std::io::stdout().lock();
@@ -33,6 +36,9 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             "open_us": open_time.as_micros() as u64,
             "url_automaton_build_us": url_ac.as_micros() as u64,
             "http_automaton_build_us": http_ac.as_micros() as u64,
+            "patterns": patterns,
+            "pattern_bytes": pattern_bytes,
+            "automaton_bytes": prepared.memory,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(ExitCode::SUCCESS);
@@ -82,6 +88,12 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         "automaton build at first use: URL substrings {:.3} ms, HTTP literals {:.3} ms",
         url_ac.as_secs_f64() * 1e3,
         http_ac.as_secs_f64() * 1e3
+    )?;
+    writeln!(
+        out,
+        "patterns: {patterns}, {pattern_bytes} bytes (at most {} per set), automata {} bytes",
+        trawl::format::MAX_PATTERN_BYTES,
+        prepared.memory
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 use trawl::IndicatorSet;
 use trawl::decode::log::LogFormat;
 use trawl::engine::logs::{ErrorCount, Input, LogOptions, OutputMode, scan_logs};
-use trawl::engine::reload::Reloader;
+use trawl::engine::reload::{Reload, Reloader};
 use trawl::input::FollowOptions;
 use trawl::line_matcher::LineOptions;
 
@@ -82,6 +82,8 @@ pub struct LogsArgs {
 pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
     // Checked here, before any input is read: a bad set file is an error of its own.
     let set = IndicatorSet::open(&a.set)?;
+    set.prepare()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.set.display()))?;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
@@ -149,6 +151,8 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
         None if streaming => Box::new(std::io::stdout()),
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
     };
+    let mut set_status = None;
+    let mut set_damaged = false;
     let outcome = if streaming {
         // A long-running scan (followed files, a pipe) picks up a replaced set file, or a
         // SIGHUP, between two chunks — as `trawl sniff` does; `trawl feeds pull` renames
@@ -157,19 +161,20 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
         let mut reloader = Reloader::open(&a.set)?;
         signal_hook::flag::register(signal_hook::consts::SIGHUP, reloader.hup.clone())?;
         let current = reloader.current();
+        set_status = Some(reloader.status());
         let done = AtomicBool::new(false);
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 while !done.load(Ordering::Relaxed) {
-                    match reloader.check() {
-                        Some(Ok(generation)) if !a.quiet => {
-                            eprintln!("{}: reloaded (generation {generation})", a.set.display())
+                    for event in reloader.check() {
+                        match event {
+                            Reload::Swapped(generation) if !a.quiet => {
+                                eprintln!("{}: reloaded (generation {generation})", a.set.display())
+                            }
+                            Reload::Swapped(_) => {}
+                            // Refusals and damage are warnings, printed even with --quiet.
+                            other => eprintln!("{}: {other}", a.set.display()),
                         }
-                        Some(Err(e)) => eprintln!(
-                            "{}: reload failed, keeping the old set: {e}",
-                            a.set.display()
-                        ),
-                        _ => {}
                     }
                     std::thread::sleep(Duration::from_millis(250));
                 }
@@ -179,7 +184,16 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
             r
         })?
     } else {
-        scan_logs(&set, &inputs, &opts, out, &stop)?
+        let outcome = scan_logs(&set, &inputs, &opts, out, &stop)?;
+        if set.is_damaged() {
+            eprintln!(
+                "trawl: {}: the set file was truncated or rewritten in place during the scan: \
+                 the lines scanned after that matched nothing",
+                a.set.display()
+            );
+            set_damaged = true;
+        }
+        outcome
     };
     let total = outcome.total();
     if a.count && !outcome.output_closed {
@@ -232,6 +246,9 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
                     lost.late_bytes
                 );
             }
+            if f.unread > 0 {
+                eprint!(", {} bytes not scanned", f.unread);
+            }
             eprintln!();
         }
         eprintln!(
@@ -241,7 +258,23 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
             total.lines as f64 / secs / 1e6
         );
     }
-    Ok(if total.hits > 0 {
+    // A followed scan ends with its set's status: a refused reload or a damaged set file is
+    // said again here, even with --quiet.
+    if let Some(status) = set_status.filter(|s| !a.quiet || s.is_degraded()) {
+        eprintln!("{}", status.line());
+    }
+    // A file that shrank under the scan was not read to its end: said even with --quiet, and
+    // an error whatever was found.
+    for f in outcome.files.iter().filter(|f| f.unread > 0) {
+        eprintln!(
+            "trawl: {}: the file shrank while it was scanned (truncated in place, e.g. by \
+             logrotate's copytruncate): its last {} bytes were not scanned",
+            f.name, f.unread
+        );
+    }
+    Ok(if total.unread > 0 || set_damaged {
+        ExitCode::from(2)
+    } else if total.hits > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -100,6 +100,10 @@ fn hit_text<D: AsRef<[u8]>>(set: &IndicatorSet<D>, hit: &Hit) -> String {
 
 pub fn run(a: LookupArgs) -> anyhow::Result<ExitCode> {
     let set = IndicatorSet::open(&a.set)?;
+    // The automata are built at the first lookup that needs them; their bounds are checked
+    // now, so a set that breaks them is an error, not a silent miss.
+    set.pattern_totals()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.set.display()))?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut any = false;
@@ -143,6 +147,13 @@ pub fn run(a: LookupArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    if set.is_damaged() {
+        anyhow::bail!(
+            "{}: the set file was truncated or rewritten in place while it was in use: the \
+             lookups after that answered nothing; run them again",
+            a.set.display()
+        );
+    }
     Ok(if any {
         ExitCode::SUCCESS
     } else {

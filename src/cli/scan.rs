@@ -166,6 +166,7 @@ fn signals() -> anyhow::Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
 fn finish(outcome: Outcome) -> ExitCode {
     eprint!("{}", outcome.stats.summary(outcome.elapsed));
     eprintln!("set generation at the end: {}", outcome.generation);
+    eprintln!("{}", outcome.set_status);
     if outcome.stats.file_errors.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -120,6 +120,32 @@ pub struct SetBuilder {
     any_carved: bool,
     /// Accepted items per kind (by discriminant - 1), folded into the report at build.
     accepted: [u64; Kind::ALL.len()],
+    /// Bytes of the distinct values that become automaton patterns (see [`is_pattern`]).
+    pattern_bytes: u64,
+}
+
+/// Whether a value of `kind` becomes an Aho-Corasick pattern rather than a table key: HTTP
+/// literals, and URLs without a scheme (substring literals such as `evil.example/gate.php`).
+pub fn is_pattern(kind: Kind, key: &[u8]) -> bool {
+    kind == Kind::HttpRequest || (kind == Kind::Url && normalize::scheme_end(key).is_none())
+}
+
+/// The refusal of a pattern longer than [`format::MAX_PATTERN_LEN`] (report reason, detail).
+fn overlong_pattern(value: &Value) -> Option<(&'static str, String)> {
+    let (Value::Url(s) | Value::HttpRequest(s)) = value else {
+        return None;
+    };
+    (is_pattern(value.kind(), s.as_bytes()) && s.len() > format::MAX_PATTERN_LEN).then(|| {
+        (
+            "literal too long for substring matching",
+            format!(
+                "{} bytes (at most {}) — {}…",
+                s.len(),
+                format::MAX_PATTERN_LEN,
+                s.chars().take(60).collect::<String>()
+            ),
+        )
+    })
 }
 
 /// The most records a set may hold (the IPv4 first level keeps one bit for a flag).
@@ -144,6 +170,7 @@ impl SetBuilder {
             sources: Vec::new(),
             source_index: HashMap::new(),
             any_carved: false,
+            pattern_bytes: 0,
             accepted: [0; Kind::ALL.len()],
         }
     }
@@ -272,6 +299,17 @@ impl SetBuilder {
                 "more than {MAX_RECORDS} distinct indicators or 4 GiB of values: split the set"
             )));
         }
+        if is_pattern(kind, key) {
+            // The bound every reader enforces on what a set makes it build.
+            if self.pattern_bytes + key.len() as u64 > format::MAX_PATTERN_BYTES {
+                return Err(Error::invalid(format!(
+                    "URL-substring and HTTP-literal patterns over {} bytes (an automaton a \
+                     sensor could not afford to build): split the set",
+                    format::MAX_PATTERN_BYTES
+                )));
+            }
+            self.pattern_bytes += key.len() as u64;
+        }
         let r = self.recs.len() as u32;
         self.recs.push(BRec {
             kind,
@@ -313,6 +351,9 @@ impl SetBuilder {
     /// Adds one indicator (the [`Collector::accept`] path, with errors surfaced).
     pub fn add(&mut self, n: Normalized, meta: &Meta, at: &Location) -> Result<()> {
         let value = &n.value;
+        if let Some((reason, detail)) = overlong_pattern(value) {
+            return Err(Error::invalid(format!("{reason}: {detail}")));
+        }
         if let Some((reason, detail)) = self.filtered_out(meta) {
             self.report
                 .filtered
@@ -481,8 +522,7 @@ impl SetBuilder {
             let ids: Vec<u32> = (0..self.recs.len() as u32)
                 .filter(|&r| {
                     let b = &self.recs[r as usize];
-                    let key = b.key(&self.arena);
-                    b.kind == kind && (kind != Kind::Url || normalize::scheme_end(key).is_none())
+                    b.kind == kind && is_pattern(kind, b.key(&self.arena))
                 })
                 .collect();
             if !ids.is_empty() {
@@ -719,6 +759,10 @@ pub struct SourceCount {
 
 impl Collector for SetBuilder {
     fn accept(&mut self, indicator: Normalized, meta: &Meta, at: &Location) {
+        if let Some((reason, detail)) = overlong_pattern(&indicator.value) {
+            self.reject(at.clone(), reason, &detail);
+            return;
+        }
         if let Err(e) = self.add(indicator, meta, at) {
             self.reject(at.clone(), "set limit reached", &e.to_string());
         }

@@ -97,6 +97,9 @@ pub struct FileStats {
     pub errors: BTreeMap<&'static str, ErrorCount>,
     /// A followed file: what rotation kept from being read (see [`FollowLosses`]).
     pub follow_losses: FollowLosses,
+    /// Bytes not scanned because the file shrank under the scan (truncated in place, e.g. by
+    /// logrotate's `copytruncate`): its size when it was opened minus what was read.
+    pub unread: u64,
 }
 
 /// How many lines, and where the first of them is.
@@ -138,6 +141,7 @@ impl FileStats {
         self.fallback.add(&o.fallback);
         self.follow_losses.files += o.follow_losses.files;
         self.follow_losses.late_bytes += o.follow_losses.late_bytes;
+        self.unread += o.unread;
         for (k, v) in &o.errors {
             self.errors.entry(k).or_default().add(v);
         }
@@ -570,6 +574,7 @@ where
         .iter()
         .map(|_| std::sync::Mutex::new(FollowLosses::default()))
         .collect();
+    let unread: Vec<AtomicU64> = names.iter().map(|_| AtomicU64::new(0)).collect();
     let (read_result, write_result) = std::thread::scope(|scope| {
         for _ in 0..workers {
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
@@ -643,7 +648,8 @@ where
             };
             match input {
                 Input::Path(p) => {
-                    input::chunks(p, opts.chunk_size, opts.piece_size, &mut send)?;
+                    let read = input::chunks(p, opts.chunk_size, opts.piece_size, &mut send)?;
+                    unread[index].store(read.unread, Ordering::Relaxed);
                 }
                 Input::Follow(p, fo) => {
                     let mut follow = Follow::new(p, fo.clone())?;
@@ -706,9 +712,10 @@ where
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => true,
         Err(e) => return Err(Error::invalid(format!("writing output: {e}"))),
     };
-    for ((f, fmt), lost) in files.iter_mut().zip(formats).zip(follow_losses) {
+    for (((f, fmt), lost), unread) in files.iter_mut().zip(formats).zip(follow_losses).zip(unread) {
         f.format = fmt.into_inner().unwrap_or("");
         f.follow_losses = lost.into_inner().unwrap_or_default();
+        f.unread = unread.into_inner();
     }
     Ok(LogOutcome {
         files,

@@ -77,6 +77,9 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// The set generation in use at the end.
     pub generation: u64,
+    /// The serving set's status at the end ([`reload::SetStatus::line`]): its generation and
+    /// age, and a refused reload or a damaged file, if any.
+    pub set_status: String,
 }
 
 /// Progress shared with an observer (a progress bar, the stats printer).
@@ -106,6 +109,7 @@ where
     let start = Instant::now();
     let workers = opts.workers.max(1);
     let current = reloader.current();
+    let status = reloader.status();
     progress
         .generation
         .store(current.load().generation, Ordering::Relaxed);
@@ -136,16 +140,12 @@ where
                 while let Err(RecvTimeoutError::Timeout) =
                     done_rx.recv_timeout(Duration::from_millis(200))
                 {
-                    match reloader.check() {
-                        Some(Ok(generation)) => {
+                    for event in reloader.check() {
+                        if let reload::Reload::Swapped(generation) = event {
                             reloads += 1;
                             progress.generation.store(generation, Ordering::Relaxed);
-                            eprintln!("trawl: set reloaded (generation {generation})");
                         }
-                        Some(Err(e)) => {
-                            eprintln!("trawl: reload failed, the previous set keeps serving: {e}")
-                        }
-                        None => {}
+                        eprintln!("trawl: {event}");
                     }
                 }
                 reloads
@@ -198,6 +198,7 @@ where
         stats,
         elapsed: start.elapsed(),
         generation: current.load().generation,
+        set_status: status.line(),
     })
 }
 
@@ -280,7 +281,8 @@ pub fn sniff<S: HitSink<Mmap> + Send>(
     stop: &AtomicBool,
     progress: &Progress,
 ) -> Result<Outcome> {
+    let status = reloader.status();
     pipeline(reloader, opts, sink, progress, |senders| {
-        capture.run(senders, opts.batch_size, opts.stats_interval, stop)
+        capture.run(senders, opts.batch_size, opts.stats_interval, &status, stop)
     })
 }

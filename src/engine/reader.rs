@@ -11,6 +11,7 @@ use crossbeam_channel::{Sender, TrySendError};
 
 use super::batch::{Batch, Bytes, FrameRef, ts_ns};
 use super::flow::FlowKey;
+use super::reload::SetStatus;
 use super::stats::Stats;
 use crate::capture::file::CaptureFile;
 use crate::decode::packet::{self, LinkType};
@@ -109,6 +110,10 @@ pub fn read_file(
         if r.closed || (i % 4096 == 0 && stop.load(Ordering::Relaxed)) {
             break;
         }
+        // A relaxed load: the fault that sets it happens on this thread or a worker's.
+        if file.is_damaged() {
+            break;
+        }
         let f = match frame {
             Ok(f) => f,
             Err(e) => {
@@ -134,6 +139,13 @@ pub fn read_file(
         let end = (off + f.data.len()) as u64;
         progress.fetch_add(end.saturating_sub(last_off), Ordering::Relaxed);
         last_off = end;
+    }
+    if file.is_damaged() {
+        r.stats.file_errors.push(format!(
+            "{name}: the file was truncated or rewritten in place while it was scanned; \
+             reading stopped at byte {last_off} of {}",
+            file.bytes().len()
+        ));
     }
     // Every worker gets a last batch, empty or not: it ends the source's flow state there.
     for w in 0..senders.len() {
@@ -219,13 +231,14 @@ impl LiveCapture {
     }
 
     /// Reads packets until `stop`, flushing a worker's batch when it is full or 50 ms old, and
-    /// printing the packet and kernel-drop counts every `stats_interval`. Returns the counters
-    /// including the kernel's drop counts.
+    /// printing the packet and kernel-drop counts and the set's status every `stats_interval`.
+    /// Returns the counters including the kernel's drop counts.
     pub fn run(
         mut self,
         senders: &[Sender<Batch>],
         batch_size: usize,
         stats_interval: Option<Duration>,
+        set: &SetStatus,
         stop: &AtomicBool,
     ) -> Stats {
         let mut last_stats = Instant::now();
@@ -298,8 +311,12 @@ impl LiveCapture {
                 last_stats = Instant::now();
                 if let Ok(s) = self.cap.stats() {
                     eprintln!(
-                        "trawl: {} packets captured, {} dropped by the kernel, {} by the interface, {} back-pressure waits",
-                        number, s.dropped, s.if_dropped, r.stats.backpressure
+                        "trawl: {} packets captured, {} dropped by the kernel, {} by the interface, {} back-pressure waits; {}",
+                        number,
+                        s.dropped,
+                        s.if_dropped,
+                        r.stats.backpressure,
+                        set.line()
                     );
                 }
             }

@@ -57,6 +57,21 @@ pub const MIN_L1_BITS: u32 = 16;
 /// Most address bits an interval first level is indexed by (4 MiB of entries).
 pub const MAX_L1_BITS: u32 = 20;
 
+// The Aho-Corasick automata over the pattern lists are the one thing a set makes trawl build
+// (the rest is read in place), and a set is copied to many sensors: these bounds keep what any
+// set can make a sensor build small, and are enforced by the compiler, by `verify`, by
+// `prepare` and before every automaton build. An automaton has at most one state per pattern
+// byte plus its root; building one peaks at about 45 bytes per pattern byte (measured in
+// BENCHMARKS.md), so [`MAX_PATTERN_BYTES`] bounds a build at about 750 MB. A real feed
+// collection of 920k indicators holds 72k patterns and 1.8 MB of pattern bytes.
+
+/// Longest URL-substring or HTTP-request pattern, in bytes. Longer literals are rejected at
+/// compile time. The bound also caps the matches one input byte can end (distinct patterns
+/// ending at one position differ in length).
+pub const MAX_PATTERN_LEN: usize = 4 << 10;
+/// Most pattern bytes, URL substrings and HTTP literals together, that a set may hold.
+pub const MAX_PATTERN_BYTES: u64 = 16 << 20;
+
 /// The fixed header at offset 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]

@@ -2,11 +2,9 @@
 //! [`Lines`], the iterator over its lines with their numbers and byte offsets; and [`Piece`],
 //! where a chunk stands in a line too long to be held whole.
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use memchr::memchr;
-use memmap2::Mmap;
 
 /// A unit of work: a run of whole lines from one source.
 ///
@@ -34,7 +32,7 @@ pub struct Chunk {
     /// Byte offset of the chunk's first byte in the source (the decompressed stream for gzip;
     /// within the generation for a followed file).
     pub offset: u64,
-    /// The bytes: borrowed from a shared memory map, or owned.
+    /// The bytes.
     pub data: ChunkData,
     /// Where the chunk stands in a line too long to be held whole (all zero for whole lines).
     pub piece: Piece,
@@ -80,15 +78,8 @@ pub fn overlap(piece_size: usize) -> usize {
 /// Where a chunk's bytes live.
 #[derive(Clone, Debug)]
 pub enum ChunkData {
-    /// A range of a memory-mapped file (regular files): no copy; the map lives as long as the
-    /// last chunk that points into it.
-    Mapped {
-        /// The map of the whole file.
-        map: Arc<Mmap>,
-        /// The chunk's bytes within the map.
-        range: Range<usize>,
-    },
-    /// Bytes read from a stream (stdin, pipes, gzip, followed files).
+    /// Bytes read from the input. Regular files are read too, not mapped: a map faults when
+    /// another process truncates the file (see `input::file`).
     Owned(Vec<u8>),
 }
 
@@ -97,7 +88,6 @@ impl Chunk {
     #[inline]
     pub fn bytes(&self) -> &[u8] {
         match &self.data {
-            ChunkData::Mapped { map, range } => &map[range.clone()],
             ChunkData::Owned(v) => v,
         }
     }
@@ -106,7 +96,6 @@ impl Chunk {
     #[inline]
     pub fn len(&self) -> usize {
         match &self.data {
-            ChunkData::Mapped { range, .. } => range.len(),
             ChunkData::Owned(v) => v.len(),
         }
     }

@@ -1,8 +1,9 @@
 //! Log inputs: where lines come from, cut into [`Chunk`]s of whole lines that workers can scan
 //! independently.
 //!
-//! * [`chunks`] — one input read once: a regular file is memory-mapped and split without
-//!   copying; a gzip file (recognised by its magic bytes) is decompressed as a stream; stdin,
+//! * [`chunks`] — one input read once: a regular file is read in chunks up to the size it had
+//!   when it was opened (a file truncated meanwhile ends early, and the bytes not read are
+//!   counted); a gzip file (recognised by its magic bytes) is decompressed as a stream; stdin,
 //!   pipes and other non-regular files are read as streams that hand out every complete line
 //!   as soon as it has arrived (so `tail -F x | trawl scan logs -` answers per line).
 //! * [`Follow`] — one file followed like `tail -F`: new lines as they are appended, across
@@ -13,8 +14,8 @@
 //! [`Piece`]); a final line without `\n` is still a line.
 
 mod chunk;
+mod file;
 mod follow;
-mod mapped;
 mod stream;
 mod watch;
 
@@ -32,9 +33,9 @@ use crate::error::{Error, Result};
 /// How an input was read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ReadMode {
-    /// Memory-mapped (regular files).
+    /// Read as a regular file, up to its size at open.
     #[default]
-    Mapped,
+    File,
     /// Read as a stream (stdin, pipes, character devices).
     Stream,
     /// Gzip-decompressed as a stream.
@@ -54,6 +55,10 @@ pub struct SourceStats {
     pub bytes: u64,
     /// The callback asked to stop before the end.
     pub stopped: bool,
+    /// Bytes of a regular file that were not read because the file shrank under the scan
+    /// (truncated in place, e.g. by logrotate's `copytruncate`): its size when it was opened
+    /// minus what was read.
+    pub unread: u64,
 }
 
 /// The two bytes every gzip member starts with (RFC 1952, section 2.3.1).
@@ -116,7 +121,7 @@ pub fn chunks(
     if meta.len() == 0 {
         return Ok(SourceStats::default());
     }
-    mapped::chunks(&file, path, source, target, each)
+    file::chunks(&file, path, source, target, each)
 }
 
 /// `read` until `buf` is full or the end; returns how many bytes were read.

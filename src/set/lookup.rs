@@ -128,6 +128,7 @@ impl<'a> V4<'a> {
             let off = e as usize;
             let n = self.nodes.get(off).map_or(0, |&n| n as usize);
             let key_words = n.div_ceil(2);
+            // `off` and `n` are u32s from the file: these sums cannot overflow a 64-bit usize.
             let (Some(words), Some(recs)) = (
                 self.nodes.get(off + 1..off + 1 + key_words),
                 self.nodes.get(off + 1 + key_words..off + 2 + key_words + n),
@@ -155,13 +156,18 @@ impl<'a> V6<'a> {
             if let Some(v) = direct(e) {
                 return vec![(base, last, v)];
             }
+            // The count is a u64 from the file: every bound is checked, so a corrupt count
+            // ends the slot instead of overflowing.
             let off = e as usize;
             let n = self.nodes.get(off).map_or(0, |&n| n as usize);
+            let part = |from: usize, len: usize| {
+                let start = (off + 1).checked_add(from)?;
+                self.nodes.get(start..start.checked_add(len)?)
+            };
             let (Some(hi), Some(lo), Some(pairs)) = (
-                self.nodes.get(off + 1..off + 1 + n),
-                self.nodes.get(off + 1 + n..off + 1 + 2 * n),
-                self.nodes
-                    .get(off + 1 + 2 * n..off + 1 + 2 * n + (n + 2) / 2),
+                part(0, n),
+                part(n, n),
+                n.checked_mul(2).and_then(|two_n| part(two_n, n / 2 + 1)),
             ) else {
                 return Vec::new();
             };

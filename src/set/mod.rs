@@ -36,8 +36,20 @@ use crate::format::{
 use crate::indicator::{Kind, Tlp, unix_now, write_hex};
 use crate::normalize;
 
+use crate::map_guard::MapGuard;
 use lookup::{Table, V4, V6};
 use patterns::Patterns;
+
+/// What [`IndicatorSet::prepare`] built.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Prepared {
+    /// Time the URL-substring automaton took to build.
+    pub url_build: Duration,
+    /// Time the HTTP-literal automaton took to build.
+    pub http_build: Duration,
+    /// Heap bytes both automata hold.
+    pub memory: usize,
+}
 
 /// A match: which indicator, of which kind, and where in the scanned input (for
 /// [`IndicatorSet::scan_text`]; the whole input for direct lookups).
@@ -124,6 +136,10 @@ fn table_index(kind: Kind) -> Option<usize> {
 
 /// A compiled indicator set, read in place.
 pub struct IndicatorSet<D> {
+    /// For a mapped file: keeps a truncation of the file from killing the process (see
+    /// [`crate::map_guard`]). Declared before `data` so that it is dropped first, as its
+    /// contract requires.
+    guard: Option<MapGuard>,
     data: D,
     sec: Sections,
     build_time: i64,
@@ -148,18 +164,25 @@ impl<D> fmt::Debug for IndicatorSet<D> {
 
 impl IndicatorSet<Mmap> {
     /// Maps a set file and checks its header and section bounds (no full read: opening costs
-    /// the same at any size). Use [`IndicatorSet::verify`] for the full check.
+    /// the same at any size). Use [`IndicatorSet::verify`] for the full check, and
+    /// [`IndicatorSet::pattern_totals`] or [`IndicatorSet::prepare`] to check the pattern
+    /// lists' bounds before a first lookup would build from them.
     pub fn open(path: impl AsRef<Path>) -> Result<IndicatorSet<Mmap>> {
         let path = path.as_ref();
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        // SAFETY: trawl never modifies a set file in place: a new set is written to a temp file
-        // and renamed over the old one, so this mapping keeps seeing the old inode. A third
-        // party truncating the file under us could still raise SIGBUS; that is the price of
-        // zero-copy and is documented in the README.
+        // SAFETY: the map is only read. trawl never modifies a set file in place: a new set is
+        // renamed over the old one, so this mapping keeps seeing the old inode. Another process
+        // may still truncate or rewrite the file in place (`cp new.tset intel.tset`): the
+        // guard below turns the fault that follows into zero pages (see `map_guard`), every
+        // reader of the bytes is safe on arbitrary contents, and `is_damaged` tells the engine
+        // to reload.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Random);
-        IndicatorSet::from_bytes(map).map_err(|e| match e.is_bad_set() {
+        // SAFETY: the guard goes into the set's `guard` field, which is dropped before its
+        // `data` (this map), also when the checks below fail.
+        let guard = unsafe { MapGuard::new(&map) };
+        IndicatorSet::checked(map, Some(guard)).map_err(|e| match e.is_bad_set() {
             true => Error::invalid(format!("{}: {e}", path.display())),
             false => e,
         })
@@ -170,7 +193,50 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// Reads a set from bytes (8-byte aligned; see [`AlignedBytes`]). Checks the header and
     /// every section's bounds, alignment and shape; costs O(sections).
     pub fn from_bytes(data: D) -> Result<IndicatorSet<D>> {
-        let bytes = data.as_ref();
+        IndicatorSet::checked(data, None)
+    }
+
+    /// [`IndicatorSet::from_bytes`], with the guard of a mapping. The set is assembled before
+    /// the checks, so that on failure the guard is dropped before the data, as for a set.
+    fn checked(data: D, guard: Option<MapGuard>) -> Result<IndicatorSet<D>> {
+        let mut set = IndicatorSet {
+            guard,
+            data,
+            sec: Sections::default(),
+            build_time: 0,
+            timed: false,
+            exact: false,
+            clock: None,
+            url_patterns: OnceLock::new(),
+            domain_tlds: OnceLock::new(),
+            http_patterns: OnceLock::new(),
+        };
+        let header = set.read_sections()?;
+        set.build_time = header.build_time;
+        set.timed = header.flags & format::HEADER_TIMED != 0;
+        set.exact = header.flags & format::HEADER_EXACT != 0;
+        // O(sections): no list can name more patterns than there are records (each at most
+        // once). The full bounds are O(patterns), a cache miss each: checked by `verify`,
+        // `pattern_totals` and before every automaton build instead, so opening stays
+        // independent of size.
+        let records = set.sec.records.len() / size_of::<Record>();
+        for (kind, list) in [
+            (Kind::Url, &set.sec.url_patterns),
+            (Kind::HttpRequest, &set.sec.http_patterns),
+        ] {
+            if list.len() / 4 > records {
+                return Err(Error::bad_set(format!(
+                    "{kind} pattern list: {} entries for {records} records",
+                    list.len() / 4
+                )));
+            }
+        }
+        Ok(set)
+    }
+
+    /// Resolves the section ranges into `self.sec`; returns the header.
+    fn read_sections(&mut self) -> Result<format::Header> {
+        let bytes = self.data.as_ref();
         if bytes.as_ptr() as usize % 8 != 0 {
             return Err(Error::invalid(
                 "set bytes are not 8-byte aligned (load them through AlignedBytes)",
@@ -231,18 +297,8 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                 )));
             }
         }
-        let build_time = layout.header.build_time;
-        Ok(IndicatorSet {
-            data,
-            sec,
-            build_time,
-            timed: layout.header.flags & format::HEADER_TIMED != 0,
-            exact: layout.header.flags & format::HEADER_EXACT != 0,
-            clock: None,
-            url_patterns: OnceLock::new(),
-            domain_tlds: OnceLock::new(),
-            http_patterns: OnceLock::new(),
-        })
+        self.sec = sec;
+        Ok(layout.header)
     }
 
     /// Fixes "now" for validity checks (Unix seconds), e.g. the capture time of a pcap being
@@ -380,8 +436,32 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         v
     }
 
-    /// The indicator a hit names.
+    /// Whether the file this set was opened from has been truncated or rewritten in place
+    /// since (see [`crate::map_guard`]): its bytes are no longer the set's, so it answers no
+    /// lookup and must be reloaded. Always `false` for a set read from bytes.
+    pub fn is_damaged(&self) -> bool {
+        !self.intact()
+    }
+
+    /// Flags the set as damaged: its file was found rewritten in place (same inode, new size
+    /// or time) before any read faulted. From then on it answers no lookup.
+    pub fn mark_damaged(&self) {
+        if let Some(g) = &self.guard {
+            g.mark_damaged();
+        }
+    }
+
+    /// Not damaged. Checked where a lookup has found something (rare), not per lookup.
+    #[inline]
+    fn intact(&self) -> bool {
+        self.guard.as_ref().is_none_or(|g| !g.is_damaged())
+    }
+
+    /// The indicator a hit names (`None` once the set is damaged).
     pub fn indicator(&self, id: u32) -> Option<IndicatorRef<'_>> {
+        if !self.intact() {
+            return None;
+        }
         let rec = *self.records().get(id as usize)?;
         Some(IndicatorRef {
             id,
@@ -427,6 +507,9 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// the record only when the set has validity windows or exact-only domains to check.
     #[inline]
     fn answers(&self, r: u32, kind: Kind, subdomain: bool) -> bool {
+        if !self.intact() {
+            return false;
+        }
         let records = self.records();
         let must_check = self.timed || (subdomain && self.exact);
         if !must_check {
@@ -439,6 +522,9 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 
     /// Follows parent links from a CIDR record to the first active one.
     fn resolve_cidr(&self, mut rec_id: u32) -> Option<u32> {
+        if !self.intact() {
+            return None;
+        }
         let records = self.records();
         if !self.timed {
             // Every record is always active: answer without touching the record.
@@ -954,11 +1040,17 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     }
 
     fn patterns(&self, kind: Kind) -> &Patterns {
-        let (cell, range) = match kind {
-            Kind::Url => (&self.url_patterns, &self.sec.url_patterns),
-            _ => (&self.http_patterns, &self.sec.http_patterns),
+        let (cell, range, kind) = match kind {
+            Kind::Url => (&self.url_patterns, &self.sec.url_patterns, Kind::Url),
+            _ => (
+                &self.http_patterns,
+                &self.sec.http_patterns,
+                Kind::HttpRequest,
+            ),
         };
-        cell.get_or_init(|| Patterns::build(self.slice(range), self.records(), self.strings()))
+        cell.get_or_init(|| {
+            Patterns::build(kind, self.slice(range), self.records(), self.strings())
+        })
     }
 
     /// Every active schemeless-URL fragment and HTTP-request literal occurring in `text`, with
@@ -976,9 +1068,10 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     fn find_patterns(&self, kind: Kind, haystack: &[u8], out: &mut Vec<Hit>) {
         let records = self.records();
         self.patterns(kind).find(haystack, |rec, start, end| {
-            if records
-                .get(rec as usize)
-                .is_some_and(|r| self.active(r, false))
+            if self.intact()
+                && records
+                    .get(rec as usize)
+                    .is_some_and(|r| self.active(r, false))
             {
                 out.push(Hit {
                     indicator: rec,
@@ -990,12 +1083,35 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         });
     }
 
-    /// Builds the Aho-Corasick automata now (they are otherwise built at first use) and
-    /// returns how long each took: (URL substrings, HTTP literals).
-    pub fn prepare(&self) -> (Duration, Duration) {
-        (
-            self.patterns(Kind::Url).build_time,
-            self.patterns(Kind::HttpRequest).build_time,
+    /// Checks the pattern lists against the bounds of [`crate::format::MAX_PATTERN_BYTES`]
+    /// and builds the Aho-Corasick automata now (they are otherwise built at first use), so
+    /// that a long-running scan (and a reload, before it swaps the set in) pays for them up
+    /// front and learns of a refusal. Errors when a pattern list breaks a bound (nothing is
+    /// built then) or the builder failed.
+    pub fn prepare(&self) -> Result<Prepared> {
+        self.pattern_totals()?;
+        let (url, http) = (self.patterns(Kind::Url), self.patterns(Kind::HttpRequest));
+        if let Some(why) = url.refused.as_ref().or(http.refused.as_ref()) {
+            return Err(Error::bad_set(why.clone()));
+        }
+        Ok(Prepared {
+            url_build: url.build_time,
+            http_build: http.build_time,
+            memory: url.memory_usage() + http.memory_usage(),
+        })
+    }
+
+    /// Checks the pattern lists against the bounds (see [`crate::format::MAX_PATTERN_BYTES`]):
+    /// every entry names a record of its kind, once, with a value of 1 to
+    /// [`crate::format::MAX_PATTERN_LEN`] bytes, all of them together at most
+    /// `MAX_PATTERN_BYTES`. Returns the number of patterns and their bytes. O(patterns), about
+    /// a cache miss each; builds nothing.
+    pub fn pattern_totals(&self) -> Result<(usize, u64)> {
+        patterns::check(
+            self.slice(&self.sec.url_patterns),
+            self.slice(&self.sec.http_patterns),
+            self.records(),
+            self.strings(),
         )
     }
 

@@ -151,19 +151,7 @@ pub(super) fn structure<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Result<()> {
             )?;
         }
     }
-    for (range, kind) in [
-        (&set.sec.url_patterns, Kind::Url),
-        (&set.sec.http_patterns, Kind::HttpRequest),
-    ] {
-        let ids: &[u32] = set.slice(range);
-        check(
-            ids.iter().all(|&r| {
-                records
-                    .get(r as usize)
-                    .is_some_and(|rec| rec.kind == kind as u8)
-            }),
-            || format!("{kind} pattern list points at a wrong record"),
-        )?;
-    }
+    // Pattern lists: records of the right kind, each once, within the automaton bounds.
+    set.pattern_totals()?;
     Ok(())
 }

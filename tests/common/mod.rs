@@ -49,3 +49,64 @@ pub fn build_with(
 pub fn value_of(set: &IndicatorSet<AlignedBytes>, hit: Option<trawl::Hit>) -> Option<String> {
     hit.map(|h| set.indicator(h.indicator).unwrap().value())
 }
+
+/// A set file written field by field through the format module: one source, one provenance,
+/// the given records over `strings`, and `url_patterns` as the URL-substring pattern list.
+/// Every index is valid for the structural checks that predate the pattern bounds.
+pub fn crafted_set(
+    strings: Vec<u8>,
+    records: Vec<trawl::format::Record>,
+    url_patterns: Vec<u32>,
+) -> Vec<u8> {
+    use trawl::format::{FileWriter, Prov, SectionId, StrRef};
+    let meta = trawl::compile::SetMeta {
+        trawl_version: "crafted".into(),
+        format_version: trawl::format::VERSION,
+        build_time: NOW,
+        indicators: [("url".to_string(), records.len() as u64)].into(),
+        sources: Vec::new(),
+        inputs: Vec::new(),
+        options: String::new(),
+        rejected: 0,
+        suppressed: 0,
+        domain_tlds: None,
+    };
+    let mut w = FileWriter::new();
+    w.section(SectionId::Meta, serde_json::to_vec(&meta).unwrap());
+    w.section(SectionId::Strings, strings);
+    w.section(SectionId::Records, records);
+    w.section(SectionId::Provs, vec![Prov::default()]);
+    w.section(SectionId::Sources, vec![StrRef::default()]);
+    w.section(SectionId::UrlPatterns, url_patterns);
+    w.finish(NOW)
+}
+
+/// A URL record with its value at `off..off + len` of the string pool.
+pub fn url_record(off: u32, len: u16) -> trawl::format::Record {
+    trawl::format::Record {
+        value_off: off,
+        value_len: len,
+        kind: trawl::Kind::Url as u8,
+        flags: 0,
+        provs: trawl::format::PROVS_SINGLE,
+        parent: trawl::format::NONE,
+    }
+}
+
+/// The set of issue 9: 100,000 overlapping URL patterns of `len` bytes (64 KB there) over
+/// one string pool of pseudo-random bytes — 2.2 MB on disk, 6.5 GB of pattern bytes, and as
+/// many automaton states, for a reader that builds before it counts.
+pub fn hostile_pattern_set(len: u16) -> Vec<u8> {
+    const PATTERNS: u32 = 100_000;
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let pool: Vec<u8> = (0..PATTERNS as usize + usize::from(len))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b'a' + (x % 26) as u8
+        })
+        .collect();
+    let records = (0..PATTERNS).map(|i| url_record(i, len)).collect();
+    crafted_set(pool, records, (0..PATTERNS).collect())
+}
