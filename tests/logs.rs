@@ -929,13 +929,14 @@ fn overlong_line() {
 /// reported once, at its place in the whole line; the line after it keeps its number; bytes
 /// and lines are counted once. (Small pieces here; 64 MiB with 64 KiB overlaps in production.)
 #[test]
-fn tokens_across_the_pieces_of_an_overlong_stream_line() {
+fn tokens_across_the_pieces_of_an_overlong_line() {
     let piece = 512;
     let keep = trawl::input::overlap(piece);
     // Piece 1 holds bytes [0, 512) of the line, piece 2 [384, 896), piece 3 [768, …).
     let boundaries = [piece, 2 * piece - keep];
     let dir = tempfile::tempdir().unwrap();
     let gz = dir.path().join("long.log.gz");
+    let plain = dir.path().join("long.log");
     let filler = "lorem ipsum dolor sit amet ".repeat(80);
     let tokens = [
         ("203.0.113.66", "203.0.113.66/32"),
@@ -965,26 +966,31 @@ fn tokens_across_the_pieces_of_an_overlong_stream_line() {
             );
             enc.write_all(text.as_bytes()).unwrap();
             enc.finish().unwrap();
-            let opts = LogOptions {
-                piece_size: piece,
-                ..options(2, 100, OutputMode::Hits)
-            };
-            let (got, outcome) = hits(&gz, &opts);
-            let got: Vec<(u64, u64, usize, &str)> = got
-                .iter()
-                .map(|r| (r.line, r.offset, r.start, r.value.as_str()))
-                .collect();
-            assert_eq!(
-                got,
-                [
-                    (1, 0, start, value),
-                    (1, 0, second, value),
-                    (2, line.len() as u64 + 1, 6, "198.51.100.7/32")
-                ],
-                "{token} at {start} and {second}"
-            );
-            let f = &outcome.files[0];
-            assert_eq!((f.lines, f.bytes), (2, text.len() as u64));
+            // A regular file is read in the same overlapping pieces as a stream.
+            std::fs::write(&plain, &text).unwrap();
+            for path in [&gz, &plain] {
+                let opts = LogOptions {
+                    piece_size: piece,
+                    ..options(2, 100, OutputMode::Hits)
+                };
+                let (got, outcome) = hits(path, &opts);
+                let got: Vec<(u64, u64, usize, &str)> = got
+                    .iter()
+                    .map(|r| (r.line, r.offset, r.start, r.value.as_str()))
+                    .collect();
+                assert_eq!(
+                    got,
+                    [
+                        (1, 0, start, value),
+                        (1, 0, second, value),
+                        (2, line.len() as u64 + 1, 6, "198.51.100.7/32")
+                    ],
+                    "{token} at {start} and {second} in {}",
+                    path.display()
+                );
+                let f = &outcome.files[0];
+                assert_eq!((f.lines, f.bytes), (2, text.len() as u64));
+            }
         }
     }
 }

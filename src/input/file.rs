@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use memchr::memchr;
 
-use super::chunk::{ChunkData, Numbering};
-use super::{Chunk, MAX_LINE, ReadMode, SourceStats};
+use super::chunk::{ChunkData, Numbering, overlap};
+use super::{Chunk, ReadMode, SourceStats};
 use crate::error::{Error, Result};
 
 /// How much more is read at a time while looking for the end of a chunk's last line.
@@ -24,13 +24,16 @@ const LINE_STEP: usize = 64 << 10;
 /// Reads `file` (a regular file of `path`) up to the size it has now, handing out chunks of
 /// whole lines of about `target` bytes: each ends at the first `\n` at or after its
 /// `target`-th byte, or at the end, so a chunk is at least `target` bytes unless it is the
-/// last; a line longer than [`MAX_LINE`] comes in pieces of that size, so memory stays
-/// bounded. Bytes appended meanwhile are not read (a file being written is for `Follow`).
+/// last; a line longer than `piece_size` ([`super::MAX_LINE`] unless testing) comes in
+/// overlapping pieces of that size, as on a stream (see [`super::Piece`]), so memory stays
+/// bounded and no token is lost at a piece boundary. Bytes appended meanwhile are not read (a
+/// file being written is for `Follow`).
 pub(crate) fn chunks(
     file: &File,
     path: &Path,
     source: Arc<str>,
     target: usize,
+    piece_size: usize,
     each: &mut dyn FnMut(Chunk) -> bool,
 ) -> Result<SourceStats> {
     let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -38,7 +41,7 @@ pub(crate) fn chunks(
     let mut file = file;
     file.seek(SeekFrom::Start(0))
         .map_err(|e| Error::io(path, e))?;
-    chunks_of(file, size, path, source, target, each)
+    chunks_of(file, size, path, source, target, piece_size, each)
 }
 
 /// [`chunks`] over any reader of `size` bytes (the tests shrink one).
@@ -48,9 +51,11 @@ fn chunks_of(
     path: &Path,
     source: Arc<str>,
     target: usize,
+    piece_size: usize,
     each: &mut dyn FnMut(Chunk) -> bool,
 ) -> Result<SourceStats> {
-    let target = target.clamp(1, MAX_LINE);
+    let piece = piece_size.max(64);
+    let target = target.clamp(1, piece);
     let mut stats = SourceStats {
         mode: ReadMode::File,
         ..SourceStats::default()
@@ -64,11 +69,12 @@ fn chunks_of(
     while !eof || !carry.is_empty() {
         let mut buf = Vec::with_capacity(target + LINE_STEP);
         buf.append(&mut carry);
-        // Up to `target` bytes, then more until a line ends at or after the target-th byte.
+        // Up to `target` bytes, then more until a line ends at or after the target-th byte;
+        // `cut`: the last bytes of a piece of an overlong line, which start the next piece.
         let mut want = target.saturating_sub(buf.len());
         // Where the search for the line end goes on from (each byte is searched once).
         let mut from = target - 1;
-        let end = loop {
+        let (end, cut) = loop {
             if want > 0 && !eof {
                 buf.reserve(want);
                 let n = (&mut reader)
@@ -80,23 +86,26 @@ fn chunks_of(
             }
             from = from.min(buf.len());
             if let Some(i) = memchr(b'\n', &buf[from..]) {
-                break from + i + 1;
+                break (from + i + 1, 0);
             }
             from = buf.len();
-            if eof || buf.len() >= MAX_LINE {
-                break buf.len().min(MAX_LINE);
+            if eof {
+                break (buf.len(), 0);
             }
-            want = LINE_STEP.min(MAX_LINE - buf.len());
+            if buf.len() >= piece {
+                break (piece, overlap(piece));
+            }
+            want = LINE_STEP.min(piece - buf.len());
         };
         if end == 0 {
             break;
         }
-        carry = buf[end..].to_vec();
+        carry = buf[end - cut..].to_vec();
         buf.truncate(end);
-        let chunk = numbering.next(ChunkData::Owned(buf));
+        let chunk = numbering.next_cut(ChunkData::Owned(buf), cut);
         stats.chunks = numbering.chunks();
-        stats.lines += chunk.line_count;
-        stats.bytes += chunk.len() as u64;
+        stats.lines += chunk.fresh_lines();
+        stats.bytes += chunk.fresh_len() as u64;
         if !each(chunk) {
             stats.stopped = true;
             return Ok(stats);
@@ -109,15 +118,24 @@ fn chunks_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::MAX_LINE;
 
     fn cut(data: &[u8], size: u64, target: usize) -> (Vec<Chunk>, SourceStats) {
         let mut out = Vec::new();
-        let stats = chunks_of(data, size, Path::new("t"), "t".into(), target, &mut |c| {
+        let each = &mut |c| {
             out.push(c);
             true
-        })
-        .unwrap();
-        (out, stats)
+        };
+        let stats = chunks_of(
+            data,
+            size,
+            Path::new("t"),
+            "t".into(),
+            target,
+            MAX_LINE,
+            each,
+        );
+        (out, stats.unwrap())
     }
 
     #[test]
@@ -163,10 +181,15 @@ mod tests {
     fn an_endless_line_comes_in_bounded_pieces() {
         let mut data = vec![b'a'; MAX_LINE + MAX_LINE / 2];
         data.extend_from_slice(b"\nnext\n");
-        let (got, _) = cut(&data, data.len() as u64, 1 << 20);
+        let (got, stats) = cut(&data, data.len() as u64, 1 << 20);
         assert!(got.iter().all(|c| c.len() <= MAX_LINE));
         assert_eq!(got[0].len(), MAX_LINE);
-        let joined: Vec<u8> = got.iter().flat_map(|c| c.bytes().to_vec()).collect();
+        // The pieces overlap: each continues with the last bytes of the one before.
+        let joined: Vec<u8> = got
+            .iter()
+            .flat_map(|c| c.bytes()[c.len() - c.fresh_len()..].to_vec())
+            .collect();
         assert_eq!(joined, data);
+        assert_eq!((stats.bytes, stats.lines), (data.len() as u64, 2));
     }
 }

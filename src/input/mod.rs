@@ -67,7 +67,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Reads the input at `path` (`-` for stdin) once, handing its chunks of about `target` bytes
 /// to `each` in order until it returns `false`. A stream (stdin, a pipe, gzip) holds at most
 /// `piece_size` bytes ([`MAX_LINE`] unless testing): longer lines come in overlapping pieces
-/// (see [`Piece`]). A regular file is mapped and its lines always come whole.
+/// (see [`Piece`]); so does a regular file, which is read, not mapped (see `file`).
 pub fn chunks(
     path: &Path,
     target: usize,
@@ -121,7 +121,7 @@ pub fn chunks(
     if meta.len() == 0 {
         return Ok(SourceStats::default());
     }
-    file::chunks(&file, path, source, target, each)
+    file::chunks(&file, path, source, target, piece_size, each)
 }
 
 /// `read` until `buf` is full or the end; returns how many bytes were read.
