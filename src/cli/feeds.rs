@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 use trawl::feeds::{self, Config, store::FeedState};
+use trawl::http::Cancel;
 use trawl::sink::rfc3339_utc;
 
 /// `trawl feeds`.
@@ -55,10 +56,12 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+    // The same flag stops a pull in progress: its requests end within moments.
+    let cancel = Cancel::from_flag(stop.clone());
     let mut force = a.force;
     loop {
         let started = Instant::now();
-        let report = feeds::pull(&config, force)?;
+        let report = feeds::pull_cancellable(&config, force, &cancel)?;
         force = false;
         let mut failed = false;
         for f in &report.feeds {
@@ -86,6 +89,14 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
                     if f.changed { "changed" } else { "unchanged" }
                 ),
             }
+        }
+        if report.interrupted {
+            eprintln!(
+                "interrupted: {} not rebuilt, the feeds not reached not pulled; the next pull \
+                 goes on from what is stored",
+                config.set.output.display()
+            );
+            return Ok(ExitCode::from(1));
         }
         match &report.compiled {
             Some(r) => eprintln!("{}: {r}", config.set.output.display()),
@@ -143,7 +154,10 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             s.objects,
             indicators,
             s.pulls,
-            s.last_error.as_deref().unwrap_or("-")
+            // Cleaned again: a state written by an older trawl may hold raw server text.
+            s.last_error
+                .as_deref()
+                .map_or("-".into(), trawl::http::clean)
         );
     }
     match set {

@@ -49,8 +49,9 @@ use crate::compile::{
     CompileOptions, FeedFormat, FeedSpec, SetBuilder, SourceLimits, ingest_feeds,
 };
 use crate::error::{Error, Result};
+use crate::http::Cancel;
 use crate::ingest::FeedOptions;
-use crate::taxii::{Client, ObjectsQuery};
+use crate::taxii::{Client, ClientOptions, ObjectsQuery};
 
 /// What pulling one feed did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,16 +77,29 @@ pub struct PullReport {
     pub feeds: Vec<FeedPull>,
     /// The compile report, when the set was rebuilt.
     pub compiled: Option<CompileReport>,
+    /// Whether the pull was cancelled: the feed being pulled failed part-way (what it fetched
+    /// is kept), the feeds after it were not pulled and the set was not rebuilt (the next
+    /// pull rebuilds it if the store changed).
+    pub interrupted: bool,
 }
 
 /// Pulls every feed of `config` into the store; when any changed, or the set is older than
 /// what it is built from (see [`set_is_stale`]), or `force`, recompiles the set and renames it
 /// into place.
 pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
+    pull_cancellable(config, force, &Cancel::new())
+}
+
+/// [`pull`], stopped within moments when `cancel` is raised (see [`PullReport::interrupted`]).
+pub fn pull_cancellable(config: &Config, force: bool, cancel: &Cancel) -> Result<PullReport> {
     std::fs::create_dir_all(&config.set.store).map_err(|e| Error::io(&config.set.store, e))?;
     let _lock = store::StoreLock::acquire(&config.set.store)?;
     let mut report = PullReport::default();
     for feed in &config.feeds {
+        if cancel.is_cancelled() {
+            report.interrupted = true;
+            break;
+        }
         let dir = config.set.store.join(&feed.name);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let mut state = FeedState::load(&dir);
@@ -94,9 +108,9 @@ pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
             ..FeedPull::default()
         };
         let result = match feed.kind {
-            FeedKind::Taxii => pull_taxii(feed, &dir, &mut state, &mut p),
-            FeedKind::Misp => pull_misp(feed, &dir, &mut state, &mut p),
-            FeedKind::Url => pull_url(feed, &dir, &mut state, &mut p),
+            FeedKind::Taxii => pull_taxii(feed, &dir, &mut state, &mut p, cancel),
+            FeedKind::Misp => pull_misp(feed, &dir, &mut state, &mut p, cancel),
+            FeedKind::Url => pull_url(feed, &dir, &mut state, &mut p, cancel),
             FeedKind::File => Ok(()),
         };
         state.last_pull = Some(crate::indicator::unix_now());
@@ -106,14 +120,20 @@ pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
                 state.pulls += 1;
             }
             Err(e) => {
-                p.error = Some(e.to_string());
-                state.last_error = Some(e.to_string());
+                // Masked and escaped again: an error from anywhere may quote a URL or a server.
+                p.error = Some(crate::http::clean(&e.to_string()));
+                state.last_error.clone_from(&p.error);
             }
         }
         state.save(&dir)?;
         report.feeds.push(p);
     }
+    report.interrupted |= cancel.is_cancelled();
     let changed = report.feeds.iter().any(|f| f.changed);
+    if report.interrupted {
+        // A compile takes long; the store, newer than the set, makes the next pull rebuild it.
+        return Ok(report);
+    }
     if changed || force || set_is_stale(config) {
         report.compiled = Some(compile(config)?);
     }
@@ -206,8 +226,11 @@ fn inputs(config: &Config) -> Vec<FeedSpec> {
     specs
 }
 
-fn client(feed: &FeedConfig) -> Result<Client> {
-    Client::new(feed.client_options())
+fn client(feed: &FeedConfig, cancel: &Cancel) -> Result<Client> {
+    Client::new(ClientOptions {
+        cancel: cancel.clone(),
+        ..feed.client_options()
+    })
 }
 
 /// TAXII: objects added since the last pull, merged into the stored bundle a page at a time
@@ -219,6 +242,7 @@ fn pull_taxii(
     dir: &Path,
     state: &mut FeedState,
     p: &mut FeedPull,
+    cancel: &Cancel,
 ) -> Result<()> {
     let api_root = feed
         .api_root
@@ -240,12 +264,13 @@ fn pull_taxii(
             .or_else(|| feed.added_after.clone()),
         types: feed.types.clone(),
         limit: feed.page_size,
+        limits: feed.pull_limits(),
         ..ObjectsQuery::default()
     };
     // Opened at the first object: a pull that brings nothing does not read the store.
     let mut store: Option<StixBundle> = None;
     let mut resume_at: Option<String> = None;
-    let pulled = client(feed)?.pages(&api_root, collection, &query, |objects, added| {
+    let pulled = client(feed, cancel)?.pages(&api_root, collection, &query, |objects, added| {
         for o in &objects {
             p.fetched += 1;
             if o.get("id").and_then(Json::as_str).is_none() {
@@ -296,10 +321,19 @@ fn second_before(timestamp: &str) -> Option<String> {
 
 /// MISP feed: the manifest, then only events that are new or whose timestamp changed; events
 /// no longer in the manifest are removed.
-fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedPull) -> Result<()> {
+fn pull_misp(
+    feed: &FeedConfig,
+    dir: &Path,
+    state: &mut FeedState,
+    p: &mut FeedPull,
+    cancel: &Cancel,
+) -> Result<()> {
     let read = |name: &str| -> Result<Vec<u8>> {
         match (&feed.url, &feed.path) {
-            (Some(url), _) => http_get(feed, &format!("{}/{name}", url.trim_end_matches('/'))),
+            (Some(url), _) => {
+                let url = format!("{}/{name}", url.trim_end_matches('/'));
+                client(feed, cancel)?.get_bytes(&url)
+            }
             (None, Some(path)) => {
                 std::fs::read(path.join(name)).map_err(|e| Error::io(path.join(name), e))
             }
@@ -348,9 +382,15 @@ fn pull_misp(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedP
 }
 
 /// A list at a URL, stored when its bytes changed.
-fn pull_url(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedPull) -> Result<()> {
+fn pull_url(
+    feed: &FeedConfig,
+    dir: &Path,
+    state: &mut FeedState,
+    p: &mut FeedPull,
+    cancel: &Cancel,
+) -> Result<()> {
     let url = feed.url.as_deref().ok_or_else(|| missing(feed, "url"))?;
-    let body = http_get(feed, url)?;
+    let body = client(feed, cancel)?.get_bytes(url)?;
     p.fetched = body.len() as u64;
     let digest = blake3::hash(&body).to_hex().to_string();
     if state.digest.as_deref() == Some(digest.as_str()) {
@@ -364,10 +404,6 @@ fn pull_url(feed: &FeedConfig, dir: &Path, state: &mut FeedState, p: &mut FeedPu
         .count() as u64;
     p.changed = true;
     Ok(())
-}
-
-fn http_get(feed: &FeedConfig, url: &str) -> Result<Vec<u8>> {
-    client(feed)?.get_bytes(url)
 }
 
 fn missing(feed: &FeedConfig, what: &str) -> Error {
