@@ -326,7 +326,7 @@ fn date_added_last(resp: &crate::http::Response) -> Option<String> {
 fn timestamp(text: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&chrono::Utc))
-        .map_err(|_| format!("X-TAXII-Date-Added-Last {text:?} is not a timestamp"))
+        .map_err(|_| format!("X-TAXII-Date-Added-Last \"{text}\" is not a timestamp"))
 }
 
 /// What identifies a page's objects whatever their order: the hashes of their ids and versions

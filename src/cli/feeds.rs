@@ -54,9 +54,14 @@ pub fn run(cmd: FeedsCommand) -> anyhow::Result<ExitCode> {
 fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&a.config)?;
     let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
-    // The same flag stops a pull in progress: its requests end within moments.
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal exits at once (every store and set write is atomic); the first
+        // raises the flag, which stops a pull in progress within moments, its requests
+        // included, and keeps what it fetched. Registered in this order so that the first
+        // signal only arms the second.
+        signal_hook::flag::register_conditional_shutdown(signal, 1, stop.clone())?;
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
     let cancel = Cancel::from_flag(stop.clone());
     let mut force = a.force;
     loop {
@@ -92,8 +97,8 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
         }
         if report.interrupted {
             eprintln!(
-                "interrupted: {} not rebuilt, the feeds not reached not pulled; the next pull \
-                 goes on from what is stored",
+                "interrupted: the feeds after the one cut short were not pulled and {} was not \
+                 rebuilt; the next pull goes on from what is stored",
                 config.set.output.display()
             );
             return Ok(ExitCode::from(1));
