@@ -182,7 +182,7 @@ impl Response {
 /// The blocking HTTP client under [`crate::taxii::Client`].
 pub(crate) struct Http {
     agent: ureq::Agent,
-    /// The `Authorization` header value, sent to the host asked for only.
+    /// The configured `Authorization` header value, sent to the host asked for only.
     auth: Option<String>,
     opts: ClientOptions,
 }
@@ -242,9 +242,15 @@ impl Http {
         body: Option<Arc<[u8]>>,
     ) -> Result<Response> {
         let origin = parse_url(url)?;
+        // Credentials in the URL are sent as ureq would (basic auth), but by the rules here: to
+        // the host asked for only, redirects included (a Location rarely repeats them).
+        let auth = self.auth.clone().or_else(|| userinfo_auth(&origin));
         let mut at = origin.clone();
         for _ in 0..=MAX_REDIRECTS {
-            let resp = self.retrying(method, &at, &origin, headers, body.as_ref())?;
+            let auth = auth
+                .as_deref()
+                .filter(|_| at.host_str() == origin.host_str());
+            let resp = self.retrying(method, &at, auth, headers, body.as_ref())?;
             if !(300..400).contains(&resp.status) {
                 return Ok(resp);
             }
@@ -279,7 +285,7 @@ impl Http {
         &self,
         method: &'static str,
         url: &Url,
-        origin: &Url,
+        auth: Option<&str>,
         headers: &[(&str, &str)],
         body: Option<&Arc<[u8]>>,
     ) -> Result<Response> {
@@ -287,7 +293,7 @@ impl Http {
         let mut wait = self.opts.backoff;
         let mut last = String::new();
         for attempt in 1..=attempts {
-            match self.attempt(method, url, origin, headers, body) {
+            match self.attempt(method, url, auth, headers, body) {
                 Ok(resp) if resp.status == 429 || resp.status >= 500 => {
                     last = format!("HTTP {}{}", resp.status, server_message(&resp.body));
                 }
@@ -319,7 +325,7 @@ impl Http {
         &self,
         method: &'static str,
         url: &Url,
-        origin: &Url,
+        auth: Option<&str>,
         headers: &[(&str, &str)],
         body: Option<&Arc<[u8]>>,
     ) -> std::result::Result<Response, Failure> {
@@ -327,11 +333,8 @@ impl Http {
         for (name, value) in headers {
             req = req.set(name, value);
         }
-        match &self.auth {
-            Some(auth) if url.host_str() == origin.host_str() => {
-                req = req.set("Authorization", auth);
-            }
-            _ => {}
+        if let Some(auth) = auth {
+            req = req.set("Authorization", auth);
         }
         let started = Instant::now();
         let progress = Arc::new(Progress::default());
@@ -491,6 +494,19 @@ impl Job {
         }
         Failure::Retry(format!("reading the response: {e}"))
     }
+}
+
+/// Basic authentication from `url`'s userinfo, as ureq would send it.
+fn userinfo_auth(url: &Url) -> Option<String> {
+    let (user, password) = (url.username(), url.password().unwrap_or(""));
+    (!user.is_empty() || !password.is_empty()).then(|| {
+        Auth::Basic {
+            user: user.into(),
+            password: password.into(),
+        }
+        .header()
+        .unwrap_or_default()
+    })
 }
 
 fn cancelled() -> String {

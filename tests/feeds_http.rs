@@ -602,7 +602,7 @@ fn redirects_follow_trawl_s_rules_and_never_panic() {
                 "to-other",
                 "allow_redirect_hosts = [\"localhost\"]\nauth = { user = \"u\", password = \"p\" }\n",
             ),
-            url("self", "to-self", ""),
+            url("self", "to-self", "").replace("http://", "http://u:p@"),
             url("loop", "loop", ""),
             url("garbage", "garbage", ""),
         ]
@@ -638,6 +638,14 @@ fn redirects_follow_trawl_s_rules_and_never_panic() {
         .collect();
     assert_eq!(elsewhere.len(), 1);
     assert!(elsewhere[0].authorization.is_none(), "{elsewhere:?}");
+    // Credentials in the URL follow a redirect on the same host.
+    let here: Vec<Option<String>> = server
+        .requests("/ok/")
+        .into_iter()
+        .filter(|r| r.host.starts_with("127.0.0.1"))
+        .map(|r| r.authorization)
+        .collect();
+    assert_eq!(here, [Some("Basic dTpw".to_string())]);
     let set = IndicatorSet::open(dir.path().join("s.tset")).unwrap();
     assert!(set.match_domain("redirected.http.example").is_some());
 }

@@ -20,6 +20,15 @@
 //! added_after = "2026-01-01T00:00:00Z"    # where the first pull starts
 //! score = 50                      # defaults for items that carry none; also tlp = "green"
 //! min_score = 70                  # this feed's own filters, on top of [set]'s; also tlp_max
+//!
+//! # What a server may cost this feed (any kind fetched over HTTP); the defaults:
+//! max_response_bytes = 268435456  # 256 MiB per response; more is an error naming this key
+//! request_timeout = 600           # seconds for one request: connect, headers, whole body
+//! allow_redirect_hosts = []       # hosts besides api_root's/url's own a redirect may go to
+//! # TAXII only, per pull:
+//! max_pages = 1000000
+//! max_pull_time = 43200           # seconds (12 h), checked before each page
+//! max_empty_pages = 100           # pages in a row without an object while `more` is true
 //! ```
 //!
 //! Per kind: `taxii` pulls objects added after the last pull's `X-TAXII-Date-Added-Last` and
@@ -29,6 +38,18 @@
 //! local feed in place. Every store write is atomic (temp file, fsync, rename), so a crash
 //! leaves the previous state; a feed that fails keeps its previous data and its error is
 //! reported, and the set is still rebuilt from what the store holds.
+//!
+//! Every request goes through [`crate::http`]: a byte cap per response, a deadline per request,
+//! redirects only to https (or http from an http feed) on the feed's own host or one listed in
+//! `allow_redirect_hosts`, credentials only to the feed's own host. A TAXII pull ends with an
+//! error as soon as the server loops (a page holding the same objects as an earlier one, an
+//! `X-TAXII-Date-Added-Last` to page by that does not move forward) or a bound above is reached;
+//! what came before is kept and the next pull resumes after it. [`pull_cancellable`] stops
+//! within moments when its [`Cancel`] flag is raised (`trawl feeds pull` raises it on
+//! SIGINT/SIGTERM), even while a request waits on a silent server: the feed being pulled ends
+//! like a part-way failure, the feeds after it are not pulled, and the set is not rebuilt. Errors
+//! are stored and shown with URL credentials masked and control characters escaped
+//! ([`crate::http::clean`]).
 
 pub mod bundle;
 pub mod config;
