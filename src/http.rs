@@ -48,10 +48,10 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 pub const MAX_REDIRECTS: usize = 5;
 /// How often a waiting request looks at the cancel flag and the idle timeout.
 pub const POLL: Duration = Duration::from_millis(50);
+/// The most memory reserved for a body before it arrives.
+const RESERVE_AT_MOST: u64 = 64 << 20;
 /// The part of an error response's body read for its message.
 const ERROR_BODY_BYTES: u64 = 64 << 10;
-/// Bytes read at a time from a body.
-const CHUNK: usize = 64 << 10;
 
 /// A flag that stops every request of the clients holding it: raised from a signal handler
 /// (`signal_hook::flag::register` on the inner flag), or by [`Cancel::cancel`].
@@ -386,6 +386,24 @@ impl Http {
     }
 }
 
+/// A body reader that notes each read as progress and fails once the request is stopped, so
+/// that `read_to_end` (which reads straight into the body) ends within a read.
+struct Watched<'a, R> {
+    inner: R,
+    job: &'a Job,
+}
+
+impl<R: Read> Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.job.stopped() {
+            return Err(std::io::Error::other("stopped"));
+        }
+        let n = self.inner.read(buf)?;
+        self.job.touch();
+        Ok(n)
+    }
+}
+
 /// What a request's thread needs.
 struct Job {
     body: Option<Arc<[u8]>>,
@@ -441,25 +459,29 @@ impl Job {
         if let Some(len) = announced.filter(|&len| len > self.cap) {
             return Err(Failure::Fatal(over_cap(self.cap, &format!("{len} bytes"))));
         }
-        let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
-        let mut reader = resp.into_reader();
-        let mut chunk = vec![0u8; CHUNK];
-        loop {
-            if self.progress.abandoned.load(Ordering::Relaxed) || self.cancel.is_cancelled() {
-                return Err(Failure::Fatal(cancelled()));
+        // Reserved up front up to a point: a server may announce more than it sends.
+        let mut body = Vec::with_capacity(announced.unwrap_or(0).min(RESERVE_AT_MOST) as usize);
+        let watched = Watched {
+            inner: resp.into_reader(),
+            job: self,
+        };
+        // One byte past the cap tells a body that is too long from one that fits exactly.
+        match watched
+            .take(self.cap.saturating_add(1))
+            .read_to_end(&mut body)
+        {
+            Ok(_) if body.len() as u64 > self.cap => {
+                Err(Failure::Fatal(over_cap(self.cap, "more")))
             }
-            let n = match reader.read(&mut chunk) {
-                Ok(0) => return Ok(body),
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io(&e)),
-            };
-            if (body.len() + n) as u64 > self.cap {
-                return Err(Failure::Fatal(over_cap(self.cap, "more")));
-            }
-            body.extend_from_slice(&chunk[..n]);
-            self.touch();
+            Ok(_) => Ok(body),
+            Err(_) if self.stopped() => Err(Failure::Fatal(cancelled())),
+            Err(e) => Err(self.io(&e)),
         }
+    }
+
+    /// Whether the caller gave up on this request or the flag is raised.
+    fn stopped(&self) -> bool {
+        self.progress.abandoned.load(Ordering::Relaxed) || self.cancel.is_cancelled()
     }
 
     fn touch(&self) {

@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
 pub use crate::http::{Auth, ClientOptions};
-use crate::http::{Http, clean, parse_url};
+use crate::http::{Http, escape, parse_url, redact};
 
 /// The TAXII 2.1 media type, sent in `Accept` and `Content-Type`.
 pub const MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
@@ -158,7 +158,8 @@ impl Client {
         }
         let limits = &query.limits;
         let started = Instant::now();
-        let shown = crate::http::redact(&url);
+        // Errors name the URL without its credentials.
+        let fail = |what: String| Error::feed(redact(&url), what);
         let mut pull = Pull {
             date_added_last: query.added_after.clone(),
             ..Pull::default()
@@ -175,11 +176,11 @@ impl Client {
         loop {
             if pull.pages >= limits.max_pages {
                 let limit = format!("max_pages = {}", limits.max_pages);
-                return Err(stopped(&shown, &pull, limit));
+                return Err(fail(stopped(&pull, limit)));
             }
             if started.elapsed() >= limits.max_time {
                 let limit = format!("max_pull_time = {} s", limits.max_time.as_secs_f64());
-                return Err(stopped(&shown, &pull, limit));
+                return Err(fail(stopped(&pull, limit)));
             }
             let mut p = params.clone();
             if let Some(a) = &added_after {
@@ -191,21 +192,17 @@ impl Client {
             let (mut doc, added) = self.get(&url, &p)?;
             pull.pages += 1;
             if let Some(a) = &added {
-                timestamp(a).map_err(|why| Error::feed(&shown, why))?;
+                timestamp(a).map_err(fail)?;
             }
             let objects = match doc.get_mut("objects").map(Json::take) {
                 Some(Json::Array(objects)) => objects,
                 _ => Vec::new(),
             };
             if fingerprint(&objects).is_some_and(|f| !seen_pages.insert(f)) {
-                return Err(Error::feed(
-                    &shown,
-                    format!(
-                        "page {} holds the same objects as an earlier page: the server is \
-                         looping",
-                        pull.pages
-                    ),
-                ));
+                return Err(fail(format!(
+                    "page {} holds the same objects as an earlier page: the server is looping",
+                    pull.pages
+                )));
             }
             empty_in_a_row = if objects.is_empty() {
                 empty_in_a_row + 1
@@ -221,14 +218,13 @@ impl Client {
                 return Ok(pull);
             }
             if empty_in_a_row >= limits.max_empty_pages {
-                return Err(stopped(
-                    &shown,
+                return Err(fail(stopped(
                     &pull,
                     format!(
                         "{empty_in_a_row} pages in a row without an object while the server \
                          says there is more (max_empty_pages)"
                     ),
-                ));
+                )));
             }
             next = match doc.get("next") {
                 Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
@@ -257,7 +253,7 @@ impl Client {
                         added_after.as_deref().unwrap_or_default()
                     ),
                 };
-                return Err(Error::feed(&shown, why));
+                return Err(fail(why));
             };
             added_after = Some(later.clone());
         }
@@ -307,18 +303,14 @@ fn json(url: &str, body: &[u8]) -> Result<Json> {
     if body.trim_ascii().is_empty() {
         return Ok(Json::Null);
     }
-    serde_json::from_slice(body).map_err(|e| {
-        Error::feed(
-            crate::http::redact(url),
-            format!("malformed JSON response: {e}"),
-        )
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| Error::feed(redact(url), format!("malformed JSON response: {e}")))
 }
 
 /// `X-TAXII-Date-Added-Last`, checked later as a timestamp where it is a cursor.
 fn date_added_last(resp: &crate::http::Response) -> Option<String> {
     resp.header("X-TAXII-Date-Added-Last")
-        .map(|v| clean(v.trim()))
+        .map(|v| escape(v.trim()))
 }
 
 /// An `X-TAXII-Date-Added-Last` as a time, for ordering (checked when it arrives); the error
@@ -347,14 +339,29 @@ fn fingerprint(objects: &[Json]) -> Option<u64> {
     (count > 0).then(|| sum ^ count.rotate_left(32))
 }
 
-/// The error of a pull stopped by one of its [`PullLimits`]: what came before is kept.
-fn stopped(url: &str, pull: &Pull, limit: String) -> Error {
-    Error::feed(
-        url,
-        format!(
-            "stopped after {} pages and {} objects: {limit} reached (the objects so far are \
-             kept; raise the limit in the feed's configuration if the server is right)",
-            pull.pages, pull.objects
-        ),
+/// Why a pull stopped by one of its [`PullLimits`] failed: what came before is kept.
+fn stopped(pull: &Pull, limit: String) -> String {
+    format!(
+        "stopped after {} pages and {} objects: {limit} reached (the objects so far are kept; \
+         raise the limit in the feed's configuration if the server is right)",
+        pull.pages, pull.objects
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_page_s_fingerprint_is_its_ids_and_versions_in_any_order() {
+        let o = |id: &str, modified: &str| json!({"id": id, "modified": modified});
+        let page = [o("a", "1"), o("b", "1")];
+        let shuffled = [o("b", "1"), o("a", "1")];
+        assert_eq!(fingerprint(&page), fingerprint(&shuffled));
+        assert_ne!(fingerprint(&page), fingerprint(&[o("a", "2"), o("b", "1")]));
+        assert_ne!(fingerprint(&page), fingerprint(&[o("a", "1")]));
+        assert_eq!(fingerprint(&[]), None);
+        assert_eq!(fingerprint(&[json!(42), json!({"type": "x"})]), None);
+    }
 }

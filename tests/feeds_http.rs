@@ -8,7 +8,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -257,7 +257,7 @@ struct Run {
 
 /// A running `trawl`, its stderr going to a file.
 struct Running {
-    pid: i32,
+    child: std::process::Child,
     args: Vec<String>,
     stderr: PathBuf,
     _dir: tempfile::TempDir,
@@ -273,7 +273,7 @@ fn spawn(args: &[&str]) -> Running {
         .spawn()
         .unwrap();
     Running {
-        pid: child.id() as i32,
+        child,
         args: args.iter().map(|a| a.to_string()).collect(),
         stderr,
         _dir: dir,
@@ -283,29 +283,22 @@ fn spawn(args: &[&str]) -> Running {
 impl Running {
     fn signal(&self, sig: i32) {
         // SAFETY: kill(2) on our own child, not yet reaped.
-        assert_eq!(unsafe { libc::kill(self.pid, sig) }, 0);
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, sig) }, 0);
     }
 
     /// Waits up to `limit`; a child still running then is killed and the test fails.
-    fn finish(self, limit: Duration) -> Run {
+    fn finish(mut self, limit: Duration) -> Run {
         let deadline = Instant::now() + limit;
-        let mut status = 0;
         let mut peak = 0;
-        loop {
+        let status = loop {
             // Not wait4's ru_maxrss: a child spawned with vfork inherits this process's peak.
-            peak = peak.max(high_water_kib(self.pid));
-            // SAFETY: waitpid(2) on our own child with a valid out pointer.
-            let r = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
-            assert!(r >= 0, "waitpid: {}", std::io::Error::last_os_error());
-            if r == self.pid {
-                break;
+            peak = peak.max(high_water_kib(self.child.id()));
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
             }
             if Instant::now() > deadline {
-                // SAFETY: as above.
-                unsafe {
-                    libc::kill(self.pid, libc::SIGKILL);
-                    libc::waitpid(self.pid, &mut status, 0);
-                }
+                let _ = self.child.kill();
+                let _ = self.child.wait();
                 panic!(
                     "trawl {:?} still running after {limit:?} (killed; peak memory {} MiB); \
                      stderr:\n{}",
@@ -315,9 +308,9 @@ impl Running {
                 );
             }
             std::thread::sleep(Duration::from_millis(20));
-        }
+        };
         Run {
-            code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+            code: status.code(),
             stderr: std::fs::read_to_string(&self.stderr).unwrap(),
             max_rss_kib: peak,
         }
@@ -325,7 +318,7 @@ impl Running {
 }
 
 /// `VmHWM` of a running process, in KiB (0 once it is gone).
-fn high_water_kib(pid: i32) -> u64 {
+fn high_water_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
@@ -868,4 +861,40 @@ fn credentials_are_masked_and_server_text_escaped_everywhere_it_shows() {
     }
     assert!(run.stderr.contains("\\u{1b}[2J"), "{}", run.stderr);
     assert!(list.contains("\\u{1b}[2J"), "{list}");
+}
+
+#[test]
+fn sigterm_ends_pull_every_mid_pull_with_status_0() {
+    let server = serve(|_| Reply::Trickle(Duration::from_secs(5)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "[[feed]]\nname = \"slow\"\nkind = \"taxii\"\napi_root = \"{}/api1/\"\ncollection = \"C\"\n",
+            server.base
+        ),
+    );
+    let running = spawn(&[
+        "feeds",
+        "pull",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--every",
+        "1h",
+    ]);
+    let waited = Instant::now();
+    while server.requests("/").is_empty() {
+        assert!(waited.elapsed() < Duration::from_secs(20), "never asked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    running.signal(libc::SIGTERM);
+    let signalled = Instant::now();
+    let run = running.finish(Duration::from_secs(20));
+    assert!(signalled.elapsed() < Duration::from_secs(3));
+    // A signal is how `--every` ends: status 0, the cut feed reported.
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("slow: failed"), "{}", run.stderr);
+    assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
+    assert!(last_error(dir.path(), "slow").contains("interrupted"));
 }

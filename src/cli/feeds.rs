@@ -101,7 +101,12 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
                  rebuilt; the next pull goes on from what is stored",
                 config.set.output.display()
             );
-            return Ok(ExitCode::from(1));
+            // With --every a signal is how the loop ends; a single pull did not complete.
+            return Ok(if a.every.is_some() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
         }
         match &report.compiled {
             Some(r) => eprintln!("{}: {r}", config.set.output.display()),
