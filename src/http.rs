@@ -5,18 +5,21 @@
 //!   that (an announced `Content-Length` or what arrives) ends the request with an error that
 //!   names the limit, so memory stays bounded whatever the server sends;
 //! - **a deadline per request** (`request_timeout`, 10 minutes by default) covering connect,
-//!   headers and the whole body, so a server that trickles a byte at a time cannot hold a pull;
-//!   and an idle timeout (`timeout`, 60 s): a response that sends nothing for that long fails
-//!   and is retried;
+//!   headers and the whole body, so a server that trickles a byte at a time, or sends nothing,
+//!   cannot hold a pull (a request that runs out of it is not retried);
 //! - **redirects followed here, not by ureq**: at most [`MAX_REDIRECTS`] hops, `http`/`https`
 //!   only, never from `https` down to `http`, and only to the host asked for or one listed in
 //!   `allow_redirect_hosts`; credentials go to the host asked for only. Anything else is refused
 //!   with an error naming the target; no `Location` value can make the client panic;
-//! - **cancellation**: a [`Cancel`] flag (raised on SIGINT/SIGTERM by `trawl feeds pull`) ends a
-//!   request within [`POLL`] even while it waits on a silent server: each request runs on a
-//!   thread of its own that the caller stops waiting for (the thread itself ends at its next read,
-//!   or at the deadline at the latest);
-//! - retries with exponential back-off on transport errors, idle timeouts, 429 and 5xx; other
+//! - **cancellation**: a [`Cancel`] flag (raised on SIGINT/SIGTERM by `trawl feeds pull`) is
+//!   checked before each request, between the reads of a body and during back-off, and a request
+//!   that fails once it is raised ends as cancelled. A read that waits on a silent server is
+//!   ended by [`interrupt_connections`], which the same signal handler calls: ureq 2 has no other
+//!   way to interrupt a blocked read than its socket, and running requests on a second thread
+//!   (to stop waiting for them) would take glibc's malloc off its single-threaded fast path for
+//!   the rest of the process, 5 to 10 % more CPU over a pull and its compile (measured: see
+//!   BENCHMARKS.md);
+//! - retries with exponential back-off on transport errors, 429 and 5xx; other
 //!   HTTP errors end at once with the server's own message (`title`, `description`).
 //!
 //! What a server says reaches a terminal or the state file only through [`clean`]: credentials
@@ -28,8 +31,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
@@ -46,7 +48,7 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 << 20;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 /// Redirects followed per request.
 pub const MAX_REDIRECTS: usize = 5;
-/// How often a waiting request looks at the cancel flag and the idle timeout.
+/// How often a back-off looks at the cancel flag.
 pub const POLL: Duration = Duration::from_millis(50);
 /// The most memory reserved for a body before it arrives.
 const RESERVE_AT_MOST: u64 = 64 << 20;
@@ -122,8 +124,7 @@ pub struct ClientOptions {
     pub attempts: u32,
     /// Wait before the first retry; doubled for each next one.
     pub backoff: Duration,
-    /// Connect timeout, and the longest a response may send nothing (before its headers or
-    /// within its body) before the attempt fails and is retried.
+    /// Connect timeout (then retried).
     pub timeout: Duration,
     /// The longest one request may take, from connect to the body's last byte (not retried
     /// when it runs out).
@@ -189,19 +190,10 @@ pub(crate) struct Http {
 
 /// Why one attempt failed.
 enum Failure {
-    /// Worth another attempt (transport error, idle timeout).
+    /// Worth another attempt (transport error, read timeout).
     Retry(String),
     /// Not: over the byte cap, past the deadline, cancelled.
     Fatal(String),
-}
-
-/// What a request's thread tells the caller while it runs.
-#[derive(Default)]
-struct Progress {
-    /// Milliseconds from the request's start to the last bytes received.
-    last_bytes_ms: AtomicU64,
-    /// Set when the caller stopped waiting: the thread ends at its next read.
-    abandoned: AtomicBool,
 }
 
 impl Http {
@@ -209,8 +201,7 @@ impl Http {
     pub fn new(opts: ClientOptions) -> Result<Http> {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(opts.timeout)
-            // The hard stop of a request's thread, headers and body included (ureq applies it
-            // to every read); the idle timeout and cancellation are watched in `attempt`.
+            // Applied by ureq to every read of the headers and the body.
             .timeout(opts.request_timeout)
             // Followed in `request`, by this module's rules.
             .redirects(0)
@@ -319,8 +310,9 @@ impl Http {
         Err(error(url, format!("{last} (after {attempts} attempts)")))
     }
 
-    /// One attempt, on a thread of its own so that the caller can stop waiting for it: when
-    /// the cancel flag is raised, when nothing arrives for `timeout`, or past the deadline.
+    /// One attempt, on the calling thread (see the module's doc): the deadline bounds it, the
+    /// cancel flag is checked between reads, and [`interrupt_connections`] ends a read that
+    /// waits on a silent server.
     fn attempt(
         &self,
         method: &'static str,
@@ -329,6 +321,9 @@ impl Http {
         headers: &[(&str, &str)],
         body: Option<&Arc<[u8]>>,
     ) -> std::result::Result<Response, Failure> {
+        if self.opts.cancel.is_cancelled() {
+            return Err(Failure::Fatal(cancelled()));
+        }
         let mut req = self.agent.request_url(method, url);
         for (name, value) in headers {
             req = req.set(name, value);
@@ -336,87 +331,47 @@ impl Http {
         if let Some(auth) = auth {
             req = req.set("Authorization", auth);
         }
-        let started = Instant::now();
-        let progress = Arc::new(Progress::default());
-        let (tx, rx) = sync_channel(1);
         let job = Job {
-            body: body.cloned(),
             cap: self.opts.max_response_bytes,
             deadline: self.opts.request_timeout,
-            started,
-            progress: progress.clone(),
-            cancel: self.opts.cancel.clone(),
+            started: Instant::now(),
+            cancel: &self.opts.cancel,
         };
-        std::thread::Builder::new()
-            .name("trawl-http".into())
-            .spawn(move || {
-                let _ = tx.send(job.run(req));
-            })
-            .map_err(|e| Failure::Retry(format!("starting the request's thread: {e}")))?;
-        // The thread's own deadline (ureq's) ends it; a second more covers a DNS lookup, which
-        // ureq cannot bound.
-        let give_up = self.opts.request_timeout + Duration::from_secs(1);
-        loop {
-            let failure = match rx.recv_timeout(POLL) {
-                Ok(result) => return result,
-                Err(RecvTimeoutError::Disconnected) => {
-                    Failure::Fatal("the HTTP client failed (see the message above)".into())
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    let quiet = started.elapsed().saturating_sub(Duration::from_millis(
-                        progress.last_bytes_ms.load(Ordering::Relaxed),
-                    ));
-                    if self.opts.cancel.is_cancelled() {
-                        Failure::Fatal(cancelled())
-                    } else if started.elapsed() > give_up {
-                        Failure::Fatal(past_deadline(self.opts.request_timeout))
-                    } else if quiet > self.opts.timeout {
-                        Failure::Retry(format!(
-                            "nothing received for {} s",
-                            self.opts.timeout.as_secs_f64()
-                        ))
-                    } else {
-                        continue;
-                    }
-                }
-            };
-            progress.abandoned.store(true, Ordering::Relaxed);
-            return Err(failure);
-        }
+        job.run(req, body)
     }
 }
 
-/// A body reader that notes each read as progress and fails once the request is stopped, so
-/// that `read_to_end` (which reads straight into the body) ends within a read.
+/// A body reader that fails once the cancel flag is raised, so that `read_to_end` (which
+/// reads straight into the body) ends within a read.
 struct Watched<'a, R> {
     inner: R,
-    job: &'a Job,
+    cancel: &'a Cancel,
 }
 
 impl<R: Read> Read for Watched<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.job.stopped() {
-            return Err(std::io::Error::other("stopped"));
+        if self.cancel.is_cancelled() {
+            return Err(std::io::Error::other("cancelled"));
         }
-        let n = self.inner.read(buf)?;
-        self.job.touch();
-        Ok(n)
+        self.inner.read(buf)
     }
 }
 
-/// What a request's thread needs.
-struct Job {
-    body: Option<Arc<[u8]>>,
+/// One attempt's limits.
+struct Job<'a> {
     cap: u64,
     deadline: Duration,
     started: Instant,
-    progress: Arc<Progress>,
-    cancel: Cancel,
+    cancel: &'a Cancel,
 }
 
-impl Job {
-    fn run(self, req: ureq::Request) -> std::result::Result<Response, Failure> {
-        let result = match &self.body {
+impl Job<'_> {
+    fn run(
+        &self,
+        req: ureq::Request,
+        body: Option<&Arc<[u8]>>,
+    ) -> std::result::Result<Response, Failure> {
+        let result = match body {
             Some(body) => req.send_bytes(body),
             None => req.call(),
         };
@@ -424,7 +379,6 @@ impl Job {
             Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
             Err(ureq::Error::Transport(t)) => return Err(self.transport(&t)),
         };
-        self.touch();
         let status = resp.status();
         let headers = resp
             .headers_names()
@@ -451,7 +405,7 @@ impl Job {
         })
     }
 
-    /// The body, up to the cap; stops at once when the caller gave up or the flag is raised.
+    /// The body, up to the cap; stops at once when the flag is raised.
     fn read_body(&self, resp: ureq::Response) -> std::result::Result<Vec<u8>, Failure> {
         let announced = resp
             .header("Content-Length")
@@ -463,7 +417,7 @@ impl Job {
         let mut body = Vec::with_capacity(announced.unwrap_or(0).min(RESERVE_AT_MOST) as usize);
         let watched = Watched {
             inner: resp.into_reader(),
-            job: self,
+            cancel: self.cancel,
         };
         // One byte past the cap tells a body that is too long from one that fits exactly.
         match watched
@@ -474,19 +428,8 @@ impl Job {
                 Err(Failure::Fatal(over_cap(self.cap, "more")))
             }
             Ok(_) => Ok(body),
-            Err(_) if self.stopped() => Err(Failure::Fatal(cancelled())),
             Err(e) => Err(self.io(&e)),
         }
-    }
-
-    /// Whether the caller gave up on this request or the flag is raised.
-    fn stopped(&self) -> bool {
-        self.progress.abandoned.load(Ordering::Relaxed) || self.cancel.is_cancelled()
-    }
-
-    fn touch(&self) {
-        let ms = self.started.elapsed().as_millis() as u64;
-        self.progress.last_bytes_ms.store(ms, Ordering::Relaxed);
     }
 
     fn past_deadline(&self) -> bool {
@@ -494,6 +437,9 @@ impl Job {
     }
 
     fn transport(&self, t: &ureq::Transport) -> Failure {
+        if self.cancel.is_cancelled() {
+            return Failure::Fatal(cancelled());
+        }
         if self.past_deadline() {
             return Failure::Fatal(past_deadline(self.deadline));
         }
@@ -511,10 +457,58 @@ impl Job {
     }
 
     fn io(&self, e: &std::io::Error) -> Failure {
+        if self.cancel.is_cancelled() {
+            return Failure::Fatal(cancelled());
+        }
         if self.past_deadline() {
             return Failure::Fatal(past_deadline(self.deadline));
         }
         Failure::Retry(format!("reading the response: {e}"))
+    }
+}
+
+/// Shuts down every TCP connection of the process, so that a read waiting on a silent server
+/// (for its headers or its body) returns at once: for a SIGINT/SIGTERM handler, registered
+/// after the one raising the [`Cancel`] flag, so that the requests end as cancelled. Only
+/// async-signal-safe system calls (`getrlimit`, `getsockopt`, `shutdown`); local (Unix)
+/// sockets such as a journal on stderr are left alone.
+pub fn interrupt_connections() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) with a valid out pointer.
+    let fds = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        limit.rlim_cur.min(1 << 16) as libc::c_int
+    } else {
+        1024
+    };
+    let option = |fd: libc::c_int, name: libc::c_int| {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt(2) with an out buffer of `len` bytes; any descriptor number is
+        // fine (EBADF, ENOTSOCK for the others).
+        let ok = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        } == 0;
+        ok.then_some(value)
+    };
+    for fd in 0..fds {
+        let inet = matches!(
+            option(fd, libc::SO_DOMAIN),
+            Some(libc::AF_INET | libc::AF_INET6)
+        );
+        if inet && option(fd, libc::SO_TYPE) == Some(libc::SOCK_STREAM) {
+            // SAFETY: shutdown(2) on a TCP socket of this process; its owner sees an error or
+            // the end of the stream at its next read.
+            unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+        }
     }
 }
 

@@ -58,6 +58,8 @@ enum Reply {
     Trickle(Duration),
     /// 200 announcing this `Content-Length`, then nothing.
     Announced(u64),
+    /// Nothing at all, for a minute.
+    Silent,
 }
 
 fn text(status: u16, body: &str) -> Reply {
@@ -225,6 +227,7 @@ fn answer(
                 std::thread::sleep(every);
             }
         }
+        Reply::Silent => std::thread::sleep(Duration::from_secs(60)),
         Reply::Announced(len) => {
             let head =
                 format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n");
@@ -865,7 +868,8 @@ fn credentials_are_masked_and_server_text_escaped_everywhere_it_shows() {
 
 #[test]
 fn sigterm_ends_pull_every_mid_pull_with_status_0() {
-    let server = serve(|_| Reply::Trickle(Duration::from_secs(5)));
+    // The server never answers: the pull waits for the headers.
+    let server = serve(|_| Reply::Silent);
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(
         dir.path(),

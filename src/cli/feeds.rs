@@ -56,11 +56,13 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal exits at once (every store and set write is atomic); the first
-        // raises the flag, which stops a pull in progress within moments, its requests
-        // included, and keeps what it fetched. Registered in this order so that the first
-        // signal only arms the second.
+        // raises the flag, which stops a pull in progress within moments and keeps what it
+        // fetched, and then ends the reads that wait on a server. Registered in this order so
+        // that the first signal only arms the second, and the flag is up before a read fails.
         signal_hook::flag::register_conditional_shutdown(signal, 1, stop.clone())?;
         signal_hook::flag::register(signal, stop.clone())?;
+        // SAFETY: interrupt_connections makes only async-signal-safe system calls.
+        unsafe { signal_hook::low_level::register(signal, trawl::http::interrupt_connections) }?;
     }
     let cancel = Cancel::from_flag(stop.clone());
     let mut force = a.force;
