@@ -55,8 +55,9 @@ const RESERVE_AT_MOST: u64 = 64 << 20;
 /// The part of an error response's body read for its message.
 const ERROR_BODY_BYTES: u64 = 64 << 10;
 
-/// A flag that stops every request of the clients holding it: raised from a signal handler
-/// (`signal_hook::flag::register` on the inner flag), or by [`Cancel::cancel`].
+/// A flag that stops the requests of the clients holding it (see [`from_flag`](Cancel::from_flag)
+/// for a signal handler's flag): checked before each request and between reads, so a read that
+/// waits on a silent server ends only at its deadline, or at once with [`interrupt_connections`].
 #[derive(Clone, Debug, Default)]
 pub struct Cancel(Arc<AtomicBool>);
 
@@ -190,7 +191,7 @@ pub(crate) struct Http {
 
 /// Why one attempt failed.
 enum Failure {
-    /// Worth another attempt (transport error, read timeout).
+    /// Worth another attempt (a transport error).
     Retry(String),
     /// Not: over the byte cap, past the deadline, cancelled.
     Fatal(String),
@@ -222,7 +223,7 @@ impl Http {
     /// `POST url` with `headers` and `body`; retried like [`Http::get`], but a redirect is an
     /// error (the body would have to be sent again elsewhere).
     pub fn post(&self, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Result<Response> {
-        self.request("POST", url, headers, Some(Arc::from(body)))
+        self.request("POST", url, headers, Some(&body))
     }
 
     fn request(
@@ -230,7 +231,7 @@ impl Http {
         method: &'static str,
         url: &str,
         headers: &[(&str, &str)],
-        body: Option<Arc<[u8]>>,
+        body: Option<&[u8]>,
     ) -> Result<Response> {
         let origin = parse_url(url)?;
         // Credentials in the URL are sent as ureq would (basic auth), but by the rules here: to
@@ -241,7 +242,7 @@ impl Http {
             let auth = auth
                 .as_deref()
                 .filter(|_| at.host_str() == origin.host_str());
-            let resp = self.retrying(method, &at, auth, headers, body.as_ref())?;
+            let resp = self.retrying(method, &at, auth, headers, body)?;
             if !(300..400).contains(&resp.status) {
                 return Ok(resp);
             }
@@ -270,15 +271,15 @@ impl Http {
         ))
     }
 
-    /// One request with retries: transport errors, idle timeouts, 429 and 5xx are retried with
-    /// back-off; other HTTP errors end at once, with the server's message.
+    /// One request with retries: transport errors, 429 and 5xx are retried with back-off; other
+    /// HTTP errors end at once, with the server's message.
     fn retrying(
         &self,
         method: &'static str,
         url: &Url,
         auth: Option<&str>,
         headers: &[(&str, &str)],
-        body: Option<&Arc<[u8]>>,
+        body: Option<&[u8]>,
     ) -> Result<Response> {
         let attempts = self.opts.attempts.max(1);
         let mut wait = self.opts.backoff;
@@ -319,7 +320,7 @@ impl Http {
         url: &Url,
         auth: Option<&str>,
         headers: &[(&str, &str)],
-        body: Option<&Arc<[u8]>>,
+        body: Option<&[u8]>,
     ) -> std::result::Result<Response, Failure> {
         if self.opts.cancel.is_cancelled() {
             return Err(Failure::Fatal(cancelled()));
@@ -369,7 +370,7 @@ impl Job<'_> {
     fn run(
         &self,
         req: ureq::Request,
-        body: Option<&Arc<[u8]>>,
+        body: Option<&[u8]>,
     ) -> std::result::Result<Response, Failure> {
         let result = match body {
             Some(body) => req.send_bytes(body),
