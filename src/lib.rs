@@ -36,6 +36,7 @@ pub mod export;
 pub mod extract;
 pub mod feeds;
 pub mod format;
+pub mod http;
 pub mod indicator;
 pub mod ingest;
 pub mod input;

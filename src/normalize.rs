@@ -267,7 +267,7 @@ fn validate_domain(name: &str) -> Result<(), Reject> {
     Ok(())
 }
 
-/// Whether `raw` is certainly a URL already in canonical form ([`url`] would return it
+/// Whether `raw` is certainly a URL already in canonical form ([`url()`] would return it
 /// unchanged): a lowercase `http`/`https` scheme, a host of lowercase letters, digits, `-` and
 /// `_` in valid labels (no port, no user info, not starting with a digit), then `/` and a path
 /// with no fragment, space or control byte. Checked in one pass, so that log scans can skip
@@ -360,7 +360,7 @@ pub fn url(raw: &str) -> Result<String, Reject> {
     Ok(out)
 }
 
-/// [`url`] into a caller-owned buffer (cleared first), for lookups that must not allocate.
+/// [`url()`] into a caller-owned buffer (cleared first), for lookups that must not allocate.
 pub fn url_into(raw: &str, out: &mut String) -> Result<(), Reject> {
     out.clear();
     let raw = raw.trim();

@@ -1,69 +1,41 @@
 //! A TAXII 2.1 client (OASIS TAXII 2.1, §4–5): discovery, API roots, collections, objects with
-//! pagination and `added_after`, posting an envelope and following its status. Blocking HTTP
-//! (pulls are rare), `Accept: application/taxii+json;version=2.1`, basic or bearer auth,
-//! retries with exponential back-off on transport errors, 429 and 5xx; other HTTP errors are
-//! reported with the server's own error message (`title`, `description`). HTTPS through
-//! rustls, with a custom CA bundle and a client certificate (PEM chain and PKCS#8, PKCS#1 or
-//! SEC1 key) as AIS requires.
+//! pagination and `added_after`, posting an envelope and following its status, with
+//! `Accept: application/taxii+json;version=2.1`. Requests go through [`crate::http`] (auth,
+//! TLS, retries, redirects, byte cap, deadline, cancellation); a paginated pull is bounded by
+//! [`PullLimits`] and ends with an error as soon as the server loops.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
-
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
+pub use crate::http::{Auth, ClientOptions};
+use crate::http::{Http, escape, parse_url, redact};
 
 /// The TAXII 2.1 media type, sent in `Accept` and `Content-Type`.
 pub const MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
 
-/// How to authenticate.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Auth {
-    /// No credentials.
-    #[default]
-    None,
-    /// HTTP basic authentication.
-    Basic {
-        /// User name.
-        user: String,
-        /// Password.
-        password: String,
-    },
-    /// `Authorization: Bearer TOKEN`.
-    Bearer(String),
+/// Bounds of one paginated pull, so that a server that never stops saying `more` cannot hold
+/// it: besides these, a pull ends with an error at once when a page holds the same objects
+/// (ids and versions) as an earlier one, or when the `X-TAXII-Date-Added-Last` it pages by
+/// does not move forward. The defaults let a collection of millions of objects complete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullLimits {
+    /// Pages per pull.
+    pub max_pages: u64,
+    /// Time per pull (checked before each page).
+    pub max_time: Duration,
+    /// Pages in a row without an object while the server says `more`.
+    pub max_empty_pages: u64,
 }
 
-/// Client settings.
-#[derive(Clone, Debug)]
-pub struct ClientOptions {
-    /// Credentials.
-    pub auth: Auth,
-    /// Attempts per request (1: no retry).
-    pub attempts: u32,
-    /// Wait before the first retry; doubled for each next one.
-    pub backoff: Duration,
-    /// Connect and read timeout of one request.
-    pub timeout: Duration,
-    /// PEM file of the CA certificates to trust instead of the built-in web roots.
-    pub ca_bundle: Option<PathBuf>,
-    /// PEM files of the client certificate chain and its private key, for servers that ask
-    /// for one.
-    pub client_cert: Option<(PathBuf, PathBuf)>,
-}
-
-impl Default for ClientOptions {
+impl Default for PullLimits {
     fn default() -> Self {
-        ClientOptions {
-            auth: Auth::None,
-            attempts: 4,
-            backoff: Duration::from_millis(500),
-            timeout: Duration::from_secs(60),
-            ca_bundle: None,
-            client_cert: None,
+        PullLimits {
+            max_pages: 1_000_000,
+            max_time: Duration::from_secs(12 * 3600),
+            max_empty_pages: 100,
         }
     }
 }
@@ -82,6 +54,8 @@ pub struct ObjectsQuery {
     pub spec_versions: Vec<String>,
     /// Page size asked for (`limit`); the server may send fewer.
     pub limit: Option<u32>,
+    /// Bounds of the pull.
+    pub limits: PullLimits,
 }
 
 /// What a paginated pull returned.
@@ -95,114 +69,37 @@ pub struct Pull {
     pub date_added_last: Option<String>,
 }
 
-/// The whole body of `resp`; not `into_string`, whose 10 MB cap a page of a large `limit` or
-/// a big feed file exceeds.
-fn read_body(url: &str, resp: ureq::Response) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
-    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
-        .map_err(|e| Error::feed(url, format!("reading the response: {e}")))?;
-    Ok(body)
-}
-
 /// A TAXII 2.1 client.
 pub struct Client {
-    agent: ureq::Agent,
-    opts: ClientOptions,
+    http: Http,
 }
 
 impl Client {
     /// A client with `opts`; fails when a CA bundle, certificate or key cannot be read.
     pub fn new(opts: ClientOptions) -> Result<Client> {
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(opts.timeout)
-            .timeout_read(opts.timeout)
-            .tls_config(Arc::new(tls_config(&opts)?))
-            .build();
-        Ok(Client { agent, opts })
-    }
-
-    /// `GET url` with the TAXII headers; retried on transport errors, 429 and 5xx.
-    fn get(&self, url: &str, query: &[(&str, String)]) -> Result<(Json, Option<String>)> {
-        self.send(url, |agent| {
-            let mut r = self.authorise(agent.get(url)).set("Accept", MEDIA_TYPE);
-            for (k, v) in query {
-                r = r.query(k, v);
-            }
-            r.call().map_err(Box::new)
+        Ok(Client {
+            http: Http::new(opts)?,
         })
     }
 
-    fn authorise(&self, r: ureq::Request) -> ureq::Request {
-        match &self.opts.auth {
-            Auth::None => r,
-            Auth::Basic { user, password } => {
-                use base64::Engine as _;
-                let token =
-                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-                r.set("Authorization", &format!("Basic {token}"))
-            }
-            Auth::Bearer(t) => r.set("Authorization", &format!("Bearer {t}")),
-        }
-    }
-
-    /// Runs a request with retries; returns the JSON body and `X-TAXII-Date-Added-Last`.
-    fn send(
-        &self,
-        url: &str,
-        call: impl Fn(&ureq::Agent) -> std::result::Result<ureq::Response, Box<ureq::Error>>,
-    ) -> Result<(Json, Option<String>)> {
-        let resp = self.retrying(url, call)?;
-        let added = resp.header("X-TAXII-Date-Added-Last").map(str::to_string);
-        let body = read_body(url, resp)?;
-        let json = if body.trim_ascii().is_empty() {
-            Json::Null
-        } else {
-            serde_json::from_slice(&body)
-                .map_err(|e| Error::feed(url, format!("malformed JSON response: {e}")))?
-        };
-        Ok((json, added))
-    }
-
-    /// Calls `call` until it succeeds, retrying transport errors, 429 and 5xx with back-off;
-    /// other HTTP errors end at once, with the server's message.
-    fn retrying(
-        &self,
-        url: &str,
-        call: impl Fn(&ureq::Agent) -> std::result::Result<ureq::Response, Box<ureq::Error>>,
-    ) -> Result<ureq::Response> {
-        let attempts = self.opts.attempts.max(1);
-        let mut wait = self.opts.backoff;
-        let mut last = String::new();
-        for attempt in 1..=attempts {
-            match call(&self.agent).map_err(|e| *e) {
-                Ok(resp) => return Ok(resp),
-                Err(ureq::Error::Status(code, resp)) => {
-                    let body = resp.into_string().unwrap_or_default();
-                    last = format!("HTTP {code}{}", server_message(&body));
-                    if !(code == 429 || code >= 500) {
-                        return Err(Error::feed(url, last));
-                    }
-                }
-                Err(ureq::Error::Transport(t)) => last = t.to_string(),
-            }
-            if attempt < attempts {
-                std::thread::sleep(wait);
-                wait *= 2;
+    /// `GET url?query` with the TAXII headers; returns the JSON body and
+    /// `X-TAXII-Date-Added-Last`.
+    fn get(&self, url: &str, query: &[(&str, String)]) -> Result<(Json, Option<String>)> {
+        let mut full = parse_url(url)?;
+        if !query.is_empty() {
+            let mut pairs = full.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
             }
         }
-        Err(Error::feed(
-            url,
-            format!("{last} (after {attempts} attempts)"),
-        ))
+        let resp = self.http.get(full.as_str(), &[("Accept", MEDIA_TYPE)])?;
+        Ok((json(url, &resp.body)?, date_added_last(&resp)))
     }
 
-    /// The raw body at `url` (any media type), with the client's credentials and retries: for
-    /// feed files served over HTTP.
+    /// The raw body at `url` (any media type), with the client's credentials, retries and
+    /// limits: for feed files served over HTTP.
     pub fn get_bytes(&self, url: &str) -> Result<Vec<u8>> {
-        let resp = self.retrying(url, |agent| {
-            self.authorise(agent.get(url)).call().map_err(Box::new)
-        })?;
-        read_body(url, resp)
+        Ok(self.http.get(url, &[])?.body)
     }
 
     /// The discovery resource at `url` (`https://host/taxii2/`).
@@ -259,16 +156,32 @@ impl Client {
                 params.push((key, values.join(",")));
             }
         }
+        let limits = &query.limits;
+        let started = Instant::now();
+        // Errors name the URL without its credentials.
+        let fail = |what: String| Error::feed(redact(&url), what);
         let mut pull = Pull {
             date_added_last: query.added_after.clone(),
             ..Pull::default()
         };
         // TAXII 2.1 §3.4: while `more`, follow `next` (a string or a number) with the same
         // query; a server that gives no `next` is paged by `added_after` = the page's
-        // `X-TAXII-Date-Added-Last`.
+        // `X-TAXII-Date-Added-Last`, which must then move forward. `next` itself may repeat
+        // (medallion's is a session id): a looping server shows in its pages, remembered as
+        // hashes, 8 bytes a page.
         let mut added_after = query.added_after.clone();
         let mut next: Option<String> = None;
+        let mut seen_pages: HashSet<u64> = HashSet::new();
+        let mut empty_in_a_row = 0u64;
         loop {
+            if pull.pages >= limits.max_pages {
+                let limit = format!("max_pages = {}", limits.max_pages);
+                return Err(fail(stopped(&pull, limit)));
+            }
+            if started.elapsed() >= limits.max_time {
+                let limit = format!("max_pull_time = {} s", limits.max_time.as_secs_f64());
+                return Err(fail(stopped(&pull, limit)));
+            }
             let mut p = params.clone();
             if let Some(a) = &added_after {
                 p.push(("added_after", a.clone()));
@@ -278,9 +191,23 @@ impl Client {
             }
             let (mut doc, added) = self.get(&url, &p)?;
             pull.pages += 1;
+            if let Some(a) = &added {
+                timestamp(a).map_err(fail)?;
+            }
             let objects = match doc.get_mut("objects").map(Json::take) {
                 Some(Json::Array(objects)) => objects,
                 _ => Vec::new(),
+            };
+            if fingerprint(&objects).is_some_and(|f| !seen_pages.insert(f)) {
+                return Err(fail(format!(
+                    "page {} holds the same objects as an earlier page: the server is looping",
+                    pull.pages
+                )));
+            }
+            empty_in_a_row = if objects.is_empty() {
+                empty_in_a_row + 1
+            } else {
+                0
             };
             pull.objects += objects.len() as u64;
             page(objects, added.as_deref())?;
@@ -290,23 +217,45 @@ impl Client {
             if !doc.get("more").and_then(Json::as_bool).unwrap_or(false) {
                 return Ok(pull);
             }
+            if empty_in_a_row >= limits.max_empty_pages {
+                return Err(fail(stopped(
+                    &pull,
+                    format!(
+                        "{empty_in_a_row} pages in a row without an object while the server \
+                         says there is more (max_empty_pages)"
+                    ),
+                )));
+            }
             next = match doc.get("next") {
                 Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
                 Some(Json::Number(n)) => Some(n.to_string()),
                 _ => None,
             };
-            if next.is_none() {
-                match added {
-                    Some(last) if added_after.as_ref() != Some(&last) => added_after = Some(last),
-                    _ => {
-                        return Err(Error::feed(
-                            &url,
-                            "the server says there is more but gives neither `next` nor a \
-                             later X-TAXII-Date-Added-Last to continue from",
-                        ));
-                    }
-                }
+            if next.is_some() {
+                continue;
             }
+            // Paged by `added_after`: the cursor must move forward.
+            let later = match (&added, &added_after) {
+                (None, _) => None,
+                (Some(new), None) => Some(new),
+                (Some(new), Some(old)) => {
+                    (timestamp(new).ok() > timestamp(old).ok()).then_some(new)
+                }
+            };
+            let Some(later) = later else {
+                let why = match &added {
+                    None => "the server says there is more but gives neither `next` nor a \
+                             later X-TAXII-Date-Added-Last to continue from"
+                        .to_string(),
+                    Some(new) => format!(
+                        "the server says there is more but its X-TAXII-Date-Added-Last {new} \
+                         is not later than the {} it was asked for: the server is looping",
+                        added_after.as_deref().unwrap_or_default()
+                    ),
+                };
+                return Err(fail(why));
+            };
+            added_after = Some(later.clone());
         }
     }
 
@@ -314,15 +263,9 @@ impl Client {
     pub fn post_objects(&self, api_root: &str, collection: &str, objects: &[Json]) -> Result<Json> {
         let url = format!("{api_root}collections/{collection}/objects/");
         let envelope = serde_json::json!({ "objects": objects });
-        Ok(self
-            .send(&url, |agent| {
-                self.authorise(agent.post(&url))
-                    .set("Accept", MEDIA_TYPE)
-                    .set("Content-Type", MEDIA_TYPE)
-                    .send_json(&envelope)
-                    .map_err(Box::new)
-            })?
-            .0)
+        let body = serde_json::to_vec(&envelope).map_err(|e| Error::invalid(e.to_string()))?;
+        let headers = [("Accept", MEDIA_TYPE), ("Content-Type", MEDIA_TYPE)];
+        json(&url, &self.http.post(&url, &headers, body)?.body)
     }
 
     /// The status resource `id` of an API root.
@@ -355,65 +298,70 @@ impl Client {
     }
 }
 
-/// The rustls configuration: trusted roots (the CA bundle, else the built-in web roots) and
-/// the client certificate, if any.
-fn tls_config(opts: &ClientOptions) -> Result<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    match &opts.ca_bundle {
-        Some(path) => {
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .and_then(|i| i.collect())
-                .map_err(|e| Error::invalid(format!("CA bundle {}: {e}", path.display())))?;
-            if certs.is_empty() {
-                return Err(Error::invalid(format!(
-                    "CA bundle {}: no certificate",
-                    path.display()
-                )));
-            }
-            for c in certs {
-                roots
-                    .add(c)
-                    .map_err(|e| Error::invalid(format!("CA bundle {}: {e}", path.display())))?;
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+/// A JSON body (`null` when empty).
+fn json(url: &str, body: &[u8]) -> Result<Json> {
+    if body.trim_ascii().is_empty() {
+        return Ok(Json::Null);
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::invalid(format!("TLS: {e}")))?
-        .with_root_certificates(roots);
-    Ok(match &opts.client_cert {
-        None => builder.with_no_client_auth(),
-        Some((cert, key)) => {
-            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-                .and_then(|i| i.collect())
-                .map_err(|e| {
-                    Error::invalid(format!("client certificate {}: {e}", cert.display()))
-                })?;
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| Error::invalid(format!("client key {}: {e}", key.display())))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| Error::invalid(format!("client certificate: {e}")))?
-        }
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| Error::feed(redact(url), format!("malformed JSON response: {e}")))
 }
 
-/// `: title — description` of a TAXII error message body, or the body's start.
-fn server_message(body: &str) -> String {
-    match serde_json::from_str::<Json>(body) {
-        Ok(j) => {
-            let title = j.get("title").and_then(Json::as_str).unwrap_or("");
-            let desc = j.get("description").and_then(Json::as_str).unwrap_or("");
-            match (title.is_empty(), desc.is_empty()) {
-                (true, true) => String::new(),
-                (false, true) => format!(": {title}"),
-                (true, false) => format!(": {desc}"),
-                (false, false) => format!(": {title} — {desc}"),
-            }
-        }
-        Err(_) if body.trim().is_empty() => String::new(),
-        Err(_) => format!(": {}", body.chars().take(200).collect::<String>()),
+/// `X-TAXII-Date-Added-Last`, checked later as a timestamp where it is a cursor.
+fn date_added_last(resp: &crate::http::Response) -> Option<String> {
+    resp.header("X-TAXII-Date-Added-Last")
+        .map(|v| escape(v.trim()))
+}
+
+/// An `X-TAXII-Date-Added-Last` as a time, for ordering (checked when it arrives); the error
+/// says what is wrong with it.
+fn timestamp(text: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| format!("X-TAXII-Date-Added-Last \"{text}\" is not a timestamp"))
+}
+
+/// What identifies a page's objects whatever their order: the hashes of their ids and versions
+/// (`modified`), summed; `None` for a page without ids. A new version of an object pulled
+/// again is not a repeat.
+fn fingerprint(objects: &[Json]) -> Option<u64> {
+    use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+    fn str_of<'a>(o: &'a Json, k: &str) -> Option<&'a str> {
+        o.get(k).and_then(Json::as_str)
+    }
+    let (count, sum) = objects
+        .iter()
+        .filter_map(|o| Some((str_of(o, "id")?, str_of(o, "modified").unwrap_or_default())))
+        .fold((0u64, 0u64), |(n, sum), (id, modified)| {
+            let h = xxh3_64_with_seed(modified.as_bytes(), xxh3_64(id.as_bytes()));
+            (n + 1, sum.wrapping_add(h))
+        });
+    (count > 0).then(|| sum ^ count.rotate_left(32))
+}
+
+/// Why a pull stopped by one of its [`PullLimits`] failed: what came before is kept.
+fn stopped(pull: &Pull, limit: String) -> String {
+    format!(
+        "stopped after {} pages and {} objects: {limit} reached (the objects so far are kept; \
+         raise the limit in the feed's configuration if the server is right)",
+        pull.pages, pull.objects
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_page_s_fingerprint_is_its_ids_and_versions_in_any_order() {
+        let o = |id: &str, modified: &str| json!({"id": id, "modified": modified});
+        let page = [o("a", "1"), o("b", "1")];
+        let shuffled = [o("b", "1"), o("a", "1")];
+        assert_eq!(fingerprint(&page), fingerprint(&shuffled));
+        assert_ne!(fingerprint(&page), fingerprint(&[o("a", "2"), o("b", "1")]));
+        assert_ne!(fingerprint(&page), fingerprint(&[o("a", "1")]));
+        assert_eq!(fingerprint(&[]), None);
+        assert_eq!(fingerprint(&[json!(42), json!({"type": "x"})]), None);
     }
 }

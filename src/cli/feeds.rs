@@ -12,6 +12,7 @@ use clap::{Args, Subcommand};
 
 use trawl::feeds::store::{FeedState, SetState};
 use trawl::feeds::{self, Config};
+use trawl::http::Cancel;
 use trawl::sink::rfc3339_utc;
 
 /// `trawl feeds`.
@@ -90,13 +91,36 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
         stamped: a.every.is_some(),
     };
     let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal exits at once (every store and set write is atomic); the first
+        // raises the flag, which stops a pull in progress within moments and keeps what it
+        // fetched, and then ends the reads that wait on a server. Registered in this order so
+        // that the first signal only arms the second, and the flag is up before a read fails.
+        signal_hook::flag::register_conditional_shutdown(signal, 1, stop.clone())?;
+        signal_hook::flag::register(signal, stop.clone())?;
+        // SAFETY: interrupt_connections makes only async-signal-safe system calls.
+        unsafe { signal_hook::low_level::register(signal, trawl::http::interrupt_connections) }?;
+    }
+    let cancel = Cancel::from_flag(stop.clone());
     let mut force = a.force;
     let mut failures = 0;
     loop {
         let started = Instant::now();
-        let failed = match (feeds::pull(&config, force), a.every) {
+        let failed = match (feeds::pull_cancellable(&config, force, &cancel), a.every) {
+            (Ok(report), _) if report.interrupted => {
+                show(&config, &report, &log);
+                log.line(format_args!(
+                    "interrupted: the feeds after the one cut short were not pulled and {} was \
+                     not rebuilt; the next pull goes on from what is stored",
+                    config.set.output.display()
+                ));
+                // With --every a signal is how the loop ends; a single pull did not complete.
+                return Ok(if a.every.is_some() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
             (Ok(report), _) => show(&config, &report, &log),
             (Err(e), Some(_)) => {
                 log.line(format_args!("pull failed: {e}"));
@@ -250,7 +274,10 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             s.objects,
             indicators,
             s.pulls,
-            s.last_error.as_deref().unwrap_or("-")
+            // Cleaned again: a state written by an older trawl may hold raw server text.
+            s.last_error
+                .as_deref()
+                .map_or("-".into(), trawl::http::clean)
         )?;
     }
     match set {

@@ -1,12 +1,14 @@
 //! The feeds configuration file (`trawl.toml`): see [`crate::feeds`] for an example.
 
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::indicator::Tlp;
-use crate::taxii::{Auth, ClientOptions};
+use crate::taxii::{Auth, ClientOptions, PullLimits};
 
 /// The whole file.
 #[derive(Clone, Debug, Deserialize)]
@@ -159,6 +161,39 @@ pub struct FeedConfig {
     /// Accept any pull of this feed, even an empty one: the shrink guard is off.
     #[serde(default)]
     pub allow_shrink: bool,
+    // What a server may cost (see `crate::http` and `crate::taxii::PullLimits`); unset: the
+    // defaults there.
+    /// The largest response accepted, in bytes.
+    pub max_response_bytes: Option<NonZeroU64>,
+    /// The longest one request may take (connect, headers, whole body), in seconds.
+    #[serde(default, deserialize_with = "seconds")]
+    pub request_timeout: Option<Duration>,
+    /// Hosts other than the feed's own that a redirect may lead to.
+    #[serde(default)]
+    pub allow_redirect_hosts: Vec<String>,
+    /// TAXII: pages per pull.
+    pub max_pages: Option<NonZeroU64>,
+    /// TAXII: time per pull, in seconds.
+    #[serde(default, deserialize_with = "seconds")]
+    pub max_pull_time: Option<Duration>,
+    /// TAXII: pages in a row without an object while the server says there is more.
+    pub max_empty_pages: Option<NonZeroU64>,
+}
+
+/// A positive number of seconds (`0.5`, `30`, `3600`).
+fn seconds<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Duration>, D::Error> {
+    let s: Option<f64> = Option::deserialize(d)?;
+    s.map(|s| {
+        Duration::try_from_secs_f64(s)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("{s} is not a positive number of seconds"))
+            })
+    })
+    .transpose()
 }
 
 fn tlp<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Tlp>, D::Error> {
@@ -177,6 +212,7 @@ impl FeedConfig {
 
     /// The TAXII/HTTP client settings of this feed.
     pub fn client_options(&self) -> ClientOptions {
+        let defaults = ClientOptions::default();
         ClientOptions {
             auth: match &self.auth {
                 None => Auth::None,
@@ -188,7 +224,24 @@ impl FeedConfig {
             },
             ca_bundle: self.ca_bundle.clone(),
             client_cert: self.client_cert.clone().zip(self.client_key.clone()),
-            ..ClientOptions::default()
+            max_response_bytes: self
+                .max_response_bytes
+                .map_or(defaults.max_response_bytes, NonZeroU64::get),
+            request_timeout: self.request_timeout.unwrap_or(defaults.request_timeout),
+            allow_redirect_hosts: self.allow_redirect_hosts.clone(),
+            ..defaults
+        }
+    }
+
+    /// The bounds of one TAXII pull of this feed.
+    pub fn pull_limits(&self) -> PullLimits {
+        let defaults = PullLimits::default();
+        PullLimits {
+            max_pages: self.max_pages.map_or(defaults.max_pages, NonZeroU64::get),
+            max_time: self.max_pull_time.unwrap_or(defaults.max_time),
+            max_empty_pages: self
+                .max_empty_pages
+                .map_or(defaults.max_empty_pages, NonZeroU64::get),
         }
     }
 }

@@ -22,6 +22,15 @@
 //! score = 50                      # defaults for items that carry none; also tlp = "green"
 //! min_score = 70                  # this feed's own filters, on top of [set]'s; also tlp_max
 //! max_shrink = 0.9                # this feed's own limit; or allow_shrink = true: no guard
+//!
+//! # What a server may cost this feed (any kind fetched over HTTP); the defaults:
+//! max_response_bytes = 268435456  # 256 MiB per response; more is an error naming this key
+//! request_timeout = 600           # seconds for one request: connect, headers, whole body
+//! allow_redirect_hosts = []       # hosts besides api_root's/url's own a redirect may go to
+//! # TAXII only, per pull:
+//! max_pages = 1000000
+//! max_pull_time = 43200           # seconds (12 h), checked before each page
+//! max_empty_pages = 100           # pages in a row without an object while `more` is true
 //! ```
 //!
 //! Per kind: `taxii` pulls objects added after the last pull's `X-TAXII-Date-Added-Last` and
@@ -47,6 +56,18 @@
 //! interval, until SIGINT or SIGTERM. A configuration that holds credentials and is readable
 //! by its group or others, or such a `client_key`, is warned about
 //! ([`Config::permission_warnings`]).
+//!
+//! Every request goes through [`crate::http`]: a byte cap per response, a deadline per request,
+//! redirects only to https (or http from an http feed) on the feed's own host or one listed in
+//! `allow_redirect_hosts`, credentials only to the feed's own host. A TAXII pull ends with an
+//! error as soon as the server loops (a page holding the same objects as an earlier one, an
+//! `X-TAXII-Date-Added-Last` to page by that does not move forward) or a bound above is reached;
+//! what came before is kept and the next pull resumes after it. [`pull_cancellable`] stops
+//! within moments when its [`Cancel`] flag is raised (`trawl feeds pull` raises it on
+//! SIGINT/SIGTERM), even while a request waits on a silent server: the feed being pulled ends
+//! like a part-way failure, the feeds after it are not pulled, and the set is not rebuilt. Errors
+//! are stored and shown with URL credentials masked and control characters escaped
+//! ([`crate::http::clean`]).
 
 pub mod bundle;
 pub mod config;
@@ -72,8 +93,9 @@ use crate::compile::{
     CompileOptions, FeedFormat, FeedSpec, SetBuilder, SourceLimits, ingest_feeds,
 };
 use crate::error::{Error, Result};
+use crate::http::Cancel;
 use crate::ingest::FeedOptions;
-use crate::taxii::{Client, ObjectsQuery};
+use crate::taxii::{Client, ClientOptions, ObjectsQuery};
 
 /// What pulling one feed did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -103,6 +125,10 @@ pub struct PullReport {
     pub compiled: Option<CompileReport>,
     /// Why the set could not be rebuilt, when it could not (the previous set is kept).
     pub set_error: Option<String>,
+    /// Whether the pull was cancelled: the feed being pulled failed part-way (what it fetched
+    /// is kept), the feeds after it were not pulled and the set was not rebuilt (the next
+    /// pull rebuilds it if the store changed).
+    pub interrupted: bool,
 }
 
 /// Pulls every feed of `config` into the store; when any changed, or the set is older than
@@ -114,14 +140,28 @@ pub struct PullReport {
 /// reported in [`PullReport::set_error`] and in the store's [`SetState`]. `Err` only when the
 /// store itself cannot be created or locked.
 pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
+    pull_cancellable(config, force, &Cancel::new())
+}
+
+/// [`pull`], stopped within moments when `cancel` is raised (see [`PullReport::interrupted`]).
+pub fn pull_cancellable(config: &Config, force: bool, cancel: &Cancel) -> Result<PullReport> {
     let root = &config.set.store;
     store::create_dir(root)?;
     let _lock = store::StoreLock::acquire(root)?;
     let mut report = PullReport::default();
     for feed in &config.feeds {
-        report.feeds.push(pull_feed(config, feed, force));
+        if cancel.is_cancelled() {
+            report.interrupted = true;
+            break;
+        }
+        report.feeds.push(pull_feed(config, feed, force, cancel));
     }
+    report.interrupted |= cancel.is_cancelled();
     let changed = report.feeds.iter().any(|f| f.changed);
+    if report.interrupted {
+        // A compile takes long; the store, newer than the set, makes the next pull rebuild it.
+        return Ok(report);
+    }
     if changed || force || set_is_stale(config) {
         let mut state = SetState::load(root);
         match compile(config) {
@@ -148,7 +188,7 @@ pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
 
 /// Pulls one feed; every failure ends in the returned report and, where the store can be
 /// written, in the feed's state.
-fn pull_feed(config: &Config, feed: &FeedConfig, force: bool) -> FeedPull {
+fn pull_feed(config: &Config, feed: &FeedConfig, force: bool, cancel: &Cancel) -> FeedPull {
     let mut p = FeedPull {
         name: feed.name.clone(),
         ..FeedPull::default()
@@ -161,9 +201,9 @@ fn pull_feed(config: &Config, feed: &FeedConfig, force: bool) -> FeedPull {
     let mut state = FeedState::load(&dir);
     let guard = ShrinkGuard::new(&config.set, feed, force);
     let result = match feed.kind {
-        FeedKind::Taxii => pull_taxii(feed, &dir, &mut state, &guard, &mut p),
-        FeedKind::Misp => pull_misp(feed, &dir, &mut state, &guard, &mut p),
-        FeedKind::Url => pull_url(feed, &dir, &mut state, &guard, &mut p),
+        FeedKind::Taxii => pull_taxii(feed, &dir, &mut state, &guard, &mut p, cancel),
+        FeedKind::Misp => pull_misp(feed, &dir, &mut state, &guard, &mut p, cancel),
+        FeedKind::Url => pull_url(feed, &dir, &mut state, &guard, &mut p, cancel),
         FeedKind::File => pull_file(feed, &dir, &mut state, &guard, &mut p),
     };
     state.last_pull = Some(crate::indicator::unix_now());
@@ -173,8 +213,9 @@ fn pull_feed(config: &Config, feed: &FeedConfig, force: bool) -> FeedPull {
             state.pulls += 1;
         }
         Err(e) => {
-            p.error = Some(e.to_string());
-            state.last_error = Some(e.to_string());
+            // Masked and escaped again: an error from anywhere may quote a URL or a server.
+            p.error = Some(crate::http::clean(&e.to_string()));
+            state.last_error.clone_from(&p.error);
         }
     }
     // A state that cannot be saved (a full disk) is reported with the pull; what was stored is
@@ -298,8 +339,11 @@ fn inputs(config: &Config) -> Vec<FeedSpec> {
     specs
 }
 
-fn client(feed: &FeedConfig) -> Result<Client> {
-    Client::new(feed.client_options())
+fn client(feed: &FeedConfig, cancel: &Cancel) -> Result<Client> {
+    Client::new(ClientOptions {
+        cancel: cancel.clone(),
+        ..feed.client_options()
+    })
 }
 
 /// TAXII: objects added since the last pull, merged into the stored bundle a page at a time
@@ -315,6 +359,7 @@ fn pull_taxii(
     state: &mut FeedState,
     guard: &ShrinkGuard,
     p: &mut FeedPull,
+    cancel: &Cancel,
 ) -> Result<()> {
     let api_root = feed
         .api_root
@@ -336,13 +381,14 @@ fn pull_taxii(
             .or_else(|| feed.added_after.clone()),
         types: feed.types.clone(),
         limit: feed.page_size,
+        limits: feed.pull_limits(),
         ..ObjectsQuery::default()
     };
     // Opened at the first object: a pull that brings nothing does not read the store.
     let mut store: Option<StixBundle> = None;
     let mut live_before = 0;
     let mut resume_at: Option<String> = None;
-    let pulled = client(feed)?.pages(&api_root, collection, &query, |objects, added| {
+    let pulled = client(feed, cancel)?.pages(&api_root, collection, &query, |objects, added| {
         for o in &objects {
             p.fetched += 1;
             if o.get("id").and_then(Json::as_str).is_none() {
@@ -420,10 +466,14 @@ fn pull_misp(
     state: &mut FeedState,
     guard: &ShrinkGuard,
     p: &mut FeedPull,
+    cancel: &Cancel,
 ) -> Result<()> {
     let read = |name: &str| -> Result<Vec<u8>> {
         match (&feed.url, &feed.path) {
-            (Some(url), _) => http_get(feed, &format!("{}/{name}", url.trim_end_matches('/'))),
+            (Some(url), _) => {
+                let url = format!("{}/{name}", url.trim_end_matches('/'));
+                client(feed, cancel)?.get_bytes(&url)
+            }
             (None, Some(path)) => {
                 std::fs::read(path.join(name)).map_err(|e| Error::io(path.join(name), e))
             }
@@ -488,9 +538,10 @@ fn pull_url(
     state: &mut FeedState,
     guard: &ShrinkGuard,
     p: &mut FeedPull,
+    cancel: &Cancel,
 ) -> Result<()> {
     let url = feed.url.as_deref().ok_or_else(|| missing(feed, "url"))?;
-    let body = http_get(feed, url)?;
+    let body = client(feed, cancel)?.get_bytes(url)?;
     p.fetched = body.len() as u64;
     let digest = blake3::hash(&body).to_hex().to_string();
     let target = stored_copy(feed, dir);
@@ -584,10 +635,6 @@ fn store_copy(
     state.objects = after;
     p.changed = true;
     Ok(())
-}
-
-fn http_get(feed: &FeedConfig, url: &str) -> Result<Vec<u8>> {
-    client(feed)?.get_bytes(url)
 }
 
 fn missing(feed: &FeedConfig, what: &str) -> Error {

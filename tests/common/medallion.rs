@@ -91,7 +91,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl in
 /// `dir`: `ca.pem`, `server.pem`/`server.key`, `client.pem`/`client.key`.
-fn certificates(dir: &Path) {
+pub fn certificates(dir: &Path) {
     let key = [
         "-newkey",
         "ec",
