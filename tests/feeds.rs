@@ -1063,6 +1063,22 @@ fn a_missing_or_emptied_file_feed_fails_shows_in_the_list_and_keeps_its_copy() {
             .match_domain("local.evil.example")
             .is_some()
     );
+    // Turned binary (a compressed download, a capture saved over it): not an indicator list,
+    // so this feed's pull fails, naming the file, and its last copy and the others serve on.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, b"203.0.113.50\nlocal.evil.example\n").unwrap();
+    std::fs::write(&local, gz.finish().unwrap()).unwrap();
+    std::fs::write(dir.path().join("other.txt"), "other3.evil.example\n").unwrap();
+    let o = trawl(&["feeds", "pull", "-c", c]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        listed(&path, "local").contains("local.txt: not a text feed: gzip-compressed data"),
+        "{}",
+        listed(&path, "local")
+    );
+    let set = IndicatorSet::open(&set_path).unwrap();
+    assert!(set.match_domain("local.evil.example").is_some());
+    assert!(set.match_domain("other3.evil.example").is_some());
     // A set rebuild that fails (a warninglist gone) is listed too, the previous set kept.
     std::fs::write(
         &path,

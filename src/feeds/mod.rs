@@ -89,6 +89,7 @@ use store::{FeedState, SetState};
 use crate::compile::atomic::{Access, AtomicFile};
 use crate::compile::exclude::Exclusions;
 use crate::compile::report::CompileReport;
+use crate::compile::sniff::Content;
 use crate::compile::{
     CompileOptions, FeedFormat, FeedSpec, SetBuilder, SourceLimits, ingest_feeds,
 };
@@ -553,7 +554,16 @@ fn pull_url(
         .write_all(&body)
         .map_err(|e| Error::io(copy.temp_path(), e))?;
     let blank = body.iter().all(u8::is_ascii_whitespace);
-    store_copy(feed, state, guard, p, copy, digest, ("body", blank))
+    let origin = crate::http::clean(url);
+    store_copy(
+        feed,
+        state,
+        guard,
+        p,
+        copy,
+        digest,
+        ("body", &origin, blank),
+    )
 }
 
 /// A local file, copied into the store when its bytes changed and the shrink guard lets it:
@@ -578,7 +588,16 @@ fn pull_file(
     let (bytes, digest) = copy_hashing(path, copy.file(), &temp)?;
     p.fetched = bytes;
     let blank = bytes == 0;
-    store_copy(feed, state, guard, p, copy, digest, ("file", blank))
+    let origin = path.display().to_string();
+    store_copy(
+        feed,
+        state,
+        guard,
+        p,
+        copy,
+        digest,
+        ("file", &origin, blank),
+    )
 }
 
 /// Copies the file at `path` to `out` (the file at `out_path`); its length and blake3.
@@ -602,8 +621,9 @@ fn copy_hashing(path: &Path, out: &mut impl Write, out_path: &Path) -> Result<(u
     Ok((total, hasher.finalize().to_hex().to_string()))
 }
 
-/// Commits the new copy of a `url` or `file` feed unless the shrink guard refuses it
-/// (`answer`: what came, and whether it was blank).
+/// Commits the new copy of a `url` or `file` feed unless it is not an indicator list (a
+/// binary download, IDS rules: named by `origin`, the URL or the path) or the shrink guard
+/// refuses it (`answer`: what came, and whether it was blank).
 fn store_copy(
     feed: &FeedConfig,
     state: &mut FeedState,
@@ -611,8 +631,21 @@ fn store_copy(
     p: &mut FeedPull,
     copy: AtomicFile,
     digest: String,
-    (answer, blank): (&str, bool),
+    (answer, origin, blank): (&str, &str, bool),
 ) -> Result<()> {
+    let mut head = Vec::with_capacity(crate::compile::sniff::HEAD);
+    File::open(copy.temp_path())
+        .and_then(|f| {
+            f.take(crate::compile::sniff::HEAD as u64)
+                .read_to_end(&mut head)
+        })
+        .map_err(|e| Error::io(copy.temp_path(), e))?;
+    match crate::compile::sniff::sniff(copy.target(), &head) {
+        Content::Text => {}
+        Content::Binary(what) | Content::NotIndicators(what) => {
+            return Err(Error::invalid(format!("{origin}: not a text feed: {what}")));
+        }
+    }
     let options = feed_options(feed);
     let after = guard::count_indicators(copy.temp_path(), &options)?;
     let before = match state.indicators {
