@@ -40,19 +40,20 @@ fn escaped(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("\\x{b:02x}")).collect()
 }
 
-#[test]
-fn sniff_sees_dns_udp_and_http_from_a_namespace() {
+/// A veth pair, one end (10.77.N.1) here and the other (10.77.N.2) in a new namespace whose
+/// default route leads here; `None` (skipped, said why) without root or iproute2.
+fn veth_pair(n: u8) -> Option<Netns> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 || !ip(&["-V"]) {
         println!("skipped: needs root and iproute2");
-        return;
+        return None;
     }
-    let id = std::process::id() % 100_000;
+    let id = std::process::id() % 10_000;
     let net = Netns {
-        ns: format!("trawl-test-{id}"),
-        host_if: format!("trw{id}a"),
+        ns: format!("trawl-test-{id}-{n}"),
+        host_if: format!("trw{id}{n}a"),
     };
-    let peer = format!("trw{id}b");
+    let peer = format!("trw{id}{n}b");
     assert!(ip(&["netns", "add", &net.ns]));
     assert!(ip(&[
         "link",
@@ -65,16 +66,36 @@ fn sniff_sees_dns_udp_and_http_from_a_namespace() {
         &peer
     ]));
     assert!(ip(&["link", "set", &peer, "netns", &net.ns]));
-    assert!(ip(&["addr", "add", "10.77.0.1/24", "dev", &net.host_if]));
+    // No IPv6 on the pair: no router or neighbour solicitations, a link that stays quiet.
+    for (ns, dev) in [(None, &net.host_if), (Some(&net.ns), &peer)] {
+        let sysctl = format!("sysctl -qw net.ipv6.conf.{dev}.disable_ipv6=1");
+        match ns {
+            None => assert!(Command::new("bash").args(["-c", &sysctl]).status().is_ok()),
+            Some(ns) => assert!(in_ns(ns, &sysctl), "{sysctl}"),
+        }
+    }
+    assert!(ip(&[
+        "addr",
+        "add",
+        &format!("10.77.{n}.1/24"),
+        "dev",
+        &net.host_if
+    ]));
     assert!(ip(&["link", "set", &net.host_if, "up"]));
     for cmd in [
-        format!("ip addr add 10.77.0.2/24 dev {peer}"),
+        format!("ip addr add 10.77.{n}.2/24 dev {peer}"),
         format!("ip link set {peer} up"),
         "ip link set lo up".to_string(),
-        "ip route add default via 10.77.0.1".to_string(),
+        format!("ip route add default via 10.77.{n}.1"),
     ] {
         assert!(in_ns(&net.ns, &cmd), "{cmd}");
     }
+    Some(net)
+}
+
+#[test]
+fn sniff_sees_dns_udp_and_http_from_a_namespace() {
+    let Some(net) = veth_pair(0) else { return };
 
     let dir = tempfile::tempdir().unwrap();
     let feed = dir.path().join("feed.csv");
@@ -181,4 +202,75 @@ fn sniff_sees_dns_udp_and_http_from_a_namespace() {
             "missing {w} in {fields:?}\n{rest}"
         );
     }
+}
+
+/// On a link that stays quiet, a hit is written without waiting for more traffic, the stats
+/// lines keep coming, and SIGINT ends the capture at once (a blocking read waited for the next
+/// packet: the hit, the stats and the stop all hung on traffic that might never come).
+#[test]
+fn sniff_on_a_quiet_link_writes_its_hit_and_stops_at_once() {
+    let Some(net) = veth_pair(1) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "203.0.113.9\n").unwrap();
+    let set = dir.path().join("intel.tset");
+    let trawl = env!("CARGO_BIN_EXE_trawl");
+    let compiled = Command::new(trawl)
+        .args(["compile", "-q", "-o"])
+        .arg(&set)
+        .arg(&feed)
+        .status()
+        .unwrap();
+    assert!(compiled.success());
+    let hits = dir.path().join("hits.jsonl");
+    let mut sniff = Command::new(trawl)
+        .args([
+            "sniff",
+            "-i",
+            &net.host_if,
+            "--stats-interval",
+            "200ms",
+            "-s",
+        ])
+        .arg(&set)
+        .arg("-o")
+        .arg(&hits)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(sniff.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("capturing on"), "{line}");
+    // One datagram, then silence.
+    assert!(in_ns(&net.ns, "printf 'x' > /dev/udp/203.0.113.9/4444"));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let hit = || std::fs::read_to_string(&hits).is_ok_and(|h| h.contains("203.0.113.9"));
+    while !hit() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(hit(), "the hit of the only packet was not written");
+    let stop = Instant::now();
+    Command::new("kill")
+        .args(["-INT", &sniff.id().to_string()])
+        .status()
+        .unwrap();
+    let exited = loop {
+        if let Some(status) = sniff.try_wait().unwrap() {
+            break Some(status);
+        }
+        if stop.elapsed() > Duration::from_secs(3) {
+            let _ = sniff.kill();
+            let _ = sniff.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status =
+        exited.unwrap_or_else(|| panic!("SIGINT on a quiet link did not stop sniff\n{rest}"));
+    assert!(status.success(), "{rest}");
+    assert!(rest.contains("packets captured"), "stats lines: {rest}");
+    assert!(rest.contains("packets:"), "final counters: {rest}");
 }

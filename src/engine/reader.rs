@@ -3,6 +3,7 @@
 //! each frame with its source's clock (the latest capture time so far), by which the workers'
 //! de-duplication expires — so hits do not depend on which worker saw what.
 
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -206,6 +207,22 @@ pub struct LiveCapture {
     name: Arc<str>,
 }
 
+/// Packets read from a live capture between two checks of the stop flag, the batch ages and
+/// the stats interval.
+const DRAIN: usize = 4096;
+
+/// Waits until `fd` is readable or `timeout` has passed (or a signal came).
+fn wait_readable(fd: std::os::fd::RawFd, timeout: Duration) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; poll only writes its `revents`. The result does not matter:
+    // the caller reads without blocking whatever it returned.
+    unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) };
+}
+
 impl LiveCapture {
     /// Opens the interface with the options and applies the BPF filter.
     pub fn open(o: &LiveOptions) -> crate::Result<LiveCapture> {
@@ -222,6 +239,8 @@ impl LiveCapture {
         if let Some(f) = &o.bpf {
             cap.filter(f, true).map_err(err)?;
         }
+        // Read without blocking, waiting in `run` with a timeout of its own (see there).
+        let cap = cap.setnonblock().map_err(err)?;
         let link = LinkType::from_linktype(cap.get_datalink().0 as u32);
         Ok(LiveCapture {
             cap,
@@ -269,37 +288,50 @@ impl LiveCapture {
                 );
             }
         };
-        while !r.closed && !stop.load(Ordering::Relaxed) {
-            match self.cap.next_packet() {
-                Ok(p) => {
-                    number += 1;
-                    let w = r.worker_for(self.link, p.data, number);
-                    let off = bufs[w].len();
-                    bufs[w].extend_from_slice(p.data);
-                    oldest[w].get_or_insert_with(Instant::now);
-                    let (ts_sec, ts_nsec) = (
-                        p.header.ts.tv_sec,
-                        (p.header.ts.tv_usec as u32).saturating_mul(1000),
-                    );
-                    let fr = FrameRef {
-                        number,
-                        ts_sec,
-                        ts_nsec,
-                        newest_ns: r.tick(ts_sec, ts_nsec),
-                        link: self.link,
-                        off,
-                        len: p.data.len() as u32,
-                        orig_len: p.header.len,
-                    };
-                    r.pending[w].push(fr);
-                    if r.pending[w].len() >= batch_size {
-                        flush(&mut r, &mut bufs, &mut oldest, w, &self.name, false);
-                    }
-                }
-                Err(pcap::Error::TimeoutExpired) => {}
-                Err(e) => {
-                    r.stats.file_errors.push(format!("{}: {e}", self.name));
+        let fd = self.cap.as_raw_fd();
+        'capture: while !r.closed && !stop.load(Ordering::Relaxed) {
+            // The capture is non-blocking: wait for the socket at most 50 ms, so that a quiet
+            // link still sees SIGINT/SIGTERM, flushes a waiting batch and prints its stats (a
+            // blocking read on a quiet link waited for the next packet, however long).
+            wait_readable(fd, Duration::from_millis(50));
+            // Then drain what is there, a bounded number at a time so that a busy link also
+            // gets to the checks below.
+            for _ in 0..DRAIN {
+                if r.closed {
                     break;
+                }
+                match self.cap.next_packet() {
+                    Ok(p) => {
+                        number += 1;
+                        let w = r.worker_for(self.link, p.data, number);
+                        let off = bufs[w].len();
+                        bufs[w].extend_from_slice(p.data);
+                        oldest[w].get_or_insert_with(Instant::now);
+                        let (ts_sec, ts_nsec) = (
+                            p.header.ts.tv_sec,
+                            (p.header.ts.tv_usec as u32).saturating_mul(1000),
+                        );
+                        let fr = FrameRef {
+                            number,
+                            ts_sec,
+                            ts_nsec,
+                            newest_ns: r.tick(ts_sec, ts_nsec),
+                            link: self.link,
+                            off,
+                            len: p.data.len() as u32,
+                            orig_len: p.header.len,
+                        };
+                        r.pending[w].push(fr);
+                        if r.pending[w].len() >= batch_size {
+                            flush(&mut r, &mut bufs, &mut oldest, w, &self.name, false);
+                        }
+                    }
+                    // Non-blocking: nothing more to read now.
+                    Err(pcap::Error::TimeoutExpired) => break,
+                    Err(e) => {
+                        r.stats.file_errors.push(format!("{}: {e}", self.name));
+                        break 'capture;
+                    }
                 }
             }
             for w in 0..senders.len() {
