@@ -52,6 +52,8 @@ debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.debootstrap.log
   { tail -20 "$root.debootstrap.log" >&2; exit 1; }
 rm -f "$root.debootstrap.log"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# What Debian's installer writes and debootstrap does not: `localhost` resolves.
+[ -s "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 # The host's local trust anchors (a TLS-inspecting proxy's CA, say): a machine on this network
 # would be given them too. Debian's ca-certificates, once setup-debian.sh installs it, adds them.
 if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
