@@ -223,6 +223,34 @@ fn a_refused_reload_keeps_the_old_set_and_says_so() {
     assert!(current.load().set.match_ip(B.parse().unwrap()).is_some());
 }
 
+/// A set file that goes away (removed, or out of reach after `sniff --user`) is said once and
+/// kept in the status line while the loaded set serves on; a new file is loaded when it comes.
+#[test]
+fn a_set_file_that_vanishes_is_said_once_and_the_set_serves_on() {
+    use trawl::engine::reload::{Reload, Reloader};
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("intel.tset");
+    write_set(&set, A);
+    let mut reloader = Reloader::open(&set).unwrap();
+    let current = reloader.current();
+    std::fs::remove_file(&set).unwrap();
+    let events = reloader.check();
+    assert!(
+        matches!(&events[..], [Reload::Refused(why)] if why.contains("No such file") && why.contains("intel.tset")),
+        "{events:?}"
+    );
+    assert!(reloader.check().is_empty(), "said once");
+    let line = reloader.status().line();
+    assert!(
+        line.contains("refused since") && line.contains("No such file"),
+        "{line}"
+    );
+    assert!(current.load().set.match_ip(A.parse().unwrap()).is_some());
+    write_set(&set, B);
+    assert_eq!(reloader.check(), [Reload::Swapped(2)]);
+    assert!(!reloader.status().is_degraded());
+}
+
 /// A set file changed in place (not renamed over): a `touch` reloads quietly; new bytes of the
 /// same size are reported as damage of the serving generation and loaded; a torn file (new
 /// size) damages the serving set, which then answers nothing, and the status says so until

@@ -51,6 +51,8 @@ echo "== debootstrap bookworm (minbase) into $root" >&2
 debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
   { tail -20 "$root.debootstrap.log" >&2; exit 1; }
 rm -f "$root.debootstrap.log"
+# mktemp made it 0700; a machine's / is 0755, and tests that drop privileges must get through.
+chmod 755 "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # What Debian's installer writes and debootstrap does not: `localhost` resolves.
 [ -s "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"

@@ -35,8 +35,8 @@ struct Identity {
 }
 
 impl Identity {
-    fn of(path: &Path) -> Option<Identity> {
-        std::fs::metadata(path).ok().map(|m| Identity {
+    fn of(path: &Path) -> std::io::Result<Identity> {
+        std::fs::metadata(path).map(|m| Identity {
             dev: m.dev(),
             ino: m.ino(),
             size: m.size(),
@@ -172,7 +172,7 @@ fn load(path: &Path) -> crate::Result<(IndicatorSet<Mmap>, [u8; 32])> {
 impl Reloader {
     /// Opens the set at `path` as generation 1, verified and with its automata built.
     pub fn open(path: &Path) -> crate::Result<Reloader> {
-        let identity = Identity::of(path);
+        let identity = Identity::of(path).ok();
         let (set, digest) = load(path)?;
         let status = SetStatus {
             path: path.display().to_string(),
@@ -208,8 +208,23 @@ impl Reloader {
     /// nothing did.
     pub fn check(&mut self) -> Vec<Reload> {
         let mut events = Vec::new();
-        let now = Identity::of(&self.path);
         let hup = self.hup.swap(false, Ordering::Relaxed);
+        let now = match Identity::of(&self.path) {
+            Ok(identity) => Some(identity),
+            Err(e) => {
+                // Removed, or out of reach (`sniff --user` after a change of permissions): no
+                // new version can be seen, said once and kept in the status line.
+                if self.tried.is_some() || hup {
+                    self.tried = None;
+                    events.push(self.refuse(format!(
+                        "{}: {e}; watching for a new file",
+                        self.path.display()
+                    )));
+                }
+                self.report_damage(&mut events);
+                return events;
+            }
+        };
         let in_place = matches!((self.serving, now), (Some(was), Some(now)) if was.rewritten(now));
         if in_place && self.serving.map(|i| i.size) != now.map(|i| i.size) {
             // A new size: the serving set's mapping now shows other bytes, or faults.
@@ -278,14 +293,16 @@ impl Reloader {
                 s.damaged = None;
                 Reload::Swapped(generation)
             }
-            Err(e) => {
-                let why = e.to_string();
-                let mut s = self.status.state();
-                let since = s.refused.as_ref().map_or_else(unix_now, |r| r.0);
-                s.refused = Some((since, why.clone()));
-                Reload::Refused(why)
-            }
+            Err(e) => self.refuse(e.to_string()),
         }
+    }
+
+    /// A reload that cannot be done: kept in the status (since when) while the set serves.
+    fn refuse(&self, why: String) -> Reload {
+        let mut s = self.status.state();
+        let since = s.refused.as_ref().map_or_else(unix_now, |r| r.0);
+        s.refused = Some((since, why.clone()));
+        Reload::Refused(why)
     }
 }
 
