@@ -23,10 +23,10 @@ use std::time::Instant;
 
 use memmap2::Mmap;
 use serde_json::Value;
-use trawl::decode::log::{Decoder, LogFormat};
 use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
-use trawl::extract::Extractor;
-use trawl::set::IndicatorSet;
+use trawl::indicators::read::IndicatorSet;
+use trawl::logs::extract::Extractor;
+use trawl::logs::format::{Decoder, LogFormat};
 
 fn inputs() -> (PathBuf, [PathBuf; 2]) {
     let dir = common::data_dir();
@@ -87,7 +87,9 @@ fn map(path: &Path) -> Mmap {
 fn naive<D: AsRef<[u8]>>(set: &IndicatorSet<D>, data: &[u8], json: bool) -> u64 {
     fn strings<D: AsRef<[u8]>>(set: &IndicatorSet<D>, v: &Value, hits: &mut u64) {
         match v {
-            Value::String(s) => *hits += set.scan_text(s.as_bytes()).len() as u64,
+            Value::String(s) => {
+                *hits += trawl::logs::text::scan_text(set, s.as_bytes()).len() as u64
+            }
             Value::Array(a) => a.iter().for_each(|v| strings(set, v, hits)),
             Value::Object(o) => o.values().for_each(|v| strings(set, v, hits)),
             _ => {}
@@ -100,7 +102,7 @@ fn naive<D: AsRef<[u8]>>(set: &IndicatorSet<D>, data: &[u8], json: bool) -> u64 
                 strings(set, &v, &mut hits);
             }
         } else {
-            hits += set.scan_text(line).len() as u64;
+            hits += trawl::logs::text::scan_text(set, line).len() as u64;
         }
     }
     hits

@@ -8,9 +8,10 @@ use std::io::Write;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, FeedSpec, SetBuilder, ingest_feeds};
-use trawl::set::IndicatorSet;
+use trawl::feeds::detect::{FeedSpec, ingest_feeds};
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::build::{CompileOptions, SetBuilder};
+use trawl::indicators::read::IndicatorSet;
 
 fn open(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();

@@ -16,9 +16,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use memmap2::Mmap;
-use trawl::capture::file::CaptureFile;
 use trawl::engine::{self, Options, Progress};
-use trawl::sink::{HitSink, Sighting};
+use trawl::hits::{HitSink, Sighting};
+use trawl::packets::capture::CaptureFile;
 
 /// Counts hits and drops them (the sink is not what is measured).
 struct Discard;

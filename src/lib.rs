@@ -1,14 +1,15 @@
 //! trawl: an inline threat-indicator matching engine.
 //!
-//! Feeds (plain lists, CSV, STIX 2.1 bundles) are read by [`ingest`] into canonical
-//! [`indicator::Indicator`]s ([`normalize`] holds the canonical forms), compiled by [`compile`]
-//! into one set file whose byte layout [`format`](mod@format) owns, and queried through
-//! [`set::IndicatorSet`], straight from a memory map.
+//! The tree follows the data: [`feeds`] read feeds into the indicator core ([`indicators`]:
+//! model, canonical forms, the set file, its builder and reader); the [`packets`] and [`logs`]
+//! lanes observe values in traffic and log lines; the [`engine`] matches them against the set
+//! and hands [`hits`] to their sinks; [`sightings`] turn hits back into STIX, [`exports`] write a
+//! set for firewalls and IDSes.
 //!
 //! ```
-//! use trawl::compile::{CompileOptions, SetBuilder, exclude::Exclusions};
-//! use trawl::ingest::{FeedOptions, text};
-//! use trawl::set::{AlignedBytes, IndicatorSet};
+//! use trawl::indicators::build::{CompileOptions, SetBuilder, exclude::Exclusions};
+//! use trawl::feeds::readers::{FeedOptions, text};
+//! use trawl::indicators::read::{AlignedBytes, IndicatorSet};
 //!
 //! // Compile a small plain-list feed in memory …
 //! let feed = "203.0.113.0/24\nevil.example.com\n";
@@ -27,28 +28,15 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod capture;
-pub mod compile;
-pub mod decode;
 pub mod engine;
-pub mod error;
-pub mod export;
-pub mod extract;
+pub mod exports;
 pub mod feeds;
-pub mod format;
-pub mod http;
-pub mod indicator;
-pub mod ingest;
-pub mod input;
-pub mod line_matcher;
-pub mod map_guard;
-pub mod normalize;
-pub mod set;
+pub mod hits;
+pub mod indicators;
+pub mod logs;
+pub mod packets;
 pub mod sightings;
-pub mod sink;
-pub mod stix_id;
-pub mod taxii;
 
-pub use error::{Error, Result};
-pub use indicator::{Indicator, Kind, Meta, Tlp, Value};
-pub use set::{Hit, IndicatorSet};
+pub use indicators::error::{Error, Result};
+pub use indicators::model::{Indicator, Kind, Meta, Tlp, Value};
+pub use indicators::read::{Hit, IndicatorSet};

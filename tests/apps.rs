@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use trawl::decode::dns::{self, DnsItem, NameBuf};
-use trawl::decode::{http, smtp, tls};
+use trawl::packets::app::dns::{self, DnsItem, NameBuf};
+use trawl::packets::app::{http, smtp, tls};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

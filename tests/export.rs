@@ -13,12 +13,12 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 
 use common::{NOW, build};
-use trawl::compile::exclude::Exclusions;
-use trawl::export;
-use trawl::indicator::{Meta, Value};
-use trawl::set::{AlignedBytes, IndicatorSet};
+use trawl::exports;
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::model::{Meta, Value};
+use trawl::indicators::read::{AlignedBytes, IndicatorSet};
 
-fn item(net: IpNet, expired: bool) -> (trawl::normalize::Normalized, Meta) {
+fn item(net: IpNet, expired: bool) -> (trawl::indicators::normalize::Normalized, Meta) {
     let meta = Meta {
         source: "feed".into(),
         valid_from: expired.then_some(NOW - 100),
@@ -109,7 +109,7 @@ proptest! {
         let items: Vec<_> = nets.iter().map(|(n, e)| item(IpNet::V4(*n), *e)).collect();
         let set = build(&items, ex);
         let ranges: Vec<(Ipv4Addr, Ipv4Addr, u32)> = set.ipv4_ranges().collect();
-        let cidrs: Vec<IpNet> = export::ipv4_cidrs(&set).into_iter().map(IpNet::V4).collect();
+        let cidrs: Vec<IpNet> = exports::ipv4_cidrs(&set).into_iter().map(IpNet::V4).collect();
         let mut queries: Vec<Ipv4Addr> = random.iter().map(|&a| Ipv4Addr::from(a)).collect();
         for n in nets.iter().map(|(n, _)| n).chain(&holes) {
             let (a, b) = (u32::from(n.network()), u32::from(n.broadcast()));
@@ -126,7 +126,7 @@ proptest! {
         let items: Vec<_> = nets.iter().map(|(n, e)| item(IpNet::V6(*n), *e)).collect();
         let set = build(&items, Exclusions::new());
         let ranges: Vec<(Ipv6Addr, Ipv6Addr, u32)> = set.ipv6_ranges().collect();
-        let cidrs: Vec<IpNet> = export::ipv6_cidrs(&set).into_iter().map(IpNet::V6).collect();
+        let cidrs: Vec<IpNet> = exports::ipv6_cidrs(&set).into_iter().map(IpNet::V6).collect();
         let mut queries: Vec<Ipv6Addr> = random.iter().map(|&a| Ipv6Addr::from(a)).collect();
         for (n, _) in &nets {
             let (a, b) = (u128::from(n.network()), u128::from(n.broadcast()));
@@ -147,10 +147,10 @@ fn bundled() -> (tempfile::TempDir, IndicatorSet<memmap2::Mmap>) {
     let mut ex = Exclusions::new();
     ex.load(&root.join("testdata/warninglists/rfc1918.json"))
         .unwrap();
-    let mut b = trawl::compile::SetBuilder::new(Default::default(), ex);
+    let mut b = trawl::indicators::build::SetBuilder::new(Default::default(), ex);
     let feeds = ["blocklist.txt", "intel.csv"]
-        .map(|f| trawl::compile::FeedSpec::new(root.join("testdata/feeds").join(f)));
-    trawl::compile::ingest_feeds(&feeds, &mut b).unwrap();
+        .map(|f| trawl::feeds::detect::FeedSpec::new(root.join("testdata/feeds").join(f)));
+    trawl::feeds::detect::ingest_feeds(&feeds, &mut b).unwrap();
     b.write(&path).unwrap();
     let set = IndicatorSet::open(&path).unwrap();
     (dir, set)
@@ -181,7 +181,7 @@ fn have(tool: &str) -> bool {
 fn nftables_script_is_accepted_by_nft() {
     let (dir, set) = bundled();
     let mut out = Vec::new();
-    let report = export::nft::write(&set, "trawl_test", &mut out).unwrap();
+    let report = exports::nft::write(&set, "trawl_test", &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains("type ipv4_addr") && text.contains("2001:db8:bad::/48"),
@@ -210,13 +210,13 @@ fn nftables_script_is_accepted_by_nft() {
 fn ipset_script_restores_in_a_network_namespace() {
     let (_dir, set) = bundled();
     let mut out = Vec::new();
-    export::ipset::write(&set, "trawltest", &mut out).unwrap();
+    exports::ipset::write(&set, "trawltest", &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     let adds: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("add trawltest-v4.new "))
         .collect();
-    let want: Vec<String> = export::ipv4_cidrs(&set)
+    let want: Vec<String> = exports::ipv4_cidrs(&set)
         .iter()
         .map(|n| format!("add trawltest-v4.new {n}"))
         .collect();
@@ -250,7 +250,7 @@ fn ipset_script_restores_in_a_network_namespace() {
         .status();
     let _ = Command::new("ip").args(["netns", "del", &ns]).status();
     assert!(ok && ok_again, "ipset restore failed");
-    for cidr in export::ipv4_cidrs(&set) {
+    for cidr in exports::ipv4_cidrs(&set) {
         let member = if cidr.prefix_len() == 32 {
             cidr.addr().to_string()
         } else {
@@ -289,7 +289,7 @@ fn is_root() -> bool {
 fn zeek_intel_file_has_one_typed_line_per_indicator() {
     let (_dir, set) = bundled();
     let mut out = Vec::new();
-    let report = export::zeek::write(&set, &mut out).unwrap();
+    let report = exports::zeek::write(&set, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     let mut lines = text.lines();
     assert_eq!(
@@ -358,7 +358,7 @@ fn zeek_intel_file_has_one_typed_line_per_indicator() {
 fn suricata_export_carries_every_kind_it_can() {
     let (dir, set) = bundled();
     let out = dir.path().join("suricata");
-    let report = export::suricata::write(&set, &out, "t", 100).unwrap();
+    let report = exports::suricata::write(&set, &out, "t", 100).unwrap();
     let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
     // Every indicator of the kinds Suricata can match is carried; the others are counted.
     for (kind, c) in &report.coverage {
@@ -430,7 +430,7 @@ fn suricata_rule_too_long_for_suricata_is_counted_not_written() {
         .collect();
     let set = build(&items, Exclusions::new());
     let dir = tempfile::tempdir().unwrap();
-    let report = export::suricata::write(&set, dir.path(), "t", 1).unwrap();
+    let report = exports::suricata::write(&set, dir.path(), "t", 1).unwrap();
     let rules = std::fs::read_to_string(dir.path().join("t.rules")).unwrap();
     assert!(
         rules
@@ -571,7 +571,7 @@ mod suricata_names {
                 .collect();
             let set = build(&items, Exclusions::new());
             let dir = tempfile::tempdir().unwrap();
-            export::suricata::write(&set, dir.path(), "t", 1).unwrap();
+            exports::suricata::write(&set, dir.path(), "t", 1).unwrap();
             let (rules, sets) = rules(dir.path());
             let mut queries: Vec<String> = listed().iter().flat_map(|(d, _)| [d.to_string(), format!("x.{d}")]).collect();
             for (labels, upper, dot) in names {
@@ -596,7 +596,7 @@ mod suricata_names {
 fn csv_rows_carry_every_source() {
     let (_dir, set) = bundled();
     let mut out = Vec::new();
-    export::csv::write(&set, &mut out).unwrap();
+    exports::csv::write(&set, &mut out).unwrap();
     let mut r = csv::Reader::from_reader(&out[..]);
     let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
     assert_eq!(header[..4], ["kind", "value", "source", "id"]);
@@ -683,23 +683,24 @@ fn export_command_writes_each_format() {
 fn stix_bundle_round_trips_through_compile_and_validates() {
     let (dir, set) = bundled();
     let mut out = Vec::new();
-    let report = export::stix::write(&set, &mut out).unwrap();
+    let report = exports::stix::write(&set, &mut out).unwrap();
     assert_eq!(report.skipped["http literals (no STIX pattern object)"], 1);
     // The same ids on a second export.
     let mut again = Vec::new();
-    export::stix::write(&set, &mut again).unwrap();
+    exports::stix::write(&set, &mut again).unwrap();
     assert_eq!(out, again);
     let bundle = dir.path().join("export.json");
     std::fs::write(&bundle, &out).unwrap();
 
     // Compiled back, the bundle answers every lookup as the set does.
     let back_path = dir.path().join("back.tset");
-    let mut b = trawl::compile::SetBuilder::new(Default::default(), Exclusions::new());
-    trawl::compile::ingest_feeds(&[trawl::compile::FeedSpec::new(&bundle)], &mut b).unwrap();
+    let mut b = trawl::indicators::build::SetBuilder::new(Default::default(), Exclusions::new());
+    trawl::feeds::detect::ingest_feeds(&[trawl::feeds::detect::FeedSpec::new(&bundle)], &mut b)
+        .unwrap();
     b.write(&back_path).unwrap();
     let back = IndicatorSet::open(&back_path).unwrap();
-    assert_eq!(export::ipv4_cidrs(&back), export::ipv4_cidrs(&set));
-    assert_eq!(export::ipv6_cidrs(&back), export::ipv6_cidrs(&set));
+    assert_eq!(exports::ipv4_cidrs(&back), exports::ipv4_cidrs(&set));
+    assert_eq!(exports::ipv6_cidrs(&back), exports::ipv6_cidrs(&set));
     for value in [
         "www.evil.example.com",
         "cdn.partner.example",
@@ -711,7 +712,7 @@ fn stix_bundle_round_trips_through_compile_and_validates() {
         "http://malware.example/payload.exe?x=1",
     ] {
         let hits = |s: &IndicatorSet<memmap2::Mmap>| {
-            s.scan_text(value.as_bytes())
+            trawl::logs::text::scan_text(s, value.as_bytes())
                 .map(|h| s.indicator(h.indicator).unwrap().value())
                 .collect::<Vec<_>>()
         };

@@ -24,11 +24,13 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use trawl::Meta;
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, FeedSpec, SetBuilder, ingest_feeds, skipped_in_directory};
-use trawl::ingest::{Collector, FeedOptions, Location};
-use trawl::normalize::Normalized;
-use trawl::set::IndicatorSet;
+use trawl::feeds::detect::{FeedSpec, ingest_feeds, skipped_in_directory};
+use trawl::feeds::readers::FeedOptions;
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::build::{CompileOptions, SetBuilder};
+use trawl::indicators::collect::{Collector, Location};
+use trawl::indicators::normalize::Normalized;
+use trawl::indicators::read::IndicatorSet;
 
 /// What one line of a feed means, by its publisher's format.
 #[derive(Clone, Debug, PartialEq)]
@@ -545,7 +547,7 @@ fn check_file(path: &Path, out_dir: &Path, totals: &mut Checked, failures: &mut 
         set: SetBuilder::new(CompileOptions::default(), Exclusions::new()),
         rec: Recorder::default(),
     };
-    trawl::ingest::text::read(
+    trawl::feeds::readers::text::read(
         File::open(path).unwrap(),
         &path.display().to_string(),
         &FeedOptions::source(stem),

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::medallion::{COLLECTION, INDICATORS, indicator, start};
 use trawl::IndicatorSet;
+use trawl::feeds::taxii::{Auth, Client, ClientOptions};
 use trawl::feeds::{self, Config};
-use trawl::taxii::{Auth, Client, ClientOptions};
 
 fn misp_feed(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
@@ -422,7 +422,7 @@ fn sightings_are_posted_to_the_taxii_feed_and_read_back() {
         ..ClientOptions::default()
     })
     .unwrap();
-    let query = trawl::taxii::ObjectsQuery {
+    let query = trawl::feeds::taxii::ObjectsQuery {
         types: vec!["sighting".into()],
         ..Default::default()
     };

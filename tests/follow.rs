@@ -1,4 +1,4 @@
-//! `trawl::input::Follow` driven from a thread while the test writes the file like a logger and
+//! `trawl::logs::input::Follow` driven from a thread while the test writes the file like a logger and
 //! a log rotator would: appends, a line written in two parts, rotation by rename (with lines
 //! still written to the old file before the new one appears), truncation in place
 //! (`copytruncate`), and appends after it. Every line must be seen exactly once, in order,
@@ -14,12 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, SetBuilder};
 use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
-use trawl::ingest::{FeedOptions, text};
-use trawl::input::{Follow, FollowLosses, FollowOptions};
-use trawl::set::{AlignedBytes, IndicatorSet};
+use trawl::feeds::readers::{FeedOptions, text};
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::build::{CompileOptions, SetBuilder};
+use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::logs::input::{Follow, FollowLosses, FollowOptions};
 
 /// How long any one wait may take before the test fails instead of hanging.
 const PATIENCE: Duration = Duration::from_secs(10);

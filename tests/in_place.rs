@@ -13,11 +13,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, SetBuilder};
-use trawl::indicator::Meta;
-use trawl::ingest::Location;
-use trawl::normalize;
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::build::{CompileOptions, SetBuilder};
+use trawl::indicators::collect::Location;
+use trawl::indicators::model::Meta;
+use trawl::indicators::normalize;
 
 /// How long a child may take before the test fails instead of hanging.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -32,7 +32,10 @@ fn set_bytes(values: &[&str]) -> Vec<u8> {
         b.add(normalize::detect(v).unwrap(), &Meta::from_source("t"), &at)
             .unwrap();
     }
-    b.build().unwrap().0.finish(trawl::indicator::unix_now())
+    b.build()
+        .unwrap()
+        .0
+        .finish(trawl::indicators::model::unix_now())
 }
 
 /// What `cp new.tset intel.tset` does to a running trawl, slowed down: the file is truncated

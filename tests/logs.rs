@@ -14,13 +14,13 @@ use std::sync::atomic::AtomicBool;
 
 use proptest::prelude::*;
 use serde_json::Value as Json;
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, SetBuilder};
-use trawl::decode::log::{Decoder, LogFormat};
 use trawl::engine::logs::{FileStats, Input, LogOptions, LogOutcome, OutputMode, scan_logs};
-use trawl::ingest::{FeedOptions, text};
-use trawl::line_matcher::{BatchScanner, LineMatcher, LineOptions};
-use trawl::set::{AlignedBytes, IndicatorSet};
+use trawl::feeds::readers::{FeedOptions, text};
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::build::{CompileOptions, SetBuilder};
+use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::logs::format::{Decoder, LogFormat};
+use trawl::logs::matcher::{BatchScanner, LineMatcher, LineOptions};
 
 type Set = IndicatorSet<AlignedBytes>;
 
@@ -529,7 +529,7 @@ fn near_misses_do_not_match() {
     ] {
         let got: Vec<_> = m.scan(line.as_bytes()).collect();
         assert!(got.is_empty(), "{line:?}: {got:?}");
-        let oracle: Vec<_> = set.scan_text(line.as_bytes()).collect();
+        let oracle: Vec<_> = trawl::logs::text::scan_text(set, line.as_bytes()).collect();
         assert!(oracle.is_empty(), "{line:?}: oracle {oracle:?}");
     }
 }
@@ -931,7 +931,7 @@ fn overlong_line() {
 #[test]
 fn tokens_across_the_pieces_of_an_overlong_line() {
     let piece = 512;
-    let keep = trawl::input::overlap(piece);
+    let keep = trawl::logs::input::overlap(piece);
     // Piece 1 holds bytes [0, 512) of the line, piece 2 [384, 896), piece 3 [768, …).
     let boundaries = [piece, 2 * piece - keep];
     let dir = tempfile::tempdir().unwrap();
@@ -1247,9 +1247,8 @@ proptest! {
             let mut ids: Vec<(usize, usize, u32)> =
                 got.iter().map(|h| (h.start, h.end, h.hit.indicator)).collect();
             ids.sort();
-            let mut oracle: Vec<(usize, usize, u32)> = p
-                .set
-                .scan_text(line.as_bytes())
+            let mut oracle: Vec<(usize, usize, u32)> =
+                trawl::logs::text::scan_text(&p.set, line.as_bytes())
                 .map(|h| (h.start as usize, h.end as usize, h.indicator))
                 .collect();
             oracle.sort();

@@ -8,10 +8,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use trawl::compile::{FeedSpec, SetBuilder, ingest_feeds};
-use trawl::indicator::{Meta, Tlp};
-use trawl::ingest::{FeedOptions, Location, VecCollector, misp};
-use trawl::set::IndicatorSet;
+use trawl::indicators::build::SetBuilder;
+
+use trawl::feeds::detect::{FeedSpec, ingest_feeds};
+use trawl::feeds::readers::{FeedOptions, misp};
+use trawl::indicators::collect::{Location, VecCollector};
+use trawl::indicators::model::{Meta, Tlp};
+use trawl::indicators::read::IndicatorSet;
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -258,8 +261,8 @@ fn a_misp_feed_directory_compiles_and_answers() {
 
 use std::collections::BTreeSet;
 
-use trawl::indicator::Kind;
-use trawl::normalize;
+use trawl::indicators::model::Kind;
+use trawl::indicators::normalize;
 
 fn misp_stix(name: &str) -> std::path::PathBuf {
     fixture(&format!("misp-stix/{name}"))

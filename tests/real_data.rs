@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, FeedSpec, SetBuilder, ingest_feeds};
-use trawl::set::IndicatorSet;
+use trawl::feeds::detect::{FeedSpec, ingest_feeds};
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::build::{CompileOptions, SetBuilder};
+use trawl::indicators::read::IndicatorSet;
 
 fn shared() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
@@ -101,7 +102,7 @@ fn real_blocklists_compile_and_answer() {
         .iter()
         .step_by(101)
     {
-        let Ok(canon) = trawl::normalize::domain(d) else {
+        let Ok(canon) = trawl::indicators::normalize::domain(d) else {
             continue;
         };
         if let Some(hit) = set.match_domain(&format!("login.{canon}")) {
@@ -131,7 +132,7 @@ fn real_blocklists_compile_and_answer() {
     let urls = lines(&feeds.join("phishing-database/phishing-links-ACTIVE.txt"));
     let mut hits = 0;
     for u in urls.iter().step_by(53) {
-        if trawl::normalize::url(u).is_ok() && set.match_url_exact(u).is_some() {
+        if trawl::indicators::normalize::url(u).is_ok() && set.match_url_exact(u).is_some() {
             hits += 1;
         }
     }

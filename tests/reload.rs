@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, bounded};
 use memmap2::Mmap;
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, SetBuilder};
 use trawl::engine::{self, Options, Progress};
-use trawl::indicator::Meta;
-use trawl::ingest::Location;
-use trawl::normalize;
-use trawl::sink::{HitSink, Origin, Sighting};
+use trawl::hits::{HitSink, Origin, Sighting};
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::build::{CompileOptions, SetBuilder};
+use trawl::indicators::collect::Location;
+use trawl::indicators::model::Meta;
+use trawl::indicators::normalize;
 use trawl_tools::pcap::{PcapWriter, udp};
 
 const FRAMES: u64 = 60_000;

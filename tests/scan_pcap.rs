@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use memmap2::Mmap;
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, FeedSpec, SetBuilder, ingest_feeds};
 use trawl::engine::{self, Options, Progress};
-use trawl::sink::{HitSink, Origin, Sighting};
+use trawl::feeds::detect::{FeedSpec, ingest_feeds};
+use trawl::hits::{HitSink, Origin, Sighting};
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::build::{CompileOptions, SetBuilder};
 use trawl_tools::pcap::{PcapWriter, crafted_scenario, vlan_scenario};
 
 const FEED: &str = "value,kind\n\
@@ -221,7 +222,7 @@ fn real_captures_scan_cleanly() {
     let mut opened = Vec::new();
     for f in &files {
         // Files that are not captures at all are refused at open with an error, not scanned.
-        if trawl::capture::file::CaptureFile::open(f).is_ok() {
+        if trawl::packets::capture::CaptureFile::open(f).is_ok() {
             opened.push(f.clone());
         }
     }

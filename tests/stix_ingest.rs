@@ -8,8 +8,9 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use trawl::ingest::stix::StixIngest;
-use trawl::ingest::{FeedOptions, Location, VecCollector};
+use trawl::feeds::readers::FeedOptions;
+use trawl::feeds::readers::stix::StixIngest;
+use trawl::indicators::collect::{Location, VecCollector};
 use trawl::{Kind, Meta, Tlp};
 
 fn fixture(rel: &str) -> PathBuf {

@@ -12,9 +12,11 @@ use serde_json::json;
 
 use common::medallion::{COLLECTION, INDICATORS, indicator, start, start_with};
 
-use trawl::compile::{FeedSpec, SetBuilder, ingest_feeds};
-use trawl::set::IndicatorSet;
-use trawl::taxii::{Auth, Client, ClientOptions, ObjectsQuery};
+use trawl::indicators::build::SetBuilder;
+
+use trawl::feeds::detect::{FeedSpec, ingest_feeds};
+use trawl::feeds::taxii::{Auth, Client, ClientOptions, ObjectsQuery};
+use trawl::indicators::read::IndicatorSet;
 
 fn options(password: &str) -> ClientOptions {
     ClientOptions {

@@ -6,12 +6,12 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use trawl::compile::{CompileOptions, SetBuilder, exclude::Exclusions};
-use trawl::decode::log::{Decoder, LogFormat, detect};
-use trawl::extract::{Extractor, Options};
-use trawl::ingest::{FeedOptions, text};
-use trawl::line_matcher::{LineMatcher, LineOptions};
-use trawl::set::{AlignedBytes, IndicatorSet};
+use trawl::indicators::build::{CompileOptions, SetBuilder, exclude::Exclusions};
+use trawl::logs::format::{Decoder, LogFormat, detect};
+use trawl::logs::extract::{Extractor, Options};
+use trawl::feeds::readers::{FeedOptions, text};
+use trawl::logs::matcher::{LineMatcher, LineOptions};
+use trawl::indicators::read::{AlignedBytes, IndicatorSet};
 
 /// A small set with one indicator of each kind the extractor finds.
 fn set() -> &'static IndicatorSet<AlignedBytes> {

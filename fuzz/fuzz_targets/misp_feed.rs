@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use trawl::ingest::{FeedOptions, Location, VecCollector, misp};
+use trawl::feeds::readers::{FeedOptions, misp};
+use trawl::indicators::collect::{Location, VecCollector};
 
 fuzz_target!(|data: &[u8]| {
     for all_attributes in [false, true] {

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trawl::capture::CaptureFile;
-use trawl::decode::packet::{LinkType, Packet, decode};
+use trawl::packets::capture::CaptureFile;
+use trawl::packets::decode::{LinkType, Packet, decode};
 
 const LINKS: [LinkType; 11] = [
     LinkType::Ethernet,

@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trawl::ingest::{FeedOptions, VecCollector, stix::StixIngest};
+use trawl::feeds::readers::{FeedOptions, stix::StixIngest};
+use trawl::indicators::collect::VecCollector;
 
 fuzz_target!(|data: &[u8]| {
     let mut c = VecCollector::default();

@@ -2,14 +2,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trawl::ingest::{FeedOptions, VecCollector, text};
+use trawl::feeds::readers::{FeedOptions, text};
+use trawl::indicators::collect::VecCollector;
 
 fuzz_target!(|data: &[u8]| {
     let mut c = VecCollector::default();
     text::read(data, "fuzz.txt", &FeedOptions::source("fuzz"), &mut c).unwrap();
     let lines = data.split(|&b| b == b'\n').count() as u64;
     for (_, _, at) in &c.accepted {
-        if let trawl::ingest::Location::Line { line, .. } = at {
+        if let trawl::indicators::collect::Location::Line { line, .. } = at {
             assert!(*line <= lines);
         }
     }

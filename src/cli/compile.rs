@@ -8,8 +8,9 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use trawl::Tlp;
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, FeedFormat, FeedSpec, SetBuilder, ingest_feeds};
+use trawl::feeds::detect::{FeedFormat, FeedSpec, ingest_feeds};
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::build::{CompileOptions, SetBuilder};
 
 #[derive(Args, Debug)]
 pub struct CompileArgs {
@@ -80,7 +81,7 @@ fn expand(
         } else if e.is_dir() {
             expand(&e, out, skipped)?;
         } else {
-            match trawl::compile::skipped_in_directory(&e)? {
+            match trawl::feeds::detect::skipped_in_directory(&e)? {
                 Some(why) => skipped.push((e, why)),
                 None => out.push(e),
             }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use trawl::IndicatorSet;
-use trawl::export::{self, Report};
+use trawl::exports::{self, Report};
 
 /// Export formats.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -66,7 +66,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
                 .output
                 .as_deref()
                 .context("suricata writes several files: give a directory with -o")?;
-            export::suricata::write(&set, dir, &a.name, a.sid)
+            exports::suricata::write(&set, dir, &a.name, a.sid)
                 .with_context(|| format!("writing {}", dir.display()))?
         }
         format => {
@@ -77,11 +77,11 @@ pub fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
                 None => Box::new(BufWriter::new(std::io::stdout().lock())),
             };
             match format {
-                ExportFormat::Nftables => export::nft::write(&set, &a.name, &mut out),
-                ExportFormat::Ipset => export::ipset::write(&set, &a.name, &mut out),
-                ExportFormat::ZeekIntel => export::zeek::write(&set, &mut out),
-                ExportFormat::Csv => export::csv::write(&set, &mut out),
-                ExportFormat::Stix => export::stix::write(&set, &mut out),
+                ExportFormat::Nftables => exports::nft::write(&set, &a.name, &mut out),
+                ExportFormat::Ipset => exports::ipset::write(&set, &a.name, &mut out),
+                ExportFormat::ZeekIntel => exports::zeek::write(&set, &mut out),
+                ExportFormat::Csv => exports::csv::write(&set, &mut out),
+                ExportFormat::Stix => exports::stix::write(&set, &mut out),
                 ExportFormat::Suricata => unreachable!("handled above"),
             }
             .and_then(|r| out.flush().map(|()| r))

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use clap::{Args, Subcommand};
 
+use trawl::feeds::http::Cancel;
 use trawl::feeds::store::{FeedState, SetState};
 use trawl::feeds::{self, Config};
-use trawl::http::Cancel;
-use trawl::sink::rfc3339_utc;
+use trawl::indicators::model::rfc3339_utc;
 
 /// `trawl feeds`.
 #[derive(Subcommand, Debug)]
@@ -99,7 +99,9 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register_conditional_shutdown(signal, 1, stop.clone())?;
         signal_hook::flag::register(signal, stop.clone())?;
         // SAFETY: interrupt_connections makes only async-signal-safe system calls.
-        unsafe { signal_hook::low_level::register(signal, trawl::http::interrupt_connections) }?;
+        unsafe {
+            signal_hook::low_level::register(signal, trawl::feeds::http::interrupt_connections)
+        }?;
     }
     let cancel = Cancel::from_flag(stop.clone());
     let mut force = a.force;
@@ -179,7 +181,10 @@ struct Log {
 impl Log {
     fn line(&self, msg: std::fmt::Arguments<'_>) {
         if self.stamped {
-            eprintln!("{} {msg}", rfc3339_utc(trawl::indicator::unix_now()));
+            eprintln!(
+                "{} {msg}",
+                rfc3339_utc(trawl::indicators::model::unix_now())
+            );
         } else {
             eprintln!("{msg}");
         }
@@ -241,7 +246,7 @@ fn show(config: &Config, report: &feeds::PullReport, log: &Log) -> bool {
 
 fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&a.config)?;
-    let now = trawl::indicator::unix_now();
+    let now = trawl::indicators::model::unix_now();
     let set = trawl::IndicatorSet::open(&config.set.output);
     // Indicators per feed: the set's per-source counts (a feed's name is its source).
     let per_source = set
@@ -277,7 +282,7 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             // Cleaned again: a state written by an older trawl may hold raw server text.
             s.last_error
                 .as_deref()
-                .map_or("-".into(), trawl::http::clean)
+                .map_or("-".into(), trawl::feeds::http::clean)
         )?;
     }
     match set {

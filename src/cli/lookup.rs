@@ -10,9 +10,9 @@ use clap::Args;
 use serde_json::{Value as Json, json};
 
 use trawl::Hit;
-use trawl::indicator::Value;
-use trawl::normalize;
-use trawl::set::IndicatorSet;
+use trawl::indicators::model::Value;
+use trawl::indicators::normalize;
+use trawl::indicators::read::IndicatorSet;
 
 #[derive(Args, Debug)]
 pub struct LookupArgs {
@@ -42,7 +42,9 @@ fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Hit> {
         Ok(Value::Hash(d)) => set.match_hash(&d).into_iter().collect(),
         Ok(Value::HttpRequest(_)) => set.match_http(value.as_bytes()),
         // Anything else (a CIDR, a log line, free text): every indicator inside it.
-        Ok(Value::Net(_)) | Err(_) => set.scan_text(value.as_bytes()).collect(),
+        Ok(Value::Net(_)) | Err(_) => {
+            trawl::logs::text::scan_text(set, value.as_bytes()).collect()
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use memmap2::Mmap;
 use trawl::engine::reader::{LiveCapture, LiveOptions};
 use trawl::engine::reload::Reloader;
 use trawl::engine::{self, Options, Outcome, Progress};
-use trawl::sink::{EcsJsonLines, EveJsonLines, HitSink, Sighting};
+use trawl::hits::{EcsJsonLines, EveJsonLines, HitSink, Sighting};
 
 /// Hit output format.
 #[derive(Clone, Copy, Debug, ValueEnum)]

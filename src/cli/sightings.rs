@@ -110,11 +110,11 @@ fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     })
 }
 
-/// Writes the bundle to `path` atomically (see [`trawl::compile::atomic`]: an exclusively
+/// Writes the bundle to `path` atomically (see [`trawl::indicators::build::atomic`]: an exclusively
 /// created temp file, so a symlink planted beside `path` is never followed), so that a reader
 /// never sees half a bundle.
 fn write_file(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {
-    trawl::compile::write_atomic(path, trawl::compile::Access::Shared, |f| {
+    trawl::indicators::build::write_atomic(path, trawl::indicators::build::Access::Shared, |f| {
         let mut out = BufWriter::new(f);
         serde_json::to_writer_pretty(&mut out, &bundle.json)?;
         out.write_all(b"\n")?;
@@ -237,7 +237,7 @@ fn post(config: &trawl::feeds::Config, feed: &str, bundle: &Bundle) -> anyhow::R
         eprintln!("nothing to post to {feed}");
         return Ok(());
     }
-    let client = trawl::taxii::Client::new(f.client_options())?;
+    let client = trawl::feeds::taxii::Client::new(f.client_options())?;
     let status = client.post_and_wait(
         &root,
         collection,

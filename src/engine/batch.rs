@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use crate::capture::file::CaptureFile;
-use crate::decode::packet::LinkType;
+use crate::packets::capture::CaptureFile;
+use crate::packets::decode::LinkType;
 
 /// Where a batch's frame bytes live.
 pub enum Bytes {

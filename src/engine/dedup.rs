@@ -20,7 +20,7 @@
 use hashbrown::HashMap;
 use hashbrown::hash_map::Entry;
 
-use super::flow::FlowKey;
+use crate::packets::flow::FlowKey;
 
 /// Remembers when each (source, flow, indicator) last produced a hit.
 #[derive(Debug)]

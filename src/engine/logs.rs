@@ -17,12 +17,12 @@ use crossbeam_channel::bounded;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-use crate::decode::log::{DETECT_HEAD, Decoder, LineKind, LogFormat, detect};
-use crate::error::{Error, Result};
-use crate::input::{self, Chunk, Follow, FollowLosses, FollowOptions, Piece};
-use crate::line_matcher::{BatchScanner, LineHit, LineMatcher, LineOptions, ScanBuffers};
-use crate::set::IndicatorSet;
-use crate::sink::{indicator_type, rfc3339};
+use crate::indicators::error::{Error, Result};
+use crate::indicators::model::rfc3339;
+use crate::indicators::read::IndicatorSet;
+use crate::logs::format::{DETECT_HEAD, Decoder, LineKind, LogFormat, detect};
+use crate::logs::input::{self, Chunk, Follow, FollowLosses, FollowOptions, Piece};
+use crate::logs::matcher::{BatchScanner, LineHit, LineMatcher, LineOptions, ScanBuffers};
 
 /// What to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct LogOptions {
     /// Bytes per chunk handed to a worker.
     pub chunk_size: usize,
     /// The most a stream (stdin, a pipe, gzip) holds at once: a longer line is scanned in
-    /// overlapping pieces of this size (see [`crate::input::Piece`]); [`input::MAX_LINE`]
+    /// overlapping pieces of this size (see [`crate::logs::input::Piece`]); [`input::MAX_LINE`]
     /// unless testing. Followed files have their own, [`FollowOptions::piece_size`].
     pub piece_size: usize,
     /// Format for every file; `None` detects it per file.
@@ -378,7 +378,7 @@ fn enrichments<D: AsRef<[u8]>>(set: &IndicatorSet<D>, line: &[u8], h: &LineHit) 
     ind.provenance()
         .map(|p| {
             let mut indicator = json!({
-                "type": indicator_type(kind),
+                "type": kind.sco_type(),
                 "provider": p.source,
                 "trawl": { "type": kind.name(), "value": value },
             });
@@ -417,7 +417,7 @@ fn hit_json<D: AsRef<[u8]>>(
     h: &LineHit,
     when: Option<&str>,
 ) -> Json {
-    let now = rfc3339(crate::indicator::unix_now(), 0);
+    let now = rfc3339(crate::indicators::model::unix_now(), 0);
     let (start, end) = (h.start as u64 + lead, h.end as u64 + lead);
     json!({
         "@timestamp": when.unwrap_or(&now),
@@ -528,7 +528,7 @@ impl<D: AsRef<[u8]> + Sync> SetSource<D> for IndicatorSet<D> {
     }
 }
 
-impl<D: AsRef<[u8]> + Send + Sync> SetSource<D> for arc_swap::ArcSwap<crate::sink::SetVersion<D>> {
+impl<D: AsRef<[u8]> + Send + Sync> SetSource<D> for arc_swap::ArcSwap<crate::hits::SetVersion<D>> {
     fn with_set<R>(&self, f: impl FnOnce(&IndicatorSet<D>) -> R) -> R {
         f(&self.load().set)
     }
@@ -727,11 +727,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::exclude::Exclusions;
-    use crate::compile::{CompileOptions, SetBuilder};
-    use crate::ingest::{FeedOptions, text};
-    use crate::input::ChunkData;
-    use crate::set::AlignedBytes;
+    use crate::feeds::readers::{FeedOptions, text};
+    use crate::indicators::build::exclude::Exclusions;
+    use crate::indicators::build::{CompileOptions, SetBuilder};
+    use crate::indicators::read::AlignedBytes;
+    use crate::logs::input::ChunkData;
     use std::sync::Mutex;
 
     fn set() -> IndicatorSet<AlignedBytes> {
@@ -915,7 +915,7 @@ mod tests {
         let m = LineMatcher::new(
             &set,
             LineOptions {
-                format: crate::line_matcher::LogFormatOption::JsonLines,
+                format: crate::logs::matcher::LogFormatOption::JsonLines,
                 ..LineOptions::default()
             },
         );

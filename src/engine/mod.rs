@@ -17,7 +17,6 @@
 
 pub mod batch;
 pub mod dedup;
-pub mod flow;
 pub mod logs;
 pub mod reader;
 pub mod reload;
@@ -32,9 +31,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use memmap2::Mmap;
 
-use crate::capture::file::CaptureFile;
-use crate::error::{Error, Result};
-use crate::sink::{HitSink, Sighting};
+use crate::hits::{HitSink, Sighting};
+use crate::indicators::error::{Error, Result};
+use crate::packets::capture::CaptureFile;
 use batch::Batch;
 use reader::{LiveCapture, read_file};
 use reload::Reloader;

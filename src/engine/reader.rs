@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Sender, TrySendError};
 
 use super::batch::{Batch, Bytes, FrameRef, ts_ns};
-use super::flow::FlowKey;
 use super::reload::SetStatus;
 use super::stats::Stats;
-use crate::capture::file::CaptureFile;
-use crate::decode::packet::{self, LinkType};
+use crate::packets::capture::CaptureFile;
+use crate::packets::decode::{self, LinkType};
+use crate::packets::flow::FlowKey;
 
 /// Routes frames to per-worker batches and sends full ones.
 struct Router<'a> {
@@ -59,7 +59,7 @@ impl<'a> Router<'a> {
         if let Some(key) = ipv4_fast_key(link, data) {
             return (key.hash64() % n) as usize;
         }
-        let h = match packet::decode(link, data) {
+        let h = match decode::decode(link, data) {
             Ok(p) => FlowKey::of(&p).hash64(),
             Err(_) => number,
         };

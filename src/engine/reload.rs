@@ -8,7 +8,7 @@
 //! pattern bounds, half copied) leaves the previous set serving; [`SetStatus`] keeps saying so,
 //! with the serving set's age, in every stats line and in the final counters, until a reload
 //! succeeds. A set file rewritten in place under the serving set (`cp new.tset intel.tset`
-//! instead of a rename) damages it: it then matches nothing (see [`crate::map_guard`]) and the
+//! instead of a rename) damages it: it then matches nothing (see [`crate::indicators::map_guard`]) and the
 //! status says that instead, until the complete new file has been loaded.
 
 use std::fmt;
@@ -20,10 +20,11 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use memmap2::Mmap;
 
-use crate::format::DIGEST_OFFSET;
-use crate::indicator::unix_now;
-use crate::set::IndicatorSet;
-use crate::sink::{SetVersion, rfc3339};
+use crate::hits::SetVersion;
+use crate::indicators::format::DIGEST_OFFSET;
+use crate::indicators::model::rfc3339;
+use crate::indicators::model::unix_now;
+use crate::indicators::read::IndicatorSet;
 
 /// What identifies a version of the file: device, inode, size, modification time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,12 +11,13 @@ use crossbeam_channel::{Sender, TrySendError};
 
 use super::batch::{Batch, FrameRef};
 use super::dedup::Dedup;
-use super::flow::FlowKey;
 use super::stats::Stats;
-use crate::decode::packet::{self, Encap, Packet};
-use crate::decode::{Field, dns, http, smtp, tls};
-use crate::set::Hit;
-use crate::sink::{FlowInfo, Origin, SetVersion, Sighting, Transport};
+use crate::hits::{FlowInfo, Origin, SetVersion, Sighting, Transport};
+use crate::indicators::field::Field;
+use crate::indicators::read::Hit;
+use crate::packets::app::{dns, http, smtp, tls};
+use crate::packets::decode::{self, Encap, Packet};
+use crate::packets::flow::FlowKey;
 
 /// Ports whose TCP payloads are read as SMTP client commands.
 const SMTP_PORTS: [u16; 3] = [25, 587, 2525];
@@ -85,7 +86,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             let data = batch.frame(f);
             self.stats.frames += 1;
             self.stats.bytes += u64::from(f.orig_len.max(f.len));
-            let pkt = match packet::decode(f.link, data) {
+            let pkt = match decode::decode(f.link, data) {
                 Ok(p) => p,
                 Err(e) => {
                     Stats::count(&mut self.stats.decode_errors, e.reason());
@@ -356,10 +357,10 @@ fn flow_info(p: &Packet<'_>) -> FlowInfo {
         src_port: p.src_port,
         dst_port: p.dst_port,
         transport: match p.transport {
-            packet::Transport::Tcp => Transport::Tcp,
-            packet::Transport::Udp => Transport::Udp,
-            packet::Transport::Icmpv4 | packet::Transport::Icmpv6 => Transport::Icmp,
-            packet::Transport::Other(n) => Transport::Other(n),
+            decode::Transport::Tcp => Transport::Tcp,
+            decode::Transport::Udp => Transport::Udp,
+            decode::Transport::Icmpv4 | decode::Transport::Icmpv6 => Transport::Icmp,
+            decode::Transport::Other(n) => Transport::Other(n),
         },
     }
 }

@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use crate::compile::{Access, write_atomic};
-use crate::error::{Error, Result};
+use crate::indicators::build::{Access, write_atomic};
+use crate::indicators::error::{Error, Result};
 
 /// The stored bundle's file name in a feed's directory.
 pub const BUNDLE: &str = "bundle.json";

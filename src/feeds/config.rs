@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
-use crate::indicator::Tlp;
-use crate::taxii::{Auth, ClientOptions, PullLimits};
+use crate::feeds::taxii::{Auth, ClientOptions, PullLimits};
+use crate::indicators::error::{Error, Result};
+use crate::indicators::model::Tlp;
 
 /// The whole file.
 #[derive(Clone, Debug, Deserialize)]
@@ -161,7 +161,7 @@ pub struct FeedConfig {
     /// Accept any pull of this feed, even an empty one: the shrink guard is off.
     #[serde(default)]
     pub allow_shrink: bool,
-    // What a server may cost (see `crate::http` and `crate::taxii::PullLimits`); unset: the
+    // What a server may cost (see `crate::feeds::http` and `crate::feeds::taxii::PullLimits`); unset: the
     // defaults there.
     /// The largest response accepted, in bytes.
     pub max_response_bytes: Option<NonZeroU64>,

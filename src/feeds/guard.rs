@@ -18,10 +18,11 @@
 use std::path::Path;
 
 use super::config::{FeedConfig, SetConfig};
-use crate::compile::exclude::Exclusions;
-use crate::compile::{CompileOptions, FeedSpec, SetBuilder, ingest_feeds};
-use crate::error::Result;
-use crate::ingest::FeedOptions;
+use crate::feeds::detect::{FeedSpec, ingest_feeds};
+use crate::feeds::readers::FeedOptions;
+use crate::indicators::build::exclude::Exclusions;
+use crate::indicators::build::{CompileOptions, SetBuilder};
+use crate::indicators::error::Result;
 
 /// The shrink limit of one feed's pull.
 #[derive(Clone, Copy, Debug, PartialEq)]

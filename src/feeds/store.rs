@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::compile::{Access, write_atomic};
-use crate::error::{Error, Result};
+use crate::indicators::build::{Access, write_atomic};
+use crate::indicators::error::{Error, Result};
 
 const STATE: &str = "state.json";
 /// The set's state, in the store's root (a feed's name cannot start with a dot).

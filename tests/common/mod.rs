@@ -4,12 +4,12 @@
 
 pub mod medallion;
 
-use trawl::compile::exclude::Exclusions;
-use trawl::compile::{CompileOptions, SetBuilder};
-use trawl::indicator::Meta;
-use trawl::ingest::Location;
-use trawl::normalize::Normalized;
-use trawl::set::{AlignedBytes, IndicatorSet};
+use trawl::indicators::build::exclude::Exclusions;
+use trawl::indicators::build::{CompileOptions, SetBuilder};
+use trawl::indicators::collect::Location;
+use trawl::indicators::model::Meta;
+use trawl::indicators::normalize::Normalized;
+use trawl::indicators::read::{AlignedBytes, IndicatorSet};
 
 /// Fixed "now" for tests: 2026-01-01T00:00:00Z.
 pub const NOW: i64 = 1_767_225_600;
@@ -55,13 +55,13 @@ pub fn value_of(set: &IndicatorSet<AlignedBytes>, hit: Option<trawl::Hit>) -> Op
 /// Every index is valid for the structural checks that predate the pattern bounds.
 pub fn crafted_set(
     strings: Vec<u8>,
-    records: Vec<trawl::format::Record>,
+    records: Vec<trawl::indicators::format::Record>,
     url_patterns: Vec<u32>,
 ) -> Vec<u8> {
-    use trawl::format::{FileWriter, Prov, SectionId, StrRef};
-    let meta = trawl::compile::SetMeta {
+    use trawl::indicators::format::{FileWriter, Prov, SectionId, StrRef};
+    let meta = trawl::indicators::build::SetMeta {
         trawl_version: "crafted".into(),
-        format_version: trawl::format::VERSION,
+        format_version: trawl::indicators::format::VERSION,
         build_time: NOW,
         indicators: [("url".to_string(), records.len() as u64)].into(),
         sources: Vec::new(),
@@ -82,14 +82,14 @@ pub fn crafted_set(
 }
 
 /// A URL record with its value at `off..off + len` of the string pool.
-pub fn url_record(off: u32, len: u16) -> trawl::format::Record {
-    trawl::format::Record {
+pub fn url_record(off: u32, len: u16) -> trawl::indicators::format::Record {
+    trawl::indicators::format::Record {
         value_off: off,
         value_len: len,
         kind: trawl::Kind::Url as u8,
         flags: 0,
-        provs: trawl::format::PROVS_SINGLE,
-        parent: trawl::format::NONE,
+        provs: trawl::indicators::format::PROVS_SINGLE,
+        parent: trawl::indicators::format::NONE,
     }
 }
 

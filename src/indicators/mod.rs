@@ -1,0 +1,23 @@
+//! The indicator core: what an indicator is, its canonical form, the set file that holds
+//! millions of them, and the builder and reader of that file. It depends on no lane; every lane
+//! depends on it.
+//!
+//! * [`model`] — [`Indicator`](model::Indicator), [`Kind`](model::Kind), per-source
+//!   [`Meta`](model::Meta) (score, TLP, validity); [`normalize`] — canonical forms.
+//! * [`field`] — where a value was observed (the fields both lanes report hits in).
+//! * [`collect`] — the [`Collector`](collect::Collector) feed readers push into.
+//! * [`format`] — the byte layout of a set file, shared by [`build`] (writer) and [`read`]
+//!   (reader, straight from a memory map).
+//! * [`error`] — the library's error type; [`map_guard`] — mapped files that shrink under us;
+//!   [`stix_id`] — deterministic STIX ids.
+
+pub mod build;
+pub mod collect;
+pub mod error;
+pub mod field;
+pub mod format;
+pub mod map_guard;
+pub mod model;
+pub mod normalize;
+pub mod read;
+pub mod stix_id;

@@ -1,0 +1,13 @@
+//! The log lane: log lines in, indicator matches with their field and byte span out.
+//!
+//! * [`input`] — files, stdin and followed files, cut into pieces of whole lines.
+//! * [`format`] — record formats (JSON Lines, Zeek TSV, CSV) and their detection.
+//! * [`extract`] — candidate tokens (addresses, names, URLs, emails, hashes) in free text.
+//! * [`matcher`] — [`matcher::LineMatcher`]: every indicator in one line, with its field.
+//! * [`text`] — [`text::scan_text`]: every indicator in free text, the simple way.
+
+pub mod extract;
+pub mod format;
+pub mod input;
+pub mod matcher;
+pub mod text;

@@ -1,0 +1,14 @@
+//! The packet lane: capture files in, observed values out.
+//!
+//! * [`capture`] — pcap and pcapng files read in place from a memory map.
+//! * [`decode`] — zero-copy views of link, network and transport layers (Ethernet,
+//!   802.1Q/QinQ, PPPoE, MPLS, Linux cooked v1/v2, raw IP, loopback; IPv4 with options and
+//!   fragments, IPv6 with extension headers; TCP, UDP, ICMP): [`decode::decode`] gives a
+//!   [`decode::Packet`] or a [`decode::DecodeError`] naming the layer and reason.
+//! * [`app`] — application-layer parsers (DNS, TLS, HTTP, SMTP).
+//! * [`flow`] — the flow key that sends both directions of a flow to one worker.
+
+pub mod app;
+pub mod capture;
+pub mod decode;
+pub mod flow;
