@@ -42,9 +42,7 @@ fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Hit> {
         Ok(Value::Hash(d)) => set.match_hash(&d).into_iter().collect(),
         Ok(Value::HttpRequest(_)) => set.match_http(value.as_bytes()),
         // Anything else (a CIDR, a log line, free text): every indicator inside it.
-        Ok(Value::Net(_)) | Err(_) => {
-            trawl::logs::text::scan_text(set, value.as_bytes()).collect()
-        }
+        Ok(Value::Net(_)) | Err(_) => trawl::logs::text::scan_text(set, value.as_bytes()).collect(),
     }
 }
 

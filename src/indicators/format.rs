@@ -599,6 +599,44 @@ impl FileWriter {
     }
 }
 
+/// The META section: what `trawl info` shows without touching the tables.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SetMeta {
+    /// trawl version that built the set.
+    pub trawl_version: String,
+    /// Format version.
+    pub format_version: u32,
+    /// Build time (also the "now" of the expiry filter), Unix seconds.
+    pub build_time: i64,
+    /// Distinct indicators per kind.
+    pub indicators: std::collections::BTreeMap<String, u64>,
+    /// Distinct indicators per source.
+    pub sources: Vec<SourceCount>,
+    /// Feed files compiled.
+    pub inputs: Vec<String>,
+    /// The compile options.
+    pub options: String,
+    /// Items rejected during compilation.
+    pub rejected: u64,
+    /// Items suppressed by warninglists.
+    pub suppressed: u64,
+    /// The distinct last labels of the domain indicators (`com`, `xn--p1ai`), sorted: a name
+    /// whose last label is not among them cannot match, so scanners skip looking up file
+    /// names like `index.html` (see [`crate::indicators::read::IndicatorSet::may_match_domain`]). Absent
+    /// in sets built before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_tlds: Option<Vec<String>>,
+}
+
+/// Indicators of one source.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SourceCount {
+    /// Source name.
+    pub name: String,
+    /// Distinct indicators it contributed.
+    pub indicators: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

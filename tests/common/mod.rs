@@ -59,7 +59,7 @@ pub fn crafted_set(
     url_patterns: Vec<u32>,
 ) -> Vec<u8> {
     use trawl::indicators::format::{FileWriter, Prov, SectionId, StrRef};
-    let meta = trawl::indicators::build::SetMeta {
+    let meta = trawl::indicators::format::SetMeta {
         trawl_version: "crafted".into(),
         format_version: trawl::indicators::format::VERSION,
         build_time: NOW,

@@ -17,9 +17,9 @@ use std::collections::HashMap;
 use std::io::BufWriter;
 use std::path::Path;
 
+use crate::indicators::format::{SetMeta, SourceCount};
 use hashbrown::HashTable;
 use ipnet::IpNet;
-use serde::Serialize;
 
 use crate::indicators::collect::{Collector, Location};
 use crate::indicators::error::{Error, Result};
@@ -713,44 +713,6 @@ fn net_of(kind: Kind, key: &[u8]) -> IpNet {
         let a: [u8; 16] = key[..16].try_into().unwrap_or_default();
         IpNet::V6(ipnet::Ipv6Net::new(a.into(), key[16]).unwrap_or_default())
     }
-}
-
-/// The META section: what `trawl info` shows without touching the tables.
-#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct SetMeta {
-    /// trawl version that built the set.
-    pub trawl_version: String,
-    /// Format version.
-    pub format_version: u32,
-    /// Build time (also the "now" of the expiry filter), Unix seconds.
-    pub build_time: i64,
-    /// Distinct indicators per kind.
-    pub indicators: std::collections::BTreeMap<String, u64>,
-    /// Distinct indicators per source.
-    pub sources: Vec<SourceCount>,
-    /// Feed files compiled.
-    pub inputs: Vec<String>,
-    /// The compile options.
-    pub options: String,
-    /// Items rejected during compilation.
-    pub rejected: u64,
-    /// Items suppressed by warninglists.
-    pub suppressed: u64,
-    /// The distinct last labels of the domain indicators (`com`, `xn--p1ai`), sorted: a name
-    /// whose last label is not among them cannot match, so scanners skip looking up file
-    /// names like `index.html` (see [`crate::indicators::read::IndicatorSet::may_match_domain`]). Absent
-    /// in sets built before it existed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain_tlds: Option<Vec<String>>,
-}
-
-/// Indicators of one source.
-#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct SourceCount {
-    /// Source name.
-    pub name: String,
-    /// Distinct indicators it contributed.
-    pub indicators: u64,
 }
 
 impl Collector for SetBuilder {

@@ -26,8 +26,8 @@ use std::time::Duration;
 use bytemuck::Pod;
 use memmap2::Mmap;
 
-use crate::indicators::build::SetMeta;
 use crate::indicators::error::{Error, Result};
+use crate::indicators::format::SetMeta;
 use crate::indicators::format::{
     self, BUCKET_SLOTS, Layout, MAX_L1_BITS, MIN_L1_BITS, NONE, PROV_EXACT, Prov, REC_SUBDOMAINS,
     REC_TIMED, Record, SCORE_UNKNOWN, SLOT_BYTES, SectionId, StrRef,
