@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# Two trawl binaries on the same `scan logs` run, alternating, for BENCHMARKS.md ratios on a
-# noisy machine: wall and CPU (user + sys) seconds per round, then the medians' ratios.
+# Two trawl binaries on the same scan, alternating, for BENCHMARKS.md ratios on a noisy
+# machine: wall and CPU (user + sys) seconds per round, then the medians' ratios.
 #
-#   tools/bench-two-binaries.sh OLD_TRAWL NEW_TRAWL SET LOG THREADS ROUNDS
+#   tools/bench-two-binaries.sh OLD_TRAWL NEW_TRAWL SET INPUT THREADS ROUNDS [logs|pcap]
 #
-# e.g. OLD = a build of an earlier commit, NEW = target/release/trawl. The log is read
-# through the page cache before each run.
+# e.g. OLD = a build of an earlier commit, NEW = target/release/trawl. INPUT is a log file
+# (`scan logs`, the default) or a capture (`scan pcap`); it is read through the page cache
+# before each run.
 set -euo pipefail
-OLD=$1 NEW=$2 SET=$3 LOG=$4 J=$5 ROUNDS=$6
+OLD=$1 NEW=$2 SET=$3 INPUT=$4 J=$5 ROUNDS=$6 LANE=${7:-logs}
+case "$LANE" in
+  logs) ARGS=(scan logs -c -j "$J" -s "$SET" "$INPUT") ;;
+  pcap) ARGS=(scan pcap -j "$J" --no-progress -s "$SET" "$INPUT") ;;
+  *) echo "lane must be logs or pcap" >&2; exit 2 ;;
+esac
 TIMES=$(mktemp)
 trap 'rm -f "$TIMES"' EXIT
 for _ in $(seq "$ROUNDS"); do
   for which in old new; do
     bin=$OLD
     [ "$which" = new ] && bin=$NEW
-    cat "$LOG" >/dev/null
-    /usr/bin/time -f "%e %U %S" -o "$TIMES" "$bin" scan logs -c -j "$J" -s "$SET" "$LOG" \
-      >/dev/null 2>&1 || true
+    cat "$INPUT" >/dev/null
+    /usr/bin/time -f "%e %U %S" -o "$TIMES" "$bin" "${ARGS[@]}" >/dev/null 2>&1 || true
     read -r wall user sys <"$TIMES"
     echo "$which $wall $(echo "$user + $sys" | bc)"
   done
