@@ -33,6 +33,7 @@ use memmap2::Mmap;
 
 use crate::hits::{HitSink, Sighting};
 use crate::indicators::error::{Error, Result};
+use crate::indicators::notice::Notices;
 use crate::packets::capture::CaptureFile;
 use batch::Batch;
 use reader::{LiveCapture, read_file};
@@ -51,8 +52,10 @@ pub struct Options {
     pub queue_depth: usize,
     /// One hit per (flow, indicator) within this much capture time; zero reports every hit.
     pub dedup_window: Duration,
-    /// How often to print running counters to stderr (live capture); `None` for never.
+    /// How often to say the running counters (live capture); `None` for never.
     pub stats_interval: Option<Duration>,
+    /// Hears the running counters and each reload (swapped, refused, damaged set file).
+    pub notices: Notices,
 }
 
 impl Default for Options {
@@ -63,6 +66,7 @@ impl Default for Options {
             queue_depth: 16,
             dedup_window: Duration::from_secs(60),
             stats_interval: None,
+            notices: Notices::default(),
         }
     }
 }
@@ -144,7 +148,7 @@ where
                             reloads += 1;
                             progress.generation.store(generation, Ordering::Relaxed);
                         }
-                        eprintln!("trawl: {event}");
+                        opts.notices.say(event);
                     }
                 }
                 reloads
@@ -282,6 +286,13 @@ pub fn sniff<S: HitSink<Mmap> + Send>(
 ) -> Result<Outcome> {
     let status = reloader.status();
     pipeline(reloader, opts, sink, progress, |senders| {
-        capture.run(senders, opts.batch_size, opts.stats_interval, &status, stop)
+        capture.run(
+            senders,
+            opts.batch_size,
+            opts.stats_interval,
+            &opts.notices,
+            &status,
+            stop,
+        )
     })
 }
