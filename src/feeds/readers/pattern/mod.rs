@@ -16,7 +16,7 @@
 //! The code: `ast` (the parsed pattern), `lexer` (tokens), `parser`, `classify` (the
 //! exact-match subset).
 //!
-//! What compiles (STANDARDS.md §2): `path = 'lit'` (also `==`), `path IN ('a', 'b')`,
+//! What compiles: `path = 'lit'` (also `==`), `path IN ('a', 'b')`,
 //! `ip-path ISSUBSET 'cidr'`, comparison-`OR` of those, observation-`OR` of single-observation
 //! expressions of those, and a same-object comparison-`AND` of one key with type guards such as
 //! `network-traffic:dst_ref.type = 'ipv4-addr'` (MISP exports). Everything else — `!=`, `NOT`,
