@@ -1,5 +1,6 @@
-//! The matching engine: readers hand batches of packets to workers over bounded channels,
-//! workers decode and look up, hits go to one sink thread.
+//! The matching engine: it wires a lane to the sinks. For packets, readers hand batches to
+//! workers over bounded channels, workers decode and look up, hits go to one sink thread; log
+//! lines have an engine of their own, [`logs`].
 //!
 //! ```text
 //! reader (one per source) ──flow hash──▶ worker 1..N ──hits──▶ sink (JSON Lines, EVE)
@@ -8,12 +9,15 @@
 //! ```
 //!
 //! * [`batch`] — frames travel as offsets into the mapped file (or one buffer per batch).
-//! * [`reader`] — capture files and live interfaces; [`flow::FlowKey`] routes both directions
-//!   of a flow to one worker, so [`dedup::Dedup`] (one hit per flow and indicator per window)
-//!   needs no locks.
+//! * [`reader`] — capture files and live interfaces; [`FlowKey`](crate::packets::flow::FlowKey)
+//!   routes both directions of a flow to one worker, so [`dedup::Dedup`] (one hit per flow and
+//!   indicator per window) needs no locks.
 //! * [`worker`] — decode, extract, batched address lookups, application-layer lookups.
 //! * [`reload::Reloader`] — SIGHUP or a replaced set file swaps the set atomically.
-//! * [`stats::Stats`] — counters, merged at the end.
+//! * [`stats::Stats`] — counters, merged at the end; [`Options::notices`] hears the running
+//!   counters and reloads while a scan runs (the engine prints nothing).
+//! * [`logs`] — the log-scan engine: chunks of lines to parallel workers, output back in input
+//!   order.
 
 pub mod batch;
 pub mod dedup;

@@ -6,8 +6,8 @@
 //!   [`Meta`](model::Meta) (score, TLP, validity); [`normalize`] — canonical forms.
 //! * [`field`] — where a value was observed (the fields both lanes report hits in).
 //! * [`collect`] — the [`Collector`](collect::Collector) feed readers push into.
-//! * [`format`] — the byte layout of a set file, shared by [`build`] (writer) and [`read`]
-//!   (reader, straight from a memory map).
+//! * [`format`](mod@format) — the byte layout of a set file, shared by [`build`] (writer) and
+//!   [`read`] (reader, straight from a memory map).
 //! * [`error`] — the library's error type; [`notice`] — what a long-running operation tells
 //!   its caller while it runs (the library never prints); [`map_guard`] — mapped files that
 //!   shrink under us; [`stix_id`] — deterministic STIX ids.

@@ -16,8 +16,8 @@ enum Event {
     Hex(usize),
 }
 
-/// The tokens of one text, in one forward pass; made by [`Extractor::tokens`]. Borrows the text
-/// and allocates nothing.
+/// The tokens of one text, in one forward pass; made by
+/// [`Extractor::tokens`](super::Extractor::tokens). Borrows the text and allocates nothing.
 #[derive(Clone, Debug)]
 pub struct Tokens<'a> {
     text: &'a [u8],

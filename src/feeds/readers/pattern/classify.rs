@@ -27,9 +27,10 @@ pub fn compile(src: &str, cidr_equals_contains: bool) -> Result<Class, PatternEr
 
 /// Classifies a parsed pattern into the keys it matches, or the reason it cannot be compiled.
 ///
-/// `cidr_equals_contains` (default [`DEFAULT_CIDR_EQUALS_CONTAINS`]): read `= 'CIDR'` on an IP
-/// path as containment. When false, such a comparison is unsupported (a host prefix such as
-/// `/32` still compiles: it equals its address).
+/// `cidr_equals_contains` (default
+/// [`DEFAULT_CIDR_EQUALS_CONTAINS`](super::DEFAULT_CIDR_EQUALS_CONTAINS)): read `= 'CIDR'` on
+/// an IP path as containment. When false, such a comparison is unsupported (a host prefix such
+/// as `/32` still compiles: it equals its address).
 ///
 /// ```
 /// use trawl::feeds::readers::pattern::{compile, Class};
