@@ -39,4 +39,5 @@ pub mod sightings;
 
 pub use indicators::error::{Error, Result};
 pub use indicators::model::{Indicator, Kind, Meta, Tlp, Value};
+pub use indicators::notice::Notices;
 pub use indicators::read::{Hit, IndicatorSet};

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use trawl::Notices;
 use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
 use trawl::feeds::readers::{FeedOptions, text};
 use trawl::indicators::build::exclude::Exclusions;
@@ -354,7 +355,14 @@ fn come_and_go(path: &Path, files: u64, dangling: u64) {
 fn a_file_gone_before_it_could_be_opened_is_counted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
-    let follower = Follower::start(&path, FollowOptions::default());
+    // Each loss is also said, to the caller's observer (the library prints nothing).
+    let heard = Arc::new(Mutex::new(Vec::<String>::new()));
+    let to = heard.clone();
+    let opts = FollowOptions {
+        notices: Notices::new(move |n| to.lock().unwrap().push(n.to_string())),
+        ..FollowOptions::default()
+    };
+    let follower = Follower::start(&path, opts);
     let (files, dangling) = (50, 5);
     come_and_go(&path, files, dangling);
     let seen = follower.take_until_quiet(Duration::from_millis(500));
@@ -366,6 +374,15 @@ fn a_file_gone_before_it_could_be_opened_is_counted() {
         "{seen:?} {losses:?}"
     );
     assert!(losses.files >= dangling, "{losses:?}");
+    let heard = heard.lock().unwrap();
+    assert_eq!(heard.len() as u64, losses.files, "{heard:?}");
+    let prefix = format!("{}: ", path.display());
+    assert!(
+        heard
+            .iter()
+            .all(|n| n.starts_with(&prefix) && n.ends_with(": its lines are lost")),
+        "{heard:?}"
+    );
 }
 
 /// A last line without `\n` in a rotated file is handed out as a line of its own when the

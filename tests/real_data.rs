@@ -1,5 +1,7 @@
-//! Real public blocklists from ../shared/data (see its PROVENANCE.md): compile them with
-//! warninglists, verify the set, and check lookups against the source files line by line.
+//! Real public blocklists from ../shared/data (stamparm/ipsum, Spamhaus DROP, blocklistproject,
+//! Neo23x0/signature-base hash IOCs, the Phishing.Database URL list; MISP warninglists
+//! rfc1918 and tranco10k): compile them with the warninglists, verify the set, and check
+//! lookups against the source files line by line.
 //! Skipped, with the reason printed, when ../shared is not present.
 
 use std::collections::HashSet;

@@ -38,7 +38,8 @@ const A7: &str = "indicator--a7000000-0000-4000-8000-000000000007"; // SHA-256, 
 
 const SHA256: &str = "4bf1c2d5e7a1b6f3c0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7";
 
-/// TLP 2.0 marking-definition ids (STANDARDS.md).
+/// TLP 2.0 marking-definition ids (OASIS's TLP 2.0 extension for STIX 2.1,
+/// `extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d`).
 const TLP2_CLEAR: &str = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
 const TLP2_GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
 const TLP2_AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";

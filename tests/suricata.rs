@@ -1,5 +1,6 @@
 //! `trawl export -f suricata` against Suricata 8.0.6 itself, on a set compiled from the real
-//! feeds (../shared/data/feeds, see its PROVENANCE.md) with the prebuilt peer in
+//! public feeds of 13 publishers (../shared/data/feeds: ipsum, Spamhaus DROP, URLhaus,
+//! maltrail, ESET malware-ioc, …) with the prebuilt peer in
 //! ../shared/peers/suricata: the export carries every address of the feeds; stock Suricata
 //! loads it in under 30 s with no error or warning of its own in suricata.log; and on a capture
 //! of full sessions (IPv4 and IPv6 flows to and from listed addresses and CIDR members, DNS,

@@ -138,6 +138,7 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
                     FollowOptions {
                         poll: Duration::from_millis(250),
                         from_end: a.from_end,
+                        notices: super::stderr_notices(),
                         ..FollowOptions::default()
                     },
                 )

@@ -80,6 +80,11 @@ pub fn append_to(path: &Path) -> anyhow::Result<File> {
         .with_context(|| format!("opening {}", path.display()))
 }
 
+/// What the library tells while it runs, printed on stderr as `trawl: NOTICE`.
+pub fn stderr_notices() -> trawl::Notices {
+    trawl::Notices::new(|notice| eprintln!("trawl: {notice}"))
+}
+
 /// Runs the parsed command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {

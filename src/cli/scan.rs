@@ -141,6 +141,7 @@ impl EngineArgs {
     fn options(&self) -> Options {
         let mut o = Options {
             dedup_window: self.dedup_window,
+            notices: super::stderr_notices(),
             ..Options::default()
         };
         if let Some(n) = self.threads {

@@ -1,5 +1,6 @@
-//! The matching engine: readers hand batches of packets to workers over bounded channels,
-//! workers decode and look up, hits go to one sink thread.
+//! The matching engine: it wires a lane to the sinks. For packets, readers hand batches to
+//! workers over bounded channels, workers decode and look up, hits go to one sink thread; log
+//! lines have an engine of their own, [`logs`].
 //!
 //! ```text
 //! reader (one per source) ──flow hash──▶ worker 1..N ──hits──▶ sink (JSON Lines, EVE)
@@ -8,12 +9,15 @@
 //! ```
 //!
 //! * [`batch`] — frames travel as offsets into the mapped file (or one buffer per batch).
-//! * [`reader`] — capture files and live interfaces; [`flow::FlowKey`] routes both directions
-//!   of a flow to one worker, so [`dedup::Dedup`] (one hit per flow and indicator per window)
-//!   needs no locks.
+//! * [`reader`] — capture files and live interfaces; [`FlowKey`](crate::packets::flow::FlowKey)
+//!   routes both directions of a flow to one worker, so [`dedup::Dedup`] (one hit per flow and
+//!   indicator per window) needs no locks.
 //! * [`worker`] — decode, extract, batched address lookups, application-layer lookups.
 //! * [`reload::Reloader`] — SIGHUP or a replaced set file swaps the set atomically.
-//! * [`stats::Stats`] — counters, merged at the end.
+//! * [`stats::Stats`] — counters, merged at the end; [`Options::notices`] hears the running
+//!   counters and reloads while a scan runs (the engine prints nothing).
+//! * [`logs`] — the log-scan engine: chunks of lines to parallel workers, output back in input
+//!   order.
 
 pub mod batch;
 pub mod dedup;
@@ -33,6 +37,7 @@ use memmap2::Mmap;
 
 use crate::hits::{HitSink, Sighting};
 use crate::indicators::error::{Error, Result};
+use crate::indicators::notice::Notices;
 use crate::packets::capture::CaptureFile;
 use batch::Batch;
 use reader::{LiveCapture, read_file};
@@ -51,8 +56,10 @@ pub struct Options {
     pub queue_depth: usize,
     /// One hit per (flow, indicator) within this much capture time; zero reports every hit.
     pub dedup_window: Duration,
-    /// How often to print running counters to stderr (live capture); `None` for never.
+    /// How often to say the running counters (live capture); `None` for never.
     pub stats_interval: Option<Duration>,
+    /// Hears the running counters and each reload (swapped, refused, damaged set file).
+    pub notices: Notices,
 }
 
 impl Default for Options {
@@ -63,6 +70,7 @@ impl Default for Options {
             queue_depth: 16,
             dedup_window: Duration::from_secs(60),
             stats_interval: None,
+            notices: Notices::default(),
         }
     }
 }
@@ -144,7 +152,7 @@ where
                             reloads += 1;
                             progress.generation.store(generation, Ordering::Relaxed);
                         }
-                        eprintln!("trawl: {event}");
+                        opts.notices.say(event);
                     }
                 }
                 reloads
@@ -282,6 +290,13 @@ pub fn sniff<S: HitSink<Mmap> + Send>(
 ) -> Result<Outcome> {
     let status = reloader.status();
     pipeline(reloader, opts, sink, progress, |senders| {
-        capture.run(senders, opts.batch_size, opts.stats_interval, &status, stop)
+        capture.run(
+            senders,
+            opts.batch_size,
+            opts.stats_interval,
+            &opts.notices,
+            &status,
+            stop,
+        )
     })
 }

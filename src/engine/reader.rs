@@ -13,6 +13,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use super::batch::{Batch, Bytes, FrameRef, ts_ns};
 use super::reload::SetStatus;
 use super::stats::Stats;
+use crate::indicators::notice::Notices;
 use crate::packets::capture::CaptureFile;
 use crate::packets::decode::{self, LinkType};
 use crate::packets::flow::FlowKey;
@@ -250,13 +251,15 @@ impl LiveCapture {
     }
 
     /// Reads packets until `stop`, flushing a worker's batch when it is full or 50 ms old, and
-    /// printing the packet and kernel-drop counts and the set's status every `stats_interval`.
+    /// telling `notices` the packet and kernel-drop counts and the set's status every
+    /// `stats_interval`.
     /// Returns the counters including the kernel's drop counts.
     pub fn run(
         mut self,
         senders: &[Sender<Batch>],
         batch_size: usize,
         stats_interval: Option<Duration>,
+        notices: &Notices,
         set: &SetStatus,
         stop: &AtomicBool,
     ) -> Stats {
@@ -342,14 +345,14 @@ impl LiveCapture {
             if stats_interval.is_some_and(|every| last_stats.elapsed() >= every) {
                 last_stats = Instant::now();
                 if let Ok(s) = self.cap.stats() {
-                    eprintln!(
-                        "trawl: {} packets captured, {} dropped by the kernel, {} by the interface, {} back-pressure waits; {}",
+                    notices.say(format_args!(
+                        "{} packets captured, {} dropped by the kernel, {} by the interface, {} back-pressure waits; {}",
                         number,
                         s.dropped,
                         s.if_dropped,
                         r.stats.backpressure,
                         set.line()
-                    );
+                    ));
                 }
             }
         }

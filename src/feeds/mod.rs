@@ -3,8 +3,9 @@
 //! * [`readers`] — plain lists and CSV, STIX 2.1 (with its patterning subset), MISP events.
 //! * [`detect`] — what a feed file holds, decided from its name and first bytes;
 //!   [`detect::ingest_feeds`] reads a list of feed files into a builder.
-//! * [`pull`] — keeping a set current from a TOML list of feeds: [`taxii`] client, MISP and URL
-//!   feeds over [`http`], a local [`store`], the shrink [`guard`], the stored STIX [`bundle`].
+//! * [`pull`](mod@pull) — keeping a set current from a TOML list of feeds ([`config`]):
+//!   [`taxii`] client, MISP and URL feeds over [`http`], a local [`store`], the shrink
+//!   [`guard`], the stored STIX [`bundle`].
 
 pub mod bundle;
 pub mod config;

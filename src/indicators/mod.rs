@@ -6,10 +6,11 @@
 //!   [`Meta`](model::Meta) (score, TLP, validity); [`normalize`] — canonical forms.
 //! * [`field`] — where a value was observed (the fields both lanes report hits in).
 //! * [`collect`] — the [`Collector`](collect::Collector) feed readers push into.
-//! * [`format`] — the byte layout of a set file, shared by [`build`] (writer) and [`read`]
-//!   (reader, straight from a memory map).
-//! * [`error`] — the library's error type; [`map_guard`] — mapped files that shrink under us;
-//!   [`stix_id`] — deterministic STIX ids.
+//! * [`format`](mod@format) — the byte layout of a set file, shared by [`build`] (writer) and
+//!   [`read`] (reader, straight from a memory map).
+//! * [`error`] — the library's error type; [`notice`] — what a long-running operation tells
+//!   its caller while it runs (the library never prints); [`map_guard`] — mapped files that
+//!   shrink under us; [`stix_id`] — deterministic STIX ids.
 
 pub mod build;
 pub mod collect;
@@ -19,5 +20,6 @@ pub mod format;
 pub mod map_guard;
 pub mod model;
 pub mod normalize;
+pub mod notice;
 pub mod read;
 pub mod stix_id;

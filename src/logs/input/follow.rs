@@ -15,6 +15,7 @@ use super::chunk::{Chunk, ChunkData, Numbering, overlap};
 use super::stream::MAX_LINE;
 use super::watch::{Arrival, Watcher};
 use crate::indicators::error::{Error, Result};
+use crate::indicators::notice::Notices;
 
 /// How a file is followed.
 #[derive(Clone, Debug)]
@@ -32,8 +33,11 @@ pub struct FollowOptions {
     pub piece_size: usize,
     /// Watch the directory with inotify (Linux), so that every file rotated away is read
     /// however fast the rotation; where it is off or unavailable, the path is looked at every
-    /// `poll`, and files that come and go in between are missed (said on stderr).
+    /// `poll`, and files that come and go in between are missed (said to `notices`).
     pub notify: bool,
+    /// Hears what could not be read (files gone before they could be opened, bytes written
+    /// to a rotated file too late) as it happens, and a fall-back from inotify to polling.
+    pub notices: Notices,
 }
 
 impl Default for FollowOptions {
@@ -44,11 +48,13 @@ impl Default for FollowOptions {
             read_size: 1 << 20,
             piece_size: MAX_LINE,
             notify: true,
+            notices: Notices::default(),
         }
     }
 }
 
-/// What following a file could not read, each also said on stderr when it happened.
+/// What following a file could not read, each also said to [`FollowOptions::notices`] when
+/// it happened.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FollowLosses {
     /// Files that appeared at the path and could not be read (deleted, replaced or moved out
@@ -114,7 +120,7 @@ impl Follow {
         }
         Ok(Follow {
             path: path.to_path_buf(),
-            watcher: Watcher::start(path, opts.poll, opts.notify),
+            watcher: Watcher::start(path, opts.poll, opts.notify, opts.notices.clone()),
             open: None,
             last_data: Instant::now(),
             next: None,
@@ -292,11 +298,11 @@ impl Follow {
         if len > p.pos {
             let late = len - p.pos;
             self.late_bytes += late;
-            eprintln!(
-                "trawl: {}: {late} bytes were written to a rotated file after it had been read \
-                 to its end and the next one was being read: they are lost",
+            self.opts.notices.say(format_args!(
+                "{}: {late} bytes were written to a rotated file after it had been read to its \
+                 end and the next one was being read: they are lost",
                 self.path.display()
-            );
+            ));
         }
     }
 

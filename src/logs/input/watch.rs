@@ -13,12 +13,13 @@
 //! [`Tracker`] follows the renames the events report (`IN_MOVED_FROM`/`IN_MOVED_TO` pairs) to
 //! the file's current name and opens it there; the open counts only if no event touched that
 //! name between the events read and the open, else it is tried again. A file deleted or moved
-//! out of the directory before it could be opened is lost: counted, and said on stderr.
+//! out of the directory before it could be opened is lost: counted, and said to the caller's
+//! [`Notices`].
 //!
 //! Where inotify is not available (not Linux, no inotify instance or watch left, the
 //! directory missing) or not wanted ([`super::FollowOptions::notify`]), the thread looks at
-//! the path every poll interval instead, and says on stderr that files rotated away between
-//! two looks are missed. With inotify it also looks every poll interval, as a safety net for
+//! the path every poll interval instead, and says (to the [`Notices`]) that files rotated
+//! away between two looks are missed. With inotify it also looks every poll interval, as a safety net for
 //! what inotify cannot see (changes made on another host of a network filesystem).
 
 use std::ffi::OsString;
@@ -31,6 +32,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+
+use crate::indicators::notice::Notices;
 
 /// A file that appeared at the followed path, open.
 pub(crate) struct Arrival {
@@ -61,8 +64,9 @@ const ROUNDS: usize = 16;
 
 impl Watcher {
     /// Starts watching `path` (which need not exist yet): with inotify when `notify` is set
-    /// and inotify can watch its directory, else by looking at the path every `poll`.
-    pub fn start(path: &Path, poll: Duration, notify: bool) -> Watcher {
+    /// and inotify can watch its directory, else by looking at the path every `poll`. Lost
+    /// files and a fall-back to polling are said to `notices`.
+    pub fn start(path: &Path, poll: Duration, notify: bool, notices: Notices) -> Watcher {
         let poll = poll.max(Duration::from_millis(1));
         let (arrivals_tx, arrivals) = unbounded();
         let (wake_tx, wake) = bounded(1);
@@ -80,6 +84,7 @@ impl Watcher {
             wake: wake_tx,
             lost: lost.clone(),
             last: None,
+            notices,
         };
         let flag = stop.clone();
         // The watch is in place before this returns: a file that appears right after is seen.
@@ -97,12 +102,12 @@ impl Watcher {
                         Ok(()) => return,
                         Err(why) => {
                             initial = looker.last.is_none();
-                            eprintln!(
-                                "trawl: {}: {why}; looking at the path every {} ms instead: \
-                                 a file rotated away between two looks is missed",
+                            looker.notices.say(format_args!(
+                                "{}: {why}; looking at the path every {} ms instead: a file \
+                                 rotated away between two looks is missed",
                                 looker.path.display(),
                                 poll.as_millis()
-                            );
+                            ));
                         }
                     }
                 }
@@ -147,6 +152,7 @@ struct Looker {
     /// while it is compared with: a file with its device and inode is the same file, not a
     /// new one.
     last: Option<(File, (u64, u64))>,
+    notices: Notices,
 }
 
 /// A file's device and inode.
@@ -174,7 +180,10 @@ impl Looker {
 
     fn lose(&self, what: &str) {
         self.lost.fetch_add(1, Ordering::Relaxed);
-        eprintln!("trawl: {}: {what}: its lines are lost", self.path.display());
+        self.notices.say(format_args!(
+            "{}: {what}: its lines are lost",
+            self.path.display()
+        ));
     }
 
     /// Opens the file at the path if it is not the last one handed out.
@@ -591,6 +600,34 @@ impl Events {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// Without a directory to watch, the watcher falls back to polling and says so to the
+    /// caller's observer, once.
+    #[test]
+    fn a_fall_back_to_polling_is_said_to_the_observer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join("app.log");
+        let heard = Arc::new(Mutex::new(Vec::<String>::new()));
+        let to = heard.clone();
+        let notices = Notices::new(move |n| to.lock().unwrap().push(n.to_string()));
+        let watcher = Watcher::start(&path, Duration::from_millis(5), true, notices);
+        let until = Instant::now() + Duration::from_secs(5);
+        while heard.lock().unwrap().is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(watcher);
+        let heard = heard.lock().unwrap();
+        assert_eq!(heard.len(), 1, "{heard:?}");
+        assert!(
+            heard[0].starts_with(&format!("{}: ", path.display()))
+                && heard[0].ends_with(
+                    "; looking at the path every 5 ms instead: a file rotated away between \
+                     two looks is missed"
+                ),
+            "{heard:?}"
+        );
+    }
 
     fn os(s: &str) -> OsString {
         OsString::from(s)
@@ -668,6 +705,7 @@ mod tests {
             wake,
             lost: Arc::new(AtomicU64::new(0)),
             last: None,
+            notices: Notices::default(),
         };
         (looker, rx)
     }
