@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use memmap2::Mmap;
 
-use crate::hits::{HitSink, Sighting};
+use crate::hits::{Hit, HitSink, SetVersion};
 use crate::indicators::error::{Error, Result};
 use crate::packets::capture::CaptureFile;
 use batch::Batch;
@@ -39,6 +39,9 @@ use reader::{LiveCapture, read_file};
 use reload::Reloader;
 use stats::Stats;
 use worker::Worker;
+
+/// A packet hit, with the set version it was matched in.
+type PacketHit = Hit<Arc<SetVersion<Mmap>>>;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -112,7 +115,7 @@ where
     progress
         .generation
         .store(current.load().generation, Ordering::Relaxed);
-    let (hit_tx, hit_rx): (Sender<Sighting<Mmap>>, Receiver<Sighting<Mmap>>) = bounded(4096);
+    let (hit_tx, hit_rx): (Sender<PacketHit>, Receiver<PacketHit>) = bounded(4096);
     // Dropping `done_tx` wakes the reload thread at once.
     let (done_tx, done_rx) = bounded::<()>(0);
     let window = i64::try_from(opts.dedup_window.as_nanos()).unwrap_or(i64::MAX);
