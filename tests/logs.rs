@@ -103,7 +103,7 @@ fn parse_hits(out: &[u8]) -> Vec<(String, Row)> {
         .filter(|l| !l.is_empty())
         .map(|l| {
             let d: Json = serde_json::from_slice(l).unwrap();
-            assert_eq!(d["event"]["kind"], "enrichment", "{d}");
+            assert_eq!(d["event"]["kind"], "alert", "{d}");
             let e = d["threat"]["enrichments"].as_array().unwrap();
             assert_eq!(e.len(), 1, "one source per indicator: {d}");
             let e = &e[0];
@@ -119,11 +119,11 @@ fn parse_hits(out: &[u8]) -> Vec<(String, Row)> {
                 d["log"]["file"]["path"].as_str().unwrap().to_string(),
                 Row {
                     line: d["trawl"]["line"].as_u64().unwrap(),
-                    offset: d["log"]["offset"].as_u64().unwrap(),
+                    offset: d["trawl"]["offset"].as_u64().unwrap(),
                     field: e["matched"]["field"].as_str().unwrap().into(),
                     start,
                     atomic,
-                    value: e["indicator"]["trawl"]["value"].as_str().unwrap().into(),
+                    value: e["trawl"]["indicator"]["value"].as_str().unwrap().into(),
                 },
             )
         })
@@ -703,7 +703,7 @@ fn enrich_passes_every_record_through() {
         .map(|e| {
             (
                 e["matched"]["field"].as_str().unwrap(),
-                e["indicator"]["trawl"]["value"].as_str().unwrap(),
+                e["trawl"]["indicator"]["value"].as_str().unwrap(),
             )
         })
         .collect();
