@@ -4,7 +4,9 @@
 //! outside the custom namespace (`trawl.*`, and `threat.enrichments.trawl.*` in each
 //! enrichment) is an ECS field holding a value of its type (an `ip` holds a bare address, an
 //! array only where ECS allows one, a value from ECS's list where it has one). And for one
-//! indicator the `threat.enrichments[]` objects are the same bytes in every output.
+//! indicator the `threat.enrichments[]` objects are the same bytes in every output. The
+//! Elasticsearch templates of `tools/elasticsearch/` map every field trawl writes, ECS fields
+//! with their ECS type.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -26,7 +28,9 @@ use trawl::indicators::normalize;
 use trawl::indicators::read::IndicatorSet;
 
 fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(p)
 }
 
 /// One ECS field: its type, whether it may hold an array, the values it allows.
@@ -143,7 +147,10 @@ fn violations(ecs: &HashMap<String, EcsField>, doc: &Json) -> Vec<String> {
         if !ok {
             bad.push(format!("{path}: {value} is not a valid {}", f.ty));
         }
-        if !f.allowed.is_empty() && !value.as_str().is_some_and(|s| f.allowed.iter().any(|a| a == s))
+        if !f.allowed.is_empty()
+            && !value
+                .as_str()
+                .is_some_and(|s| f.allowed.iter().any(|a| a == s))
         {
             bad.push(format!("{path}: {value} is not one of {:?}", f.allowed));
         }
@@ -166,7 +173,9 @@ fn violations(ecs: &HashMap<String, EcsField>, doc: &Json) -> Vec<String> {
             .iter()
             .any(|c| expected.get(*c).is_some_and(|ts| ts.iter().any(|x| x == t)))
         {
-            bad.push(format!("event.type {t} is not expected with categories {cats:?}"));
+            bad.push(format!(
+                "event.type {t} is not expected with categories {cats:?}"
+            ));
         }
     }
     bad
@@ -175,6 +184,46 @@ fn violations(ecs: &HashMap<String, EcsField>, doc: &Json) -> Vec<String> {
 fn assert_valid(ecs: &HashMap<String, EcsField>, what: &str, doc: &Json) {
     let bad = violations(ecs, doc);
     assert!(bad.is_empty(), "{what}: {bad:#?}\n{doc}");
+}
+
+/// The field types the Elasticsearch templates of `tools/elasticsearch/` map, by dotted path.
+fn template_fields() -> HashMap<String, String> {
+    fn walk(prefix: &str, props: &Json, out: &mut HashMap<String, String>) {
+        for (k, m) in props.as_object().unwrap() {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            if let Some(t) = m.get("type").and_then(Json::as_str) {
+                out.insert(path.clone(), t.to_string());
+            }
+            if let Some(p) = m.get("properties") {
+                walk(&path, p, out);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/elasticsearch");
+    let mut out = HashMap::new();
+    for f in ["trawl-fields.component.json", "trawl.index-template.json"] {
+        let t: Json = serde_json::from_slice(&std::fs::read(root.join(f)).unwrap()).unwrap();
+        walk("", &t["template"]["mappings"]["properties"], &mut out);
+    }
+    out
+}
+
+/// Every field of `doc` is mapped by the templates, with its ECS type.
+fn assert_mapped(ecs: &HashMap<String, EcsField>, mapped: &HashMap<String, String>, doc: &Json) {
+    let mut leaves = Vec::new();
+    flatten("", doc, &mut leaves, false);
+    for (path, _, _) in leaves {
+        let Some(t) = mapped.get(&path) else {
+            panic!("{path} is not in the index template: {doc}");
+        };
+        if !custom(&path) {
+            assert_eq!(*t, ecs[&path].ty, "{path} in the index template");
+        }
+    }
 }
 
 /// Value with two sources (ids, scores, TLP, labels, description, validity), a network with
@@ -288,7 +337,9 @@ fn live_hit(set: &Path, observed: &str, field: Field) -> Json {
 
 fn log_files() -> Vec<String> {
     let mut files = Vec::new();
-    for dir in ["csv", "ecs", "nginx", "suricata", "syslog", "tricky", "zeek"] {
+    for dir in [
+        "csv", "ecs", "nginx", "suricata", "syslog", "tricky", "zeek",
+    ] {
         for e in std::fs::read_dir(testdata(&format!("logs/{dir}"))).unwrap() {
             let p = e.unwrap().path();
             if p.file_name().is_some_and(|n| n != "COPYING") {
@@ -309,13 +360,23 @@ fn every_document_trawl_writes_validates_against_ecs() {
     let pcaps = [testdata("pcaps/crafted.pcap"), testdata("pcaps/vlans.pcap")];
     let pcaps: Vec<&str> = pcaps.iter().map(|p| p.to_str().unwrap()).collect();
 
-    let mut args = vec!["scan", "pcap", "--no-progress", "--sensor", "tap-7", "-s", s];
+    let mut args = vec![
+        "scan",
+        "pcap",
+        "--no-progress",
+        "--sensor",
+        "tap-7",
+        "-s",
+        s,
+    ];
     args.extend(&pcaps);
     let packet = trawl(&args);
     assert!(packet.len() >= 10, "{packet:?}");
+    let mapped = template_fields();
     let mut fields_seen = Vec::new();
     for doc in &packet {
         assert_valid(&ecs, "scan pcap", doc);
+        assert_mapped(&ecs, &mapped, doc);
         assert_eq!(doc["event"]["kind"], "alert");
         assert_eq!(doc["observer"]["name"], "tap-7");
         assert!(doc["observer"]["hostname"].is_string());
@@ -354,13 +415,24 @@ fn every_document_trawl_writes_validates_against_ecs() {
         .map(|e| &e["indicator"])
         .filter(|i| i["type"] == "ipv4-addr" || i["type"] == "ipv6-addr")
         .collect();
-    assert!(ips.iter().any(|i| i["name"] == "2001:db8:bad::/48" && i.get("ip").is_none()));
-    assert!(ips.iter().any(|i| i["name"] == "198.51.100.66/32" && i["ip"] == "198.51.100.66"));
+    assert!(
+        ips.iter()
+            .any(|i| i["name"] == "2001:db8:bad::/48" && i.get("ip").is_none())
+    );
+    assert!(
+        ips.iter()
+            .any(|i| i["name"] == "198.51.100.66/32" && i["ip"] == "198.51.100.66")
+    );
     // VLAN tags are ECS's.
-    assert!(packet.iter().any(|d| d["network"]["vlan"]["id"].is_string()));
+    assert!(
+        packet
+            .iter()
+            .any(|d| d["network"]["vlan"]["id"].is_string())
+    );
 
     let live = live_hit(&set, "97.107.139.108", Field::DestinationIp);
     assert_valid(&ecs, "live hit", &live);
+    assert_mapped(&ecs, &mapped, &live);
     assert_eq!(live["observer"]["ingress"]["interface"]["name"], "eth1");
     assert_eq!(live["network"]["transport"], "ipv6-icmp");
     assert_eq!(live["network"]["iana_number"], "58");
@@ -383,6 +455,7 @@ fn every_document_trawl_writes_validates_against_ecs() {
     assert!(logs.len() > 50, "{}", logs.len());
     for doc in &logs {
         assert_valid(&ecs, "scan logs", doc);
+        assert_mapped(&ecs, &mapped, doc);
         assert_eq!(doc["event"]["kind"], "alert");
         assert_eq!(doc["observer"]["name"], "tap-7");
     }
@@ -393,17 +466,24 @@ fn every_document_trawl_writes_validates_against_ecs() {
     let mut enriched = 0;
     for doc in trawl(&args) {
         let mut added = json!({ "threat": { "enrichments": doc.pointer("/threat/enrichments") } });
-        if doc.as_object().is_some_and(|o| o.len() == 2 && o.contains_key("message"))
+        if doc
+            .as_object()
+            .is_some_and(|o| o.len() == 2 && o.contains_key("message"))
             || doc.as_object().is_some_and(|o| o.len() == 1)
         {
             added["message"] = doc["message"].clone();
         }
         if let Some(list) = doc.pointer("/threat/enrichments").and_then(Json::as_array) {
             // Only the enrichments trawl wrote: a record may carry older ones.
-            let own: Vec<Json> = list.iter().filter(|e| e.get("trawl").is_some()).cloned().collect();
+            let own: Vec<Json> = list
+                .iter()
+                .filter(|e| e.get("trawl").is_some())
+                .cloned()
+                .collect();
             enriched += own.len();
             added["threat"]["enrichments"] = json!(own);
             assert_valid(&ecs, "scan logs --enrich", &added);
+            assert_mapped(&ecs, &mapped, &added);
         }
     }
     assert!(enriched > 50, "{enriched}");
@@ -424,6 +504,7 @@ fn every_document_trawl_writes_validates_against_ecs() {
         assert_eq!(row["matched"], true, "{row}");
         let doc = json!({ "threat": { "enrichments": row["hits"] } });
         assert_valid(&ecs, "lookup --json", &doc);
+        assert_mapped(&ecs, &mapped, &doc);
     }
 }
 
@@ -453,7 +534,14 @@ fn enrichments_are_the_same_bytes_in_every_output() {
     let s = set.to_str().unwrap();
     let pcap = testdata("pcaps/crafted.pcap");
     // crafted.pcap: `www.evil.example` asked in DNS (frame 1), 203.0.113.7 a destination.
-    let packet = trawl(&["scan", "pcap", "--no-progress", "-s", s, pcap.to_str().unwrap()]);
+    let packet = trawl(&[
+        "scan",
+        "pcap",
+        "--no-progress",
+        "-s",
+        s,
+        pcap.to_str().unwrap(),
+    ]);
     let live = [
         live_hit(&set, "203.0.113.7", Field::DestinationIp),
         live_hit(&set, "www.evil.example", Field::DnsQuestion),
@@ -481,8 +569,15 @@ fn enrichments_are_the_same_bytes_in_every_output() {
             .iter()
             .find(|d| d["trawl"]["indicator"]["value"] == value)
             .unwrap();
-        assert_eq!(all["threat"]["enrichments"].as_array().unwrap().len(), sources);
-        for (lane, docs) in [("scan pcap", &packet[..]), ("scan logs", &logs), ("--enrich", &enriched)] {
+        assert_eq!(
+            all["threat"]["enrichments"].as_array().unwrap().len(),
+            sources
+        );
+        for (lane, docs) in [
+            ("scan pcap", &packet[..]),
+            ("scan logs", &logs),
+            ("--enrich", &enriched),
+        ] {
             let got = enrichments_of(docs, provider, value, atomic);
             assert!(!got.is_empty(), "{lane}: no {provider} {value}");
             for g in got {
@@ -509,8 +604,14 @@ fn the_check_catches_what_ecs_does_not_allow() {
     assert_eq!(violations(&ecs, &ok), Vec::<String>::new());
     // What trawl wrote before, and other mistakes: each is caught.
     for (pointer, value) in [
-        ("/threat/enrichments/0/indicator/ip", json!("97.107.139.108/32")),
-        ("/threat/enrichments/0/indicator/id", json!(["indicator--1"])),
+        (
+            "/threat/enrichments/0/indicator/ip",
+            json!("97.107.139.108/32"),
+        ),
+        (
+            "/threat/enrichments/0/indicator/id",
+            json!(["indicator--1"]),
+        ),
         ("/threat/enrichments/0/indicator/score", json!(85)),
         ("/log", json!({ "offset": 12 })),
         ("/event/kind", json!("hit")),

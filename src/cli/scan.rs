@@ -136,7 +136,10 @@ impl EngineArgs {
             None => Box::new(BufWriter::new(std::io::stdout())),
         };
         Ok(match self.format {
-            Format::Ecs => AnySink::Ecs(EcsJsonLines::new(out, super::sensor(self.sensor.as_deref()))),
+            Format::Ecs => AnySink::Ecs(EcsJsonLines::new(
+                out,
+                super::sensor(self.sensor.as_deref()),
+            )),
             Format::Eve => AnySink::Eve(EveJsonLines::new(out)),
         })
     }

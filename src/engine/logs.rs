@@ -537,7 +537,15 @@ where
                         let matcher = LineMatcher::new(set, opts.line.clone());
                         let mut batch =
                             BatchScanner::with_buffers(&matcher, std::mem::take(&mut buffers));
-                        let done = work(&matcher, &mut batch, &src, &chunk, seq, opts.mode, &opts.sensor);
+                        let done = work(
+                            &matcher,
+                            &mut batch,
+                            &src,
+                            &chunk,
+                            seq,
+                            opts.mode,
+                            &opts.sensor,
+                        );
                         buffers = batch.into_buffers();
                         done
                     });

@@ -1317,6 +1317,29 @@ mod tests {
     }
 
     #[test]
+    fn reads_hits_of_this_shape_and_the_one_before() {
+        // The ECS shape trawl writes (per-source fields under the enrichment's `trawl`), and
+        // the one before it validated (in the indicator): the same hit.
+        let now = r#"{"@timestamp":"2026-01-01T00:00:00Z","event":{"dataset":"trawl.log"},"threat":{"enrichments":[{"indicator":{"provider":"ais","marking":{"tlp":"GREEN"}},"matched":{"atomic":"www.evil.example","field":"q"},"trawl":{"indicator":{"type":"domain","value":"evil.example"},"id":["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]}}]}}"#;
+        let before = r#"{"@timestamp":"2026-01-01T00:00:01Z","event":{"dataset":"trawl.log"},"threat":{"enrichments":[{"indicator":{"provider":"ais","marking":{"tlp":"GREEN"},"id":["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"],"trawl":{"type":"domain","value":"evil.example"}},"matched":{"atomic":"www.evil.example","field":"q"}}]}}"#;
+        // An enriched record: only enrichments with trawl's own fields are trawl's.
+        let enriched = r#"{"@timestamp":"2026-01-01T00:00:02Z","threat":{"enrichments":[{"indicator":{"provider":"x"}},{"indicator":{"provider":"ais"},"matched":{"atomic":"www.evil.example"},"trawl":{"indicator":{"type":"domain"},"id":["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]}}]}}"#;
+        let mut agg = Aggregator::new(Window::default(), true);
+        let mut report = ReadReport::default();
+        let input = format!("{now}\n{before}\n{enriched}\n");
+        read_hits::<_, &[u8]>(input.as_bytes(), "h", None, &mut agg, &mut report).unwrap();
+        assert_eq!((report.hits, report.not_trawl), (3, 1));
+        let got = agg.get(ID).unwrap();
+        assert_eq!(got.seen.count, 3);
+        assert_eq!(got.tlp, Some(Tlp::Green));
+        let seen: Vec<_> = got.observed.keys().collect();
+        assert_eq!(
+            seen,
+            [&Observed::new(Kind::Domain, "www.evil.example").unwrap()]
+        );
+    }
+
+    #[test]
     fn aggregates_within_the_window() {
         let t = |s: i64| Timestamp::from_unix(1_767_225_600 + s, 0);
         let mut agg = Aggregator::new(
