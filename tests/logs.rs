@@ -1232,12 +1232,12 @@ proptest! {
             batch.add_line(i as u32, line.as_bytes(), &mut decoder).unwrap();
         }
         let mut batched: Vec<Vec<(usize, usize, u32)>> = vec![Vec::new(); built.len()];
-        batch.finish(|i, h| batched[i as usize].push((h.start, h.end, h.hit.indicator)));
+        batch.finish(|i, h| batched[i as usize].push((h.start, h.end, h.matched.indicator)));
         for (i, (line, planted)) in built.iter().enumerate() {
             let got: Vec<_> = matcher.scan(line.as_bytes()).collect();
             let mut spans: Vec<(usize, usize, String)> = got
                 .iter()
-                .map(|h| (h.start, h.end, p.set.indicator(h.hit.indicator).unwrap().value()))
+                .map(|h| (h.start, h.end, p.set.indicator(h.matched.indicator).unwrap().value()))
                 .collect();
             spans.sort();
             let mut want = planted.clone();
@@ -1245,7 +1245,7 @@ proptest! {
             prop_assert_eq!(&spans, &want, "line {:?}", line);
             prop_assert!(got.iter().all(|h| h.field.is_none()));
             let mut ids: Vec<(usize, usize, u32)> =
-                got.iter().map(|h| (h.start, h.end, h.hit.indicator)).collect();
+                got.iter().map(|h| (h.start, h.end, h.matched.indicator)).collect();
             ids.sort();
             let mut oracle: Vec<(usize, usize, u32)> =
                 trawl::logs::text::scan_text(&p.set, line.as_bytes())

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::{Value as Json, json};
 
-use trawl::Hit;
+use trawl::Match;
 use trawl::hits::ObservedIn;
 use trawl::indicators::model::Value;
 use trawl::indicators::normalize;
@@ -31,7 +31,7 @@ pub struct LookupArgs {
 }
 
 /// Looks one value up by its detected kind.
-fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Hit> {
+fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Match> {
     let value = value.trim();
     if let Ok(ip) = value.parse::<IpAddr>() {
         return set.match_ip(ip).into_iter().collect();
@@ -49,7 +49,7 @@ fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Hit> {
 
 /// The `threat.enrichments[]` objects of one input's matches, as every hit output writes them:
 /// one per source of each indicator, with the input as `matched.atomic` and no field.
-fn hits_json<D: AsRef<[u8]>>(set: &IndicatorSet<D>, input: &str, hits: &[Hit]) -> Vec<Json> {
+fn hits_json<D: AsRef<[u8]>>(set: &IndicatorSet<D>, input: &str, hits: &[Match]) -> Vec<Json> {
     let mut out = Vec::new();
     for h in hits {
         trawl::hits::ecs::enrichments(set, h, input, ObservedIn::Input.name(), &mut out);
@@ -57,7 +57,7 @@ fn hits_json<D: AsRef<[u8]>>(set: &IndicatorSet<D>, input: &str, hits: &[Hit]) -
     out
 }
 
-fn hit_text<D: AsRef<[u8]>>(set: &IndicatorSet<D>, hit: &Hit) -> String {
+fn hit_text<D: AsRef<[u8]>>(set: &IndicatorSet<D>, hit: &Match) -> String {
     let Some(ind) = set.indicator(hit.indicator) else {
         return format!("{}\t?", hit.kind);
     };

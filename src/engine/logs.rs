@@ -22,7 +22,7 @@ use crate::indicators::error::{Error, Result};
 use crate::indicators::read::IndicatorSet;
 use crate::logs::format::{DETECT_HEAD, Decoder, LineKind, LogFormat, detect};
 use crate::logs::input::{self, Chunk, Follow, FollowLosses, FollowOptions, Piece};
-use crate::logs::matcher::{BatchScanner, LineHit, LineMatcher, LineOptions, ScanBuffers};
+use crate::logs::matcher::{BatchScanner, LineMatch, LineMatcher, LineOptions, ScanBuffers};
 
 /// What to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -307,7 +307,7 @@ fn work<D: AsRef<[u8]>>(
             parsed,
         });
     }
-    let mut hits: Vec<(u32, LineHit)> = Vec::new();
+    let mut hits: Vec<(u32, LineMatch)> = Vec::new();
     batch.finish(|i, h| {
         let at = (lines[i as usize].offset - chunk.offset) as usize + h.start;
         if piece == Piece::default() || piece.owns(at, chunk.len()) {
@@ -335,7 +335,7 @@ fn work<D: AsRef<[u8]>>(
                     let observed = line.bytes.get(h.start..h.end).unwrap_or(&[]);
                     let hit = Hit {
                         set: matcher.set(),
-                        matched: h.hit,
+                        matched: h.matched,
                         observed: String::from_utf8_lossy(observed).into_owned(),
                         field: ObservedIn::Record(h.field.take()),
                         seen: Seen::Log {
@@ -403,7 +403,7 @@ fn enrich<D: AsRef<[u8]>>(
     format: LogFormat,
     line: &[u8],
     parsed: bool,
-    hits: &[(u32, LineHit)],
+    hits: &[(u32, LineMatch)],
     out: &mut Vec<u8>,
 ) {
     let json = format == LogFormat::JsonLines;
@@ -432,7 +432,7 @@ fn enrich<D: AsRef<[u8]>>(
         for (_, h) in hits {
             let observed = String::from_utf8_lossy(line.get(h.start..h.end).unwrap_or(&[]));
             let field = h.field.as_deref().unwrap_or(FREE_TEXT);
-            ecs::enrichments(set, &h.hit, &observed, Some(field), &mut new);
+            ecs::enrichments(set, &h.matched, &observed, Some(field), &mut new);
         }
         // Nothing of the record is lost: a `threat` that is not an object is kept as
         // `threat.original`, an `enrichments` that is not an array as its first element.
@@ -888,7 +888,7 @@ mod tests {
                 "/threat/enrichments/0",
             ),
         ] {
-            let hits: Vec<(u32, LineHit)> = m.scan(line).map(|h| (0, h)).collect();
+            let hits: Vec<(u32, LineMatch)> = m.scan(line).map(|h| (0, h)).collect();
             assert_eq!(hits.len(), 1);
             let mut out = Vec::new();
             enrich(&set, LogFormat::JsonLines, line, true, &hits, &mut out);

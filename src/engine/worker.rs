@@ -14,7 +14,7 @@ use super::dedup::Dedup;
 use super::stats::Stats;
 use crate::hits::{self, FlowInfo, Hit, ObservedIn, Origin, SetVersion, Transport};
 use crate::indicators::field::Field;
-use crate::indicators::read::Hit as Match;
+use crate::indicators::read::Match;
 use crate::packets::app::{dns, http, smtp, tls};
 use crate::packets::decode::{self, Encap, Packet};
 use crate::packets::flow::FlowKey;

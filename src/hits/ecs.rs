@@ -18,7 +18,7 @@ use serde_json::{Map, Value as Json, json};
 use super::{Hit, HitSink, ObservedIn, Origin, Seen, SetRef, SetVersion};
 use crate::Kind;
 use crate::indicators::model::{rfc3339, unix_now};
-use crate::indicators::read::{Hit as Match, IndicatorSet, Provenance};
+use crate::indicators::read::{IndicatorSet, Match, Provenance};
 
 /// Who saw the hits: written as `observer.name` and `observer.hostname`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -25,7 +25,7 @@ pub use ecs::{EcsJsonLines, Sensor};
 pub use eve::EveJsonLines;
 
 pub use crate::indicators::field::{Field, Transport};
-use crate::indicators::read::{Hit as Match, IndicatorSet};
+use crate::indicators::read::{IndicatorSet, Match};
 
 /// A loaded set and its generation: hits say which set version matched them.
 pub struct SetVersion<D> {
