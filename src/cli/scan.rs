@@ -19,7 +19,7 @@ use trawl::hits::{EcsJsonLines, EveJsonLines, Hit, HitSink, SetVersion};
 /// Hit output format.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
-    /// ECS-aligned JSON Lines (threat.enrichments).
+    /// ECS JSON Lines (threat.enrichments; validates against ECS).
     Ecs,
     /// Suricata EVE-style alert JSON Lines.
     Eve,

@@ -1,6 +1,8 @@
 //! Scanning log files: inputs are cut into chunks of whole lines, workers match chunks in
 //! parallel and render their output, and one writer puts the results back in input order (or
-//! as they come, with `ordered: false`).
+//! as they come, with `ordered: false`). A worker turns each [`LineMatch`] into a
+//! [`crate::hits::Hit`] and renders it with the one ECS renderer ([`crate::hits::ecs`]), as
+//! the packet lane's sink does; `--enrich` takes its `threat.enrichments` from the same place.
 //!
 //! ```text
 //! files / stdin / followed file ──chunks──▶ workers (LineMatcher, render) ──▶ writer (reorder)
@@ -27,7 +29,8 @@ use crate::logs::matcher::{BatchScanner, LineMatch, LineMatcher, LineOptions, Sc
 /// What to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputMode {
-    /// One ECS JSON object per hit, with file, line and byte offset.
+    /// One ECS JSON object per hit ([`crate::hits::ecs::document`]), with file, line and
+    /// byte offset.
     Hits,
     /// Every input record passed through, JSON records with `threat.enrichments` added (other
     /// lines wrapped as `{"message": …}`).

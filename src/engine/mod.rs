@@ -11,7 +11,9 @@
 //! * [`reader`] — capture files and live interfaces; [`flow::FlowKey`] routes both directions
 //!   of a flow to one worker, so [`dedup::Dedup`] (one hit per flow and indicator per window)
 //!   needs no locks.
-//! * [`worker`] — decode, extract, batched address lookups, application-layer lookups.
+//! * [`worker`] — decode, extract, batched address lookups, application-layer lookups; each
+//!   admitted match becomes a [`crate::hits::Hit`] (with the set version it was matched in)
+//!   on its way to the sink.
 //! * [`reload::Reloader`] — SIGHUP or a replaced set file swaps the set atomically.
 //! * [`stats::Stats`] — counters, merged at the end.
 

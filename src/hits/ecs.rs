@@ -18,7 +18,7 @@ use serde_json::{Map, Value as Json, json};
 use super::{Hit, HitSink, ObservedIn, Origin, Seen, SetRef, SetVersion};
 use crate::Kind;
 use crate::indicators::model::{rfc3339, unix_now};
-use crate::indicators::read::{IndicatorSet, Match, Provenance};
+use crate::indicators::read::{IndicatorRef, IndicatorSet, Match, Provenance};
 
 /// Who saw the hits: written as `observer.name` and `observer.hostname`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -127,15 +127,6 @@ fn confidence_label(score: u8) -> &'static str {
     }
 }
 
-/// The indicator's kind and value as the set states them (the match's kind if the record is
-/// out of reach).
-fn kind_value<S: SetRef>(h: &Hit<S>) -> (Kind, String) {
-    match h.set.indicators().indicator(h.matched.indicator) {
-        Some(ind) => (ind.kind().unwrap_or(h.matched.kind), ind.value()),
-        None => (h.matched.kind, String::new()),
-    }
-}
-
 /// Appends the `threat.enrichments[]` objects of one match to `out`: one per source of the
 /// indicator, each with what was matched (`matched.atomic`: `observed`; `matched.field`:
 /// `field`, none for a lookup). The only place enrichments are built: hit documents,
@@ -147,11 +138,21 @@ pub fn enrichments<D: AsRef<[u8]>>(
     field: Option<&str>,
     out: &mut Vec<Json>,
 ) {
-    let Some(ind) = set.indicator(m.indicator) else {
-        return;
-    };
-    let kind = ind.kind().unwrap_or(m.kind);
-    let value = ind.value();
+    if let Some(ind) = set.indicator(m.indicator) {
+        let kind = ind.kind().unwrap_or(m.kind);
+        push_enrichments(&ind, kind, &ind.value(), observed, field, out);
+    }
+}
+
+/// [`enrichments`] of an indicator already resolved (its kind and value read once per hit).
+fn push_enrichments(
+    ind: &IndicatorRef<'_>,
+    kind: Kind,
+    value: &str,
+    observed: &str,
+    field: Option<&str>,
+    out: &mut Vec<Json>,
+) {
     for p in ind.provenance() {
         let mut matched = Map::new();
         matched.insert("atomic".into(), json!(observed));
@@ -159,7 +160,7 @@ pub fn enrichments<D: AsRef<[u8]>>(
             matched.insert("field".into(), json!(f));
         }
         matched.insert("type".into(), json!("indicator_match_rule"));
-        let (indicator, own) = indicator_json(kind, &value, &p);
+        let (indicator, own) = indicator_json(kind, value, &p);
         out.push(json!({ "indicator": indicator, "matched": matched, "trawl": own }));
     }
 }
@@ -208,15 +209,19 @@ fn observed_fields(doc: &mut Json, kind: Kind, observed: &str, field: &ObservedI
 
 /// The whole ECS document of one hit, seen by `sensor`.
 pub fn document<S: SetRef>(h: &Hit<S>, sensor: &Sensor) -> Json {
-    let (kind, value) = kind_value(h);
+    // The indicator's kind and value as the set states them (the match's kind if the record
+    // is out of reach: a damaged set).
     let mut list = Vec::new();
-    enrichments(
-        h.set.indicators(),
-        &h.matched,
-        &h.observed,
-        h.field.name(),
-        &mut list,
-    );
+    let (kind, value) = match h.set.indicators().indicator(h.matched.indicator) {
+        Some(ind) => {
+            let kind = ind.kind().unwrap_or(h.matched.kind);
+            let value = ind.value();
+            let field = h.field.name();
+            push_enrichments(&ind, kind, &value, &h.observed, field, &mut list);
+            (kind, value)
+        }
+        None => (h.matched.kind, String::new()),
+    };
     let mut doc = json!({
         "observer": { "name": sensor.name, "hostname": sensor.hostname },
         "threat": { "enrichments": list },
