@@ -29,7 +29,7 @@ use crate::logs::matcher::{BatchScanner, LineMatch, LineMatcher, LineOptions, Sc
 /// What to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputMode {
-    /// One ECS JSON object per hit ([`crate::hits::ecs::document`]), with file, line and
+    /// One ECS JSON object per hit ([`crate::hits::ecs::write_document`]), with file, line and
     /// byte offset.
     Hits,
     /// Every input record passed through, JSON records with `threat.enrichments` added (other
@@ -349,7 +349,7 @@ fn work<D: AsRef<[u8]>>(
                             time,
                         },
                     };
-                    let _ = serde_json::to_writer(&mut out, &ecs::document(&hit, sensor));
+                    let _ = ecs::write_document(&hit, sensor, &mut out);
                     out.push(b'\n');
                 }
             }

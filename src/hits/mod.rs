@@ -8,8 +8,8 @@
 //!   is rendered.
 //! * [`ecs`] — the one ECS renderer: [`ecs::enrichments`] builds `threat.enrichments[]` (the
 //!   same objects for every lane, for `--enrich` records and for `lookup --json`, whose input
-//!   is [`ObservedIn::Input`]), [`ecs::document`] the whole hit document. Fields ECS does not define live in the custom namespace `trawl` (see
-//!   [`ecs`]).
+//!   is [`ObservedIn::Input`]), [`ecs::write_document`] the whole hit document. Fields ECS
+//!   does not define live in the custom namespace `trawl` (see [`ecs`]).
 //! * [`HitSink`] — where packet hits go; printers are sinks: [`EcsJsonLines`] and
 //!   [`EveJsonLines`] (Suricata EVE `alert` records). The engine runs one sink on its own
 //!   thread, fed by the hits channel.

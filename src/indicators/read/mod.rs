@@ -1308,14 +1308,14 @@ pub struct Provenance<'a> {
     pub exact: bool,
 }
 
-impl Provenance<'_> {
+impl<'a> Provenance<'a> {
     /// Whether valid at `now` (Unix seconds).
     pub fn active_at(&self, now: i64) -> bool {
         self.valid_from.is_none_or(|t| t <= now) && self.valid_until.is_none_or(|t| now < t)
     }
 
     /// The labels as a list.
-    pub fn labels(&self) -> impl Iterator<Item = &str> {
+    pub fn labels(&self) -> impl Iterator<Item = &'a str> + use<'a> {
         self.labels.split(',').filter(|s| !s.is_empty())
     }
 }
