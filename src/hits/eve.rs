@@ -1,10 +1,9 @@
 //! Suricata EVE-style `alert` records, for pipelines that already ingest Suricata.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use serde_json::json;
-
-use std::sync::Arc;
 
 use super::{Hit, HitSink, Seen, SetVersion};
 
