@@ -17,14 +17,14 @@ use std::time::Instant;
 
 use memmap2::Mmap;
 use trawl::engine::{self, Options, Progress};
-use trawl::hits::{HitSink, Sighting};
+use trawl::hits::{Hit, HitSink, SetVersion};
 use trawl::packets::capture::CaptureFile;
 
 /// Counts hits and drops them (the sink is not what is measured).
 struct Discard;
 
 impl HitSink<Mmap> for Discard {
-    fn write(&mut self, _: &Sighting<Mmap>) -> std::io::Result<()> {
+    fn write(&mut self, _: &Hit<std::sync::Arc<SetVersion<Mmap>>>) -> std::io::Result<()> {
         Ok(())
     }
     fn flush(&mut self) -> std::io::Result<()> {

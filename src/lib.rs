@@ -19,8 +19,8 @@
 //! assert_eq!(report.indicators_total(), 2);
 //! // … and query it in place (`IndicatorSet::open` maps a file the same way).
 //! let set = IndicatorSet::from_bytes(AlignedBytes::copy_from(&file.finish(0)))?;
-//! let hit = set.match_ip("203.0.113.7".parse()?).expect("inside the /24");
-//! let indicator = set.indicator(hit.indicator).unwrap();
+//! let m = set.match_ip("203.0.113.7".parse()?).expect("inside the /24");
+//! let indicator = set.indicator(m.indicator).unwrap();
 //! assert_eq!(indicator.value(), "203.0.113.0/24");
 //! assert_eq!(indicator.provenance().next().unwrap().source, "demo");
 //! assert!(set.match_domain("www.Evil.Example.COM").is_some());
@@ -40,4 +40,4 @@ pub mod sightings;
 pub use indicators::error::{Error, Result};
 pub use indicators::model::{Indicator, Kind, Meta, Tlp, Value};
 pub use indicators::notice::Notices;
-pub use indicators::read::{Hit, IndicatorSet};
+pub use indicators::read::{IndicatorSet, Match};

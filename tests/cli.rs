@@ -109,12 +109,17 @@ fn lookup_text_json_bulk_and_exit_codes() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.len(), 3, "one result per non-empty input line");
-    assert_eq!(rows[0]["hits"][0]["type"], "sha256");
+    // Each hit is a `threat.enrichments[]` object, as in every hit output.
+    assert_eq!(rows[0]["hits"][0]["trawl"]["indicator"]["type"], "sha256");
     assert_eq!(
-        rows[1]["hits"][0]["indicator"],
+        rows[1]["hits"][0]["trawl"]["indicator"]["value"],
         "http://malware.example/payload.exe"
     );
-    assert_eq!(rows[1]["hits"][0]["sources"][0]["provider"], "blocklist");
+    assert_eq!(
+        rows[1]["hits"][0]["matched"]["atomic"],
+        "http://malware.example/payload.exe"
+    );
+    assert_eq!(rows[1]["hits"][0]["indicator"]["provider"], "blocklist");
     assert_eq!(rows[2]["matched"], false);
 }
 

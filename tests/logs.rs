@@ -103,7 +103,7 @@ fn parse_hits(out: &[u8]) -> Vec<(String, Row)> {
         .filter(|l| !l.is_empty())
         .map(|l| {
             let d: Json = serde_json::from_slice(l).unwrap();
-            assert_eq!(d["event"]["kind"], "enrichment", "{d}");
+            assert_eq!(d["event"]["kind"], "alert", "{d}");
             let e = d["threat"]["enrichments"].as_array().unwrap();
             assert_eq!(e.len(), 1, "one source per indicator: {d}");
             let e = &e[0];
@@ -119,11 +119,11 @@ fn parse_hits(out: &[u8]) -> Vec<(String, Row)> {
                 d["log"]["file"]["path"].as_str().unwrap().to_string(),
                 Row {
                     line: d["trawl"]["line"].as_u64().unwrap(),
-                    offset: d["log"]["offset"].as_u64().unwrap(),
+                    offset: d["trawl"]["offset"].as_u64().unwrap(),
                     field: e["matched"]["field"].as_str().unwrap().into(),
                     start,
                     atomic,
-                    value: e["indicator"]["trawl"]["value"].as_str().unwrap().into(),
+                    value: e["trawl"]["indicator"]["value"].as_str().unwrap().into(),
                 },
             )
         })
@@ -703,7 +703,7 @@ fn enrich_passes_every_record_through() {
         .map(|e| {
             (
                 e["matched"]["field"].as_str().unwrap(),
-                e["indicator"]["trawl"]["value"].as_str().unwrap(),
+                e["trawl"]["indicator"]["value"].as_str().unwrap(),
             )
         })
         .collect();
@@ -1232,12 +1232,12 @@ proptest! {
             batch.add_line(i as u32, line.as_bytes(), &mut decoder).unwrap();
         }
         let mut batched: Vec<Vec<(usize, usize, u32)>> = vec![Vec::new(); built.len()];
-        batch.finish(|i, h| batched[i as usize].push((h.start, h.end, h.hit.indicator)));
+        batch.finish(|i, h| batched[i as usize].push((h.start, h.end, h.matched.indicator)));
         for (i, (line, planted)) in built.iter().enumerate() {
             let got: Vec<_> = matcher.scan(line.as_bytes()).collect();
             let mut spans: Vec<(usize, usize, String)> = got
                 .iter()
-                .map(|h| (h.start, h.end, p.set.indicator(h.hit.indicator).unwrap().value()))
+                .map(|h| (h.start, h.end, p.set.indicator(h.matched.indicator).unwrap().value()))
                 .collect();
             spans.sort();
             let mut want = planted.clone();
@@ -1245,7 +1245,7 @@ proptest! {
             prop_assert_eq!(&spans, &want, "line {:?}", line);
             prop_assert!(got.iter().all(|h| h.field.is_none()));
             let mut ids: Vec<(usize, usize, u32)> =
-                got.iter().map(|h| (h.start, h.end, h.hit.indicator)).collect();
+                got.iter().map(|h| (h.start, h.end, h.matched.indicator)).collect();
             ids.sort();
             let mut oracle: Vec<(usize, usize, u32)> =
                 trawl::logs::text::scan_text(&p.set, line.as_bytes())

@@ -211,7 +211,7 @@ fn real_access_log_against_ipsum() {
             let e = &v["threat"]["enrichments"][0];
             (
                 v["trawl"]["line"].as_u64().unwrap(),
-                v["log"]["offset"].as_u64().unwrap(),
+                v["trawl"]["offset"].as_u64().unwrap(),
                 v["trawl"]["start"].as_u64().unwrap(),
                 e["matched"]["atomic"].as_str().unwrap().to_string(),
             )

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, bounded};
 use memmap2::Mmap;
 use trawl::engine::{self, Options, Progress};
-use trawl::hits::{HitSink, Origin, Sighting};
+use trawl::hits::{Hit, HitSink, Origin, Seen, SetVersion};
 use trawl::indicators::build::exclude::Exclusions;
 use trawl::indicators::build::{CompileOptions, SetBuilder};
 use trawl::indicators::collect::Location;
@@ -66,8 +66,12 @@ struct Gated {
 }
 
 impl HitSink<Mmap> for Gated {
-    fn write(&mut self, s: &Sighting<Mmap>) -> std::io::Result<()> {
-        let Origin::File { frame, .. } = s.origin else {
+    fn write(&mut self, s: &Hit<Arc<SetVersion<Mmap>>>) -> std::io::Result<()> {
+        let Seen::Packet {
+            origin: Origin::File { frame, .. },
+            ..
+        } = s.seen
+        else {
             unreachable!()
         };
         let n = {

@@ -54,7 +54,7 @@ fn ip(s: &str) -> IpAddr {
 #[test]
 fn every_kind_round_trips_with_its_provenance() {
     let (_dir, set, _) = compile();
-    let value = |h: Option<trawl::Hit>| h.map(|h| set.indicator(h.indicator).unwrap().value());
+    let value = |h: Option<trawl::Match>| h.map(|h| set.indicator(h.indicator).unwrap().value());
 
     // CIDRs: most specific prefix, IPv4-mapped, IPv6, carved and suppressed ranges.
     assert_eq!(

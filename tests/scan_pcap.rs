@@ -11,7 +11,7 @@ use std::time::Duration;
 use memmap2::Mmap;
 use trawl::engine::{self, Options, Progress};
 use trawl::feeds::detect::{FeedSpec, ingest_feeds};
-use trawl::hits::{HitSink, Origin, Sighting};
+use trawl::hits::{Hit, HitSink, ObservedIn, Origin, SetVersion};
 use trawl::indicators::build::exclude::Exclusions;
 use trawl::indicators::build::{CompileOptions, SetBuilder};
 use trawl_tools::pcap::{PcapWriter, crafted_scenario, vlan_scenario};
@@ -35,15 +35,21 @@ type Seen = (u64, &'static str, String, String, u64);
 struct Collect(Arc<Mutex<Vec<Seen>>>);
 
 impl HitSink<Mmap> for Collect {
-    fn write(&mut self, s: &Sighting<Mmap>) -> std::io::Result<()> {
-        let frame = match s.origin {
-            Origin::File { frame, .. } => frame,
+    fn write(&mut self, s: &Hit<Arc<SetVersion<Mmap>>>) -> std::io::Result<()> {
+        let trawl::hits::Seen::Packet { origin, .. } = &s.seen else {
+            panic!("a packet scan sent a hit that is not a packet's");
+        };
+        let frame = match origin {
+            Origin::File { frame, .. } => *frame,
             Origin::Interface(_) => 0,
         };
-        let value = s.set.set.indicator(s.hit.indicator).unwrap().value();
+        let ObservedIn::Packet(field) = s.field else {
+            panic!("a packet hit observed outside a packet");
+        };
+        let value = s.set.set.indicator(s.matched.indicator).unwrap().value();
         self.0.lock().unwrap().push((
             frame,
-            s.field.ecs(),
+            field.ecs(),
             s.observed.clone(),
             value,
             s.set.generation,
@@ -130,7 +136,7 @@ fn crafted_capture_gives_exactly_the_expected_hits_and_counters() {
                 "login.phish.example",
                 "phish.example",
             ),
-            (4, "http.request.original", "EvilBot/1.0", "EvilBot/1.0"),
+            (4, "trawl.http.request", "EvilBot/1.0", "EvilBot/1.0"),
             (
                 4,
                 "url.full",

@@ -104,7 +104,7 @@ fn packet_hits(dir: &Path, set: &Path, format: Format) -> PathBuf {
             set,
             &pcap,
             &opts,
-            EcsJsonLines::new(file),
+            EcsJsonLines::new(file, trawl::hits::Sensor::default()),
             &stop,
             None,
             &progress,
@@ -853,10 +853,10 @@ fn ids_missing_from_the_set_are_dropped_and_the_set_tlp_wins() {
     let mut doc: Json = serde_json::from_str(&line).unwrap();
     // A hit that claims TLP:CLEAR for an indicator the set marks AMBER…
     let mut lowered = doc.clone();
-    lowered["threat"]["enrichments"][0]["indicator"]["id"] = json!([A2]);
+    lowered["threat"]["enrichments"][0]["trawl"]["id"] = json!([A2]);
     // …and one of an indicator the set does not have (revoked since, or another set).
     let gone = "indicator--0dd00000-0000-4000-8000-000000000000";
-    doc["threat"]["enrichments"][0]["indicator"]["id"] = json!([gone]);
+    doc["threat"]["enrichments"][0]["trawl"]["id"] = json!([gone]);
     let path = dir.path().join("edited.jsonl");
     std::fs::write(&path, format!("{lowered}\n{doc}\n{doc}\n")).unwrap();
     let (agg, report, dropped) = aggregate(&set, &[&path], Window::default(), false);

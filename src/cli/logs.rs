@@ -52,6 +52,9 @@ pub struct LogsArgs {
     /// Log format.
     #[arg(long, value_enum, default_value = "auto")]
     format: FormatArg,
+    /// The sensor's name in hits (`observer.name`; default: the host name).
+    #[arg(long, value_name = "NAME")]
+    sensor: Option<String>,
     /// Only these fields: JSON dotted paths or Zeek/CSV column names (repeatable).
     #[arg(long = "field", value_name = "NAME")]
     fields: Vec<String>,
@@ -112,6 +115,7 @@ pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
         },
         ordered: !a.unordered,
         mode,
+        sensor: super::sensor(a.sensor.as_deref()),
         ..LogOptions::default()
     };
     if let Some(n) = a.threads {

@@ -9,7 +9,8 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::{Value as Json, json};
 
-use trawl::Hit;
+use trawl::Match;
+use trawl::hits::ObservedIn;
 use trawl::indicators::model::Value;
 use trawl::indicators::normalize;
 use trawl::indicators::read::IndicatorSet;
@@ -30,7 +31,7 @@ pub struct LookupArgs {
 }
 
 /// Looks one value up by its detected kind.
-fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Hit> {
+fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Match> {
     let value = value.trim();
     if let Ok(ip) = value.parse::<IpAddr>() {
         return set.match_ip(ip).into_iter().collect();
@@ -46,29 +47,17 @@ fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Hit> {
     }
 }
 
-fn hit_json<D: AsRef<[u8]>>(set: &IndicatorSet<D>, hit: &Hit) -> Json {
-    let Some(ind) = set.indicator(hit.indicator) else {
-        return json!({"type": hit.kind.name(), "error": "record missing"});
-    };
-    let sources: Vec<Json> = ind
-        .provenance()
-        .map(|p| {
-            json!({
-                "provider": p.source,
-                "id": p.id,
-                "confidence": p.score,
-                "tlp": p.tlp.map(|t| t.name()),
-                "valid_from": p.valid_from,
-                "valid_until": p.valid_until,
-                "labels": p.labels().collect::<Vec<_>>(),
-                "description": p.description,
-            })
-        })
-        .collect();
-    json!({"type": hit.kind.name(), "indicator": ind.value(), "sources": sources})
+/// The `threat.enrichments[]` objects of one input's matches, as every hit output writes them:
+/// one per source of each indicator, with the input as `matched.atomic` and no field.
+fn hits_json<D: AsRef<[u8]>>(set: &IndicatorSet<D>, input: &str, hits: &[Match]) -> Vec<Json> {
+    let mut out = Vec::new();
+    for h in hits {
+        trawl::hits::ecs::enrichments(set, h, input, ObservedIn::Input.name(), &mut out);
+    }
+    out
 }
 
-fn hit_text<D: AsRef<[u8]>>(set: &IndicatorSet<D>, hit: &Hit) -> String {
+fn hit_text<D: AsRef<[u8]>>(set: &IndicatorSet<D>, hit: &Match) -> String {
     let Some(ind) = set.indicator(hit.indicator) else {
         return format!("{}\t?", hit.kind);
     };
@@ -114,7 +103,7 @@ pub fn run(a: LookupArgs) -> anyhow::Result<ExitCode> {
             let v = json!({
                 "input": value,
                 "matched": !hits.is_empty(),
-                "hits": hits.iter().map(|h| hit_json(&set, h)).collect::<Vec<_>>(),
+                "hits": hits_json(&set, value.trim(), &hits),
             });
             writeln!(out, "{v}")
         } else if hits.is_empty() {

@@ -70,6 +70,28 @@ enum ScanCommand {
     Logs(logs::LogsArgs),
 }
 
+/// The observer hits name: `--sensor NAME`, by default the host name (`observer.hostname` is
+/// always the host name).
+pub fn sensor(name: Option<&str>) -> trawl::hits::Sensor {
+    let hostname = host_name();
+    trawl::hits::Sensor {
+        name: name.map_or_else(|| hostname.clone(), str::to_string),
+        hostname,
+    }
+}
+
+/// This machine's host name (`unknown` if the system will not say).
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: `gethostname` writes at most `buf.len()` bytes into `buf`.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match (rc, std::str::from_utf8(&buf[..len])) {
+        (0, Ok(name)) if !name.is_empty() => name.to_string(),
+        _ => "unknown".to_string(),
+    }
+}
+
 /// Opens a hit output file (`-o`) for appending, creating it if needed: a restarted sensor
 /// adds to its hit log instead of wiping it.
 pub fn append_to(path: &Path) -> anyhow::Result<File> {

@@ -14,12 +14,12 @@ use memmap2::Mmap;
 use trawl::engine::reader::{LiveCapture, LiveOptions};
 use trawl::engine::reload::Reloader;
 use trawl::engine::{self, Options, Outcome, Progress};
-use trawl::hits::{EcsJsonLines, EveJsonLines, HitSink, Sighting};
+use trawl::hits::{EcsJsonLines, EveJsonLines, Hit, HitSink, SetVersion};
 
 /// Hit output format.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
-    /// ECS-aligned JSON Lines (threat.enrichments).
+    /// ECS JSON Lines (threat.enrichments; validates against ECS).
     Ecs,
     /// Suricata EVE-style alert JSON Lines.
     Eve,
@@ -43,6 +43,9 @@ pub struct EngineArgs {
     /// Report one hit per flow and indicator per this much capture time (`0` reports all).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     dedup_window: Duration,
+    /// The sensor's name in hits (`observer.name`; default: the host name).
+    #[arg(long, value_name = "NAME")]
+    sensor: Option<String>,
 }
 
 /// `trawl scan pcap`.
@@ -112,7 +115,7 @@ enum AnySink {
 }
 
 impl HitSink<Mmap> for AnySink {
-    fn write(&mut self, s: &Sighting<Mmap>) -> std::io::Result<()> {
+    fn write(&mut self, s: &Hit<Arc<SetVersion<Mmap>>>) -> std::io::Result<()> {
         match self {
             AnySink::Ecs(x) => x.write(s),
             AnySink::Eve(x) => x.write(s),
@@ -133,7 +136,10 @@ impl EngineArgs {
             None => Box::new(BufWriter::new(std::io::stdout())),
         };
         Ok(match self.format {
-            Format::Ecs => AnySink::Ecs(EcsJsonLines::new(out)),
+            Format::Ecs => AnySink::Ecs(EcsJsonLines::new(
+                out,
+                super::sensor(self.sensor.as_deref()),
+            )),
             Format::Eve => AnySink::Eve(EveJsonLines::new(out)),
         })
     }

@@ -1,6 +1,8 @@
 //! Scanning log files: inputs are cut into chunks of whole lines, workers match chunks in
 //! parallel and render their output, and one writer puts the results back in input order (or
-//! as they come, with `ordered: false`).
+//! as they come, with `ordered: false`). A worker turns each [`LineMatch`] into a
+//! [`crate::hits::Hit`] and renders it with the one ECS renderer ([`crate::hits::ecs`]), as
+//! the packet lane's sink does; `--enrich` takes its `threat.enrichments` from the same place.
 //!
 //! ```text
 //! files / stdin / followed file ──chunks──▶ workers (LineMatcher, render) ──▶ writer (reorder)
@@ -17,17 +19,18 @@ use crossbeam_channel::bounded;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
+use crate::hits::{FREE_TEXT, Hit, ObservedIn, Seen, Sensor, ecs};
 use crate::indicators::error::{Error, Result};
-use crate::indicators::model::rfc3339;
 use crate::indicators::read::IndicatorSet;
 use crate::logs::format::{DETECT_HEAD, Decoder, LineKind, LogFormat, detect};
 use crate::logs::input::{self, Chunk, Follow, FollowLosses, FollowOptions, Piece};
-use crate::logs::matcher::{BatchScanner, LineHit, LineMatcher, LineOptions, ScanBuffers};
+use crate::logs::matcher::{BatchScanner, LineMatch, LineMatcher, LineOptions, ScanBuffers};
 
 /// What to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputMode {
-    /// One ECS JSON object per hit, with file, line and byte offset.
+    /// One ECS JSON object per hit ([`crate::hits::ecs::write_document`]), with file, line and
+    /// byte offset.
     Hits,
     /// Every input record passed through, JSON records with `threat.enrichments` added (other
     /// lines wrapped as `{"message": …}`).
@@ -57,6 +60,8 @@ pub struct LogOptions {
     pub ordered: bool,
     /// What to write.
     pub mode: OutputMode,
+    /// Who the hits name as their observer.
+    pub sensor: Sensor,
 }
 
 impl Default for LogOptions {
@@ -69,6 +74,7 @@ impl Default for LogOptions {
             line: LineOptions::default(),
             ordered: true,
             mode: OutputMode::Hits,
+            sensor: Sensor::default(),
         }
     }
 }
@@ -270,6 +276,7 @@ fn work<D: AsRef<[u8]>>(
     chunk: &Chunk,
     seq: u64,
     mode: OutputMode,
+    sensor: &Sensor,
 ) -> Done {
     let mut stats = FileStats {
         bytes: chunk.fresh_len() as u64,
@@ -303,7 +310,7 @@ fn work<D: AsRef<[u8]>>(
             parsed,
         });
     }
-    let mut hits: Vec<(u32, LineHit)> = Vec::new();
+    let mut hits: Vec<(u32, LineMatch)> = Vec::new();
     batch.finish(|i, h| {
         let at = (lines[i as usize].offset - chunk.offset) as usize + h.start;
         if piece == Piece::default() || piece.owns(at, chunk.len()) {
@@ -318,25 +325,31 @@ fn work<D: AsRef<[u8]>>(
         while next_hit < hits.len() && hits[next_hit].0 as usize == i {
             next_hit += 1;
         }
-        let line_hits = &hits[first..next_hit];
+        let line_hits = &mut hits[first..next_hit];
         stats.matched_lines += u64::from(!line_hits.is_empty());
         match mode {
             OutputMode::Hits => {
-                let when = (!line_hits.is_empty())
+                let time = (!line_hits.is_empty())
                     .then(|| record_time(decoder.format(), line.bytes))
                     .flatten();
                 // A continued line's hits are placed in the whole line.
                 let lead = if i == 0 { piece.lead } else { 0 };
-                for (_, h) in line_hits {
-                    let doc = hit_json(
-                        matcher.set(),
-                        &src.name,
-                        (li.number, li.offset - lead, lead),
-                        line.bytes,
-                        h,
-                        when.as_deref(),
-                    );
-                    let _ = serde_json::to_writer(&mut out, &doc);
+                for (_, h) in line_hits.iter_mut() {
+                    let observed = line.bytes.get(h.start..h.end).unwrap_or(&[]);
+                    let hit = Hit {
+                        set: matcher.set(),
+                        matched: h.matched,
+                        observed: String::from_utf8_lossy(observed).into_owned(),
+                        field: ObservedIn::Record(h.field.take()),
+                        seen: Seen::Log {
+                            file: src.name.clone(),
+                            line: li.number,
+                            offset: li.offset - lead,
+                            span: (h.start as u64 + lead, h.end as u64 + lead),
+                            time,
+                        },
+                    };
+                    let _ = ecs::write_document(&hit, sensor, &mut out);
                     out.push(b'\n');
                 }
             }
@@ -367,71 +380,10 @@ fn work<D: AsRef<[u8]>>(
     }
 }
 
-/// The ECS enrichments of one hit: one per source of the indicator.
-fn enrichments<D: AsRef<[u8]>>(set: &IndicatorSet<D>, line: &[u8], h: &LineHit) -> Vec<Json> {
-    let Some(ind) = set.indicator(h.hit.indicator) else {
-        return Vec::new();
-    };
-    let kind = ind.kind().unwrap_or(h.hit.kind);
-    let value = ind.value();
-    let atomic = String::from_utf8_lossy(line.get(h.start..h.end).unwrap_or(&[])).into_owned();
-    ind.provenance()
-        .map(|p| {
-            let mut indicator = json!({
-                "type": kind.sco_type(),
-                "provider": p.source,
-                "trawl": { "type": kind.name(), "value": value },
-            });
-            if let Some(id) = p.id {
-                indicator["id"] = json!([id]);
-            }
-            if let Some(s) = p.score {
-                indicator["score"] = json!(s);
-            }
-            if let Some(t) = p.tlp {
-                indicator["marking"] = json!({ "tlp": t.name().to_uppercase() });
-            }
-            if let Some(t) = p.valid_until {
-                indicator["valid_until"] = json!(rfc3339(t, 0));
-            }
-            json!({
-                "matched": {
-                    "field": h.field.as_deref().unwrap_or("message"),
-                    "atomic": atomic,
-                    "type": "indicator_match_rule",
-                },
-                "indicator": indicator,
-            })
-        })
-        .collect()
-}
-
-/// One hit as an ECS document with where it was found: the line's number and byte offset, and
-/// how many bytes of the line come before `line` (a piece of a line too long to hold whole;
-/// else 0), which the hit's span is moved by.
-fn hit_json<D: AsRef<[u8]>>(
-    set: &IndicatorSet<D>,
-    file: &str,
-    (line_no, offset, lead): (u64, u64, u64),
-    line: &[u8],
-    h: &LineHit,
-    when: Option<&str>,
-) -> Json {
-    let now = rfc3339(crate::indicators::model::unix_now(), 0);
-    let (start, end) = (h.start as u64 + lead, h.end as u64 + lead);
-    json!({
-        "@timestamp": when.unwrap_or(&now),
-        "event": { "kind": "enrichment", "category": ["threat"], "type": ["indicator"], "dataset": "trawl.log", "created": now },
-        "log": { "file": { "path": file }, "offset": offset },
-        "trawl": { "line": line_no, "start": start, "end": end },
-        "threat": { "enrichments": enrichments(set, line, h) },
-    })
-}
-
-/// The time a JSON record says it happened (`@timestamp`, or EVE's `timestamp`), as RFC 3339
-/// UTC with microseconds; `None` for other formats or records without a readable time (the
-/// hit then carries the scan time).
-fn record_time(format: LogFormat, line: &[u8]) -> Option<String> {
+/// The time a JSON record says it happened (`@timestamp`, or EVE's `timestamp`): seconds and
+/// nanoseconds since the Unix epoch; `None` for other formats or records without a readable
+/// time (the hit then carries the scan time).
+fn record_time(format: LogFormat, line: &[u8]) -> Option<(i64, u32)> {
     if format != LogFormat::JsonLines {
         return None;
     }
@@ -442,7 +394,7 @@ fn record_time(format: LogFormat, line: &[u8]) -> Option<String> {
     let t = chrono::DateTime::parse_from_rfc3339(text)
         .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
         .ok()?;
-    Some(rfc3339(t.timestamp(), t.timestamp_subsec_nanos()))
+    Some((t.timestamp(), t.timestamp_subsec_nanos()))
 }
 
 /// `--enrich`: the record with `threat.enrichments` added. A JSON record without hits is
@@ -454,7 +406,7 @@ fn enrich<D: AsRef<[u8]>>(
     format: LogFormat,
     line: &[u8],
     parsed: bool,
-    hits: &[(u32, LineHit)],
+    hits: &[(u32, LineMatch)],
     out: &mut Vec<u8>,
 ) {
     let json = format == LogFormat::JsonLines;
@@ -479,10 +431,12 @@ fn enrich<D: AsRef<[u8]>>(
         _ => json!({ "message": String::from_utf8_lossy(line) }),
     };
     if !hits.is_empty() {
-        let new: Vec<Json> = hits
-            .iter()
-            .flat_map(|(_, h)| enrichments(set, line, h))
-            .collect();
+        let mut new = Vec::new();
+        for (_, h) in hits {
+            let observed = String::from_utf8_lossy(line.get(h.start..h.end).unwrap_or(&[]));
+            let field = h.field.as_deref().unwrap_or(FREE_TEXT);
+            ecs::enrichments(set, &h.matched, &observed, Some(field), &mut new);
+        }
         // Nothing of the record is lost: a `threat` that is not an object is kept as
         // `threat.original`, an `enrichments` that is not an array as its first element.
         if let Some(o) = doc.as_object_mut() {
@@ -586,7 +540,15 @@ where
                         let matcher = LineMatcher::new(set, opts.line.clone());
                         let mut batch =
                             BatchScanner::with_buffers(&matcher, std::mem::take(&mut buffers));
-                        let done = work(&matcher, &mut batch, &src, &chunk, seq, opts.mode);
+                        let done = work(
+                            &matcher,
+                            &mut batch,
+                            &src,
+                            &chunk,
+                            seq,
+                            opts.mode,
+                            &opts.sensor,
+                        );
                         buffers = batch.into_buffers();
                         done
                     });
@@ -849,13 +811,13 @@ mod tests {
     fn hits_carry_the_record_time() {
         let eve = br#"{"timestamp":"2024-03-12T10:15:31.990211+0000","dest_ip":"203.0.113.7"}"#;
         assert_eq!(
-            record_time(LogFormat::JsonLines, eve).as_deref(),
-            Some("2024-03-12T10:15:31.990211Z")
+            record_time(LogFormat::JsonLines, eve),
+            Some((1_710_238_531, 990_211_000))
         );
         let ecs = br#"{"@timestamp":"2026-02-01T11:30:00.250+01:00","timestamp":"x"}"#;
         assert_eq!(
-            record_time(LogFormat::JsonLines, ecs).as_deref(),
-            Some("2026-02-01T10:30:00.250000Z")
+            record_time(LogFormat::JsonLines, ecs),
+            Some((1_769_941_800, 250_000_000))
         );
         assert_eq!(
             record_time(LogFormat::JsonLines, br#"{"a":"203.0.113.7"}"#),
@@ -929,7 +891,7 @@ mod tests {
                 "/threat/enrichments/0",
             ),
         ] {
-            let hits: Vec<(u32, LineHit)> = m.scan(line).map(|h| (0, h)).collect();
+            let hits: Vec<(u32, LineMatch)> = m.scan(line).map(|h| (0, h)).collect();
             assert_eq!(hits.len(), 1);
             let mut out = Vec::new();
             enrich(&set, LogFormat::JsonLines, line, true, &hits, &mut out);

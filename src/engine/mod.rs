@@ -12,7 +12,9 @@
 //! * [`reader`] — capture files and live interfaces; [`FlowKey`](crate::packets::flow::FlowKey)
 //!   routes both directions of a flow to one worker, so [`dedup::Dedup`] (one hit per flow and
 //!   indicator per window) needs no locks.
-//! * [`worker`] — decode, extract, batched address lookups, application-layer lookups.
+//! * [`worker`] — decode, extract, batched address lookups, application-layer lookups; each
+//!   admitted match becomes a [`crate::hits::Hit`] (with the set version it was matched in)
+//!   on its way to the sink.
 //! * [`reload::Reloader`] — SIGHUP or a replaced set file swaps the set atomically.
 //! * [`stats::Stats`] — counters, merged at the end; [`Options::notices`] hears the running
 //!   counters and reloads while a scan runs (the engine prints nothing).
@@ -35,7 +37,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use memmap2::Mmap;
 
-use crate::hits::{HitSink, Sighting};
+use crate::hits::{Hit, HitSink, SetVersion};
 use crate::indicators::error::{Error, Result};
 use crate::indicators::notice::Notices;
 use crate::packets::capture::CaptureFile;
@@ -44,6 +46,9 @@ use reader::{LiveCapture, read_file};
 use reload::Reloader;
 use stats::Stats;
 use worker::Worker;
+
+/// A packet hit, with the set version it was matched in.
+type PacketHit = Hit<Arc<SetVersion<Mmap>>>;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -120,7 +125,7 @@ where
     progress
         .generation
         .store(current.load().generation, Ordering::Relaxed);
-    let (hit_tx, hit_rx): (Sender<Sighting<Mmap>>, Receiver<Sighting<Mmap>>) = bounded(4096);
+    let (hit_tx, hit_rx): (Sender<PacketHit>, Receiver<PacketHit>) = bounded(4096);
     // Dropping `done_tx` wakes the reload thread at once.
     let (done_tx, done_rx) = bounded::<()>(0);
     let window = i64::try_from(opts.dedup_window.as_nanos()).unwrap_or(i64::MAX);

@@ -12,9 +12,9 @@ use crossbeam_channel::{Sender, TrySendError};
 use super::batch::{Batch, FrameRef};
 use super::dedup::Dedup;
 use super::stats::Stats;
-use crate::hits::{FlowInfo, Origin, SetVersion, Sighting, Transport};
+use crate::hits::{self, FlowInfo, Hit, ObservedIn, Origin, SetVersion, Transport};
 use crate::indicators::field::Field;
-use crate::indicators::read::Hit;
+use crate::indicators::read::Match;
 use crate::packets::app::{dns, http, smtp, tls};
 use crate::packets::decode::{self, Encap, Packet};
 use crate::packets::flow::FlowKey;
@@ -27,14 +27,14 @@ const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 /// One worker's state.
 pub struct Worker<D> {
     set: Arc<ArcSwap<SetVersion<D>>>,
-    hits: Sender<Sighting<D>>,
+    hits: Sender<Hit<Arc<SetVersion<D>>>>,
     dedup: Dedup,
     /// This worker's counters.
     pub stats: Stats,
     /// Set when the sink has gone (its output failed): the worker should stop.
     pub closed: bool,
     ips: Vec<IpAddr>,
-    ip_hits: Vec<Option<Hit>>,
+    ip_hits: Vec<Option<Match>>,
     names: Vec<u8>,
     items: Vec<(Field, Range<usize>)>,
     addrs: Vec<(Field, IpAddr)>,
@@ -46,9 +46,7 @@ pub struct Worker<D> {
 struct Seen {
     frame: FrameRef,
     flow: FlowInfo,
-    /// The IP protocol number and link-layer context: with `flow`, the flow's key (built only
-    /// for a hit).
-    proto: u8,
+    /// The link-layer context: with `flow`, the flow's key (built only for a hit).
     encap: Encap,
     payload: Range<usize>,
 }
@@ -57,7 +55,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
     /// A worker reading the current set from `set` and sending hits to `hits`.
     pub fn new(
         set: Arc<ArcSwap<SetVersion<D>>>,
-        hits: Sender<Sighting<D>>,
+        hits: Sender<Hit<Arc<SetVersion<D>>>>,
         dedup_window_ns: i64,
     ) -> Self {
         Worker {
@@ -111,7 +109,6 @@ impl<D: AsRef<[u8]>> Worker<D> {
             seen.push(Seen {
                 frame: *f,
                 flow: flow_info(&pkt),
-                proto: pkt.transport.ip_number(),
                 encap: pkt.encap,
                 payload: payload_off..payload_off + payload_len,
             });
@@ -302,7 +299,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
         batch: &Batch,
         s: &Seen,
         field: Field,
-        hit: Hit,
+        hit: Match,
         observed: impl FnOnce() -> String,
     ) {
         if !self.dedup.admit(
@@ -312,7 +309,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
                 s.flow.src_port.unwrap_or(0),
                 s.flow.dst,
                 s.flow.dst_port.unwrap_or(0),
-                s.proto,
+                s.flow.transport.ip_number(),
             )
             .within(s.encap),
             hit.indicator,
@@ -323,27 +320,31 @@ impl<D: AsRef<[u8]>> Worker<D> {
             return;
         }
         self.stats.hits += 1;
-        let sighting = Sighting {
-            ts: (s.frame.ts_sec, s.frame.ts_nsec),
-            origin: if batch.live {
-                Origin::Interface(batch.origin.clone())
-            } else {
-                Origin::File {
-                    file: batch.origin.clone(),
-                    frame: s.frame.number,
-                }
+        let vlans = s.encap.vlan_ids;
+        let found = Hit {
+            seen: hits::Seen::Packet {
+                ts: (s.frame.ts_sec, s.frame.ts_nsec),
+                origin: if batch.live {
+                    Origin::Interface(batch.origin.clone())
+                } else {
+                    Origin::File {
+                        file: batch.origin.clone(),
+                        frame: s.frame.number,
+                    }
+                },
+                flow: s.flow,
+                vlans: [vlans[0], vlans[1]],
             },
-            flow: s.flow,
-            field,
+            field: ObservedIn::Packet(field),
             observed: observed(),
-            hit,
+            matched: hit,
             set: set.clone(),
         };
-        match self.hits.try_send(sighting) {
+        match self.hits.try_send(found) {
             Ok(()) => {}
-            Err(TrySendError::Full(sighting)) => {
+            Err(TrySendError::Full(found)) => {
                 self.stats.backpressure += 1;
-                self.closed |= self.hits.send(sighting).is_err();
+                self.closed |= self.hits.send(found).is_err();
             }
             Err(TrySendError::Disconnected(_)) => self.closed = true,
         }
@@ -356,11 +357,6 @@ fn flow_info(p: &Packet<'_>) -> FlowInfo {
         dst: p.dst,
         src_port: p.src_port,
         dst_port: p.dst_port,
-        transport: match p.transport {
-            decode::Transport::Tcp => Transport::Tcp,
-            decode::Transport::Udp => Transport::Udp,
-            decode::Transport::Icmpv4 | decode::Transport::Icmpv6 => Transport::Icmp,
-            decode::Transport::Other(n) => Transport::Other(n),
-        },
+        transport: p.transport,
     }
 }

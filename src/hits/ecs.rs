@@ -1,23 +1,47 @@
-//! ECS-aligned JSON Lines: one object per hit, with one `threat.enrichments[]` entry per source
-//! of the indicator (DESIGN.md, "Hits").
+//! The ECS renderer: one JSON document per hit, valid against the Elastic Common Schema, with
+//! one `threat.enrichments[]` entry per source of the indicator.
+//!
+//! Every field is an ECS field holding a value of its ECS type, except those under trawl's
+//! custom namespace `trawl`: `trawl.*` at the top of a document (where the hit was found in
+//! a capture or log, the set generation, the indicator's kind and value) and
+//! `threat.enrichments[].trawl.*` in each enrichment (what ECS has no field for: the source's
+//! STIX ids, score, labels and validity end, trawl's kind). Hit documents
+//! ([`write_document`]) and the enrichments of `--enrich` records and `lookup --json`
+//! ([`enrichments`]) build each enrichment with one function, so they are the same bytes.
+//! `tools/elasticsearch/` holds the index template.
 
 use std::io::{self, Write};
+use std::net::IpAddr;
+use std::sync::Arc;
 
-use serde_json::{Map, Value as Json, json};
+use serde::Serialize;
+use serde_json::Value as Json;
 
-use super::{HitSink, Origin, Sighting};
+use super::{Hit, HitSink, ObservedIn, Origin, Seen, SetRef, SetVersion};
 use crate::Kind;
-use crate::indicators::model::rfc3339;
+use crate::indicators::field::Field;
+use crate::indicators::model::{Tlp, rfc3339, unix_now};
+use crate::indicators::read::{IndicatorSet, Match, Provenance};
+
+/// Who saw the hits: written as `observer.name` and `observer.hostname`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sensor {
+    /// The sensor's name (`--sensor`; by default the host name).
+    pub name: String,
+    /// The host name of the machine trawl runs on.
+    pub hostname: String,
+}
 
 /// Writes hits as ECS JSON Lines to any writer.
 pub struct EcsJsonLines<W: Write> {
     out: W,
+    sensor: Sensor,
 }
 
 impl<W: Write> EcsJsonLines<W> {
-    /// A sink writing to `out` (wrap files in a `BufWriter`).
-    pub fn new(out: W) -> Self {
-        EcsJsonLines { out }
+    /// A sink writing to `out` (wrap files in a `BufWriter`), naming `sensor` as the observer.
+    pub fn new(out: W, sensor: Sensor) -> Self {
+        EcsJsonLines { out, sensor }
     }
 
     /// The writer back.
@@ -26,52 +50,16 @@ impl<W: Write> EcsJsonLines<W> {
     }
 }
 
-/// The ECS `threat.indicator` object of one provenance entry.
-fn indicator_json(kind: Kind, value: &str, p: &crate::indicators::read::Provenance<'_>) -> Json {
-    let mut ind = Map::new();
-    ind.insert("type".into(), json!(kind.sco_type()));
-    match kind {
-        Kind::Ipv4 | Kind::Ipv6 => {
-            ind.insert("ip".into(), json!(value));
-        }
-        Kind::Domain => {
-            ind.insert("url".into(), json!({ "domain": value }));
-        }
-        Kind::Url | Kind::HttpRequest => {
-            ind.insert("url".into(), json!({ "original": value }));
-        }
-        Kind::Email => {
-            ind.insert("email".into(), json!({ "address": value }));
-        }
-        Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512 => {
-            ind.insert("file".into(), json!({ "hash": { kind.name(): value } }));
-        }
-    }
-    ind.insert("provider".into(), json!(p.source));
-    if let Some(id) = p.id {
-        ind.insert("id".into(), json!([id]));
-    }
-    if let Some(score) = p.score {
-        ind.insert("confidence".into(), json!(confidence_label(score)));
-        ind.insert("score".into(), json!(score));
-    }
-    if let Some(tlp) = p.tlp {
-        ind.insert(
-            "marking".into(),
-            json!({ "tlp": tlp.name().to_uppercase() }),
-        );
-    }
-    if let Some(t) = p.valid_until {
-        ind.insert("valid_until".into(), json!(rfc3339(t, 0)));
-    }
-    if let Some(d) = p.description {
-        ind.insert("description".into(), json!(d));
-    }
-    let labels: Vec<&str> = p.labels().collect();
-    if !labels.is_empty() {
-        ind.insert("labels".into(), json!(labels));
-    }
-    Json::Object(ind)
+/// An address indicator's value as an ECS `ip`: the bare address of a host (`/32`, `/128` or
+/// no prefix); `None` for a network, which ECS's `ip` type cannot hold.
+fn bare_ip(value: &str) -> Option<IpAddr> {
+    let (addr, prefix) = value.split_once('/').unwrap_or((value, ""));
+    let ip: IpAddr = addr.parse().ok()?;
+    let host = match ip {
+        IpAddr::V4(_) => "32",
+        IpAddr::V6(_) => "128",
+    };
+    (prefix.is_empty() || prefix == host).then_some(ip)
 }
 
 /// ECS `threat.indicator.confidence` is a label; STIX 2.1 Appendix A maps 0–100 onto it.
@@ -84,60 +72,599 @@ fn confidence_label(score: u8) -> &'static str {
     }
 }
 
-/// The whole ECS document of one sighting.
-pub(crate) fn sighting_json<D: AsRef<[u8]>>(s: &Sighting<D>) -> Json {
-    let set = &s.set.set;
-    let (kind, value, enrichments) = match set.indicator(s.hit.indicator) {
-        Some(ind) => {
-            let kind = ind.kind().unwrap_or(s.hit.kind);
-            let value = ind.value();
-            let enrichments: Vec<Json> = ind
-                .provenance()
-                .map(|p| {
-                    json!({
-                        "matched": {
-                            "field": s.field.ecs(),
-                            "atomic": s.observed,
-                            "type": "indicator_match_rule",
-                        },
-                        "indicator": indicator_json(kind, &value, &p),
-                    })
-                })
-                .collect();
-            (kind, value, enrichments)
+/// ECS `marking.tlp` values.
+fn tlp_label(tlp: Tlp) -> &'static str {
+    match tlp {
+        Tlp::Clear => "CLEAR",
+        Tlp::Green => "GREEN",
+        Tlp::Amber => "AMBER",
+        Tlp::AmberStrict => "AMBER+STRICT",
+        Tlp::Red => "RED",
+    }
+}
+
+// The documents are serialized from these structs rather than built as `serde_json::Value`
+// maps: no key strings to allocate and no maps to sort, which matters on the sink thread of
+// a busy sensor. Fields are declared in alphabetical order, the order a `Value` map keeps, so
+// an enrichment is the same bytes whether it is written from here or inserted into an
+// `--enrich` record as a `Value`.
+
+/// One `threat.enrichments[]` entry.
+#[derive(Serialize)]
+struct Enrichment<'a> {
+    indicator: EcsIndicator<'a>,
+    matched: Matched<'a>,
+    trawl: SourceOwn<'a>,
+}
+
+/// `threat.enrichments[].indicator`.
+#[derive(Serialize)]
+struct EcsIndicator<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<Address<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<FileHash<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    marking: Option<Marking>,
+    name: &'a str,
+    provider: &'a str,
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<Url<'a>>,
+}
+
+#[derive(Serialize)]
+struct Address<'a> {
+    address: &'a str,
+}
+
+#[derive(Serialize)]
+struct FileHash<'a> {
+    hash: Hashes<'a>,
+}
+
+#[derive(Default, Serialize)]
+struct Hashes<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    md5: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha1: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha512: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Marking {
+    tlp: &'static str,
+}
+
+#[derive(Default, Serialize)]
+struct Url<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original: Option<&'a str>,
+}
+
+/// `threat.enrichments[].matched`.
+#[derive(Serialize)]
+struct Matched<'a> {
+    atomic: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(rename = "type")]
+    ty: &'static str,
+}
+
+/// trawl's own fields of one source (`threat.enrichments[].trawl`).
+#[derive(Serialize)]
+struct SourceOwn<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<[&'a str; 1]>,
+    indicator: KindValue<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    labels: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_until: Option<String>,
+}
+
+/// The indicator as the set holds it: trawl's kind name and its value.
+#[derive(Clone, Copy, Serialize)]
+struct KindValue<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    value: &'a str,
+}
+
+/// The enrichment of one source.
+fn enrichment<'a>(
+    kind: Kind,
+    value: &'a str,
+    p: &Provenance<'a>,
+    observed: &'a str,
+    field: Option<&'a str>,
+) -> Enrichment<'a> {
+    let mut url = None;
+    let mut email = None;
+    let mut file = None;
+    let mut ip = None;
+    match kind {
+        Kind::Ipv4 | Kind::Ipv6 => ip = bare_ip(value),
+        Kind::Domain => {
+            url = Some(Url {
+                domain: Some(value),
+                ..Url::default()
+            })
         }
-        None => (s.hit.kind, String::new(), Vec::new()),
+        Kind::Url | Kind::HttpRequest => {
+            url = Some(Url {
+                original: Some(value),
+                ..Url::default()
+            })
+        }
+        Kind::Email => email = Some(Address { address: value }),
+        Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512 => {
+            let mut hash = Hashes::default();
+            *match kind {
+                Kind::Md5 => &mut hash.md5,
+                Kind::Sha1 => &mut hash.sha1,
+                Kind::Sha256 => &mut hash.sha256,
+                _ => &mut hash.sha512,
+            } = Some(value);
+            file = Some(FileHash { hash });
+        }
+    }
+    Enrichment {
+        indicator: EcsIndicator {
+            confidence: p.score.map(confidence_label),
+            description: p.description,
+            email,
+            file,
+            ip,
+            marking: p.tlp.map(|t| Marking { tlp: tlp_label(t) }),
+            name: value,
+            provider: p.source,
+            ty: kind.sco_type(),
+            url,
+        },
+        matched: Matched {
+            atomic: observed,
+            field,
+            ty: "indicator_match_rule",
+        },
+        trawl: SourceOwn {
+            id: p.id.map(|id| [id]),
+            indicator: KindValue {
+                ty: kind.name(),
+                value,
+            },
+            labels: p.labels().collect(),
+            score: p.score,
+            valid_until: p.valid_until.map(|t| rfc3339(t, 0)),
+        },
+    }
+}
+
+/// Appends the `threat.enrichments[]` objects of one match to `out`: one per source of the
+/// indicator, each with what was matched (`matched.atomic`: `observed`; `matched.field`:
+/// `field`, none for a lookup). Hit documents, `--enrich` records and `lookup --json` all
+/// take their enrichments from the same code, so they are the same bytes.
+pub fn enrichments<D: AsRef<[u8]>>(
+    set: &IndicatorSet<D>,
+    m: &Match,
+    observed: &str,
+    field: Option<&str>,
+    out: &mut Vec<Json>,
+) {
+    if let Some(ind) = set.indicator(m.indicator) {
+        let kind = ind.kind().unwrap_or(m.kind);
+        let value = ind.value();
+        for p in ind.provenance() {
+            let e = enrichment(kind, &value, &p, observed, field);
+            out.push(serde_json::to_value(e).expect("an enrichment is plain JSON"));
+        }
+    }
+}
+
+/// A whole hit document.
+#[derive(Serialize)]
+struct Document<'a> {
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<Endpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns: Option<Dns<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<Email<'a>>,
+    event: Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<Log<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network: Option<Network>,
+    observer: Observer<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    related: Option<Related<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<Endpoint>,
+    threat: Threat<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<Tls<'a>>,
+    trawl: DocOwn<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<Url<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<Original<'a>>,
+}
+
+#[derive(Serialize)]
+struct Endpoint {
+    ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+#[derive(Default, Serialize)]
+struct Dns<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    answers: Vec<DnsAnswer<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    question: Option<Name<'a>>,
+}
+
+#[derive(Serialize)]
+struct DnsAnswer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Name<'a> {
+    name: &'a str,
+}
+
+#[derive(Default, Serialize)]
+struct Email<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<Addresses<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<Addresses<'a>>,
+}
+
+#[derive(Serialize)]
+struct Addresses<'a> {
+    address: [&'a str; 1],
+}
+
+#[derive(Serialize)]
+struct Event {
+    category: &'static [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<String>,
+    dataset: &'static str,
+    kind: &'static str,
+    #[serde(rename = "type")]
+    ty: &'static [&'static str],
+}
+
+#[derive(Serialize)]
+struct Log<'a> {
+    file: Path<'a>,
+}
+
+#[derive(Serialize)]
+struct Path<'a> {
+    path: &'a str,
+}
+
+#[derive(Serialize)]
+struct Network {
+    iana_number: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inner: Option<Inner>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transport: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vlan: Option<Vlan>,
+}
+
+#[derive(Serialize)]
+struct Inner {
+    vlan: Vlan,
+}
+
+#[derive(Serialize)]
+struct Vlan {
+    id: String,
+}
+
+#[derive(Serialize)]
+struct Observer<'a> {
+    hostname: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ingress: Option<Ingress<'a>>,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Ingress<'a> {
+    interface: Name<'a>,
+}
+
+#[derive(Default, Serialize)]
+struct Related<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash: Option<[&'a str; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hosts: Option<[&'a str; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<[&'a str; 1]>,
+}
+
+#[derive(Serialize)]
+struct Threat<'a> {
+    enrichments: Vec<Enrichment<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tls<'a> {
+    client: ServerName<'a>,
+}
+
+#[derive(Serialize)]
+struct ServerName<'a> {
+    server_name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Original<'a> {
+    original: &'a str,
+}
+
+/// trawl's own fields of a hit document (`trawl.*`).
+#[derive(Serialize)]
+struct DocOwn<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<Http<'a>>,
+    indicator: KindValue<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pcap: Option<Pcap<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    set_generation: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Http<'a> {
+    request: &'a str,
+}
+
+#[derive(Serialize)]
+struct Pcap<'a> {
+    file: &'a str,
+    frame: u64,
+}
+
+/// Writes the ECS document of one hit, seen by `sensor`, to `out` (no newline).
+pub fn write_document<S: SetRef, W: Write>(
+    h: &Hit<S>,
+    sensor: &Sensor,
+    out: W,
+) -> serde_json::Result<()> {
+    // The indicator's kind and value as the set states them (the match's kind if the record
+    // is out of reach: a damaged set).
+    let ind = h.set.indicators().indicator(h.matched.indicator);
+    let kind = ind
+        .as_ref()
+        .and_then(|i| i.kind())
+        .unwrap_or(h.matched.kind);
+    let value = ind.as_ref().map(|i| i.value()).unwrap_or_default();
+    let field = h.field.name();
+    let enrichments = ind
+        .iter()
+        .flat_map(|i| i.provenance())
+        .map(|p| enrichment(kind, &value, &p, &h.observed, field))
+        .collect();
+    let observed = h.observed.as_str();
+    let mut doc = Document {
+        timestamp: String::new(),
+        destination: None,
+        dns: None,
+        email: None,
+        event: Event {
+            category: &["threat"],
+            created: None,
+            dataset: "trawl.log",
+            kind: "alert",
+            ty: &["indicator"],
+        },
+        log: None,
+        network: None,
+        observer: Observer {
+            hostname: &sensor.hostname,
+            ingress: None,
+            name: &sensor.name,
+        },
+        related: None,
+        source: None,
+        threat: Threat { enrichments },
+        tls: None,
+        trawl: DocOwn {
+            end: None,
+            http: None,
+            indicator: KindValue {
+                ty: kind.name(),
+                value: &value,
+            },
+            line: None,
+            offset: None,
+            pcap: None,
+            set_generation: h.set.generation(),
+            start: None,
+        },
+        url: None,
+        user_agent: None,
     };
-    let f = &s.flow;
-    let mut doc = json!({
-        "@timestamp": rfc3339(s.ts.0, s.ts.1),
-        "event": { "kind": "enrichment", "category": ["network", "threat"], "type": ["indicator"], "dataset": "trawl.packet" },
-        "source": { "ip": f.src.to_string() },
-        "destination": { "ip": f.dst.to_string() },
-        "network": { "transport": f.transport.name() },
-        "threat": { "enrichments": enrichments },
-        "trawl": { "indicator": { "type": kind.name(), "value": value }, "set_generation": s.set.generation },
-    });
-    if let Some(p) = f.src_port {
-        doc["source"]["port"] = json!(p);
-    }
-    if let Some(p) = f.dst_port {
-        doc["destination"]["port"] = json!(p);
-    }
-    match &s.origin {
-        Origin::File { file, frame } => {
-            doc["trawl"]["pcap"] = json!({ "file": &**file, "frame": frame });
+    match &h.seen {
+        Seen::Packet {
+            ts,
+            origin,
+            flow: f,
+            vlans,
+        } => {
+            doc.timestamp = rfc3339(ts.0, ts.1);
+            doc.event.category = &["network", "threat"];
+            doc.event.dataset = "trawl.packet";
+            doc.source = Some(Endpoint {
+                ip: f.src,
+                port: f.src_port,
+            });
+            doc.destination = Some(Endpoint {
+                ip: f.dst,
+                port: f.dst_port,
+            });
+            let vlan = |id: u16| (id != 0).then(|| Vlan { id: id.to_string() });
+            doc.network = Some(Network {
+                iana_number: f.transport.ip_number().to_string(),
+                inner: vlan(vlans[1])
+                    .filter(|_| vlans[0] != 0)
+                    .map(|vlan| Inner { vlan }),
+                transport: f.transport.name(),
+                vlan: vlan(vlans[0]),
+            });
+            match origin {
+                Origin::File { file, frame } => {
+                    doc.trawl.pcap = Some(Pcap {
+                        file,
+                        frame: *frame,
+                    });
+                }
+                Origin::Interface(name) => {
+                    doc.observer.ingress = Some(Ingress {
+                        interface: Name { name },
+                    });
+                }
+            }
         }
-        Origin::Interface(name) => {
-            doc["observer"] = json!({ "ingress": { "interface": { "name": &**name } } });
+        Seen::Log {
+            file,
+            line,
+            offset,
+            span,
+            time,
+        } => {
+            let now = rfc3339(unix_now(), 0);
+            doc.timestamp = time.map_or_else(|| now.clone(), |t| rfc3339(t.0, t.1));
+            doc.event.created = Some(now);
+            doc.log = Some(Log {
+                file: Path { path: file },
+            });
+            doc.trawl.line = Some(*line);
+            doc.trawl.offset = Some(*offset);
+            doc.trawl.start = Some(span.0);
+            doc.trawl.end = Some(span.1);
         }
     }
-    doc
+    // The observed value in the traffic field it was seen in, so that the hit can be pivoted
+    // on (the flow's addresses are there already).
+    if let ObservedIn::Packet(f) = &h.field {
+        match f {
+            Field::SourceIp | Field::DestinationIp => {}
+            Field::DnsQuestion => {
+                doc.dns = Some(Dns {
+                    question: Some(Name { name: observed }),
+                    ..Dns::default()
+                })
+            }
+            // `dns.answers` is an array of objects.
+            Field::DnsAnswerName | Field::DnsAnswerIp => {
+                let ip = *f == Field::DnsAnswerIp;
+                doc.dns = Some(Dns {
+                    answers: vec![DnsAnswer {
+                        data: ip.then_some(observed),
+                        name: (!ip).then_some(observed),
+                    }],
+                    question: None,
+                })
+            }
+            Field::TlsSni => {
+                doc.tls = Some(Tls {
+                    client: ServerName {
+                        server_name: observed,
+                    },
+                })
+            }
+            Field::HttpHost => {
+                doc.url = Some(Url {
+                    domain: Some(observed),
+                    ..Url::default()
+                })
+            }
+            Field::HttpUrl => {
+                doc.url = Some(Url {
+                    full: Some(observed),
+                    ..Url::default()
+                })
+            }
+            Field::HttpRequest => doc.trawl.http = Some(Http { request: observed }),
+            Field::HttpUserAgent => doc.user_agent = Some(Original { original: observed }),
+            Field::SmtpMailFrom | Field::SmtpRcptTo => {
+                let to = Some(Addresses {
+                    address: [observed],
+                });
+                doc.email = Some(if *f == Field::SmtpMailFrom {
+                    Email { from: to, to: None }
+                } else {
+                    Email { from: None, to }
+                });
+            }
+        }
+    }
+    // And in `related.*` by the indicator's kind.
+    let one = Some([observed]);
+    doc.related = match kind {
+        Kind::Ipv4 | Kind::Ipv6 if observed.parse::<IpAddr>().is_ok() => Some(Related {
+            ip: one,
+            ..Related::default()
+        }),
+        Kind::Domain => Some(Related {
+            hosts: one,
+            ..Related::default()
+        }),
+        Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512 => Some(Related {
+            hash: one,
+            ..Related::default()
+        }),
+        _ => None,
+    };
+    serde_json::to_writer(out, &doc)
 }
 
 impl<W: Write, D: AsRef<[u8]>> HitSink<D> for EcsJsonLines<W> {
-    fn write(&mut self, s: &Sighting<D>) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &sighting_json(s))?;
+    fn write(&mut self, h: &Hit<Arc<SetVersion<D>>>) -> io::Result<()> {
+        write_document(h, &self.sensor, &mut self.out)?;
         self.out.write_all(b"\n")
     }
 

@@ -1,20 +1,31 @@
-//! Where hits go: a [`Sighting`] (a hit with where and when it was seen) is written by a
-//! [`HitSink`]. Printers are sinks: [`EcsJsonLines`] (one ECS-aligned JSON object per hit) and
-//! [`EveJsonLines`] (Suricata EVE `alert` records). The engine runs one sink on its own thread,
-//! fed by the hits channel.
+//! Hits: the one [`Hit`] type both lanes produce (what matched, the value observed and the
+//! field it was observed in, and where it was seen), its renderers and the sinks that write it.
+//!
+//! * [`Hit`] — one indicator match with its context. The engine builds it from a lane's
+//!   result: a packet ([`Seen::Packet`]: time, capture file and frame or interface, flow,
+//!   VLANs) or a log line ([`Seen::Log`]: file, line, byte offset, span, record time). It
+//!   carries the set version it was matched in ([`SetRef`]), so every source of the indicator
+//!   is rendered.
+//! * [`ecs`] — the one ECS renderer: [`ecs::enrichments`] builds `threat.enrichments[]` (the
+//!   same objects for every lane, for `--enrich` records and for `lookup --json`, whose input
+//!   is [`ObservedIn::Input`]), [`ecs::write_document`] the whole hit document. Fields ECS
+//!   does not define live in the custom namespace `trawl` (see [`ecs`]).
+//! * [`HitSink`] — where packet hits go; printers are sinks: [`EcsJsonLines`] and
+//!   [`EveJsonLines`] (Suricata EVE `alert` records). The engine runs one sink on its own
+//!   thread, fed by the hits channel.
 
-mod ecs;
+pub mod ecs;
 mod eve;
 
 use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use ecs::EcsJsonLines;
+pub use ecs::{EcsJsonLines, Sensor};
 pub use eve::EveJsonLines;
 
-use crate::indicators::field::Field;
-use crate::indicators::read::{Hit, IndicatorSet};
+pub use crate::indicators::field::{Field, Transport};
+use crate::indicators::read::{IndicatorSet, Match};
 
 /// A loaded set and its generation: hits say which set version matched them.
 pub struct SetVersion<D> {
@@ -24,28 +35,33 @@ pub struct SetVersion<D> {
     pub generation: u64,
 }
 
-/// The transport of a flow, as written in hit output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// TCP.
-    Tcp,
-    /// UDP.
-    Udp,
-    /// ICMP or ICMPv6.
-    Icmp,
-    /// Another IP protocol (its number).
-    Other(u8),
+/// The set a hit was matched in: its indicators are read through it when the hit is rendered.
+pub trait SetRef {
+    /// The set file's bytes.
+    type Data: AsRef<[u8]>;
+    /// The set.
+    fn indicators(&self) -> &IndicatorSet<Self::Data>;
+    /// Its generation, when it is a reloaded set ([`SetVersion`]).
+    fn generation(&self) -> Option<u64>;
 }
 
-impl Transport {
-    /// ECS `network.transport` value.
-    pub fn name(self) -> &'static str {
-        match self {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
-            Transport::Icmp => "icmp",
-            Transport::Other(_) => "other",
-        }
+impl<D: AsRef<[u8]>> SetRef for Arc<SetVersion<D>> {
+    type Data = D;
+    fn indicators(&self) -> &IndicatorSet<D> {
+        &self.set
+    }
+    fn generation(&self) -> Option<u64> {
+        Some(self.generation)
+    }
+}
+
+impl<D: AsRef<[u8]>> SetRef for &IndicatorSet<D> {
+    type Data = D;
+    fn indicators(&self) -> &IndicatorSet<D> {
+        self
+    }
+    fn generation(&self) -> Option<u64> {
+        None
     }
 }
 
@@ -78,28 +94,80 @@ pub enum Origin {
     Interface(Arc<str>),
 }
 
-/// One hit with its context, as sinks receive it.
-pub struct Sighting<D> {
-    /// Capture time: seconds and nanoseconds since the Unix epoch.
-    pub ts: (i64, u32),
-    /// Where the packet came from.
-    pub origin: Origin,
-    /// The packet's addresses and ports.
-    pub flow: FlowInfo,
-    /// Where in the packet the observed value was.
-    pub field: Field,
-    /// The observed value as seen (a name, a URL, an address).
-    pub observed: String,
-    /// The indicator that matched.
-    pub hit: Hit,
-    /// The set (and its generation) the indicator lives in.
-    pub set: Arc<SetVersion<D>>,
+/// The `matched.field` of a value found in free text (not in a field of a record).
+pub const FREE_TEXT: &str = "message";
+
+/// Where in the data the observed value was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObservedIn {
+    /// A field of the traffic.
+    Packet(Field),
+    /// A field of a log record (JSON path, column name); `None` for free text.
+    Record(Option<String>),
+    /// A value given to `lookup`.
+    Input,
 }
 
-/// Receives hits, in the order the engine produces them.
+impl ObservedIn {
+    /// The name written as `threat.enrichments[].matched.field`: the ECS field of the traffic,
+    /// the record's field (`message` for free text); `None` for a lookup.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            ObservedIn::Packet(f) => Some(f.ecs()),
+            ObservedIn::Record(f) => Some(f.as_deref().unwrap_or(FREE_TEXT)),
+            ObservedIn::Input => None,
+        }
+    }
+}
+
+/// Where and when a hit was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// In a packet.
+    Packet {
+        /// Capture time: seconds and nanoseconds since the Unix epoch.
+        ts: (i64, u32),
+        /// Where the packet came from.
+        origin: Origin,
+        /// The packet's addresses and ports.
+        flow: FlowInfo,
+        /// The 802.1Q/802.1ad VLAN IDs crossed, outermost first; 0 where there was none.
+        vlans: [u16; 2],
+    },
+    /// In a log line.
+    Log {
+        /// The input's name (`-` for stdin).
+        file: Arc<str>,
+        /// 1-based line number.
+        line: u64,
+        /// Byte offset of the line in the input.
+        offset: u64,
+        /// The matched bytes in the line: start and end (exclusive).
+        span: (u64, u64),
+        /// The time the record says it happened (seconds, nanoseconds), if it says.
+        time: Option<(i64, u32)>,
+    },
+}
+
+/// One indicator match with its context: what matched, the value observed and the field it
+/// was observed in, and where it was seen. `S` is the set it was matched in ([`SetRef`]).
+pub struct Hit<S> {
+    /// The set (and its generation) the indicator lives in.
+    pub set: S,
+    /// The set's answer: which indicator matched.
+    pub matched: Match,
+    /// The observed value as seen (a name, a URL, an address).
+    pub observed: String,
+    /// Where in the data the observed value was.
+    pub field: ObservedIn,
+    /// Where and when.
+    pub seen: Seen,
+}
+
+/// Receives packet hits, in the order the engine produces them.
 pub trait HitSink<D> {
     /// Writes one hit.
-    fn write(&mut self, s: &Sighting<D>) -> io::Result<()>;
+    fn write(&mut self, h: &Hit<Arc<SetVersion<D>>>) -> io::Result<()>;
     /// Flushes buffered output (called at the end and on quiet periods).
     fn flush(&mut self) -> io::Result<()>;
 }
@@ -114,7 +182,7 @@ mod tests {
     use crate::indicators::normalize;
     use crate::indicators::read::AlignedBytes;
 
-    fn sighting() -> Sighting<AlignedBytes> {
+    fn hit() -> Hit<Arc<SetVersion<AlignedBytes>>> {
         let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
         let at = Location::File { file: "t".into() };
         let meta = Meta {
@@ -136,31 +204,38 @@ mod tests {
         let set =
             IndicatorSet::from_bytes(AlignedBytes::copy_from(&b.build().unwrap().0.finish(0)))
                 .unwrap();
-        let hit = set.match_domain("www.evil.example").unwrap();
-        Sighting {
-            ts: (1_767_225_600, 123_456_000),
-            origin: Origin::File {
-                file: "x.pcap".into(),
-                frame: 42,
+        let matched = set.match_domain("www.evil.example").unwrap();
+        Hit {
+            seen: Seen::Packet {
+                ts: (1_767_225_600, 123_456_000),
+                origin: Origin::File {
+                    file: "x.pcap".into(),
+                    frame: 42,
+                },
+                flow: FlowInfo {
+                    src: "192.0.2.10".parse().unwrap(),
+                    dst: "198.51.100.53".parse().unwrap(),
+                    src_port: Some(40000),
+                    dst_port: Some(53),
+                    transport: Transport::Udp,
+                },
+                vlans: [0; 2],
             },
-            flow: FlowInfo {
-                src: "192.0.2.10".parse().unwrap(),
-                dst: "198.51.100.53".parse().unwrap(),
-                src_port: Some(40000),
-                dst_port: Some(53),
-                transport: Transport::Udp,
-            },
-            field: Field::DnsQuestion,
+            field: ObservedIn::Packet(Field::DnsQuestion),
             observed: "www.evil.example".into(),
-            hit,
+            matched,
             set: Arc::new(SetVersion { set, generation: 3 }),
         }
     }
 
     #[test]
     fn ecs_line_has_flow_match_and_every_source() {
-        let mut sink = EcsJsonLines::new(Vec::new());
-        sink.write(&sighting()).unwrap();
+        let sensor = Sensor {
+            name: "tap-1".into(),
+            hostname: "box".into(),
+        };
+        let mut sink = EcsJsonLines::new(Vec::new(), sensor);
+        sink.write(&hit()).unwrap();
         let out = sink.into_inner();
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
@@ -168,6 +243,13 @@ mod tests {
         assert_eq!(v["source"]["ip"], "192.0.2.10");
         assert_eq!(v["destination"]["port"], 53);
         assert_eq!(v["network"]["transport"], "udp");
+        assert_eq!(v["network"]["iana_number"], "17");
+        assert_eq!(v["event"]["kind"], "alert");
+        assert_eq!(v["observer"]["name"], "tap-1");
+        assert_eq!(v["observer"]["hostname"], "box");
+        // The observed field is in the document, for a pivot.
+        assert_eq!(v["dns"]["question"]["name"], "www.evil.example");
+        assert_eq!(v["related"]["hosts"][0], "www.evil.example");
         assert_eq!(v["trawl"]["pcap"]["frame"], 42);
         assert_eq!(v["trawl"]["set_generation"], 3);
         let e = v["threat"]["enrichments"].as_array().unwrap();
@@ -182,14 +264,16 @@ mod tests {
         assert_eq!(ais["indicator"]["url"]["domain"], "evil.example");
         assert_eq!(ais["indicator"]["confidence"], "High");
         assert_eq!(ais["indicator"]["marking"]["tlp"], "AMBER");
-        assert_eq!(ais["indicator"]["id"][0], "indicator--0a1b");
-        assert_eq!(ais["indicator"]["labels"][0], "c2");
+        assert_eq!(ais["trawl"]["id"][0], "indicator--0a1b");
+        assert_eq!(ais["trawl"]["score"], 85);
+        assert_eq!(ais["trawl"]["labels"][0], "c2");
+        assert_eq!(ais["trawl"]["indicator"]["value"], "evil.example");
     }
 
     #[test]
     fn eve_alert_line() {
         let mut sink = EveJsonLines::new(Vec::new());
-        sink.write(&sighting()).unwrap();
+        sink.write(&hit()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&sink.into_inner()).unwrap();
         assert_eq!(v["event_type"], "alert");
         assert_eq!(v["proto"], "UDP");

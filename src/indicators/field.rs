@@ -1,5 +1,7 @@
 //! What was observed and where: the fields of traffic and logs an indicator can be matched in,
 //! named as their ECS fields. Both lanes label what they observe with a [`Field`]; hits name it.
+//! The [`Transport`] of a packet is shared vocabulary too: the packet lane decodes it, hits
+//! render it.
 
 /// Where in the traffic an observable was seen. [`Field::ecs`] gives the ECS field name used in
 /// hit output (`threat.enrichments[].matched.field`).
@@ -43,10 +45,62 @@ impl Field {
             Field::TlsSni => "tls.client.server_name",
             Field::HttpHost => "url.domain",
             Field::HttpUrl => "url.full",
-            Field::HttpRequest => "http.request.original",
+            Field::HttpRequest => "trawl.http.request",
             Field::HttpUserAgent => "user_agent.original",
             Field::SmtpMailFrom => "email.from.address",
             Field::SmtpRcptTo => "email.to.address",
+        }
+    }
+}
+
+/// The protocol carried by IP, keyed by its IANA protocol number (ICMPv6 is not ICMP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// TCP (6).
+    Tcp,
+    /// UDP (17).
+    Udp,
+    /// ICMP for IPv4 (1).
+    Icmpv4,
+    /// ICMPv6 (58).
+    Icmpv6,
+    /// Any other IP protocol number (GRE, ESP, SCTP, an IPv6 extension header that could not
+    /// be read, …).
+    Other(u8),
+}
+
+impl Transport {
+    /// The transport of IP protocol number `n`.
+    pub fn from_ip_number(n: u8) -> Transport {
+        match n {
+            6 => Transport::Tcp,
+            17 => Transport::Udp,
+            1 => Transport::Icmpv4,
+            58 => Transport::Icmpv6,
+            n => Transport::Other(n),
+        }
+    }
+
+    /// The IP protocol number.
+    pub fn ip_number(self) -> u8 {
+        match self {
+            Transport::Tcp => 6,
+            Transport::Udp => 17,
+            Transport::Icmpv4 => 1,
+            Transport::Icmpv6 => 58,
+            Transport::Other(n) => n,
+        }
+    }
+
+    /// The IANA keyword ECS uses for `network.transport` (`tcp`, `udp`, `icmp`, `ipv6-icmp`),
+    /// or `None` for other protocols (report [`Transport::ip_number`] instead).
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Transport::Tcp => Some("tcp"),
+            Transport::Udp => Some("udp"),
+            Transport::Icmpv4 => Some("icmp"),
+            Transport::Icmpv6 => Some("ipv6-icmp"),
+            Transport::Other(_) => None,
         }
     }
 }

@@ -30,7 +30,7 @@ use std::ops::Range;
 use hashbrown::HashMap;
 
 use crate::indicators::normalize;
-use crate::indicators::read::{Hit, IndicatorSet};
+use crate::indicators::read::{IndicatorSet, Match};
 use crate::logs::extract::{Extractor, Options as ExtractOptions, Token};
 use crate::logs::format::{Decoder, LineKind, LogFormat, csv, field_matches, json, trim_eol, zeek};
 
@@ -57,11 +57,12 @@ pub enum LogFormatOption {
     JsonLines,
 }
 
-/// One hit in a line.
+/// One match in a line: which indicator, in which field, at which bytes (the engine makes it
+/// a [`crate::hits::Hit`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LineHit {
-    /// The indicator.
-    pub hit: Hit,
+pub struct LineMatch {
+    /// The set's answer: which indicator matched.
+    pub matched: Match,
     /// The field it was found in (JSON path, column name); `None` for free text.
     pub field: Option<String>,
     /// Start of the matched bytes in the line (for an escaped JSON, Zeek or CSV value: the
@@ -142,7 +143,7 @@ impl<'s, D: AsRef<[u8]>> LineMatcher<'s, D> {
     /// Every hit in `line`, read in the matcher's format (plain text or JSON Lines). A JSON
     /// line that does not parse is scanned whole as text (see [`LineMatcher::scan_record`]).
     /// Reuses per-thread buffers: a line without hits allocates nothing.
-    pub fn scan(&self, line: &[u8]) -> std::vec::IntoIter<LineHit> {
+    pub fn scan(&self, line: &[u8]) -> std::vec::IntoIter<LineMatch> {
         let format = match self.opts.format {
             LogFormatOption::Plain => LogFormat::Plain,
             LogFormatOption::JsonLines => LogFormat::JsonLines,
@@ -177,7 +178,7 @@ impl<'s, D: AsRef<[u8]>> LineMatcher<'s, D> {
         &self,
         line: &[u8],
         decoder: &mut Decoder,
-        out: &mut Vec<LineHit>,
+        out: &mut Vec<LineMatch>,
     ) -> Result<LineKind, &'static str> {
         thread_local! {
             static TOKENS: RefCell<Tokens> = RefCell::new(Tokens::default());
@@ -237,7 +238,7 @@ impl<'m, 's, D: AsRef<[u8]>> BatchScanner<'m, 's, D> {
 
     /// Looks every gathered token up, calls `each(line index, hit)` in (line, start) order, and
     /// empties the scanner for the next batch.
-    pub fn finish(&mut self, each: impl FnMut(u32, LineHit)) {
+    pub fn finish(&mut self, each: impl FnMut(u32, LineMatch)) {
         self.tokens.finish(self.matcher, each);
     }
 }
@@ -246,7 +247,7 @@ impl<'m, 's, D: AsRef<[u8]>> BatchScanner<'m, 's, D> {
 /// same indicator on the same line found in a value, whose span holds theirs (the value's own
 /// span when it was unescaped): one indicator at one place is one hit. `hits` is sorted by
 /// (line, start, end).
-fn drop_echoes(hits: &mut Vec<(At, Hit)>) {
+fn drop_echoes(hits: &mut Vec<(At, Match)>) {
     // Per line and indicator: the value hits' spans by start, with the furthest end reached so
     // far, so that each text hit is checked with one binary search (a line may hold many hits
     // of one indicator).
@@ -360,9 +361,9 @@ struct Tokens {
     canonical: String,
     /// URLs already in canonical form (indexes into `scalars`), probed together.
     canonical_urls: Vec<u32>,
-    hits: Vec<(At, Hit)>,
-    literal_hits: Vec<Hit>,
-    results: Vec<Option<Hit>>,
+    hits: Vec<(At, Match)>,
+    literal_hits: Vec<Match>,
+    results: Vec<Option<Match>>,
     /// How the tokens being gathered now were found.
     origin: Origin,
     /// Some line of the batch was scanned as text ([`Origin::Text`]).
@@ -627,7 +628,7 @@ impl Tokens {
     fn finish<D: AsRef<[u8]>>(
         &mut self,
         m: &LineMatcher<'_, D>,
-        mut each: impl FnMut(u32, LineHit),
+        mut each: impl FnMut(u32, LineMatch),
     ) {
         let set = m.set;
         if self.ips.len() + self.names.len() + self.digests.len() <= SMALL_BATCH {
@@ -699,8 +700,8 @@ impl Tokens {
                 .then(|| String::from_utf8_lossy(&self.fields[a.field as usize]).into_owned());
             each(
                 a.line,
-                LineHit {
-                    hit: h,
+                LineMatch {
+                    matched: h,
                     field,
                     start: a.start as usize,
                     end: a.end as usize,

@@ -5,13 +5,13 @@
 use std::net::IpAddr;
 
 use super::extract::{Extractor, Token, refang};
-use crate::indicators::read::{Hit, IndicatorSet, with_canonical_url};
+use crate::indicators::read::{IndicatorSet, Match, with_canonical_url};
 
 /// Every active indicator of any kind found inside `text` (a log line, a document):
 /// addresses, names, emails, URLs and hex digests extracted by [`crate::logs::extract`], plus
 /// URL substrings and HTTP literals found by Aho-Corasick. Each hit carries its byte span.
 /// Allocates only when something matches.
-pub fn scan_text<D: AsRef<[u8]>>(set: &IndicatorSet<D>, text: &[u8]) -> std::vec::IntoIter<Hit> {
+pub fn scan_text<D: AsRef<[u8]>>(set: &IndicatorSet<D>, text: &[u8]) -> std::vec::IntoIter<Match> {
     let mut out = Vec::new();
     scan_text_into(set, &Extractor::default(), text, &mut out);
     out.into_iter()
@@ -23,7 +23,7 @@ pub fn scan_text_into<D: AsRef<[u8]>>(
     set: &IndicatorSet<D>,
     extractor: &Extractor,
     text: &[u8],
-    out: &mut Vec<Hit>,
+    out: &mut Vec<Match>,
 ) {
     let mut refanged = Vec::new();
     for found in extractor.tokens(text) {
@@ -38,7 +38,7 @@ pub fn scan_text_into<D: AsRef<[u8]>>(
         } else {
             raw
         };
-        let span = |mut h: Hit| {
+        let span = |mut h: Match| {
             h.start = found.start as u32;
             h.end = found.end as u32;
             h

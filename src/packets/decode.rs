@@ -118,56 +118,7 @@ impl LinkType {
     }
 }
 
-/// The protocol carried by IP, as far as a [`Packet`] reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// TCP (6).
-    Tcp,
-    /// UDP (17).
-    Udp,
-    /// ICMP for IPv4 (1).
-    Icmpv4,
-    /// ICMPv6 (58).
-    Icmpv6,
-    /// Any other IP protocol number (GRE, ESP, SCTP, an IPv6 extension header that could not
-    /// be read, …).
-    Other(u8),
-}
-
-impl Transport {
-    fn from_ip_number(n: u8) -> Transport {
-        match n {
-            6 => Transport::Tcp,
-            17 => Transport::Udp,
-            1 => Transport::Icmpv4,
-            58 => Transport::Icmpv6,
-            n => Transport::Other(n),
-        }
-    }
-
-    /// The IP protocol number.
-    pub fn ip_number(self) -> u8 {
-        match self {
-            Transport::Tcp => 6,
-            Transport::Udp => 17,
-            Transport::Icmpv4 => 1,
-            Transport::Icmpv6 => 58,
-            Transport::Other(n) => n,
-        }
-    }
-
-    /// The IANA keyword ECS uses for `network.transport` (`tcp`, `udp`, `icmp`, `ipv6-icmp`),
-    /// or `None` for other protocols (report [`Transport::ip_number`] instead).
-    pub fn name(self) -> Option<&'static str> {
-        match self {
-            Transport::Tcp => Some("tcp"),
-            Transport::Udp => Some("udp"),
-            Transport::Icmpv4 => Some("icmp"),
-            Transport::Icmpv6 => Some("ipv6-icmp"),
-            Transport::Other(_) => None,
-        }
-    }
-}
+pub use crate::indicators::field::Transport;
 
 /// Where a fragment sits in its datagram (IPv4 flags and offset, or an IPv6 fragment header).
 /// Only packets that really are part of a fragmented datagram carry one: an IPv6 "atomic"

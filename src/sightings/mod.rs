@@ -956,9 +956,11 @@ fn kind_of_ecs_type(t: &str) -> Option<Kind> {
 /// what it cannot use; `name` is the input's name in `file:line` places. Understood:
 /// * ECS documents with `threat.enrichments` — the hits of `scan pcap`/`sniff` and of
 ///   `scan logs` (one hit per document), and the records of `scan logs --enrich` (every
-///   enrichment a hit). Each enrichment's `indicator.id` ids are sighted, with its
+///   enrichment a hit). Each enrichment's `trawl.id` ids are sighted, with its
 ///   `indicator.marking.tlp`; the time is `@timestamp` (or an EVE record's `timestamp`).
-///   Enrichments trawl did not write (no `trawl.*` dataset, no `indicator.trawl`) are skipped.
+///   Enrichments trawl did not write (no `trawl.*` dataset, no `trawl` object) are skipped.
+///   The STIX ids are the enrichment's `trawl.id` (`indicator.id` in output of trawl before
+///   its ECS output validated).
 /// * EVE alerts of trawl (`alert.gid` 1000000, a `trawl …` signature): the signature id is the
 ///   indicator's number in the set that matched, so `set` must be that set; an alert whose
 ///   signature does not name that indicator is counted malformed.
@@ -1042,7 +1044,12 @@ fn hit_line<D: AsRef<[u8]>>(
                 bad_entry |= trawl_doc;
                 continue;
             };
-            let own = ind.get("trawl").filter(|t| t.is_object());
+            // trawl's own fields of a source: `threat.enrichments[].trawl` (older output: in
+            // the indicator, where ECS does not allow them; still read, it costs one lookup).
+            let own = e
+                .get("trawl")
+                .or_else(|| ind.get("trawl"))
+                .filter(|t| t.is_object());
             if !trawl_doc && own.is_none() {
                 report.not_trawl += 1;
                 continue;
@@ -1055,12 +1062,13 @@ fn hit_line<D: AsRef<[u8]>>(
                 report.threat_field_hits += 1;
                 continue;
             }
-            let ids = match ind.get("id") {
+            let ids = match own.and_then(|t| t.get("id")).or_else(|| ind.get("id")) {
                 Some(Json::Array(a)) => a.iter().filter_map(Json::as_str).collect(),
                 Some(Json::String(s)) => vec![s.as_str()],
                 _ => Vec::new(),
             };
             let kind = own
+                .and_then(|t| t.get("indicator").or(Some(t)))
                 .and_then(|t| t.get("type"))
                 .and_then(Json::as_str)
                 .and_then(Kind::parse)
@@ -1305,6 +1313,29 @@ mod tests {
         assert_eq!(
             check_sightable("url--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"),
             Err(NotSightable::NotDomainObject)
+        );
+    }
+
+    #[test]
+    fn reads_hits_of_this_shape_and_the_one_before() {
+        // The ECS shape trawl writes (per-source fields under the enrichment's `trawl`), and
+        // the one before it validated (in the indicator): the same hit.
+        let now = r#"{"@timestamp":"2026-01-01T00:00:00Z","event":{"dataset":"trawl.log"},"threat":{"enrichments":[{"indicator":{"provider":"ais","marking":{"tlp":"GREEN"}},"matched":{"atomic":"www.evil.example","field":"q"},"trawl":{"indicator":{"type":"domain","value":"evil.example"},"id":["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]}}]}}"#;
+        let before = r#"{"@timestamp":"2026-01-01T00:00:01Z","event":{"dataset":"trawl.log"},"threat":{"enrichments":[{"indicator":{"provider":"ais","marking":{"tlp":"GREEN"},"id":["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"],"trawl":{"type":"domain","value":"evil.example"}},"matched":{"atomic":"www.evil.example","field":"q"}}]}}"#;
+        // An enriched record: only enrichments with trawl's own fields are trawl's.
+        let enriched = r#"{"@timestamp":"2026-01-01T00:00:02Z","threat":{"enrichments":[{"indicator":{"provider":"x"}},{"indicator":{"provider":"ais"},"matched":{"atomic":"www.evil.example"},"trawl":{"indicator":{"type":"domain"},"id":["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]}}]}}"#;
+        let mut agg = Aggregator::new(Window::default(), true);
+        let mut report = ReadReport::default();
+        let input = format!("{now}\n{before}\n{enriched}\n");
+        read_hits::<_, &[u8]>(input.as_bytes(), "h", None, &mut agg, &mut report).unwrap();
+        assert_eq!((report.hits, report.not_trawl), (3, 1));
+        let got = agg.get(ID).unwrap();
+        assert_eq!(got.seen.count, 3);
+        assert_eq!(got.tlp, Some(Tlp::Green));
+        let seen: Vec<_> = got.observed.keys().collect();
+        assert_eq!(
+            seen,
+            [&Observed::new(Kind::Domain, "www.evil.example").unwrap()]
         );
     }
 

@@ -46,7 +46,7 @@ pub fn build_with(
 }
 
 /// The canonical value text of a hit's indicator.
-pub fn value_of(set: &IndicatorSet<AlignedBytes>, hit: Option<trawl::Hit>) -> Option<String> {
+pub fn value_of(set: &IndicatorSet<AlignedBytes>, hit: Option<trawl::Match>) -> Option<String> {
     hit.map(|h| set.indicator(h.indicator).unwrap().value())
 }
 

@@ -3,7 +3,7 @@
 //! * [`IndicatorSet<D>`] — generic over where the bytes live (`Mmap` in production via
 //!   [`IndicatorSet::open`], a `Vec` or [`AlignedBytes`] in tests). Opening checks the header and
 //!   every section's bounds only; [`IndicatorSet::verify`] checks the digest and every index.
-//! * [`Hit`] — a small `Copy` value naming a record; [`IndicatorSet::indicator`] resolves it
+//! * [`Match`] — a small `Copy` value naming a record; [`IndicatorSet::indicator`] resolves it
 //!   to an [`IndicatorRef`] with the value and every [`Provenance`].
 //! * Lookups: [`IndicatorSet::match_ip`] (most specific prefix), [`IndicatorSet::match_ips`]
 //!   (batched, prefetching), [`IndicatorSet::match_domain`] (with the subdomain rule),
@@ -53,7 +53,7 @@ pub struct Prepared {
 /// A match: which indicator, of which kind, and where in the scanned input (for
 /// `logs::text::scan_text`; the whole input for direct lookups).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Hit {
+pub struct Match {
     /// Record index; resolve with [`IndicatorSet::indicator`].
     pub indicator: u32,
     /// The indicator's kind.
@@ -539,11 +539,11 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         None
     }
 
-    fn ip_hit(&self, rec: u32, kind: Kind) -> Option<Hit> {
+    fn ip_hit(&self, rec: u32, kind: Kind) -> Option<Match> {
         if rec == NONE {
             return None;
         }
-        self.resolve_cidr(rec).map(|indicator| Hit {
+        self.resolve_cidr(rec).map(|indicator| Match {
             indicator,
             kind,
             start: 0,
@@ -553,7 +553,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 
     /// The most specific active prefix containing `ip` (IPv4-mapped IPv6 is looked up as IPv4).
     #[inline]
-    pub fn match_ip(&self, ip: IpAddr) -> Option<Hit> {
+    pub fn match_ip(&self, ip: IpAddr) -> Option<Match> {
         match normalize::unmap_addr(ip) {
             IpAddr::V4(a) => self.match_ipv4(a),
             IpAddr::V6(a) => self.match_ipv6(a),
@@ -562,19 +562,19 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 
     /// [`IndicatorSet::match_ip`] for an IPv4 address.
     #[inline]
-    pub fn match_ipv4(&self, ip: Ipv4Addr) -> Option<Hit> {
+    pub fn match_ipv4(&self, ip: Ipv4Addr) -> Option<Match> {
         self.ip_hit(self.v4().lookup(u32::from(ip)), Kind::Ipv4)
     }
 
     /// [`IndicatorSet::match_ip`] for an IPv6 address (not unmapped).
     #[inline]
-    pub fn match_ipv6(&self, ip: Ipv6Addr) -> Option<Hit> {
+    pub fn match_ipv6(&self, ip: Ipv6Addr) -> Option<Match> {
         self.ip_hit(self.v6().lookup(u128::from(ip)), Kind::Ipv6)
     }
 
     /// Batched [`IndicatorSet::match_ip`]: `out[i]` answers `ips[i]` (`out` is resized). Cache
     /// misses of neighbouring lookups overlap; use it on packet and log paths.
-    pub fn match_ips(&self, ips: &[IpAddr], out: &mut Vec<Option<Hit>>) {
+    pub fn match_ips(&self, ips: &[IpAddr], out: &mut Vec<Option<Match>>) {
         out.clear();
         out.resize(ips.len(), None);
         const BLOCK: usize = 256;
@@ -648,9 +648,9 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
             .probe(hash, |e| Self::entry_is(strings, e, key))
     }
 
-    fn exact_hit(&self, kind: Kind, key: &[u8], len: usize) -> Option<Hit> {
+    fn exact_hit(&self, kind: Kind, key: &[u8], len: usize) -> Option<Match> {
         let r = self.probe(kind, key)?;
-        self.answers(r, kind, false).then_some(Hit {
+        self.answers(r, kind, false).then_some(Match {
             indicator: r,
             kind,
             start: 0,
@@ -661,7 +661,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// The most specific active domain indicator equal to `name` or, by the subdomain rule, a
     /// parent of it. `name` may be in any case, with a trailing dot, or Unicode (IDNA-encoded
     /// here).
-    pub fn match_domain(&self, name: &str) -> Option<Hit> {
+    pub fn match_domain(&self, name: &str) -> Option<Match> {
         let mut buf = [0u8; 256];
         let owned;
         let canon: &[u8] = match canonical_name(name.as_bytes(), &mut buf) {
@@ -677,7 +677,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 
     /// [`IndicatorSet::match_domain`] for a name already lowercase ASCII without trailing dot;
     /// `span` is the length of the input it came from.
-    pub fn match_canonical_domain(&self, name: &[u8], span: usize) -> Option<Hit> {
+    pub fn match_canonical_domain(&self, name: &[u8], span: usize) -> Option<Match> {
         let table = self.table(Kind::Domain);
         if table.is_empty() {
             return None;
@@ -691,7 +691,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// apart: canonicalise a name, hash its suffixes and prefetch their tags; prefetch the
     /// entry offsets of tag matches; prefetch the key entries; then probe. `out[i]` answers
     /// `names[i]`. Names may be `&str` or bytes (a non-UTF-8 name never matches).
-    pub fn match_domains<S: AsRef<[u8]>>(&self, names: &[S], out: &mut Vec<Option<Hit>>) {
+    pub fn match_domains<S: AsRef<[u8]>>(&self, names: &[S], out: &mut Vec<Option<Match>>) {
         const D: usize = 4;
         const RING: usize = 4 * D;
         out.clear();
@@ -753,14 +753,14 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         name: &[u8],
         sfx: &Suffixes,
         span: usize,
-    ) -> Option<Hit> {
+    ) -> Option<Match> {
         let strings = self.strings();
         for i in 0..sfx.n {
             let key = &name[usize::from(sfx.starts[i])..];
             let found = table.probe(sfx.hash(name, i), |e| Self::entry_is(strings, e, key));
             if let Some(r) = found {
                 if self.answers(r, Kind::Domain, i > 0) {
-                    return Some(Hit {
+                    return Some(Match {
                         indicator: r,
                         kind: Kind::Domain,
                         start: 0,
@@ -773,7 +773,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     }
 
     /// An email address indicator equal to `addr` (compared lowercased).
-    pub fn match_email(&self, addr: &str) -> Option<Hit> {
+    pub fn match_email(&self, addr: &str) -> Option<Match> {
         let mut buf = [0u8; 320];
         let bytes = addr.trim().as_bytes();
         let key = match buf.get_mut(..bytes.len()) {
@@ -792,13 +792,13 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 
     /// A hash indicator equal to a raw digest (16, 20, 32 or 64 bytes).
     #[inline]
-    pub fn match_hash(&self, digest: &[u8]) -> Option<Hit> {
+    pub fn match_hash(&self, digest: &[u8]) -> Option<Match> {
         let kind = Kind::hash_for_len(digest.len())?;
         self.exact_hit(kind, digest, digest.len())
     }
 
     /// A hash indicator equal to a hex digest (either case).
-    pub fn match_hash_hex(&self, hex: &[u8]) -> Option<Hit> {
+    pub fn match_hash_hex(&self, hex: &[u8]) -> Option<Match> {
         let mut raw = [0u8; 64];
         if hex.len() % 2 != 0 || hex.len() > 128 {
             return None;
@@ -815,7 +815,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// apart: prefetch the home bucket's tags; on a tag match prefetch the entry offset; then
     /// prefetch the key entry; then answer. A miss (the common case) touches only tags.
     /// `out[i]` answers `digests[i]`.
-    pub fn match_hashes(&self, digests: &[&[u8]], out: &mut Vec<Option<Hit>>) {
+    pub fn match_hashes(&self, digests: &[&[u8]], out: &mut Vec<Option<Match>>) {
         const D: usize = 8;
         out.clear();
         out.resize(digests.len(), None);
@@ -851,7 +851,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                     let r =
                         t.probe(format::key_hash(true, d), |e| Self::entry_is(strings, e, d))?;
                     let kind = Kind::hash_for_len(d.len())?;
-                    self.answers(r, kind, false).then_some(Hit {
+                    self.answers(r, kind, false).then_some(Match {
                         indicator: r,
                         kind,
                         start: 0,
@@ -864,7 +864,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 
     /// A URL indicator equal to `url` after canonicalisation (hash table only; no substring
     /// search).
-    pub fn match_url_exact(&self, url: &str) -> Option<Hit> {
+    pub fn match_url_exact(&self, url: &str) -> Option<Match> {
         with_canonical_url(url, |canon| {
             self.exact_hit(Kind::Url, canon.as_bytes(), url.len())
         })?
@@ -873,7 +873,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// Every active URL indicator that `url` (canonicalised) shows: a URL with a scheme that
     /// equals it or is a prefix of it ending at a path or query boundary (`/ ? & ; = #`), and
     /// a schemeless URL contained anywhere in it. Allocates only when something matches.
-    pub fn match_url(&self, url: &str) -> Vec<Hit> {
+    pub fn match_url(&self, url: &str) -> Vec<Match> {
         let mut out = Vec::new();
         with_canonical_url(url, |canon| {
             self.match_canonical_url(canon.as_bytes(), &mut out)
@@ -888,19 +888,19 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// The URL indicators with a scheme that a canonical `url` equals or extends at a
     /// boundary — [`IndicatorSet::match_canonical_url`] without the schemeless fragments, for
     /// callers that search the literals in the surrounding text themselves.
-    pub fn match_canonical_url_prefixes(&self, url: &[u8], out: &mut Vec<Hit>) {
+    pub fn match_canonical_url_prefixes(&self, url: &[u8], out: &mut Vec<Match>) {
         self.match_canonical_url_table(url, out);
     }
 
     /// [`IndicatorSet::match_url`] for a URL already in canonical form.
-    pub fn match_canonical_url(&self, url: &[u8], out: &mut Vec<Hit>) {
+    pub fn match_canonical_url(&self, url: &[u8], out: &mut Vec<Match>) {
         self.match_canonical_url_table(url, out);
         self.find_patterns(Kind::Url, url, out);
     }
 
     /// The hashed-table part of [`IndicatorSet::match_canonical_url`]: URLs with a scheme equal
     /// to `url` or a prefix of it at a boundary.
-    fn match_canonical_url_table(&self, url: &[u8], out: &mut Vec<Hit>) {
+    fn match_canonical_url_table(&self, url: &[u8], out: &mut Vec<Match>) {
         let table = self.table(Kind::Url);
         if table.is_empty() {
             return;
@@ -918,7 +918,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         &self,
         count: usize,
         url: impl Fn(usize) -> &'u [u8],
-        mut each: impl FnMut(usize, Hit),
+        mut each: impl FnMut(usize, Match),
     ) {
         const G: usize = 8;
         let table = self.table(Kind::Url);
@@ -943,14 +943,14 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         table: &Table<'_>,
         url: &[u8],
         cuts: &UrlCuts,
-        mut each: impl FnMut(Hit),
+        mut each: impl FnMut(Match),
     ) {
         let strings = self.strings();
         for (&h, &c) in cuts.hashes.iter().zip(&cuts.ends[..cuts.n]) {
             let key = &url[..c as usize];
             if let Some(r) = table.probe(h, |e| Self::entry_is(strings, e, key)) {
                 if self.answers(r, Kind::Url, false) {
-                    each(Hit {
+                    each(Match {
                         indicator: r,
                         kind: Kind::Url,
                         start: 0,
@@ -962,7 +962,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     }
 
     /// Every active HTTP-request literal found in `request` (request line and headers).
-    pub fn match_http(&self, request: &[u8]) -> Vec<Hit> {
+    pub fn match_http(&self, request: &[u8]) -> Vec<Match> {
         let mut out = Vec::new();
         self.find_patterns(Kind::HttpRequest, request, &mut out);
         out
@@ -984,7 +984,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 
     /// Every active schemeless-URL fragment and HTTP-request literal occurring in `text`, with
     /// spans (the Aho-Corasick half of `logs::text::scan_text`).
-    pub fn match_literals(&self, text: &[u8], out: &mut Vec<Hit>) {
+    pub fn match_literals(&self, text: &[u8], out: &mut Vec<Match>) {
         self.find_patterns(Kind::Url, text, out);
         self.find_patterns(Kind::HttpRequest, text, out);
     }
@@ -994,7 +994,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         !self.sec.url_patterns.is_empty() || !self.sec.http_patterns.is_empty()
     }
 
-    fn find_patterns(&self, kind: Kind, haystack: &[u8], out: &mut Vec<Hit>) {
+    fn find_patterns(&self, kind: Kind, haystack: &[u8], out: &mut Vec<Match>) {
         let records = self.records();
         self.patterns(kind).find(haystack, |rec, start, end| {
             if self.intact()
@@ -1002,7 +1002,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
                     .get(rec as usize)
                     .is_some_and(|r| self.active(r, false))
             {
-                out.push(Hit {
+                out.push(Match {
                     indicator: rec,
                     kind,
                     start: start as u32,
@@ -1308,14 +1308,14 @@ pub struct Provenance<'a> {
     pub exact: bool,
 }
 
-impl Provenance<'_> {
+impl<'a> Provenance<'a> {
     /// Whether valid at `now` (Unix seconds).
     pub fn active_at(&self, now: i64) -> bool {
         self.valid_from.is_none_or(|t| t <= now) && self.valid_until.is_none_or(|t| now < t)
     }
 
     /// The labels as a list.
-    pub fn labels(&self) -> impl Iterator<Item = &str> {
+    pub fn labels(&self) -> impl Iterator<Item = &'a str> + use<'a> {
         self.labels.split(',').filter(|s| !s.is_empty())
     }
 }
