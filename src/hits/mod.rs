@@ -3,6 +3,7 @@
 //! [`EveJsonLines`] (Suricata EVE `alert` records). The engine runs one sink on its own thread,
 //! fed by the hits channel.
 
+pub mod community_id;
 mod ecs;
 mod eve;
 
@@ -11,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use ecs::EcsJsonLines;
-pub use eve::EveJsonLines;
+pub use eve::{EveJsonLines, EveOptions, SidRange};
 
 use crate::indicators::field::Field;
 use crate::indicators::read::{Hit, IndicatorSet};
