@@ -14,7 +14,7 @@ use memmap2::Mmap;
 use trawl::engine::reader::{LiveCapture, LiveOptions};
 use trawl::engine::reload::Reloader;
 use trawl::engine::{self, Options, Outcome, Progress};
-use trawl::hits::{EcsJsonLines, EveJsonLines, HitSink, Sighting};
+use trawl::hits::{EcsJsonLines, EveJsonLines, EveOptions, HitSink, SidRange, Sighting};
 
 /// Hit output format.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -43,6 +43,16 @@ pub struct EngineArgs {
     /// Report one hit per flow and indicator per this much capture time (`0` reports all).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     dedup_window: Duration,
+    /// The sensor's name, in EVE `host` (default: this machine's host name).
+    #[arg(long, value_name = "NAME")]
+    sensor: Option<String>,
+    /// EVE: the first `signature_id` of the range indicators' sids are drawn from
+    /// (default 1000000000).
+    #[arg(long, value_name = "N")]
+    sid_base: Option<u32>,
+    /// EVE: how many sids that range holds (default 1000000000).
+    #[arg(long, value_name = "N")]
+    sid_range: Option<u32>,
 }
 
 /// `trawl scan pcap`.
@@ -134,7 +144,25 @@ impl EngineArgs {
         };
         Ok(match self.format {
             Format::Ecs => AnySink::Ecs(EcsJsonLines::new(out)),
-            Format::Eve => AnySink::Eve(EveJsonLines::new(out)),
+            Format::Eve => AnySink::Eve(EveJsonLines::with_options(out, self.eve_options()?)),
+        })
+    }
+
+    fn eve_options(&self) -> anyhow::Result<EveOptions> {
+        let default = SidRange::default();
+        let (base, size) = (
+            self.sid_base.unwrap_or(default.base()),
+            self.sid_range.unwrap_or(default.size()),
+        );
+        let Some(sids) = SidRange::new(base, size) else {
+            bail!(
+                "--sid-base {base} --sid-range {size}: the base must be at least 1, the range at \
+                 least 1, and the last sid at most 4294967295"
+            );
+        };
+        Ok(EveOptions {
+            sids,
+            sensor: self.sensor.clone().or_else(host_name),
         })
     }
 
@@ -148,6 +176,16 @@ impl EngineArgs {
         }
         o
     }
+}
+
+/// This machine's host name, `None` when it cannot be read.
+fn host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its whole length, which is what gethostname is told.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    // A name longer than the buffer may come back without its NUL: then there is none.
+    let name = std::ffi::CStr::from_bytes_until_nul(&buf).ok()?;
+    (rc == 0 && !name.is_empty()).then(|| name.to_string_lossy().into_owned())
 }
 
 /// SIGINT/SIGTERM set `stop`; SIGHUP sets `hup`.

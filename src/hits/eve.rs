@@ -65,6 +65,16 @@ impl SidRange {
             .then_some(SidRange { base, len })
     }
 
+    /// The first sid of the range.
+    pub fn base(self) -> u32 {
+        self.base
+    }
+
+    /// The number of sids in the range.
+    pub fn size(self) -> u32 {
+        self.len
+    }
+
     /// The sid of the indicator of kind `kind` (its short name, `domain`, `ipv4`, …) and
     /// canonical value `value`: an unkeyed blake3 hash of both, reduced into the range. The
     /// reduction's bias (2^64 mod `len` out of 2^64) is below one in 4·10^9.
