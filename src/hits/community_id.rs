@@ -59,7 +59,17 @@ mod tests {
     /// `baseline/baseline_deflt.json` (seed 0) and a selection of `baseline/baseline_seed1.json`
     /// of corelight/community-id-spec@c4ec2bc40d65ddbcbdd642582bf5609797a80772. The ICMP entries
     /// give the type and counterpart/code as the ports, as the spec's reference does.
-    const VECTORS: &[(u8, &str, &str, Option<(u16, u16)>, u16, &str)] = &[
+    /// One test vector: protocol, source, destination, ports, seed, expected ID.
+    type Vector = (
+        u8,
+        &'static str,
+        &'static str,
+        Option<(u16, u16)>,
+        u16,
+        &'static str,
+    );
+
+    const VECTORS: &[Vector] = &[
         (
             58,
             "fe80::200:86ff:fe05:80da",
