@@ -83,11 +83,11 @@ pub fn sensor(name: Option<&str>) -> trawl::hits::Sensor {
 /// This machine's host name (`unknown` if the system will not say).
 fn host_name() -> String {
     let mut buf = [0u8; 256];
-    // SAFETY: `gethostname` writes at most `buf.len()` bytes into `buf`.
+    // SAFETY: `buf` is writable for its whole length, which is what gethostname is told.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    match (rc, std::str::from_utf8(&buf[..len])) {
-        (0, Ok(name)) if !name.is_empty() => name.to_string(),
+    // A name longer than the buffer may come back without its NUL: then there is none.
+    match std::ffi::CStr::from_bytes_until_nul(&buf) {
+        Ok(name) if rc == 0 && !name.is_empty() => name.to_string_lossy().into_owned(),
         _ => "unknown".to_string(),
     }
 }

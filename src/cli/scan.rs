@@ -14,7 +14,7 @@ use memmap2::Mmap;
 use trawl::engine::reader::{LiveCapture, LiveOptions};
 use trawl::engine::reload::Reloader;
 use trawl::engine::{self, Options, Outcome, Progress};
-use trawl::hits::{EcsJsonLines, EveJsonLines, Hit, HitSink, SetVersion};
+use trawl::hits::{EcsJsonLines, EveJsonLines, EveOptions, Hit, HitSink, SetVersion, SidRange};
 
 /// Hit output format.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -43,9 +43,16 @@ pub struct EngineArgs {
     /// Report one hit per flow and indicator per this much capture time (`0` reports all).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     dedup_window: Duration,
-    /// The sensor's name in hits (`observer.name`; default: the host name).
+    /// The sensor's name in hits: ECS `observer.name`, EVE `host` (default: the host name).
     #[arg(long, value_name = "NAME")]
     sensor: Option<String>,
+    /// EVE: the first `signature_id` of the range indicators' sids are drawn from
+    /// (default 1000000000).
+    #[arg(long, value_name = "N")]
+    sid_base: Option<u32>,
+    /// EVE: how many sids that range holds (default 1000000000).
+    #[arg(long, value_name = "N")]
+    sid_range: Option<u32>,
 }
 
 /// `trawl scan pcap`.
@@ -140,7 +147,25 @@ impl EngineArgs {
                 out,
                 super::sensor(self.sensor.as_deref()),
             )),
-            Format::Eve => AnySink::Eve(EveJsonLines::new(out)),
+            Format::Eve => AnySink::Eve(EveJsonLines::with_options(out, self.eve_options()?)),
+        })
+    }
+
+    fn eve_options(&self) -> anyhow::Result<EveOptions> {
+        let default = SidRange::default();
+        let (base, size) = (
+            self.sid_base.unwrap_or(default.base()),
+            self.sid_range.unwrap_or(default.size()),
+        );
+        let Some(sids) = SidRange::new(base, size) else {
+            bail!(
+                "--sid-base {base} --sid-range {size}: the base must be at least 1, the range at \
+                 least 1, and the last sid at most 4294967295"
+            );
+        };
+        Ok(EveOptions {
+            sids,
+            sensor: Some(super::sensor(self.sensor.as_deref()).name),
         })
     }
 

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use super::community_id::of_flow;
 use super::{Hit, HitSink, ObservedIn, Origin, Seen, SetRef, SetVersion};
 use crate::Kind;
 use crate::indicators::field::Field;
@@ -374,6 +375,8 @@ struct Path<'a> {
 
 #[derive(Serialize)]
 struct Network {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    community_id: Option<String>,
     iana_number: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     inner: Option<Inner>,
@@ -547,6 +550,13 @@ pub fn write_document<S: SetRef, W: Write>(
             });
             let vlan = |id: u16| (id != 0).then(|| Vlan { id: id.to_string() });
             doc.network = Some(Network {
+                community_id: of_flow(
+                    f.src,
+                    f.dst,
+                    f.transport.ip_number(),
+                    f.src_port,
+                    f.dst_port,
+                ),
                 iana_number: f.transport.ip_number().to_string(),
                 inner: vlan(vlans[1])
                     .filter(|_| vlans[0] != 0)

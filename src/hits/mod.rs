@@ -14,6 +14,7 @@
 //!   [`EveJsonLines`] (Suricata EVE `alert` records). The engine runs one sink on its own
 //!   thread, fed by the hits channel.
 
+pub mod community_id;
 pub mod ecs;
 mod eve;
 
@@ -22,7 +23,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use ecs::{EcsJsonLines, Sensor};
-pub use eve::EveJsonLines;
+pub use eve::{EveJsonLines, EveOptions, SidRange};
 
 pub use crate::indicators::field::{Field, Transport};
 use crate::indicators::read::{IndicatorSet, Match};

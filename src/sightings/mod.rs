@@ -961,9 +961,11 @@ fn kind_of_ecs_type(t: &str) -> Option<Kind> {
 ///   Enrichments trawl did not write (no `trawl.*` dataset, no `trawl` object) are skipped.
 ///   The STIX ids are the enrichment's `trawl.id` (`indicator.id` in output of trawl before
 ///   its ECS output validated).
-/// * EVE alerts of trawl (`alert.gid` 1000000, a `trawl …` signature): the signature id is the
-///   indicator's number in the set that matched, so `set` must be that set; an alert whose
-///   signature does not name that indicator is counted malformed.
+/// * EVE alerts of trawl (`alert.gid` 1000000, a `trawl …` signature): the indicator's sources
+///   (ids and TLP) are in `alert.metadata`; no set is needed. Alerts written before trawl put
+///   them there have the indicator's number in the set as signature id, so `set` must be the
+///   set that matched; such an alert whose signature does not name that indicator is counted
+///   malformed.
 ///
 /// Blank lines are ignored; lines that are not JSON objects, lack a valid time, or are longer
 /// than [`MAX_LINE`] are counted per reason and skipped. Only a failing read is an error.
@@ -990,6 +992,55 @@ pub fn read_hits<R: BufRead, D: AsRef<[u8]>>(
         }
         hit_line(&buf, name, line_no, set, agg, report);
     }
+}
+
+/// The `alert.metadata` of an EVE alert of trawl (`event_type` alert, `alert.gid` 1000000, a
+/// `trawl …` signature).
+fn trawl_alert_metadata(obj: &serde_json::Map<String, Json>) -> Option<&Json> {
+    let alert = obj
+        .get("alert")
+        .filter(|_| obj.get("event_type").and_then(Json::as_str) == Some("alert"))?;
+    let signature = alert.get("signature").and_then(Json::as_str)?;
+    (alert.get("gid").and_then(Json::as_u64) == Some(TRAWL_EVE_GID)
+        && signature.starts_with("trawl "))
+    .then(|| alert.get("metadata"))
+    .flatten()
+}
+
+/// The sources of an EVE alert of trawl from its `alert.metadata`: `source`, `source_id` and
+/// `source_tlp` aligned index by index (an empty string for none), `indicator_type` and
+/// `matched_value`. `None` when the metadata does not carry them (alerts written before trawl
+/// put the indicator there: their `signature_id` is the indicator's number in the set).
+fn eve_sources(metadata: &Json) -> Option<Vec<Source<'_>>> {
+    let list = |k: &str| -> Option<Vec<&str>> {
+        metadata
+            .get(k)?
+            .as_array()?
+            .iter()
+            .map(Json::as_str)
+            .collect()
+    };
+    let (providers, ids, tlps) = (list("source")?, list("source_id")?, list("source_tlp")?);
+    if ids.len() != providers.len() || tlps.len() != providers.len() {
+        return None;
+    }
+    let first = |k: &str| list(k).and_then(|v| v.first().copied());
+    let kind = first("indicator_type").and_then(Kind::parse);
+    let atomic = first("matched_value");
+    Some(
+        providers
+            .iter()
+            .zip(ids)
+            .zip(tlps)
+            .map(|((&provider, id), tlp)| Source {
+                ids: Some(id).filter(|i| !i.is_empty()).into_iter().collect(),
+                provider,
+                tlp: Tlp::parse(tlp),
+                kind,
+                atomic,
+            })
+            .collect(),
+    )
 }
 
 fn hit_line<D: AsRef<[u8]>>(
@@ -1093,6 +1144,8 @@ fn hit_line<D: AsRef<[u8]>>(
         if bad_entry {
             report.bad("enrichment without indicator", file, line_no);
         }
+        sources
+    } else if let Some(sources) = trawl_alert_metadata(obj).and_then(eve_sources) {
         sources
     } else if is_alert {
         let alert = obj.get("alert");
