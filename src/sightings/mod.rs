@@ -1,7 +1,6 @@
-//! STIX 2.1 sighting feedback: hits aggregated per indicator into `sighting` objects
-//! (DESIGN.md, "Feedback").
+//! STIX 2.1 sighting feedback: hits aggregated per indicator into `sighting` objects.
 //!
-//! * [`SightingHit`] — one hit as the aggregator takes it: the indicator's STIX id, when it was
+//! * [`Sighted`] — one hit read back, as the aggregator takes it: the indicator's STIX id, when it was
 //!   seen ([`Timestamp`]), the value seen ([`Observed`]) and the indicator's TLP.
 //! * [`Aggregator`] — counts hits per indicator id within a [`Window`]: `count`, `first_seen`,
 //!   `last_seen`, the most restrictive TLP, and (only when asked to keep them) the values seen.
@@ -19,8 +18,9 @@
 //!   [`BundleOptions::identity`]; the values seen (`observed-data` and its SCOs) only with
 //!   [`BundleOptions::share_observed`]. Without them no observed value, address or name appears
 //!   anywhere in the bundle. Flow addresses and ports of the hits are never used.
-//! * Sightings of TLP:RED and TLP:AMBER+STRICT indicators never leave (STANDARDS.md,
-//!   conformance item 4), whatever [`BundleOptions::tlp_max`] says; they are withheld and
+//! * Sightings of TLP:RED and TLP:AMBER+STRICT indicators never leave (TLP 2.0, FIRST,
+//!   <https://www.first.org/tlp/>: RED is for the named recipients only, AMBER+STRICT for
+//!   the recipient's organisation only — a sharing community is neither), whatever [`BundleOptions::tlp_max`] says; they are withheld and
 //!   counted in [`Bundle::withheld`].
 //!
 //! Ids are name-based ([`crate::indicators::stix_id::stable`]), so that running again over the same hits gives the same
@@ -32,12 +32,12 @@
 //! properties). The bundle's own id is a random UUIDv4.
 //!
 //! ```
-//! use trawl::sightings::{Aggregator, BundleOptions, Observed, SightingHit, Timestamp, Window};
+//! use trawl::sightings::{Aggregator, BundleOptions, Observed, Sighted, Timestamp, Window};
 //! use trawl::{Kind, Tlp};
 //!
 //! let mut agg = Aggregator::new(Window::default(), false);
 //! for (seconds, seen) in [(10, "www.evil.example"), (20, "evil.example")] {
-//!     agg.add(SightingHit {
+//!     agg.add(Sighted {
 //!         indicator_id: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
 //!         time: Timestamp::from_unix(1_767_225_600 + seconds, 0),
 //!         observed: Observed::new(Kind::Domain, seen),
@@ -351,9 +351,9 @@ pub fn check_sightable(id: &str) -> Result<(), NotSightable> {
     Ok(())
 }
 
-/// One hit as the [`Aggregator`] takes it.
+/// One indicator seen once (read back from a hit), as the [`Aggregator`] takes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SightingHit<'a> {
+pub struct Sighted<'a> {
     /// The STIX id of the indicator that matched (`indicator--…`).
     pub indicator_id: &'a str,
     /// When the hit was seen (packet time; log hits: the record's time, or the scan's).
@@ -461,7 +461,7 @@ impl Aggregator {
 
     /// Counts one hit: rejected when its time is outside the window (checked first) or its id
     /// cannot be sighted ([`check_sightable`]).
-    pub fn add(&mut self, hit: SightingHit<'_>) -> Result<(), Rejected> {
+    pub fn add(&mut self, hit: Sighted<'_>) -> Result<(), Rejected> {
         if !self.window.contains(hit.time) {
             return Err(Rejected::OutsideWindow);
         }
@@ -1240,7 +1240,7 @@ fn hit_line<D: AsRef<[u8]>>(
             } else {
                 None
             };
-            let hit = SightingHit {
+            let hit = Sighted {
                 indicator_id: id,
                 time,
                 observed,
@@ -1402,7 +1402,7 @@ mod tests {
             },
             true,
         );
-        let hit = |s, seen: &str, tlp| SightingHit {
+        let hit = |s, seen: &str, tlp| Sighted {
             indicator_id: ID,
             time: t(s),
             observed: Observed::new(Kind::Domain, seen),
@@ -1435,7 +1435,7 @@ mod tests {
         assert_eq!(h.tlp, Some(Tlp::Green), "the most restrictive");
         assert_eq!(h.observed.len(), 2);
         assert_eq!(
-            agg.add(SightingHit {
+            agg.add(Sighted {
                 indicator_id: "plain",
                 ..hit(12, "x.example", None)
             }),
