@@ -6,14 +6,16 @@
 #
 # e.g. OLD = a build of an earlier commit, NEW = target/release/trawl. INPUT is a log file
 # (`scan logs`, the default) or a capture (`scan pcap`); it is read through the page cache
-# before each run.
+# before each run. Extra options for both binaries go in $TRAWL_ARGS (e.g. `--format eve`).
 set -euo pipefail
 OLD=$1 NEW=$2 SET=$3 INPUT=$4 J=$5 ROUNDS=$6 LANE=${7:-logs}
 case "$LANE" in
-  logs) ARGS=(scan logs -c -j "$J" -s "$SET" "$INPUT") ;;
-  pcap) ARGS=(scan pcap -j "$J" --no-progress -s "$SET" "$INPUT") ;;
+  logs) ARGS=(scan logs -c -j "$J" -s "$SET") ;;
+  pcap) ARGS=(scan pcap -j "$J" --no-progress -s "$SET") ;;
   *) echo "lane must be logs or pcap" >&2; exit 2 ;;
 esac
+# shellcheck disable=SC2206 # options are words
+ARGS+=(${TRAWL_ARGS:-} "$INPUT")
 TIMES=$(mktemp)
 trap 'rm -f "$TIMES"' EXIT
 for _ in $(seq "$ROUNDS"); do
