@@ -176,7 +176,7 @@ fn names_ending_in_labels_no_indicator_ends_in_are_skipped_exactly() {
     assert!(!set.may_match_domain(b"index.html"));
     assert!(!set.may_match_domain(b"jquery.min.js"));
     // Sets built before the labels were recorded answer `true` (META without the field).
-    let meta: trawl::indicators::format::SetMeta = serde_json::from_str(
+    let meta: trawl::SetMeta = serde_json::from_str(
         r#"{"trawl_version":"0.1.0","format_version":1,"build_time":0,"indicators":{},
             "sources":[],"inputs":[],"options":"","rejected":0,"suppressed":0}"#,
     )

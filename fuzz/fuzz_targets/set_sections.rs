@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use trawl::indicators::format::{self, DIGEST_OFFSET, Layout};
+use trawl::testing::format::{self, DIGEST_OFFSET, Layout};
 use trawl::indicators::read::{AlignedBytes, IndicatorSet};
 
 fn samples() -> &'static [(&'static str, Vec<u8>)] {
