@@ -3,13 +3,13 @@
 //! * [`LogFormat`] and [`detect`] — plain text, JSON Lines, Zeek TSV, CSV with a header.
 //! * [`Value`] — one string value of a record: its field name, its bytes as they stand in the
 //!   line, and where they start.
-//! * [`json`], [`zeek`], [`csv`] — walk the values of one record. Each is a pure function over
+//! * `json`, [`zeek`], [`csv`] — walk the values of one record. Each is a pure function over
 //!   the line (plus, for Zeek and CSV, a header read once per file), never panics, allocates
 //!   nothing per line once the caller's buffers have grown, and reports malformed input by
 //!   reason after handing out every value it could read before the fault.
 //! * [`Decoder`] — one object per file that feeds header lines to the right header, and record
 //!   lines to the right walker: what a log scanner holds per input.
-//! * [`field_matches`] — whether a field name is selected by a `--field` argument.
+//! * `field_matches` — whether a field name is selected by a `--field` argument.
 //!
 //! # Field names
 //!
@@ -34,11 +34,11 @@
 //!
 //! [`Value::raw`] is always the bytes of the line, so [`Value::start`] locates them exactly.
 //! When [`Value::escaped`] is set, the value must be decoded with the format's `unescape`
-//! ([`json::unescape`], [`zeek::unescape`], [`csv::unescape`]) into a reused buffer before it
+//! (`json::unescape`, [`zeek::unescape`], [`csv::unescape`]) into a reused buffer before it
 //! is matched; values without escapes (nearly all of them) are matched in place.
 
 pub mod csv;
-pub mod json;
+pub(crate) mod json;
 pub mod zeek;
 
 use std::path::Path;
@@ -126,7 +126,7 @@ impl Value<'_> {
 /// `dnssec`). Compared byte for byte, case-sensitively, as JSON keys and Zeek and CSV column
 /// names are. Matching is left to the caller so that a scanner can also cache the answer per
 /// Zeek or CSV column.
-pub fn field_matches(field: &[u8], wanted: &[u8]) -> bool {
+pub(crate) fn field_matches(field: &[u8], wanted: &[u8]) -> bool {
     field.starts_with(wanted) && (field.len() == wanted.len() || field[wanted.len()] == b'.')
 }
 
@@ -218,7 +218,7 @@ fn looks_like_column_name(cell: &[u8]) -> bool {
 }
 
 /// The line without its end-of-line bytes (`\n`, `\r\n`, or a lone trailing `\r`).
-pub fn trim_eol(line: &[u8]) -> &[u8] {
+pub(crate) fn trim_eol(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }
