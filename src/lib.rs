@@ -6,10 +6,12 @@
 //! and hands [`hits`] to their sinks; [`sightings`] turn hits back into STIX, [`exports`] write a
 //! set for firewalls and IDSes.
 //!
+//! What a program embedding trawl needs most is re-exported here at the root; each lane module
+//! documents its own API, and everything else is internal.
+//!
 //! ```
-//! use trawl::indicators::build::{CompileOptions, SetBuilder, exclude::Exclusions};
-//! use trawl::feeds::readers::{FeedOptions, text};
-//! use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+//! use trawl::feeds::readers::text;
+//! use trawl::{AlignedBytes, CompileOptions, Exclusions, FeedOptions, IndicatorSet, SetBuilder};
 //!
 //! // Compile a small plain-list feed in memory …
 //! let feed = "203.0.113.0/24\nevil.example.com\n";

@@ -11,9 +11,9 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 
 use common::{NOW, build, value_of};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::model::{Meta, Value};
+use trawl::Exclusions;
 use trawl::indicators::normalize::{self, Normalized};
+use trawl::{Meta, Value};
 
 fn meta(source: &str, expired: bool) -> Meta {
     Meta {

@@ -4,12 +4,12 @@
 
 pub mod medallion;
 
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::collect::Location;
-use trawl::indicators::model::Meta;
+use trawl::Exclusions;
+use trawl::Location;
+use trawl::Meta;
 use trawl::indicators::normalize::Normalized;
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{CompileOptions, SetBuilder};
 
 /// Fixed "now" for tests: 2026-01-01T00:00:00Z.
 pub const NOW: i64 = 1_767_225_600;
