@@ -3,7 +3,7 @@
 //! * [`LogFormat`] and [`detect`] — plain text, JSON Lines, Zeek TSV, CSV with a header.
 //! * [`Value`] — one string value of a record: its field name, its bytes as they stand in the
 //!   line, and where they start.
-//! * `json`, [`zeek`], [`csv`] — walk the values of one record. Each is a pure function over
+//! * [`json`], [`zeek`], [`csv`] — walk the values of one record. Each is a pure function over
 //!   the line (plus, for Zeek and CSV, a header read once per file), never panics, allocates
 //!   nothing per line once the caller's buffers have grown, and reports malformed input by
 //!   reason after handing out every value it could read before the fault.
@@ -34,11 +34,11 @@
 //!
 //! [`Value::raw`] is always the bytes of the line, so [`Value::start`] locates them exactly.
 //! When [`Value::escaped`] is set, the value must be decoded with the format's `unescape`
-//! (`json::unescape`, [`zeek::unescape`], [`csv::unescape`]) into a reused buffer before it
+//! ([`json::unescape`], [`zeek::unescape`], [`csv::unescape`]) into a reused buffer before it
 //! is matched; values without escapes (nearly all of them) are matched in place.
 
 pub mod csv;
-pub(crate) mod json;
+pub mod json;
 pub mod zeek;
 
 use std::path::Path;
