@@ -23,8 +23,8 @@ use std::time::Instant;
 
 use memmap2::Mmap;
 use serde_json::Value;
+use trawl::IndicatorSet;
 use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
-use trawl::indicators::read::IndicatorSet;
 use trawl::logs::extract::Extractor;
 use trawl::logs::format::{Decoder, LogFormat};
 
@@ -87,9 +87,7 @@ fn map(path: &Path) -> Mmap {
 fn naive<D: AsRef<[u8]>>(set: &IndicatorSet<D>, data: &[u8], json: bool) -> u64 {
     fn strings<D: AsRef<[u8]>>(set: &IndicatorSet<D>, v: &Value, hits: &mut u64) {
         match v {
-            Value::String(s) => {
-                *hits += trawl::logs::text::scan_text(set, s.as_bytes()).len() as u64
-            }
+            Value::String(s) => *hits += trawl::scan_text(set, s.as_bytes()).len() as u64,
             Value::Array(a) => a.iter().for_each(|v| strings(set, v, hits)),
             Value::Object(o) => o.values().for_each(|v| strings(set, v, hits)),
             _ => {}
@@ -102,7 +100,7 @@ fn naive<D: AsRef<[u8]>>(set: &IndicatorSet<D>, data: &[u8], json: bool) -> u64 
                 strings(set, &v, &mut hits);
             }
         } else {
-            hits += trawl::logs::text::scan_text(set, line).len() as u64;
+            hits += trawl::scan_text(set, line).len() as u64;
         }
     }
     hits

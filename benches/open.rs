@@ -8,10 +8,10 @@ use std::io::Write;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use trawl::feeds::detect::{FeedSpec, ingest_feeds};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::read::IndicatorSet;
+use trawl::Exclusions;
+use trawl::IndicatorSet;
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedSpec, ingest_feeds};
 
 fn open(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use iprange::IpRange;
 use rand::Rng;
 
-use trawl::indicators::model::Value;
+use trawl::Value;
 use trawl_tools as synth;
 
 mod common;

@@ -3,11 +3,11 @@
 //! whose section bodies `set_sections` mutates. Shared by the fuzz targets and the tests
 //! through `#[path]`, so both build exactly the same bytes.
 
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::collect::Location;
-use trawl::indicators::model::{Meta, Tlp};
+use trawl::Exclusions;
+use trawl::Location;
 use trawl::indicators::normalize;
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{Meta, Tlp};
 
 /// The build time and "now" of every sample: 2026-01-01T00:00:00Z.
 pub const NOW: i64 = 1_767_225_600;

@@ -6,10 +6,12 @@
 //! and hands [`hits`] to their sinks; [`sightings`] turn hits back into STIX, [`exports`] write a
 //! set for firewalls and IDSes.
 //!
+//! What a program embedding trawl needs most is re-exported here at the root; each lane module
+//! documents its own API, and everything else is internal.
+//!
 //! ```
-//! use trawl::indicators::build::{CompileOptions, SetBuilder, exclude::Exclusions};
-//! use trawl::feeds::readers::{FeedOptions, text};
-//! use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+//! use trawl::feeds::readers::text;
+//! use trawl::{AlignedBytes, CompileOptions, Exclusions, FeedOptions, IndicatorSet, SetBuilder};
 //!
 //! // Compile a small plain-list feed in memory …
 //! let feed = "203.0.113.0/24\nevil.example.com\n";
@@ -37,7 +39,46 @@ pub mod logs;
 pub mod packets;
 pub mod sightings;
 
+// The curated surface: what a program embedding trawl names most, at the root.
+
+// The indicator core: the model, a set and how to build one.
+pub use indicators::build::exclude::Exclusions;
+pub use indicators::build::report::CompileReport;
+pub use indicators::build::{CompileOptions, SetBuilder};
+pub use indicators::collect::{Collector, Location, VecCollector};
 pub use indicators::error::{Error, Result};
+pub use indicators::field::{Field, Transport};
 pub use indicators::model::{Indicator, Kind, Meta, Tlp, Value};
+pub use indicators::normalize::Normalized;
 pub use indicators::notice::Notices;
-pub use indicators::read::{IndicatorSet, Match};
+pub use indicators::read::{AlignedBytes, IndicatorRef, IndicatorSet, Match, Provenance, SetMeta};
+// Feeds in.
+pub use feeds::detect::{FeedFormat, FeedSpec, ingest_feeds};
+pub use feeds::readers::FeedOptions;
+// Log lines and free text.
+pub use logs::matcher::{LineMatch, LineMatcher, LineOptions, LogFormatOption};
+pub use logs::text::scan_text;
+// Hits out.
+pub use hits::{
+    EcsJsonLines, EveJsonLines, EveOptions, FlowInfo, Hit, HitSink, ObservedIn, Origin, Seen,
+    Sensor, SetVersion, SidRange,
+};
+
+/// Internals that trawl's own integration tests, benchmarks and fuzz targets use to craft
+/// hostile set files (the byte layout and its writer) and to check the address tables against
+/// an oracle. Not part of the API: anything here may change in any release.
+#[doc(hidden)]
+pub mod testing {
+    /// The set file's byte layout and its writer.
+    pub mod format {
+        pub use crate::indicators::format::*;
+    }
+    /// The interval tables of IPv4/IPv6 prefixes, as the builder makes them.
+    pub mod cidr {
+        pub use crate::indicators::build::cidr::*;
+    }
+    /// The address tables' lookups, as the reader runs them.
+    pub mod lookup {
+        pub use crate::indicators::read::lookup::*;
+    }
+}

@@ -7,11 +7,11 @@ use std::net::IpAddr;
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use trawl::feeds::detect::{FeedSpec, ingest_feeds};
-use trawl::indicators::build::SetBuilder;
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::format::{self, HEADER_LEN, SECTION_ENTRY_LEN};
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::Exclusions;
+use trawl::SetBuilder;
+use trawl::testing::format::{self, HEADER_LEN, SECTION_ENTRY_LEN};
+use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{FeedSpec, ingest_feeds};
 
 fn good_set() -> Vec<u8> {
     let mut b = SetBuilder::new(common::options(), Exclusions::new());
@@ -184,7 +184,7 @@ fn pattern_err(bytes: &[u8]) -> String {
     // A lookup that needs the automaton builds nothing and finds nothing.
     assert!(set.match_url("http://evil.example/").is_empty());
     assert!(
-        trawl::logs::text::scan_text(&set, b"evil.example/gate.php")
+        trawl::scan_text(&set, b"evil.example/gate.php")
             .next()
             .is_none()
     );
@@ -307,7 +307,7 @@ fn compile_rejects_overlong_literals_and_keeps_the_rest() {
 /// near `u64::MAX` overflowed (a panic in a debug build). It ends that slot now.
 #[test]
 fn a_crafted_ipv6_node_count_does_not_overflow() {
-    use trawl::indicators::format::{FileWriter, NONE, SectionId, V4_DIRECT};
+    use trawl::testing::format::{FileWriter, NONE, SectionId, V4_DIRECT};
     let mut l1 = vec![V4_DIRECT | NONE; 1 << 16];
     l1[0] = 0; // a node at word 0 …
     l1[1] = 1; // … and one at word 1

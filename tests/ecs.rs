@@ -15,17 +15,17 @@ use std::process::Command;
 use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
-use trawl::feeds::detect::{FeedSpec, ingest_feeds};
+use trawl::Exclusions;
+use trawl::Field;
+use trawl::IndicatorSet;
+use trawl::Location;
 use trawl::hits::{
     EcsJsonLines, FlowInfo, Hit, HitSink, ObservedIn, Origin, Seen, Sensor, SetVersion, Transport,
 };
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::collect::Location;
-use trawl::indicators::field::Field;
-use trawl::indicators::model::{Meta, Tlp};
 use trawl::indicators::normalize;
-use trawl::indicators::read::IndicatorSet;
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedSpec, ingest_feeds};
+use trawl::{Meta, Tlp};
 
 fn testdata(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,16 +11,16 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde_json::Value as Json;
+use trawl::Exclusions;
+use trawl::Field;
 use trawl::engine::{self, Options, Progress};
-use trawl::feeds::detect::{FeedSpec, ingest_feeds};
 use trawl::hits::{
     EcsJsonLines, EveJsonLines, EveOptions, FlowInfo, Hit, HitSink, ObservedIn, Origin, Seen,
     Sensor, SetVersion, SidRange, Transport,
 };
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::field::Field;
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedSpec, ingest_feeds};
 
 /// The crafted capture's indicators (as in `tests/scan_pcap.rs`), one per line of a CSV feed.
 const CRAFTED: &str = "value,kind\n\

@@ -13,10 +13,10 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 
 use common::{NOW, build};
+use trawl::Exclusions;
 use trawl::exports;
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::model::{Meta, Value};
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{Meta, Value};
 
 fn item(net: IpNet, expired: bool) -> (trawl::indicators::normalize::Normalized, Meta) {
     let meta = Meta {
@@ -147,10 +147,10 @@ fn bundled() -> (tempfile::TempDir, IndicatorSet<memmap2::Mmap>) {
     let mut ex = Exclusions::new();
     ex.load(&root.join("testdata/warninglists/rfc1918.json"))
         .unwrap();
-    let mut b = trawl::indicators::build::SetBuilder::new(Default::default(), ex);
+    let mut b = trawl::SetBuilder::new(Default::default(), ex);
     let feeds = ["blocklist.txt", "intel.csv"]
-        .map(|f| trawl::feeds::detect::FeedSpec::new(root.join("testdata/feeds").join(f)));
-    trawl::feeds::detect::ingest_feeds(&feeds, &mut b).unwrap();
+        .map(|f| trawl::FeedSpec::new(root.join("testdata/feeds").join(f)));
+    trawl::ingest_feeds(&feeds, &mut b).unwrap();
     b.write(&path).unwrap();
     let set = IndicatorSet::open(&path).unwrap();
     (dir, set)
@@ -694,9 +694,8 @@ fn stix_bundle_round_trips_through_compile_and_validates() {
 
     // Compiled back, the bundle answers every lookup as the set does.
     let back_path = dir.path().join("back.tset");
-    let mut b = trawl::indicators::build::SetBuilder::new(Default::default(), Exclusions::new());
-    trawl::feeds::detect::ingest_feeds(&[trawl::feeds::detect::FeedSpec::new(&bundle)], &mut b)
-        .unwrap();
+    let mut b = trawl::SetBuilder::new(Default::default(), Exclusions::new());
+    trawl::ingest_feeds(&[trawl::FeedSpec::new(&bundle)], &mut b).unwrap();
     b.write(&back_path).unwrap();
     let back = IndicatorSet::open(&back_path).unwrap();
     assert_eq!(exports::ipv4_cidrs(&back), exports::ipv4_cidrs(&set));
@@ -712,7 +711,7 @@ fn stix_bundle_round_trips_through_compile_and_validates() {
         "http://malware.example/payload.exe?x=1",
     ] {
         let hits = |s: &IndicatorSet<memmap2::Mmap>| {
-            trawl::logs::text::scan_text(s, value.as_bytes())
+            trawl::scan_text(s, value.as_bytes())
                 .map(|h| s.indicator(h.indicator).unwrap().value())
                 .collect::<Vec<_>>()
         };

@@ -23,14 +23,14 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
+use trawl::Exclusions;
+use trawl::FeedOptions;
+use trawl::IndicatorSet;
 use trawl::Meta;
 use trawl::feeds::detect::{FeedSpec, ingest_feeds, skipped_in_directory};
-use trawl::feeds::readers::FeedOptions;
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
 use trawl::indicators::collect::{Collector, Location};
 use trawl::indicators::normalize::Normalized;
-use trawl::indicators::read::IndicatorSet;
+use trawl::{CompileOptions, SetBuilder};
 
 /// What one line of a feed means, by its publisher's format.
 #[derive(Clone, Debug, PartialEq)]

@@ -14,13 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use trawl::Exclusions;
 use trawl::Notices;
 use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
 use trawl::feeds::readers::{FeedOptions, text};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
 use trawl::logs::input::{Follow, FollowLosses, FollowOptions};
+use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{CompileOptions, SetBuilder};
 
 /// How long any one wait may take before the test fails instead of hanging.
 const PATIENCE: Duration = Duration::from_secs(10);

@@ -6,8 +6,8 @@
 #[path = "../fuzz/sample_sets.rs"]
 mod sample_sets;
 
-use trawl::indicators::format::{Layout, SectionId};
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::testing::format::{Layout, SectionId};
+use trawl::{AlignedBytes, IndicatorSet};
 
 #[test]
 fn the_sample_sets_are_valid_and_cover_every_section() {

@@ -13,11 +13,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::collect::Location;
-use trawl::indicators::model::Meta;
+use trawl::Exclusions;
+use trawl::Location;
+use trawl::Meta;
 use trawl::indicators::normalize;
+use trawl::{CompileOptions, SetBuilder};
 
 /// How long a child may take before the test fails instead of hanging.
 const PATIENCE: Duration = Duration::from_secs(20);

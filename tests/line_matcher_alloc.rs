@@ -6,9 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use trawl::feeds::readers::{FeedOptions, text};
-use trawl::indicators::build::{CompileOptions, SetBuilder, exclude::Exclusions};
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
-use trawl::logs::matcher::{LineMatcher, LineOptions, LogFormatOption};
+use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{CompileOptions, Exclusions, SetBuilder};
+use trawl::{LineMatcher, LineOptions, LogFormatOption};
 
 /// Counts the allocations made by the current thread while `COUNTING` is set on it.
 struct Counting;
@@ -145,7 +145,7 @@ fn the_matcher_is_shared_between_threads() {
 
 #[test]
 fn has_kind_names_exactly_the_kinds_of_the_set() {
-    use trawl::indicators::model::Kind;
+    use trawl::Kind;
     let build = |feed: &[u8]| {
         let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
         text::read(feed, "feed", &FeedOptions::source("test"), &mut b).unwrap();
@@ -176,7 +176,7 @@ fn names_ending_in_labels_no_indicator_ends_in_are_skipped_exactly() {
     assert!(!set.may_match_domain(b"index.html"));
     assert!(!set.may_match_domain(b"jquery.min.js"));
     // Sets built before the labels were recorded answer `true` (META without the field).
-    let meta: trawl::indicators::format::SetMeta = serde_json::from_str(
+    let meta: trawl::SetMeta = serde_json::from_str(
         r#"{"trawl_version":"0.1.0","format_version":1,"build_time":0,"indicators":{},
             "sources":[],"inputs":[],"options":"","rejected":0,"suppressed":0}"#,
     )

@@ -14,13 +14,13 @@ use std::sync::atomic::AtomicBool;
 
 use proptest::prelude::*;
 use serde_json::Value as Json;
+use trawl::Exclusions;
 use trawl::engine::logs::{FileStats, Input, LogOptions, LogOutcome, OutputMode, scan_logs};
 use trawl::feeds::readers::{FeedOptions, text};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
 use trawl::logs::format::{Decoder, LogFormat};
 use trawl::logs::matcher::{BatchScanner, LineMatcher, LineOptions};
+use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{CompileOptions, SetBuilder};
 
 type Set = IndicatorSet<AlignedBytes>;
 
@@ -529,7 +529,7 @@ fn near_misses_do_not_match() {
     ] {
         let got: Vec<_> = m.scan(line.as_bytes()).collect();
         assert!(got.is_empty(), "{line:?}: {got:?}");
-        let oracle: Vec<_> = trawl::logs::text::scan_text(set, line.as_bytes()).collect();
+        let oracle: Vec<_> = trawl::scan_text(set, line.as_bytes()).collect();
         assert!(oracle.is_empty(), "{line:?}: oracle {oracle:?}");
     }
 }
@@ -1248,7 +1248,7 @@ proptest! {
                 got.iter().map(|h| (h.start, h.end, h.matched.indicator)).collect();
             ids.sort();
             let mut oracle: Vec<(usize, usize, u32)> =
-                trawl::logs::text::scan_text(&p.set, line.as_bytes())
+                trawl::scan_text(&p.set, line.as_bytes())
                 .map(|h| (h.start as usize, h.end as usize, h.indicator))
                 .collect();
             oracle.sort();

@@ -8,13 +8,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use trawl::indicators::build::SetBuilder;
+use trawl::SetBuilder;
 
-use trawl::feeds::detect::{FeedSpec, ingest_feeds};
+use trawl::IndicatorSet;
 use trawl::feeds::readers::{FeedOptions, misp};
-use trawl::indicators::collect::{Location, VecCollector};
-use trawl::indicators::model::{Meta, Tlp};
-use trawl::indicators::read::IndicatorSet;
+use trawl::{FeedSpec, ingest_feeds};
+use trawl::{Location, VecCollector};
+use trawl::{Meta, Tlp};
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -261,7 +261,7 @@ fn a_misp_feed_directory_compiles_and_answers() {
 
 use std::collections::BTreeSet;
 
-use trawl::indicators::model::Kind;
+use trawl::Kind;
 use trawl::indicators::normalize;
 
 fn misp_stix(name: &str) -> std::path::PathBuf {

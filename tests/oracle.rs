@@ -11,9 +11,9 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 
 use common::{NOW, build, value_of};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::model::{Meta, Value};
+use trawl::Exclusions;
 use trawl::indicators::normalize::{self, Normalized};
+use trawl::{Meta, Value};
 
 fn meta(source: &str, expired: bool) -> Meta {
     Meta {
@@ -313,8 +313,8 @@ proptest! {
         random4 in prop::collection::vec(any::<u32>(), 100),
         random6 in prop::collection::vec(any::<u128>(), 100),
     ) {
-        use trawl::indicators::build::cidr::{Intervals, Prefix, V4Table, V6Table};
-        use trawl::indicators::read::lookup::{V4, V6};
+        use trawl::testing::cidr::{Intervals, Prefix, V4Table, V6Table};
+        use trawl::testing::lookup::{V4, V6};
         let p4: Vec<Prefix> = v4.iter().enumerate().map(|(i, n)| Prefix {
             first: u32::from(n.network()).into(), last: u32::from(n.broadcast()).into(), rec: i as u32,
         }).collect();

@@ -8,10 +8,10 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use trawl::feeds::detect::{FeedSpec, ingest_feeds};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::read::IndicatorSet;
+use trawl::Exclusions;
+use trawl::IndicatorSet;
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedSpec, ingest_feeds};
 
 fn shared() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, bounded};
 use memmap2::Mmap;
+use trawl::Exclusions;
+use trawl::Location;
+use trawl::Meta;
 use trawl::engine::{self, Options, Progress};
 use trawl::hits::{Hit, HitSink, Origin, Seen, SetVersion};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::collect::Location;
-use trawl::indicators::model::Meta;
 use trawl::indicators::normalize;
+use trawl::{CompileOptions, SetBuilder};
 use trawl_tools::pcap::{PcapWriter, udp};
 
 const FRAMES: u64 = 60_000;

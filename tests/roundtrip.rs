@@ -4,10 +4,10 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use trawl::feeds::detect::{FeedSpec, ingest_feeds};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::read::IndicatorSet;
+use trawl::Exclusions;
+use trawl::IndicatorSet;
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedSpec, ingest_feeds};
 use trawl::{Kind, Tlp};
 
 const NOW: i64 = 1_767_225_600; // 2026-01-01
@@ -21,7 +21,7 @@ fn testdata(p: &str) -> std::path::PathBuf {
 fn compile() -> (
     tempfile::TempDir,
     IndicatorSet<memmap2::Mmap>,
-    trawl::indicators::build::report::CompileReport,
+    trawl::CompileReport,
 ) {
     let mut ex = Exclusions::new();
     ex.load(&testdata("warninglists/rfc1918.json")).unwrap();
@@ -258,7 +258,7 @@ fn scan_text_finds_every_kind_in_a_log_line() {
                 host=www.evil.example.com from=ceo-fraud@bad-actor.example \
                 sha=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 \
                 uri=/wp-content/plugins/evil/shell.php?x=1 ver=Chrome/10.0.0.1";
-    let mut hits: Vec<(Kind, String, String)> = trawl::logs::text::scan_text(&set, line.as_bytes())
+    let mut hits: Vec<(Kind, String, String)> = trawl::scan_text(&set, line.as_bytes())
         .map(|h| {
             let seen = line[h.start as usize..h.end as usize].to_string();
             (h.kind, set.indicator(h.indicator).unwrap().value(), seen)
@@ -297,7 +297,7 @@ fn scan_text_finds_every_kind_in_a_log_line() {
     assert_eq!(hits, want);
     // Nothing in a line without indicators, and no allocation needed for it.
     assert_eq!(
-        trawl::logs::text::scan_text(&set, b"GET /index.html HTTP/1.1 200 from 192.0.2.1").count(),
+        trawl::scan_text(&set, b"GET /index.html HTTP/1.1 200 from 192.0.2.1").count(),
         0
     );
 }

@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use memmap2::Mmap;
+use trawl::Exclusions;
 use trawl::engine::{self, Options, Progress};
-use trawl::feeds::detect::{FeedSpec, ingest_feeds};
 use trawl::hits::{Hit, HitSink, ObservedIn, Origin, SetVersion};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedSpec, ingest_feeds};
 use trawl_tools::pcap::{PcapWriter, crafted_scenario, vlan_scenario};
 
 const FEED: &str = "value,kind\n\

@@ -15,18 +15,18 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
+use trawl::AlignedBytes;
+use trawl::Exclusions;
 use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
 use trawl::engine::{self, Options, Progress};
-use trawl::feeds::detect::{FeedSpec, ingest_feeds};
 use trawl::hits::{EcsJsonLines, EveJsonLines};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::read::AlignedBytes;
 use trawl::logs::format::LogFormat;
 use trawl::sightings::{
     Aggregator, Bundle, BundleOptions, Identity, NotSightable, ReadReport, Timestamp, TlpVersion,
     Window, read_hits,
 };
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedSpec, ingest_feeds};
 use trawl::{IndicatorSet, Tlp};
 
 const A1: &str = "indicator--a1000000-0000-4000-8000-000000000001"; // evil.example, GREEN

@@ -8,10 +8,10 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use trawl::feeds::readers::FeedOptions;
+use trawl::FeedOptions;
 use trawl::feeds::readers::stix::StixIngest;
-use trawl::indicators::collect::{Location, VecCollector};
 use trawl::{Kind, Meta, Tlp};
+use trawl::{Location, VecCollector};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

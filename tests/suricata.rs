@@ -17,7 +17,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
-use trawl::indicators::read::IndicatorSet;
+use trawl::IndicatorSet;
 use trawl_tools::pcap::{
     PcapWriter, TcpSession, dns_query, dns_response, http_get, tls_client_hello, udp,
 };
@@ -666,7 +666,7 @@ struct Names {
 fn pick_names<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Names {
     let domains: BTreeSet<String> = (0..set.len() as u32)
         .filter_map(|i| set.indicator(i))
-        .filter(|i| i.kind() == Some(trawl::indicators::model::Kind::Domain))
+        .filter(|i| i.kind() == Some(trawl::Kind::Domain))
         .map(|i| i.value())
         .collect();
     let child = domains

@@ -12,11 +12,11 @@ use serde_json::json;
 
 use common::medallion::{COLLECTION, INDICATORS, indicator, start, start_with};
 
-use trawl::indicators::build::SetBuilder;
+use trawl::SetBuilder;
 
-use trawl::feeds::detect::{FeedSpec, ingest_feeds};
+use trawl::IndicatorSet;
 use trawl::feeds::taxii::{Auth, Client, ClientOptions, ObjectsQuery};
-use trawl::indicators::read::IndicatorSet;
+use trawl::{FeedSpec, ingest_feeds};
 
 fn options(password: &str) -> ClientOptions {
     ClientOptions {

@@ -5,11 +5,11 @@
 use hashbrown::HashSet;
 use rand::Rng;
 
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::collect::Location;
-use trawl::indicators::model::{Meta, Value};
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::Exclusions;
+use trawl::Location;
+use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{Meta, Value};
 
 /// An environment variable as a number, or `default`.
 pub fn env(name: &str, default: usize) -> usize {
@@ -115,11 +115,7 @@ pub fn sensor_feed_and_set() -> (std::path::PathBuf, std::path::PathBuf) {
             let set = dir.join("sensor-1m.tset");
             if !set.exists() {
                 let mut b = SetBuilder::new(Default::default(), Default::default());
-                trawl::feeds::detect::ingest_feeds(
-                    &[trawl::feeds::detect::FeedSpec::new(&feed)],
-                    &mut b,
-                )
-                .unwrap();
+                trawl::ingest_feeds(&[trawl::FeedSpec::new(&feed)], &mut b).unwrap();
                 b.write(&set).unwrap();
             }
             set

@@ -6,12 +6,12 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use trawl::indicators::build::{CompileOptions, SetBuilder, exclude::Exclusions};
+use trawl::{CompileOptions, Exclusions, SetBuilder};
 use trawl::logs::format::{Decoder, LogFormat, detect};
 use trawl::logs::extract::{Extractor, Options};
 use trawl::feeds::readers::{FeedOptions, text};
-use trawl::logs::matcher::{LineMatcher, LineOptions};
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::{LineMatcher, LineOptions};
+use trawl::{AlignedBytes, IndicatorSet};
 
 /// A small set with one indicator of each kind the extractor finds.
 fn set() -> &'static IndicatorSet<AlignedBytes> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use trawl::feeds::readers::{FeedOptions, misp};
-use trawl::indicators::collect::{Location, VecCollector};
+use trawl::{Location, VecCollector};
 
 fuzz_target!(|data: &[u8]| {
     for all_attributes in [false, true] {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::{AlignedBytes, IndicatorSet};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(set) = IndicatorSet::from_bytes(AlignedBytes::copy_from(data)) else {
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = set.match_hash(&[0u8; 32]);
     let _ = set.match_url("http://evil.example/a");
     let _ = set.match_http(b"GET /x HTTP/1.1");
-    let _ = trawl::logs::text::scan_text(&set, b"GET http://evil.example/gate.php from 203.0.113.7 bad@evil.example");
+    let _ = trawl::scan_text(&set, b"GET http://evil.example/gate.php from 203.0.113.7 bad@evil.example");
     let _ = set.prepare();
     let _ = set.meta();
     let _ = set.verify();

@@ -16,8 +16,8 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use trawl::indicators::format::{self, DIGEST_OFFSET, Layout};
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::testing::format::{self, DIGEST_OFFSET, Layout};
+use trawl::{AlignedBytes, IndicatorSet};
 
 fn samples() -> &'static [(&'static str, Vec<u8>)] {
     static SETS: OnceLock<Vec<(&'static str, Vec<u8>)>> = OnceLock::new();
@@ -102,14 +102,14 @@ fuzz_target!(|data: &[u8]| {
     set.match_domains(sample_sets::PROBES, &mut out);
     hits.extend(out.iter().flatten().copied());
     for p in sample_sets::PROBES {
-        hits.extend(trawl::logs::text::scan_text(&set, p.as_bytes()));
+        hits.extend(trawl::scan_text(&set, p.as_bytes()));
         hits.extend(set.match_url(p));
         hits.extend(set.match_http(p.as_bytes()));
         hits.extend(set.match_email(p));
         hits.extend(set.match_hash_hex(p.as_bytes()));
         let _ = set.may_match_domain(p.as_bytes());
     }
-    hits.extend(trawl::logs::text::scan_text(&set, ops));
+    hits.extend(trawl::scan_text(&set, ops));
     for h in &hits {
         if let Some(i) = set.indicator(h.indicator) {
             let _ = (i.value(), i.kind(), i.parent());

@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use trawl::feeds::readers::{FeedOptions, stix::StixIngest};
-use trawl::indicators::collect::VecCollector;
+use trawl::VecCollector;
 
 fuzz_target!(|data: &[u8]| {
     let mut c = VecCollector::default();

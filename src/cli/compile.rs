@@ -7,10 +7,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 
+use trawl::Exclusions;
 use trawl::Tlp;
-use trawl::feeds::detect::{FeedFormat, FeedSpec, ingest_feeds};
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedFormat, FeedSpec, ingest_feeds};
 
 #[derive(Args, Debug)]
 pub struct CompileArgs {

@@ -92,7 +92,7 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     writeln!(
         out,
         "patterns: {patterns}, {pattern_bytes} bytes (at most {} per set), automata {} bytes",
-        trawl::indicators::format::MAX_PATTERN_BYTES,
+        trawl::indicators::read::MAX_PATTERN_BYTES,
         prepared.memory
     )?;
     Ok(ExitCode::SUCCESS)

@@ -10,11 +10,11 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use trawl::IndicatorSet;
+use trawl::LineOptions;
 use trawl::engine::logs::{ErrorCount, Input, LogOptions, OutputMode, scan_logs};
 use trawl::engine::reload::{Reload, Reloader};
 use trawl::logs::format::LogFormat;
 use trawl::logs::input::FollowOptions;
-use trawl::logs::matcher::LineOptions;
 
 /// Log format choice.
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -9,11 +9,11 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::{Value as Json, json};
 
+use trawl::IndicatorSet;
 use trawl::Match;
+use trawl::Value;
 use trawl::hits::ObservedIn;
-use trawl::indicators::model::Value;
 use trawl::indicators::normalize;
-use trawl::indicators::read::IndicatorSet;
 
 #[derive(Args, Debug)]
 pub struct LookupArgs {
@@ -43,7 +43,7 @@ fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Match> {
         Ok(Value::Hash(d)) => set.match_hash(&d).into_iter().collect(),
         Ok(Value::HttpRequest(_)) => set.match_http(value.as_bytes()),
         // Anything else (a CIDR, a log line, free text): every indicator inside it.
-        Ok(Value::Net(_)) | Err(_) => trawl::logs::text::scan_text(set, value.as_bytes()).collect(),
+        Ok(Value::Net(_)) | Err(_) => trawl::scan_text(set, value.as_bytes()).collect(),
     }
 }
 

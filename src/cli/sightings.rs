@@ -110,7 +110,7 @@ fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     })
 }
 
-/// Writes the bundle to `path` atomically (see [`trawl::indicators::build::atomic`]: an exclusively
+/// Writes the bundle to `path` atomically (see [`trawl::indicators::build::write_atomic`]: an exclusively
 /// created temp file, so a symlink planted beside `path` is never followed), so that a reader
 /// never sees half a bundle.
 fn write_file(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {

@@ -27,7 +27,7 @@ impl Bytes {
 
 /// One frame of a batch.
 #[derive(Clone, Copy, Debug)]
-pub struct FrameRef {
+pub(crate) struct FrameRef {
     /// 1-based frame number in its source.
     pub number: u64,
     /// Capture time, seconds since the Unix epoch.
@@ -62,7 +62,7 @@ pub fn ts_ns(sec: i64, nsec: u32) -> i64 {
 }
 
 /// Frames for one worker.
-pub struct Batch {
+pub(crate) struct Batch {
     /// The frames' bytes.
     pub bytes: Bytes,
     /// The frames.

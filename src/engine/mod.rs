@@ -8,11 +8,11 @@
 //!                                 set (ArcSwap, reloaded between batches)
 //! ```
 //!
-//! * [`batch`] — frames travel as offsets into the mapped file (or one buffer per batch).
-//! * [`reader`] — capture files and live interfaces; [`FlowKey`](crate::packets::flow::FlowKey)
-//!   routes both directions of a flow to one worker, so [`dedup::Dedup`] (one hit per flow and
+//! * `batch` — frames travel as offsets into the mapped file (or one buffer per batch).
+//! * [`reader`] — capture files and live interfaces; `FlowKey`
+//!   routes both directions of a flow to one worker, so `dedup::Dedup` (one hit per flow and
 //!   indicator per window) needs no locks.
-//! * [`worker`] — decode, extract, batched address lookups, application-layer lookups; each
+//! * `worker` — decode, extract, batched address lookups, application-layer lookups; each
 //!   admitted match becomes a [`crate::hits::Hit`] (with the set version it was matched in)
 //!   on its way to the sink.
 //! * [`reload::Reloader`] — SIGHUP or a replaced set file swaps the set atomically.
@@ -21,13 +21,13 @@
 //! * [`logs`] — the log-scan engine: chunks of lines to parallel workers, output back in input
 //!   order.
 
-pub mod batch;
-pub mod dedup;
+pub(crate) mod batch;
+pub(crate) mod dedup;
 pub mod logs;
 pub mod reader;
 pub mod reload;
 pub mod stats;
-pub mod worker;
+pub(crate) mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -88,7 +88,7 @@ impl<'a> Router<'a> {
 
 /// Reads a capture file (source number `source`) into batches until its end, a corrupt frame,
 /// `stop`, or the workers going away. `progress` is advanced by the bytes read.
-pub fn read_file(
+pub(crate) fn read_file(
     file: Arc<CaptureFile>,
     name: Arc<str>,
     source: u32,
@@ -254,7 +254,7 @@ impl LiveCapture {
     /// telling `notices` the packet and kernel-drop counts and the set's status every
     /// `stats_interval`.
     /// Returns the counters including the kernel's drop counts.
-    pub fn run(
+    pub(crate) fn run(
         mut self,
         senders: &[Sender<Batch>],
         batch_size: usize,

@@ -8,7 +8,7 @@
 //! pattern bounds, half copied) leaves the previous set serving; [`SetStatus`] keeps saying so,
 //! with the serving set's age, in every stats line and in the final counters, until a reload
 //! succeeds. A set file rewritten in place under the serving set (`cp new.tset intel.tset`
-//! instead of a rename) damages it: it then matches nothing (see [`crate::indicators::map_guard`]) and the
+//! instead of a rename) damages it: it then matches nothing (see `crate::indicators::map_guard`) and the
 //! status says that instead, until the complete new file has been loaded.
 
 use std::fmt;

@@ -113,7 +113,7 @@ pub fn ipv6_cidrs<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Vec<Ipv6Net> {
 
 /// The CIDRs of each interval with the indicator that answers there (not merged across
 /// indicators): for formats that carry provenance per entry.
-pub fn ip_cidrs_with_indicator<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Vec<(IpNet, u32)> {
+pub(crate) fn ip_cidrs_with_indicator<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Vec<(IpNet, u32)> {
     let v4 = set
         .ipv4_ranges()
         .flat_map(|(a, b, r)| Ipv4Subnets::new(a, b, 0).map(move |n| (IpNet::V4(n), r)));
@@ -175,7 +175,7 @@ mod num_like {
 
 /// Every kind but the addresses, which exports take from the interval tables ([`Kind::ALL`]
 /// lists the two address kinds first).
-pub const NOT_ADDRESSES: &[Kind] = Kind::ALL.split_at(2).1;
+pub(crate) const NOT_ADDRESSES: &[Kind] = Kind::ALL.split_at(2).1;
 
 /// Every indicator of `kinds` active now (at the set's clock), in record order.
 pub fn active<'s, D: AsRef<[u8]>>(

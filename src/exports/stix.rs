@@ -1,7 +1,7 @@
 //! A STIX 2.1 bundle of `indicator` objects, one per indicator of the set active now, for
 //! platforms that take STIX (a TIP, a SIEM's threat-intel module, another trawl).
 //!
-//! Each indicator gets a new id derived from its kind and value ([`crate::indicators::stix_id::stable`]),
+//! Each indicator gets a new id derived from its kind and value (`crate::indicators::stix_id::stable`),
 //! so that re-exporting gives the same ids: the feeds' own ids cannot be reused, since one feed indicator may have
 //! become several trawl indicators (an `OR` pattern) and several feeds may have named one
 //! value. The feeds' ids are kept in `external_references`. The pattern holds exactly what

@@ -37,10 +37,10 @@ use crate::indicators::model::Kind;
 use crate::indicators::read::{IndicatorRef, IndicatorSet};
 
 /// The key under which dataset alerts carry the matched entry: `alert.context.trawl`.
-pub const CONTEXT_KEY: &str = "trawl";
+pub(crate) const CONTEXT_KEY: &str = "trawl";
 
 /// The score of every reputation entry (Suricata's scale is 1–127; rules ask `>,0`).
-pub const IPREP_SCORE: u8 = 100;
+pub(crate) const IPREP_SCORE: u8 = 100;
 
 /// Stock Suricata's `datasets.limits`: the largest `hashsize` of one dataset, and the budget
 /// of all datasets together (the export's are added to it, leaving the stock budget to others).
@@ -48,7 +48,7 @@ const STOCK_SINGLE_HASHSIZE: u64 = 65_536;
 const STOCK_TOTAL_HASHSIZES: u64 = 16_777_216;
 
 /// The buffers names are asked on: (rule protocol, sticky buffer, what it holds).
-pub const NAME_BUFFERS: [(&str, &str, &str); 4] = [
+pub(crate) const NAME_BUFFERS: [(&str, &str, &str); 4] = [
     ("dns", "dns.query", "DNS query"),
     ("dns", "dns.answer.name", "DNS answer"),
     ("tls", "tls.sni", "TLS SNI"),

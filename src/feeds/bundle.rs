@@ -246,7 +246,7 @@ impl StixBundle {
         Ok(true)
     }
 
-    /// Ids stored and not revoked: what the shrink guard compares (see [`super::guard`]).
+    /// Ids stored and not revoked: what the shrink guard compares (see `super::guard`).
     pub fn live(&self) -> u64 {
         self.index.values().filter(|e| !e.version.revoked).count() as u64
     }

@@ -57,7 +57,7 @@ pub struct SetConfig {
     /// Leave out indicators marked above this TLP.
     #[serde(default, deserialize_with = "tlp")]
     pub tlp_max: Option<Tlp>,
-    /// The shrink guard (see [`crate::feeds::guard`]): a pull that would shrink a feed by more
+    /// The shrink guard (see `crate::feeds::guard`): a pull that would shrink a feed by more
     /// than this fraction is refused. Default [`DEFAULT_MAX_SHRINK`].
     pub max_shrink: Option<f64>,
 }

@@ -99,7 +99,7 @@ pub fn sniff(name: &Path, head: &[u8]) -> Content {
 }
 
 /// Whether a file met in a feed directory is documentation that ships beside the lists.
-pub fn is_documentation(name: &Path) -> bool {
+pub(crate) fn is_documentation(name: &Path) -> bool {
     let Some(file) = name
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_uppercase())

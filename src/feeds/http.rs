@@ -23,8 +23,8 @@
 //!   HTTP errors end at once with the server's own message (`title`, `description`).
 //!
 //! What a server says reaches a terminal or the state file only through [`clean`]: credentials
-//! in URLs (`https://user:pass@…`) are masked ([`redact`]) and control characters, ANSI escape
-//! sequences among them, are shown as visible escapes ([`escape`]).
+//! in URLs (`https://user:pass@…`) are masked (`redact`) and control characters, ANSI escape
+//! sequences among them, are shown as visible escapes (`escape`).
 //!
 //! HTTPS goes through rustls, with a custom CA bundle and a client certificate (PEM chain and
 //! PKCS#8, PKCS#1 or SEC1 key) as AIS requires.
@@ -43,13 +43,13 @@ use url::Url;
 use crate::indicators::error::{Error, Result};
 
 /// Default of [`ClientOptions::max_response_bytes`]: room for a TAXII page of a large `limit`.
-pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 << 20;
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 << 20;
 /// Default of [`ClientOptions::request_timeout`].
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 /// Redirects followed per request.
 pub const MAX_REDIRECTS: usize = 5;
 /// How often a back-off looks at the cancel flag.
-pub const POLL: Duration = Duration::from_millis(50);
+pub(crate) const POLL: Duration = Duration::from_millis(50);
 /// The most memory reserved for a body before it arrives.
 const RESERVE_AT_MOST: u64 = 64 << 20;
 /// The part of an error response's body read for its message.
@@ -78,7 +78,7 @@ impl Cancel {
     }
 
     /// Whether the flag is raised.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 }
@@ -600,7 +600,7 @@ fn redirect_target(
 
 /// `text` with the credentials of every URL in it masked: `https://user:pass@host/` becomes
 /// `https://***@host/`.
-pub fn redact(text: &str) -> String {
+pub(crate) fn redact(text: &str) -> String {
     static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
         // The scheme, then the authority up to its last `@` (a password may hold one).
         Regex::new(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s]*@").expect("a valid regex")
@@ -611,7 +611,7 @@ pub fn redact(text: &str) -> String {
 /// `text` with control characters (ANSI escape sequences start with one) and the Unicode
 /// marks that reorder text shown as visible escapes (`\u{1b}`), so that what a server sends
 /// cannot rewrite a terminal or forge lines of a log.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let unsafe_char = |c: char| {
         c.is_control()
             || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
@@ -630,7 +630,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// [`redact`], then [`escape`]: for any text that may hold a URL or a server's words, before
+/// `redact`, then `escape`: for any text that may hold a URL or a server's words, before
 /// it is printed or stored.
 pub fn clean(text: &str) -> String {
     escape(&redact(text))

@@ -5,12 +5,12 @@
 //!   [`detect::ingest_feeds`] reads a list of feed files into a builder.
 //! * [`pull`](mod@pull) — keeping a set current from a TOML list of feeds ([`config`]):
 //!   [`taxii`] client, MISP and URL feeds over [`http`], a local [`store`], the shrink
-//!   [`guard`], the stored STIX [`bundle`].
+//!   `guard`, the stored STIX [`bundle`].
 
 pub mod bundle;
 pub mod config;
 pub mod detect;
-pub mod guard;
+pub(crate) mod guard;
 pub mod http;
 pub mod pull;
 pub mod readers;

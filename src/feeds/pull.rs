@@ -39,7 +39,7 @@
 //! fetches only the events whose timestamp changed; `url` downloads a list; `file` copies a
 //! local feed into the store when its bytes changed (so a file that goes missing or is
 //! emptied keeps serving its last copy). Every store write is atomic (see
-//! [`crate::indicators::build::atomic`]: an exclusively created temp file, fsync, rename), so a crash
+//! `crate::indicators::build::atomic`: an exclusively created temp file, fsync, rename), so a crash
 //! leaves the previous state; the store is private (directories 0700, files 0600: it may hold
 //! TLP:AMBER/RED data and servers' error text), the set 0644.
 //!
@@ -47,7 +47,7 @@
 //! previous data; its error is reported and kept in its state, where `trawl feeds list` shows
 //! it; the other feeds go on and the set is rebuilt from what the store holds. A rebuild that
 //! fails keeps the previous set and is kept in the store's [`store::SetState`]. The shrink
-//! guard ([`guard`]) refuses a pull that answers with nothing (an empty body, a `{}` manifest,
+//! guard (`guard`) refuses a pull that answers with nothing (an empty body, a `{}` manifest,
 //! an emptied file) or that would drop more than `max_shrink` of a feed (indicators for
 //! url/file, events for MISP, objects not revoked for TAXII), unless the feed says
 //! `allow_shrink = true` or `trawl feeds pull --force` is given. `trawl feeds pull` exits 1
@@ -107,7 +107,7 @@ pub struct FeedPull {
     pub changed: bool,
     /// The error, when the pull failed (the stored data is kept).
     pub error: Option<String>,
-    /// The shrink guard refused the pull ([`guard`]); `error` says why, with the numbers.
+    /// The shrink guard refused the pull (`guard`); `error` says why, with the numbers.
     pub refused: bool,
 }
 
@@ -128,7 +128,7 @@ pub struct PullReport {
 
 /// Pulls every feed of `config` into the store; when any changed, or the set is older than
 /// what it is built from (see [`set_is_stale`]), or `force`, recompiles the set and renames it
-/// into place. `force` also turns the shrink guard off ([`guard`]).
+/// into place. `force` also turns the shrink guard off (`guard`).
 ///
 /// A feed that fails, for any reason, is reported in [`PullReport::feeds`] and in its stored
 /// state (for `feeds list`) and does not stop the others; a set that cannot be rebuilt is

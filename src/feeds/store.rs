@@ -122,7 +122,7 @@ pub fn event_files(dir: &Path) -> Vec<PathBuf> {
 /// job beside `--every`) would interleave their writes. A second pull waits for the first; the
 /// lock goes with the process, so a crashed pull never leaves it held.
 #[derive(Debug)]
-pub struct StoreLock {
+pub(crate) struct StoreLock {
     /// Held open: the lock lasts as long as the descriptor.
     _file: File,
 }
@@ -130,7 +130,7 @@ pub struct StoreLock {
 impl StoreLock {
     /// Takes the lock of the store in `dir` (creating `dir/.lock`), waiting while another
     /// process holds it.
-    pub fn acquire(dir: &Path) -> Result<StoreLock> {
+    pub(crate) fn acquire(dir: &Path) -> Result<StoreLock> {
         let path = dir.join(".lock");
         // Not through a symlink planted in a shared directory.
         let file = File::options()

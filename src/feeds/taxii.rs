@@ -14,7 +14,7 @@ use crate::feeds::http::{Http, escape, parse_url, redact};
 use crate::indicators::error::{Error, Result};
 
 /// The TAXII 2.1 media type, sent in `Accept` and `Content-Type`.
-pub const MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
+pub(crate) const MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
 
 /// Bounds of one paginated pull, so that a server that never stops saying `more` cannot hold
 /// it: besides these, a pull ends with an error at once when a page holds the same objects
@@ -98,7 +98,7 @@ impl Client {
 
     /// The raw body at `url` (any media type), with the client's credentials, retries and
     /// limits: for feed files served over HTTP.
-    pub fn get_bytes(&self, url: &str) -> Result<Vec<u8>> {
+    pub(crate) fn get_bytes(&self, url: &str) -> Result<Vec<u8>> {
         Ok(self.http.get(url, &[])?.body)
     }
 
@@ -260,7 +260,12 @@ impl Client {
     }
 
     /// Posts `objects` as an envelope to a collection; returns the status resource.
-    pub fn post_objects(&self, api_root: &str, collection: &str, objects: &[Json]) -> Result<Json> {
+    pub(crate) fn post_objects(
+        &self,
+        api_root: &str,
+        collection: &str,
+        objects: &[Json],
+    ) -> Result<Json> {
         let url = format!("{api_root}collections/{collection}/objects/");
         let envelope = serde_json::json!({ "objects": objects });
         let body = serde_json::to_vec(&envelope).map_err(|e| Error::invalid(e.to_string()))?;

@@ -14,7 +14,7 @@
 //!   [`EveJsonLines`] (Suricata EVE `alert` records). The engine runs one sink on its own
 //!   thread, fed by the hits channel.
 
-pub mod community_id;
+pub(crate) mod community_id;
 pub mod ecs;
 mod eve;
 
@@ -96,7 +96,7 @@ pub enum Origin {
 }
 
 /// The `matched.field` of a value found in free text (not in a field of a record).
-pub const FREE_TEXT: &str = "message";
+pub(crate) const FREE_TEXT: &str = "message";
 
 /// Where in the data the observed value was.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -71,7 +71,7 @@ pub enum Transport {
 
 impl Transport {
     /// The transport of IP protocol number `n`.
-    pub fn from_ip_number(n: u8) -> Transport {
+    pub(crate) fn from_ip_number(n: u8) -> Transport {
         match n {
             6 => Transport::Tcp,
             17 => Transport::Udp,
@@ -82,7 +82,7 @@ impl Transport {
     }
 
     /// The IP protocol number.
-    pub fn ip_number(self) -> u8 {
+    pub(crate) fn ip_number(self) -> u8 {
         match self {
             Transport::Tcp => 6,
             Transport::Udp => 17,
@@ -93,7 +93,7 @@ impl Transport {
     }
 
     /// The IANA keyword ECS uses for `network.transport` (`tcp`, `udp`, `icmp`, `ipv6-icmp`),
-    /// or `None` for other protocols (report [`Transport::ip_number`] instead).
+    /// or `None` for other protocols (report `Transport::ip_number` instead).
     pub fn name(self) -> Option<&'static str> {
         match self {
             Transport::Tcp => Some("tcp"),

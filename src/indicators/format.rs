@@ -40,22 +40,22 @@ pub const ALIGN: usize = 64;
 /// Byte offset of the digest inside the header.
 pub const DIGEST_OFFSET: usize = 32;
 /// Most sections a file may declare (a bound for the open-time checks).
-pub const MAX_SECTIONS: u32 = 64;
+pub(crate) const MAX_SECTIONS: u32 = 64;
 /// Seed of the string hash used by the hashed tables; fixed by the format.
 pub const HASH_SEED: u64 = 0x7472_6177_6c5f_7631;
 /// Slots per hashed-table bucket: 8 tags of 2 bytes, a quarter of a cache line.
-pub const BUCKET_SLOTS: usize = 8;
+pub(crate) const BUCKET_SLOTS: usize = 8;
 /// Bytes per hashed-table slot: a 2-byte tag plus a 4-byte key-entry offset.
-pub const SLOT_BYTES: usize = 6;
+pub(crate) const SLOT_BYTES: usize = 6;
 /// "No record" in interval tables and parent links.
 pub const NONE: u32 = u32::MAX;
 /// Direct-value flag in an interval first-level entry.
 pub const V4_DIRECT: u32 = 1 << 31;
 /// Fewest address bits an interval first level is indexed by (IPv4 node keys hold the
 /// remaining low bits in 16 bits, so IPv4 needs at least 16).
-pub const MIN_L1_BITS: u32 = 16;
+pub(crate) const MIN_L1_BITS: u32 = 16;
 /// Most address bits an interval first level is indexed by (4 MiB of entries).
-pub const MAX_L1_BITS: u32 = 20;
+pub(crate) const MAX_L1_BITS: u32 = 20;
 
 // The Aho-Corasick automata over the pattern lists are the one thing a set makes trawl build
 // (the rest is read in place), and a set is copied to many sensors: these bounds keep what any
@@ -96,15 +96,15 @@ pub struct Header {
 
 /// Header flag: some record has a validity window, so hits must check the clock. Without it,
 /// a CIDR hit needs no record read at all.
-pub const HEADER_TIMED: u32 = 1;
+pub(crate) const HEADER_TIMED: u32 = 1;
 /// Header flag: some domain provenance is `exact` (no subdomain rule), so a subdomain hit must
 /// check its record's flags.
-pub const HEADER_EXACT: u32 = 2;
+pub(crate) const HEADER_EXACT: u32 = 2;
 
 /// One section-table entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]
-pub struct SectionEntry {
+pub(crate) struct SectionEntry {
     /// A [`SectionId`] value.
     pub id: u32,
     /// Size of one element (1 for byte sections).
@@ -214,12 +214,12 @@ impl SectionId {
     }
 
     /// The section id for a raw value, if this version knows it.
-    pub fn from_u32(v: u32) -> Option<SectionId> {
+    pub(crate) fn from_u32(v: u32) -> Option<SectionId> {
         SectionId::ALL.iter().copied().find(|s| *s as u32 == v)
     }
 
     /// The hashed-table section holding a kind, if the kind is stored in one.
-    pub fn table_for(kind: crate::Kind) -> Option<SectionId> {
+    pub(crate) fn table_for(kind: crate::Kind) -> Option<SectionId> {
         use crate::Kind;
         Some(match kind {
             Kind::Domain => SectionId::Domains,
@@ -245,9 +245,9 @@ pub struct StrRef {
 }
 
 /// Record flag: some provenance of this domain allows subdomain matches.
-pub const REC_SUBDOMAINS: u8 = 1;
+pub(crate) const REC_SUBDOMAINS: u8 = 1;
 /// Record flag: some provenance has a validity window (check the clock on a hit).
-pub const REC_TIMED: u8 = 2;
+pub(crate) const REC_TIMED: u8 = 2;
 
 /// One indicator: a distinct (kind, canonical value), 16 bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
@@ -307,7 +307,7 @@ impl Iterator for ProvIds<'_> {
 }
 
 /// Provenance flag: a domain from an `exact` feed (no subdomain rule).
-pub const PROV_EXACT: u8 = 1;
+pub(crate) const PROV_EXACT: u8 = 1;
 /// Score value meaning "unknown".
 pub const SCORE_UNKNOWN: u8 = u8::MAX;
 
@@ -345,11 +345,11 @@ pub struct Prov {
 // verifies a key with one read, without touching the record.
 
 /// Bytes of a key entry's header (record index u32, key length u16), little-endian.
-pub const ENTRY_HEADER: usize = 6;
+pub(crate) const ENTRY_HEADER: usize = 6;
 
 /// Reads the key entry at `off` in the string pool: (record index, key bytes).
 #[inline]
-pub fn entry_at(strings: &[u8], off: u32) -> Option<(u32, &[u8])> {
+pub(crate) fn entry_at(strings: &[u8], off: u32) -> Option<(u32, &[u8])> {
     let off = off as usize;
     let head = strings.get(off..off.checked_add(ENTRY_HEADER)?)?;
     let rec = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
@@ -361,7 +361,7 @@ pub fn entry_at(strings: &[u8], off: u32) -> Option<(u32, &[u8])> {
 /// The hash of a key in a hashed table. Digests are uniformly random already, so their first
 /// eight bytes are the hash (one less pass over the key); other keys use xxh3 with [`HASH_SEED`].
 #[inline]
-pub fn key_hash(kind_is_digest: bool, key: &[u8]) -> u64 {
+pub(crate) fn key_hash(kind_is_digest: bool, key: &[u8]) -> u64 {
     if kind_is_digest && key.len() >= 8 {
         let mut b = [0u8; 8];
         b.copy_from_slice(&key[..8]);
@@ -379,7 +379,7 @@ pub fn tag(hash: u64) -> u16 {
 }
 
 /// Rounds `n` up to the next multiple of [`ALIGN`].
-pub fn align_up(n: usize) -> usize {
+pub(crate) fn align_up(n: usize) -> usize {
     n.div_ceil(ALIGN) * ALIGN
 }
 
@@ -521,7 +521,7 @@ impl FileWriter {
     }
 
     /// Sets `HEADER_*` flags.
-    pub fn set_flags(&mut self, flags: u32) {
+    pub(crate) fn set_flags(&mut self, flags: u32) {
         self.flags = flags;
     }
 
@@ -532,13 +532,13 @@ impl FileWriter {
     }
 
     /// Total bytes of section data added so far.
-    pub fn data_len(&self) -> usize {
+    pub(crate) fn data_len(&self) -> usize {
         self.sections.iter().map(|(_, b)| b.bytes().len()).sum()
     }
 
     /// Writes the file: header, table, aligned sections, hashing as it goes; the digest is
     /// written into the header last (hence `Seek`).
-    pub fn write_to<W: Write + Seek>(self, mut w: W, build_time: i64) -> io::Result<()> {
+    pub(crate) fn write_to<W: Write + Seek>(self, mut w: W, build_time: i64) -> io::Result<()> {
         let flags = self.flags;
         let table_end = HEADER_LEN + self.sections.len() * SECTION_ENTRY_LEN;
         let mut offset = align_up(table_end);

@@ -6,20 +6,21 @@
 //!   [`Meta`](model::Meta) (score, TLP, validity); [`normalize`] — canonical forms.
 //! * [`field`] — where a value was observed (the fields both lanes report hits in).
 //! * [`collect`] — the [`Collector`](collect::Collector) feed readers push into.
-//! * [`format`](mod@format) — the byte layout of a set file, shared by [`build`] (writer) and
+//! * `format` — the byte layout of a set file, shared by [`build`] (writer) and
 //!   [`read`] (reader, straight from a memory map).
-//! * [`error`] — the library's error type; [`notice`] — what a long-running operation tells
-//!   its caller while it runs (the library never prints); [`map_guard`] — mapped files that
-//!   shrink under us; [`stix_id`] — deterministic STIX ids.
+//! * `error` — the library's [`Error`](crate::Error); `notice` — the
+//!   [`Notices`](crate::Notices) a long-running operation tells its caller while it runs (the
+//!   library never prints); `map_guard` — mapped files that shrink under us; `stix_id` —
+//!   deterministic STIX ids.
 
 pub mod build;
 pub mod collect;
-pub mod error;
+pub(crate) mod error;
 pub mod field;
-pub mod format;
-pub mod map_guard;
+pub(crate) mod format;
+pub(crate) mod map_guard;
 pub mod model;
 pub mod normalize;
-pub mod notice;
+pub(crate) mod notice;
 pub mod read;
-pub mod stix_id;
+pub(crate) mod stix_id;

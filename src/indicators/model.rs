@@ -93,17 +93,17 @@ impl Kind {
     }
 
     /// The kind for a format discriminant, if it names one.
-    pub fn from_u8(b: u8) -> Option<Kind> {
+    pub(crate) fn from_u8(b: u8) -> Option<Kind> {
         Kind::ALL.get(usize::from(b).checked_sub(1)?).copied()
     }
 
     /// Whether values of this kind are raw digests.
-    pub fn is_hash(self) -> bool {
+    pub(crate) fn is_hash(self) -> bool {
         matches!(self, Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512)
     }
 
     /// The digest kind of a given raw length in bytes (16, 20, 32, 64).
-    pub fn hash_for_len(len: usize) -> Option<Kind> {
+    pub(crate) fn hash_for_len(len: usize) -> Option<Kind> {
         match len {
             16 => Some(Kind::Md5),
             20 => Some(Kind::Sha1),
@@ -164,7 +164,7 @@ impl Tlp {
     }
 
     /// The TLP for a format discriminant (0 means unmarked).
-    pub fn from_u8(b: u8) -> Option<Tlp> {
+    pub(crate) fn from_u8(b: u8) -> Option<Tlp> {
         match b {
             1 => Some(Tlp::Clear),
             2 => Some(Tlp::Green),
@@ -210,17 +210,6 @@ impl Value {
             Value::Email(_) => Kind::Email,
             Value::Hash(d) => Kind::hash_for_len(d.len()).unwrap_or(Kind::Sha256),
             Value::HttpRequest(_) => Kind::HttpRequest,
-        }
-    }
-
-    /// The bytes stored in the set file for this value: canonical text, or the raw digest.
-    pub fn key_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        match self {
-            Value::Net(n) => std::borrow::Cow::Owned(n.to_string().into_bytes()),
-            Value::Domain(s) | Value::Url(s) | Value::Email(s) | Value::HttpRequest(s) => {
-                std::borrow::Cow::Borrowed(s.as_bytes())
-            }
-            Value::Hash(d) => std::borrow::Cow::Borrowed(d),
         }
     }
 }
@@ -310,7 +299,7 @@ pub fn rfc3339_utc(sec: i64) -> String {
 }
 
 /// Formats Unix seconds + nanoseconds as RFC 3339 UTC with microseconds.
-pub fn rfc3339(sec: i64, nsec: u32) -> String {
+pub(crate) fn rfc3339(sec: i64, nsec: u32) -> String {
     chrono::DateTime::from_timestamp(sec, nsec)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
         .unwrap_or_else(|| "1970-01-01T00:00:00.000000Z".into())
@@ -319,7 +308,7 @@ pub fn rfc3339(sec: i64, nsec: u32) -> String {
 impl Kind {
     /// The STIX 2.1 cyber-observable type of the kind (`ipv4-addr`, `domain-name`, `url`,
     /// `email-addr`, `file`), which ECS also uses for `threat.indicator.type`.
-    pub fn sco_type(self) -> &'static str {
+    pub(crate) fn sco_type(self) -> &'static str {
         match self {
             Kind::Ipv4 => "ipv4-addr",
             Kind::Ipv6 => "ipv6-addr",

@@ -15,7 +15,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::indicators::model::{Kind, Value};
 
@@ -196,7 +196,7 @@ pub fn ip(raw: &str) -> Result<(IpNet, bool), Reject> {
 }
 
 /// An IPv4-mapped IPv6 network (`::ffff:a.b.c.d/n`, n ≥ 96) as the IPv4 network it maps.
-pub fn unmap_net(net: IpNet) -> IpNet {
+pub(crate) fn unmap_net(net: IpNet) -> IpNet {
     if let IpNet::V6(v6) = net {
         if let Some(v4) = v6.addr().to_ipv4_mapped() {
             if v6.prefix_len() >= 96 {
@@ -272,7 +272,7 @@ fn validate_domain(name: &str) -> Result<(), Reject> {
 /// `_` in valid labels (no port, no user info, not starting with a digit), then `/` and a path
 /// with no fragment, space or control byte. Checked in one pass, so that log scans can skip
 /// canonicalising the common case; `false` only means "canonicalise to find out".
-pub fn url_is_canonical(raw: &[u8]) -> bool {
+pub(crate) fn url_is_canonical(raw: &[u8]) -> bool {
     let rest = if let Some(r) = raw.strip_prefix(b"http://") {
         r
     } else if let Some(r) = raw.strip_prefix(b"https://") {
@@ -348,7 +348,7 @@ fn default_port(scheme: &str) -> Option<u16> {
 /// Where a URL's `://` ends its scheme, if it has one. A `://` after a `/`, `?` or `#` is
 /// inside the path of a schemeless URL (urlhaus-filter's
 /// `web.archive.org/web/2022/https://evil.example/x`), not the end of a scheme.
-pub fn scheme_end(url: &[u8]) -> Option<usize> {
+pub(crate) fn scheme_end(url: &[u8]) -> Option<usize> {
     let i = memchr::memmem::find(url, b"://")?;
     (!url[..i].iter().any(|b| matches!(b, b'/' | b'?' | b'#'))).then_some(i)
 }
@@ -361,7 +361,7 @@ pub fn url(raw: &str) -> Result<String, Reject> {
 }
 
 /// [`url()`] into a caller-owned buffer (cleared first), for lookups that must not allocate.
-pub fn url_into(raw: &str, out: &mut String) -> Result<(), Reject> {
+pub(crate) fn url_into(raw: &str, out: &mut String) -> Result<(), Reject> {
     out.clear();
     let raw = raw.trim();
     if raw.is_empty() || raw.bytes().any(|b| b <= b' ' || b == 0x7f) {
@@ -494,7 +494,7 @@ pub fn hash(raw: &str) -> Result<Vec<u8>, Reject> {
 
 /// The value of one hex digit.
 #[inline]
-pub fn hex_val(b: u8) -> Option<u8> {
+pub(crate) fn hex_val(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
@@ -504,27 +504,11 @@ pub fn hex_val(b: u8) -> Option<u8> {
 }
 
 /// Checks an HTTP-request literal; it is kept byte for byte.
-pub fn http_request(raw: &str) -> Result<String, Reject> {
+pub(crate) fn http_request(raw: &str) -> Result<String, Reject> {
     if raw.len() < MIN_LITERAL_LEN {
         return Err(Reject::TooShort);
     }
     Ok(raw.to_string())
-}
-
-/// The IPv4 network of a canonical value, if it is one.
-pub fn as_v4(net: &IpNet) -> Option<Ipv4Net> {
-    match net {
-        IpNet::V4(n) => Some(*n),
-        IpNet::V6(_) => None,
-    }
-}
-
-/// The IPv6 network of a canonical value, if it is one.
-pub fn as_v6(net: &IpNet) -> Option<Ipv6Net> {
-    match net {
-        IpNet::V6(n) => Some(*n),
-        IpNet::V4(_) => None,
-    }
 }
 
 #[cfg(test)]

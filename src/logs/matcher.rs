@@ -40,7 +40,7 @@ pub struct LineOptions {
     /// The format [`LineMatcher::scan`] reads lines in.
     pub format: LogFormatOption,
     /// Only these fields of structured records (JSON dotted paths, Zeek/CSV column names; a
-    /// path also selects the fields below it, see [`field_matches`]); empty: every value.
+    /// path also selects the fields below it, see `field_matches`); empty: every value.
     /// Plain-text lines have no fields and are always scanned whole.
     pub fields: Vec<String>,
     /// Also recognise defanged indicators (`hxxp://`, `evil[.]example`).
@@ -203,7 +203,7 @@ pub struct BatchScanner<'m, 's, D> {
 /// chunk (because the set may have been reloaded) reuses memory that has grown to a chunk's
 /// size instead of growing it again — freshly mapped pages cost a fault each.
 #[derive(Default)]
-pub struct ScanBuffers(Tokens);
+pub(crate) struct ScanBuffers(Tokens);
 
 impl<'m, 's, D: AsRef<[u8]>> BatchScanner<'m, 's, D> {
     /// A scanner for `matcher`'s set and options.
@@ -212,7 +212,7 @@ impl<'m, 's, D: AsRef<[u8]>> BatchScanner<'m, 's, D> {
     }
 
     /// A scanner that reuses `buffers` (from [`BatchScanner::into_buffers`]).
-    pub fn with_buffers(matcher: &'m LineMatcher<'s, D>, buffers: ScanBuffers) -> Self {
+    pub(crate) fn with_buffers(matcher: &'m LineMatcher<'s, D>, buffers: ScanBuffers) -> Self {
         BatchScanner {
             matcher,
             tokens: buffers.0,
@@ -220,7 +220,7 @@ impl<'m, 's, D: AsRef<[u8]>> BatchScanner<'m, 's, D> {
     }
 
     /// The scanner's buffers, for the next scanner.
-    pub fn into_buffers(self) -> ScanBuffers {
+    pub(crate) fn into_buffers(self) -> ScanBuffers {
         ScanBuffers(self.tokens)
     }
 

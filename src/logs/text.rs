@@ -19,7 +19,7 @@ pub fn scan_text<D: AsRef<[u8]>>(set: &IndicatorSet<D>, text: &[u8]) -> std::vec
 
 /// [`scan_text`] with a caller's extractor (e.g. with defanged forms on),
 /// appending to `out`.
-pub fn scan_text_into<D: AsRef<[u8]>>(
+pub(crate) fn scan_text_into<D: AsRef<[u8]>>(
     set: &IndicatorSet<D>,
     extractor: &Extractor,
     text: &[u8],

@@ -91,7 +91,7 @@ impl CaptureFile<Mmap> {
     /// that is neither pcap nor pcapng is refused with an error saying what it starts with.
     ///
     /// The file is mapped, not read. If another process truncates it while it is mapped, the
-    /// lost pages read as zeros (see [`crate::indicators::map_guard`]) and [`CaptureFile::is_damaged`]
+    /// lost pages read as zeros (see `crate::indicators::map_guard`) and [`CaptureFile::is_damaged`]
     /// says so; the engine then stops reading the file and reports it.
     pub fn open(path: impl AsRef<Path>) -> Result<CaptureFile<Mmap>, Error> {
         let path = path.as_ref();

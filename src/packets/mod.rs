@@ -6,9 +6,9 @@
 //!   fragments, IPv6 with extension headers; TCP, UDP, ICMP): [`decode::decode`] gives a
 //!   [`decode::Packet`] or a [`decode::DecodeError`] naming the layer and reason.
 //! * [`app`] — application-layer parsers (DNS, TLS, HTTP, SMTP).
-//! * [`flow`] — the flow key that sends both directions of a flow to one worker.
+//! * `flow` — the flow key that sends both directions of a flow to one worker.
 
 pub mod app;
 pub mod capture;
 pub mod decode;
-pub mod flow;
+pub(crate) mod flow;

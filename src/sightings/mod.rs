@@ -23,7 +23,7 @@
 //!   the recipient's organisation only — a sharing community is neither), whatever [`BundleOptions::tlp_max`] says; they are withheld and
 //!   counted in [`Bundle::withheld`].
 //!
-//! Ids are name-based ([`crate::indicators::stix_id::stable`]), so that running again over the same hits gives the same
+//! Ids are name-based (`crate::indicators::stix_id::stable`), so that running again over the same hits gives the same
 //! objects: a sighting's id is made from the indicator id and the window (the `--since` time,
 //! or else the first hit; the `--until` time, or else open). Its `created` is the start of that
 //! window, so that every version of one id has the same `created`; `modified` is the time of
@@ -66,11 +66,11 @@ use crate::indicators::model::{Kind, Tlp};
 use crate::indicators::read::IndicatorSet;
 
 /// The namespace STIX 2.1 §2.9 fixes for the UUIDv5 ids of cyber-observable objects.
-pub const SCO_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23315a9b7);
+pub(crate) const SCO_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23315a9b7);
 
 /// The largest `count` (sighting) and `number_observed` (observed-data) STIX allows; larger
 /// counts are written as this.
-pub const MAX_COUNT: u64 = 999_999_999;
+pub(crate) const MAX_COUNT: u64 = 999_999_999;
 
 /// The longest input line [`read_hits`] reads; longer lines are skipped and counted.
 pub const MAX_LINE: usize = 16 << 20;
@@ -166,7 +166,7 @@ impl Timestamp {
 
     /// RFC 3339 in UTC with milliseconds (`2026-01-01T00:00:00.000Z`), the precision STIX
     /// requires of `created` and `modified`; the time is truncated.
-    pub fn rfc3339_millis(self) -> String {
+    pub(crate) fn rfc3339_millis(self) -> String {
         self.format("%Y-%m-%dT%H:%M:%S%.3fZ")
     }
 
@@ -258,7 +258,7 @@ impl Observed {
     }
 
     /// The SCO type: `ipv4-addr`, `ipv6-addr`, `domain-name`, `url`, `email-addr` or `file`.
-    pub fn sco_type(&self) -> &'static str {
+    pub(crate) fn sco_type(&self) -> &'static str {
         self.kind.sco_type()
     }
 
@@ -276,7 +276,7 @@ impl Observed {
 
     /// The SCO's deterministic id (STIX 2.1 §2.9: UUIDv5 in [`SCO_NAMESPACE`] over the ID
     /// contributing properties as JSON).
-    pub fn sco_id(&self) -> String {
+    pub(crate) fn sco_id(&self) -> String {
         let name = self.contributing().to_string();
         format!(
             "{}--{}",
@@ -333,7 +333,7 @@ impl fmt::Display for NotSightable {
 
 /// Checks that `id` is a STIX identifier (`type--uuid`, lowercase type of 3–250 characters, a
 /// hyphenated UUID) of a domain object, the only kind of object `sighting_of_ref` may name.
-pub fn check_sightable(id: &str) -> Result<(), NotSightable> {
+pub(crate) fn check_sightable(id: &str) -> Result<(), NotSightable> {
     if id.is_empty() {
         return Err(NotSightable::NoId);
     }
@@ -455,12 +455,12 @@ impl Aggregator {
     }
 
     /// Whether observed values are kept.
-    pub fn keeps_observed(&self) -> bool {
+    pub(crate) fn keeps_observed(&self) -> bool {
         self.keep_observed
     }
 
     /// Counts one hit: rejected when its time is outside the window (checked first) or its id
-    /// cannot be sighted ([`check_sightable`]).
+    /// cannot be sighted (`check_sightable`).
     pub fn add(&mut self, hit: Sighted<'_>) -> Result<(), Rejected> {
         if !self.window.contains(hit.time) {
             return Err(Rejected::OutsideWindow);
@@ -692,7 +692,7 @@ pub enum TlpVersion {
 
 /// The fixed marking-definition id of a TLP level (the ids of
 /// [`crate::indicators::stix_id::TLP_MARKINGS`]); `None` for AMBER+STRICT in TLP 1.0.
-pub fn marking_id(tlp: Tlp, version: TlpVersion) -> Option<&'static str> {
+pub(crate) fn marking_id(tlp: Tlp, version: TlpVersion) -> Option<&'static str> {
     crate::indicators::stix_id::tlp_marking(tlp, version == TlpVersion::V2)
 }
 

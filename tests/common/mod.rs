@@ -4,12 +4,12 @@
 
 pub mod medallion;
 
-use trawl::indicators::build::exclude::Exclusions;
-use trawl::indicators::build::{CompileOptions, SetBuilder};
-use trawl::indicators::collect::Location;
-use trawl::indicators::model::Meta;
+use trawl::Exclusions;
+use trawl::Location;
+use trawl::Meta;
 use trawl::indicators::normalize::Normalized;
-use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{CompileOptions, SetBuilder};
 
 /// Fixed "now" for tests: 2026-01-01T00:00:00Z.
 pub const NOW: i64 = 1_767_225_600;
@@ -55,13 +55,13 @@ pub fn value_of(set: &IndicatorSet<AlignedBytes>, hit: Option<trawl::Match>) -> 
 /// Every index is valid for the structural checks that predate the pattern bounds.
 pub fn crafted_set(
     strings: Vec<u8>,
-    records: Vec<trawl::indicators::format::Record>,
+    records: Vec<trawl::testing::format::Record>,
     url_patterns: Vec<u32>,
 ) -> Vec<u8> {
-    use trawl::indicators::format::{FileWriter, Prov, SectionId, StrRef};
-    let meta = trawl::indicators::format::SetMeta {
+    use trawl::testing::format::{FileWriter, Prov, SectionId, StrRef};
+    let meta = trawl::SetMeta {
         trawl_version: "crafted".into(),
-        format_version: trawl::indicators::format::VERSION,
+        format_version: trawl::testing::format::VERSION,
         build_time: NOW,
         indicators: [("url".to_string(), records.len() as u64)].into(),
         sources: Vec::new(),
@@ -82,14 +82,14 @@ pub fn crafted_set(
 }
 
 /// A URL record with its value at `off..off + len` of the string pool.
-pub fn url_record(off: u32, len: u16) -> trawl::indicators::format::Record {
-    trawl::indicators::format::Record {
+pub fn url_record(off: u32, len: u16) -> trawl::testing::format::Record {
+    trawl::testing::format::Record {
         value_off: off,
         value_len: len,
         kind: trawl::Kind::Url as u8,
         flags: 0,
-        provs: trawl::indicators::format::PROVS_SINGLE,
-        parent: trawl::indicators::format::NONE,
+        provs: trawl::testing::format::PROVS_SINGLE,
+        parent: trawl::testing::format::NONE,
     }
 }
 

@@ -6,7 +6,7 @@
 //!   `modified` (across all files), nothing for an id once any version of it is revoked, TLP
 //!   resolved from `object_marking_refs` once every marking definition has been seen.
 //! * The nine fixed TLP 1.0 and 2.0 marking-definition ids
-//!   ([`TLP_MARKINGS`](crate::indicators::stix_id::TLP_MARKINGS)) resolve without the marking
+//!   (`TLP_MARKINGS`) resolve without the marking
 //!   object being present.
 //!
 //! Documents accepted: a bundle `{"type":"bundle","objects":[…]}`, a TAXII envelope

@@ -112,7 +112,7 @@ impl AtomicFile {
     }
 }
 
-/// Writes a file through `fill` (see [`AtomicFile`]): a temp file beside `path` with the mode
+/// Writes a file through `fill` (see `AtomicFile`): a temp file beside `path` with the mode
 /// `access` gives, fsynced, renamed over `path`, the directory fsynced. On error the temp file
 /// is removed and `path` untouched.
 pub fn write_atomic(

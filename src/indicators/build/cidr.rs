@@ -93,7 +93,7 @@ impl Intervals {
     }
 
     /// Carves `holes` (sorted, disjoint, inclusive ranges) out: addresses in them map to NONE.
-    pub fn carve(&self, holes: &[(u128, u128)], max: u128) -> Intervals {
+    pub(crate) fn carve(&self, holes: &[(u128, u128)], max: u128) -> Intervals {
         if holes.is_empty() {
             return self.clone();
         }
@@ -121,7 +121,7 @@ impl Intervals {
 /// First-level bits for a table of `boundaries` interval boundaries: about eight boundaries
 /// per bucket, so that a node is one or two cache lines, within [`MIN_L1_BITS`, `MAX_L1_BITS`].
 /// `skip` top bits that are known to be constant (IPv6 global unicast: 3) are added.
-pub fn l1_bits(boundaries: usize, skip: u32) -> u32 {
+pub(crate) fn l1_bits(boundaries: usize, skip: u32) -> u32 {
     let per_bucket = 8;
     let want = (boundaries / per_bucket)
         .max(1)

@@ -19,7 +19,7 @@ use crate::indicators::model::{Kind, Value};
 use crate::indicators::normalize;
 
 /// Sorted, disjoint, inclusive address ranges (IPv4 in the low 32 bits).
-pub type Ranges = Vec<(u128, u128)>;
+pub(crate) type Ranges = Vec<(u128, u128)>;
 
 /// What a warninglist decides for one indicator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,7 +181,7 @@ impl Exclusions {
     }
 
     /// Adds a plain allowlist: addresses/CIDRs, host names, and exact values.
-    pub fn add_plain(&mut self, name: &str, text: &str) {
+    pub(crate) fn add_plain(&mut self, name: &str, text: &str) {
         let mut nets = Vec::new();
         let mut hosts = HashSet::new();
         let mut exact = HashSet::new();
@@ -327,7 +327,7 @@ impl Exclusions {
 }
 
 /// Sorts and merges overlapping or adjacent inclusive ranges.
-pub fn merge_ranges(mut ranges: Vec<(u128, u128)>) -> Vec<(u128, u128)> {
+pub(crate) fn merge_ranges(mut ranges: Vec<(u128, u128)>) -> Vec<(u128, u128)> {
     ranges.sort_unstable();
     let mut out: Vec<(u128, u128)> = Vec::with_capacity(ranges.len());
     for (a, b) in ranges {

@@ -1,16 +1,16 @@
 //! Compilation: indicators in, one set file out. Writers only; the byte layout is
-//! [`crate::indicators::format`]'s.
+//! `crate::indicators::format`'s.
 //!
 //! * [`SetBuilder`] — a [`Collector`] that filters (score, TLP, expiry), applies warninglists
 //!   ([`exclude::Exclusions`]), merges duplicate values keeping every provenance, and writes the
 //!   set ([`SetBuilder::write`] is atomic: temp file, fsync, rename).
-//! * [`cidr`] — interval tables for IPv4/IPv6 prefixes; [`hashed`] — static hash tables.
+//! * `cidr` — interval tables for IPv4/IPv6 prefixes; `hashed` — static hash tables.
 //! * [`report::CompileReport`] — what happened to every input item.
 
-pub mod atomic;
-pub mod cidr;
+pub(crate) mod atomic;
+pub(crate) mod cidr;
 pub mod exclude;
-pub mod hashed;
+pub(crate) mod hashed;
 pub mod report;
 
 use std::collections::HashMap;
@@ -122,7 +122,7 @@ pub struct SetBuilder {
 
 /// Whether a value of `kind` becomes an Aho-Corasick pattern rather than a table key: HTTP
 /// literals, and URLs without a scheme (substring literals such as `evil.example/gate.php`).
-pub fn is_pattern(kind: Kind, key: &[u8]) -> bool {
+pub(crate) fn is_pattern(kind: Kind, key: &[u8]) -> bool {
     kind == Kind::HttpRequest || (kind == Kind::Url && normalize::scheme_end(key).is_none())
 }
 
@@ -173,7 +173,7 @@ impl SetBuilder {
 
     /// Reserves room for about `n` more indicators (saves rehashing and reallocation on large
     /// compiles).
-    pub fn reserve(&mut self, n: usize) {
+    pub(crate) fn reserve(&mut self, n: usize) {
         self.recs.reserve(n);
         self.pairs.reserve(n);
         self.arena.reserve(n * 24);
@@ -196,7 +196,7 @@ impl SetBuilder {
     }
 
     /// Notes an input file in the report.
-    pub fn note_input(&mut self, name: &str) {
+    pub(crate) fn note_input(&mut self, name: &str) {
         self.report.inputs.push(name.to_string());
     }
 

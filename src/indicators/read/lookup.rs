@@ -318,7 +318,7 @@ impl V6<'_> {
 /// A hashed table, cast: buckets of [`BUCKET_SLOTS`] slots, a power-of-two bucket count;
 /// tags and entry offsets in parallel arrays.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Table<'a> {
+pub(crate) struct Table<'a> {
     /// One tag per slot (0: empty).
     pub tags: &'a [u16],
     /// One key-entry offset per slot.
@@ -377,7 +377,7 @@ impl Table<'_> {
     /// Prefetches the entry offset of the first tag match in the home bucket of `hash` (call
     /// after the tags have arrived; misses, the common case, stop here).
     #[inline]
-    pub fn prefetch_slot(&self, hash: u64) {
+    pub(crate) fn prefetch_slot(&self, hash: u64) {
         if let Some(i) = self.first_match(hash) {
             prefetch(self.entries, i);
         }
@@ -387,7 +387,7 @@ impl Table<'_> {
     /// (call after the entry offset has arrived), so that verifying a hit does not wait on
     /// memory either.
     #[inline]
-    pub fn prefetch_entry(&self, hash: u64, strings: &[u8]) {
+    pub(crate) fn prefetch_entry(&self, hash: u64, strings: &[u8]) {
         if let Some(&e) = self.first_match(hash).and_then(|i| self.entries.get(i)) {
             prefetch(strings, e as usize);
         }
@@ -395,7 +395,7 @@ impl Table<'_> {
 
     /// Prefetches the tags of the home bucket of `hash`.
     #[inline]
-    pub fn prefetch(&self, hash: u64) {
+    pub(crate) fn prefetch(&self, hash: u64) {
         let buckets = self.tags.len() / BUCKET_SLOTS;
         if buckets > 0 {
             prefetch(self.tags, (hash as usize & (buckets - 1)) * BUCKET_SLOTS);
@@ -405,7 +405,7 @@ impl Table<'_> {
 
 /// Hints the CPU to bring `slice[i]`'s cache line in; out-of-range indices are ignored.
 #[inline(always)]
-pub fn prefetch<T>(slice: &[T], i: usize) {
+pub(crate) fn prefetch<T>(slice: &[T], i: usize) {
     if let Some(x) = slice.get(i) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `_mm_prefetch` is a hint that never faults; the pointer is to a live element.

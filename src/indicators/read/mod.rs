@@ -13,7 +13,7 @@
 //! Expired and not-yet-valid provenance never produces a hit: a CIDR whose record is inactive
 //! falls back to its parent prefix, a domain to its parent names.
 
-pub mod lookup;
+pub(crate) mod lookup;
 mod patterns;
 
 use std::fmt;
@@ -27,11 +27,11 @@ use bytemuck::Pod;
 use memmap2::Mmap;
 
 use crate::indicators::error::{Error, Result};
-use crate::indicators::format::SetMeta;
 use crate::indicators::format::{
     self, BUCKET_SLOTS, Layout, MAX_L1_BITS, MIN_L1_BITS, NONE, PROV_EXACT, Prov, REC_SUBDOMAINS,
     REC_TIMED, Record, SCORE_UNKNOWN, SLOT_BYTES, SectionId, StrRef,
 };
+pub use crate::indicators::format::{MAX_PATTERN_BYTES, SetMeta};
 use crate::indicators::model::{Kind, Tlp, unix_now, write_hex};
 use crate::indicators::normalize;
 
@@ -436,7 +436,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     }
 
     /// Whether the file this set was opened from has been truncated or rewritten in place
-    /// since (see [`crate::indicators::map_guard`]): its bytes are no longer the set's, so it answers no
+    /// since (see `crate::indicators::map_guard`): its bytes are no longer the set's, so it answers no
     /// lookup and must be reloaded. Always `false` for a set read from bytes.
     pub fn is_damaged(&self) -> bool {
         !self.intact()
@@ -444,7 +444,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 
     /// Flags the set as damaged: its file was found rewritten in place (same inode, new size
     /// or time) before any read faulted. From then on it answers no lookup.
-    pub fn mark_damaged(&self) {
+    pub(crate) fn mark_damaged(&self) {
         if let Some(g) = &self.guard {
             g.mark_damaged();
         }
@@ -677,7 +677,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 
     /// [`IndicatorSet::match_domain`] for a name already lowercase ASCII without trailing dot;
     /// `span` is the length of the input it came from.
-    pub fn match_canonical_domain(&self, name: &[u8], span: usize) -> Option<Match> {
+    pub(crate) fn match_canonical_domain(&self, name: &[u8], span: usize) -> Option<Match> {
         let table = self.table(Kind::Domain);
         if table.is_empty() {
             return None;
@@ -888,12 +888,12 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// The URL indicators with a scheme that a canonical `url` equals or extends at a
     /// boundary — [`IndicatorSet::match_canonical_url`] without the schemeless fragments, for
     /// callers that search the literals in the surrounding text themselves.
-    pub fn match_canonical_url_prefixes(&self, url: &[u8], out: &mut Vec<Match>) {
+    pub(crate) fn match_canonical_url_prefixes(&self, url: &[u8], out: &mut Vec<Match>) {
         self.match_canonical_url_table(url, out);
     }
 
     /// [`IndicatorSet::match_url`] for a URL already in canonical form.
-    pub fn match_canonical_url(&self, url: &[u8], out: &mut Vec<Match>) {
+    pub(crate) fn match_canonical_url(&self, url: &[u8], out: &mut Vec<Match>) {
         self.match_canonical_url_table(url, out);
         self.find_patterns(Kind::Url, url, out);
     }
@@ -914,7 +914,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     /// `url(i)` giving the `i`-th: the prefixes of `G` URLs are hashed and prefetched before
     /// any of them is probed, so their cache misses overlap. `each(i, hit)` reports a hit of
     /// URL `i`, in order of `i`.
-    pub fn match_canonical_urls_prefixes<'u>(
+    pub(crate) fn match_canonical_urls_prefixes<'u>(
         &self,
         count: usize,
         url: impl Fn(usize) -> &'u [u8],
@@ -984,13 +984,13 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
 
     /// Every active schemeless-URL fragment and HTTP-request literal occurring in `text`, with
     /// spans (the Aho-Corasick half of `logs::text::scan_text`).
-    pub fn match_literals(&self, text: &[u8], out: &mut Vec<Match>) {
+    pub(crate) fn match_literals(&self, text: &[u8], out: &mut Vec<Match>) {
         self.find_patterns(Kind::Url, text, out);
         self.find_patterns(Kind::HttpRequest, text, out);
     }
 
     /// Whether the set has literals for [`IndicatorSet::match_literals`] to find.
-    pub fn has_literals(&self) -> bool {
+    pub(crate) fn has_literals(&self) -> bool {
         !self.sec.url_patterns.is_empty() || !self.sec.http_patterns.is_empty()
     }
 
@@ -1239,7 +1239,7 @@ impl<'a> IndicatorRef<'a> {
     }
 
     /// The stored value bytes: canonical text, or a raw digest for hashes.
-    pub fn value_bytes(&self) -> &'a [u8] {
+    pub(crate) fn value_bytes(&self) -> &'a [u8] {
         let off = self.rec.value_off as usize;
         self.strings
             .get(off..off + usize::from(self.rec.value_len))

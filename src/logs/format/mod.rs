@@ -9,7 +9,7 @@
 //!   reason after handing out every value it could read before the fault.
 //! * [`Decoder`] — one object per file that feeds header lines to the right header, and record
 //!   lines to the right walker: what a log scanner holds per input.
-//! * [`field_matches`] — whether a field name is selected by a `--field` argument.
+//! * `field_matches` — whether a field name is selected by a `--field` argument.
 //!
 //! # Field names
 //!
@@ -126,7 +126,7 @@ impl Value<'_> {
 /// `dnssec`). Compared byte for byte, case-sensitively, as JSON keys and Zeek and CSV column
 /// names are. Matching is left to the caller so that a scanner can also cache the answer per
 /// Zeek or CSV column.
-pub fn field_matches(field: &[u8], wanted: &[u8]) -> bool {
+pub(crate) fn field_matches(field: &[u8], wanted: &[u8]) -> bool {
     field.starts_with(wanted) && (field.len() == wanted.len() || field[wanted.len()] == b'.')
 }
 
@@ -218,7 +218,7 @@ fn looks_like_column_name(cell: &[u8]) -> bool {
 }
 
 /// The line without its end-of-line bytes (`\n`, `\r\n`, or a lone trailing `\r`).
-pub fn trim_eol(line: &[u8]) -> &[u8] {
+pub(crate) fn trim_eol(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }

@@ -26,7 +26,8 @@ use std::sync::Arc;
 
 pub use chunk::{Chunk, ChunkData, Line, Lines, Piece, overlap};
 pub use follow::{Follow, FollowLosses, FollowOptions};
-pub use stream::{MAX_LINE, chunks_from_reader};
+pub use stream::MAX_LINE;
+pub(crate) use stream::chunks_from_reader;
 
 use crate::indicators::error::{Error, Result};
 

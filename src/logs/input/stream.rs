@@ -20,7 +20,7 @@ use crate::indicators::error::{Error, Result};
 /// 64): a longer line is handed out in overlapping pieces of that size (see
 /// [`super::Piece`]), so that a stream without line ends (a binary file on stdin) cannot take
 /// all memory and no token is lost at a piece boundary.
-pub fn chunks_from_reader(
+pub(crate) fn chunks_from_reader(
     mut reader: impl Read,
     path: &Path,
     source: Arc<str>,

@@ -8,7 +8,7 @@
 //!
 //! # Rules
 //!
-//! * Method: one of [`METHODS`], or any other token of 1–24 uppercase ASCII letters, `-` or `_`
+//! * Method: a standard one (RFC 9110 §9, RFC 5789) or any other token of 1–24 uppercase ASCII letters, `-` or `_`
 //!   starting with a letter (WebDAV `PROPFIND`, SSDP `M-SEARCH`, …), followed by a space.
 //!   Methods are case-sensitive, so `get /` is not a request.
 //! * The request line must end (LF or CRLF) within the payload and close with `HTTP/1.x` (or
@@ -26,13 +26,8 @@
 use std::io::Write as _;
 use std::net::IpAddr;
 
-/// The standard methods (RFC 9110 §9, RFC 5789).
-pub const METHODS: [&[u8]; 9] = [
-    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
-];
-
 /// Longest method token accepted.
-pub const MAX_METHOD: usize = 24;
+pub(crate) const MAX_METHOD: usize = 24;
 
 /// Reason: a method and a space, but the payload ends before the request line does.
 pub const E_LINE: &str = "http: truncated request line";
