@@ -64,21 +64,13 @@ pub use hits::{
     Sensor, SetVersion, SidRange,
 };
 
-/// Internals that trawl's own integration tests, benchmarks and fuzz targets use to craft
-/// hostile set files (the byte layout and its writer) and to check the address tables against
-/// an oracle. Not part of the API: anything here may change in any release.
+/// The set file's byte layout and its writer, which trawl's own integration tests and fuzz
+/// targets use to craft corrupt and hostile set files (a fuzz target cannot be a unit test).
+/// Not part of the API: anything here may change in any release.
 #[doc(hidden)]
 pub mod testing {
     /// The set file's byte layout and its writer.
     pub mod format {
         pub use crate::indicators::format::*;
-    }
-    /// The interval tables of IPv4/IPv6 prefixes, as the builder makes them.
-    pub mod cidr {
-        pub use crate::indicators::build::cidr::*;
-    }
-    /// The address tables' lookups, as the reader runs them.
-    pub mod lookup {
-        pub use crate::indicators::read::lookup::*;
     }
 }

@@ -417,3 +417,88 @@ pub(crate) fn prefetch<T>(slice: &[T], i: usize) {
         let _ = x;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use ipnet::{Ipv4Net, Ipv6Net};
+    use proptest::prelude::*;
+
+    use super::{V4, V6};
+    use crate::indicators::build::cidr::{Intervals, Prefix, V4Table, V6Table};
+
+    /// Prefixes under a few common tops, so that they nest and overlap, some of them crowded
+    /// into two /16s (first-level buckets with many boundaries: the binary-search path).
+    fn v4_net() -> impl Strategy<Value = Ipv4Net> {
+        let top = prop::sample::select(vec![0x0A00_0000u32, 0xC0A8_0000, 0xCB00_7100, 0x0800_0000]);
+        (top, any::<u32>(), 1u8..=32, any::<bool>()).prop_map(|(top, low, len, crowded)| {
+            let (addr, len) = if crowded {
+                (top | (low & 0xFFFF), len.max(17))
+            } else {
+                (top | (low >> 8), len)
+            };
+            Ipv4Net::new(Ipv4Addr::from(addr), len).unwrap().trunc()
+        })
+    }
+
+    fn v6_net() -> impl Strategy<Value = Ipv6Net> {
+        let top = prop::sample::select(vec![0x2001_0db8u128, 0x2a00_1450, 0xfe80_0000]);
+        (top, any::<u128>(), 8u8..=128).prop_map(|(top, low, len)| {
+            let addr = (top << 96) | (low >> 32);
+            Ipv6Net::new(Ipv6Addr::from(addr), len).unwrap().trunc()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+        /// The interval kernels at every first-level width the compiler may choose (16–20
+        /// bits), one at a time and batched, against the flattened intervals they encode,
+        /// queried at every prefix edge, one past each edge, and at random.
+        #[test]
+        fn interval_kernels_at_every_first_level_width(
+            v4 in prop::collection::vec(v4_net(), 1..200),
+            v6 in prop::collection::vec(v6_net(), 1..200),
+            random4 in prop::collection::vec(any::<u32>(), 100),
+            random6 in prop::collection::vec(any::<u128>(), 100),
+        ) {
+            let p4: Vec<Prefix> = v4.iter().enumerate().map(|(i, n)| Prefix {
+                first: u32::from(n.network()).into(), last: u32::from(n.broadcast()).into(), rec: i as u32,
+            }).collect();
+            let (iv4, _) = Intervals::build(&p4, u32::MAX.into());
+            let p6: Vec<Prefix> = v6.iter().enumerate().map(|(i, n)| Prefix {
+                first: n.network().into(), last: n.broadcast().into(), rec: i as u32,
+            }).collect();
+            let (iv6, _) = Intervals::build(&p6, u128::MAX);
+            let mut q4 = random4.clone();
+            for n in &v4 {
+                let (a, b) = (u32::from(n.network()), u32::from(n.broadcast()));
+                q4.extend([a, b, a.wrapping_sub(1), b.wrapping_add(1), a + (b - a) / 2]);
+            }
+            let mut q6 = random6.clone();
+            for n in &v6 {
+                let (a, b) = (u128::from(n.network()), u128::from(n.broadcast()));
+                q6.extend([a, b, a.wrapping_sub(1), b.wrapping_add(1)]);
+            }
+            for bits in 16..=20u32 {
+                let t = V4Table::encode(&iv4, bits);
+                let k = V4 { l1: &t.l1, nodes: &t.nodes, shift: 32 - bits };
+                let mut batch = vec![0; q4.len()];
+                k.lookup_batch(&q4, &mut batch);
+                for (i, &a) in q4.iter().enumerate() {
+                    prop_assert_eq!(k.lookup(a), iv4.at(a.into()), "v4 bits {} addr {}", bits, Ipv4Addr::from(a));
+                    prop_assert_eq!(batch[i], iv4.at(a.into()));
+                }
+                let t = V6Table::encode(&iv6, bits);
+                let k = V6 { l1: &t.l1, nodes: &t.nodes, shift: 128 - bits };
+                let mut batch = vec![0; q6.len()];
+                k.lookup_batch(&q6, &mut batch);
+                for (i, &a) in q6.iter().enumerate() {
+                    prop_assert_eq!(k.lookup(a), iv6.at(a), "v6 bits {} addr {}", bits, Ipv6Addr::from(a));
+                    prop_assert_eq!(batch[i], iv6.at(a));
+                }
+            }
+        }
+    }
+}
