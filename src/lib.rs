@@ -29,6 +29,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
+// Everything a user cannot reach is `pub(crate)`: what is `pub` is the API.
+#![warn(unreachable_pub)]
 
 pub mod engine;
 pub mod exports;

@@ -8,7 +8,7 @@ use crate::packets::capture::CaptureFile;
 use crate::packets::decode::LinkType;
 
 /// Where a batch's frame bytes live.
-pub enum Bytes {
+pub(crate) enum Bytes {
     /// In a memory-mapped capture file (offsets are into the whole file).
     Mapped(Arc<CaptureFile>),
     /// In a buffer owned by the batch (live capture copies frames out of libpcap's ring).
@@ -17,7 +17,7 @@ pub enum Bytes {
 
 impl Bytes {
     /// The bytes frame offsets refer to.
-    pub fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> &[u8] {
         match self {
             Bytes::Mapped(f) => f.bytes(),
             Bytes::Owned(v) => v,
@@ -50,13 +50,13 @@ pub(crate) struct FrameRef {
 
 impl FrameRef {
     /// Capture time in nanoseconds since the epoch (saturating).
-    pub fn ts_ns(&self) -> i64 {
+    pub(crate) fn ts_ns(&self) -> i64 {
         ts_ns(self.ts_sec, self.ts_nsec)
     }
 }
 
 /// A capture time in nanoseconds since the epoch (saturating).
-pub fn ts_ns(sec: i64, nsec: u32) -> i64 {
+pub(crate) fn ts_ns(sec: i64, nsec: u32) -> i64 {
     sec.saturating_mul(1_000_000_000)
         .saturating_add(i64::from(nsec))
 }
@@ -80,7 +80,7 @@ pub(crate) struct Batch {
 
 impl Batch {
     /// The bytes of one frame (empty if the reference is out of range).
-    pub fn frame(&self, f: &FrameRef) -> &[u8] {
+    pub(crate) fn frame(&self, f: &FrameRef) -> &[u8] {
         self.bytes
             .as_slice()
             .get(f.off..f.off + f.len as usize)

@@ -24,7 +24,7 @@ use crate::packets::flow::FlowKey;
 
 /// Remembers when each (source, flow, indicator) last produced a hit.
 #[derive(Debug)]
-pub struct Dedup {
+pub(crate) struct Dedup {
     window_ns: i64,
     sources: HashMap<u32, Table>,
     /// Hits suppressed as repeats within the window.
@@ -46,7 +46,7 @@ const SWEEP_AT: usize = 1 << 20;
 
 impl Dedup {
     /// A de-duplicator with a window of `window_ns` nanoseconds; 0 disables it.
-    pub fn new(window_ns: i64) -> Dedup {
+    pub(crate) fn new(window_ns: i64) -> Dedup {
         Dedup {
             window_ns,
             sources: HashMap::new(),
@@ -57,7 +57,7 @@ impl Dedup {
     /// Whether a hit of `indicator` in `flow` of `source` at `ts_ns` should be reported (and
     /// remembers it); `newest_ns` is the source's clock at that frame (the latest capture time
     /// it had reached, at least `ts_ns`).
-    pub fn admit(
+    pub(crate) fn admit(
         &mut self,
         source: u32,
         flow: FlowKey,
@@ -109,7 +109,7 @@ impl Dedup {
     }
 
     /// Forgets a source that has ended.
-    pub fn end_source(&mut self, source: u32) {
+    pub(crate) fn end_source(&mut self, source: u32) {
         self.sources.remove(&source);
     }
 }

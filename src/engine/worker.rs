@@ -25,7 +25,7 @@ const SMTP_PORTS: [u16; 3] = [25, 587, 2525];
 const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
 /// One worker's state.
-pub struct Worker<D> {
+pub(crate) struct Worker<D> {
     set: Arc<ArcSwap<SetVersion<D>>>,
     hits: Sender<Hit<Arc<SetVersion<D>>>>,
     dedup: Dedup,
@@ -53,7 +53,7 @@ struct Seen {
 
 impl<D: AsRef<[u8]>> Worker<D> {
     /// A worker reading the current set from `set` and sending hits to `hits`.
-    pub fn new(
+    pub(crate) fn new(
         set: Arc<ArcSwap<SetVersion<D>>>,
         hits: Sender<Hit<Arc<SetVersion<D>>>>,
         dedup_window_ns: i64,
@@ -75,7 +75,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
     }
 
     /// Processes one batch against the set current at its start.
-    pub fn batch(&mut self, batch: &Batch) {
+    pub(crate) fn batch(&mut self, batch: &Batch) {
         let set = self.set.load_full();
         let base = batch.bytes.as_slice();
         let mut seen: Vec<Seen> = Vec::with_capacity(batch.frames.len());

@@ -158,7 +158,7 @@ fn merge<T: Copy + Ord + num_like::Succ>(ranges: impl Iterator<Item = (T, T)>) -
 
 mod num_like {
     /// The next value, if any.
-    pub trait Succ: Sized {
+    pub(super) trait Succ: Sized {
         fn succ(self) -> Option<Self>;
     }
     impl Succ for u32 {

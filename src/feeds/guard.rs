@@ -26,7 +26,7 @@ use crate::indicators::error::Result;
 
 /// The shrink limit of one feed's pull.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ShrinkGuard {
+pub(crate) struct ShrinkGuard {
     /// The fraction of the feed a pull may drop.
     max_shrink: f64,
     /// Accept anything (`allow_shrink = true`, or `--force`).
@@ -35,7 +35,7 @@ pub struct ShrinkGuard {
 
 /// A feed's size before and after a pull, and what was counted.
 #[derive(Clone, Copy, Debug)]
-pub struct Sizes<'a> {
+pub(crate) struct Sizes<'a> {
     /// Before the pull (what the store holds).
     pub before: u64,
     /// What the pull would store.
@@ -51,7 +51,7 @@ pub struct Sizes<'a> {
 
 impl ShrinkGuard {
     /// The guard of `feed`'s pull; `force` (the `--force` flag) turns it off.
-    pub fn new(set: &SetConfig, feed: &FeedConfig, force: bool) -> ShrinkGuard {
+    pub(crate) fn new(set: &SetConfig, feed: &FeedConfig, force: bool) -> ShrinkGuard {
         ShrinkGuard {
             max_shrink: feed.max_shrink(set),
             off: force || feed.allow_shrink,
@@ -59,7 +59,7 @@ impl ShrinkGuard {
     }
 
     /// `Err` with the message for `feeds list` when the pull must be refused.
-    pub fn check(&self, s: Sizes<'_>) -> std::result::Result<(), String> {
+    pub(crate) fn check(&self, s: Sizes<'_>) -> std::result::Result<(), String> {
         const ACCEPT: &str = "allow_shrink = true or --force to accept";
         if self.off {
             return Ok(());
@@ -92,7 +92,7 @@ impl ShrinkGuard {
 /// indicators, expired ones included, before warninglists and score or TLP limits (those are
 /// the set's choices, not the feed's size). It parses the file once more than the compile
 /// does, only when the feed's bytes changed.
-pub fn count_indicators(path: &Path, options: &FeedOptions) -> Result<u64> {
+pub(crate) fn count_indicators(path: &Path, options: &FeedOptions) -> Result<u64> {
     let mut builder = SetBuilder::new(CompileOptions::default(), Exclusions::new());
     let spec = FeedSpec {
         path: path.to_path_buf(),

@@ -173,7 +173,7 @@ pub(crate) struct Response {
 
 impl Response {
     /// The first value of header `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -199,7 +199,7 @@ enum Failure {
 
 impl Http {
     /// A client with `opts`; fails when a CA bundle, certificate or key cannot be read.
-    pub fn new(opts: ClientOptions) -> Result<Http> {
+    pub(crate) fn new(opts: ClientOptions) -> Result<Http> {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(opts.timeout)
             // Applied by ureq to every read of the headers and the body.
@@ -216,13 +216,18 @@ impl Http {
     }
 
     /// `GET url` with `headers`; follows redirects, retries, and returns a 2xx response.
-    pub fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Response> {
+    pub(crate) fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Response> {
         self.request("GET", url, headers, None)
     }
 
     /// `POST url` with `headers` and `body`; retried like [`Http::get`], but a redirect is an
     /// error (the body would have to be sent again elsewhere).
-    pub fn post(&self, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Result<Response> {
+    pub(crate) fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Response> {
         self.request("POST", url, headers, Some(&body))
     }
 

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 /// only right for them when `src` is the smaller address); `None` for every other protocol,
 /// whose hash covers the addresses and the protocol only. `None` when the two addresses are of
 /// different families (no packet carries such a pair).
-pub fn community_id_v1(
+pub(crate) fn community_id_v1(
     src: IpAddr,
     dst: IpAddr,
     proto: u8,
@@ -55,7 +55,7 @@ pub fn community_id_v1(
 /// with their ports, and protocols without ports. ICMP needs the message type and code, which
 /// a hit does not carry, so ICMP hits have none (the spec allows leaving it out). Seed 0, the
 /// spec's and Suricata's default.
-pub fn of_flow(
+pub(crate) fn of_flow(
     src: IpAddr,
     dst: IpAddr,
     proto: u8,

@@ -118,7 +118,7 @@ unsafe impl Send for Previous {}
 /// A registered mapping: while it lives, a SIGBUS inside the mapping turns the mapping into
 /// zero pages instead of killing the process. Drop it before the mapping is unmapped.
 #[derive(Debug)]
-pub struct MapGuard {
+pub(crate) struct MapGuard {
     slot: &'static Slot,
 }
 
@@ -138,7 +138,7 @@ impl MapGuard {
     ///
     /// The guard must be dropped before `map` is unmapped: while the guard lives, the handler
     /// may map zero pages over the address range `map` has now.
-    pub unsafe fn new(map: &Mmap) -> MapGuard {
+    pub(crate) unsafe fn new(map: &Mmap) -> MapGuard {
         install();
         let page = page_size();
         let start = map.as_ptr() as usize;
@@ -152,13 +152,13 @@ impl MapGuard {
     /// Whether the mapped file was truncated under the mapping (which now reads as zeros), or
     /// [`MapGuard::mark_damaged`] was called.
     #[inline]
-    pub fn is_damaged(&self) -> bool {
+    pub(crate) fn is_damaged(&self) -> bool {
         self.slot.damaged.load(Ordering::Relaxed)
     }
 
     /// Flags the mapping as no longer showing the file that was opened (the file was
     /// rewritten in place without a fault yet).
-    pub fn mark_damaged(&self) {
+    pub(crate) fn mark_damaged(&self) {
         self.slot.damaged.store(true, Ordering::Relaxed);
     }
 }

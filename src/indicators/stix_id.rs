@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::model::Tlp;
 
 /// The UUID for the object named `name` (any bytes that identify it).
-pub fn stable(name: &[u8]) -> Uuid {
+pub(crate) fn stable(name: &[u8]) -> Uuid {
     let hash = blake3::keyed_hash(b"trawl stix export ids, version 1", name);
     let bytes: [u8; 16] = hash.as_bytes()[..16].try_into().expect("16 of 32 bytes");
     uuid::Builder::from_random_bytes(bytes).into_uuid()
@@ -21,7 +21,7 @@ pub fn stable(name: &[u8]) -> Uuid {
 /// The nine TLP marking-definition ids fixed by STIX 2.1 §7.2.1.4 (TLP 1.0) and the TLP 2.0
 /// extension (`extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d`). TLP 1.0 WHITE
 /// reads as [`Tlp::Clear`].
-pub const TLP_MARKINGS: [(&str, Tlp); 9] = [
+pub(crate) const TLP_MARKINGS: [(&str, Tlp); 9] = [
     (
         "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
         Tlp::Clear,
@@ -61,7 +61,7 @@ pub const TLP_MARKINGS: [(&str, Tlp); 9] = [
 ];
 
 /// The TLP level of one of the nine fixed TLP marking-definition ids ([`TLP_MARKINGS`]).
-pub fn tlp_for_marking_id(id: &str) -> Option<Tlp> {
+pub(crate) fn tlp_for_marking_id(id: &str) -> Option<Tlp> {
     TLP_MARKINGS
         .iter()
         .find(|(known, _)| *known == id)
@@ -70,7 +70,7 @@ pub fn tlp_for_marking_id(id: &str) -> Option<Tlp> {
 
 /// The fixed marking-definition id of a TLP level in TLP 1.0 (`v2 == false`; none for
 /// AMBER+STRICT, which TLP 1.0 lacks) or TLP 2.0 — entries of [`TLP_MARKINGS`].
-pub fn tlp_marking(tlp: Tlp, v2: bool) -> Option<&'static str> {
+pub(crate) fn tlp_marking(tlp: Tlp, v2: bool) -> Option<&'static str> {
     let i = match (v2, tlp) {
         (false, Tlp::Clear) => 0,
         (false, Tlp::Green) => 1,
@@ -89,7 +89,7 @@ pub fn tlp_marking(tlp: Tlp, v2: bool) -> Option<&'static str> {
 /// The marking-definition id to write for a TLP level: the TLP 1.0 id (STIX 2.1 §7.2.1.4,
 /// which every STIX 2.1 consumer knows) where TLP 1.0 has the level, the TLP 2.0 id for
 /// AMBER+STRICT. [`tlp_for_marking_id`] reads it back as the same level.
-pub fn marking_for_tlp(tlp: Tlp) -> &'static str {
+pub(crate) fn marking_for_tlp(tlp: Tlp) -> &'static str {
     tlp_marking(tlp, false)
         .or_else(|| tlp_marking(tlp, true))
         .expect("every level has a TLP 2.0 id")

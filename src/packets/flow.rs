@@ -10,7 +10,7 @@ use crate::packets::decode::{Encap, Packet};
 /// link-layer context it was seen in: the same 5-tuple on two VLANs (or PPPoE sessions, or
 /// MPLS VPNs) is two flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FlowKey {
+pub(crate) struct FlowKey {
     lo: (IpAddr, u16),
     hi: (IpAddr, u16),
     proto: u8,
@@ -20,7 +20,7 @@ pub struct FlowKey {
 impl FlowKey {
     /// The key of a packet from `src:sport` to `dst:dport` (ports 0 when the protocol has none)
     /// carried without VLAN tags or other encapsulation.
-    pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8) -> FlowKey {
+    pub(crate) fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8) -> FlowKey {
         let (a, b) = ((src, sport), (dst, dport));
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         FlowKey {
@@ -32,7 +32,7 @@ impl FlowKey {
     }
 
     /// The key of a decoded packet: its 5-tuple and its [`Encap`] context.
-    pub fn of(p: &Packet<'_>) -> FlowKey {
+    pub(crate) fn of(p: &Packet<'_>) -> FlowKey {
         FlowKey::new(
             p.src,
             p.src_port.unwrap_or(0),
@@ -44,14 +44,14 @@ impl FlowKey {
     }
 
     /// The same 5-tuple carried in `encap` (VLAN tags, PPPoE, MPLS).
-    pub fn within(self, encap: Encap) -> FlowKey {
+    pub(crate) fn within(self, encap: Encap) -> FlowKey {
         FlowKey { encap, ..self }
     }
 
     /// A hash that is the same for both directions (the key is already canonical): one xxh3
     /// pass over the key packed into 49 bytes, about half the cost of feeding the fields to a
     /// streaming hasher one by one (the reader hashes every frame to route it).
-    pub fn hash64(&self) -> u64 {
+    pub(crate) fn hash64(&self) -> u64 {
         let mut b = [0u8; 49];
         for (at, (addr, port)) in [(0, self.lo), (18, self.hi)] {
             match addr {

@@ -44,7 +44,7 @@ impl Access {
 /// A file being written: a temp file beside its target until [`AtomicFile::commit`]; dropped
 /// without a commit, the temp file is removed and the target untouched.
 #[derive(Debug)]
-pub struct AtomicFile {
+pub(crate) struct AtomicFile {
     tmp: NamedTempFile,
     target: PathBuf,
     dir: PathBuf,
@@ -54,7 +54,7 @@ impl AtomicFile {
     /// Starts a new version of `target` (its directory must exist). The temp file is named
     /// `.tmpXXXXXX.NAME`: random, and ending like the target, so a reader that goes by the
     /// extension reads it like the target.
-    pub fn create(target: &Path, access: Access) -> Result<AtomicFile> {
+    pub(crate) fn create(target: &Path, access: Access) -> Result<AtomicFile> {
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -80,22 +80,22 @@ impl AtomicFile {
     }
 
     /// The open temp file, to write the content to.
-    pub fn file(&mut self) -> &mut File {
+    pub(crate) fn file(&mut self) -> &mut File {
         self.tmp.as_file_mut()
     }
 
     /// The file this replaces at [`AtomicFile::commit`].
-    pub fn target(&self) -> &Path {
+    pub(crate) fn target(&self) -> &Path {
         &self.target
     }
 
     /// Where the temp file is (to read back what was written before committing it).
-    pub fn temp_path(&self) -> &Path {
+    pub(crate) fn temp_path(&self) -> &Path {
         self.tmp.path()
     }
 
     /// Flushes and fsyncs the temp file, renames it over the target and fsyncs the directory.
-    pub fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         let target = self.target;
         let file = self.tmp.as_file_mut();
         file.flush()

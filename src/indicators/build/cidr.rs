@@ -10,7 +10,7 @@ use crate::indicators::format::{MAX_L1_BITS, MIN_L1_BITS, NONE, V4_DIRECT};
 
 /// A prefix to place: first address, last address (inclusive), record index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Prefix {
+pub(crate) struct Prefix {
     /// First address of the prefix.
     pub first: u128,
     /// Last address of the prefix (inclusive).
@@ -21,7 +21,7 @@ pub struct Prefix {
 
 /// Sorted interval starts with the record in effect from each start on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Intervals {
+pub(crate) struct Intervals {
     /// `(start, record or NONE)`, strictly ascending starts, adjacent values different,
     /// the first start is 0.
     pub bounds: Vec<(u128, u32)>,
@@ -30,7 +30,7 @@ pub struct Intervals {
 impl Intervals {
     /// Flattens nested prefixes (most specific wins) and returns the intervals and, per input
     /// prefix in input order, its parent: the next less specific prefix containing it.
-    pub fn build(prefixes: &[Prefix], max: u128) -> (Intervals, Vec<u32>) {
+    pub(crate) fn build(prefixes: &[Prefix], max: u128) -> (Intervals, Vec<u32>) {
         // Sort (prefix, input position) pairs in place: sorting indices by a key read through
         // them is several times slower on millions of prefixes (random access per comparison).
         let mut order: Vec<(Prefix, u32)> = prefixes
@@ -87,7 +87,7 @@ impl Intervals {
     }
 
     /// The record in effect at `addr` (NONE when none).
-    pub fn at(&self, addr: u128) -> u32 {
+    pub(crate) fn at(&self, addr: u128) -> u32 {
         let i = self.bounds.partition_point(|&(s, _)| s <= addr);
         self.bounds.get(i.wrapping_sub(1)).map_or(NONE, |&(_, v)| v)
     }
@@ -163,7 +163,7 @@ fn direct(rec: u32) -> u32 {
 /// `0xFFFF`), then `n + 1` records. Keys and records of a node sit together, so a lookup
 /// touches the first level and one node, usually one cache line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct V4Table {
+pub(crate) struct V4Table {
     /// First level.
     pub l1: Vec<u32>,
     /// Nodes.
@@ -172,7 +172,7 @@ pub struct V4Table {
 
 impl V4Table {
     /// Encodes IPv4 intervals with a first level of `bits` bits (16–20).
-    pub fn encode(iv: &Intervals, bits: u32) -> V4Table {
+    pub(crate) fn encode(iv: &Intervals, bits: u32) -> V4Table {
         let mut l1 = Vec::with_capacity(1 << bits);
         let mut nodes = Vec::new();
         for (at_start, inner) in buckets(iv, bits, 32) {
@@ -197,7 +197,7 @@ impl V4Table {
 /// The IPv6 sections: a first level like IPv4's (offsets in u64 words) and nodes of `n`, the
 /// boundaries' high halves, their low halves, and `n + 1` records packed two per word.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct V6Table {
+pub(crate) struct V6Table {
     /// First level.
     pub l1: Vec<u32>,
     /// Nodes.
@@ -206,7 +206,7 @@ pub struct V6Table {
 
 impl V6Table {
     /// Encodes IPv6 intervals with a first level of `bits` bits.
-    pub fn encode(iv: &Intervals, bits: u32) -> V6Table {
+    pub(crate) fn encode(iv: &Intervals, bits: u32) -> V6Table {
         let mut l1 = Vec::with_capacity(1 << bits);
         let mut nodes = Vec::new();
         for (at_start, inner) in buckets(iv, bits, 128) {

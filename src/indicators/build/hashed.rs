@@ -10,7 +10,7 @@ use crate::indicators::format::{BUCKET_SLOTS, tag};
 
 /// A built table: the tags and the entry offsets of all slots.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Table {
+pub(crate) struct Table {
     /// One tag per slot, 0 for an empty slot.
     pub tags: Vec<u16>,
     /// One key-entry offset per slot.
@@ -20,7 +20,7 @@ pub struct Table {
 impl Table {
     /// The section bytes as u16 words: all tags, then every entry offset as two
     /// little-endian halves.
-    pub fn into_words(self) -> Vec<u16> {
+    pub(crate) fn into_words(self) -> Vec<u16> {
         let mut words = self.tags;
         words.reserve(self.entries.len() * 2);
         for e in self.entries {
@@ -32,7 +32,7 @@ impl Table {
 }
 
 /// Builds a table for `(hash, key entry offset)` pairs.
-pub fn build(entries: &[(u64, u32)]) -> Table {
+pub(crate) fn build(entries: &[(u64, u32)]) -> Table {
     if entries.is_empty() {
         return Table::default();
     }

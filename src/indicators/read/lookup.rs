@@ -34,7 +34,7 @@ fn count_le(keys: &[u16], lo: u16) -> usize {
 
 /// The IPv4 sections, cast.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct V4<'a> {
+pub(crate) struct V4<'a> {
     /// First level, `2^(32 - shift)` entries.
     pub l1: &'a [u32],
     /// Nodes: count, keys (u16 pairs), records.
@@ -46,7 +46,7 @@ pub struct V4<'a> {
 impl V4<'_> {
     /// The most specific record containing `addr`, or [`NONE`].
     #[inline]
-    pub fn lookup(&self, addr: u32) -> u32 {
+    pub(crate) fn lookup(&self, addr: u32) -> u32 {
         let Some(&e) = self
             .l1
             .get(addr.checked_shr(self.shift).unwrap_or(0) as usize)
@@ -81,7 +81,7 @@ impl V4<'_> {
     /// [`V4::lookup`] for many addresses, software-pipelined: the first-level line of address
     /// `i + 2D` is prefetched, the entry of `i + D` read and its node prefetched, and address
     /// `i` answered, so that about `2D` cache misses are in flight at once instead of one.
-    pub fn lookup_batch(&self, addrs: &[u32], out: &mut [u32]) {
+    pub(crate) fn lookup_batch(&self, addrs: &[u32], out: &mut [u32]) {
         const D: usize = 16;
         let n = addrs.len().min(out.len());
         let mut entries = [0u32; D];
@@ -116,7 +116,7 @@ impl<'a> V4<'a> {
     /// Every interval of the table in address order: `(first, last, record)`, `record` being
     /// [`NONE`] where no prefix covers the addresses (or a warninglist carved them out).
     /// Adjacent intervals may carry the same record. A corrupt node ends its slot early.
-    pub fn ranges(self) -> impl Iterator<Item = (u32, u32, u32)> + 'a {
+    pub(crate) fn ranges(self) -> impl Iterator<Item = (u32, u32, u32)> + 'a {
         let span = 1u64 << self.shift;
         self.l1.iter().enumerate().flat_map(move |(i, &e)| {
             let base = (i as u64) << self.shift;
@@ -149,7 +149,7 @@ impl<'a> V4<'a> {
 
 impl<'a> V6<'a> {
     /// Every interval of the table in address order, like [`V4::ranges`].
-    pub fn ranges(self) -> impl Iterator<Item = (u128, u128, u32)> + 'a {
+    pub(crate) fn ranges(self) -> impl Iterator<Item = (u128, u128, u32)> + 'a {
         self.l1.iter().enumerate().flat_map(move |(i, &e)| {
             let base = (i as u128).checked_shl(self.shift).unwrap_or(0);
             let last = base | (u128::MAX.checked_shr(128 - self.shift).unwrap_or(0));
@@ -209,7 +209,7 @@ fn cut_slot<A: Copy + Ord>(
 
 /// The IPv6 sections, cast (first level like [`V4`]; nodes of split 128-bit keys).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct V6<'a> {
+pub(crate) struct V6<'a> {
     /// First level, `2^(128 - shift)` entries.
     pub l1: &'a [u32],
     /// Nodes: count, high halves, low halves, records (two per word).
@@ -221,7 +221,7 @@ pub struct V6<'a> {
 impl V6<'_> {
     /// The most specific record containing `addr`, or [`NONE`].
     #[inline]
-    pub fn lookup(&self, addr: u128) -> u32 {
+    pub(crate) fn lookup(&self, addr: u128) -> u32 {
         let Some(&e) = self
             .l1
             .get(addr.checked_shr(self.shift).unwrap_or(0) as usize)
@@ -273,7 +273,7 @@ impl V6<'_> {
     /// [`V6::lookup`] for many addresses, software-pipelined in three stages `D` addresses
     /// apart: prefetch the first-level entry; read it and prefetch the node's first line; read
     /// the count and prefetch the rest of the high halves and the records; then search.
-    pub fn lookup_batch(&self, addrs: &[u128], out: &mut [u32]) {
+    pub(crate) fn lookup_batch(&self, addrs: &[u128], out: &mut [u32]) {
         const D: usize = 8;
         let n = addrs.len().min(out.len());
         let mut entries = [0u32; 2 * D];
@@ -327,14 +327,18 @@ pub(crate) struct Table<'a> {
 
 impl Table<'_> {
     /// Whether the table has no slot.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.tags.is_empty()
     }
 
     /// Walks the probe sequence of `hash`; `is_key` is called with the key-entry offset of
     /// every slot whose tag matches and returns `Some` for the key sought.
     #[inline]
-    pub fn probe<R>(&self, hash: u64, mut is_key: impl FnMut(u32) -> Option<R>) -> Option<R> {
+    pub(crate) fn probe<R>(
+        &self,
+        hash: u64,
+        mut is_key: impl FnMut(u32) -> Option<R>,
+    ) -> Option<R> {
         let buckets = self.tags.len() / BUCKET_SLOTS;
         if buckets == 0 {
             return None;

@@ -118,7 +118,7 @@ pub(crate) struct Patterns {
 impl Patterns {
     /// Builds the automaton for the records of `kind` listed in `ids`, if the list keeps to
     /// the bounds.
-    pub fn build(kind: Kind, ids: &[u32], records: &[Record], strings: &[u8]) -> Patterns {
+    pub(super) fn build(kind: Kind, ids: &[u32], records: &[Record], strings: &[u8]) -> Patterns {
         let start = Instant::now();
         let mut out = Patterns {
             ac: None,
@@ -147,7 +147,7 @@ impl Patterns {
     }
 
     /// Calls `f(record, start, end)` for every occurrence of every pattern in `haystack`.
-    pub fn find(&self, haystack: &[u8], mut f: impl FnMut(u32, usize, usize)) {
+    pub(super) fn find(&self, haystack: &[u8], mut f: impl FnMut(u32, usize, usize)) {
         let Some(ac) = &self.ac else {
             return;
         };
@@ -159,7 +159,7 @@ impl Patterns {
     }
 
     /// Heap bytes the automaton holds.
-    pub fn memory_usage(&self) -> usize {
+    pub(super) fn memory_usage(&self) -> usize {
         self.ac.as_ref().map_or(0, AhoCorasick::memory_usage) + self.ids.len() * 4
     }
 }

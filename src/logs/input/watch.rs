@@ -66,7 +66,7 @@ impl Watcher {
     /// Starts watching `path` (which need not exist yet): with inotify when `notify` is set
     /// and inotify can watch its directory, else by looking at the path every `poll`. Lost
     /// files and a fall-back to polling are said to `notices`.
-    pub fn start(path: &Path, poll: Duration, notify: bool, notices: Notices) -> Watcher {
+    pub(super) fn start(path: &Path, poll: Duration, notify: bool, notices: Notices) -> Watcher {
         let poll = poll.max(Duration::from_millis(1));
         let (arrivals_tx, arrivals) = unbounded();
         let (wake_tx, wake) = bounded(1);
@@ -125,7 +125,7 @@ impl Watcher {
 
     /// Files that appeared at the path and could not be read (gone before they could be
     /// opened), and kernel event queue overflows (files may have been missed in them).
-    pub fn lost(&self) -> u64 {
+    pub(super) fn lost(&self) -> u64 {
         self.lost.load(Ordering::Relaxed)
     }
 }
