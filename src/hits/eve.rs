@@ -305,7 +305,11 @@ impl<W: Write, D: AsRef<[u8]>> HitSink<D> for EveJsonLines<W> {
             ObservedIn::Packet(field),
         ) = (&s.seen, &s.field)
         else {
-            return Ok(());
+            // Any other hit is an error the scan reports, not a hit left out.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an EVE alert is written for a packet hit only",
+            ));
         };
         let found = s.set.set.indicator(s.matched.indicator);
         let value = found.as_ref().map(|i| i.value()).unwrap_or_default();
