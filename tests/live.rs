@@ -5,7 +5,8 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn ip(args: &[&str]) -> bool {
@@ -93,6 +94,42 @@ fn veth_pair(n: u8) -> Option<Netns> {
     Some(net)
 }
 
+/// Compiles `feed` into `set` with the trawl under test.
+fn compile(feed: &Path, set: &Path) {
+    let compiled = Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(["compile", "-q", "-o"])
+        .arg(set)
+        .arg(feed)
+        .status()
+        .unwrap();
+    assert!(compiled.success());
+}
+
+/// Starts `trawl sniff -i IFACE OPTIONS -s SET -o HITS` and waits until it says it captures;
+/// returns the process and the rest of its stderr.
+fn start_sniff(
+    iface: &str,
+    options: &[&str],
+    set: &Path,
+    hits: &Path,
+) -> (Child, BufReader<ChildStderr>) {
+    let mut sniff = Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(["sniff", "-i", iface])
+        .args(options)
+        .arg("-s")
+        .arg(set)
+        .arg("-o")
+        .arg(hits)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(sniff.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("capturing on"), "{line}");
+    (sniff, err)
+}
+
 #[test]
 fn sniff_sees_dns_udp_and_http_from_a_namespace() {
     let Some(net) = veth_pair(0) else { return };
@@ -101,40 +138,16 @@ fn sniff_sees_dns_udp_and_http_from_a_namespace() {
     let feed = dir.path().join("feed.csv");
     std::fs::write(&feed, "value,kind\nevil.example,domain\n203.0.113.7,ipv4\nhttp://malware.example/payload.exe,url\n").unwrap();
     let set = dir.path().join("intel.tset");
-    let trawl = env!("CARGO_BIN_EXE_trawl");
-    assert!(
-        Command::new(trawl)
-            .args(["compile", "-q", "-o"])
-            .arg(&set)
-            .arg(&feed)
-            .status()
-            .unwrap()
-            .success()
-    );
+    compile(&feed, &set);
     let hits = dir.path().join("hits.jsonl");
     // A hit log from an earlier run: `-o` appends to it.
     std::fs::write(&hits, "{\"earlier\":\"run\"}\n").unwrap();
-    let mut sniff = Command::new(trawl)
-        .args([
-            "sniff",
-            "-i",
-            &net.host_if,
-            "--dedup-window",
-            "0",
-            "-j",
-            "2",
-            "-s",
-        ])
-        .arg(&set)
-        .arg("-o")
-        .arg(&hits)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(sniff.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("capturing on"), "{line}");
+    let (mut sniff, mut err) = start_sniff(
+        &net.host_if,
+        &["--dedup-window", "0", "-j", "2"],
+        &set,
+        &hits,
+    );
 
     let listener = TcpListener::bind("10.77.0.1:8080").unwrap();
     let query = trawl_tools::pcap::dns_query(0x4242, "www.evil.example");
@@ -214,34 +227,10 @@ fn sniff_on_a_quiet_link_writes_its_hit_and_stops_at_once() {
     let feed = dir.path().join("feed.txt");
     std::fs::write(&feed, "203.0.113.9\n").unwrap();
     let set = dir.path().join("intel.tset");
-    let trawl = env!("CARGO_BIN_EXE_trawl");
-    let compiled = Command::new(trawl)
-        .args(["compile", "-q", "-o"])
-        .arg(&set)
-        .arg(&feed)
-        .status()
-        .unwrap();
-    assert!(compiled.success());
+    compile(&feed, &set);
     let hits = dir.path().join("hits.jsonl");
-    let mut sniff = Command::new(trawl)
-        .args([
-            "sniff",
-            "-i",
-            &net.host_if,
-            "--stats-interval",
-            "200ms",
-            "-s",
-        ])
-        .arg(&set)
-        .arg("-o")
-        .arg(&hits)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(sniff.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("capturing on"), "{line}");
+    let (mut sniff, mut err) =
+        start_sniff(&net.host_if, &["--stats-interval", "200ms"], &set, &hits);
     // One datagram, then silence.
     assert!(in_ns(&net.ns, "printf 'x' > /dev/udp/203.0.113.9/4444"));
     let deadline = Instant::now() + Duration::from_secs(3);
