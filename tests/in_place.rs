@@ -7,10 +7,12 @@
 //! The `sniff` tests capture on `lo` and need root (CI runs as root); they print and return
 //! otherwise.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use trawl::Exclusions;
@@ -20,6 +22,8 @@ use trawl::indicators::normalize;
 use trawl::{CompileOptions, SetBuilder};
 
 /// How long a child may take before the test fails instead of hanging.
+use common::child::{line_reader, wait};
+
 const PATIENCE: Duration = Duration::from_secs(20);
 /// Longer than the reload threads' poll (200–250 ms), so that trawl sees each state.
 const SETTLE: Duration = Duration::from_millis(700);
@@ -55,36 +59,6 @@ fn copy_in_place(path: &Path, new: &[u8], during: impl Fn()) {
     std::thread::sleep(SETTLE);
     f.write_all(&new[new.len() / 2..]).unwrap();
     f.flush().unwrap();
-}
-
-/// Waits for `child` to exit, killing it and failing after `PATIENCE`.
-fn wait(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("trawl did not exit in time");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// The lines of a child's output, as they arrive.
-fn line_reader(out: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 /// Lines from `rx` until one satisfies `want` (all of them returned), or a failure.
@@ -159,7 +133,7 @@ fn follow_survives_a_set_copied_in_place_and_loads_it_when_complete() {
         "the lines scanned while the set was gone matched nothing: {hit:?}"
     );
     signal(&child, libc::SIGTERM);
-    let status = wait(&mut child);
+    let status = wait(&mut child, PATIENCE);
     let rest: Vec<String> = err.try_iter().collect();
     assert_eq!(status.code(), Some(0), "{rest:#?}");
     assert!(
@@ -200,7 +174,7 @@ fn a_log_truncated_during_the_scan_ends_its_scan_with_counters_and_exit_2() {
         .set_len(0)
         .unwrap();
     let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let status = wait(&mut child);
+    let status = wait(&mut child, PATIENCE);
     drain.join().unwrap().unwrap();
     let mut err = String::new();
     child
@@ -278,7 +252,7 @@ fn a_capture_truncated_during_scan_pcap_is_reported_not_fatal() {
         .set_len(0)
         .unwrap();
     let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let status = wait(&mut child);
+    let status = wait(&mut child, PATIENCE);
     drain.join().unwrap().unwrap();
     let mut err = String::new();
     child
@@ -363,7 +337,7 @@ fn sniff_survives_a_set_copied_in_place_and_loads_it_when_complete() {
     });
     hit_on(&hits, "127.0.0.3", 2);
     signal(&child, libc::SIGINT);
-    let status = wait(&mut child);
+    let status = wait(&mut child, PATIENCE);
     let said: Vec<String> = err.try_iter().collect();
     assert!(status.success(), "{said:#?}");
     assert!(
@@ -441,7 +415,7 @@ fn sniff_as_another_user_repeats_a_refused_reload_in_every_stats_line() {
     // The old set keeps serving.
     hit_on(&hits, "127.0.0.2", 1);
     signal(&child, libc::SIGINT);
-    let status = wait(&mut child);
+    let status = wait(&mut child, PATIENCE);
     let rest: Vec<String> = err.try_iter().collect();
     assert!(status.success(), "{rest:#?}");
     let last = rest.last().cloned().unwrap_or_default();

@@ -2,13 +2,16 @@
 //! `--only-matching`, `--enrich`, `--format` and `--field`, stdin answered line by line while
 //! the pipe stays open, and a reader that goes away after the first line (`| head -1`).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a child may take before the test fails instead of hanging.
+use common::child::{line_reader, wait};
+
 const PATIENCE: Duration = Duration::from_secs(10);
 
 fn logs(p: &str) -> String {
@@ -64,36 +67,6 @@ fn hits(out: &str) -> Vec<(u64, String, String)> {
             )
         })
         .collect()
-}
-
-/// Waits for `child` to exit, killing it and failing after `PATIENCE`.
-fn wait(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("trawl did not exit in time");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// The lines of a child's stdout, as they arrive.
-fn line_reader(out: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 #[test]
@@ -389,7 +362,7 @@ fn stdin_is_answered_line_by_line() {
             assert_eq!(hits(&got), [(n, field.into(), atomic.into())], "{got}");
         }
         drop(stdin);
-        assert_eq!(wait(&mut child).code(), Some(0));
+        assert_eq!(wait(&mut child, PATIENCE).code(), Some(0));
         assert!(out.recv_timeout(PATIENCE).is_err(), "nothing more");
     }
 }
@@ -431,7 +404,7 @@ fn closed_output_is_not_an_error() {
         out.read_line(&mut first).unwrap();
         assert!(first.contains("203.0.113.66"), "{first}");
         drop(out);
-        let status = wait(&mut child);
+        let status = wait(&mut child, PATIENCE);
         let mut err = String::new();
         child
             .stderr
@@ -498,7 +471,7 @@ fn follow_until_terminated() {
     );
     // SAFETY: kill(2) on the child's pid, which is still ours (not waited for yet).
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let status = wait(&mut child);
+    let status = wait(&mut child, PATIENCE);
     let mut err = String::new();
     child
         .stderr
@@ -568,7 +541,7 @@ fn follow_picks_up_a_replaced_set() {
     assert!(out.recv_timeout(Duration::from_millis(300)).is_err());
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert_eq!(wait(&mut child).code(), Some(0));
+    assert_eq!(wait(&mut child, PATIENCE).code(), Some(0));
 }
 
 /// Lines of a JSON log that are not JSON records are scanned as text in every output mode:
