@@ -349,6 +349,7 @@ fn work<D: AsRef<[u8]>>(
                             time,
                         },
                     };
+                    // Into memory, every key a string: serializing cannot fail.
                     let _ = ecs::write_document(&hit, sensor, &mut out);
                     out.push(b'\n');
                 }
@@ -455,6 +456,7 @@ fn enrich<D: AsRef<[u8]>>(
             }
         }
     }
+    // Into memory, every key a string: serializing cannot fail.
     let _ = serde_json::to_writer(&mut *out, &doc);
     out.push(b'\n');
 }
