@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use serde_json::{Value as Json, json};
-use trawl::feeds::bundle::{BUNDLE, StixBundle};
+use trawl::testing::bundle::{BUNDLE, StixBundle};
 
 mod common;
 use common::env;

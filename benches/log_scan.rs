@@ -7,7 +7,7 @@
 //!   with `serde_json` and every string value through `scan_text` (JSON);
 //! * tokenising only: the JSON walker (for JSON) and the free-text extractor over every value,
 //!   no lookups — what the scan costs before it touches the set;
-//! * `trawl scan logs` (`engine::logs::scan_logs`, counting mode) with 1..=cores workers.
+//! * `trawl scan logs` (`trawl::scan_logs`, counting mode) with 1..=cores workers.
 //!
 //! Run: `cargo bench --bench log_scan`. Inputs (generated under `target/bench-data/` when
 //! absent): `TRAWL_SET` (default: 1M `gen-feed sensor` indicators), `TRAWL_LOG_MB` MiB of each
@@ -24,9 +24,9 @@ use std::time::Instant;
 use memmap2::Mmap;
 use serde_json::Value;
 use trawl::IndicatorSet;
-use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
-use trawl::logs::extract::Extractor;
-use trawl::logs::format::{Decoder, LogFormat};
+use trawl::testing::extract::Extractor;
+use trawl::{LogDecoder as Decoder, LogFormat};
+use trawl::{LogInput, LogOptions, OutputMode, scan_logs};
 
 fn inputs() -> (PathBuf, [PathBuf; 2]) {
     let dir = common::data_dir();
@@ -161,7 +161,7 @@ fn main() {
                     mode: OutputMode::Count,
                     ..LogOptions::default()
                 };
-                let input = [Input::Path(log.clone())];
+                let input = [LogInput::Path(log.clone())];
                 warm(&[log, &set_path]);
                 let out = scan_logs(
                     &set,

@@ -16,9 +16,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use memmap2::Mmap;
-use trawl::engine::{self, Options, Progress};
-use trawl::hits::{Hit, HitSink, SetVersion};
-use trawl::packets::capture::CaptureFile;
+use trawl::testing::capture::CaptureFile;
+use trawl::{Hit, HitSink, SetVersion};
+use trawl::{Progress, ScanOptions};
 
 /// Counts hits and drops them (the sink is not what is measured).
 struct Discard;
@@ -101,11 +101,11 @@ fn main() {
         libpcap.push(t.elapsed().as_secs_f64());
 
         for (w, times) in scans.iter_mut().enumerate() {
-            let opts = Options {
+            let opts = ScanOptions {
                 workers: w + 1,
-                ..Options::default()
+                ..ScanOptions::default()
             };
-            let out = engine::scan_files(
+            let out = trawl::scan_files(
                 &set,
                 std::slice::from_ref(&pcap),
                 &opts,

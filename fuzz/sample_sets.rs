@@ -5,7 +5,7 @@
 
 use trawl::Exclusions;
 use trawl::Location;
-use trawl::indicators::normalize;
+use trawl::normalize;
 use trawl::{CompileOptions, SetBuilder};
 use trawl::{Meta, Tlp};
 

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use trawl::packets::app::dns::{self, DnsItem, NameBuf};
-use trawl::packets::app::{http, smtp, tls};
+use trawl::testing::app::dns::{self, DnsItem, NameBuf};
+use trawl::testing::app::{http, smtp, tls};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

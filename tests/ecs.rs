@@ -19,11 +19,11 @@ use trawl::Exclusions;
 use trawl::Field;
 use trawl::IndicatorSet;
 use trawl::Location;
-use trawl::hits::{
+use trawl::normalize;
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{
     EcsJsonLines, FlowInfo, Hit, HitSink, ObservedIn, Origin, Seen, Sensor, SetVersion, Transport,
 };
-use trawl::indicators::normalize;
-use trawl::{CompileOptions, SetBuilder};
 use trawl::{FeedSpec, ingest_feeds};
 use trawl::{Meta, Tlp};
 

@@ -13,14 +13,14 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use trawl::Exclusions;
 use trawl::Field;
-use trawl::engine::{self, Options, Progress};
-use trawl::hits::{
+use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{CompileOptions, SetBuilder};
+use trawl::{
     EcsJsonLines, EveJsonLines, EveOptions, FlowInfo, Hit, HitSink, ObservedIn, Origin, Seen,
     Sensor, SetVersion, SidRange, Transport,
 };
-use trawl::{AlignedBytes, IndicatorSet};
-use trawl::{CompileOptions, SetBuilder};
 use trawl::{FeedSpec, ingest_feeds};
+use trawl::{Progress, ScanOptions};
 
 /// The crafted capture's indicators (as in `tests/scan_pcap.rs`), one per line of a CSV feed.
 const CRAFTED: &str = "value,kind\n\
@@ -116,13 +116,13 @@ fn scan_into<S: HitSink<memmap2::Mmap> + Send>(
     sink: S,
     out: &Path,
 ) -> Vec<Json> {
-    let opts = Options {
+    let opts = ScanOptions {
         workers: 2,
         dedup_window: Duration::ZERO,
-        ..Options::default()
+        ..ScanOptions::default()
     };
     let stop = AtomicBool::new(false);
-    engine::scan_files(
+    trawl::scan_files(
         set,
         captures,
         &opts,

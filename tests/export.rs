@@ -18,7 +18,7 @@ use trawl::exports;
 use trawl::{AlignedBytes, IndicatorSet};
 use trawl::{Meta, Value};
 
-fn item(net: IpNet, expired: bool) -> (trawl::indicators::normalize::Normalized, Meta) {
+fn item(net: IpNet, expired: bool) -> (trawl::normalize::Normalized, Meta) {
     let meta = Meta {
         source: "feed".into(),
         valid_from: expired.then_some(NOW - 100),

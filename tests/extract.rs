@@ -1,12 +1,12 @@
-//! Extraction rules (`trawl::logs::extract`), table-driven; planted-token and arbitrary-byte
+//! Extraction rules (`trawl::testing::extract`), table-driven; planted-token and arbitrary-byte
 //! property tests; an `#[ignore]`d throughput measurement.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
 use proptest::prelude::*;
-use trawl::indicators::normalize;
-use trawl::logs::extract::{Extractor, Found, Options, Token, refang};
+use trawl::normalize;
+use trawl::testing::extract::{Extractor, Found, Options, Token, refang};
 
 fn plain() -> Extractor {
     Extractor::default()

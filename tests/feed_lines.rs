@@ -27,10 +27,11 @@ use trawl::Exclusions;
 use trawl::FeedOptions;
 use trawl::IndicatorSet;
 use trawl::Meta;
-use trawl::feeds::detect::{FeedSpec, ingest_feeds, skipped_in_directory};
-use trawl::indicators::collect::{Collector, Location};
-use trawl::indicators::normalize::Normalized;
+use trawl::normalize::Normalized;
+use trawl::testing::skipped_in_directory;
+use trawl::{Collector, Location};
 use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedSpec, ingest_feeds};
 
 /// What one line of a feed means, by its publisher's format.
 #[derive(Clone, Debug, PartialEq)]
@@ -547,7 +548,7 @@ fn check_file(path: &Path, out_dir: &Path, totals: &mut Checked, failures: &mut 
         set: SetBuilder::new(CompileOptions::default(), Exclusions::new()),
         rec: Recorder::default(),
     };
-    trawl::feeds::readers::text::read(
+    trawl::read_text_feed(
         File::open(path).unwrap(),
         &path.display().to_string(),
         &FeedOptions::source(stem),

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::medallion::{COLLECTION, INDICATORS, indicator, start};
 use trawl::IndicatorSet;
-use trawl::feeds::taxii::{Auth, Client, ClientOptions};
-use trawl::feeds::{self, Config};
+use trawl::testing::taxii::{Auth, Client, ClientOptions};
+use trawl::testing::{self as feeds, Config};
 
 fn misp_feed(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
@@ -315,7 +315,7 @@ fn a_changed_misp_event_is_fetched_again_and_bad_configs_are_refused() {
     assert_eq!(fetched(&r, "m"), (0, true, None));
     assert!(r.compiled.is_some());
     assert_eq!(IndicatorSet::open(&config.set.output).unwrap().len(), 0);
-    assert!(trawl::feeds::store::event_files(&config.set.store.join("m")).is_empty());
+    assert!(trawl::testing::store::event_files(&config.set.store.join("m")).is_empty());
 
     for (bad, why) in [
         (
@@ -422,7 +422,7 @@ fn sightings_are_posted_to_the_taxii_feed_and_read_back() {
         ..ClientOptions::default()
     })
     .unwrap();
-    let query = trawl::feeds::taxii::ObjectsQuery {
+    let query = trawl::testing::taxii::ObjectsQuery {
         types: vec!["sighting".into()],
         ..Default::default()
     };
@@ -668,7 +668,7 @@ fn url_feeds_and_server_faults() {
             "{n}"
         );
     }
-    let state = trawl::feeds::store::FeedState::load(&config.set.store.join("resume"));
+    let state = trawl::testing::store::FeedState::load(&config.set.store.join("resume"));
     assert_eq!(state.added_after.as_deref(), Some("2026-01-01T00:00:09Z"));
     assert_eq!(state.objects, 3);
 
@@ -700,7 +700,7 @@ fn url_feeds_and_server_faults() {
             .is_some()
     );
     // The failing feed's error is kept in its state for `feeds list`.
-    let state = trawl::feeds::store::FeedState::load(&config.set.store.join("bad"));
+    let state = trawl::testing::store::FeedState::load(&config.set.store.join("bad"));
     assert!(state.last_error.is_some());
 }
 
@@ -786,7 +786,7 @@ fn pull_every_keeps_pulling_until_terminated() {
         .spawn()
         .unwrap();
     let state = dir.path().join("st/local/state.json");
-    let pulls = || trawl::feeds::store::FeedState::load(state.parent().unwrap()).pulls;
+    let pulls = || trawl::testing::store::FeedState::load(state.parent().unwrap()).pulls;
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while pulls() < 3 {
         assert!(
@@ -1332,7 +1332,7 @@ fn pull_every_refuses_short_intervals_and_survives_failed_rounds() {
     std::fs::remove_file(d.join("blocker")).unwrap();
     let state = d.join("blocker/st/local");
     wait_for("a pull after the fault", || {
-        trawl::feeds::store::FeedState::load(&state).pulls >= 1
+        trawl::testing::store::FeedState::load(&state).pulls >= 1
     });
     assert_eq!(terminate(child), Some(0));
     let set = IndicatorSet::open(d.join("s.tset")).unwrap();
@@ -1389,7 +1389,7 @@ fn a_full_disk_fails_a_round_keeps_the_data_and_the_loop_goes_on() {
     let state = var.join("st/local");
     let set_path = var.join("s.tset");
     wait_for("the first pull", || {
-        trawl::feeds::store::FeedState::load(&state).pulls >= 1
+        trawl::testing::store::FeedState::load(&state).pulls >= 1
     });
     // A list bigger than the disk: the round fails, the stored copy and the set keep serving.
     std::fs::write(&local, domains("big", 5000)).unwrap();

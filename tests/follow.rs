@@ -1,4 +1,4 @@
-//! `trawl::logs::input::Follow` driven from a thread while the test writes the file like a logger and
+//! `trawl::testing::Follow` driven from a thread while the test writes the file like a logger and
 //! a log rotator would: appends, a line written in two parts, rotation by rename (with lines
 //! still written to the old file before the new one appears), truncation in place
 //! (`copytruncate`), and appends after it. Every line must be seen exactly once, in order,
@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use trawl::Exclusions;
 use trawl::Notices;
-use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
-use trawl::feeds::readers::{FeedOptions, text};
-use trawl::logs::input::{Follow, FollowLosses, FollowOptions};
 use trawl::{AlignedBytes, IndicatorSet};
 use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedOptions, read_text_feed};
+use trawl::{FollowLosses, FollowOptions, testing::Follow};
+use trawl::{LogInput, LogOptions, OutputMode, scan_logs};
 
 /// How long any one wait may take before the test fails instead of hanging.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -472,7 +472,7 @@ impl Shared {
 fn set() -> IndicatorSet<AlignedBytes> {
     let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
     let feed = &b"203.0.113.66\nc2.badsite.test\n"[..];
-    text::read(feed, "feed", &FeedOptions::source("follow"), &mut b).unwrap();
+    read_text_feed(feed, "feed", &FeedOptions::source("follow"), &mut b).unwrap();
     IndicatorSet::from_bytes(AlignedBytes::copy_from(&b.build().unwrap().0.finish(0))).unwrap()
 }
 
@@ -489,7 +489,7 @@ fn scan_logs_follows_a_zeek_log_across_rotation() {
     log.write_all(header.as_bytes()).unwrap();
     let out = Shared::default();
     let stop = AtomicBool::new(false);
-    let inputs = [Input::Follow(
+    let inputs = [LogInput::Follow(
         path.clone(),
         FollowOptions {
             poll: Duration::from_millis(10),
@@ -555,7 +555,7 @@ fn scan_logs_counts_rotated_files_it_could_not_read() {
     let path = dir.path().join("app.log");
     let out = Shared::default();
     let stop = AtomicBool::new(false);
-    let inputs = [Input::Follow(path.clone(), FollowOptions::default())];
+    let inputs = [LogInput::Follow(path.clone(), FollowOptions::default())];
     let opts = LogOptions {
         workers: 1,
         mode: OutputMode::OnlyMatching,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use trawl::Exclusions;
 use trawl::Location;
 use trawl::Meta;
-use trawl::indicators::normalize;
+use trawl::normalize;
 use trawl::{CompileOptions, SetBuilder};
 
 /// How long a child may take before the test fails instead of hanging.
@@ -36,10 +36,7 @@ fn set_bytes(values: &[&str]) -> Vec<u8> {
         b.add(normalize::detect(v).unwrap(), &Meta::from_source("t"), &at)
             .unwrap();
     }
-    b.build()
-        .unwrap()
-        .0
-        .finish(trawl::indicators::model::unix_now())
+    b.build().unwrap().0.finish(trawl::testing::unix_now())
 }
 
 /// What `cp new.tset intel.tset` does to a running trawl, slowed down: the file is truncated

@@ -5,9 +5,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use trawl::feeds::readers::{FeedOptions, text};
 use trawl::{AlignedBytes, IndicatorSet};
 use trawl::{CompileOptions, Exclusions, SetBuilder};
+use trawl::{FeedOptions, read_text_feed};
 use trawl::{LineMatcher, LineOptions, LogFormatOption};
 
 /// Counts the allocations made by the current thread while `COUNTING` is set on it.
@@ -53,7 +53,7 @@ fn set() -> IndicatorSet<AlignedBytes> {
 http://evil.example/payload\nevil.example/gate.php\n\
 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n";
     let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
-    text::read(&feed[..], "feed", &FeedOptions::source("test"), &mut b).unwrap();
+    read_text_feed(&feed[..], "feed", &FeedOptions::source("test"), &mut b).unwrap();
     IndicatorSet::from_bytes(AlignedBytes::copy_from(&b.build().unwrap().0.finish(0))).unwrap()
 }
 
@@ -148,7 +148,7 @@ fn has_kind_names_exactly_the_kinds_of_the_set() {
     use trawl::Kind;
     let build = |feed: &[u8]| {
         let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
-        text::read(feed, "feed", &FeedOptions::source("test"), &mut b).unwrap();
+        read_text_feed(feed, "feed", &FeedOptions::source("test"), &mut b).unwrap();
         IndicatorSet::from_bytes(AlignedBytes::copy_from(&b.build().unwrap().0.finish(0))).unwrap()
     };
     let ips = build(b"203.0.113.7\n198.51.100.0/24\n");
@@ -184,7 +184,7 @@ fn names_ending_in_labels_no_indicator_ends_in_are_skipped_exactly() {
     assert_eq!(meta.domain_tlds, None);
     // A set with a name under `.html` does look `.html` names up.
     let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
-    text::read(
+    read_text_feed(
         &b"evil.html\n"[..],
         "feed",
         &FeedOptions::source("t"),

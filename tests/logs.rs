@@ -15,12 +15,12 @@ use std::sync::atomic::AtomicBool;
 use proptest::prelude::*;
 use serde_json::Value as Json;
 use trawl::Exclusions;
-use trawl::engine::logs::{FileStats, Input, LogOptions, LogOutcome, OutputMode, scan_logs};
-use trawl::feeds::readers::{FeedOptions, text};
-use trawl::logs::format::{Decoder, LogFormat};
-use trawl::logs::matcher::{BatchScanner, LineMatcher, LineOptions};
 use trawl::{AlignedBytes, IndicatorSet};
+use trawl::{BatchScanner, LineMatcher, LineOptions};
 use trawl::{CompileOptions, SetBuilder};
+use trawl::{FeedOptions, read_text_feed};
+use trawl::{FileStats, LogInput, LogOptions, LogOutcome, OutputMode, scan_logs};
+use trawl::{LogDecoder as Decoder, LogFormat};
 
 type Set = IndicatorSet<AlignedBytes>;
 
@@ -32,7 +32,7 @@ fn logs(p: &str) -> PathBuf {
 
 fn set_from_feed(feed: &[u8]) -> Set {
     let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
-    text::read(feed, "feed", &FeedOptions::source("fixtures"), &mut b).unwrap();
+    read_text_feed(feed, "feed", &FeedOptions::source("fixtures"), &mut b).unwrap();
     let (w, report) = b.build().unwrap();
     assert_eq!(report.rejected_total(), 0, "{report:?}");
     IndicatorSet::from_bytes(AlignedBytes::copy_from(&w.finish(0))).unwrap()
@@ -59,9 +59,9 @@ fn options(workers: usize, chunk_size: usize, mode: OutputMode) -> LogOptions {
 
 /// Runs `scan_logs` over `inputs`, returning the output and the outcome.
 fn run(inputs: &[impl AsRef<Path>], opts: &LogOptions) -> (Vec<u8>, LogOutcome) {
-    let inputs: Vec<Input> = inputs
+    let inputs: Vec<LogInput> = inputs
         .iter()
-        .map(|p| Input::Path(p.as_ref().to_path_buf()))
+        .map(|p| LogInput::Path(p.as_ref().to_path_buf()))
         .collect();
     let mut out = Vec::new();
     let outcome = scan_logs(set(), &inputs, opts, &mut out, &AtomicBool::new(false)).unwrap();
@@ -931,7 +931,7 @@ fn overlong_line() {
 #[test]
 fn tokens_across_the_pieces_of_an_overlong_line() {
     let piece = 512;
-    let keep = trawl::logs::input::overlap(piece);
+    let keep = trawl::testing::overlap(piece);
     // Piece 1 holds bytes [0, 512) of the line, piece 2 [384, 896), piece 3 [768, …).
     let boundaries = [piece, 2 * piece - keep];
     let dir = tempfile::tempdir().unwrap();
@@ -1404,7 +1404,7 @@ fn mixed_json_log_misses_no_indicator() {
     assert!(planted.len() > 2_000 && not_json.len() > 9_000);
     let p = pool();
     for (workers, chunk) in [(1, 1 << 20), (2, 4096)] {
-        let inputs = [Input::Path(path.clone())];
+        let inputs = [LogInput::Path(path.clone())];
         let mut out = Vec::new();
         let opts = options(workers, chunk, OutputMode::Hits);
         let outcome = scan_logs(&p.set, &inputs, &opts, &mut out, &AtomicBool::new(false)).unwrap();

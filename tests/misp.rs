@@ -11,7 +11,7 @@ use std::sync::Arc;
 use trawl::SetBuilder;
 
 use trawl::IndicatorSet;
-use trawl::feeds::readers::{FeedOptions, misp};
+use trawl::{FeedOptions, read_misp_feed};
 use trawl::{FeedSpec, ingest_feeds};
 use trawl::{Location, VecCollector};
 use trawl::{Meta, Tlp};
@@ -24,7 +24,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 fn read(bytes: &[u8], opts: &FeedOptions) -> VecCollector {
     let mut c = VecCollector::default();
-    misp::read(bytes, &Arc::from("t.json"), opts, &mut c).unwrap();
+    read_misp_feed(bytes, &Arc::from("t.json"), opts, &mut c).unwrap();
     c
 }
 
@@ -262,7 +262,7 @@ fn a_misp_feed_directory_compiles_and_answers() {
 use std::collections::BTreeSet;
 
 use trawl::Kind;
-use trawl::indicators::normalize;
+use trawl::normalize;
 
 fn misp_stix(name: &str) -> std::path::PathBuf {
     fixture(&format!("misp-stix/{name}"))

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 
 use common::{NOW, build, value_of};
 use trawl::Exclusions;
-use trawl::indicators::normalize::{self, Normalized};
+use trawl::normalize::{self, Normalized};
 use trawl::{Meta, Value};
 
 fn meta(source: &str, expired: bool) -> Meta {

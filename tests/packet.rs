@@ -12,8 +12,8 @@ use etherparse::{
 };
 use proptest::prelude::*;
 
-use trawl::packets::capture::{CaptureFile, Format, Frame, FrameError};
-use trawl::packets::decode::{
+use trawl::testing::capture::{CaptureFile, Format, Frame, FrameError};
+use trawl::testing::decode::{
     DecodeError, Encap, Fragment, Layer, LinkType, Packet, Transport, decode,
 };
 
@@ -1791,12 +1791,12 @@ fn check_invariants(p: &Packet<'_>, frame: &[u8]) {
     if p.src_port.is_some() {
         assert!(matches!(
             p.transport,
-            trawl::packets::decode::Transport::Tcp | trawl::packets::decode::Transport::Udp
+            trawl::testing::decode::Transport::Tcp | trawl::testing::decode::Transport::Udp
         ));
     }
     assert_eq!(
         p.tcp_flags.is_some(),
-        p.transport == trawl::packets::decode::Transport::Tcp && p.src_port.is_some()
+        p.transport == trawl::testing::decode::Transport::Tcp && p.src_port.is_some()
     );
     if let Some(f) = p.fragment {
         if !f.is_first() {

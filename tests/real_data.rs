@@ -104,7 +104,7 @@ fn real_blocklists_compile_and_answer() {
         .iter()
         .step_by(101)
     {
-        let Ok(canon) = trawl::indicators::normalize::domain(d) else {
+        let Ok(canon) = trawl::normalize::domain(d) else {
             continue;
         };
         if let Some(hit) = set.match_domain(&format!("login.{canon}")) {
@@ -134,7 +134,7 @@ fn real_blocklists_compile_and_answer() {
     let urls = lines(&feeds.join("phishing-database/phishing-links-ACTIVE.txt"));
     let mut hits = 0;
     for u in urls.iter().step_by(53) {
-        if trawl::indicators::normalize::url(u).is_ok() && set.match_url_exact(u).is_some() {
+        if trawl::normalize::url(u).is_ok() && set.match_url_exact(u).is_some() {
             hits += 1;
         }
     }
@@ -147,7 +147,7 @@ fn real_blocklists_compile_and_answer() {
 #[test]
 fn real_access_log_against_ipsum() {
     use std::sync::atomic::AtomicBool;
-    use trawl::engine::logs::{Input, LogOptions, scan_logs};
+    use trawl::{LogInput, LogOptions, scan_logs};
 
     let Some(data) = shared() else { return };
     let log = data.join("logs/elastic-examples/apache_access_combined.log");
@@ -197,7 +197,7 @@ fn real_access_log_against_ipsum() {
     let mut out = Vec::new();
     let outcome = scan_logs(
         &set,
-        &[Input::Path(log)],
+        &[LogInput::Path(log)],
         &opts,
         &mut out,
         &AtomicBool::new(false),

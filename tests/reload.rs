@@ -13,10 +13,10 @@ use memmap2::Mmap;
 use trawl::Exclusions;
 use trawl::Location;
 use trawl::Meta;
-use trawl::engine::{self, Options, Progress};
-use trawl::hits::{Hit, HitSink, Origin, Seen, SetVersion};
-use trawl::indicators::normalize;
+use trawl::normalize;
 use trawl::{CompileOptions, SetBuilder};
+use trawl::{Hit, HitSink, Origin, Seen, SetVersion};
+use trawl::{Progress, ScanOptions};
 use trawl_tools::pcap::{PcapWriter, udp};
 
 const FRAMES: u64 = 60_000;
@@ -106,16 +106,16 @@ fn run(workers: usize) {
         gated: gated.clone(),
     };
     let progress = Progress::default();
-    let opts = Options {
+    let opts = ScanOptions {
         workers,
         dedup_window: Duration::ZERO,
         batch_size: 64,
         queue_depth: 2,
-        ..Options::default()
+        ..ScanOptions::default()
     };
     let outcome = std::thread::scope(|scope| {
         let scan = scope.spawn(|| {
-            engine::scan_files(
+            trawl::scan_files(
                 &set,
                 std::slice::from_ref(&pcap),
                 &opts,
@@ -191,7 +191,7 @@ fn reload_mid_scan_two_workers() {
 /// anything; the old set keeps serving and the status says so until a good set arrives.
 #[test]
 fn a_refused_reload_keeps_the_old_set_and_says_so() {
-    use trawl::engine::reload::{Reload, Reloader};
+    use trawl::{Reload, Reloader};
     let dir = tempfile::tempdir().unwrap();
     let set = dir.path().join("intel.tset");
     write_set(&set, A);
@@ -231,7 +231,7 @@ fn a_refused_reload_keeps_the_old_set_and_says_so() {
 /// kept in the status line while the loaded set serves on; a new file is loaded when it comes.
 #[test]
 fn a_set_file_that_vanishes_is_said_once_and_the_set_serves_on() {
-    use trawl::engine::reload::{Reload, Reloader};
+    use trawl::{Reload, Reloader};
     let dir = tempfile::tempdir().unwrap();
     let set = dir.path().join("intel.tset");
     write_set(&set, A);
@@ -262,7 +262,7 @@ fn a_set_file_that_vanishes_is_said_once_and_the_set_serves_on() {
 #[test]
 fn in_place_changes_are_told_apart() {
     use std::os::unix::fs::FileExt;
-    use trawl::engine::reload::{Reload, Reloader};
+    use trawl::{Reload, Reloader};
     let dir = tempfile::tempdir().unwrap();
     let set = dir.path().join("intel.tset");
     write_set(&set, A);

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use memmap2::Mmap;
 use trawl::Exclusions;
-use trawl::engine::{self, Options, Progress};
-use trawl::hits::{Hit, HitSink, ObservedIn, Origin, SetVersion};
 use trawl::{CompileOptions, SetBuilder};
 use trawl::{FeedSpec, ingest_feeds};
+use trawl::{Hit, HitSink, ObservedIn, Origin, SetVersion};
+use trawl::{Progress, ScanOptions};
 use trawl_tools::pcap::{PcapWriter, crafted_scenario, vlan_scenario};
 
 const FEED: &str = "value,kind\n\
@@ -36,7 +36,7 @@ struct Collect(Arc<Mutex<Vec<Seen>>>);
 
 impl HitSink<Mmap> for Collect {
     fn write(&mut self, s: &Hit<Arc<SetVersion<Mmap>>>) -> std::io::Result<()> {
-        let trawl::hits::Seen::Packet { origin, .. } = &s.seen else {
+        let trawl::Seen::Packet { origin, .. } = &s.seen else {
             panic!("a packet scan sent a hit that is not a packet's");
         };
         let frame = match origin {
@@ -91,18 +91,18 @@ fn committed_capture_is_the_generators_output() {
     );
 }
 
-fn scan(workers: usize) -> (Vec<Seen>, trawl::engine::stats::Stats) {
+fn scan(workers: usize) -> (Vec<Seen>, trawl::Stats) {
     let dir = tempfile::tempdir().unwrap();
     let set = set_file(dir.path(), FEED);
     let pcap = dir.path().join("crafted.pcap");
     std::fs::write(&pcap, crafted_pcap()).unwrap();
     let sink = Collect::default();
-    let opts = Options {
+    let opts = ScanOptions {
         workers,
         dedup_window: Duration::from_secs(60),
-        ..Options::default()
+        ..ScanOptions::default()
     };
-    let out = engine::scan_files(
+    let out = trawl::scan_files(
         &set,
         &[pcap],
         &opts,
@@ -182,12 +182,12 @@ fn zero_window_reports_repeats() {
     let pcap = dir.path().join("crafted.pcap");
     std::fs::write(&pcap, crafted_pcap()).unwrap();
     let sink = Collect::default();
-    let opts = Options {
+    let opts = ScanOptions {
         workers: 2,
         dedup_window: Duration::ZERO,
-        ..Options::default()
+        ..ScanOptions::default()
     };
-    let out = engine::scan_files(
+    let out = trawl::scan_files(
         &set,
         &[pcap],
         &opts,
@@ -228,15 +228,15 @@ fn real_captures_scan_cleanly() {
     let mut opened = Vec::new();
     for f in &files {
         // Files that are not captures at all are refused at open with an error, not scanned.
-        if trawl::packets::capture::CaptureFile::open(f).is_ok() {
+        if trawl::testing::capture::CaptureFile::open(f).is_ok() {
             opened.push(f.clone());
         }
     }
-    let opts = Options {
+    let opts = ScanOptions {
         workers: 2,
-        ..Options::default()
+        ..ScanOptions::default()
     };
-    let out = engine::scan_files(
+    let out = trawl::scan_files(
         &set,
         &opened,
         &opts,
@@ -287,11 +287,11 @@ fn same_five_tuple_in_other_vlans_is_another_flow() {
     let set = set_file(dir.path(), FEED);
     for workers in [1, 4] {
         let sink = Collect::default();
-        let opts = Options {
+        let opts = ScanOptions {
             workers,
-            ..Options::default()
+            ..ScanOptions::default()
         };
-        let out = engine::scan_files(
+        let out = trawl::scan_files(
             &set,
             &[testdata("pcaps/vlans.pcap")],
             &opts,

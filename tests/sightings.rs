@@ -17,17 +17,17 @@ use std::time::Duration;
 use serde_json::{Value as Json, json};
 use trawl::AlignedBytes;
 use trawl::Exclusions;
-use trawl::engine::logs::{Input, LogOptions, OutputMode, scan_logs};
-use trawl::engine::{self, Options, Progress};
-use trawl::hits::{EcsJsonLines, EveJsonLines};
-use trawl::logs::format::LogFormat;
+use trawl::LogFormat;
 use trawl::sightings::{
     Aggregator, Bundle, BundleOptions, Identity, NotSightable, ReadReport, Timestamp, TlpVersion,
     Window, read_hits,
 };
 use trawl::{CompileOptions, SetBuilder};
+use trawl::{EcsJsonLines, EveJsonLines};
 use trawl::{FeedSpec, ingest_feeds};
 use trawl::{IndicatorSet, Tlp};
+use trawl::{LogInput, LogOptions, OutputMode, scan_logs};
+use trawl::{Progress, ScanOptions};
 
 const A1: &str = "indicator--a1000000-0000-4000-8000-000000000001"; // evil.example, GREEN
 const A2: &str = "indicator--a2000000-0000-4000-8000-000000000002"; // 203.0.113.7, AMBER (1.0)
@@ -93,24 +93,24 @@ fn packet_hits(dir: &Path, set: &Path, format: Format) -> PathBuf {
         Format::Eve => "hits.eve.json",
     });
     let file = File::create(&out).unwrap();
-    let opts = Options {
+    let opts = ScanOptions {
         workers: 2,
         dedup_window: Duration::ZERO,
-        ..Options::default()
+        ..ScanOptions::default()
     };
     let pcap = vec![fixture("testdata/pcaps/crafted.pcap")];
     let (stop, progress) = (AtomicBool::new(false), Progress::default());
     let outcome = match format {
-        Format::Ecs => engine::scan_files(
+        Format::Ecs => trawl::scan_files(
             set,
             &pcap,
             &opts,
-            EcsJsonLines::new(file, trawl::hits::Sensor::default()),
+            EcsJsonLines::new(file, trawl::Sensor::default()),
             &stop,
             None,
             &progress,
         ),
-        Format::Eve => engine::scan_files(
+        Format::Eve => trawl::scan_files(
             set,
             &pcap,
             &opts,
@@ -466,7 +466,7 @@ fn scan_log(set: &Path, log: &Path, mode: OutputMode) -> Vec<u8> {
     let mut out = Vec::new();
     let outcome = scan_logs(
         &set,
-        &[Input::Path(log.to_path_buf())],
+        &[LogInput::Path(log.to_path_buf())],
         &opts,
         &mut out,
         &AtomicBool::new(false),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use trawl::FeedOptions;
-use trawl::feeds::readers::stix::StixIngest;
+use trawl::StixIngest;
 use trawl::{Kind, Meta, Tlp};
 use trawl::{Location, VecCollector};
 

@@ -15,7 +15,7 @@ use common::medallion::{COLLECTION, INDICATORS, indicator, start, start_with};
 use trawl::SetBuilder;
 
 use trawl::IndicatorSet;
-use trawl::feeds::taxii::{Auth, Client, ClientOptions, ObjectsQuery};
+use trawl::testing::taxii::{Auth, Client, ClientOptions, ObjectsQuery};
 use trawl::{FeedSpec, ingest_feeds};
 
 fn options(password: &str) -> ClientOptions {

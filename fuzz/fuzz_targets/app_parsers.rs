@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trawl::packets::app::dns::{self, DnsItem, NameBuf};
-use trawl::packets::app::{http, smtp, tls};
+use trawl::testing::app::dns::{self, DnsItem, NameBuf};
+use trawl::testing::app::{http, smtp, tls};
 
 fn inside(part: &[u8], start: usize, len: usize) -> bool {
     let p = part.as_ptr() as usize;

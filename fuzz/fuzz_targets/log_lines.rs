@@ -7,9 +7,10 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use trawl::{CompileOptions, Exclusions, SetBuilder};
-use trawl::logs::format::{Decoder, LogFormat, detect};
-use trawl::logs::extract::{Extractor, Options};
-use trawl::feeds::readers::{FeedOptions, text};
+use trawl::testing::detect_log_format as detect;
+use trawl::{LogDecoder as Decoder, LogFormat};
+use trawl::testing::extract::{Extractor, Options};
+use trawl::{FeedOptions, read_text_feed};
 use trawl::{LineMatcher, LineOptions};
 use trawl::{AlignedBytes, IndicatorSet};
 
@@ -21,7 +22,7 @@ fn set() -> &'static IndicatorSet<AlignedBytes> {
 http://evil.example/payload\nevil.example/gate.php\n\
 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n";
         let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
-        text::read(&feed[..], "fuzz", &FeedOptions::source("fuzz"), &mut b).unwrap();
+        read_text_feed(&feed[..], "fuzz", &FeedOptions::source("fuzz"), &mut b).unwrap();
         let bytes = b.build().unwrap().0.finish(0);
         IndicatorSet::from_bytes(AlignedBytes::copy_from(&bytes)).unwrap()
     })

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use trawl::feeds::readers::{FeedOptions, misp};
+use trawl::{FeedOptions, read_misp_feed};
 use trawl::{Location, VecCollector};
 
 fuzz_target!(|data: &[u8]| {
@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
             ..FeedOptions::source("fuzz")
         };
         let mut c = VecCollector::default();
-        misp::read(data, &Arc::from("fuzz.json"), &opts, &mut c).unwrap();
+        read_misp_feed(data, &Arc::from("fuzz.json"), &opts, &mut c).unwrap();
         for (_, _, at) in &c.accepted {
             assert!(matches!(at, Location::Object { .. }));
         }

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trawl::packets::capture::CaptureFile;
-use trawl::packets::decode::{LinkType, Packet, decode};
+use trawl::testing::capture::CaptureFile;
+use trawl::testing::decode::{LinkType, Packet, decode};
 
 const LINKS: [LinkType; 11] = [
     LinkType::Ethernet,

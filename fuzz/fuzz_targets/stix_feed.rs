@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trawl::feeds::readers::{FeedOptions, stix::StixIngest};
+use trawl::{FeedOptions, StixIngest};
 use trawl::VecCollector;
 
 fuzz_target!(|data: &[u8]| {

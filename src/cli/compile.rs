@@ -7,13 +7,13 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use trawl::Exclusions;
-use trawl::Tlp;
-use trawl::{CompileOptions, SetBuilder};
-use trawl::{FeedFormat, FeedSpec, ingest_feeds};
+use crate::Exclusions;
+use crate::Tlp;
+use crate::{CompileOptions, SetBuilder};
+use crate::{FeedFormat, FeedSpec, ingest_feeds};
 
 #[derive(Args, Debug)]
-pub struct CompileArgs {
+pub(super) struct CompileArgs {
     /// Output set file (written atomically: temp file, fsync, rename).
     #[arg(short, long)]
     output: PathBuf,
@@ -81,7 +81,7 @@ fn expand(
         } else if e.is_dir() {
             expand(&e, out, skipped)?;
         } else {
-            match trawl::feeds::detect::skipped_in_directory(&e)? {
+            match crate::feeds::detect::skipped_in_directory(&e)? {
                 Some(why) => skipped.push((e, why)),
                 None => out.push(e),
             }
@@ -127,7 +127,7 @@ fn parse_spec(spec: &str) -> anyhow::Result<FeedSpec> {
     Ok(feed)
 }
 
-pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let mut feeds = Vec::new();
     let mut skipped = Vec::new();

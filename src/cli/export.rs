@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use trawl::IndicatorSet;
-use trawl::exports::{self, Report};
+use crate::IndicatorSet;
+use crate::exports::{self, Report};
 
 /// Export formats.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ExportFormat {
+pub(super) enum ExportFormat {
     /// An `nft -f` script: table `inet NAME` with interval sets `ipv4` and `ipv6`.
     Nftables,
     /// An `ipset restore` script: `hash:net` sets `NAME-v4` and `NAME-v6`, swapped in whole.
@@ -32,7 +32,7 @@ pub enum ExportFormat {
 
 /// `trawl export`.
 #[derive(Args, Debug)]
-pub struct ExportArgs {
+pub(super) struct ExportArgs {
     /// The set file.
     #[arg(short, long)]
     set: PathBuf,
@@ -50,7 +50,7 @@ pub struct ExportArgs {
     sid: u32,
 }
 
-pub fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
     let set = IndicatorSet::open(&a.set)?;
     if !a
         .name

@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use clap::{Args, Subcommand};
 
-use trawl::feeds::http::Cancel;
-use trawl::feeds::store::{FeedState, SetState};
-use trawl::feeds::{self, Config};
-use trawl::indicators::model::rfc3339_utc;
+use crate::feeds::http::Cancel;
+use crate::feeds::store::{FeedState, SetState};
+use crate::feeds::{self, Config};
+use crate::indicators::model::rfc3339_utc;
 
 /// `trawl feeds`.
 #[derive(Subcommand, Debug)]
-pub enum FeedsCommand {
+pub(super) enum FeedsCommand {
     /// Pull every configured feed into the store; recompile and swap the set when something
     /// changed.
     Pull(PullArgs),
@@ -27,7 +27,7 @@ pub enum FeedsCommand {
 
 /// `trawl feeds pull`.
 #[derive(Args, Debug)]
-pub struct PullArgs {
+pub(super) struct PullArgs {
     /// The configuration file.
     #[arg(short, long, default_value = "trawl.toml")]
     config: PathBuf,
@@ -44,7 +44,7 @@ pub struct PullArgs {
 
 /// `trawl feeds list`.
 #[derive(Args, Debug)]
-pub struct ListArgs {
+pub(super) struct ListArgs {
     /// The configuration file.
     #[arg(short, long, default_value = "trawl.toml")]
     config: PathBuf,
@@ -56,7 +56,7 @@ const MIN_EVERY: Duration = Duration::from_secs(60);
 /// Lowers [`MIN_EVERY`] to this many seconds, for tests only (not documented for users).
 const MIN_EVERY_ENV: &str = "TRAWL_TEST_MIN_EVERY_SECS";
 
-pub fn run(cmd: FeedsCommand) -> anyhow::Result<ExitCode> {
+pub(super) fn run(cmd: FeedsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         FeedsCommand::Pull(a) => pull(a),
         FeedsCommand::List(a) => list(a),
@@ -64,7 +64,7 @@ pub fn run(cmd: FeedsCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// Loads a configuration, warning on stderr about secrets others can read.
-pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+pub(super) fn load_config(path: &Path) -> anyhow::Result<Config> {
     let config = Config::load(path)?;
     for w in config.permission_warnings(path) {
         eprintln!("trawl: warning: {w}");
@@ -100,7 +100,7 @@ fn pull(a: PullArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(signal, stop.clone())?;
         // SAFETY: interrupt_connections makes only async-signal-safe system calls.
         unsafe {
-            signal_hook::low_level::register(signal, trawl::feeds::http::interrupt_connections)
+            signal_hook::low_level::register(signal, crate::feeds::http::interrupt_connections)
         }?;
     }
     let cancel = Cancel::from_flag(stop.clone());
@@ -183,7 +183,7 @@ impl Log {
         if self.stamped {
             eprintln!(
                 "{} {msg}",
-                rfc3339_utc(trawl::indicators::model::unix_now())
+                rfc3339_utc(crate::indicators::model::unix_now())
             );
         } else {
             eprintln!("{msg}");
@@ -246,8 +246,8 @@ fn show(config: &Config, report: &feeds::PullReport, log: &Log) -> bool {
 
 fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&a.config)?;
-    let now = trawl::indicators::model::unix_now();
-    let set = trawl::IndicatorSet::open(&config.set.output);
+    let now = crate::indicators::model::unix_now();
+    let set = crate::IndicatorSet::open(&config.set.output);
     // Indicators per feed: the set's per-source counts (a feed's name is its source).
     let per_source = set
         .as_ref()
@@ -282,7 +282,7 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
             // Cleaned again: a state written by an older trawl may hold raw server text.
             s.last_error
                 .as_deref()
-                .map_or("-".into(), trawl::feeds::http::clean)
+                .map_or("-".into(), crate::feeds::http::clean)
         )?;
     }
     match set {

@@ -5,14 +5,14 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use trawl::IndicatorSet;
+use crate::IndicatorSet;
 
-pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+pub(super) fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let t = Instant::now();
     let set = IndicatorSet::open(path)?;
     let open_time = t.elapsed();
     let meta = set.meta()?;
-    let in_file = |e: trawl::Error| anyhow::anyhow!("{}: {e}", path.display());
+    let in_file = |e: crate::Error| anyhow::anyhow!("{}: {e}", path.display());
     let (patterns, pattern_bytes) = set.pattern_totals().map_err(in_file)?;
     let prepared = set.prepare().map_err(in_file)?;
     let (url_ac, http_ac) = (prepared.url_build, prepared.http_build);
@@ -92,13 +92,13 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     writeln!(
         out,
         "patterns: {patterns}, {pattern_bytes} bytes (at most {} per set), automata {} bytes",
-        trawl::indicators::read::MAX_PATTERN_BYTES,
+        crate::indicators::read::MAX_PATTERN_BYTES,
         prepared.memory
     )?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
+pub(super) fn verify(path: &Path) -> anyhow::Result<ExitCode> {
     let t = Instant::now();
     let set = IndicatorSet::open(path)?;
     set.verify()

@@ -9,16 +9,16 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use trawl::IndicatorSet;
-use trawl::LineOptions;
-use trawl::engine::logs::{ErrorCount, Input, LogOptions, OutputMode, scan_logs};
-use trawl::engine::reload::{Reload, Reloader};
-use trawl::logs::format::LogFormat;
-use trawl::logs::input::FollowOptions;
+use crate::IndicatorSet;
+use crate::LineOptions;
+use crate::engine::logs::{ErrorCount, Input, LogOptions, OutputMode, scan_logs};
+use crate::engine::reload::{Reload, Reloader};
+use crate::logs::format::LogFormat;
+use crate::logs::input::FollowOptions;
 
 /// Log format choice.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum FormatArg {
+pub(super) enum FormatArg {
     /// Decide per file from its first bytes and name.
     Auto,
     /// Free text.
@@ -33,7 +33,7 @@ pub enum FormatArg {
 
 /// `trawl scan logs`.
 #[derive(Args, Debug)]
-pub struct LogsArgs {
+pub(super) struct LogsArgs {
     /// The set file.
     #[arg(short, long)]
     set: PathBuf,
@@ -82,7 +82,7 @@ pub struct LogsArgs {
     quiet: bool,
 }
 
-pub fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(a: LogsArgs) -> anyhow::Result<ExitCode> {
     // Checked here, before any input is read: a bad set file is an error of its own.
     let set = IndicatorSet::open(&a.set)?;
     set.prepare()

@@ -9,14 +9,14 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::{Value as Json, json};
 
-use trawl::IndicatorSet;
-use trawl::Match;
-use trawl::Value;
-use trawl::hits::ObservedIn;
-use trawl::indicators::normalize;
+use crate::IndicatorSet;
+use crate::Match;
+use crate::Value;
+use crate::hits::ObservedIn;
+use crate::indicators::normalize;
 
 #[derive(Args, Debug)]
-pub struct LookupArgs {
+pub(super) struct LookupArgs {
     /// The set file.
     set: PathBuf,
     /// Values to look up; the kind is detected (IP, domain, URL, email, hash, `/path` literal);
@@ -43,7 +43,7 @@ fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Match> {
         Ok(Value::Hash(d)) => set.match_hash(&d).into_iter().collect(),
         Ok(Value::HttpRequest(_)) => set.match_http(value.as_bytes()),
         // Anything else (a CIDR, a log line, free text): every indicator inside it.
-        Ok(Value::Net(_)) | Err(_) => trawl::scan_text(set, value.as_bytes()).collect(),
+        Ok(Value::Net(_)) | Err(_) => crate::scan_text(set, value.as_bytes()).collect(),
     }
 }
 
@@ -52,7 +52,7 @@ fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Match> {
 fn hits_json<D: AsRef<[u8]>>(set: &IndicatorSet<D>, input: &str, hits: &[Match]) -> Vec<Json> {
     let mut out = Vec::new();
     for h in hits {
-        trawl::hits::ecs::enrichments(set, h, input, ObservedIn::Input.name(), &mut out);
+        crate::hits::ecs::enrichments(set, h, input, ObservedIn::Input.name(), &mut out);
     }
     out
 }
@@ -87,7 +87,7 @@ fn hit_text<D: AsRef<[u8]>>(set: &IndicatorSet<D>, hit: &Match) -> String {
     format!("{}\t{}\t{}", hit.kind, ind.value(), sources.join("; "))
 }
 
-pub fn run(a: LookupArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(a: LookupArgs) -> anyhow::Result<ExitCode> {
     let set = IndicatorSet::open(&a.set)?;
     // The automata are built at the first lookup that needs them; their bounds are checked
     // now, so a set that breaks them is an error, not a silent miss.

@@ -9,7 +9,9 @@ mod lookup;
 mod scan;
 mod sightings;
 
+use std::error::Error as StdError;
 use std::fs::{File, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -72,9 +74,9 @@ enum ScanCommand {
 
 /// The observer hits name: `--sensor NAME`, by default the host name (`observer.hostname` is
 /// always the host name).
-pub fn sensor(name: Option<&str>) -> trawl::hits::Sensor {
+pub fn sensor(name: Option<&str>) -> crate::hits::Sensor {
     let hostname = host_name();
-    trawl::hits::Sensor {
+    crate::hits::Sensor {
         name: name.map_or_else(|| hostname.clone(), str::to_string),
         hostname,
     }
@@ -103,8 +105,8 @@ pub fn append_to(path: &Path) -> anyhow::Result<File> {
 }
 
 /// What the library tells while it runs, printed on stderr as `trawl: NOTICE`.
-pub fn stderr_notices() -> trawl::Notices {
-    trawl::Notices::new(|notice| eprintln!("trawl: {notice}"))
+pub fn stderr_notices() -> crate::Notices {
+    crate::Notices::new(|notice| eprintln!("trawl: {notice}"))
 }
 
 /// Runs the parsed command.
@@ -121,4 +123,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Export(a) => export::run(a),
         Command::Feeds(c) => feeds::run(c),
     }
+}
+
+/// The `trawl` command: parses arguments, runs the command and maps its outcome to an exit
+/// code (0: success or a match, 1: lookups found nothing, 2: error).
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(code) => code,
+        // A closed pipe (`trawl lookup … | head`) is a normal end, not an error: every command
+        // writes stdout through `write!` and returns the error, never `println!` (which panics).
+        Err(e) if e.chain().any(is_broken_pipe) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trawl: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Whether an error is a write to a closed pipe: an `io::Error` of kind `BrokenPipe`, directly,
+/// inside trawl's error, inside a `serde_json` error (JSON written straight to stdout), or in a
+/// `csv` error wrapped in an `io::Error` (how the CSV export's errors arrive).
+fn is_broken_pipe(e: &(dyn StdError + 'static)) -> bool {
+    if let Some(io) = e.downcast_ref::<io::Error>() {
+        let inner: Option<&(dyn StdError + 'static)> = io.get_ref().map(|e| e as _);
+        return io.kind() == io::ErrorKind::BrokenPipe
+            || std::iter::successors(inner, |&e| e.source()).any(is_broken_pipe);
+    }
+    if let Some(json) = e.downcast_ref::<serde_json::Error>() {
+        // `serde_json::Error` gives its I/O error's source, not the I/O error itself.
+        return json.io_error_kind() == Some(io::ErrorKind::BrokenPipe);
+    }
+    if let Some(csv) = e.downcast_ref::<csv::Error>() {
+        // `csv::Error` keeps its I/O error in its kind, not as a source.
+        return matches!(csv.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe);
+    }
+    e.downcast_ref::<crate::Error>()
+        .and_then(crate::Error::io_error)
+        .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }

@@ -11,14 +11,14 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use memmap2::Mmap;
 
-use trawl::engine::reader::{LiveCapture, LiveOptions};
-use trawl::engine::reload::Reloader;
-use trawl::engine::{self, Options, Outcome, Progress};
-use trawl::hits::{EcsJsonLines, EveJsonLines, EveOptions, Hit, HitSink, SetVersion, SidRange};
+use crate::engine::reader::{LiveCapture, LiveOptions};
+use crate::engine::reload::Reloader;
+use crate::engine::{self, Options, Outcome, Progress};
+use crate::hits::{EcsJsonLines, EveJsonLines, EveOptions, Hit, HitSink, SetVersion, SidRange};
 
 /// Hit output format.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
+pub(super) enum Format {
     /// ECS JSON Lines (threat.enrichments; validates against ECS).
     Ecs,
     /// Suricata EVE-style alert JSON Lines.
@@ -27,7 +27,7 @@ pub enum Format {
 
 /// Options shared by `scan pcap` and `sniff`.
 #[derive(Args, Debug)]
-pub struct EngineArgs {
+pub(super) struct EngineArgs {
     /// The set file (reloaded on SIGHUP or when replaced on disk).
     #[arg(short, long)]
     set: PathBuf,
@@ -57,7 +57,7 @@ pub struct EngineArgs {
 
 /// `trawl scan pcap`.
 #[derive(Args, Debug)]
-pub struct PcapArgs {
+pub(super) struct PcapArgs {
     #[command(flatten)]
     engine: EngineArgs,
     /// Capture files (pcap or pcapng).
@@ -70,7 +70,7 @@ pub struct PcapArgs {
 
 /// `trawl sniff`.
 #[derive(Args, Debug)]
-pub struct SniffArgs {
+pub(super) struct SniffArgs {
     #[command(flatten)]
     engine: EngineArgs,
     /// Interface to capture on.
@@ -101,7 +101,7 @@ pub struct SniffArgs {
 }
 
 /// Parses `250ms`, `10s`, `5m`, `1h` (a bare number is seconds).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
@@ -206,7 +206,7 @@ fn finish(outcome: Outcome) -> ExitCode {
     }
 }
 
-pub fn pcap(a: PcapArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn pcap(a: PcapArgs) -> anyhow::Result<ExitCode> {
     let (stop, hup) = signals()?;
     let sink = a.engine.sink()?;
     let opts = a.engine.options();
@@ -252,7 +252,7 @@ pub fn pcap(a: PcapArgs) -> anyhow::Result<ExitCode> {
     Ok(finish(outcome))
 }
 
-pub fn sniff(a: SniffArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn sniff(a: SniffArgs) -> anyhow::Result<ExitCode> {
     let (stop, hup) = signals()?;
     let capture = LiveCapture::open(&LiveOptions {
         interface: a.interface.clone(),

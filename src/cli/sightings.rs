@@ -8,16 +8,16 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
-use trawl::IndicatorSet;
-use trawl::Tlp;
-use trawl::sightings::{
+use crate::IndicatorSet;
+use crate::Tlp;
+use crate::sightings::{
     Aggregator, Bundle, BundleOptions, Identity, ReadReport, Timestamp, TlpVersion, Window,
     read_hits,
 };
 
 /// The most restrictive TLP that may be shared.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum TlpMaxArg {
+pub(super) enum TlpMaxArg {
     /// TLP:CLEAR only (and unmarked indicators).
     Clear,
     /// Up to TLP:GREEN.
@@ -28,7 +28,7 @@ pub enum TlpMaxArg {
 
 /// `trawl sightings`.
 #[derive(Args, Debug)]
-pub struct SightingsArgs {
+pub(super) struct SightingsArgs {
     /// The set the hits were matched against: every indicator id is checked against it, and
     /// its TLP is taken from it.
     #[arg(short, long)]
@@ -110,11 +110,11 @@ fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     })
 }
 
-/// Writes the bundle to `path` atomically (see [`trawl::indicators::build::write_atomic`]: an exclusively
+/// Writes the bundle to `path` atomically (see [`crate::indicators::build::write_atomic`]: an exclusively
 /// created temp file, so a symlink planted beside `path` is never followed), so that a reader
 /// never sees half a bundle.
 fn write_file(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {
-    trawl::indicators::build::write_atomic(path, trawl::indicators::build::Access::Shared, |f| {
+    crate::indicators::build::write_atomic(path, crate::indicators::build::Access::Shared, |f| {
         let mut out = BufWriter::new(f);
         serde_json::to_writer_pretty(&mut out, &bundle.json)?;
         out.write_all(b"\n")?;
@@ -123,7 +123,7 @@ fn write_file(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {
     .with_context(|| format!("writing {}", path.display()))
 }
 
-pub fn run(mut a: SightingsArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(mut a: SightingsArgs) -> anyhow::Result<ExitCode> {
     let config_path = match (&a.config, &a.post) {
         (Some(path), _) => Some(path.clone()),
         (None, Some(_)) => Some(PathBuf::from("trawl.toml")),
@@ -215,7 +215,7 @@ pub fn run(mut a: SightingsArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Posts the bundle's objects to the TAXII collection of `feed` and waits for the status.
-fn post(config: &trawl::feeds::Config, feed: &str, bundle: &Bundle) -> anyhow::Result<()> {
+fn post(config: &crate::feeds::Config, feed: &str, bundle: &Bundle) -> anyhow::Result<()> {
     let f = config
         .feeds
         .iter()
@@ -237,7 +237,7 @@ fn post(config: &trawl::feeds::Config, feed: &str, bundle: &Bundle) -> anyhow::R
         eprintln!("nothing to post to {feed}");
         return Ok(());
     }
-    let client = trawl::feeds::taxii::Client::new(f.client_options())?;
+    let client = crate::feeds::taxii::Client::new(f.client_options())?;
     let status = client.post_and_wait(
         &root,
         collection,

@@ -29,7 +29,7 @@ use crate::logs::matcher::{BatchScanner, LineMatch, LineMatcher, LineOptions, Sc
 /// What to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputMode {
-    /// One ECS JSON object per hit ([`crate::hits::ecs::write_document`]), with file, line and
+    /// One ECS JSON object per hit (`crate::hits::ecs::write_document`), with file, line and
     /// byte offset.
     Hits,
     /// Every input record passed through, JSON records with `threat.enrichments` added (other
@@ -49,7 +49,7 @@ pub struct LogOptions {
     /// Bytes per chunk handed to a worker.
     pub chunk_size: usize,
     /// The most a stream (stdin, a pipe, gzip) holds at once: a longer line is scanned in
-    /// overlapping pieces of this size (see [`crate::logs::input::Piece`]); [`input::MAX_LINE`]
+    /// overlapping pieces of this size (see `crate::logs::input::Piece`); `MAX_LINE`
     /// unless testing. Followed files have their own, [`FollowOptions::piece_size`].
     pub piece_size: usize,
     /// Format for every file; `None` detects it per file.
@@ -695,7 +695,7 @@ mod tests {
     use crate::indicators::build::exclude::Exclusions;
     use crate::indicators::build::{CompileOptions, SetBuilder};
     use crate::indicators::read::AlignedBytes;
-    use crate::logs::input::ChunkData;
+    use crate::logs::input::chunk::ChunkData;
     use std::sync::Mutex;
 
     fn set() -> IndicatorSet<AlignedBytes> {

@@ -23,10 +23,10 @@
 
 pub(crate) mod batch;
 pub(crate) mod dedup;
-pub mod logs;
-pub mod reader;
-pub mod reload;
-pub mod stats;
+pub(crate) mod logs;
+pub(crate) mod reader;
+pub(crate) mod reload;
+pub(crate) mod stats;
 pub(crate) mod worker;
 
 use std::path::PathBuf;

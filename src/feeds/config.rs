@@ -63,7 +63,7 @@ pub struct SetConfig {
 }
 
 /// The fraction of a feed a pull may drop unless the feed or `--force` allows more.
-pub const DEFAULT_MAX_SHRINK: f64 = 0.5;
+pub(crate) const DEFAULT_MAX_SHRINK: f64 = 0.5;
 
 /// The kinds of feed.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]

@@ -25,11 +25,11 @@ use crate::indicators::collect::{Collector, Location};
 use crate::indicators::error::{Error, Result};
 
 /// How many leading bytes of a file are looked at.
-pub const HEAD: usize = 8192;
+pub(crate) const HEAD: usize = 8192;
 
 /// What a file's head says it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Content {
+pub(crate) enum Content {
     /// Text: read it as a feed.
     Text,
     /// Not text; what it looks like (`"a pcap capture"`).
@@ -68,7 +68,7 @@ const WEAK_MAGIC: &[(&[u8], &str)] = &[
 ];
 
 /// Classifies a file by its first bytes (at most [`HEAD`] of them) and its name.
-pub fn sniff(name: &Path, head: &[u8]) -> Content {
+pub(crate) fn sniff(name: &Path, head: &[u8]) -> Content {
     if let Some((_, what)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
         return Content::Binary(what);
     }

@@ -47,7 +47,7 @@ pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 << 20;
 /// Default of [`ClientOptions::request_timeout`].
 pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 /// Redirects followed per request.
-pub const MAX_REDIRECTS: usize = 5;
+pub(crate) const MAX_REDIRECTS: usize = 5;
 /// How often a back-off looks at the cancel flag.
 pub(crate) const POLL: Duration = Duration::from_millis(50);
 /// The most memory reserved for a body before it arrives.
@@ -478,7 +478,7 @@ impl Job<'_> {
 /// after the one raising the [`Cancel`] flag, so that the requests end as cancelled. Only
 /// async-signal-safe system calls (`getrlimit`, `getsockopt`, `shutdown`); local (Unix)
 /// sockets such as a journal on stderr are left alone.
-pub fn interrupt_connections() {
+pub(crate) fn interrupt_connections() {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -637,7 +637,7 @@ pub(crate) fn escape(text: &str) -> String {
 
 /// `redact`, then `escape`: for any text that may hold a URL or a server's words, before
 /// it is printed or stored.
-pub fn clean(text: &str) -> String {
+pub(crate) fn clean(text: &str) -> String {
     escape(&redact(text))
 }
 

@@ -8,14 +8,14 @@
 //!   `guard`, the stored STIX [`bundle`].
 
 pub mod bundle;
-pub mod config;
-pub mod detect;
+pub(crate) mod config;
+pub(crate) mod detect;
 pub(crate) mod guard;
-pub mod http;
-pub mod pull;
-pub mod readers;
+pub(crate) mod http;
+pub(crate) mod pull;
+pub(crate) mod readers;
 pub mod store;
 pub mod taxii;
 
-pub use config::{Config, FeedConfig, FeedKind};
-pub use pull::{FeedPull, PullReport, compile, pull, pull_cancellable, set_is_stale};
+pub(crate) use config::Config;
+pub(crate) use pull::{PullReport, pull_cancellable};

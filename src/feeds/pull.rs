@@ -139,7 +139,11 @@ pub fn pull(config: &Config, force: bool) -> Result<PullReport> {
 }
 
 /// [`pull`], stopped within moments when `cancel` is raised (see [`PullReport::interrupted`]).
-pub fn pull_cancellable(config: &Config, force: bool, cancel: &Cancel) -> Result<PullReport> {
+pub(crate) fn pull_cancellable(
+    config: &Config,
+    force: bool,
+    cancel: &Cancel,
+) -> Result<PullReport> {
     let root = &config.set.store;
     store::create_dir(root)?;
     let _lock = store::StoreLock::acquire(root)?;
@@ -249,7 +253,7 @@ pub fn set_is_stale(config: &Config) -> bool {
 }
 
 /// Recompiles the set from the store (and the `file` feeds) and renames it into place.
-pub fn compile(config: &Config) -> Result<CompileReport> {
+pub(crate) fn compile(config: &Config) -> Result<CompileReport> {
     let mut ex = Exclusions::new();
     for list in &config.set.exclude {
         ex.load(list)?;

@@ -1,6 +1,6 @@
 //! A TAXII 2.1 client (OASIS TAXII 2.1, §4–5): discovery, API roots, collections, objects with
 //! pagination and `added_after`, posting an envelope and following its status, with
-//! `Accept: application/taxii+json;version=2.1`. Requests go through [`crate::feeds::http`] (auth,
+//! `Accept: application/taxii+json;version=2.1`. Requests go through `crate::feeds::http` (auth,
 //! TLS, retries, redirects, byte cap, deadline, cancellation); a paginated pull is bounded by
 //! [`PullLimits`] and ends with an error as soon as the server loops.
 

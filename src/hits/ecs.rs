@@ -263,7 +263,7 @@ fn enrichment<'a>(
 /// indicator, each with what was matched (`matched.atomic`: `observed`; `matched.field`:
 /// `field`, none for a lookup). Hit documents, `--enrich` records and `lookup --json` all
 /// take their enrichments from the same code, so they are the same bytes.
-pub fn enrichments<D: AsRef<[u8]>>(
+pub(crate) fn enrichments<D: AsRef<[u8]>>(
     set: &IndicatorSet<D>,
     m: &Match,
     observed: &str,
@@ -471,7 +471,7 @@ struct Pcap<'a> {
 }
 
 /// Writes the ECS document of one hit, seen by `sensor`, to `out` (no newline).
-pub fn write_document<S: SetRef, W: Write>(
+pub(crate) fn write_document<S: SetRef, W: Write>(
     h: &Hit<S>,
     sensor: &Sensor,
     out: W,

@@ -15,7 +15,7 @@
 //!   thread, fed by the hits channel.
 
 pub(crate) mod community_id;
-pub mod ecs;
+pub(crate) mod ecs;
 mod eve;
 
 use std::io;
@@ -25,7 +25,7 @@ use std::sync::Arc;
 pub use ecs::{EcsJsonLines, Sensor};
 pub use eve::{EveJsonLines, EveOptions, SidRange};
 
-pub use crate::indicators::field::{Field, Transport};
+pub(crate) use crate::indicators::field::{Field, Transport};
 use crate::indicators::read::{IndicatorSet, Match};
 
 /// A loaded set and its generation: hits say which set version matched them.

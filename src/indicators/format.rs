@@ -490,7 +490,7 @@ impl Layout {
 }
 
 /// Streams a set file: sections are appended in order, then the header, section table and
-/// digest are written. Writers in [`crate::indicators::build`] produce section bytes; this type places them.
+/// digest are written. Writers in `crate::indicators::build` produce section bytes; this type places them.
 #[derive(Debug, Default)]
 pub struct FileWriter {
     sections: Vec<(SectionId, Box<dyn SectionBytes>)>,

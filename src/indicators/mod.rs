@@ -13,14 +13,14 @@
 //!   library never prints); `map_guard` — mapped files that shrink under us; `stix_id` —
 //!   deterministic STIX ids.
 
-pub mod build;
-pub mod collect;
+pub(crate) mod build;
+pub(crate) mod collect;
 pub(crate) mod error;
-pub mod field;
+pub(crate) mod field;
 pub(crate) mod format;
 pub(crate) mod map_guard;
-pub mod model;
+pub(crate) mod model;
 pub mod normalize;
 pub(crate) mod notice;
-pub mod read;
+pub(crate) mod read;
 pub(crate) mod stix_id;

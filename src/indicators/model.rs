@@ -292,7 +292,7 @@ pub fn unix_now() -> i64 {
 }
 
 /// Formats Unix seconds as RFC 3339 UTC to the second (`2026-01-01T00:00:00Z`), for people.
-pub fn rfc3339_utc(sec: i64) -> String {
+pub(crate) fn rfc3339_utc(sec: i64) -> String {
     chrono::DateTime::from_timestamp(sec, 0)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())

@@ -5,13 +5,14 @@
 //! lookup is a cache miss).
 //!
 //! ```
-//! use trawl::indicators::build::{CompileOptions, SetBuilder, exclude::Exclusions};
-//! use trawl::feeds::readers::{FeedOptions, text};
-//! use trawl::logs::matcher::{LineMatcher, LineOptions};
-//! use trawl::indicators::read::{AlignedBytes, IndicatorSet};
+//! use trawl::{
+//!     AlignedBytes, CompileOptions, Exclusions, FeedOptions, IndicatorSet, LineMatcher,
+//!     LineOptions, SetBuilder, read_text_feed,
+//! };
 //!
 //! let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
-//! text::read(&b"evil.example\n203.0.113.7\n"[..], "feed", &FeedOptions::source("demo"), &mut b)?;
+//! let feed = &b"evil.example\n203.0.113.7\n"[..];
+//! read_text_feed(feed, "feed", &FeedOptions::source("demo"), &mut b)?;
 //! let set = IndicatorSet::from_bytes(AlignedBytes::copy_from(&b.build()?.0.finish(0)))?;
 //! let matcher = LineMatcher::new(&set, LineOptions::default());
 //! let line = b"Jan 1 00:00:01 host sshd[1]: connection from 203.0.113.7 to www.evil.example";

@@ -7,7 +7,7 @@
 //! * [`text`] — [`text::scan_text`]: every indicator in free text, the simple way.
 
 pub mod extract;
-pub mod format;
-pub mod input;
-pub mod matcher;
-pub mod text;
+pub(crate) mod format;
+pub(crate) mod input;
+pub(crate) mod matcher;
+pub(crate) mod text;

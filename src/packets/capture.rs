@@ -19,20 +19,6 @@
 //! themselves are read here, because its block parsers collect each record's options into a
 //! `Vec` (an allocation per packet), and its legacy-pcap iterator reads record headers as
 //! little-endian whatever the file's byte order.
-//!
-//! ```no_run
-//! use trawl::packets::capture::CaptureFile;
-//! use trawl::packets::decode::decode;
-//!
-//! let capture = CaptureFile::open("trace.pcap")?;
-//! for frame in capture.frames() {
-//!     let frame = frame?; // the damage, if any, after every good frame
-//!     if let Ok(packet) = decode(frame.link, frame.data) {
-//!         println!("{} {} -> {}", frame.number, packet.src, packet.dst);
-//!     }
-//! }
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::fmt;
 use std::fs::File;
@@ -732,5 +718,27 @@ mod tests {
         let frames: Vec<_> = capture.frames().collect();
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].as_ref().unwrap().data, &[9, 9, 9, 9]);
+    }
+
+    #[test]
+    fn bundled_capture_frames_decode() {
+        use crate::packets::decode::decode;
+        use std::fmt::Write;
+
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pcaps/crafted.pcap");
+        let capture = CaptureFile::open(&path).unwrap();
+        let mut lines = String::new();
+        for frame in capture.frames() {
+            let frame = frame.unwrap(); // the damage, if any, after every good frame
+            if let Ok(packet) = decode(frame.link, frame.data) {
+                writeln!(lines, "{} {} -> {}", frame.number, packet.src, packet.dst).unwrap();
+            }
+        }
+        assert!(lines.starts_with("1 192.0.2.10 -> 192.0.2.53\n"), "{lines}");
+        assert!(lines.contains(" 192.0.2.10 -> 203.0.113.7\n"), "{lines}");
+        assert!(
+            lines.contains(" 2001:db8::10 -> 2001:db8:bad::1\n"),
+            "{lines}"
+        );
     }
 }

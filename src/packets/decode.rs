@@ -28,22 +28,6 @@
 //! **Fragments** are not reassembled. The first fragment of a datagram carries the transport
 //! header: its ports and the payload prefix are reported. Later fragments report the
 //! transport protocol but no ports and an empty payload.
-//!
-//! ```
-//! use trawl::packets::decode::{decode, LinkType, Transport};
-//!
-//! // An IPv4/UDP datagram as a raw-IP capture records it.
-//! let mut frame = vec![
-//!     0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, // IPv4 header: 32 bytes in all, UDP
-//!     192, 0, 2, 1, 198, 51, 100, 7, //            source, destination
-//!     0x30, 0x39, 0, 53, 0, 12, 0, 0, //           UDP 12345 -> 53, length 12
-//! ];
-//! frame.extend_from_slice(b"ping");
-//! let p = decode(LinkType::from_linktype(101), &frame)?;
-//! assert_eq!(p.dst.to_string(), "198.51.100.7");
-//! assert_eq!((p.transport, p.dst_port, p.payload), (Transport::Udp, Some(53), &b"ping"[..]));
-//! # Ok::<(), trawl::packets::decode::DecodeError>(())
-//! ```
 
 use std::fmt;
 use std::net::IpAddr;
@@ -952,6 +936,23 @@ mod tests {
             Err(DecodeError::NotIpFamily {
                 family: 0x0200_0000
             })
+        );
+    }
+
+    #[test]
+    fn raw_ip_udp_datagram_decodes() {
+        // An IPv4/UDP datagram as a raw-IP capture records it.
+        let mut frame = vec![
+            0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, // IPv4 header: 32 bytes in all, UDP
+            192, 0, 2, 1, 198, 51, 100, 7, //            source, destination
+            0x30, 0x39, 0, 53, 0, 12, 0, 0, //           UDP 12345 -> 53, length 12
+        ];
+        frame.extend_from_slice(b"ping");
+        let p = decode(LinkType::from_linktype(101), &frame).unwrap();
+        assert_eq!(p.dst.to_string(), "198.51.100.7");
+        assert_eq!(
+            (p.transport, p.dst_port, p.payload),
+            (Transport::Udp, Some(53), &b"ping"[..])
         );
     }
 }

@@ -8,7 +8,7 @@ pub mod medallion;
 use trawl::Exclusions;
 use trawl::Location;
 use trawl::Meta;
-use trawl::indicators::normalize::Normalized;
+use trawl::normalize::Normalized;
 use trawl::{AlignedBytes, IndicatorSet};
 use trawl::{CompileOptions, SetBuilder};
 

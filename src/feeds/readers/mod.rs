@@ -9,10 +9,10 @@
 //! Readers never stop at a bad item: they report it and go on. They return an error only when
 //! the input cannot be read at all (I/O failure, a JSON document that is not one).
 
-pub mod misp;
-pub mod pattern;
-pub mod stix;
-pub mod text;
+pub(crate) mod misp;
+pub(crate) mod pattern;
+pub(crate) mod stix;
+pub(crate) mod text;
 
 use crate::indicators::model::{Meta, Tlp};
 

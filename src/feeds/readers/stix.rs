@@ -63,8 +63,7 @@ const REVOKED: &str = "revoked";
 /// JSON, objects missing required properties, malformed patterns) are reported at once.
 ///
 /// ```
-/// use trawl::feeds::readers::{stix::StixIngest, FeedOptions};
-/// use trawl::indicators::collect::VecCollector;
+/// use trawl::{FeedOptions, StixIngest, VecCollector};
 /// let bundle = r#"{"type":"bundle","id":"bundle--1","objects":[{"type":"indicator",
 ///   "spec_version":"2.1","id":"indicator--1","created":"2024-01-01T00:00:00Z",
 ///   "modified":"2024-01-01T00:00:00Z","valid_from":"2024-01-01T00:00:00Z",
@@ -95,7 +94,7 @@ pub struct StixIngest {
 }
 
 impl Default for StixIngest {
-    /// An ingest with [`pattern::DEFAULT_CIDR_EQUALS_CONTAINS`].
+    /// An ingest with `DEFAULT_CIDR_EQUALS_CONTAINS`.
     fn default() -> Self {
         StixIngest::new(pattern::DEFAULT_CIDR_EQUALS_CONTAINS)
     }
@@ -131,7 +130,7 @@ enum Outcome {
 
 impl StixIngest {
     /// An empty ingest. `cidr_equals_contains` reads `= 'CIDR'` on IP paths as containment
-    /// (see [`pattern::classify`]; the usual choice is [`pattern::DEFAULT_CIDR_EQUALS_CONTAINS`]).
+    /// (see `classify`; the usual choice is `DEFAULT_CIDR_EQUALS_CONTAINS`).
     pub fn new(cidr_equals_contains: bool) -> StixIngest {
         StixIngest {
             cidr_equals_contains,

@@ -57,7 +57,7 @@ const BATCH: usize = 4096;
 
 /// The longest line a text feed may hold (1 MiB): a longer one is reported and skipped, so a
 /// file without newlines cannot take memory without bound.
-pub const MAX_LINE: usize = 1 << 20;
+pub(crate) const MAX_LINE: usize = 1 << 20;
 
 /// How a plain list's values are read.
 #[derive(Clone, Copy)]
@@ -870,7 +870,7 @@ fn read_csv(
 }
 
 /// Parses RFC 3339, `YYYY-MM-DD` or Unix seconds.
-pub fn parse_time(s: &str) -> Option<i64> {
+pub(crate) fn parse_time(s: &str) -> Option<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp());
     }

@@ -19,7 +19,7 @@ use crate::indicators::error::{Error, Result};
 
 /// Who may read a file written here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// A set: mode 0644 (`sniff --user` reads it after dropping privileges), or the mode of
     /// the file it replaces, so that an operator's `chmod 640` stays.
     Shared,
@@ -115,7 +115,7 @@ impl AtomicFile {
 /// Writes a file through `fill` (see `AtomicFile`): a temp file beside `path` with the mode
 /// `access` gives, fsynced, renamed over `path`, the directory fsynced. On error the temp file
 /// is removed and `path` untouched.
-pub fn write_atomic(
+pub(crate) fn write_atomic(
     path: &Path,
     access: Access,
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,

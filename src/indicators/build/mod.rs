@@ -9,9 +9,9 @@
 
 pub(crate) mod atomic;
 pub(crate) mod cidr;
-pub mod exclude;
+pub(crate) mod exclude;
 pub(crate) mod hashed;
-pub mod report;
+pub(crate) mod report;
 
 use std::collections::HashMap;
 use std::io::BufWriter;
@@ -30,7 +30,7 @@ use crate::indicators::format::{
 use crate::indicators::model::{Kind, Meta, Tlp, Value};
 use crate::indicators::normalize::{self, Normalized};
 
-pub use atomic::{Access, write_atomic};
+pub(crate) use atomic::{Access, write_atomic};
 use cidr::{Intervals, Prefix, V4Table, V6Table};
 use exclude::{Exclusions, Verdict};
 use report::CompileReport;
@@ -145,7 +145,7 @@ fn overlong_pattern(value: &Value) -> Option<(&'static str, String)> {
 }
 
 /// The most records a set may hold (the IPv4 first level keeps one bit for a flag).
-pub const MAX_RECORDS: usize = (1 << 31) - 2;
+pub(crate) const MAX_RECORDS: usize = (1 << 31) - 2;
 
 impl SetBuilder {
     /// A builder with options and warninglists.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::indicators::model::Kind;
 
 /// How many example locations a report keeps per reason (the count is always exact).
-pub const EXAMPLES_PER_REASON: usize = 20;
+pub(crate) const EXAMPLES_PER_REASON: usize = 20;
 
 /// A count with the first few places it happened.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -31,7 +31,7 @@ use crate::indicators::format::{
     self, BUCKET_SLOTS, Layout, MAX_L1_BITS, MIN_L1_BITS, NONE, PROV_EXACT, Prov, REC_SUBDOMAINS,
     REC_TIMED, Record, SCORE_UNKNOWN, SLOT_BYTES, SectionId, StrRef,
 };
-pub use crate::indicators::format::{MAX_PATTERN_BYTES, SetMeta};
+pub(crate) use crate::indicators::format::{MAX_PATTERN_BYTES, SetMeta};
 use crate::indicators::model::{Kind, Tlp, unix_now, write_hex};
 use crate::indicators::normalize;
 

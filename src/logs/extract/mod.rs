@@ -93,34 +93,6 @@
 //! [`Found::defanged`] says when a token used a defanged form, and [`refang`] writes the plain
 //! bytes into a caller-owned buffer. The common case (nothing defanged) so stays allocation-free.
 //! Addresses are parsed either way: their token holds the value.
-//!
-//! ```
-//! use trawl::logs::extract::{Extractor, Options, Token};
-//!
-//! let line = b"203.0.113.7 GET https://Evil.Example/x?u=bob@evil.example";
-//! let kinds: Vec<String> = Extractor::default()
-//!     .tokens(line)
-//!     .map(|f| format!("{}:{}", f.kind(), String::from_utf8_lossy(&line[f.start..f.end])))
-//!     .collect();
-//! assert_eq!(
-//!     kinds,
-//!     [
-//!         "ipv4:203.0.113.7",
-//!         "url:https://Evil.Example/x?u=bob@evil.example",
-//!         "domain:Evil.Example",
-//!         "email:bob@evil.example",
-//!     ]
-//! );
-//!
-//! let mut plain = Vec::new();
-//! let defanged = Extractor::new(Options { defanged: true });
-//! let found = defanged.tokens(b"see hxxp://evil[.]example/a").next().unwrap();
-//! assert!(found.defanged);
-//! if let Token::Url(raw) = found.token {
-//!     trawl::logs::extract::refang(raw, &mut plain);
-//! }
-//! assert_eq!(plain, b"http://evil.example/a");
-//! ```
 
 mod chars;
 mod classes;
@@ -267,5 +239,42 @@ mod tests {
         assert_eq!(out, b"https://evil.example.com:8080/a@b");
         refang(b"plain.example", &mut out);
         assert_eq!(out, b"plain.example");
+    }
+
+    #[test]
+    fn tokens_in_line_order_and_defanged_url_refangs() {
+        let line = b"203.0.113.7 GET https://Evil.Example/x?u=bob@evil.example";
+        let kinds: Vec<String> = Extractor::default()
+            .tokens(line)
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f.kind(),
+                    String::from_utf8_lossy(&line[f.start..f.end])
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "ipv4:203.0.113.7",
+                "url:https://Evil.Example/x?u=bob@evil.example",
+                "domain:Evil.Example",
+                "email:bob@evil.example",
+            ]
+        );
+
+        let mut plain = Vec::new();
+        let defanged = Extractor::new(Options { defanged: true });
+        let found = defanged
+            .tokens(b"see hxxp://evil[.]example/a")
+            .next()
+            .unwrap();
+        assert!(found.defanged);
+        let Token::Url(raw) = found.token else {
+            panic!("expected a URL token, got {:?}", found.token);
+        };
+        refang(raw, &mut plain);
+        assert_eq!(plain, b"http://evil.example/a");
     }
 }

@@ -25,13 +25,13 @@ use memchr::memchr;
 use super::{Value, trim_eol};
 
 /// Reason: a quoted cell does not close on its line.
-pub const E_UNTERMINATED: &str = "csv: unterminated quote";
+pub(crate) const E_UNTERMINATED: &str = "csv: unterminated quote";
 /// Reason: something other than a comma or the end of the line after a closing quote.
-pub const E_AFTER_QUOTE: &str = "csv: text after closing quote";
+pub(crate) const E_AFTER_QUOTE: &str = "csv: text after closing quote";
 /// Reason: the record's cell count differs from the header's.
-pub const E_COLUMNS: &str = "csv: column count";
+pub(crate) const E_COLUMNS: &str = "csv: column count";
 /// Reason: the header line is blank.
-pub const E_EMPTY_HEADER: &str = "csv: empty header";
+pub(crate) const E_EMPTY_HEADER: &str = "csv: empty header";
 
 /// The column names of a CSV log, from its first line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,20 +73,7 @@ impl CsvHeader {
 
 /// Hands every non-empty cell of the record `line` (end-of-line bytes may be included) to
 /// `each`, named by `header` (see the [module rules](self)).
-///
-/// ```
-/// use trawl::logs::format::csv::{CsvHeader, columns};
-///
-/// let h = CsvHeader::new(b"ts,host,user_agent\n")?;
-/// let mut got = Vec::new();
-/// columns(&h, br#"1710238532,evil.example,"Mozilla/5.0 (""X11"", Linux)""#, |v| {
-///     got.push((String::from_utf8_lossy(v.field).into_owned(), v.start, v.escaped))
-/// })?;
-/// assert_eq!(got[1], ("host".to_string(), 11, false));
-/// assert_eq!(got[2], ("user_agent".to_string(), 25, true));
-/// # Ok::<(), &'static str>(())
-/// ```
-pub fn columns<F: FnMut(Value<'_>)>(
+pub(crate) fn columns<F: FnMut(Value<'_>)>(
     header: &CsvHeader,
     line: &[u8],
     mut each: F,
@@ -179,13 +166,7 @@ pub(crate) fn cells(
 /// Appends a quoted cell's content (as [`Value::raw`] gives it) to `out` with each `""`
 /// turned into `"`. Returns false on a lone `"` (which cannot occur in a cell [`columns`]
 /// reports); it is copied as it is.
-///
-/// ```
-/// let mut out = Vec::new();
-/// assert!(trawl::logs::format::csv::unescape(br#"a ""quoted"" value"#, &mut out));
-/// assert_eq!(out, br#"a "quoted" value"#);
-/// ```
-pub fn unescape(raw: &[u8], out: &mut Vec<u8>) -> bool {
+pub(crate) fn unescape(raw: &[u8], out: &mut Vec<u8>) -> bool {
     let mut ok = true;
     let mut i = 0;
     while let Some(k) = memchr(b'"', &raw[i..]) {
@@ -271,5 +252,32 @@ mod tests {
         out.clear();
         assert!(!unescape(br#"a"b"#, &mut out));
         assert_eq!(out, br#"a"b"#);
+    }
+
+    #[test]
+    fn columns_names_cells_with_offsets_and_quoting() {
+        let h = CsvHeader::new(b"ts,host,user_agent\n").unwrap();
+        let mut got = Vec::new();
+        let r = columns(
+            &h,
+            br#"1710238532,evil.example,"Mozilla/5.0 (""X11"", Linux)""#,
+            |v| {
+                got.push((
+                    String::from_utf8_lossy(v.field).into_owned(),
+                    v.start,
+                    v.escaped,
+                ))
+            },
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(got[1], ("host".to_string(), 11, false));
+        assert_eq!(got[2], ("user_agent".to_string(), 25, true));
+    }
+
+    #[test]
+    fn unescape_undoubles_quotes() {
+        let mut out = Vec::new();
+        assert!(unescape(br#"a ""quoted"" value"#, &mut out));
+        assert_eq!(out, br#"a "quoted" value"#);
     }
 }

@@ -37,22 +37,22 @@ use memchr::{memchr, memchr2};
 use super::Value;
 
 /// Containers (objects and arrays) nested deeper than this make the line an error.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Reason: a string (value or key) has no closing quote on the line.
-pub const E_UNTERMINATED: &str = "json: unterminated string";
+pub(crate) const E_UNTERMINATED: &str = "json: unterminated string";
 /// Reason: a byte that cannot start or continue the JSON text where it stands.
-pub const E_UNEXPECTED: &str = "json: unexpected byte";
+pub(crate) const E_UNEXPECTED: &str = "json: unexpected byte";
 /// Reason: more than [`MAX_DEPTH`] nested containers.
-pub const E_TOO_DEEP: &str = "json: too deep";
+pub(crate) const E_TOO_DEEP: &str = "json: too deep";
 /// Reason: bytes other than whitespace after the line's value.
-pub const E_TRAILING: &str = "json: trailing data";
+pub(crate) const E_TRAILING: &str = "json: trailing data";
 /// Reason: the line ends inside an object or array.
-pub const E_TRUNCATED: &str = "json: truncated";
+pub(crate) const E_TRUNCATED: &str = "json: truncated";
 /// Reason: a malformed number.
-pub const E_NUMBER: &str = "json: bad number";
+pub(crate) const E_NUMBER: &str = "json: bad number";
 /// Reason: a bare word other than `true`, `false`, `null`.
-pub const E_LITERAL: &str = "json: bad literal";
+pub(crate) const E_LITERAL: &str = "json: bad literal";
 
 /// Walks the JSON value on `line` (normally one object per line, as in JSON Lines; its
 /// end-of-line bytes may be included) and hands every string value to `each` with its dotted
@@ -60,20 +60,7 @@ pub const E_LITERAL: &str = "json: bad literal";
 /// across lines so that steady state allocates nothing.
 ///
 /// On malformed JSON the values handed out before the fault stand and the reason is returned.
-///
-/// ```
-/// use trawl::logs::format::json;
-///
-/// let line = br#"{"dns":{"rrname":"evil.example","answers":[{"rdata":"203.0.113.7"}]},"ttl":60}"#;
-/// let mut path = Vec::new();
-/// let mut got = Vec::new();
-/// json::strings(line, &mut path, |v| {
-///     got.push((String::from_utf8_lossy(v.field).into_owned(), v.start))
-/// })?;
-/// assert_eq!(got, [("dns.rrname".to_string(), 18), ("dns.answers.rdata".to_string(), 53)]);
-/// # Ok::<(), &'static str>(())
-/// ```
-pub fn strings<F: FnMut(Value<'_>)>(
+pub(crate) fn strings<F: FnMut(Value<'_>)>(
     line: &[u8],
     path_buf: &mut Vec<u8>,
     mut each: F,
@@ -185,15 +172,7 @@ pub fn strings<F: FnMut(Value<'_>)>(
 /// that escaped values after the damage (`"http:\/\/…"`) can still be unescaped and matched.
 /// Quotes pair up from the start of the line, a backslash escaping the byte after it; a last
 /// string without its closing quote is not reported. Fields are empty.
-///
-/// ```
-/// let mut got = Vec::new();
-/// trawl::logs::format::json::quoted_strings(br#"{"a":[[{"u":"x\/y"}]] "cut"#, |v| {
-///     got.push((String::from_utf8_lossy(v.raw).into_owned(), v.start, v.escaped))
-/// });
-/// assert_eq!(got, [("a".to_string(), 2, false), ("u".into(), 9, false), (r"x\/y".into(), 13, true)]);
-/// ```
-pub fn quoted_strings<F: FnMut(Value<'_>)>(line: &[u8], mut each: F) {
+pub(crate) fn quoted_strings<F: FnMut(Value<'_>)>(line: &[u8], mut each: F) {
     let mut i = 0;
     while let Some(k) = line.get(i..).and_then(|rest| memchr(b'"', rest)) {
         let start = i + k + 1;
@@ -344,13 +323,7 @@ fn number(line: &[u8], mut i: usize) -> Result<usize, &'static str> {
 ///
 /// Returns false on a malformed escape (unknown letter, short or non-hex `\u`, a lone
 /// surrogate); `out` then holds what was decoded before it.
-///
-/// ```
-/// let mut out = Vec::new();
-/// assert!(trawl::logs::format::json::unescape(br"http:\/\/x.example\/\u0041\ud83d\ude00", &mut out));
-/// assert_eq!(out, "http://x.example/A😀".as_bytes());
-/// ```
-pub fn unescape(raw: &[u8], out: &mut Vec<u8>) -> bool {
+pub(crate) fn unescape(raw: &[u8], out: &mut Vec<u8>) -> bool {
     let mut i = 0;
     while let Some(k) = memchr(b'\\', &raw[i..]) {
         out.extend_from_slice(&raw[i..i + k]);
@@ -596,5 +569,54 @@ mod tests {
         for &raw in bad {
             assert!(!unescape(raw, &mut Vec::new()), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn strings_report_dotted_paths_and_offsets() {
+        let line =
+            br#"{"dns":{"rrname":"evil.example","answers":[{"rdata":"203.0.113.7"}]},"ttl":60}"#;
+        let mut path = Vec::new();
+        let mut got = Vec::new();
+        let r = strings(line, &mut path, |v| {
+            got.push((String::from_utf8_lossy(v.field).into_owned(), v.start))
+        });
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            got,
+            [
+                ("dns.rrname".to_string(), 18),
+                ("dns.answers.rdata".to_string(), 53)
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_strings_on_broken_line_drop_unterminated_last() {
+        let mut got = Vec::new();
+        quoted_strings(br#"{"a":[[{"u":"x\/y"}]] "cut"#, |v| {
+            got.push((
+                String::from_utf8_lossy(v.raw).into_owned(),
+                v.start,
+                v.escaped,
+            ))
+        });
+        assert_eq!(
+            got,
+            [
+                ("a".to_string(), 2, false),
+                ("u".into(), 9, false),
+                (r"x\/y".into(), 13, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn unescape_solidus_unicode_and_surrogate_pair() {
+        let mut out = Vec::new();
+        assert!(unescape(
+            br"http:\/\/x.example\/\u0041\ud83d\ude00",
+            &mut out
+        ));
+        assert_eq!(out, "http://x.example/A😀".as_bytes());
     }
 }

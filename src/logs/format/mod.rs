@@ -37,9 +37,9 @@
 //! ([`json::unescape`], [`zeek::unescape`], [`csv::unescape`]) into a reused buffer before it
 //! is matched; values without escapes (nearly all of them) are matched in place.
 
-pub mod csv;
-pub mod json;
-pub mod zeek;
+pub(crate) mod csv;
+pub(crate) mod json;
+pub(crate) mod zeek;
 
 use std::path::Path;
 
@@ -132,9 +132,9 @@ pub(crate) fn field_matches(field: &[u8], wanted: &[u8]) -> bool {
 
 /// How many bytes of a file [`detect`] wants to see: enough for a Zeek header or a long first
 /// JSON record.
-pub const DETECT_HEAD: usize = 64 * 1024;
+pub(crate) const DETECT_HEAD: usize = 64 * 1024;
 
-/// Decides a file's format from its first bytes (up to [`DETECT_HEAD`] of them) and, where
+/// Decides a file's format from its first bytes (up to `DETECT_HEAD` of them) and, where
 /// the bytes leave it open, its name.
 ///
 /// The rule, in order, on the first non-blank line (a UTF-8 byte-order mark skipped):
@@ -242,19 +242,6 @@ pub enum LineKind {
 
 /// Per-file decoding state: the format, the header read so far, and the JSON path buffer.
 /// Feed it every line of one file in order.
-///
-/// ```
-/// use trawl::logs::format::{Decoder, LineKind, LogFormat};
-///
-/// let mut d = Decoder::new(LogFormat::Csv);
-/// let mut seen = Vec::new();
-/// assert_eq!(d.line(b"src_ip,host\n", |_| {}), Ok(LineKind::Header));
-/// let r = d.line(b"192.0.2.7,evil.example\n", |v| {
-///     seen.push((String::from_utf8_lossy(v.field).into_owned(), v.start))
-/// });
-/// assert_eq!(r, Ok(LineKind::Record));
-/// assert_eq!(seen, [("src_ip".to_string(), 0), ("host".to_string(), 10)]);
-/// ```
 #[derive(Clone, Debug)]
 pub struct Decoder {
     format: LogFormat,
@@ -330,5 +317,22 @@ impl Decoder {
                 Some(h) => csv::columns(h, line, each).map(|()| LineKind::Record),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_decoder_reads_header_then_names_record_values() {
+        let mut d = Decoder::new(LogFormat::Csv);
+        let mut seen = Vec::new();
+        assert_eq!(d.line(b"src_ip,host\n", |_| {}), Ok(LineKind::Header));
+        let r = d.line(b"192.0.2.7,evil.example\n", |v| {
+            seen.push((String::from_utf8_lossy(v.field).into_owned(), v.start))
+        });
+        assert_eq!(r, Ok(LineKind::Record));
+        assert_eq!(seen, [("src_ip".to_string(), 0), ("host".to_string(), 10)]);
     }
 }

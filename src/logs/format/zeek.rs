@@ -30,9 +30,9 @@ use memchr::{memchr, memmem};
 use super::{Value, trim_eol};
 
 /// Reason: a data line came before any `#fields` line.
-pub const E_NO_FIELDS: &str = "zeek: no #fields header";
+pub(crate) const E_NO_FIELDS: &str = "zeek: no #fields header";
 /// Reason: the line's column count differs from `#fields`.
-pub const E_COLUMNS: &str = "zeek: column count";
+pub(crate) const E_COLUMNS: &str = "zeek: column count";
 
 /// How a column's values are reported, from its `#types` entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,22 +218,7 @@ fn find(hay: &[u8], from: usize, sep: &[u8]) -> Option<usize> {
 
 /// Hands every reported column of the data line `line` (end-of-line bytes may be included)
 /// to `each`, named by `header`'s `#fields` (see the [module rules](self)).
-///
-/// ```
-/// use trawl::logs::format::zeek::{ZeekHeader, columns};
-///
-/// let mut h = ZeekHeader::new();
-/// for l in ["#separator \\x09", "#fields\tts\tquery\tanswers", "#types\ttime\tstring\tvector[string]"] {
-///     assert!(h.header_line(l.as_bytes()));
-/// }
-/// let mut got = Vec::new();
-/// columns(&h, b"1.5\tevil.example\t192.0.2.1,192.0.2.2\n", |v| {
-///     got.push(format!("{}={}@{}", String::from_utf8_lossy(v.field), String::from_utf8_lossy(v.raw), v.start))
-/// })?;
-/// assert_eq!(got, ["query=evil.example@4", "answers=192.0.2.1@17", "answers=192.0.2.2@27"]);
-/// # Ok::<(), &'static str>(())
-/// ```
-pub fn columns<F: FnMut(Value<'_>)>(
+pub(crate) fn columns<F: FnMut(Value<'_>)>(
     header: &ZeekHeader,
     line: &[u8],
     mut each: F,
@@ -302,13 +287,7 @@ pub fn columns<F: FnMut(Value<'_>)>(
 /// are copied as they are (older Zeek versions wrote backslashes unescaped).
 ///
 /// Returns false if a `\x` is not followed by two hex digits (it is then copied as it is).
-///
-/// ```
-/// let mut out = Vec::new();
-/// assert!(trawl::logs::format::zeek::unescape(br"a\x09b\x5cc", &mut out));
-/// assert_eq!(out, b"a\tb\\c");
-/// ```
-pub fn unescape(raw: &[u8], out: &mut Vec<u8>) -> bool {
+pub(crate) fn unescape(raw: &[u8], out: &mut Vec<u8>) -> bool {
     let mut ok = true;
     let mut i = 0;
     while let Some(k) = memchr(b'\\', &raw[i..]) {
@@ -434,5 +413,42 @@ mod tests {
         out.clear();
         assert!(!unescape(br"\xg0\", &mut out));
         assert_eq!(out, br"\xg0\");
+    }
+
+    #[test]
+    fn columns_split_vectors_with_offsets() {
+        let mut h = ZeekHeader::new();
+        for l in [
+            "#separator \\x09",
+            "#fields\tts\tquery\tanswers",
+            "#types\ttime\tstring\tvector[string]",
+        ] {
+            assert!(h.header_line(l.as_bytes()));
+        }
+        let mut got = Vec::new();
+        let r = columns(&h, b"1.5\tevil.example\t192.0.2.1,192.0.2.2\n", |v| {
+            got.push(format!(
+                "{}={}@{}",
+                String::from_utf8_lossy(v.field),
+                String::from_utf8_lossy(v.raw),
+                v.start
+            ))
+        });
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            got,
+            [
+                "query=evil.example@4",
+                "answers=192.0.2.1@17",
+                "answers=192.0.2.2@27"
+            ]
+        );
+    }
+
+    #[test]
+    fn unescape_hex_escapes() {
+        let mut out = Vec::new();
+        assert!(unescape(br"a\x09b\x5cc", &mut out));
+        assert_eq!(out, b"a\tb\\c");
     }
 }

@@ -29,7 +29,7 @@ pub struct FollowOptions {
     /// Bytes read per call.
     pub read_size: usize,
     /// The most of a line held at once: a longer line is handed out in overlapping pieces of
-    /// this size (see [`super::Piece`]); [`MAX_LINE`] unless testing (at least 64).
+    /// this size (see `Piece`); `MAX_LINE` unless testing (at least 64).
     pub piece_size: usize,
     /// Watch the directory with inotify (Linux), so that every file rotated away is read
     /// however fast the rotation; where it is off or unavailable, the path is looked at every
@@ -80,7 +80,7 @@ struct Open {
 
 /// A followed file. [`Follow::next_chunk`] blocks until whole lines are there.
 ///
-/// Each file the path names in turn is a *generation*: [`Chunk::generation`] counts them, and
+/// Each file the path names in turn is a *generation*: `generation` counts them, and
 /// line numbers and offsets restart at each. A rotated file is read to its end before the
 /// next one: once the next one has data, or a file after it appeared, or the rotated one has
 /// been quiet a second; bytes written to it later are counted as lost

@@ -13,7 +13,7 @@
 //! A line is never split between chunks, except a line longer than a stream holds (see
 //! [`Piece`]); a final line without `\n` is still a line.
 
-mod chunk;
+pub(crate) mod chunk;
 mod file;
 mod follow;
 mod stream;
@@ -24,16 +24,16 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use chunk::{Chunk, ChunkData, Line, Lines, Piece, overlap};
+pub(crate) use chunk::{Chunk, Piece};
 pub use follow::{Follow, FollowLosses, FollowOptions};
-pub use stream::MAX_LINE;
+pub(crate) use stream::MAX_LINE;
 pub(crate) use stream::chunks_from_reader;
 
 use crate::indicators::error::{Error, Result};
 
 /// How an input was read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ReadMode {
+pub(crate) enum ReadMode {
     /// Read as a regular file, up to its size at open.
     #[default]
     File,
@@ -45,7 +45,7 @@ pub enum ReadMode {
 
 /// What reading one input produced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SourceStats {
+pub(crate) struct SourceStats {
     /// How it was read.
     pub mode: ReadMode,
     /// Chunks handed out.
@@ -69,7 +69,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// to `each` in order until it returns `false`. A stream (stdin, a pipe, gzip) holds at most
 /// `piece_size` bytes ([`MAX_LINE`] unless testing): longer lines come in overlapping pieces
 /// (see [`Piece`]); so does a regular file, which is read, not mapped (see `file`).
-pub fn chunks(
+pub(crate) fn chunks(
     path: &Path,
     target: usize,
     piece_size: usize,

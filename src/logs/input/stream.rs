@@ -98,7 +98,7 @@ pub(crate) fn chunks_from_reader(
 
 /// The longest line a stream hands out whole (with chunks of up to this size): longer ones
 /// come in overlapping pieces of this size (see [`super::Piece`]).
-pub const MAX_LINE: usize = 64 << 20;
+pub(crate) const MAX_LINE: usize = 64 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -7,14 +7,14 @@ use super::lexer::keyword;
 
 /// A parsed STIX pattern.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Pattern {
+pub(crate) struct Pattern {
     /// The top-level observation expression.
     pub expr: ObsExpr,
 }
 
 /// An observation expression: what must be observed, across one or more observations.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ObsExpr {
+pub(crate) enum ObsExpr {
     /// `[ comparison ]`: one observation whose objects satisfy the comparison.
     Observation(CompExpr),
     /// `a AND b AND …`: every operand observed (possibly in different observations).
@@ -34,7 +34,7 @@ pub enum ObsExpr {
 
 /// A temporal qualifier on an observation expression.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Qualifier {
+pub(crate) enum Qualifier {
     /// `START t'…' STOP t'…'` (the timestamp text, without the `t'…'` quoting).
     StartStop {
         /// Start of the window.
@@ -50,7 +50,7 @@ pub enum Qualifier {
 
 impl Qualifier {
     /// The qualifier's keyword, for reports.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Qualifier::StartStop { .. } => "START/STOP",
             Qualifier::Within(_) => "WITHIN",
@@ -61,7 +61,7 @@ impl Qualifier {
 
 /// A comparison expression: the test inside one `[ … ]`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum CompExpr {
+pub(crate) enum CompExpr {
     /// `a AND b AND …`.
     And(Vec<CompExpr>),
     /// `a OR b OR …`.
@@ -72,7 +72,7 @@ pub enum CompExpr {
 
 /// One property test: `path [NOT] op operand`, or `EXISTS path`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct PropTest {
+pub(crate) struct PropTest {
     /// The object path tested.
     pub path: ObjectPath,
     /// Whether the operator was preceded by `NOT`.
@@ -83,7 +83,7 @@ pub struct PropTest {
 
 /// A comparison operator with its operand.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Op {
+pub(crate) enum Op {
     /// `=` or `==`.
     Eq(Literal),
     /// `!=` or `<>`.
@@ -112,7 +112,7 @@ pub enum Op {
 
 impl Op {
     /// The operator as written (canonical spelling), for reports.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Op::Eq(_) => "=",
             Op::Ne(_) => "!=",
@@ -132,7 +132,7 @@ impl Op {
 
 /// A literal operand.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Literal {
+pub(crate) enum Literal {
     /// `'text'`, with `\'` and `\\` unescaped.
     Str(String),
     /// An integer.
@@ -151,7 +151,7 @@ pub enum Literal {
 
 /// An object path: `type:first.key[0].'quoted-key'[*]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ObjectPath {
+pub(crate) struct ObjectPath {
     /// The object type (`ipv4-addr`, `file`, …).
     pub object_type: String,
     /// The steps after the colon; the first is always a [`Step::Key`].
@@ -160,7 +160,7 @@ pub struct ObjectPath {
 
 /// One step of an object path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// `.key` or `.'quoted key'` (the first component has no dot).
     Key(String),
     /// `[n]` (negative indices are allowed by the grammar).

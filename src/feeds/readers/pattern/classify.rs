@@ -5,13 +5,11 @@ use std::collections::HashSet;
 use crate::indicators::model::Kind;
 use crate::indicators::normalize;
 
-use super::PatternError;
 use super::ast::*;
-use super::parser::parse;
 
 /// What trawl can do with a pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Class {
+pub(crate) enum Class {
     /// The pattern matches exactly when an observed value equals (or, for IP prefixes, lies
     /// inside) one of these keys: `(kind, raw literal)`, in pattern order, duplicates removed.
     /// The literal is not yet canonical; pass it to [`crate::indicators::normalize::value`].
@@ -21,8 +19,9 @@ pub enum Class {
 }
 
 /// Parses and classifies a pattern. See [`classify`] for `cidr_equals_contains`.
-pub fn compile(src: &str, cidr_equals_contains: bool) -> Result<Class, PatternError> {
-    Ok(classify(&parse(src)?, cidr_equals_contains))
+#[cfg(test)]
+pub(crate) fn compile(src: &str, cidr_equals_contains: bool) -> Result<Class, super::PatternError> {
+    Ok(classify(&super::parse(src)?, cidr_equals_contains))
 }
 
 /// Classifies a parsed pattern into the keys it matches, or the reason it cannot be compiled.
@@ -31,18 +30,7 @@ pub fn compile(src: &str, cidr_equals_contains: bool) -> Result<Class, PatternEr
 /// [`DEFAULT_CIDR_EQUALS_CONTAINS`](super::DEFAULT_CIDR_EQUALS_CONTAINS)): read `= 'CIDR'` on
 /// an IP path as containment. When false, such a comparison is unsupported (a host prefix such
 /// as `/32` still compiles: it equals its address).
-///
-/// ```
-/// use trawl::feeds::readers::pattern::{compile, Class};
-/// use trawl::Kind;
-/// let c = compile("[network-traffic:dst_ref.type = 'ipv4-addr' AND \
-///                   network-traffic:dst_ref.value = '203.0.113.33/32']", true).unwrap();
-/// assert_eq!(c, Class::Compiled(vec![(Kind::Ipv4, "203.0.113.33/32".into())]));
-/// let c = compile("[file:hashes.MD5 = 'cead3f77f6cda6ec00f57d76c9a6879f'] WITHIN 5 SECONDS", true)
-///     .unwrap();
-/// assert_eq!(c, Class::Unsupported("WITHIN qualifier".into()));
-/// ```
-pub fn classify(pattern: &Pattern, cidr_equals_contains: bool) -> Class {
+pub(crate) fn classify(pattern: &Pattern, cidr_equals_contains: bool) -> Class {
     let mut keys = Vec::new();
     match obs_keys(&pattern.expr, cidr_equals_contains, &mut keys) {
         Ok(()) => {
@@ -306,7 +294,7 @@ fn guard(t: &PropTest) -> Option<(Side, &str)> {
 /// The hash kind named by a STIX `hashes` key. Deliberately lenient (a documented deviation):
 /// case, `-` and `_` are ignored, so `md5`, `SHA1`, `sha256`, `SHA256` and `SHA-256` all work.
 /// Other algorithms (SHA3-256, SSDEEP, TLSH, …) give `None`.
-pub fn hash_kind(name: &str) -> Option<Kind> {
+pub(crate) fn hash_kind(name: &str) -> Option<Kind> {
     let folded: String = name
         .chars()
         .filter(|c| !matches!(c, '-' | '_'))
@@ -463,4 +451,29 @@ fn emit(key: &KeyTest<'_>, cidr: bool, out: &mut Vec<(Kind, String)>) -> Result<
         out.push((kind, lit.to_string()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guarded_host_prefix_compiles_and_qualified_pattern_is_unsupported() {
+        let c = compile(
+            "[network-traffic:dst_ref.type = 'ipv4-addr' AND \
+              network-traffic:dst_ref.value = '203.0.113.33/32']",
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            Class::Compiled(vec![(Kind::Ipv4, "203.0.113.33/32".into())])
+        );
+        let c = compile(
+            "[file:hashes.MD5 = 'cead3f77f6cda6ec00f57d76c9a6879f'] WITHIN 5 SECONDS",
+            true,
+        )
+        .unwrap();
+        assert_eq!(c, Class::Unsupported("WITHIN qualifier".into()));
+    }
 }

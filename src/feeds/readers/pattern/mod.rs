@@ -38,22 +38,21 @@ mod parser;
 #[cfg(test)]
 mod tests;
 
-pub use ast::{CompExpr, Literal, ObjectPath, ObsExpr, Op, Pattern, PropTest, Qualifier, Step};
-pub use classify::{Class, classify, compile, hash_kind};
-pub use parser::parse;
+pub(crate) use classify::{Class, classify, hash_kind};
+pub(crate) use parser::parse;
 
 use std::fmt;
 
 /// Deepest nesting of parentheses and brackets [`parse`] accepts; deeper input is an error
 /// rather than a risk to the stack.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Default for `cidr_equals_contains`: `ipv4-addr:value = '10.0.0.0/8'` means "inside 10/8".
-pub const DEFAULT_CIDR_EQUALS_CONTAINS: bool = true;
+pub(crate) const DEFAULT_CIDR_EQUALS_CONTAINS: bool = true;
 
 /// Why a pattern does not parse: where (1-based character column) and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PatternError {
+pub(crate) struct PatternError {
     /// 1-based column (in characters) of the offending token.
     pub column: usize,
     /// What went wrong.

@@ -5,15 +5,7 @@ use super::lexer::{Kw, Tok, describe, lex};
 use super::{MAX_DEPTH, PatternError, err};
 
 /// Parses a STIX 2.1 pattern. Errors name the 1-based column and what was expected.
-///
-/// ```
-/// use trawl::feeds::readers::pattern::{parse, ObsExpr};
-/// let p = parse("[ipv4-addr:value = '198.51.100.1'] OR [domain-name:value = 'evil.example']")
-///     .unwrap();
-/// assert!(matches!(p.expr, ObsExpr::Or(ref v) if v.len() == 2));
-/// assert!(parse("[file:size = ]").is_err());
-/// ```
-pub fn parse(src: &str) -> Result<Pattern, PatternError> {
+pub(crate) fn parse(src: &str) -> Result<Pattern, PatternError> {
     let toks = lex(src)?;
     let mut p = Parser {
         toks,
@@ -391,4 +383,17 @@ fn collapse<T>(mut items: Vec<T>, list: impl FnOnce(Vec<T>) -> T) -> T {
         }
     }
     list(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_observation_or_and_rejects_missing_operand() {
+        let p = parse("[ipv4-addr:value = '198.51.100.1'] OR [domain-name:value = 'evil.example']")
+            .unwrap();
+        assert!(matches!(p.expr, ObsExpr::Or(ref v) if v.len() == 2));
+        assert!(parse("[file:size = ]").is_err());
+    }
 }

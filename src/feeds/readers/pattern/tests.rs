@@ -1,5 +1,7 @@
 use std::net::IpAddr;
 
+use super::ast::*;
+use super::classify::compile;
 use super::*;
 use crate::indicators::model::Kind;
 use crate::indicators::normalize;
@@ -840,6 +842,7 @@ fn object_path_display_round_trips() {
 mod fuzz {
     use proptest::prelude::*;
 
+    use super::super::classify::compile;
     use super::super::*;
     use crate::indicators::model::Kind;
 
