@@ -353,6 +353,8 @@ const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
 const ETHERTYPE_MPLS: u16 = 0x8847;
 const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
 const ETHERTYPE_VNTAG: u16 = 0x8926;
+/// Transparent Ethernet bridging: a whole Ethernet frame follows (GRE, Geneve, NVGRE).
+const ETHERTYPE_TEB: u16 = 0x6558;
 const ARPHRD_NETLINK: u16 = 824;
 const NFULA_PAYLOAD: u16 = 9;
 
@@ -453,6 +455,20 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
         }
         LinkType::Nflog => nflog(frame),
         LinkType::Other(linktype) => Err(DecodeError::UnsupportedLink { linktype }),
+    }
+}
+
+/// Decodes bytes that start where an ethertype says what follows (a GRE or Geneve payload,
+/// whose protocol field is an ethertype): IPv4, IPv6, Ethernet (transparent bridging, 0x6558)
+/// and the link-layer re-entries `decode` reads (PPPoE, MPLS, …).
+pub fn decode_ether_type(ether_type: u16, bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    match ether_type {
+        ETHERTYPE_TEB => decode(LinkType::Ethernet, bytes),
+        _ => from_lax(
+            LaxSlicedPacket::from_ether_type(EtherType(ether_type), bytes),
+            Outer::default(),
+            false,
+        ),
     }
 }
 
