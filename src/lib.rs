@@ -87,7 +87,7 @@ pub use logs::text::scan_text;
 // Hits out.
 pub use hits::{
     EcsJsonLines, EveJsonLines, EveOptions, FlowInfo, Hit, HitSink, ObservedIn, Origin, Seen,
-    Sensor, SetRef, SetVersion, SidRange,
+    Sensor, SetRef, SetVersion, SidRange, TunnelInfo,
 };
 
 /// Internals that trawl's own integration tests, benchmarks and fuzz targets drive directly:
@@ -108,5 +108,5 @@ pub mod testing {
     pub use crate::logs::extract;
     pub use crate::logs::format::detect as detect_log_format;
     pub use crate::logs::input::{Follow, chunk::overlap};
-    pub use crate::packets::{app, capture, decode};
+    pub use crate::packets::{app, capture, decode, tunnel};
 }

@@ -184,6 +184,10 @@ fn every_alert_of_the_bundled_captures_validates() {
     ));
     assert!(has(&|a| a["proto"] == "ICMP" && a.get("src_port").is_none()));
     assert!(has(&|a| a["community_id"].is_string()));
+    // A packet taken out of two tunnels (VXLAN in GRE over IPv6) names the outermost endpoints.
+    assert!(has(&|a| a["tunnel"]["depth"] == 2
+        && a["tunnel"]["proto"] == "GRE"
+        && a["tunnel"]["src_ip"] == "2001:db8:ffff::1"));
     let files: std::collections::BTreeSet<&str> = alerts
         .iter()
         .map(|a| a["capture_file"].as_str().unwrap())
@@ -216,6 +220,7 @@ fn a_live_alert_validates() {
                 transport: Transport::Udp,
             },
             vlans: [0, 0],
+            tunnel: None,
         },
     };
     let mut sink = EveJsonLines::with_options(
@@ -326,6 +331,9 @@ fn community_ids_agree_with_pycommunityid() {
         "TCP" => 6,
         "UDP" => 17,
         "SCTP" => 132,
+        "IP-in-IP" => 4,
+        "IPv6" => 41,
+        "GRE" => 47,
         n => n.parse::<u8>().unwrap(),
     };
     let mut lines = String::new();
@@ -380,20 +388,33 @@ fn ecs_hits_carry_the_community_id_of_their_eve_alert() {
     let alerts = scan_eve(&set, &captures);
     let docs = scan_ecs(&set, &captures);
     assert_eq!(alerts.len(), docs.len());
-    // The same hits in the same order per capture: compare flow by flow.
-    let key = |file: &Json, frame: &Json| format!("{file}#{frame}");
+    // The same hits per capture: compare packet by packet (a frame holds one packet per
+    // tunnel layer).
+    let key = |file: &Json, frame: &Json, src: &Json, depth: &Json| {
+        format!("{file}#{frame}#{src}#{}", depth.as_u64().unwrap_or(0))
+    };
     let eve: std::collections::BTreeMap<String, Json> = alerts
         .iter()
         .map(|a| {
             (
-                key(&a["capture_file"], &a["pcap_cnt"]),
+                key(
+                    &a["capture_file"],
+                    &a["pcap_cnt"],
+                    &a["src_ip"],
+                    &a["tunnel"]["depth"],
+                ),
                 a["community_id"].clone(),
             )
         })
         .collect();
     let mut with_id = 0;
     for d in &docs {
-        let k = key(&d["trawl"]["pcap"]["file"], &d["trawl"]["pcap"]["frame"]);
+        let k = key(
+            &d["trawl"]["pcap"]["file"],
+            &d["trawl"]["pcap"]["frame"],
+            &d["source"]["ip"],
+            &d["trawl"]["tunnel"]["depth"],
+        );
         let ecs = &d["network"]["community_id"];
         assert_eq!(Some(ecs), eve.get(&k), "{d}");
         with_id += usize::from(ecs.is_string());

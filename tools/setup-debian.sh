@@ -5,8 +5,8 @@
 #
 #   tools/setup-debian.sh           # build and run: a C linker, libpcap, CA certificates
 #   tools/setup-debian.sh --test    # + iproute2, nftables, ipset, openssl, procps, python3-pip,
-#                                   #   and the Python peers stix2-validator, medallion and
-#                                   #   communityid
+#                                   #   and the Python peers stix2-validator, medallion,
+#                                   #   communityid and scapy
 set -euo pipefail
 
 # gcc and libc6-dev: the linker rustc calls; libpcap-dev: live capture (the `pcap` crate links
@@ -17,9 +17,10 @@ if [ "${1:-}" = "--test" ]; then
   # iproute2: network namespaces of the live-capture and ipset tests; nftables, ipset: load the
   # firewall exports; openssl: the TLS test's certificates; procps: kill(1); python3-pip (and
   # with it python3): the OASIS STIX validator and TAXII server the tests run against trawl, and
-  # the reference Community ID implementation the EVE test checks `community_id` with.
+  # the reference Community ID implementation the EVE test checks `community_id` with, and
+  # scapy, which crafts the tunnel fixtures (a test regenerates them and compares).
   packages+=(iproute2 nftables ipset openssl procps python3-pip)
-  peers=(stix2_validator:stix2-validator medallion:medallion community-id:communityid)
+  peers=(stix2_validator:stix2-validator medallion:medallion community-id:communityid scapy:scapy)
 fi
 
 sudo=()

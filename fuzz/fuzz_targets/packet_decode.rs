@@ -1,11 +1,13 @@
-//! `decode` on arbitrary bytes for every link type, and the same bytes read as a whole capture
-//! file: nothing panics, every decoded packet's slices lie inside its frame, and the frame
+//! `decode` on arbitrary bytes for every link type, then every tunnel layer the packet carries,
+//! and the same bytes read as a whole capture file: nothing panics, every decoded packet's
+//! slices lie inside its frame, decapsulation stops within its depth limit, and the frame
 //! iterator ends with at most one error, after every good frame.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use trawl::testing::capture::CaptureFile;
 use trawl::testing::decode::{LinkType, Packet, decode};
+use trawl::testing::tunnel::{self, MAX_DEPTH, Step};
 
 const LINKS: [LinkType; 11] = [
     LinkType::Ethernet,
@@ -22,6 +24,28 @@ const LINKS: [LinkType; 11] = [
 ];
 
 fn check(p: &Packet<'_>, frame: &[u8]) {
+    check_one(p, frame);
+    let mut steps = 0;
+    for step in tunnel::layers(*p) {
+        steps += 1;
+        match step {
+            Step::Packet { packet, depth, .. } => {
+                assert!(depth <= MAX_DEPTH);
+                check_one(&packet, frame);
+            }
+            Step::Tunnel(e) => {
+                let _ = e.reason();
+            }
+            Step::Decode(_, e) => {
+                let _ = e.reason();
+            }
+            Step::TooDeep => {}
+        }
+    }
+    assert!(steps <= usize::from(MAX_DEPTH) + 1);
+}
+
+fn check_one(p: &Packet<'_>, frame: &[u8]) {
     assert_eq!(p.src_port.is_some(), p.dst_port.is_some());
     if !p.payload.is_empty() {
         let start = p.payload.as_ptr() as usize - frame.as_ptr() as usize;

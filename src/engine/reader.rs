@@ -15,8 +15,9 @@ use super::reload::SetStatus;
 use super::stats::Stats;
 use crate::indicators::notice::Notices;
 use crate::packets::capture::CaptureFile;
-use crate::packets::decode::{self, LinkType};
-use crate::packets::flow::FlowKey;
+use crate::packets::decode::{self, LinkType, Packet};
+use crate::packets::flow::{FlowKey, tunnel_context};
+use crate::packets::tunnel;
 
 /// Routes frames to per-worker batches and sends full ones.
 struct Router<'a> {
@@ -61,7 +62,7 @@ impl<'a> Router<'a> {
             return (key.hash64() % n) as usize;
         }
         let h = match decode::decode(link, data) {
-            Ok(p) => FlowKey::of(&p).hash64(),
+            Ok(p) => innermost_key(p).hash64(),
             Err(_) => number,
         };
         (h % n) as usize
@@ -181,7 +182,25 @@ fn ipv4_fast_key(link: LinkType, d: &[u8]) -> Option<FlowKey> {
     }
     let ip = |o: usize| std::net::IpAddr::from([d[o], d[o + 1], d[o + 2], d[o + 3]]);
     let port = |o: usize| u16::from_be_bytes([d[o], d[o + 1]]);
+    if tunnel::may_carry(proto, port(34), port(36)) {
+        return None;
+    }
     Some(FlowKey::new(ip(26), port(34), ip(30), port(36), proto))
+}
+
+/// The key of the innermost flow a packet carries (its own when it is no tunnel packet): both
+/// directions of a tunnelled flow must reach the worker that keeps its state, and the outer
+/// headers of the two directions often differ (a VXLAN source port hashes the inner flow).
+fn innermost_key(outer: Packet<'_>) -> FlowKey {
+    let (mut key, mut carrier, mut context) = (FlowKey::of(&outer), outer, 0);
+    for step in tunnel::layers(outer) {
+        if let tunnel::Step::Packet { tunnel, packet, .. } = step {
+            context = tunnel_context(context, &carrier, &tunnel);
+            key = FlowKey::of(&packet).in_tunnel(context);
+            carrier = packet;
+        }
+    }
+    key
 }
 
 /// Live-capture settings.

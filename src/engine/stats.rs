@@ -21,6 +21,11 @@ pub struct Stats {
     pub truncated: u64,
     /// IP fragments seen (not reassembled).
     pub fragments: u64,
+    /// Packets taken out of a tunnel, per tunnel (`vxlan`, `gre`, …).
+    pub tunnels: BTreeMap<&'static str, u64>,
+    /// Tunnel packets whose carried packet was not matched, per reason (a cut or unknown
+    /// tunnel header, a carried frame that is not IP, too many nested tunnels).
+    pub tunnel_errors: BTreeMap<&'static str, u64>,
     /// Application payloads that failed to parse, per reason.
     pub app_errors: BTreeMap<&'static str, u64>,
     /// Values looked up (addresses, names, URLs, ...).
@@ -57,8 +62,14 @@ impl Stats {
         }
         self.truncated += o.truncated;
         self.fragments += o.fragments;
-        for (k, v) in &o.app_errors {
-            *self.app_errors.entry(k).or_default() += v;
+        for (mine, theirs) in [
+            (&mut self.tunnels, &o.tunnels),
+            (&mut self.tunnel_errors, &o.tunnel_errors),
+            (&mut self.app_errors, &o.app_errors),
+        ] {
+            for (k, v) in theirs {
+                *mine.entry(k).or_default() += v;
+            }
         }
         self.lookups += o.lookups;
         self.hits += o.hits;
@@ -117,6 +128,8 @@ impl fmt::Display for Summary<'_> {
         }
         for (title, map) in [
             ("not decoded", &s.decode_errors),
+            ("decapsulated", &s.tunnels),
+            ("tunnel packets not opened", &s.tunnel_errors),
             ("payload errors", &s.app_errors),
         ] {
             if !map.is_empty() {

@@ -12,12 +12,13 @@ use crossbeam_channel::{Sender, TrySendError};
 use super::batch::{Batch, FrameRef};
 use super::dedup::Dedup;
 use super::stats::Stats;
-use crate::hits::{self, FlowInfo, Hit, ObservedIn, Origin, SetVersion, Transport};
+use crate::hits::{self, FlowInfo, Hit, ObservedIn, Origin, SetVersion, Transport, TunnelInfo};
 use crate::indicators::field::Field;
 use crate::indicators::read::Match;
 use crate::packets::app::{dns, http, smtp, tls};
 use crate::packets::decode::{self, Encap, Packet};
-use crate::packets::flow::FlowKey;
+use crate::packets::flow::{FlowKey, tunnel_context};
+use crate::packets::tunnel;
 
 /// Ports whose TCP payloads are read as SMTP client commands.
 const SMTP_PORTS: [u16; 3] = [25, 587, 2525];
@@ -49,6 +50,10 @@ struct Seen {
     /// The link-layer context: with `flow`, the flow's key (built only for a hit).
     encap: Encap,
     payload: Range<usize>,
+    /// The tunnel the packet came out of, if any.
+    tunnel: Option<TunnelInfo>,
+    /// What the tunnels around it add to its flow key (0 outside any tunnel).
+    context: u64,
 }
 
 impl<D: AsRef<[u8]>> Worker<D> {
@@ -94,24 +99,45 @@ impl<D: AsRef<[u8]>> Worker<D> {
             self.stats.decoded += 1;
             self.stats.truncated += u64::from(pkt.truncated.is_some());
             self.stats.fragments += u64::from(pkt.fragment.is_some());
-            self.ips.push(pkt.src);
-            self.ips.push(pkt.dst);
-            // The payload borrows from the batch bytes; an empty one may be a static `&[]`.
-            let payload_off = (pkt.payload.as_ptr() as usize)
-                .checked_sub(base.as_ptr() as usize)
-                .filter(|&o| !pkt.payload.is_empty() && o + pkt.payload.len() <= base.len())
-                .unwrap_or(0);
-            let payload_len = if payload_off == 0 {
-                0
-            } else {
-                pkt.payload.len()
-            };
-            seen.push(Seen {
-                frame: *f,
-                flow: flow_info(&pkt),
-                encap: pkt.encap,
-                payload: payload_off..payload_off + payload_len,
-            });
+            let outer = seen.len();
+            seen.push(self.observe(base, f, &pkt, None, 0));
+            // The packets inside its tunnels are matched like any other; the outer packet's
+            // payload is the tunnel, not an application protocol.
+            let (mut carrier, mut context) = (pkt, 0);
+            for step in tunnel::layers(pkt) {
+                match step {
+                    tunnel::Step::Packet {
+                        tunnel: inner,
+                        packet,
+                        depth,
+                    } => {
+                        Stats::count(&mut self.stats.tunnels, inner.tunnel.name());
+                        if depth == 1 {
+                            seen[outer].payload = 0..0;
+                        }
+                        context = tunnel_context(context, &carrier, &inner);
+                        let info = TunnelInfo {
+                            kind: inner.tunnel.name(),
+                            id: inner.id,
+                            depth,
+                            outer: seen[outer].flow,
+                        };
+                        self.stats.truncated += u64::from(packet.truncated.is_some());
+                        self.stats.fragments += u64::from(packet.fragment.is_some());
+                        seen.push(self.observe(base, f, &packet, Some(info), context));
+                        carrier = packet;
+                    }
+                    tunnel::Step::Tunnel(e) => {
+                        Stats::count(&mut self.stats.tunnel_errors, e.reason());
+                    }
+                    tunnel::Step::Decode(_, e) => {
+                        Stats::count(&mut self.stats.tunnel_errors, e.reason());
+                    }
+                    tunnel::Step::TooDeep => {
+                        Stats::count(&mut self.stats.tunnel_errors, "too many tunnel layers");
+                    }
+                }
+            }
         }
         // Addresses of the whole batch in one pipelined lookup.
         set.set.match_ips(&self.ips, &mut self.ip_hits);
@@ -135,6 +161,38 @@ impl<D: AsRef<[u8]>> Worker<D> {
         self.ip_hits = ip_hits;
         if batch.last {
             self.dedup.end_source(batch.source);
+        }
+    }
+
+    /// What matching needs from one decoded packet (the outermost, or one inside `tunnel`,
+    /// whose flows `context` tells apart); queues its addresses for the batch lookup.
+    fn observe(
+        &mut self,
+        base: &[u8],
+        f: &FrameRef,
+        pkt: &Packet<'_>,
+        tunnel: Option<TunnelInfo>,
+        context: u64,
+    ) -> Seen {
+        self.ips.push(pkt.src);
+        self.ips.push(pkt.dst);
+        // The payload borrows from the batch bytes; an empty one may be a static `&[]`.
+        let payload_off = (pkt.payload.as_ptr() as usize)
+            .checked_sub(base.as_ptr() as usize)
+            .filter(|&o| !pkt.payload.is_empty() && o + pkt.payload.len() <= base.len())
+            .unwrap_or(0);
+        let payload_len = if payload_off == 0 {
+            0
+        } else {
+            pkt.payload.len()
+        };
+        Seen {
+            frame: *f,
+            flow: flow_info(pkt),
+            encap: pkt.encap,
+            payload: payload_off..payload_off + payload_len,
+            tunnel,
+            context,
         }
     }
 
@@ -311,7 +369,8 @@ impl<D: AsRef<[u8]>> Worker<D> {
                 s.flow.dst_port.unwrap_or(0),
                 s.flow.transport.ip_number(),
             )
-            .within(s.encap),
+            .within(s.encap)
+            .in_tunnel(s.context),
             hit.indicator,
             s.frame.ts_ns(),
             s.frame.newest_ns,
@@ -334,6 +393,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
                 },
                 flow: s.flow,
                 vlans: [vlans[0], vlans[1]],
+                tunnel: s.tunnel,
             },
             field: ObservedIn::Packet(field),
             observed: observed(),

@@ -457,6 +457,21 @@ struct DocOwn<'a> {
     set_generation: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     start: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tunnel: Option<TunnelDoc>,
+}
+
+/// `trawl.tunnel`: ECS has no fields for the tunnel a packet came out of.
+#[derive(Serialize)]
+struct TunnelDoc {
+    depth: u8,
+    destination: Endpoint,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u32>,
+    source: Endpoint,
+    transport: String,
+    #[serde(rename = "type")]
+    ty: &'static str,
 }
 
 #[derive(Serialize)]
@@ -526,6 +541,7 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
             pcap: None,
             set_generation: h.set.generation(),
             start: None,
+            tunnel: None,
         },
         url: None,
         user_agent: None,
@@ -536,8 +552,27 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
             origin,
             flow: f,
             vlans,
+            tunnel,
         } => {
             doc.timestamp = rfc3339(ts.0, ts.1);
+            doc.trawl.tunnel = tunnel.map(|t| TunnelDoc {
+                depth: t.depth,
+                destination: Endpoint {
+                    ip: t.outer.dst,
+                    port: t.outer.dst_port,
+                },
+                id: t.id,
+                source: Endpoint {
+                    ip: t.outer.src,
+                    port: t.outer.src_port,
+                },
+                transport: t
+                    .outer
+                    .transport
+                    .name()
+                    .map_or_else(|| t.outer.transport.ip_number().to_string(), str::to_string),
+                ty: t.kind,
+            });
             doc.event.category = &["network", "threat"];
             doc.event.dataset = "trawl.packet";
             doc.source = Some(Endpoint {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json, json};
 
 use super::community_id::of_flow;
-use super::{Hit, HitSink, ObservedIn, Origin, Seen, SetVersion};
+use super::{Hit, HitSink, ObservedIn, Origin, Seen, SetVersion, TunnelInfo};
 use crate::indicators::field::Field;
 use crate::indicators::model::Tlp;
 
@@ -144,10 +144,14 @@ pub(crate) struct FlowTuple {
     pub(crate) proto: u8,
 }
 
-/// EVE's `proto`: the protocol's name as Suricata writes it, else its number.
+/// EVE's `proto`: the protocol's name as Suricata writes it (the IANA keyword), else its
+/// number. Tunnels' outer protocols (4, 41, 47) appear in `tunnel.proto`.
 fn proto_name(proto: u8) -> String {
     match proto {
         1 => "ICMP".into(),
+        4 => "IP-in-IP".into(),
+        41 => "IPv6".into(),
+        47 => "GRE".into(),
         6 => "TCP".into(),
         17 => "UDP".into(),
         58 => "IPv6-ICMP".into(),
@@ -214,6 +218,7 @@ pub(crate) struct AlertIndicator<'a> {
 }
 
 /// Where the packet came from, as EVE says it.
+#[derive(Clone, Copy)]
 pub(crate) enum AlertOrigin<'a> {
     /// `capture_file` and `pcap_cnt` (1-based frame).
     File(&'a str, u64),
@@ -221,16 +226,28 @@ pub(crate) enum AlertOrigin<'a> {
     Interface(&'a str),
 }
 
+/// The packet an alert is about: when, where from, its flow and the tunnel it came out of.
+pub(crate) struct AlertPacket<'a> {
+    pub(crate) ts: (i64, u32),
+    pub(crate) origin: AlertOrigin<'a>,
+    pub(crate) flow: &'a FlowTuple,
+    pub(crate) tunnel: Option<&'a TunnelInfo>,
+}
+
 /// One EVE alert record from plain values; `matched` is the field and the value seen in it.
 pub(crate) fn alert_record(
     opts: &EveOptions,
-    ts: (i64, u32),
-    origin: AlertOrigin<'_>,
-    flow: &FlowTuple,
+    packet: AlertPacket<'_>,
     matched: (Field, &str),
     ind: &AlertIndicator<'_>,
     set_generation: u64,
 ) -> Json {
+    let AlertPacket {
+        ts,
+        origin,
+        flow,
+        tunnel,
+    } = packet;
     let (field, observed) = matched;
     let providers: Vec<&str> = ind.sources.iter().map(|s| s.provider).collect();
     let metadata = json!({
@@ -276,6 +293,26 @@ pub(crate) fn alert_record(
     if let Some(a) = app_proto(field) {
         doc.insert("app_proto".into(), a.into());
     }
+    if let Some(t) = tunnel {
+        // As Suricata writes it for a decapsulated packet: the outermost packet's endpoints
+        // (ports 0 when it has none) and protocol, how deep the alerted packet was, and the
+        // outermost packet's origin.
+        let mut tun = Map::new();
+        tun.insert("src_ip".into(), t.outer.src.to_string().into());
+        tun.insert("src_port".into(), t.outer.src_port.unwrap_or(0).into());
+        tun.insert("dest_ip".into(), t.outer.dst.to_string().into());
+        tun.insert("dest_port".into(), t.outer.dst_port.unwrap_or(0).into());
+        tun.insert(
+            "proto".into(),
+            proto_name(t.outer.transport.ip_number()).into(),
+        );
+        tun.insert("depth".into(), t.depth.into());
+        if let AlertOrigin::File(_, frame) = origin {
+            tun.insert("pcap_cnt".into(), frame.into());
+        }
+        tun.insert("pkt_src".into(), "wire/pcap".into());
+        doc.insert("tunnel".into(), tun.into());
+    }
     doc.insert(
         "alert".into(),
         json!({
@@ -300,6 +337,7 @@ impl<W: Write, D: AsRef<[u8]>> HitSink<D> for EveJsonLines<W> {
                 ts,
                 origin,
                 flow: f,
+                tunnel,
                 ..
             },
             ObservedIn::Packet(field),
@@ -342,11 +380,15 @@ impl<W: Write, D: AsRef<[u8]>> HitSink<D> for EveJsonLines<W> {
             Origin::File { file, frame } => AlertOrigin::File(file, *frame),
             Origin::Interface(name) => AlertOrigin::Interface(name),
         };
+        let packet = AlertPacket {
+            ts: *ts,
+            origin,
+            flow: &flow,
+            tunnel: tunnel.as_ref(),
+        };
         let doc = alert_record(
             &self.opts,
-            *ts,
-            origin,
-            &flow,
+            packet,
             (*field, &s.observed),
             &ind,
             s.set.generation,

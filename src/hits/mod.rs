@@ -81,6 +81,19 @@ pub struct FlowInfo {
     pub transport: Transport,
 }
 
+/// The tunnel a decapsulated packet was carried in (a hit on the outermost packet has none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TunnelInfo {
+    /// The innermost tunnel's short name (`vxlan`, `gre`, `gtp-u`, …).
+    pub kind: &'static str,
+    /// That tunnel's identifier, when it has one (VNI, GRE key, GTP-U TEID, ERSPAN session).
+    pub id: Option<u32>,
+    /// How many tunnels the packet was inside: 1 for a packet carried in one tunnel.
+    pub depth: u8,
+    /// The outermost packet's addresses and ports: the tunnel's endpoints on the wire.
+    pub outer: FlowInfo,
+}
+
 /// Where the traffic came from: a capture file and frame, or a live interface.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -134,6 +147,8 @@ pub enum Seen {
         flow: FlowInfo,
         /// The 802.1Q/802.1ad VLAN IDs crossed, outermost first; 0 where there was none.
         vlans: [u16; 2],
+        /// The tunnel the packet was carried in, when it was decapsulated.
+        tunnel: Option<TunnelInfo>,
     },
     /// In a log line.
     Log {
@@ -221,6 +236,7 @@ mod tests {
                     transport: Transport::Udp,
                 },
                 vlans: [0; 2],
+                tunnel: None,
             },
             field: ObservedIn::Packet(Field::DnsQuestion),
             observed: "www.evil.example".into(),

@@ -17,8 +17,8 @@
 //! Written here, because `etherparse` does not read them: the BSD loopback headers, both Linux
 //! cooked headers (`etherparse` refuses SLL frames whose ARPHRD type it does not know, such as
 //! the loopback and tun devices a Linux "any" capture records), NFLOG, PPPoE session frames,
-//! MPLS label stacks and Cisco VN-Tags. Tunnels (GRE, VXLAN, Geneve, IP-in-IP) are reported
-//! by their outer addresses; their inner packets are not decoded.
+//! MPLS label stacks and Cisco VN-Tags. IP tunnels (GRE, VXLAN, Geneve, IP-in-IP, …) decode
+//! to their outer packet here; `tunnel` opens them.
 //!
 //! **Truncation.** A sensor matches addresses, so a frame whose IP header is complete always
 //! decodes: when what follows is cut off (a short snapshot length, a tiny first fragment) the

@@ -5,6 +5,7 @@ use std::hash::Hash;
 use std::net::IpAddr;
 
 use crate::packets::decode::{Encap, Packet};
+use crate::packets::tunnel::{Inner, Tunnel};
 
 /// A flow's 5-tuple with its endpoints in canonical order (the smaller endpoint first), and the
 /// link-layer context it was seen in: the same 5-tuple on two VLANs (or PPPoE sessions, or
@@ -15,6 +16,8 @@ pub(crate) struct FlowKey {
     hi: (IpAddr, u16),
     proto: u8,
     encap: Encap,
+    /// The tunnels the flow was carried in ([`tunnel_context`]); 0 outside any tunnel.
+    tunnel: u64,
 }
 
 impl FlowKey {
@@ -28,6 +31,7 @@ impl FlowKey {
             hi,
             proto,
             encap: Encap::default(),
+            tunnel: 0,
         }
     }
 
@@ -48,11 +52,19 @@ impl FlowKey {
         FlowKey { encap, ..self }
     }
 
+    /// The same flow carried in the tunnels that `context` describes ([`tunnel_context`]).
+    pub(crate) fn in_tunnel(self, context: u64) -> FlowKey {
+        FlowKey {
+            tunnel: context,
+            ..self
+        }
+    }
+
     /// A hash that is the same for both directions (the key is already canonical): one xxh3
-    /// pass over the key packed into 49 bytes, about half the cost of feeding the fields to a
+    /// pass over the key packed into 57 bytes, about half the cost of feeding the fields to a
     /// streaming hasher one by one (the reader hashes every frame to route it).
     pub(crate) fn hash64(&self) -> u64 {
-        let mut b = [0u8; 49];
+        let mut b = [0u8; 57];
         for (at, (addr, port)) in [(0, self.lo), (18, self.hi)] {
             match addr {
                 IpAddr::V4(a) => b[at..at + 4].copy_from_slice(&a.octets()),
@@ -68,8 +80,42 @@ impl FlowKey {
         // Collisions between "none" and an unlikely value only cost a shared worker.
         b[43..45].copy_from_slice(&e.pppoe_session.unwrap_or(u16::MAX).to_le_bytes());
         b[45..49].copy_from_slice(&e.mpls_label.unwrap_or(u32::MAX).to_le_bytes());
+        b[49..57].copy_from_slice(&self.tunnel.to_le_bytes());
         xxhash_rust::xxh3::xxh3_64(&b)
     }
+}
+
+/// What a tunnel adds to the key of the flows inside it, given the context of the tunnels
+/// around it (`outer`, 0 at the first) and the packet that carries it: the same inner 5-tuple
+/// in two tunnels is two flows (two tenants' VXLAN networks reuse addresses).
+///
+/// Symmetric, like the key: the carrier's addresses in canonical order and no ports (a VXLAN
+/// or GRE-in-UDP source port is a per-direction hash), and the tunnel's identifier only where
+/// both directions share it (a VNI, a GRE key, an ERSPAN session, not GTP-U's per-direction
+/// TEIDs or PPTP's call ids).
+pub(crate) fn tunnel_context(outer: u64, carrier: &Packet<'_>, inner: &Inner<'_>) -> u64 {
+    let (lo, hi) = if carrier.src <= carrier.dst {
+        (carrier.src, carrier.dst)
+    } else {
+        (carrier.dst, carrier.src)
+    };
+    let id = match inner.tunnel {
+        Tunnel::GtpU | Tunnel::Pptp => None,
+        _ => inner.id,
+    };
+    let mut b = [0u8; 46];
+    b[..8].copy_from_slice(&outer.to_le_bytes());
+    for (at, addr) in [(8, lo), (24, hi)] {
+        match addr {
+            IpAddr::V4(a) => b[at..at + 4].copy_from_slice(&a.octets()),
+            IpAddr::V6(a) => b[at..at + 16].copy_from_slice(&a.octets()),
+        }
+    }
+    b[40] = inner.tunnel as u8;
+    b[41] = u8::from(id.is_some());
+    b[42..46].copy_from_slice(&id.unwrap_or(0).to_le_bytes());
+    // Never 0, which means "no tunnel".
+    xxhash_rust::xxh3::xxh3_64(&b) | 1
 }
 
 #[cfg(test)]

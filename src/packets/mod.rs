@@ -5,6 +5,8 @@
 //!   802.1Q/QinQ, PPPoE, MPLS, Linux cooked v1/v2, raw IP, loopback; IPv4 with options and
 //!   fragments, IPv6 with extension headers; TCP, UDP, ICMP): [`decode::decode`] gives a
 //!   [`decode::Packet`] or a [`decode::DecodeError`] naming the layer and reason.
+//! * [`tunnel`] — the packet an IP tunnel carries (GRE, ERSPAN, VXLAN, Geneve, GTP-U, Teredo,
+//!   AYIYA, IP-in-IP, …), decoded like any other.
 //! * [`app`] — application-layer parsers (DNS, TLS, HTTP, SMTP).
 //! * `flow` — the flow key that sends both directions of a flow to one worker.
 
@@ -12,3 +14,4 @@ pub mod app;
 pub mod capture;
 pub mod decode;
 pub(crate) mod flow;
+pub mod tunnel;
