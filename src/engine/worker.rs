@@ -41,6 +41,8 @@ pub(crate) struct Worker<D> {
     addrs: Vec<(Field, IpAddr)>,
     url: Vec<u8>,
     dns_scratch: dns::NameBuf,
+    /// The tunnels of this batch's decapsulated packets.
+    tunnels: Vec<TunnelInfo>,
 }
 
 /// What one packet needs from its decoding for matching.
@@ -50,10 +52,13 @@ struct Seen {
     /// The link-layer context: with `flow`, the flow's key (built only for a hit).
     encap: Encap,
     payload: Range<usize>,
-    /// The tunnel the packet came out of, if any.
-    tunnel: Option<TunnelInfo>,
+    /// The tunnel the packet came out of, if any: an index into the worker's `tunnels`
+    /// (kept out of line: most packets are in none).
+    tunnel: Option<usize>,
     /// What the tunnels around it add to its flow key (0 outside any tunnel).
     context: u64,
+    /// For a packet that carries a tunnel, the hash of the innermost flow's key; 0 otherwise.
+    carried: u64,
 }
 
 impl<D: AsRef<[u8]>> Worker<D> {
@@ -76,6 +81,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             addrs: Vec::new(),
             url: Vec::new(),
             dns_scratch: dns::NameBuf::new(),
+            tunnels: Vec::new(),
         }
     }
 
@@ -85,6 +91,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
         let base = batch.bytes.as_slice();
         let mut seen: Vec<Seen> = Vec::with_capacity(batch.frames.len());
         self.ips.clear();
+        self.tunnels.clear();
         for f in &batch.frames {
             let data = batch.frame(f);
             self.stats.frames += 1;
@@ -101,42 +108,9 @@ impl<D: AsRef<[u8]>> Worker<D> {
             self.stats.fragments += u64::from(pkt.fragment.is_some());
             let outer = seen.len();
             seen.push(self.observe(base, f, &pkt, None, 0));
-            // The packets inside its tunnels are matched like any other; the outer packet's
-            // payload is the tunnel, not an application protocol.
-            let (mut carrier, mut context) = (pkt, 0);
-            for step in tunnel::layers(pkt) {
-                match step {
-                    tunnel::Step::Packet {
-                        tunnel: inner,
-                        packet,
-                        depth,
-                    } => {
-                        Stats::count(&mut self.stats.tunnels, inner.tunnel.name());
-                        if depth == 1 {
-                            seen[outer].payload = 0..0;
-                        }
-                        context = tunnel_context(context, &carrier, &inner);
-                        let info = TunnelInfo {
-                            kind: inner.tunnel.name(),
-                            id: inner.id,
-                            depth,
-                            outer: seen[outer].flow,
-                        };
-                        self.stats.truncated += u64::from(packet.truncated.is_some());
-                        self.stats.fragments += u64::from(packet.fragment.is_some());
-                        seen.push(self.observe(base, f, &packet, Some(info), context));
-                        carrier = packet;
-                    }
-                    tunnel::Step::Tunnel(e) => {
-                        Stats::count(&mut self.stats.tunnel_errors, e.reason());
-                    }
-                    tunnel::Step::Decode(_, e) => {
-                        Stats::count(&mut self.stats.tunnel_errors, e.reason());
-                    }
-                    tunnel::Step::TooDeep => {
-                        Stats::count(&mut self.stats.tunnel_errors, "too many tunnel layers");
-                    }
-                }
+            let ports = (pkt.src_port.unwrap_or(0), pkt.dst_port.unwrap_or(0));
+            if tunnel::may_carry(pkt.transport.ip_number(), ports.0, ports.1) {
+                self.decapsulate(base, f, pkt, outer, &mut seen);
             }
         }
         // Addresses of the whole batch in one pipelined lookup.
@@ -164,14 +138,66 @@ impl<D: AsRef<[u8]>> Worker<D> {
         }
     }
 
-    /// What matching needs from one decoded packet (the outermost, or one inside `tunnel`,
-    /// whose flows `context` tells apart); queues its addresses for the batch lookup.
+    /// Matches the packets inside `pkt`'s tunnels like any other (`seen[outer]` is `pkt`'s
+    /// own entry); the outer packet's payload is then the tunnel, not an application protocol.
+    fn decapsulate<'a>(
+        &mut self,
+        base: &[u8],
+        f: &FrameRef,
+        pkt: Packet<'a>,
+        outer: usize,
+        seen: &mut Vec<Seen>,
+    ) {
+        let (mut carrier, mut context) = (pkt, 0);
+        for step in tunnel::layers(pkt) {
+            let reason = match step {
+                tunnel::Step::Packet {
+                    tunnel: inner,
+                    packet,
+                    depth,
+                } => {
+                    Stats::count(&mut self.stats.tunnels, inner.tunnel.name());
+                    seen[outer].payload = 0..0;
+                    context = tunnel_context(context, &carrier, &inner);
+                    let info = TunnelInfo {
+                        kind: inner.tunnel.name(),
+                        id: inner.id,
+                        depth,
+                        outer: seen[outer].flow,
+                    };
+                    self.stats.truncated += u64::from(packet.truncated.is_some());
+                    self.stats.fragments += u64::from(packet.fragment.is_some());
+                    self.tunnels.push(info);
+                    let index = Some(self.tunnels.len() - 1);
+                    seen.push(self.observe(base, f, &packet, index, context));
+                    carrier = packet;
+                    continue;
+                }
+                tunnel::Step::Tunnel(e) => e.reason(),
+                tunnel::Step::Decode(_, e) => e.reason(),
+                tunnel::Step::TooDeep => "too many tunnel layers",
+            };
+            Stats::count(&mut self.stats.tunnel_errors, reason);
+        }
+        // The frame was routed by its innermost flow: the tunnel's own packets are told apart
+        // by it too (see `FlowKey::carrying`).
+        if let [layers @ .., innermost] = &mut seen[outer..] {
+            let inner = flow_key(innermost).hash64();
+            for s in layers {
+                s.carried = inner;
+            }
+        }
+    }
+
+    /// What matching needs from one decoded packet (the outermost, or one inside the tunnel
+    /// `self.tunnels[tunnel]`, whose flows `context` tells apart); queues its addresses for
+    /// the batch lookup.
     fn observe(
         &mut self,
         base: &[u8],
         f: &FrameRef,
         pkt: &Packet<'_>,
-        tunnel: Option<TunnelInfo>,
+        tunnel: Option<usize>,
         context: u64,
     ) -> Seen {
         self.ips.push(pkt.src);
@@ -193,6 +219,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             payload: payload_off..payload_off + payload_len,
             tunnel,
             context,
+            carried: 0,
         }
     }
 
@@ -362,15 +389,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
     ) {
         if !self.dedup.admit(
             batch.source,
-            FlowKey::new(
-                s.flow.src,
-                s.flow.src_port.unwrap_or(0),
-                s.flow.dst,
-                s.flow.dst_port.unwrap_or(0),
-                s.flow.transport.ip_number(),
-            )
-            .within(s.encap)
-            .in_tunnel(s.context),
+            flow_key(s).carrying(s.carried),
             hit.indicator,
             s.frame.ts_ns(),
             s.frame.newest_ns,
@@ -393,7 +412,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
                 },
                 flow: s.flow,
                 vlans: [vlans[0], vlans[1]],
-                tunnel: s.tunnel,
+                tunnel: s.tunnel.map(|i| self.tunnels[i]),
             },
             field: ObservedIn::Packet(field),
             observed: observed(),
@@ -409,6 +428,19 @@ impl<D: AsRef<[u8]>> Worker<D> {
             Err(TrySendError::Disconnected(_)) => self.closed = true,
         }
     }
+}
+
+/// The key of a packet's own flow, in its tunnels.
+fn flow_key(s: &Seen) -> FlowKey {
+    FlowKey::new(
+        s.flow.src,
+        s.flow.src_port.unwrap_or(0),
+        s.flow.dst,
+        s.flow.dst_port.unwrap_or(0),
+        s.flow.transport.ip_number(),
+    )
+    .within(s.encap)
+    .in_tunnel(s.context)
 }
 
 fn flow_info(p: &Packet<'_>) -> FlowInfo {

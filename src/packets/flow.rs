@@ -18,6 +18,9 @@ pub(crate) struct FlowKey {
     encap: Encap,
     /// The tunnels the flow was carried in ([`tunnel_context`]); 0 outside any tunnel.
     tunnel: u64,
+    /// For a tunnel's own packets, the hash of the innermost flow they carry
+    /// ([`FlowKey::carrying`]); 0 otherwise.
+    carried: u64,
 }
 
 impl FlowKey {
@@ -32,6 +35,7 @@ impl FlowKey {
             proto,
             encap: Encap::default(),
             tunnel: 0,
+            carried: 0,
         }
     }
 
@@ -60,11 +64,22 @@ impl FlowKey {
         }
     }
 
+    /// The key of a tunnel packet's own flow as one carrying the flow whose hash is `inner`.
+    /// A worker sees every packet of an innermost flow (that is how packets are routed), but
+    /// not every packet of the tunnel around it: state kept per tunnel flow and innermost flow
+    /// is complete in one worker, so what it reports does not depend on the worker count.
+    pub(crate) fn carrying(self, inner: u64) -> FlowKey {
+        FlowKey {
+            carried: inner,
+            ..self
+        }
+    }
+
     /// A hash that is the same for both directions (the key is already canonical): one xxh3
-    /// pass over the key packed into 57 bytes, about half the cost of feeding the fields to a
+    /// pass over the key packed into 65 bytes, about half the cost of feeding the fields to a
     /// streaming hasher one by one (the reader hashes every frame to route it).
     pub(crate) fn hash64(&self) -> u64 {
-        let mut b = [0u8; 57];
+        let mut b = [0u8; 65];
         for (at, (addr, port)) in [(0, self.lo), (18, self.hi)] {
             match addr {
                 IpAddr::V4(a) => b[at..at + 4].copy_from_slice(&a.octets()),
@@ -81,6 +96,7 @@ impl FlowKey {
         b[43..45].copy_from_slice(&e.pppoe_session.unwrap_or(u16::MAX).to_le_bytes());
         b[45..49].copy_from_slice(&e.mpls_label.unwrap_or(u32::MAX).to_le_bytes());
         b[49..57].copy_from_slice(&self.tunnel.to_le_bytes());
+        b[57..65].copy_from_slice(&self.carried.to_le_bytes());
         xxhash_rust::xxh3::xxh3_64(&b)
     }
 }
