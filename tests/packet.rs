@@ -1123,7 +1123,10 @@ fn links_packet<'a>(
     payload: &'a [u8],
 ) -> Packet<'a> {
     let (src, dst) = if v6 {
-        (ip(&format!("2001:db8:a::{k:x}")), ip(&format!("2001:db8:b::{k:x}")))
+        (
+            ip(&format!("2001:db8:a::{k:x}")),
+            ip(&format!("2001:db8:b::{k:x}")),
+        )
     } else {
         (ip(&format!("192.0.2.{k}")), ip(&format!("203.0.113.{k}")))
     };
@@ -1159,7 +1162,11 @@ fn links_table() -> Vec<(&'static str, LinkType, Vec<Want>)> {
             LinkType::Ppp,
             vec![V4(1), V6(2), V4(3), Err("not IP (PPP protocol)"), Err(V)],
         ),
-        ("ppp_hdlc.pcap", LinkType::PppHdlc, vec![V4(4), V6(5), Err(V)]),
+        (
+            "ppp_hdlc.pcap",
+            LinkType::PppHdlc,
+            vec![V4(4), V6(5), Err(V)],
+        ),
         (
             "ppp_ether.pcap",
             LinkType::PppEther,
@@ -1169,13 +1176,21 @@ fn links_table() -> Vec<(&'static str, LinkType, Vec<Want>)> {
                 Err("truncated PPPoE header"),
             ],
         ),
-        ("ppp_with_dir.pcap", LinkType::PppWithDir, vec![V4(8), V6(9), Err(V)]),
+        (
+            "ppp_with_dir.pcap",
+            LinkType::PppWithDir,
+            vec![V4(8), V6(9), Err(V)],
+        ),
         (
             "c_hdlc.pcap",
             LinkType::CiscoHdlc,
             vec![V4(10), V6(11), Err("not IP (ethertype 0x8035)"), Err(V)],
         ),
-        ("c_hdlc_with_dir.pcap", LinkType::CiscoHdlcWithDir, vec![V4(12), V6(13)]),
+        (
+            "c_hdlc_with_dir.pcap",
+            LinkType::CiscoHdlcWithDir,
+            vec![V4(12), V6(13)],
+        ),
         (
             "frelay.pcap",
             LinkType::FrameRelay,

@@ -565,7 +565,11 @@ fn link_layer_fixtures_hit_their_inner_addresses_and_names() {
 
     // The command line reports the same hits.
     let (lines, cli) = scan_cli(&set, &files, &["--dedup-window", "0"]);
-    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     assert_eq!(lines.len(), want.len());
     for k in [1, 19, 22, 25, 27, 29, 33, 38, 39] {
         let name = format!("host{k}.links.example");

@@ -478,7 +478,10 @@ impl fmt::Display for DecodeError {
             DecodeError::Ieee80211NotData {
                 frame_type,
                 subtype,
-            } => write!(f, "802.11 non-data frame (type {frame_type}, subtype {subtype})"),
+            } => write!(
+                f,
+                "802.11 non-data frame (type {frame_type}, subtype {subtype})"
+            ),
             DecodeError::NotIpLlc { dsap } => write!(f, "not IP (LLC DSAP {dsap:#04x})"),
             DecodeError::NotIpSnap { oui } => write!(f, "not IP (SNAP OUI {oui:06x})"),
             DecodeError::NotIpFrameRelay { nlpid } => {
@@ -614,9 +617,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
         LinkType::PppEther => pppoe(frame, Outer::default()),
         LinkType::PppWithDir => ppp(frame.get(1..).ok_or(DecodeError::TruncatedLink)?),
         LinkType::CiscoHdlc => cisco_hdlc(frame),
-        LinkType::CiscoHdlcWithDir => {
-            cisco_hdlc(frame.get(1..).ok_or(DecodeError::TruncatedLink)?)
-        }
+        LinkType::CiscoHdlcWithDir => cisco_hdlc(frame.get(1..).ok_or(DecodeError::TruncatedLink)?),
         LinkType::FrameRelay => frame_relay(frame),
         LinkType::Ieee80211 => ieee80211(frame, false),
         LinkType::Radiotap => radiotap(frame),
@@ -972,11 +973,9 @@ fn ppp(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
 /// A Cisco HDLC frame: address, control, then an ethertype (SLARP, 0x8035, is not IP).
 fn cisco_hdlc(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
     match frame {
-        [_address, _control, high, low, rest @ ..] => from_ether_type(
-            u16::from_be_bytes([*high, *low]),
-            rest,
-            Outer::default(),
-        ),
+        [_address, _control, high, low, rest @ ..] => {
+            from_ether_type(u16::from_be_bytes([*high, *low]), rest, Outer::default())
+        }
         _ => Err(DecodeError::TruncatedLink),
     }
 }
@@ -995,11 +994,9 @@ fn frame_relay(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
     let rest = &frame[address_len..];
     let Some(after_control) = rest.strip_prefix(&[0x03]) else {
         return match rest {
-            [high, low, rest @ ..] => from_ether_type(
-                u16::from_be_bytes([*high, *low]),
-                rest,
-                Outer::default(),
-            ),
+            [high, low, rest @ ..] => {
+                from_ether_type(u16::from_be_bytes([*high, *low]), rest, Outer::default())
+            }
             _ => Err(DecodeError::TruncatedLink),
         };
     };
@@ -1384,6 +1381,103 @@ mod tests {
         );
     }
 
+    /// An IPv4/UDP datagram 10.0.0.1:7 -> 10.0.0.2:9 with four bytes of payload.
+    fn v4_udp() -> Vec<u8> {
+        vec![
+            0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 7, 0, 9, 0, 12,
+            0, 0, b'd', b'a', b't', b'a',
+        ]
+    }
+
+    #[test]
+    fn nsh_depth_limit() {
+        // n NSH headers (MD type 2, two words each), the last saying IPv4, in Ethernet.
+        let frame = |n: usize| {
+            let mut f = vec![0; 12];
+            f.extend_from_slice(&[0x89, 0x4f]);
+            for i in 0..n {
+                let next = if i + 1 == n { 1 } else { 4 };
+                f.extend_from_slice(&[0x0f, 0xc2, 0x02, next, 0, 0, 1, 255]);
+            }
+            f.extend_from_slice(&v4_udp());
+            f
+        };
+        assert_eq!(
+            decode(LinkType::Ethernet, &frame(8)).unwrap().payload,
+            b"data"
+        );
+        assert_eq!(
+            decode(LinkType::Ethernet, &frame(9)),
+            Err(DecodeError::TooManyLayers)
+        );
+        // A length below two words, and an unknown version.
+        let mut short = frame(1);
+        short[15] = 0xc1;
+        assert_eq!(
+            decode(LinkType::Ethernet, &short),
+            Err(DecodeError::MalformedNsh)
+        );
+        let mut v1 = frame(1);
+        v1[14] = 0x4f;
+        assert_eq!(
+            decode(LinkType::Ethernet, &v1),
+            Err(DecodeError::MalformedNsh)
+        );
+    }
+
+    #[test]
+    fn ppp_mpls_and_prism_byte_order() {
+        // PPP protocol 0x0281: MPLS unicast, one label (100, bottom of stack).
+        let mut ppp = vec![0xff, 0x03, 0x02, 0x81, 0x00, 0x06, 0x41, 64];
+        ppp.extend_from_slice(&v4_udp());
+        let p = decode(LinkType::Ppp, &ppp).unwrap();
+        assert_eq!((p.encap.mpls_label, p.dst_port), (Some(100), Some(9)));
+        // A Prism header written by a big-endian host: message length 144 in network order.
+        let wlan = [
+            &[0x08, 0x01][..],
+            &[0; 22],
+            &[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00],
+            &v4_udp(),
+        ]
+        .concat();
+        let mut prism = vec![0, 0, 0, 0x44, 0, 0, 0, 144];
+        prism.resize(144, 0);
+        prism.extend_from_slice(&wlan);
+        assert_eq!(decode(LinkType::Prism, &prism).unwrap().payload, b"data");
+        // An A-MSDU: the QoS control's bit 7, then a 14-byte subframe header before LLC.
+        let amsdu = [
+            &[0x88, 0x01][..],
+            &[0; 22],
+            &[0x80, 0],
+            &[0; 12],
+            &[0, 40],
+            &wlan[24..],
+        ]
+        .concat();
+        assert_eq!(
+            decode(LinkType::Ieee80211, &amsdu).unwrap().payload,
+            b"data"
+        );
+    }
+
+    #[test]
+    fn radiotap_flags_after_extended_bitmaps_and_tsft() {
+        // Present: TSFT, Flags, and an extension bit; a second bitmap; TSFT 8-aligned at 16;
+        // Flags at 24 with the data pad bit.
+        let mut h = vec![0, 0, 0, 0];
+        h.extend_from_slice(&0x8000_0003u32.to_le_bytes());
+        h.extend_from_slice(&0u32.to_le_bytes());
+        h.extend_from_slice(&[0; 4]); // alignment padding
+        h.extend_from_slice(&[1; 8]); // TSFT
+        h.push(RADIOTAP_DATA_PAD);
+        h.push(0);
+        assert_eq!(radiotap_flags(&h), RADIOTAP_DATA_PAD);
+        // A cut header reads as no flags, never past its end.
+        for cut in 0..h.len() - 2 {
+            assert_eq!(radiotap_flags(&h[..cut]), 0, "{cut}");
+        }
+    }
+
     #[test]
     fn raw_ip_udp_datagram_decodes() {
         // An IPv4/UDP datagram as a raw-IP capture records it.
@@ -1452,7 +1546,7 @@ mod fast_path_tests {
                 }
             }
             if let Some(fast) = fast_ethernet_ipv4(&f) {
-                prop_assert_eq!(Ok(fast), lax_ethernet(&f));
+                prop_assert_eq!(Ok(fast), lax_ethernet(&f, Outer::default()));
             }
         }
     }
