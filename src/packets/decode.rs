@@ -254,7 +254,8 @@ pub struct Encap {
     pub mpls_label: Option<u32>,
 }
 
-/// What was crossed before the IP header, carried through PPPoE, MPLS and VN-Tag re-entry.
+/// What was crossed before the IP header, carried through the re-entries below the link layer
+/// (PPPoE, MPLS, VN-Tag, 802.1ah, LLC/SNAP, NSH).
 #[derive(Clone, Copy, Default)]
 struct Outer {
     vlans: u8,
@@ -300,7 +301,7 @@ pub enum DecodeError {
     /// More stacked VLAN tags than the decoder reads (three).
     TooManyVlans,
     /// The frame carries something other than IP (ARP, LLDP, …); values below 0x0600 are
-    /// 802.3 length fields (LLC frames).
+    /// 802.3 length fields (LLC frames other than SNAP).
     NotIp {
         /// The ethertype after the link header and tags.
         ether_type: u16,
