@@ -481,3 +481,98 @@ fn damaged_and_missing_captures_are_reported_and_the_rest_is_scanned() {
         "{err}"
     );
 }
+
+/// The link-layer fixtures (testdata/pcaps/links: PPP, Cisco HDLC, Frame Relay, 802.11 bare
+/// and behind radiotap/PPI/AVS/Prism, NSH, 802.1ah, LLC/SNAP), scanned by `trawl scan pcap`:
+/// every inner destination address and DNS name is hit (query k of tools/craft_links.py goes to
+/// 203.0.113.k or 2001:db8:b::k and asks for hostk.links.example; query 35 sits under more
+/// NSH headers than are decoded), and the only frames not decoded are the deliberate
+/// negatives, each under its reason.
+#[test]
+fn link_layer_fixtures_hit_their_inner_addresses_and_names() {
+    let mut files: Vec<_> = std::fs::read_dir(testdata("pcaps/links"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 15);
+    let dir = tempfile::tempdir().unwrap();
+    let feed = "value,kind\nlinks.example,domain\n203.0.113.0/24,ipv4\n2001:db8:b::/48,ipv6\n";
+    let set = set_file(dir.path(), feed);
+    let sink = Collect::default();
+    let opts = ScanOptions {
+        workers: 2,
+        dedup_window: Duration::ZERO,
+        ..ScanOptions::default()
+    };
+    let out = trawl::scan_files(
+        &set,
+        &files,
+        &opts,
+        sink.clone(),
+        &AtomicBool::new(false),
+        None,
+        &Progress::default(),
+    )
+    .unwrap();
+    let mut got: Vec<(&str, String)> = sink
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, field, seen, _, _)| (*field, seen.clone()))
+        .collect();
+    got.sort();
+    let mut want = Vec::new();
+    let v6 = [
+        2, 5, 7, 9, 11, 13, 15, 18, 20, 23, 26, 28, 30, 32, 34, 37, 40,
+    ];
+    for k in (1..=40u32).filter(|&k| k != 35) {
+        let dst = if v6.contains(&k) {
+            format!("2001:db8:b::{k:x}")
+        } else {
+            format!("203.0.113.{k}")
+        };
+        want.push(("destination.ip", dst));
+        want.push(("dns.question.name", format!("host{k}.links.example")));
+    }
+    want.sort();
+    assert_eq!(got, want);
+
+    let s = &out.stats;
+    assert_eq!((s.frames, s.decoded), (64, 39), "{s:?}");
+    let errors: Vec<(&str, u64)> = s.decode_errors.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut expected = vec![
+        ("truncated link header", 7),
+        ("not IP (PPP protocol)", 1),
+        ("truncated PPPoE header", 1),
+        ("not IP (ethertype 0x8035)", 1),
+        ("not IP (Frame Relay NLPID)", 1),
+        ("bad Frame Relay address", 1),
+        ("802.11 non-data frame", 2),
+        ("802.11 null data frame", 2),
+        ("802.11 protected frame", 2),
+        ("not IP (LLC)", 1),
+        ("truncated 802.11 header", 1),
+        ("too many encapsulation layers", 1),
+        ("truncated NSH header", 1),
+        ("truncated 802.1ah I-TAG", 1),
+        ("not IP (802.3 length field)", 1),
+        ("truncated LLC/SNAP header", 1),
+    ];
+    expected.sort();
+    assert_eq!(errors, expected);
+
+    // The command line reports the same hits.
+    let (lines, cli) = scan_cli(&set, &files, &["--dedup-window", "0"]);
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert_eq!(lines.len(), want.len());
+    for k in [1, 19, 22, 25, 27, 29, 33, 38, 39] {
+        let name = format!("host{k}.links.example");
+        assert!(lines.iter().any(|l| l.contains(&name)), "{name}");
+    }
+}

@@ -1,4 +1,5 @@
-//! Tunnels: every frame of the crafted tunnel capture opens to exactly the listed layers; a scan
+//! Tunnels: every frame of the crafted tunnel capture opens to exactly the listed layers (and
+//! the crafted captures are their scripts' output); a scan
 //! reports each carried DNS query once, with the tunnel it came out of; the inner endpoints of
 //! real captures equal what tcpdump and Arkime decode from them; no prefix or mutation of a
 //! tunnel frame panics.
@@ -104,6 +105,7 @@ const CRAFTED: &[(&str, &[Tunnel], &str)] = &[
     ("teredoorigin", &[("teredo", None)], ""),
     ("ayiya", &[("ayiya", None)], ""),
     ("nested", &[("gre", None), ("vxlan", Some(99))], ""),
+    ("pptp", &[("pptp", Some(0x0102))], ""),
     ("cutvxlan", &[], "truncated vxlan header"),
     ("cutgre", &[], "truncated gre header"),
     ("greempty", &[], "empty tunnel packet"),
@@ -123,8 +125,9 @@ fn carries_query(case: &str) -> bool {
     !matches!(case, "gtpecho" | "cutvxlan" | "cutgre" | "greempty")
 }
 
+/// The crafted tunnel and link-layer fixtures are what their scapy scripts write today.
 #[test]
-fn the_committed_capture_is_the_crafting_scripts_output() {
+fn the_committed_fixtures_are_the_crafting_scripts_output() {
     let have_scapy = std::process::Command::new("python3")
         .args(["-c", "import scapy"])
         .status()
@@ -137,20 +140,40 @@ fn the_committed_capture_is_the_crafting_scripts_output() {
         println!("skipped: scapy is not installed");
         return;
     }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("crafted.pcap");
-    let status = std::process::Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/craft_tunnels.py"))
-        .arg(&out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let run = |script: &str, out: &Path| {
+        let status = std::process::Command::new("python3")
+            .arg(root.join("tools").join(script))
+            .arg(out)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{script}");
+    };
+    let tunnels = dir.path().join("crafted.pcap");
+    run("craft_tunnels.py", &tunnels);
     assert!(
-        std::fs::read(&out).unwrap()
+        std::fs::read(&tunnels).unwrap()
             == std::fs::read(testdata("pcaps/tunnels/crafted.pcap")).unwrap(),
         "re-run: python3 tools/craft_tunnels.py testdata/pcaps/tunnels/crafted.pcap"
     );
+    let links = dir.path().join("links");
+    run("craft_links.py", &links);
+    let mut committed: Vec<_> = std::fs::read_dir(testdata("pcaps/links"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    committed.sort();
+    assert!(committed.len() >= 10);
+    for path in committed {
+        let name = path.file_name().unwrap();
+        assert!(
+            std::fs::read(links.join(name)).ok() == Some(std::fs::read(&path).unwrap()),
+            "{}: re-run: python3 tools/craft_links.py testdata/pcaps/links",
+            path.display()
+        );
+    }
 }
 
 #[test]

@@ -125,12 +125,16 @@ case("ayiya", outer_udp(5072, a, sport=5072))
 nested = outer_ip(47, gre(0x0800, IP(src="203.0.113.200", dst="203.0.113.201", id=2) /
                           UDP(sport=50002, dport=4789) / Raw(vx(99) + bytes(inner_eth(dns("nested", 29))))), v6=True)
 case("nested", nested)
+# PPTP: enhanced GRE (version 1) with key (payload length, call id 0x0102) and sequence number,
+# carrying PPP (FF 03, protocol 0x0021) with IPv4.
+ppp = b"\xff\x03\x00\x21" + bytes(dns("pptp", 30))
+case("pptp", outer_ip(47, struct.pack("!BBHHHI", 0x30, 0x01, 0x880B, len(ppp), 0x0102, 1) + ppp))
 # Negative cases: a cut VXLAN header, a cut GRE key, a GRE keepalive-like empty packet, GRE
 # nested past the depth limit (nine GRE headers around the query).
 case("cutvxlan", outer_udp(4789, b"\x08\x00\x00"))
 case("cutgre", outer_ip(47, b"\x20\x00\x08\x00\x00"))
 case("greempty", outer_ip(47, gre(0x0800, b"")))
-deep = dns("toodeep", 30)
+deep = dns("toodeep", 31)
 for i in range(9):
     deep = IP(src=f"192.0.2.{100 + i}", dst=f"192.0.2.{200 + i}", proto=47, id=3) / Raw(gre(0x0800, deep))
 case("toodeep", Ether(**ETH) / deep)

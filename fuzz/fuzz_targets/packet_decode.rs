@@ -9,7 +9,7 @@ use trawl::testing::capture::CaptureFile;
 use trawl::testing::decode::{LinkType, Packet, decode};
 use trawl::testing::tunnel::{self, MAX_DEPTH, Step};
 
-const LINKS: [LinkType; 11] = [
+const LINKS: [LinkType; 23] = [
     LinkType::Ethernet,
     LinkType::Raw,
     LinkType::Ipv4,
@@ -19,6 +19,18 @@ const LINKS: [LinkType; 11] = [
     LinkType::LinuxSll,
     LinkType::LinuxSll2,
     LinkType::Nflog,
+    LinkType::Ppp,
+    LinkType::PppHdlc,
+    LinkType::PppEther,
+    LinkType::PppWithDir,
+    LinkType::CiscoHdlc,
+    LinkType::CiscoHdlcWithDir,
+    LinkType::FrameRelay,
+    LinkType::Ieee80211,
+    LinkType::Radiotap,
+    LinkType::Ppi,
+    LinkType::Avs,
+    LinkType::Prism,
     LinkType::Other(147),
     LinkType::Other(0),
 ];

@@ -1,7 +1,9 @@
 //! Link, network and transport layers as zero-copy views over one captured frame.
 //!
 //! * [`LinkType`] — how a frame starts (pcap `LINKTYPE_*`): Ethernet, raw IP, BSD loopback,
-//!   Linux cooked capture v1/v2, Linux NFLOG, or something trawl does not read.
+//!   Linux cooked capture v1/v2, Linux NFLOG, PPP (bare, in HDLC framing, over PPPoE, with a
+//!   direction byte), Cisco HDLC (with or without a direction byte), Frame Relay, 802.11
+//!   (bare, behind radiotap, PPI, AVS or Prism headers), or something trawl does not read.
 //! * [`decode`] — the one checked entry point: frame bytes in, [`Packet`] or [`DecodeError`]
 //!   out. It never panics and never allocates; every slice in a [`Packet`] borrows the frame.
 //! * [`Packet`] — addresses, [`Transport`], ports, TCP flags, the L4 payload, how many VLAN
@@ -16,9 +18,14 @@
 //! routing, fragment, destination options, AH) are sliced by `etherparse`'s lax parser.
 //! Written here, because `etherparse` does not read them: the BSD loopback headers, both Linux
 //! cooked headers (`etherparse` refuses SLL frames whose ARPHRD type it does not know, such as
-//! the loopback and tun devices a Linux "any" capture records), NFLOG, PPPoE session frames,
-//! MPLS label stacks and Cisco VN-Tags. IP tunnels (GRE, VXLAN, Geneve, IP-in-IP, …) decode
-//! to their outer packet here; `tunnel` opens them.
+//! the loopback and tun devices a Linux "any" capture records), NFLOG, PPP, Cisco HDLC, Frame
+//! Relay, the 802.11 MAC header and the radio headers in front of it, LLC/SNAP, and the
+//! re-entries below an ethertype: PPPoE session frames, MPLS label stacks, Cisco VN-Tags,
+//! 802.1ah provider backbone frames, the Network Service Header (NSH) and SNAP inside 802.3
+//! frames. Re-entries nest (802.1ah, then a VLAN, then NSH, then Ethernet) up to a fixed depth,
+//! past which a frame is [`DecodeError::TooManyLayers`]. 802.11 frames that are not data, carry
+//! no data or are encrypted are errors of their own. IP tunnels (GRE, VXLAN, Geneve, IP-in-IP, …)
+//! decode to their outer packet here; `tunnel` opens them.
 //!
 //! **Truncation.** A sensor matches addresses, so a frame whose IP header is complete always
 //! decodes: when what follows is cut off (a short snapshot length, a tiny first fragment) the
@@ -63,6 +70,34 @@ pub enum LinkType {
     /// Linux netfilter log (`LINKTYPE_NFLOG`, 239): an address family, then TLVs, one of
     /// which holds the IP packet.
     Nflog,
+    /// PPP (`LINKTYPE_PPP`, 9): the protocol field, possibly compressed to one byte, after an
+    /// optional `FF 03` address and control.
+    Ppp,
+    /// PPP in HDLC-like framing (`LINKTYPE_PPP_HDLC`, 50): `FF 03`, then PPP; a frame starting
+    /// `0F` or `8F` is Cisco HDLC (RFC 1547), which the same link type also records.
+    PppHdlc,
+    /// PPPoE (`LINKTYPE_PPP_ETHER`, 51): a PPPoE session header, then PPP.
+    PppEther,
+    /// PPP with a direction byte (`LINKTYPE_PPP_WITH_DIR`, 204).
+    PppWithDir,
+    /// Cisco HDLC (`LINKTYPE_C_HDLC`, 104): address, control, then an ethertype.
+    CiscoHdlc,
+    /// Cisco HDLC with a direction byte (`LINKTYPE_C_HDLC_WITH_DIR`, 205).
+    CiscoHdlcWithDir,
+    /// Frame Relay (`LINKTYPE_FRELAY`, 107): a Q.922 address, then RFC 2427 multiprotocol
+    /// encapsulation (NLPID IPv4, IPv6 or SNAP) or Cisco's (an ethertype).
+    FrameRelay,
+    /// IEEE 802.11 (`LINKTYPE_IEEE802_11`, 105): a MAC header, then LLC/SNAP.
+    Ieee80211,
+    /// 802.11 behind a radiotap header (`LINKTYPE_IEEE802_11_RADIOTAP`, 127).
+    Radiotap,
+    /// Per-Packet Information (`LINKTYPE_PPI`, 192): a header naming the link type that follows
+    /// (802.11, usually).
+    Ppi,
+    /// 802.11 behind an AVS header (`LINKTYPE_IEEE802_11_AVS`, 163).
+    Avs,
+    /// 802.11 behind a Prism (or AVS) header (`LINKTYPE_IEEE802_11_PRISM`, 119).
+    Prism,
     /// Any other link type: its frames decode to [`DecodeError::UnsupportedLink`].
     Other(u32),
 }
@@ -81,6 +116,18 @@ impl LinkType {
             229 => LinkType::Ipv6,
             239 => LinkType::Nflog,
             276 => LinkType::LinuxSll2,
+            9 => LinkType::Ppp,
+            50 => LinkType::PppHdlc,
+            51 => LinkType::PppEther,
+            204 => LinkType::PppWithDir,
+            104 => LinkType::CiscoHdlc,
+            205 => LinkType::CiscoHdlcWithDir,
+            107 => LinkType::FrameRelay,
+            105 => LinkType::Ieee80211,
+            127 => LinkType::Radiotap,
+            192 => LinkType::Ppi,
+            163 => LinkType::Avs,
+            119 => LinkType::Prism,
             v => LinkType::Other(v),
         }
     }
@@ -97,6 +144,18 @@ impl LinkType {
             LinkType::Ipv6 => 229,
             LinkType::Nflog => 239,
             LinkType::LinuxSll2 => 276,
+            LinkType::Ppp => 9,
+            LinkType::PppHdlc => 50,
+            LinkType::PppEther => 51,
+            LinkType::PppWithDir => 204,
+            LinkType::CiscoHdlc => 104,
+            LinkType::CiscoHdlcWithDir => 205,
+            LinkType::FrameRelay => 107,
+            LinkType::Ieee80211 => 105,
+            LinkType::Radiotap => 127,
+            LinkType::Ppi => 192,
+            LinkType::Avs => 163,
+            LinkType::Prism => 119,
             LinkType::Other(v) => v,
         }
     }
@@ -195,14 +254,31 @@ pub struct Encap {
     pub mpls_label: Option<u32>,
 }
 
-/// What was crossed before the IP header, carried through PPPoE, MPLS and VN-Tag re-entry.
+/// What was crossed before the IP header, carried through the re-entries below the link layer
+/// (PPPoE, MPLS, VN-Tag, 802.1ah, LLC/SNAP, NSH).
 #[derive(Clone, Copy, Default)]
 struct Outer {
     vlans: u8,
     encap: Encap,
+    /// Re-entries below the link layer so far (see [`MAX_LAYERS`]).
+    layers: u8,
 }
 
+/// How many times one frame may re-enter the ethertype level (VN-Tag, 802.1ah, LLC/SNAP, NSH):
+/// enough for PBB, then VLAN, then NSH, then Ethernet; a crafted frame cannot recurse without
+/// bound.
+const MAX_LAYERS: u8 = 8;
+
 impl Outer {
+    /// One more layer of re-entry, refused past [`MAX_LAYERS`].
+    fn deeper(mut self) -> Result<Outer, DecodeError> {
+        self.layers += 1;
+        if self.layers > MAX_LAYERS {
+            return Err(DecodeError::TooManyLayers);
+        }
+        Ok(self)
+    }
+
     /// One more VLAN tag, with its 12-bit ID.
     fn vlan(mut self, id: u16) -> Outer {
         if let Some(slot) = self.encap.vlan_ids.get_mut(usize::from(self.vlans)) {
@@ -225,7 +301,7 @@ pub enum DecodeError {
     /// More stacked VLAN tags than the decoder reads (three).
     TooManyVlans,
     /// The frame carries something other than IP (ARP, LLDP, …); values below 0x0600 are
-    /// 802.3 length fields (LLC frames).
+    /// 802.3 length fields (LLC frames other than SNAP).
     NotIp {
         /// The ethertype after the link header and tags.
         ether_type: u16,
@@ -262,6 +338,53 @@ pub enum DecodeError {
     },
     /// An IPv4 header whose header length field is below 5 words.
     MalformedIpv4,
+    /// An 802.11 frame that is not a data frame (management, control, extension, or an
+    /// unknown protocol version).
+    Ieee80211NotData {
+        /// The frame type (0 management, 1 control, 3 extension; 2 with a protocol version
+        /// other than 0).
+        frame_type: u8,
+        /// The frame subtype.
+        subtype: u8,
+    },
+    /// An 802.11 data frame of a subtype that carries no data (null, CF-Ack, CF-Poll).
+    Ieee80211NullData,
+    /// An 802.11 data frame with the Protected bit: WEP/WPA-encrypted, unreadable.
+    Ieee80211Protected,
+    /// The frame ends inside its 802.11 MAC header.
+    TruncatedIeee80211,
+    /// An 802.2 LLC frame that is not SNAP (spanning tree, NetBIOS, …).
+    NotIpLlc {
+        /// The destination service access point.
+        dsap: u8,
+    },
+    /// A SNAP header whose OUI does not make its protocol an ethertype (CDP, bridged frames).
+    NotIpSnap {
+        /// The organisationally unique identifier.
+        oui: u32,
+    },
+    /// The frame ends inside an LLC or SNAP header.
+    TruncatedLlc,
+    /// A Frame Relay address whose extension bits do not end it within four bytes.
+    BadFrameRelayAddress,
+    /// A Frame Relay frame whose NLPID is neither IPv4, IPv6 nor SNAP (Q.933 signalling, OSI).
+    NotIpFrameRelay {
+        /// The network layer protocol identifier.
+        nlpid: u8,
+    },
+    /// The frame ends inside a Network Service Header or its metadata.
+    TruncatedNsh,
+    /// A Network Service Header of an unknown version or shorter than its fixed part.
+    MalformedNsh,
+    /// A Network Service Header whose next protocol is not IPv4, IPv6, Ethernet, NSH or MPLS.
+    NotIpNsh {
+        /// The next protocol field.
+        next: u8,
+    },
+    /// The frame ends inside an 802.1ah (PBB) I-TAG.
+    TruncatedPbb,
+    /// More encapsulations within one frame than the decoder follows (eight).
+    TooManyLayers,
     /// A link type trawl does not decode.
     UnsupportedLink {
         /// The pcap `LINKTYPE_*` number.
@@ -310,6 +433,20 @@ impl DecodeError {
             DecodeError::TruncatedIp => "truncated IP header",
             DecodeError::BadIpVersion { .. } => "bad IP version",
             DecodeError::MalformedIpv4 => "malformed IPv4 header",
+            DecodeError::Ieee80211NotData { .. } => "802.11 non-data frame",
+            DecodeError::Ieee80211NullData => "802.11 null data frame",
+            DecodeError::Ieee80211Protected => "802.11 protected frame",
+            DecodeError::TruncatedIeee80211 => "truncated 802.11 header",
+            DecodeError::NotIpLlc { .. } => "not IP (LLC)",
+            DecodeError::NotIpSnap { .. } => "not IP (SNAP OUI)",
+            DecodeError::TruncatedLlc => "truncated LLC/SNAP header",
+            DecodeError::BadFrameRelayAddress => "bad Frame Relay address",
+            DecodeError::NotIpFrameRelay { .. } => "not IP (Frame Relay NLPID)",
+            DecodeError::TruncatedNsh => "truncated NSH header",
+            DecodeError::MalformedNsh => "malformed NSH header",
+            DecodeError::NotIpNsh { .. } => "not IP (NSH next protocol)",
+            DecodeError::TruncatedPbb => "truncated 802.1ah I-TAG",
+            DecodeError::TooManyLayers => "too many encapsulation layers",
             DecodeError::UnsupportedLink { linktype } => numbered_reason!(
                 linktype, "unsupported link type ", "", "unsupported link type (other)";
                 6 8 9 10 50 51 104 105 107 119 122 127 138 139 140 141 142 143 144 147 148 149
@@ -339,6 +476,19 @@ impl fmt::Display for DecodeError {
                 write!(f, "not IP (PPP protocol {protocol:#06x})")
             }
             DecodeError::BadIpVersion { version } => write!(f, "bad IP version {version}"),
+            DecodeError::Ieee80211NotData {
+                frame_type,
+                subtype,
+            } => write!(
+                f,
+                "802.11 non-data frame (type {frame_type}, subtype {subtype})"
+            ),
+            DecodeError::NotIpLlc { dsap } => write!(f, "not IP (LLC DSAP {dsap:#04x})"),
+            DecodeError::NotIpSnap { oui } => write!(f, "not IP (SNAP OUI {oui:06x})"),
+            DecodeError::NotIpFrameRelay { nlpid } => {
+                write!(f, "not IP (Frame Relay NLPID {nlpid:#04x})")
+            }
+            DecodeError::NotIpNsh { next } => write!(f, "not IP (NSH next protocol {next})"),
             DecodeError::UnsupportedLink { linktype } => {
                 write!(f, "unsupported link type {linktype}")
             }
@@ -353,6 +503,10 @@ const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
 const ETHERTYPE_MPLS: u16 = 0x8847;
 const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
 const ETHERTYPE_VNTAG: u16 = 0x8926;
+/// 802.1ah provider backbone bridging: an I-TAG, then a whole customer Ethernet frame.
+const ETHERTYPE_PBB: u16 = 0x88e7;
+/// Network Service Header (RFC 8300).
+const ETHERTYPE_NSH: u16 = 0x894f;
 /// Transparent Ethernet bridging: a whole Ethernet frame follows (GRE, Geneve, NVGRE).
 const ETHERTYPE_TEB: u16 = 0x6558;
 const ARPHRD_NETLINK: u16 = 824;
@@ -360,9 +514,9 @@ const NFULA_PAYLOAD: u16 = 9;
 
 /// Ethernet through etherparse's lax slicing: every case, including VLANs, IPv6, fragments
 /// and cut headers.
-fn lax_ethernet(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+fn lax_ethernet(frame: &[u8], outer: Outer) -> Result<Packet<'_>, DecodeError> {
     match LaxSlicedPacket::from_ethernet(frame) {
-        Ok(lax) => from_lax(lax, Outer::default(), false),
+        Ok(lax) => from_lax(lax, outer),
         Err(_) => Err(DecodeError::TruncatedLink),
     }
 }
@@ -418,7 +572,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
     match link {
         LinkType::Ethernet => match fast_ethernet_ipv4(frame) {
             Some(p) => Ok(p),
-            None => lax_ethernet(frame),
+            None => lax_ethernet(frame, Outer::default()),
         },
         LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => from_ip(frame, Outer::default()),
         LinkType::Null => {
@@ -454,6 +608,23 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
             from_cooked(hatype, be16(frame, 0), &frame[20..])
         }
         LinkType::Nflog => nflog(frame),
+        LinkType::Ppp => ppp(frame),
+        // RFC 1547 Cisco HDLC frames start with their address, 0x0F unicast or 0x8F broadcast;
+        // PPP in HDLC framing with 0xFF.
+        LinkType::PppHdlc => match frame.first() {
+            Some(0x0f | 0x8f) => cisco_hdlc(frame),
+            _ => ppp(frame),
+        },
+        LinkType::PppEther => pppoe(frame, Outer::default()),
+        LinkType::PppWithDir => ppp(frame.get(1..).ok_or(DecodeError::TruncatedLink)?),
+        LinkType::CiscoHdlc => cisco_hdlc(frame),
+        LinkType::CiscoHdlcWithDir => cisco_hdlc(frame.get(1..).ok_or(DecodeError::TruncatedLink)?),
+        LinkType::FrameRelay => frame_relay(frame),
+        LinkType::Ieee80211 => ieee80211(frame, false),
+        LinkType::Radiotap => radiotap(frame),
+        LinkType::Ppi => ppi(frame),
+        LinkType::Avs => avs(frame),
+        LinkType::Prism => prism(frame),
         LinkType::Other(linktype) => Err(DecodeError::UnsupportedLink { linktype }),
     }
 }
@@ -464,10 +635,17 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
 pub fn decode_ether_type(ether_type: u16, bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
     match ether_type {
         ETHERTYPE_TEB => decode(LinkType::Ethernet, bytes),
+        _ => from_ether_type(ether_type, bytes, Outer::default()),
+    }
+}
+
+/// What follows an ethertype inside a frame: re-entries (SNAP, NSH) go through here.
+fn from_ether_type(ether_type: u16, bytes: &[u8], outer: Outer) -> Result<Packet<'_>, DecodeError> {
+    match ether_type {
+        ETHERTYPE_TEB => lax_ethernet(bytes, outer),
         _ => from_lax(
             LaxSlicedPacket::from_ether_type(EtherType(ether_type), bytes),
-            Outer::default(),
-            false,
+            outer,
         ),
     }
 }
@@ -501,14 +679,13 @@ fn from_cooked(hatype: u16, protocol: u16, rest: &[u8]) -> Result<Packet<'_>, De
     from_lax(
         LaxSlicedPacket::from_ether_type(EtherType(protocol), rest),
         Outer::default(),
-        false,
     )
 }
 
 fn from_ip(bytes: &[u8], outer: Outer) -> Result<Packet<'_>, DecodeError> {
     use etherparse::err::ip::{HeaderError, LaxHeaderSliceError};
     match LaxSlicedPacket::from_ip(bytes) {
-        Ok(lax) => from_lax(lax, outer, true),
+        Ok(lax) => from_lax(lax, outer),
         Err(LaxHeaderSliceError::Len(_)) => Err(DecodeError::TruncatedIp),
         Err(LaxHeaderSliceError::Content(HeaderError::UnsupportedIpVersion { version_number })) => {
             Err(DecodeError::BadIpVersion {
@@ -522,13 +699,9 @@ fn from_ip(bytes: &[u8], outer: Outer) -> Result<Packet<'_>, DecodeError> {
 }
 
 /// Turns `etherparse`'s lax slices into a [`Packet`], or classifies why there is none.
-/// `outer` is what was crossed before `lax` started (PPPoE, MPLS and VN-Tag re-enter below
-/// the link layer); `nested` is set on re-entry, so that no frame recurses twice.
-fn from_lax(
-    lax: LaxSlicedPacket<'_>,
-    outer: Outer,
-    nested: bool,
-) -> Result<Packet<'_>, DecodeError> {
+/// `outer` is what was crossed before `lax` started (PPPoE, MPLS, VN-Tag, 802.1ah, LLC/SNAP
+/// and NSH re-enter below the link layer), with a count of re-entries that bounds recursion.
+fn from_lax(lax: LaxSlicedPacket<'_>, outer: Outer) -> Result<Packet<'_>, DecodeError> {
     let outer = lax.link_exts.iter().fold(outer, |o, e| match e {
         LaxLinkExtSlice::Vlan(v) => o.vlan(v.vlan_identifier().value()),
         _ => o,
@@ -562,7 +735,7 @@ fn from_lax(
             )
         }
         Some(LaxNetSlice::Arp(_)) => return Err(DecodeError::NotIp { ether_type: 0x0806 }),
-        None => return beyond_ethertype(lax, outer, nested),
+        None => return beyond_ethertype(lax, outer),
     };
 
     let mut packet = Packet {
@@ -704,13 +877,10 @@ fn slice_transport<'a>(
     })
 }
 
-/// A frame that `etherparse` sliced without reaching IP: unwrap PPPoE and MPLS, or say why
-/// there is no IP.
-fn beyond_ethertype(
-    lax: LaxSlicedPacket<'_>,
-    outer: Outer,
-    nested: bool,
-) -> Result<Packet<'_>, DecodeError> {
+/// A frame that `etherparse` sliced without reaching IP: unwrap PPPoE, MPLS, VN-Tag, 802.1ah,
+/// NSH and LLC/SNAP (written here: `etherparse` 0.19 reads none of them), or say why there is
+/// no IP.
+fn beyond_ethertype(lax: LaxSlicedPacket<'_>, outer: Outer) -> Result<Packet<'_>, DecodeError> {
     if let Some((err, layer)) = &lax.stop_err {
         return Err(match layer {
             EpLayer::VlanHeader => DecodeError::TruncatedVlan,
@@ -738,13 +908,20 @@ fn beyond_ethertype(
         ETHERTYPE_PPPOE_SESSION => pppoe(ether.payload, outer),
         ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(ether.payload, outer),
         // Cisco VN-Tag: 4 bytes of tag, then the real ethertype (tags and all may follow).
-        ETHERTYPE_VNTAG if !nested => match ether.payload.split_at_checked(6) {
-            Some((tag, rest)) => from_lax(
-                LaxSlicedPacket::from_ether_type(EtherType(be16(tag, 4)), rest),
-                outer,
-                true,
-            ),
+        ETHERTYPE_VNTAG => match ether.payload.split_at_checked(6) {
+            Some((tag, rest)) => from_ether_type(be16(tag, 4), rest, outer.deeper()?),
             None => Err(DecodeError::TruncatedLink),
+        },
+        // 802.1ah: the I-TAG (priority, flags, 24-bit service ID), then the customer's frame.
+        ETHERTYPE_PBB => match ether.payload.get(4..) {
+            Some(customer) => lax_ethernet(customer, outer.deeper()?),
+            None => Err(DecodeError::TruncatedPbb),
+        },
+        ETHERTYPE_NSH => nsh(ether.payload, outer),
+        // An 802.3 length field: LLC follows; only SNAP names an ethertype.
+        length if length < 0x0600 => match ether.payload {
+            [0xaa, 0xaa, 0x03, snap_header @ ..] => snap(snap_header, outer.deeper()?),
+            _ => Err(DecodeError::NotIp { ether_type: length }),
         },
         ether_type => Err(DecodeError::NotIp { ether_type }),
     }
@@ -766,9 +943,259 @@ fn pppoe(bytes: &[u8], mut outer: Outer) -> Result<Packet<'_>, DecodeError> {
     };
     let inner = &bytes[8..end];
     outer.encap.pppoe_session = Some(be16(bytes, 2));
+    ppp_protocol(protocol, inner, outer)
+}
+
+/// What a PPP protocol number carries: IPv4, IPv6 or MPLS.
+fn ppp_protocol(protocol: u16, bytes: &[u8], outer: Outer) -> Result<Packet<'_>, DecodeError> {
     match protocol {
-        0x0021 | 0x0057 => from_ip(inner, outer),
+        0x0021 | 0x0057 => from_ip(bytes, outer),
+        0x0281 | 0x0283 => mpls(bytes, outer),
         protocol => Err(DecodeError::NotIpPpp { protocol }),
+    }
+}
+
+// The link layers below are written by hand: `etherparse` 0.19 reads none of them, and each is
+// a few fixed fields in front of an ethertype or an IP header.
+
+/// A PPP frame (RFC 1661): the `FF 03` address and control of HDLC-like framing (RFC 1662)
+/// when present, then the protocol, one byte when its first byte is odd (protocol field
+/// compression: every protocol number's low byte is odd, its high byte even).
+fn ppp(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    let bytes = frame.strip_prefix(&[0xff, 0x03]).unwrap_or(frame);
+    let (protocol, rest) = match bytes {
+        [low, rest @ ..] if low & 1 == 1 => (u16::from(*low), rest),
+        [high, low, rest @ ..] => (u16::from_be_bytes([*high, *low]), rest),
+        _ => return Err(DecodeError::TruncatedLink),
+    };
+    ppp_protocol(protocol, rest, Outer::default())
+}
+
+/// A Cisco HDLC frame: address, control, then an ethertype (SLARP, 0x8035, is not IP).
+fn cisco_hdlc(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    match frame {
+        [_address, _control, high, low, rest @ ..] => {
+            from_ether_type(u16::from_be_bytes([*high, *low]), rest, Outer::default())
+        }
+        _ => Err(DecodeError::TruncatedLink),
+    }
+}
+
+/// A Frame Relay frame: a Q.922 address of two to four bytes (the last has its extension bit,
+/// bit 0, set), then either the RFC 2427 encapsulation (control `03`, an optional `00` pad,
+/// an NLPID: `CC` IPv4, `8E` IPv6, `80` SNAP) or Cisco's (an ethertype right after the
+/// address), told apart the way tcpdump does: by the control byte.
+fn frame_relay(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    let address_len = match frame.iter().take(4).position(|b| b & 1 == 1) {
+        Some(0) => return Err(DecodeError::BadFrameRelayAddress),
+        Some(last) => last + 1,
+        None if frame.len() < 4 => return Err(DecodeError::TruncatedLink),
+        None => return Err(DecodeError::BadFrameRelayAddress),
+    };
+    let rest = &frame[address_len..];
+    let Some(after_control) = rest.strip_prefix(&[0x03]) else {
+        return match rest {
+            [high, low, rest @ ..] => {
+                from_ether_type(u16::from_be_bytes([*high, *low]), rest, Outer::default())
+            }
+            _ => Err(DecodeError::TruncatedLink),
+        };
+    };
+    // NLPID 0 is "null network layer", never used here: a zero byte is the pad.
+    let after_pad = after_control.strip_prefix(&[0x00]).unwrap_or(after_control);
+    match after_pad {
+        [0xcc | 0x8e, ip @ ..] => from_ip(ip, Outer::default()),
+        [0x80, snap_header @ ..] => snap(snap_header, Outer::default()),
+        [nlpid, ..] => Err(DecodeError::NotIpFrameRelay { nlpid: *nlpid }),
+        [] => Err(DecodeError::TruncatedLink),
+    }
+}
+
+/// An 802.2 LLC header: only SNAP (`AA AA 03`) says what follows.
+fn llc(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    match bytes {
+        [0xaa, 0xaa, 0x03, snap_header @ ..] => snap(snap_header, Outer::default()),
+        [dsap, _, _, ..] => Err(DecodeError::NotIpLlc { dsap: *dsap }),
+        _ => Err(DecodeError::TruncatedLlc),
+    }
+}
+
+/// A SNAP header after its LLC: OUI, then a protocol that is an ethertype when the OUI is
+/// 00-00-00 (RFC 1042) or 00-00-F8 (802.1H bridge tunnel).
+fn snap(bytes: &[u8], outer: Outer) -> Result<Packet<'_>, DecodeError> {
+    match bytes {
+        [0, 0, 0 | 0xf8, high, low, rest @ ..] => {
+            from_ether_type(u16::from_be_bytes([*high, *low]), rest, outer)
+        }
+        [a, b, c, _, _, ..] => Err(DecodeError::NotIpSnap {
+            oui: u32::from_be_bytes([0, *a, *b, *c]),
+        }),
+        _ => Err(DecodeError::TruncatedLlc),
+    }
+}
+
+/// An 802.11 MAC frame (IEEE 802.11-2020 §9.2). Only data frames carry IP: a 24-byte header,
+/// 30 with a fourth address (ToDS and FromDS both set), 2 more for QoS subtypes and 4 more for
+/// HT control (QoS with the +HTC/Order bit), then LLC/SNAP. `padded` is radiotap's "data pad"
+/// flag: the header is padded to a multiple of 4 bytes. The FCS a capture may keep at the end
+/// is trimmed by the IP length.
+fn ieee80211(frame: &[u8], padded: bool) -> Result<Packet<'_>, DecodeError> {
+    let Some(&[fc, flags]) = frame.first_chunk::<2>() else {
+        return Err(DecodeError::TruncatedIeee80211);
+    };
+    let (version, frame_type, subtype) = (fc & 3, (fc >> 2) & 3, fc >> 4);
+    if version != 0 || frame_type != 2 {
+        return Err(DecodeError::Ieee80211NotData {
+            frame_type,
+            subtype,
+        });
+    }
+    // Subtypes with bit 2 set are null functions (null, CF-Ack, CF-Poll, QoS null, …).
+    if subtype & 0b0100 != 0 {
+        return Err(DecodeError::Ieee80211NullData);
+    }
+    if flags & 0x40 != 0 {
+        return Err(DecodeError::Ieee80211Protected);
+    }
+    let qos = subtype & 0b1000 != 0;
+    let mut len = if flags & 0b11 == 0b11 { 30 } else { 24 };
+    let qos_at = len;
+    if qos {
+        len += 2;
+        if flags & 0x80 != 0 {
+            len += 4;
+        }
+    }
+    if padded {
+        len = (len + 3) & !3;
+    }
+    let body = frame.get(len..).ok_or(DecodeError::TruncatedIeee80211)?;
+    // An A-MSDU (QoS control bit 7): subframes of destination, source and length, then
+    // LLC/SNAP; the first one is read.
+    if qos && frame[qos_at] & 0x80 != 0 {
+        return llc(body.get(14..).ok_or(DecodeError::TruncatedIeee80211)?);
+    }
+    llc(body)
+}
+
+/// A radiotap header: version, pad, its length (little-endian), present flags; the 802.11
+/// frame follows it.
+fn radiotap(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    let Some(&[_, _, l0, l1]) = frame.first_chunk::<4>() else {
+        return Err(DecodeError::TruncatedLink);
+    };
+    let len = usize::from(u16::from_le_bytes([l0, l1]));
+    match (frame.get(..len), frame.get(len..)) {
+        (Some(header), Some(body)) if len >= 8 => {
+            ieee80211(body, radiotap_flags(header) & RADIOTAP_DATA_PAD != 0)
+        }
+        _ => Err(DecodeError::TruncatedLink),
+    }
+}
+
+/// Radiotap's "frame has padding between the 802.11 header and the payload" flag.
+const RADIOTAP_DATA_PAD: u8 = 0x20;
+
+/// The radiotap Flags field (0 when absent): field 1, after TSFT (field 0: 8 bytes, 8-aligned)
+/// when present, and after every extended present bitmap (bit 31 says another follows).
+fn radiotap_flags(header: &[u8]) -> u8 {
+    let word = |at: usize| {
+        header
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let Some(present) = word(4) else { return 0 };
+    let mut at = 8;
+    let mut last = present;
+    while last & 0x8000_0000 != 0 {
+        let Some(next) = word(at) else { return 0 };
+        last = next;
+        at += 4;
+    }
+    if present & 0b10 == 0 {
+        return 0;
+    }
+    if present & 1 != 0 {
+        at = ((at + 7) & !7) + 8;
+    }
+    header.get(at).copied().unwrap_or(0)
+}
+
+/// A Per-Packet Information header: version, flags, its length and the link type that
+/// follows (both little-endian). PPI inside PPI is refused rather than recursed into.
+fn ppi(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    let Some(&[_, _, l0, l1, d0, d1, d2, d3]) = frame.first_chunk::<8>() else {
+        return Err(DecodeError::TruncatedLink);
+    };
+    let len = usize::from(u16::from_le_bytes([l0, l1]));
+    let body = frame.get(len..).filter(|_| len >= 8);
+    let body = body.ok_or(DecodeError::TruncatedLink)?;
+    match LinkType::from_linktype(u32::from_le_bytes([d0, d1, d2, d3])) {
+        LinkType::Ppi => Err(DecodeError::UnsupportedLink { linktype: 192 }),
+        link => decode(link, body),
+    }
+}
+
+/// AVS capture header magic numbers (versions 1 and 2), big-endian.
+const AVS_MAGIC: [u32; 2] = [0x8021_1001, 0x8021_1002];
+
+/// An AVS header: magic, then its own length (both big-endian), then the 802.11 frame.
+fn avs(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    let Some(&[_, _, _, _, l0, l1, l2, l3]) = frame.first_chunk::<8>() else {
+        return Err(DecodeError::TruncatedLink);
+    };
+    let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
+    match frame.get(len..) {
+        Some(body) if len >= 8 => ieee80211(body, false),
+        _ => Err(DecodeError::TruncatedLink),
+    }
+}
+
+/// A Prism header (message code, message length in the capturing host's byte order — tried
+/// little-endian first, as for NFLOG — device name and items), or an AVS header, which the
+/// same link type also records (told apart by its magic, as Wireshark does).
+fn prism(frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    let Some(&[c0, c1, c2, c3, l0, l1, l2, l3]) = frame.first_chunk::<8>() else {
+        return Err(DecodeError::TruncatedLink);
+    };
+    if AVS_MAGIC.contains(&u32::from_be_bytes([c0, c1, c2, c3])) {
+        return avs(frame);
+    }
+    let fits = |len: u32| (8..=frame.len()).contains(&(len as usize));
+    let le = u32::from_le_bytes([l0, l1, l2, l3]);
+    let be = u32::from_be_bytes([l0, l1, l2, l3]);
+    let len = if fits(le) {
+        le
+    } else if fits(be) {
+        be
+    } else {
+        return Err(DecodeError::TruncatedLink);
+    };
+    ieee80211(&frame[len as usize..], false)
+}
+
+/// A Network Service Header (RFC 8300): version (2 bits, 0), flags and TTL, the header's
+/// length in 4-byte words (6 bits), MD type, next protocol, then the service path header
+/// and metadata. NSH may follow NSH; each counts as a layer.
+fn nsh(mut bytes: &[u8], mut outer: Outer) -> Result<Packet<'_>, DecodeError> {
+    loop {
+        outer = outer.deeper()?;
+        let Some(&[b0, b1, _, next]) = bytes.first_chunk::<4>() else {
+            return Err(DecodeError::TruncatedNsh);
+        };
+        // At least the base and service path headers (two words).
+        let len = usize::from(b1 & 0x3f) * 4;
+        if b0 >> 6 != 0 || len < 8 {
+            return Err(DecodeError::MalformedNsh);
+        }
+        let inner = bytes.get(len..).ok_or(DecodeError::TruncatedNsh)?;
+        match next {
+            1 | 2 => return from_ip(inner, outer),
+            3 => return lax_ethernet(inner, outer),
+            4 => bytes = inner,
+            5 => return mpls(inner, outer),
+            next => return Err(DecodeError::NotIpNsh { next }),
+        }
     }
 }
 
@@ -955,6 +1382,103 @@ mod tests {
         );
     }
 
+    /// An IPv4/UDP datagram 10.0.0.1:7 -> 10.0.0.2:9 with four bytes of payload.
+    fn v4_udp() -> Vec<u8> {
+        vec![
+            0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 7, 0, 9, 0, 12,
+            0, 0, b'd', b'a', b't', b'a',
+        ]
+    }
+
+    #[test]
+    fn nsh_depth_limit() {
+        // n NSH headers (MD type 2, two words each), the last saying IPv4, in Ethernet.
+        let frame = |n: usize| {
+            let mut f = vec![0; 12];
+            f.extend_from_slice(&[0x89, 0x4f]);
+            for i in 0..n {
+                let next = if i + 1 == n { 1 } else { 4 };
+                f.extend_from_slice(&[0x0f, 0xc2, 0x02, next, 0, 0, 1, 255]);
+            }
+            f.extend_from_slice(&v4_udp());
+            f
+        };
+        assert_eq!(
+            decode(LinkType::Ethernet, &frame(8)).unwrap().payload,
+            b"data"
+        );
+        assert_eq!(
+            decode(LinkType::Ethernet, &frame(9)),
+            Err(DecodeError::TooManyLayers)
+        );
+        // A length below two words, and an unknown version.
+        let mut short = frame(1);
+        short[15] = 0xc1;
+        assert_eq!(
+            decode(LinkType::Ethernet, &short),
+            Err(DecodeError::MalformedNsh)
+        );
+        let mut v1 = frame(1);
+        v1[14] = 0x4f;
+        assert_eq!(
+            decode(LinkType::Ethernet, &v1),
+            Err(DecodeError::MalformedNsh)
+        );
+    }
+
+    #[test]
+    fn ppp_mpls_and_prism_byte_order() {
+        // PPP protocol 0x0281: MPLS unicast, one label (100, bottom of stack).
+        let mut ppp = vec![0xff, 0x03, 0x02, 0x81, 0x00, 0x06, 0x41, 64];
+        ppp.extend_from_slice(&v4_udp());
+        let p = decode(LinkType::Ppp, &ppp).unwrap();
+        assert_eq!((p.encap.mpls_label, p.dst_port), (Some(100), Some(9)));
+        // A Prism header written by a big-endian host: message length 144 in network order.
+        let wlan = [
+            &[0x08, 0x01][..],
+            &[0; 22],
+            &[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00],
+            &v4_udp(),
+        ]
+        .concat();
+        let mut prism = vec![0, 0, 0, 0x44, 0, 0, 0, 144];
+        prism.resize(144, 0);
+        prism.extend_from_slice(&wlan);
+        assert_eq!(decode(LinkType::Prism, &prism).unwrap().payload, b"data");
+        // An A-MSDU: the QoS control's bit 7, then a 14-byte subframe header before LLC.
+        let amsdu = [
+            &[0x88, 0x01][..],
+            &[0; 22],
+            &[0x80, 0],
+            &[0; 12],
+            &[0, 40],
+            &wlan[24..],
+        ]
+        .concat();
+        assert_eq!(
+            decode(LinkType::Ieee80211, &amsdu).unwrap().payload,
+            b"data"
+        );
+    }
+
+    #[test]
+    fn radiotap_flags_after_extended_bitmaps_and_tsft() {
+        // Present: TSFT, Flags, and an extension bit; a second bitmap; TSFT 8-aligned at 16;
+        // Flags at 24 with the data pad bit.
+        let mut h = vec![0, 0, 0, 0];
+        h.extend_from_slice(&0x8000_0003u32.to_le_bytes());
+        h.extend_from_slice(&0u32.to_le_bytes());
+        h.extend_from_slice(&[0; 4]); // alignment padding
+        h.extend_from_slice(&[1; 8]); // TSFT
+        h.push(RADIOTAP_DATA_PAD);
+        h.push(0);
+        assert_eq!(radiotap_flags(&h), RADIOTAP_DATA_PAD);
+        // A cut header reads as no flags, never past its end.
+        for cut in 0..h.len() - 2 {
+            assert_eq!(radiotap_flags(&h[..cut]), 0, "{cut}");
+        }
+    }
+
     #[test]
     fn raw_ip_udp_datagram_decodes() {
         // An IPv4/UDP datagram as a raw-IP capture records it.
@@ -1023,7 +1547,7 @@ mod fast_path_tests {
                 }
             }
             if let Some(fast) = fast_ethernet_ipv4(&f) {
-                prop_assert_eq!(Ok(fast), lax_ethernet(&f));
+                prop_assert_eq!(Ok(fast), lax_ethernet(&f, Outer::default()));
             }
         }
     }

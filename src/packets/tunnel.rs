@@ -246,11 +246,6 @@ pub fn inner<'a>(p: &Packet<'a>) -> Option<Result<Inner<'a>, TunnelError>> {
     }
 }
 
-/// PPP framing (`LINKTYPE_PPP`): what PPTP and GRE protocol 0x880B carry.
-fn ppp() -> LinkType {
-    LinkType::from_linktype(9)
-}
-
 /// One step down a packet's tunnels, from [`layers`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step<'a> {
@@ -344,7 +339,7 @@ fn be32(b: &[u8], at: usize) -> u32 {
 fn ether_start(ether_type: u16) -> Start {
     match ether_type {
         ETHERTYPE_TEB => Start::Link(LinkType::Ethernet),
-        ETHERTYPE_PPP => Start::Link(ppp()),
+        ETHERTYPE_PPP => Start::Link(LinkType::Ppp),
         t => Start::EtherType(t),
     }
 }
@@ -390,7 +385,7 @@ fn gre(b: &[u8]) -> Result<Inner<'_>, TunnelError> {
         return Ok(Inner {
             tunnel: Tunnel::Pptp,
             id: Some(u32::from(be16(b, 6))),
-            start: Start::Link(ppp()),
+            start: Start::Link(LinkType::Ppp),
             bytes: &payload[..payload_len.min(payload.len())],
         });
     }
