@@ -92,7 +92,8 @@ pub use hits::{
 
 /// Internals that trawl's own integration tests, benchmarks and fuzz targets drive directly:
 /// the set file's byte layout (to craft corrupt and hostile set files), the packet and log
-/// parsers (a fuzz target cannot be a unit test) and the feed store and pulls.
+/// parsers and the TCP reassembler (a fuzz target cannot be a unit test; a memory test needs
+/// its own process), and the feed store and pulls.
 /// Not part of the API: anything here may change in any release.
 #[doc(hidden)]
 pub mod testing {
@@ -108,5 +109,6 @@ pub mod testing {
     pub use crate::logs::extract;
     pub use crate::logs::format::detect as detect_log_format;
     pub use crate::logs::input::{Follow, chunk::overlap};
-    pub use crate::packets::{app, capture, decode, tunnel};
+    pub use crate::packets::{app, capture, decode, flow_table, reassembly, tunnel};
+    pub use crate::packets::flow::FlowKey;
 }

@@ -116,7 +116,7 @@ fn tcp(sport: u16, dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     v.extend_from_slice(&sport.to_be_bytes());
     v.extend_from_slice(&dport.to_be_bytes());
-    v.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    v.extend_from_slice(&[0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
     v.extend_from_slice(payload);
     v
 }
@@ -141,6 +141,7 @@ fn v4_tcp_packet(payload: &'static [u8], flags: u8) -> Packet<'static> {
         src_port: Some(40000),
         dst_port: Some(443),
         tcp_flags: Some(flags),
+        tcp_seq: Some(1000),
         payload,
         vlans: 0,
         encap: Encap::default(),
@@ -180,6 +181,7 @@ fn ethernet_ipv6_udp() {
             src_port: Some(5353),
             dst_port: Some(53),
             tcp_flags: None,
+            tcp_seq: None,
             payload: b"query",
             vlans: 0,
             encap: Encap::default(),
@@ -209,7 +211,7 @@ fn vlan_and_qinq() {
     let b = PacketBuilder::ethernet2(MAC_A, MAC_B).single_vlan(VlanId::try_new(100).unwrap());
     let mut one = Vec::new();
     b.ipv4(V4_A, V4_B, 64)
-        .tcp(40000, 443, 1, 1)
+        .tcp(40000, 443, 1000, 1)
         .syn()
         .write(&mut one, b"")
         .unwrap();
@@ -219,7 +221,7 @@ fn vlan_and_qinq() {
     );
     let mut two = Vec::new();
     b.ipv4(V4_A, V4_B, 64)
-        .tcp(40000, 443, 1, 1)
+        .tcp(40000, 443, 1000, 1)
         .syn()
         .write(&mut two, b"")
         .unwrap();
@@ -326,6 +328,7 @@ fn ipv4_fragments() {
             src_port: None,
             dst_port: None,
             tcp_flags: None,
+            tcp_seq: None,
             payload: b"",
             fragment: Some(Fragment {
                 id: 0x1234,
@@ -361,6 +364,7 @@ fn ipv6_extension_headers_and_fragments() {
         src_port: ports.map(|p| p.0),
         dst_port: ports.map(|p| p.1),
         tcp_flags: None,
+        tcp_seq: None,
         payload,
         vlans: 0,
         encap: Encap::default(),
@@ -534,6 +538,7 @@ fn truncated_transport_keeps_the_addresses() {
             src_port: None,
             dst_port: None,
             tcp_flags: None,
+            tcp_seq: None,
             payload: b"",
             truncated: Some(Layer::Transport),
             ..v4_tcp_packet(b"", 0)
@@ -1139,6 +1144,7 @@ fn links_packet<'a>(
         src_port: Some(20000 + u16::from(k)),
         dst_port: Some(53),
         tcp_flags: None,
+        tcp_seq: None,
         payload,
         vlans: vlans.len() as u8,
         encap: Encap {

@@ -225,6 +225,8 @@ pub struct Packet<'a> {
     pub dst_port: Option<u16>,
     /// The raw TCP flags byte (CWR ECE URG ACK PSH RST SYN FIN, high bit first) for TCP.
     pub tcp_flags: Option<u8>,
+    /// The TCP sequence number, for TCP: where the payload sits in its stream.
+    pub tcp_seq: Option<u32>,
     /// The transport payload: after the TCP/UDP/ICMP header, or the whole IP payload for other
     /// protocols. Empty when there is none, when the transport header could not be read, and
     /// for fragments after the first.
@@ -537,12 +539,15 @@ fn fast_ethernet_ipv4(f: &[u8]) -> Option<Packet<'_>> {
     }
     let src = IpAddr::from([f[26], f[27], f[28], f[29]]);
     let dst = IpAddr::from([f[30], f[31], f[32], f[33]]);
-    let (transport, header, flags) = match f[23] {
+    let (transport, header, flags, seq) = match f[23] {
         6 if ip_end >= 54 && f[46] >> 4 >= 5 => {
             let offset = usize::from(f[46] >> 4) * 4;
-            (Transport::Tcp, offset, Some(f[47]))
+            let seq = u32::from_be_bytes([f[38], f[39], f[40], f[41]]);
+            (Transport::Tcp, offset, Some(f[47]), Some(seq))
         }
-        17 if ip_end >= 42 && usize::from(be16(f, 38)) == total - 20 => (Transport::Udp, 8, None),
+        17 if ip_end >= 42 && usize::from(be16(f, 38)) == total - 20 => {
+            (Transport::Udp, 8, None, None)
+        }
         _ => return None,
     };
     if 34 + header > ip_end {
@@ -555,6 +560,7 @@ fn fast_ethernet_ipv4(f: &[u8]) -> Option<Packet<'_>> {
         src_port: Some(be16(f, 34)),
         dst_port: Some(be16(f, 36)),
         tcp_flags: flags,
+        tcp_seq: seq,
         payload: &f[34 + header..ip_end],
         vlans: 0,
         encap: Encap::default(),
@@ -745,6 +751,7 @@ fn from_lax(lax: LaxSlicedPacket<'_>, outer: Outer) -> Result<Packet<'_>, Decode
         src_port: None,
         dst_port: None,
         tcp_flags: None,
+        tcp_seq: None,
         payload: &[],
         vlans: outer.vlans,
         encap: outer.encap,
@@ -783,6 +790,7 @@ fn from_lax(lax: LaxSlicedPacket<'_>, outer: Outer) -> Result<Packet<'_>, Decode
             packet.src_port = Some(tcp.source_port());
             packet.dst_port = Some(tcp.destination_port());
             packet.tcp_flags = Some(tcp.header_slice()[13]);
+            packet.tcp_seq = Some(tcp.sequence_number());
             packet.payload = tcp.payload();
         }
         Some(Ok(TransportSlice::Udp(udp))) => {

@@ -11,7 +11,7 @@ use crate::packets::tunnel::{Inner, Tunnel};
 /// link-layer context it was seen in: the same 5-tuple on two VLANs (or PPPoE sessions, or
 /// MPLS VPNs) is two flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct FlowKey {
+pub struct FlowKey {
     lo: (IpAddr, u16),
     hi: (IpAddr, u16),
     proto: u8,
@@ -26,7 +26,7 @@ pub(crate) struct FlowKey {
 impl FlowKey {
     /// The key of a packet from `src:sport` to `dst:dport` (ports 0 when the protocol has none)
     /// carried without VLAN tags or other encapsulation.
-    pub(crate) fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8) -> FlowKey {
+    pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8) -> FlowKey {
         let (a, b) = ((src, sport), (dst, dport));
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         FlowKey {
@@ -49,6 +49,12 @@ impl FlowKey {
             p.transport.ip_number(),
         )
         .within(p.encap)
+    }
+
+    /// Whether a packet from `src:sport` of this flow was sent by the key's first endpoint
+    /// (the smaller one): tells a connection's two directions apart.
+    pub fn sent_by_first(&self, src: IpAddr, sport: u16) -> bool {
+        (src, sport) == self.lo
     }
 
     /// The same 5-tuple carried in `encap` (VLAN tags, PPPoE, MPLS).

@@ -9,9 +9,14 @@
 //!   AYIYA, IP-in-IP, …), decoded like any other.
 //! * [`app`] — application-layer parsers (DNS, TLS, HTTP, SMTP).
 //! * `flow` — the flow key that sends both directions of a flow to one worker.
+//! * [`reassembly`] — one direction of a TCP connection: segments in, in-order bytes out.
+//! * `flow_table` — a worker's TCP connections, their streams and parsers, within a memory cap
+//!   and timeouts.
 
 pub mod app;
 pub mod capture;
 pub mod decode;
 pub(crate) mod flow;
+pub mod flow_table;
+pub mod reassembly;
 pub mod tunnel;
