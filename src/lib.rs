@@ -73,6 +73,8 @@ pub use engine::reader::{LiveCapture, LiveOptions};
 pub use engine::reload::{Reload, Reloader, SetStatus};
 pub use engine::stats::{Stats, Summary};
 pub use engine::{Options as ScanOptions, Outcome as ScanOutcome, Progress, scan_files, sniff};
+pub use packets::flow_table::{FlowLimits, FlowStats};
+pub use packets::reassembly::Limits as StreamLimits;
 
 // Log lines and free text.
 pub use engine::logs::{
@@ -109,6 +111,6 @@ pub mod testing {
     pub use crate::logs::extract;
     pub use crate::logs::format::detect as detect_log_format;
     pub use crate::logs::input::{Follow, chunk::overlap};
-    pub use crate::packets::{app, capture, decode, flow_table, reassembly, tunnel};
     pub use crate::packets::flow::FlowKey;
+    pub use crate::packets::{app, capture, decode, flow_table, reassembly, tunnel};
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use trawl::testing::FlowKey;
-use trawl::testing::flow_table::{ACK, FlowTable, SYN, FlowLimits};
+use trawl::testing::flow_table::{ACK, FlowLimits, FlowTable, SYN};
 
 /// Tracks the bytes live on the heap, and their peak.
 struct Tracking;
@@ -44,7 +44,13 @@ static GLOBAL: Tracking = Tracking;
 
 fn key(n: u32) -> FlowKey {
     let src = IpAddr::from((0x0a00_0000u32 + n).to_be_bytes());
-    FlowKey::new(src, 40000 + (n % 20000) as u16, "192.0.2.1".parse().unwrap(), 443, 6)
+    FlowKey::new(
+        src,
+        40000 + (n % 20000) as u16,
+        "192.0.2.1".parse().unwrap(),
+        443,
+        6,
+    )
 }
 
 /// Runs `f` and returns the peak heap growth above what was live before it.
@@ -75,7 +81,10 @@ fn the_flow_table_stays_within_its_memory_cap() {
     });
     let stats = stats.unwrap();
     println!("SYN flood: peak heap growth {growth} bytes, cap {MEMCAP}; {stats:?}");
-    assert!(growth <= MEMCAP + MEMCAP / 8, "SYN flood: {growth} bytes at peak");
+    assert!(
+        growth <= MEMCAP + MEMCAP / 8,
+        "SYN flood: {growth} bytes at peak"
+    );
     assert!(stats.memcap_evicted > 500_000, "{stats:?}");
 
     // A million concurrent connections, each with a request head in flight and a segment
@@ -94,7 +103,13 @@ fn the_flow_table_stays_within_its_memory_cap() {
     });
     let stats = stats.unwrap();
     println!("1M connections: peak heap growth {growth} bytes, cap {MEMCAP}; {stats:?}");
-    assert!(growth <= MEMCAP + MEMCAP / 8, "1M connections: {growth} bytes at peak");
+    assert!(
+        growth <= MEMCAP + MEMCAP / 8,
+        "1M connections: {growth} bytes at peak"
+    );
     assert_eq!(stats.created, 1_000_000);
-    assert!(stats.memcap_evicted > 0 && stats.evicted_with_data > 0, "{stats:?}");
+    assert!(
+        stats.memcap_evicted > 0 && stats.evicted_with_data > 0,
+        "{stats:?}"
+    );
 }

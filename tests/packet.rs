@@ -116,7 +116,9 @@ fn tcp(sport: u16, dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     v.extend_from_slice(&sport.to_be_bytes());
     v.extend_from_slice(&dport.to_be_bytes());
-    v.extend_from_slice(&[0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    v.extend_from_slice(&[
+        0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0,
+    ]);
     v.extend_from_slice(payload);
     v
 }

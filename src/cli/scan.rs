@@ -15,6 +15,8 @@ use crate::engine::reader::{LiveCapture, LiveOptions};
 use crate::engine::reload::Reloader;
 use crate::engine::{self, Options, Outcome, Progress};
 use crate::hits::{EcsJsonLines, EveJsonLines, EveOptions, Hit, HitSink, SetVersion, SidRange};
+use crate::packets::flow_table::FlowLimits;
+use crate::packets::reassembly::Limits as StreamLimits;
 
 /// Hit output format.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -43,6 +45,16 @@ pub(super) struct EngineArgs {
     /// Report one hit per flow and indicator per this much capture time (`0` reports all).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     dedup_window: Duration,
+    /// Memory for TCP connection tracking and reassembly, all workers together, in MiB;
+    /// the least recently seen connections are evicted (and counted) beyond it.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    flow_memcap: usize,
+    /// Drop a TCP connection idle this long (capture time).
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    flow_timeout: Duration,
+    /// Read each direction of a TCP connection up to this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    stream_depth: u64,
     /// The sensor's name in hits: ECS `observer.name`, EVE `host` (default: the host name).
     #[arg(long, value_name = "NAME")]
     sensor: Option<String>,
@@ -170,8 +182,18 @@ impl EngineArgs {
     }
 
     fn options(&self) -> Options {
+        let defaults = FlowLimits::default();
         let mut o = Options {
             dedup_window: self.dedup_window,
+            flows: FlowLimits {
+                memcap: self.flow_memcap.saturating_mul(1 << 20),
+                idle_ns: i64::try_from(self.flow_timeout.as_nanos()).unwrap_or(i64::MAX),
+                stream: StreamLimits {
+                    depth: self.stream_depth,
+                    ..defaults.stream
+                },
+                ..defaults
+            },
             notices: super::stderr_notices(),
             ..Options::default()
         };

@@ -41,6 +41,7 @@ use crate::hits::{Hit, HitSink, SetVersion};
 use crate::indicators::error::{Error, Result};
 use crate::indicators::notice::Notices;
 use crate::packets::capture::CaptureFile;
+use crate::packets::flow_table::FlowLimits;
 use batch::Batch;
 use reader::{LiveCapture, read_file};
 use reload::Reloader;
@@ -61,6 +62,9 @@ pub struct Options {
     pub queue_depth: usize,
     /// One hit per (flow, indicator) within this much capture time; zero reports every hit.
     pub dedup_window: Duration,
+    /// TCP connection tracking: the memory cap of all workers' flow tables together (each
+    /// worker gets its share), timeouts and stream depth.
+    pub flows: FlowLimits,
     /// How often to say the running counters (live capture); `None` for never.
     pub stats_interval: Option<Duration>,
     /// Hears the running counters and each reload (swapped, refused, damaged set file).
@@ -74,6 +78,7 @@ impl Default for Options {
             batch_size: 256,
             queue_depth: 16,
             dedup_window: Duration::from_secs(60),
+            flows: FlowLimits::default(),
             stats_interval: None,
             notices: Notices::default(),
         }
@@ -168,7 +173,11 @@ where
         for i in 0..workers {
             let (tx, rx) = bounded::<Batch>(opts.queue_depth.max(1));
             senders.push(tx);
-            let mut worker = Worker::new(current.clone(), hit_tx.clone(), window);
+            let flows = FlowLimits {
+                memcap: opts.flows.memcap / opts.workers.max(1),
+                ..opts.flows
+            };
+            let mut worker = Worker::new(current.clone(), hit_tx.clone(), window, flows);
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("trawl-worker-{i}"))

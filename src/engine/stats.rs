@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::packets::flow_table::FlowStats;
+
 /// What a scan saw and did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
@@ -26,6 +28,8 @@ pub struct Stats {
     /// Tunnel packets whose carried packet was not matched, per reason (a cut or unknown
     /// tunnel header, a carried frame that is not IP, too many nested tunnels).
     pub tunnel_errors: BTreeMap<&'static str, u64>,
+    /// TCP connections tracked, evicted and reassembled (gaps, overlaps).
+    pub flows: FlowStats,
     /// Application payloads that failed to parse, per reason.
     pub app_errors: BTreeMap<&'static str, u64>,
     /// Values looked up (addresses, names, URLs, ...).
@@ -71,6 +75,7 @@ impl Stats {
                 *mine.entry(k).or_default() += v;
             }
         }
+        self.flows.merge(&o.flows);
         self.lookups += o.lookups;
         self.hits += o.hits;
         self.deduplicated += o.deduplicated;
@@ -119,6 +124,27 @@ impl fmt::Display for Summary<'_> {
             "hits: {}, repeats suppressed: {}, back-pressure waits: {}, reloads: {}",
             s.hits, s.deduplicated, s.backpressure, s.reloads
         )?;
+        let fl = &s.flows;
+        if fl.created > 0 {
+            writeln!(
+                f,
+                "tcp connections: {} ({} closed, at most {} held by one worker); evicted: {} idle, \
+                 {} too long, {} over the memory cap ({} with unread data)",
+                fl.created,
+                fl.closed,
+                fl.peak,
+                fl.idle_evicted,
+                fl.session_evicted,
+                fl.memcap_evicted,
+                fl.evicted_with_data
+            )?;
+            writeln!(
+                f,
+                "tcp streams: {} gaps ({} bytes lost), {} overlapping bytes that differed, {} \
+                 retransmitted",
+                fl.gaps, fl.gap_bytes, fl.differing_bytes, fl.duplicate_bytes
+            )?;
+        }
         if s.kernel_drops + s.interface_drops > 0 {
             writeln!(
                 f,

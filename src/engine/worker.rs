@@ -15,13 +15,16 @@ use super::stats::Stats;
 use crate::hits::{self, FlowInfo, Hit, ObservedIn, Origin, SetVersion, Transport, TunnelInfo};
 use crate::indicators::field::Field;
 use crate::indicators::read::Match;
-use crate::packets::app::{dns, http, smtp, tls};
+use crate::packets::app::stream::{Found, StreamParser};
+use crate::packets::app::{dns, http};
 use crate::packets::decode::{self, Encap, Packet};
 use crate::packets::flow::{FlowKey, tunnel_context};
+use crate::packets::flow_table::{FlowLimits, FlowTable};
 use crate::packets::tunnel;
 
-/// Ports whose TCP payloads are read as SMTP client commands.
-const SMTP_PORTS: [u16; 3] = [25, 587, 2525];
+/// Reason: a stream parser could not use a full buffer (a message longer than it reads);
+/// the rest of that direction is not read.
+const E_STREAM_FULL: &str = "stream: message longer than the parser buffers";
 /// Ports whose UDP payloads are always tried as DNS (others only when they look like DNS).
 const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
@@ -43,6 +46,81 @@ pub(crate) struct Worker<D> {
     dns_scratch: dns::NameBuf,
     /// The tunnels of this batch's decapsulated packets.
     tunnels: Vec<TunnelInfo>,
+    /// TCP connections: their streams and parsers.
+    flows: FlowTable<StreamParser>,
+    /// What a stream parser found in one segment's worth of data, copied out of the stream.
+    found: FoundBuf,
+}
+
+/// Observations copied out of a stream (which the flow table owns) so that they can be looked
+/// up while the table is borrowed no more.
+#[derive(Default)]
+struct FoundBuf {
+    bytes: Vec<u8>,
+    items: Vec<(Slot, Range<usize>)>,
+}
+
+/// The kind of one copied observation.
+#[derive(Clone, Copy)]
+enum Slot {
+    Host(Field),
+    Addr(Field, IpAddr),
+    Http,
+    Dns,
+    Mail(Field),
+    Error(&'static str),
+}
+
+/// One observation, borrowed from a [`FoundBuf`].
+enum Item<'a> {
+    Host(Field, &'a [u8]),
+    Addr(Field, IpAddr),
+    Http(&'a [u8]),
+    Dns(&'a [u8]),
+    Mail(Field, &'a [u8]),
+    Error(&'static str),
+}
+
+impl FoundBuf {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.items.clear();
+    }
+
+    fn error(&mut self, why: &'static str) {
+        self.items.push((Slot::Error(why), 0..0));
+    }
+
+    fn copy(&mut self, slot: Slot, bytes: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        self.items.push((slot, start..self.bytes.len()));
+    }
+
+    fn push(&mut self, f: Found<'_>) {
+        match f {
+            Found::Host(field, name) => self.copy(Slot::Host(field), name),
+            Found::Addr(field, ip) => self.items.push((Slot::Addr(field, ip), 0..0)),
+            Found::Http(req) => self.copy(Slot::Http, req.head),
+            Found::Dns(msg) => self.copy(Slot::Dns, msg),
+            Found::Mail(field, addr) => self.copy(Slot::Mail(field), addr),
+            Found::Error(why) => self.error(why),
+        }
+    }
+
+    fn items(&self) -> impl Iterator<Item = Item<'_>> {
+        self.items.iter().map(|(slot, r)| {
+            let b = &self.bytes[r.clone()];
+            match *slot {
+                Slot::Host(f) => Item::Host(f, b),
+                Slot::Addr(f, ip) => Item::Addr(f, ip),
+                Slot::Http => Item::Http(b),
+                Slot::Dns => Item::Dns(b),
+                Slot::Mail(f) => Item::Mail(f, b),
+                Slot::Error(why) => Item::Error(why),
+            }
+        })
+    }
 }
 
 /// What one packet needs from its decoding for matching.
@@ -59,6 +137,8 @@ struct Seen {
     context: u64,
     /// For a packet that carries a tunnel, the hash of the innermost flow's key; 0 otherwise.
     carried: u64,
+    /// A TCP segment's sequence number and flags.
+    tcp: Option<(u32, u8)>,
 }
 
 impl<D: AsRef<[u8]>> Worker<D> {
@@ -67,6 +147,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
         set: Arc<ArcSwap<SetVersion<D>>>,
         hits: Sender<Hit<Arc<SetVersion<D>>>>,
         dedup_window_ns: i64,
+        flow_limits: FlowLimits,
     ) -> Self {
         Worker {
             set,
@@ -82,6 +163,8 @@ impl<D: AsRef<[u8]>> Worker<D> {
             url: Vec::new(),
             dns_scratch: dns::NameBuf::new(),
             tunnels: Vec::new(),
+            flows: FlowTable::new(flow_limits),
+            found: FoundBuf::default(),
         }
     }
 
@@ -128,14 +211,20 @@ impl<D: AsRef<[u8]>> Worker<D> {
                 }
             }
             let payload = base.get(s.payload.clone()).unwrap_or(&[]);
-            if !payload.is_empty() {
-                self.application(&set, batch, s, payload);
+            match (s.flow.transport, s.tcp) {
+                (Transport::Tcp, Some(tcp)) => self.segment(&set, batch, s, tcp, payload),
+                (Transport::Udp, _) if !payload.is_empty() => {
+                    self.datagram(&set, batch, s, payload);
+                }
+                _ => {}
             }
         }
         self.ip_hits = ip_hits;
         if batch.last {
             self.dedup.end_source(batch.source);
+            self.flows.end_source(batch.source);
         }
+        self.stats.flows = self.flows.stats.clone();
     }
 
     /// Matches the packets inside `pkt`'s tunnels like any other (`seen[outer]` is `pkt`'s
@@ -220,37 +309,95 @@ impl<D: AsRef<[u8]>> Worker<D> {
             tunnel,
             context,
             carried: 0,
+            tcp: pkt.tcp_seq.zip(pkt.tcp_flags),
         }
     }
 
-    /// Extracts and looks up application-layer observables of one payload.
-    fn application(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, payload: &[u8]) {
+    /// Extracts and looks up application-layer observables of one UDP payload.
+    fn datagram(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, payload: &[u8]) {
         let ports = [s.flow.src_port.unwrap_or(0), s.flow.dst_port.unwrap_or(0)];
-        let on = |list: &[u16]| ports.iter().any(|p| list.contains(p));
-        match s.flow.transport {
-            Transport::Udp if on(&DNS_PORTS) || dns::looks_like_dns(payload) => {
-                self.dns(set, batch, s, payload);
+        if ports.iter().any(|p| DNS_PORTS.contains(p)) || dns::looks_like_dns(payload) {
+            self.dns(set, batch, s, payload);
+        }
+    }
+
+    /// Adds one TCP segment to its connection's stream and parses what became readable.
+    fn segment(
+        &mut self,
+        set: &Arc<SetVersion<D>>,
+        batch: &Batch,
+        s: &Seen,
+        (seq, flags): (u32, u8),
+        payload: &[u8],
+    ) {
+        let key = flow_key(s);
+        let (sport, dport) = (s.flow.src_port.unwrap_or(0), s.flow.dst_port.unwrap_or(0));
+        let from_first = key.sent_by_first(s.flow.src, sport);
+        let Worker { flows, found, .. } = self;
+        found.clear();
+        let delivered = flows.segment(
+            batch.source,
+            key,
+            from_first,
+            s.frame.ts_ns(),
+            seq,
+            flags,
+            payload,
+            |from_client| {
+                // Without the handshake, the side on the higher (ephemeral) port is the client.
+                let from_client = from_client.unwrap_or(sport > dport);
+                let server_port = if from_client { dport } else { sport };
+                StreamParser::new(from_client, server_port)
+            },
+        );
+        let ended = delivered.ended;
+        if let Some(dir) = delivered.direction {
+            if delivered.segment.gap > 0 {
+                dir.app.gap();
             }
-            Transport::Tcp => {
-                if on(&[53]) {
-                    if let Some(msg) = dns::tcp_message(payload) {
-                        self.dns(set, batch, s, msg);
-                    }
-                } else if tls::is_client_hello(payload) {
-                    match tls::client_hello_sni(payload) {
-                        Ok(Some(sni)) => self.name(set, batch, s, Field::TlsSni, sni),
-                        Ok(None) => {}
-                        Err(why) => Stats::count(&mut self.stats.app_errors, why),
-                    }
-                } else if on(&SMTP_PORTS) {
-                    // Before HTTP: SMTP verbs look like extension methods (`MAIL FROM:…`).
-                    self.smtp(set, batch, s, payload);
-                } else if http::is_request_start(payload) {
-                    self.http(set, batch, s, payload);
+            if !dir.stream.is_closed() {
+                let used = dir.app.parse(dir.stream.data(), &mut |f| found.push(f));
+                dir.stream.consume(used);
+                if dir.app.done() {
+                    dir.stream.close();
+                } else if dir.stream.data().len() >= dir.app.max_buffer() {
+                    // The parser could not use a full buffer: stop rather than grow.
+                    found.error(E_STREAM_FULL);
+                    dir.stream.close();
                 }
             }
-            _ => {}
         }
+        if ended {
+            flows.close(batch.source, key);
+        }
+        let found = std::mem::take(&mut self.found);
+        for item in found.items() {
+            match item {
+                Item::Host(field, name) => self.name(set, batch, s, field, name),
+                Item::Addr(field, ip) => {
+                    self.stats.lookups += 1;
+                    if let Some(hit) = set.set.match_ip(ip) {
+                        self.report(set, batch, s, field, hit, || ip.to_string());
+                    }
+                }
+                Item::Http(head) => match http::request(head) {
+                    Ok(Some(req)) => self.http(set, batch, s, &req),
+                    Ok(None) => {}
+                    Err(why) => Stats::count(&mut self.stats.app_errors, why),
+                },
+                Item::Dns(msg) => self.dns(set, batch, s, msg),
+                Item::Mail(field, addr) => {
+                    self.stats.lookups += 1;
+                    if let Ok(addr) = std::str::from_utf8(addr) {
+                        if let Some(hit) = set.set.match_email(addr) {
+                            self.report(set, batch, s, field, hit, || addr.to_string());
+                        }
+                    }
+                }
+                Item::Error(why) => Stats::count(&mut self.stats.app_errors, why),
+            }
+        }
+        self.found = found;
     }
 
     fn dns(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {
@@ -314,22 +461,14 @@ impl<D: AsRef<[u8]>> Worker<D> {
         }
     }
 
-    fn http(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, payload: &[u8]) {
-        let req = match http::request(payload) {
-            Ok(Some(r)) => r,
-            Ok(None) => return,
-            Err(why) => {
-                Stats::count(&mut self.stats.app_errors, why);
-                return;
-            }
-        };
+    fn http(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, req: &http::Request<'_>) {
         if let Some(authority) = req.authority() {
             self.name(set, batch, s, Field::HttpHost, http::strip_port(authority));
         }
         let server = s.flow.dst_port.map(|p| (s.flow.dst, p));
         let mut url = std::mem::take(&mut self.url);
         url.clear();
-        if http::full_url(&req, server, &mut url) {
+        if http::full_url(req, server, &mut url) {
             if let Ok(u) = std::str::from_utf8(&url) {
                 self.stats.lookups += 1;
                 for hit in set.set.match_url(u) {
@@ -345,36 +484,6 @@ impl<D: AsRef<[u8]>> Worker<D> {
                 String::from_utf8_lossy(seen).into_owned()
             });
         }
-    }
-
-    fn smtp(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, payload: &[u8]) {
-        self.items.clear();
-        self.names.clear();
-        let (names, items) = (&mut self.names, &mut self.items);
-        let parsed = smtp::envelope(payload, |e| {
-            let (field, addr) = match e {
-                smtp::Envelope::MailFrom(a) => (Field::SmtpMailFrom, a),
-                smtp::Envelope::RcptTo(a) => (Field::SmtpRcptTo, a),
-            };
-            let start = names.len();
-            names.extend_from_slice(addr);
-            items.push((field, start..names.len()));
-        });
-        if let Err(why) = parsed {
-            Stats::count(&mut self.stats.app_errors, why);
-        }
-        let items = std::mem::take(&mut self.items);
-        let names = std::mem::take(&mut self.names);
-        for (field, r) in &items {
-            self.stats.lookups += 1;
-            if let Ok(addr) = std::str::from_utf8(&names[r.clone()]) {
-                if let Some(hit) = set.set.match_email(addr) {
-                    self.report(set, batch, s, *field, hit, || addr.to_string());
-                }
-            }
-        }
-        self.items = items;
-        self.names = names;
     }
 
     /// De-duplicates a hit and sends it to the sink, counting a full queue as back-pressure.

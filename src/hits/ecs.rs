@@ -313,6 +313,9 @@ struct Document<'a> {
 
 #[derive(Serialize)]
 struct Endpoint {
+    /// A proxy's target (`destination.address`), when the hit is on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
     ip: IpAddr,
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
@@ -558,11 +561,13 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
             doc.trawl.tunnel = tunnel.map(|t| TunnelDoc {
                 depth: t.depth,
                 destination: Endpoint {
+                    address: None,
                     ip: t.outer.dst,
                     port: t.outer.dst_port,
                 },
                 id: t.id,
                 source: Endpoint {
+                    address: None,
                     ip: t.outer.src,
                     port: t.outer.src_port,
                 },
@@ -576,10 +581,12 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
             doc.event.category = &["network", "threat"];
             doc.event.dataset = "trawl.packet";
             doc.source = Some(Endpoint {
+                address: None,
                 ip: f.src,
                 port: f.src_port,
             });
             doc.destination = Some(Endpoint {
+                address: None,
                 ip: f.dst,
                 port: f.dst_port,
             });
@@ -675,6 +682,11 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
             }
             Field::HttpRequest => doc.trawl.http = Some(Http { request: observed }),
             Field::HttpUserAgent => doc.user_agent = Some(Original { original: observed }),
+            Field::ProxyTarget => {
+                if let Some(d) = doc.destination.as_mut() {
+                    d.address = Some(observed.to_string());
+                }
+            }
             Field::SmtpMailFrom | Field::SmtpRcptTo => {
                 let to = Some(Addresses {
                     address: [observed],

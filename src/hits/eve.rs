@@ -197,6 +197,7 @@ pub(crate) fn app_proto(field: Field) -> Option<&'static str> {
             Some("http")
         }
         Field::SmtpMailFrom | Field::SmtpRcptTo => Some("smtp"),
+        Field::ProxyTarget => Some("socks"),
     }
 }
 

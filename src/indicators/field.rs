@@ -31,6 +31,9 @@ pub enum Field {
     SmtpMailFrom,
     /// The address of an SMTP `RCPT TO`.
     SmtpRcptTo,
+    /// The target a client asks a SOCKS proxy to connect to (a name or an address): the
+    /// connection's real destination, where `destination.ip` is the proxy's.
+    ProxyTarget,
 }
 
 impl Field {
@@ -49,6 +52,8 @@ impl Field {
             Field::HttpUserAgent => "user_agent.original",
             Field::SmtpMailFrom => "email.from.address",
             Field::SmtpRcptTo => "email.to.address",
+            // ECS: "the raw address … an IP, a domain or a unix socket" of the destination.
+            Field::ProxyTarget => "destination.address",
         }
     }
 }

@@ -56,7 +56,7 @@ impl Default for FlowLimits {
 }
 
 /// What the table did, for the scan's counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FlowStats {
     /// Connections created.
     pub created: u64,
@@ -363,10 +363,7 @@ impl<A> FlowTable<A> {
 
 /// Whether a connection holds bytes its parser has not had yet.
 fn waiting<A>(c: &Connection<A>) -> bool {
-    c.dirs
-        .iter()
-        .flatten()
-        .any(|d| d.stream.has_unread())
+    c.dirs.iter().flatten().any(|d| d.stream.has_unread())
 }
 
 #[cfg(test)]
@@ -452,7 +449,11 @@ mod tests {
         let mut t: FlowTable<()> = FlowTable::new(FlowLimits::default());
         t.segment(1, key(1), true, 0, 1, SYN, &[], |_| ());
         t.segment(2, key(1), true, 0, 1, SYN, &[], |_| ());
-        assert_eq!(t.len(), 2, "the same flow in two sources is two connections");
+        assert_eq!(
+            t.len(),
+            2,
+            "the same flow in two sources is two connections"
+        );
         t.end_source(1);
         assert_eq!(t.len(), 1);
     }

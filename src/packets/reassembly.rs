@@ -344,7 +344,11 @@ mod tests {
         s.consume(10);
         assert_eq!(s.segment(101, false, b"HELLO", &limits()).duplicate, 5);
         // Out of order: the waiting copy wins over a later different one.
-        let segs = vec![(106, b"world".to_vec()), (106, b"WORLD".to_vec()), (101, b"hello".to_vec())];
+        let segs = vec![
+            (106, b"world".to_vec()),
+            (106, b"WORLD".to_vec()),
+            (101, b"hello".to_vec()),
+        ];
         let (got, out) = run(100, &segs, false);
         assert_eq!(got, b"helloworld");
         assert_eq!(out.differing, 5);

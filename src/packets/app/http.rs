@@ -132,6 +132,90 @@ pub fn is_request_start(payload: &[u8]) -> bool {
     method_len(payload).is_some()
 }
 
+/// [`is_request_start`] on bytes that may still grow: `None` while `p` is a proper prefix of a
+/// method token (more bytes decide), else the answer. Reads at most 25 bytes.
+pub fn request_start_so_far(p: &[u8]) -> Option<bool> {
+    for (i, &b) in p.iter().enumerate().take(MAX_METHOD + 1) {
+        let ok = if i == 0 {
+            b.is_ascii_uppercase()
+        } else if b == b' ' {
+            return Some(true);
+        } else {
+            i < MAX_METHOD && is_method_byte(b)
+        };
+        if !ok {
+            return Some(false);
+        }
+    }
+    // Every byte so far fits a method and no space has come yet (fewer than 25 bytes).
+    None
+}
+
+/// How the body that follows a request head is delimited (RFC 9112 §6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// Exactly this many bytes (`Content-Length`; 0 when the head announces no body).
+    Length(u64),
+    /// `Transfer-Encoding` ending in `chunked`: chunks up to the last (size 0) and trailers.
+    Chunked,
+}
+
+/// Reason: a `Content-Length` that is not a decimal number, or several that differ.
+pub const E_CONTENT_LENGTH: &str = "http: bad content-length";
+/// Reason: a `Transfer-Encoding` whose last coding is not `chunked` (the server answers 400
+/// and closes: the body's end is unknown).
+pub const E_TRANSFER_ENCODING: &str = "http: bad transfer-encoding";
+
+/// The body framing a complete request head announces: `Transfer-Encoding` (last coding
+/// `chunked`) wins over `Content-Length` (RFC 9112 §6.3 rules 3–6); neither means no body.
+/// Header lines as [`request`] reads them (LF or CRLF, obs-fold skipped).
+pub fn body(head: &[u8]) -> Result<Body, &'static str> {
+    let mut length: Option<u64> = None;
+    let mut chunked: Option<bool> = None;
+    // The request line is the first line; headers follow.
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let line = strip_cr(line);
+        if line.is_empty() {
+            break;
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = trim(&line[..colon]);
+        let value = trim(&line[colon + 1..]);
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            // The last coding of the last header line is what frames the body.
+            let last = value
+                .rsplit(|&b| b == b',')
+                .next()
+                .map(trim)
+                .unwrap_or_default();
+            chunked = Some(last.eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            // `Content-Length: 5, 5` (a list of one value repeated) is allowed (§8.6).
+            for v in value.split(|&b| b == b',') {
+                let v = trim(v);
+                if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+                    return Err(E_CONTENT_LENGTH);
+                }
+                let n = v.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+                if length.is_some_and(|l| l != n) {
+                    return Err(E_CONTENT_LENGTH);
+                }
+                length = Some(n);
+            }
+        }
+    }
+    match chunked {
+        Some(true) => Ok(Body::Chunked),
+        Some(false) => Err(E_TRANSFER_ENCODING),
+        None => Ok(Body::Length(length.unwrap_or(0))),
+    }
+}
+
 fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;

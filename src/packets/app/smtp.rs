@@ -132,6 +132,31 @@ fn address(rest: &[u8], complete: bool) -> Result<Option<&[u8]>, &'static str> {
     Ok(Some(&rest[..end]))
 }
 
+/// The envelope address of one command line (`line` without its line end; `complete` false when
+/// the payload ended inside it): `Ok(None)` for any other line and for the null sender.
+fn line_envelope(line: &[u8], complete: bool) -> Result<Option<Envelope<'_>>, &'static str> {
+    let (found, mail) = if let Some(r) = command(line, b"MAIL", b"FROM") {
+        (r, true)
+    } else if let Some(r) = command(line, b"RCPT", b"TO") {
+        (r, false)
+    } else {
+        return Ok(None);
+    };
+    match address(found, complete)? {
+        Some(a) if mail => Ok(Some(Envelope::MailFrom(a))),
+        Some(a) => Ok(Some(Envelope::RcptTo(a))),
+        None if mail => Ok(None),
+        None => Err(E_EMPTY),
+    }
+}
+
+/// The envelope address of one complete command line (its CRLF or LF removed), for the stream
+/// parser: `Ok(None)` for other commands and the null sender, `Err` for a malformed
+/// `MAIL FROM` / `RCPT TO`.
+pub fn command_envelope(line: &[u8]) -> Result<Option<Envelope<'_>>, &'static str> {
+    line_envelope(line, true)
+}
+
 /// Hands the address of every `MAIL FROM` and `RCPT TO` command in a client payload to `each`
 /// (see the module docs). Returns the first malformed command's reason, after reading all lines.
 pub fn envelope(payload: &[u8], mut each: impl FnMut(Envelope<'_>)) -> Result<(), &'static str> {
@@ -146,20 +171,9 @@ pub fn envelope(payload: &[u8], mut each: impl FnMut(Envelope<'_>)) -> Result<()
             }
             None => (std::mem::take(&mut rest), false),
         };
-        let (found, mail) = if let Some(r) = command(line, b"MAIL", b"FROM") {
-            (r, true)
-        } else if let Some(r) = command(line, b"RCPT", b"TO") {
-            (r, false)
-        } else {
-            continue;
-        };
-        match address(found, complete) {
-            Ok(Some(a)) if mail => each(Envelope::MailFrom(a)),
-            Ok(Some(a)) => each(Envelope::RcptTo(a)),
-            Ok(None) if mail => {}
-            Ok(None) => {
-                first_err.get_or_insert(E_EMPTY);
-            }
+        match line_envelope(line, complete) {
+            Ok(Some(e)) => each(e),
+            Ok(None) => {}
             Err(e) => {
                 first_err.get_or_insert(e);
             }

@@ -3,6 +3,8 @@
 //! * [`client_hello_sni`] — the `host_name` of the `server_name` extension (RFC 6066 §3) of the
 //!   ClientHello at the start of a TCP payload, borrowed from the payload.
 //! * [`is_client_hello`] — a six-byte check for the engine to decide whether to call it.
+//! * [`handshake_sni`] — the same walk over one reassembled handshake message, for the stream
+//!   parser ([`super::stream`]), which joins the fragments of several records first.
 //!
 //! The ClientHello may span several TLS records (the reader steps over record headers between
 //! fragments) and several TCP segments; only the bytes present are read, as a sensor without
@@ -29,9 +31,10 @@ pub const E_SPLIT: &str = "tls: server name split across records";
 /// Reason: a `host_name` of length 0.
 pub const E_EMPTY: &str = "tls: empty server name";
 
-const CONTENT_HANDSHAKE: u8 = 22;
-const HANDSHAKE_CLIENT_HELLO: u8 = 1;
-const MAX_RECORD: usize = (1 << 14) + 2048;
+pub(crate) const CONTENT_HANDSHAKE: u8 = 22;
+pub(crate) const HANDSHAKE_CLIENT_HELLO: u8 = 1;
+/// Longest record fragment accepted (RFC 5246 §6.2.3: 2^14 + 2048 for a ciphertext).
+pub(crate) const MAX_RECORD: usize = (1 << 14) + 2048;
 
 /// True when the payload starts with a TLS handshake record (version 3.0–3.4 on the record
 /// layer) whose first handshake message is a ClientHello. Reads six bytes.
@@ -56,6 +59,8 @@ struct Reader<'a> {
     pos: usize,
     /// End of the current record's fragment (may lie beyond the payload).
     rec_end: usize,
+    /// Whether `p` is TLS records (headers to step over) or one bare handshake message.
+    framed: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -76,7 +81,7 @@ impl<'a> Reader<'a> {
     /// The bytes of the current fragment from the read position on, entering the next record
     /// when the current one is used up; never empty.
     fn fragment(&mut self) -> Result<&'a [u8], &'static str> {
-        if self.pos == self.rec_end {
+        if self.pos == self.rec_end && self.framed {
             self.record_header()?;
         }
         let end = self.rec_end.min(self.p.len());
@@ -143,9 +148,33 @@ pub fn client_hello_sni(payload: &[u8]) -> Result<Option<&[u8]>, &'static str> {
         p: payload,
         pos: 0,
         rec_end: 0,
+        framed: true,
     };
     r.record_header()?;
-    r.u8()?; // handshake type, checked above
+    server_name(&mut r)
+}
+
+/// The server name of one complete ClientHello handshake message (type, 3-byte length, body),
+/// its record framing removed: what [`crate::packets::app::stream`] reassembles from the
+/// records of a TCP stream. Same answers as [`client_hello_sni`]; `Ok(None)` when `msg` is not
+/// a ClientHello.
+pub fn handshake_sni(msg: &[u8]) -> Result<Option<&[u8]>, &'static str> {
+    if msg.first() != Some(&HANDSHAKE_CLIENT_HELLO) {
+        return Ok(None);
+    }
+    let mut r = Reader {
+        p: msg,
+        pos: 0,
+        rec_end: msg.len(),
+        framed: false,
+    };
+    server_name(&mut r)
+}
+
+/// Walks a ClientHello from its handshake type byte to the `host_name` of its `server_name`
+/// extension: the part both entry points share.
+fn server_name<'a>(r: &mut Reader<'a>) -> Result<Option<&'a [u8]>, &'static str> {
+    r.u8()?; // handshake type, checked by the caller
     let hs_len = ((r.u8()? as usize) << 16) | r.u16()?;
     let mut hs = Left(hs_len);
     // legacy_version, random

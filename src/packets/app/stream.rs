@@ -1,0 +1,790 @@
+//! Application parsers over a reassembled TCP stream: one [`StreamParser`] per direction of a
+//! connection reads every message the direction carries, however the bytes were cut into
+//! segments.
+//!
+//! # Contract with the reassembler
+//!
+//! The caller keeps, per direction, the bytes not consumed yet, in stream order, appends what
+//! arrives and calls [`StreamParser::parse`] on the whole unconsumed run. `parse` reports what it
+//! finds as [`Found`] values (borrowed from the bytes, or from the parser for a reassembled
+//! ClientHello) and returns how many leading bytes it consumed; those are never given again.
+//! A message is read only once it is complete, and a limit is a limit on the message (a request
+//! head of more than [`MAX_HEAD`] bytes), never on how much happened to be buffered: so feeding
+//! a stream in any chunks gives exactly the observations of feeding it whole (tested by
+//! property). After `parse` returns, the unconsumed rest is shorter than
+//! [`StreamParser::max_buffer`] unless [`StreamParser::done`]: buffering stays bounded whatever
+//! the peer sends. Bodies and message text are skipped as they arrive, never buffered.
+//! Lost bytes (a sequence gap, or data the caller could not keep) are announced with
+//! [`StreamParser::gap`].
+//!
+//! # Protocols
+//!
+//! The protocol is chosen from the server port and the first bytes, in this order (the order
+//! the single-payload worker used):
+//!
+//! * server direction: DNS over TCP on port 53, nothing else (the server's HTTP responses,
+//!   certificates and SMTP replies are not read);
+//! * client direction, port 53: DNS over TCP — 2-byte length-prefixed messages, several per
+//!   connection, each complete message reported as [`Found::Dns`] (RFC 1035 §4.2.2, RFC 7766);
+//!   a length below a DNS header (12) loses the framing: reported, then done;
+//! * a TLS handshake record starting a ClientHello ([`tls::is_client_hello`]): the handshake
+//!   fragments of consecutive handshake records are joined until the ClientHello (type 1, 3-byte
+//!   length) is complete (RFC 8446 §5.1 lets a handshake message span records), then its server
+//!   name is reported ([`Found::Host`] with [`Field::TlsSni`]) and the direction is done. A
+//!   ClientHello above [`MAX_HELLO`] bytes, a record of length 0 or above 2^14 + 2048, or a
+//!   non-handshake record before the end is an error, then done;
+//! * ports 25, 587, 2525: SMTP (before HTTP: SMTP verbs look like methods). Command lines (CRLF
+//!   or bare LF, at most [`MAX_SMTP_LINE`] bytes; a longer one is an error and skipped): the
+//!   addresses of `MAIL FROM` / `RCPT TO` as [`Found::Mail`] (the rules of [`smtp`]); after
+//!   `DATA` the message text is skipped up to the line `.` (a dot-stuffed `..` line is text);
+//!   `BDAT n [LAST]` skips `n` bytes (RFC 3030); `STARTTLS` ends what can be read. The server's
+//!   replies are not seen: a `DATA` the server refused is still taken as followed by text;
+//! * an HTTP/1.x request line: every request of the connection (keep-alive, pipelining). Each
+//!   complete head (request line, headers, empty line; at most [`MAX_HEAD`] bytes; CRLF or bare
+//!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is skipped
+//!   (`Content-Length` bytes, or `Transfer-Encoding: chunked` chunks and trailers:
+//!   [`http::body`]) and the next request is read. Empty lines between requests are skipped.
+//!   A first line that is not HTTP/1.x (the HTTP/2 preface, RTSP) ends the direction; after
+//!   that, anything unexpected — a line that is not a request line, a head above the limit, a
+//!   malformed chunk, an unknown framing, a request without a target — is counted as an error
+//!   and parsing resynchronises at the next line that starts with a method and a space. After an
+//!   `Upgrade` (WebSocket, h2c) the client sends frames: they are scanned for request lines like
+//!   any other unexpected bytes, since the server's `101` is not seen;
+//! * `CONNECT host:port` is reported like any request ([`http::Request::authority`] is the
+//!   target), and the bytes after its head are parsed as a new stream to `port`, as if direct
+//!   (TLS, HTTP, SOCKS, SMTP by port, …). The proxy's `200` travels in the other direction and is
+//!   not seen: a refused CONNECT followed by another request is read as a tunnel carrying HTTP,
+//!   which gives the same observations;
+//! * a SOCKS client greeting, on any port (SOCKS servers listen anywhere):
+//!   SOCKS4 `04 01|02 port ip userid\0` and SOCKS4a (`ip` = 0.0.0.x, x ≠ 0, then `domain\0`);
+//!   SOCKS5 (RFC 1928) `05 n methods…` — methods 0–9 or 0x80–0xFE — then, when method 2 was
+//!   offered, an optional username/password sub-negotiation (RFC 1929: skipped; the server's
+//!   choice is not seen, so a request straight after the greeting is accepted too), then the
+//!   request `05 cmd 00 atyp addr port`. The target is reported with [`Field::ProxyTarget`]:
+//!   a domain as [`Found::Host`], an address as [`Found::Addr`]. The bytes after the request
+//!   are parsed as a new stream to the target port. A SOCKS5 `UDP ASSOCIATE` names the client's
+//!   own UDP endpoint, not a target: nothing is reported and the direction is done;
+//! * anything else: done.
+//!
+//! After a gap, HTTP resynchronises at the next request line and SMTP at the next command line
+//! (a gap inside message text is read as commands: text lines that look like `MAIL FROM:` would
+//! be reported); TLS, DNS, SOCKS and a direction whose protocol was not chosen yet give up.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::{http, smtp, tls};
+use crate::indicators::field::Field;
+
+/// What a stream parser found, borrowed from the bytes it was given (or, for a ClientHello
+/// joined from several records, from the parser) for the duration of the callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found<'a> {
+    /// A host name or literal address as text: a TLS server name ([`Field::TlsSni`]) or a
+    /// SOCKS target domain ([`Field::ProxyTarget`]).
+    Host(Field, &'a [u8]),
+    /// A binary address: a SOCKS4/SOCKS5 target given as an address ([`Field::ProxyTarget`]).
+    Addr(Field, IpAddr),
+    /// One complete HTTP/1.x request head (for CONNECT, [`http::Request::authority`] is the
+    /// tunnel's target).
+    Http(http::Request<'a>),
+    /// One complete DNS message, its TCP length prefix removed: pass it to [`super::dns::parse`].
+    Dns(&'a [u8]),
+    /// An SMTP envelope address: [`Field::SmtpMailFrom`] or [`Field::SmtpRcptTo`].
+    Mail(Field, &'a [u8]),
+    /// A parse error to count, by reason (the `E_*` constants of the app modules and of this
+    /// one).
+    Error(&'static str),
+}
+
+/// Longest HTTP request head (request line, headers, the empty line), chunk-size line or
+/// trailer line read; longer is [`E_HEAD`].
+pub const MAX_HEAD: usize = 64 * 1024;
+/// Longest ClientHello handshake message read (type and length included); longer is
+/// [`E_HELLO`].
+pub const MAX_HELLO: usize = 64 * 1024;
+/// Longest SMTP command line read (RFC 5321 allows 512 bytes, extensions more); longer is
+/// [`E_SMTP_LINE`].
+pub const MAX_SMTP_LINE: usize = 8 * 1024;
+/// The ports SMTP is read on (before HTTP: SMTP verbs look like methods).
+pub const SMTP_PORTS: [u16; 3] = [25, 587, 2525];
+/// The port DNS over TCP is read on, in both directions.
+pub const DNS_PORT: u16 = 53;
+
+/// Detection reads at most a SOCKS5 greeting: 2 + 255 method bytes.
+const MAX_DETECT: usize = 2 + 255 + 1;
+/// A SOCKS4a request: 8 fixed bytes, a user id and a domain of up to 255 bytes, each with its
+/// NUL (SOCKS5 requests and RFC 1929 sub-negotiations are shorter).
+const MAX_SOCKS: usize = 8 + 256 + 256;
+/// One record: header and the largest fragment.
+const MAX_TLS_RECORD: usize = 5 + tls::MAX_RECORD;
+/// One DNS message with its length prefix.
+const MAX_DNS: usize = 2 + 65_535;
+
+/// Reason: a request head, chunk-size line or trailer line longer than [`MAX_HEAD`].
+pub const E_HEAD: &str = "http: request head too long";
+/// Reason: a line where a request line was expected.
+pub const E_NOT_REQUEST: &str = "http: not a request line";
+/// Reason: a malformed chunk-size line, or a chunk not followed by its line end.
+pub const E_CHUNK: &str = "http: bad chunk";
+/// Reason: a ClientHello longer than [`MAX_HELLO`].
+pub const E_HELLO: &str = "tls: client hello too long";
+/// Reason: a DNS-over-TCP length prefix below the 12-byte header.
+pub const E_DNS_LENGTH: &str = "dns: bad tcp length";
+/// Reason: an SMTP command line longer than [`MAX_SMTP_LINE`].
+pub const E_SMTP_LINE: &str = "smtp: command line too long";
+/// Reason: a `BDAT` command without a valid chunk size.
+pub const E_BDAT: &str = "smtp: bad bdat";
+/// Reason: a SOCKS4 user id or domain without its NUL within 255 bytes, or an empty domain.
+pub const E_SOCKS4: &str = "socks: bad socks4 request";
+/// Reason: a SOCKS5 message that is neither a sub-negotiation nor a request, or a malformed
+/// request.
+pub const E_SOCKS5: &str = "socks: bad socks5 request";
+
+/// One direction of one TCP connection, parsed as it is reassembled (see the module docs).
+#[derive(Debug)]
+pub struct StreamParser {
+    from_client: bool,
+    /// The port the protocol is chosen by: the server's, or a tunnel's target port.
+    server_port: u16,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    /// The protocol is not chosen yet.
+    Detect,
+    Http(Http),
+    /// The handshake bytes of the ClientHello joined so far.
+    Tls(Vec<u8>),
+    Dns,
+    Smtp(Smtp),
+    Socks4,
+    /// After the greeting; `auth`: username/password was offered and no sub-negotiation seen.
+    Socks5 {
+        auth: bool,
+    },
+    Done,
+}
+
+#[derive(Debug)]
+enum Http {
+    /// Expecting a request head; `first`: the first of the stream (not HTTP/1.x ends it).
+    Head {
+        first: bool,
+    },
+    Body(u64),
+    ChunkSize,
+    ChunkData(u64),
+    /// The CRLF after a chunk's data.
+    ChunkEnd,
+    Trailer,
+    /// Skipping to the next line that starts a request.
+    Resync {
+        line_start: bool,
+    },
+}
+
+#[derive(Debug)]
+enum Smtp {
+    Command { line_start: bool },
+    Data { line_start: bool },
+    Bdat(u64),
+}
+
+/// One step: `Some(n)` bytes consumed (0 when the state changed), `None` to wait for more.
+type Step = Option<usize>;
+
+fn find_nl(p: &[u8]) -> Option<usize> {
+    memchr::memchr(b'\n', p)
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The end (after the empty line) of the head starting `p`, when it lies within `p`.
+fn head_end(p: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = find_nl(&p[from..]).map(|i| from + i) {
+        match p.get(i + 1..) {
+            Some([b'\n', ..]) => return Some(i + 2),
+            Some([b'\r', b'\n', ..]) => return Some(i + 3),
+            _ => from = i + 1,
+        }
+    }
+    None
+}
+
+/// The port of an authority (`host:port`, `[v6]:port`), 0 when absent or unreadable.
+fn authority_port(a: &[u8]) -> u16 {
+    let port = match a.iter().rposition(|&b| b == b':') {
+        Some(c) if a.starts_with(b"[") && a[..c].ends_with(b"]") => &a[c + 1..],
+        Some(c) if !a.starts_with(b"[") && !a[..c].contains(&b':') => &a[c + 1..],
+        _ => return 0,
+    };
+    std::str::from_utf8(port)
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A chunk-size line (without line end): hex digits, then nothing, spaces or `;ext`.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 16 || !matches!(line.get(digits), None | Some(b';' | b' ' | b'\t')) {
+        return None;
+    }
+    line[..digits].iter().try_fold(0u64, |n, &d| {
+        let v = (d as char).to_digit(16)? as u64;
+        Some((n << 4) | v)
+    })
+}
+
+/// The size of `BDAT size [LAST]` (the verb already matched).
+fn bdat_size(args: &[u8]) -> Option<u64> {
+    let mut words = args.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let n = words.next()?;
+    let last = words.next();
+    if n.is_empty() || n.len() > 19 || !n.iter().all(u8::is_ascii_digit) || words.next().is_some() {
+        return None;
+    }
+    if last.is_some_and(|l| !l.eq_ignore_ascii_case(b"LAST")) {
+        return None;
+    }
+    Some(n.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+}
+
+/// The verb of a command line and what follows its first space.
+fn verb(line: &[u8]) -> (&[u8], &[u8]) {
+    match line.iter().position(|&b| b == b' ') {
+        Some(sp) => (&line[..sp], &line[sp + 1..]),
+        None => (line, &[]),
+    }
+}
+
+impl StreamParser {
+    /// A parser for the client (`from_client`) or server direction of a connection whose
+    /// server listens on `server_port`.
+    pub fn new(from_client: bool, server_port: u16) -> StreamParser {
+        StreamParser {
+            from_client,
+            server_port,
+            state: State::Detect,
+        }
+    }
+
+    /// Parses `data` — every byte of this direction not consumed by earlier calls, in stream
+    /// order — reports what it finds to `out`, and returns how many leading bytes are consumed
+    /// (never given again). Once [`done`](Self::done), consumes everything it is given.
+    pub fn parse(&mut self, data: &[u8], out: &mut dyn FnMut(Found<'_>)) -> usize {
+        let mut at = 0;
+        loop {
+            if matches!(self.state, State::Done) {
+                return data.len();
+            }
+            if at == data.len() {
+                return at;
+            }
+            match self.step(&data[at..], out) {
+                Some(n) => at += n,
+                None => return at,
+            }
+        }
+    }
+
+    /// The caller lost bytes of this direction: HTTP resynchronises at the next request line,
+    /// SMTP at the next command line; every other protocol (and a direction whose protocol is
+    /// not chosen yet) is done.
+    pub fn gap(&mut self) {
+        self.state = match self.state {
+            State::Http(_) => State::Http(Http::Resync { line_start: false }),
+            State::Smtp(_) => State::Smtp(Smtp::Command { line_start: false }),
+            _ => State::Done,
+        };
+    }
+
+    /// True when this direction holds nothing more the parser reads (TLS after the
+    /// ClientHello, STARTTLS, an unknown protocol, a server direction that is not DNS): the
+    /// caller may stop buffering it.
+    pub fn done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    /// The most unconsumed bytes the parser may leave after a call (strictly fewer remain
+    /// unless [`done`](Self::done)): the longest incomplete message of the current protocol.
+    pub fn max_buffer(&self) -> usize {
+        match self.state {
+            State::Detect => MAX_DETECT,
+            State::Http(_) => MAX_HEAD,
+            State::Tls(_) => MAX_TLS_RECORD,
+            State::Dns => MAX_DNS,
+            State::Smtp(_) => MAX_SMTP_LINE,
+            State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
+            State::Done => 0,
+        }
+    }
+
+    fn step(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        match self.state {
+            State::Detect => self.detect(p),
+            State::Http(_) => self.http(p, out),
+            State::Tls(_) => self.tls(p, out),
+            State::Dns => self.dns(p, out),
+            State::Smtp(_) => self.smtp(p, out),
+            State::Socks4 => self.socks4(p, out),
+            State::Socks5 { auth } => self.socks5(p, auth, out),
+            State::Done => Some(p.len()),
+        }
+    }
+
+    /// Chooses the protocol (see the module docs); consumes only a SOCKS5 greeting.
+    fn detect(&mut self, p: &[u8]) -> Step {
+        if !self.from_client || self.server_port == DNS_PORT {
+            self.state = if self.server_port == DNS_PORT {
+                State::Dns
+            } else {
+                State::Done
+            };
+            return Some(0);
+        }
+        if p[0] == tls::CONTENT_HANDSHAKE {
+            if p.len() < 6 {
+                return None;
+            }
+            self.state = if tls::is_client_hello(p) {
+                State::Tls(Vec::new())
+            } else {
+                State::Done
+            };
+            return Some(0);
+        }
+        if SMTP_PORTS.contains(&self.server_port) {
+            self.state = State::Smtp(Smtp::Command { line_start: true });
+            return Some(0);
+        }
+        match http::request_start_so_far(p) {
+            Some(true) => {
+                self.state = State::Http(Http::Head { first: true });
+                return Some(0);
+            }
+            None => return None,
+            Some(false) => {}
+        }
+        match p {
+            [4, cmd, ..] => {
+                self.state = if matches!(cmd, 1 | 2) {
+                    State::Socks4
+                } else {
+                    State::Done
+                };
+                Some(0)
+            }
+            [5, n, ..] => {
+                let n = *n as usize;
+                let methods = p.get(2..2 + n)?;
+                let plausible = n > 0
+                    && methods
+                        .iter()
+                        .all(|&m| m <= 9 || (0x80..=0xFE).contains(&m));
+                if !plausible {
+                    self.state = State::Done;
+                    return Some(0);
+                }
+                self.state = State::Socks5 {
+                    auth: methods.contains(&2),
+                };
+                Some(2 + n)
+            }
+            [4 | 5] => None,
+            _ => {
+                self.state = State::Done;
+                Some(0)
+            }
+        }
+    }
+
+    /// Starts a new stream to `port` inside a tunnel (CONNECT, SOCKS).
+    fn tunnel(&mut self, port: u16) {
+        self.server_port = port;
+        self.state = State::Detect;
+    }
+
+    fn http(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let State::Http(h) = &mut self.state else {
+            unreachable!("called in the HTTP state")
+        };
+        let window = &p[..p.len().min(MAX_HEAD)];
+        match *h {
+            Http::Head { first } => {
+                let blank = p.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+                if blank > 0 {
+                    return Some(blank);
+                }
+                match http::request_start_so_far(p)? {
+                    true => {}
+                    false if first => {
+                        self.state = State::Done;
+                        return Some(0);
+                    }
+                    false => {
+                        out(Found::Error(E_NOT_REQUEST));
+                        *h = Http::Resync { line_start: false };
+                        return Some(0);
+                    }
+                }
+                let Some(nl) = find_nl(window) else {
+                    return self.http_too_long(p, out);
+                };
+                // Decide on the request line alone, so that a stream that is not HTTP/1.x
+                // is given up without waiting for an empty line that may never come.
+                match http::request(&p[..=nl]) {
+                    Ok(Some(_)) => {}
+                    Ok(None) if first => {
+                        self.state = State::Done;
+                        return Some(0);
+                    }
+                    Ok(None) => {
+                        out(Found::Error(E_NOT_REQUEST));
+                        *h = Http::Resync { line_start: true };
+                        return Some(nl + 1);
+                    }
+                    Err(e) => {
+                        out(Found::Error(e));
+                        *h = Http::Resync { line_start: true };
+                        return Some(nl + 1);
+                    }
+                }
+                let Some(end) = head_end(window) else {
+                    return self.http_too_long(p, out);
+                };
+                let Ok(Some(req)) = http::request(&p[..end]) else {
+                    unreachable!("the request line was read above")
+                };
+                out(Found::Http(req));
+                if req.method == b"CONNECT" {
+                    let port = req.authority().map_or(0, authority_port);
+                    self.tunnel(port);
+                    return Some(end);
+                }
+                *h = match http::body(req.head) {
+                    Ok(http::Body::Length(0)) => Http::Head { first: false },
+                    Ok(http::Body::Length(n)) => Http::Body(n),
+                    Ok(http::Body::Chunked) => Http::ChunkSize,
+                    Err(e) => {
+                        out(Found::Error(e));
+                        Http::Resync { line_start: true }
+                    }
+                };
+                Some(end)
+            }
+            Http::Body(n) | Http::ChunkData(n) => {
+                let k = n.min(p.len() as u64);
+                let left = n - k;
+                *h = match (&*h, left) {
+                    (Http::Body(_), 0) => Http::Head { first: false },
+                    (Http::Body(_), _) => Http::Body(left),
+                    (_, 0) => Http::ChunkEnd,
+                    _ => Http::ChunkData(left),
+                };
+                Some(k as usize)
+            }
+            Http::ChunkSize => {
+                let Some(nl) = find_nl(window) else {
+                    return self.http_too_long(p, out);
+                };
+                match chunk_size(strip_cr(&p[..nl])) {
+                    Some(0) => *h = Http::Trailer,
+                    Some(n) => *h = Http::ChunkData(n),
+                    None => {
+                        out(Found::Error(E_CHUNK));
+                        *h = Http::Resync { line_start: true };
+                        return Some(0);
+                    }
+                }
+                Some(nl + 1)
+            }
+            Http::ChunkEnd => match p {
+                [b'\n', ..] => {
+                    *h = Http::ChunkSize;
+                    Some(1)
+                }
+                [b'\r'] => None,
+                [b'\r', b'\n', ..] => {
+                    *h = Http::ChunkSize;
+                    Some(2)
+                }
+                _ => {
+                    out(Found::Error(E_CHUNK));
+                    *h = Http::Resync { line_start: false };
+                    Some(0)
+                }
+            },
+            Http::Trailer => {
+                let Some(nl) = find_nl(window) else {
+                    return self.http_too_long(p, out);
+                };
+                if strip_cr(&p[..nl]).is_empty() {
+                    *h = Http::Head { first: false };
+                }
+                Some(nl + 1)
+            }
+            Http::Resync { line_start: true } => {
+                if http::request_start_so_far(p)? {
+                    *h = Http::Head { first: false };
+                } else {
+                    *h = Http::Resync { line_start: false };
+                }
+                Some(0)
+            }
+            Http::Resync { line_start: false } => match find_nl(p) {
+                Some(nl) => {
+                    *h = Http::Resync { line_start: true };
+                    Some(nl + 1)
+                }
+                None => Some(p.len()),
+            },
+        }
+    }
+
+    /// No line end (or no end of head) within [`MAX_HEAD`] bytes: wait while fewer are
+    /// buffered, else count the error and skip to the next line.
+    fn http_too_long(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        if p.len() < MAX_HEAD {
+            return None;
+        }
+        out(Found::Error(E_HEAD));
+        self.state = State::Http(Http::Resync { line_start: false });
+        Some(0)
+    }
+
+    fn tls(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let State::Tls(hello) = &mut self.state else {
+            unreachable!("called in the TLS state")
+        };
+        let h = p.get(..5)?;
+        if h[0] != tls::CONTENT_HANDSHAKE || h[1] != 3 {
+            out(Found::Error(tls::E_INTERRUPTED));
+            self.state = State::Done;
+            return Some(0);
+        }
+        let len = u16::from_be_bytes([h[3], h[4]]) as usize;
+        if len == 0 || len > tls::MAX_RECORD {
+            out(Found::Error(tls::E_RECORD));
+            self.state = State::Done;
+            return Some(0);
+        }
+        let fragment = p.get(5..5 + len)?;
+        hello.extend_from_slice(fragment);
+        if let [_, a, b, c, ..] = hello[..] {
+            let total = 4 + (usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c));
+            if total > MAX_HELLO {
+                out(Found::Error(E_HELLO));
+                self.state = State::Done;
+            } else if hello.len() >= total {
+                match tls::handshake_sni(&hello[..total]) {
+                    Ok(Some(name)) => out(Found::Host(Field::TlsSni, name)),
+                    Ok(None) => {}
+                    Err(e) => out(Found::Error(e)),
+                }
+                self.state = State::Done;
+            }
+        }
+        Some(5 + len)
+    }
+
+    fn dns(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let n = u16::from_be_bytes([*p.first()?, *p.get(1)?]) as usize;
+        if n < 12 {
+            out(Found::Error(E_DNS_LENGTH));
+            self.state = State::Done;
+            return Some(0);
+        }
+        out(Found::Dns(p.get(2..2 + n)?));
+        Some(2 + n)
+    }
+
+    fn smtp(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let State::Smtp(s) = &mut self.state else {
+            unreachable!("called in the SMTP state")
+        };
+        match *s {
+            Smtp::Command { line_start: false } | Smtp::Data { line_start: false } => {
+                let Some(nl) = find_nl(p) else {
+                    return Some(p.len());
+                };
+                *s = match s {
+                    Smtp::Command { .. } => Smtp::Command { line_start: true },
+                    _ => Smtp::Data { line_start: true },
+                };
+                Some(nl + 1)
+            }
+            Smtp::Command { line_start: true } => {
+                let Some(nl) = find_nl(&p[..p.len().min(MAX_SMTP_LINE)]) else {
+                    if p.len() < MAX_SMTP_LINE {
+                        return None;
+                    }
+                    out(Found::Error(E_SMTP_LINE));
+                    *s = Smtp::Command { line_start: false };
+                    return Some(0);
+                };
+                let line = strip_cr(&p[..nl]);
+                match smtp::command_envelope(line) {
+                    Ok(Some(smtp::Envelope::MailFrom(a))) => {
+                        out(Found::Mail(Field::SmtpMailFrom, a))
+                    }
+                    Ok(Some(smtp::Envelope::RcptTo(a))) => out(Found::Mail(Field::SmtpRcptTo, a)),
+                    Ok(None) => {}
+                    Err(e) => out(Found::Error(e)),
+                }
+                let (v, args) = verb(line);
+                if v.eq_ignore_ascii_case(b"DATA") {
+                    *s = Smtp::Data { line_start: true };
+                } else if v.eq_ignore_ascii_case(b"BDAT") {
+                    match bdat_size(args) {
+                        Some(n) => *s = Smtp::Bdat(n),
+                        None => out(Found::Error(E_BDAT)),
+                    }
+                } else if v.eq_ignore_ascii_case(b"STARTTLS") {
+                    self.state = State::Done;
+                }
+                Some(nl + 1)
+            }
+            Smtp::Data { line_start: true } => match find_nl(p) {
+                Some(nl) => {
+                    if strip_cr(&p[..nl]) == b"." {
+                        *s = Smtp::Command { line_start: true };
+                    }
+                    Some(nl + 1)
+                }
+                // `.` or `.\r` may still become the end of the text.
+                None if matches!(p, b"." | b".\r") => None,
+                None => {
+                    *s = Smtp::Data { line_start: false };
+                    Some(p.len())
+                }
+            },
+            Smtp::Bdat(n) => {
+                let k = n.min(p.len() as u64);
+                *s = if n == k {
+                    Smtp::Command { line_start: true }
+                } else {
+                    Smtp::Bdat(n - k)
+                };
+                Some(k as usize)
+            }
+        }
+    }
+
+    /// The NUL-terminated string at `p[at..]` (at most 255 bytes): `Ok(Some(end))` with the
+    /// NUL's index, `Ok(None)` to wait, `Err` when there is none within the limit.
+    fn nul_string(p: &[u8], at: usize) -> Result<Option<usize>, ()> {
+        let window = p.get(at..p.len().min(at + 256)).unwrap_or_default();
+        match memchr::memchr(0, window) {
+            Some(i) => Ok(Some(at + i)),
+            None if p.len() >= at + 256 => Err(()),
+            None => Ok(None),
+        }
+    }
+
+    fn socks4(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let fail = |this: &mut Self, out: &mut dyn FnMut(Found<'_>)| {
+            out(Found::Error(E_SOCKS4));
+            this.state = State::Done;
+            Some(0)
+        };
+        if p.len() < 9 {
+            return None;
+        }
+        let port = u16::from_be_bytes([p[2], p[3]]);
+        let ip = Ipv4Addr::new(p[4], p[5], p[6], p[7]);
+        let Ok(user_end) = Self::nul_string(p, 8) else {
+            return fail(self, out);
+        };
+        let user_end = user_end?;
+        let mut end = user_end + 1;
+        // SOCKS4a: 0.0.0.x (x ≠ 0) says a domain follows the user id.
+        if matches!(ip.octets(), [0, 0, 0, x] if x != 0) {
+            let Ok(name_end) = Self::nul_string(p, end) else {
+                return fail(self, out);
+            };
+            let name_end = name_end?;
+            if name_end == end {
+                return fail(self, out);
+            }
+            out(Found::Host(Field::ProxyTarget, &p[end..name_end]));
+            end = name_end + 1;
+        } else {
+            out(Found::Addr(Field::ProxyTarget, IpAddr::V4(ip)));
+        }
+        self.tunnel(port);
+        Some(end)
+    }
+
+    fn socks5(&mut self, p: &[u8], auth: bool, out: &mut dyn FnMut(Found<'_>)) -> Step {
+        match p[0] {
+            // RFC 1929: 01 ulen user plen password.
+            1 if auth => {
+                let ulen = *p.get(1)? as usize;
+                let plen = *p.get(2 + ulen)? as usize;
+                let end = 3 + ulen + plen;
+                if p.len() < end {
+                    return None;
+                }
+                self.state = State::Socks5 { auth: false };
+                Some(end)
+            }
+            5 => {
+                let h = p.get(..4)?;
+                let (cmd, atyp) = (h[1], h[3]);
+                if !matches!(cmd, 1..=3) || h[2] != 0 {
+                    return self.socks5_bad(out);
+                }
+                let (addr_end, target) = match atyp {
+                    1 => (8, None),
+                    3 => {
+                        let n = *p.get(4)? as usize;
+                        if n == 0 {
+                            return self.socks5_bad(out);
+                        }
+                        (5 + n, Some(5))
+                    }
+                    4 => (20, None),
+                    _ => return self.socks5_bad(out),
+                };
+                let end = addr_end + 2;
+                if p.len() < end {
+                    return None;
+                }
+                let port = u16::from_be_bytes([p[addr_end], p[addr_end + 1]]);
+                if cmd == 3 {
+                    // UDP ASSOCIATE: the address is the client's own; no TCP payload follows.
+                    self.state = State::Done;
+                    return Some(end);
+                }
+                match (atyp, target) {
+                    (_, Some(at)) => out(Found::Host(Field::ProxyTarget, &p[at..addr_end])),
+                    (1, _) => {
+                        let a: [u8; 4] = p[4..8].try_into().expect("four bytes");
+                        out(Found::Addr(Field::ProxyTarget, IpAddr::V4(a.into())));
+                    }
+                    _ => {
+                        let a: [u8; 16] = p[4..20].try_into().expect("sixteen bytes");
+                        out(Found::Addr(
+                            Field::ProxyTarget,
+                            IpAddr::V6(Ipv6Addr::from(a)),
+                        ));
+                    }
+                }
+                self.tunnel(port);
+                Some(end)
+            }
+            _ => self.socks5_bad(out),
+        }
+    }
+
+    fn socks5_bad(&mut self, out: &mut dyn FnMut(Found<'_>)) -> Step {
+        out(Found::Error(E_SOCKS5));
+        self.state = State::Done;
+        Some(0)
+    }
+}
