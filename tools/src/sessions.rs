@@ -591,7 +591,6 @@ impl Generator {
         let mut open: Vec<Option<Flow>> = Vec::new();
         let mut free: Vec<usize> = Vec::new();
         let mut queue: BinaryHeap<Reverse<(u64, u64, usize)>> = BinaryHeap::new();
-        let mut ids = vec![0u64; 0];
         let mut pending = 0u64;
         let mut now = T0_US;
         let mut opening = true;
@@ -620,12 +619,10 @@ impl Generator {
                 pending += flow.pending;
                 let slot = free.pop().unwrap_or_else(|| {
                     open.push(None);
-                    ids.push(0);
                     open.len() - 1
                 });
                 queue.push(Reverse((flow.at_us, id, slot)));
                 open[slot] = Some(flow);
-                ids[slot] = id;
             }
             let Some(Reverse((at, id, slot))) = queue.pop() else {
                 break;
