@@ -246,6 +246,7 @@ struct Carried {
     sni: Vec<String>,
     http_host: Vec<String>,
     http_uri: Vec<String>,
+    http_url: Vec<String>,
     http_user_agent: Vec<String>,
     smtp_helo: Vec<String>,
     mail_from: Vec<String>,
@@ -883,6 +884,7 @@ impl Generator {
                 "sni": carried.sni,
                 "http_host": carried.http_host,
                 "http_uri": carried.http_uri,
+                "http_url": carried.http_url,
                 "http_user_agent": carried.http_user_agent,
                 "smtp_helo": carried.smtp_helo,
                 "mail_from": carried.mail_from,
@@ -980,6 +982,7 @@ fn http_dialogue(b: &mut TcpBuilder, v: &Values, cfg: &Config, carried: &mut Car
                 .as_bytes(),
             );
         }
+        carried.http_url.push(format!("http://{host}{uri}"));
         carried.http_uri.push(uri);
         let think = if i == 0 {
             b.r.gen_range(20..300)

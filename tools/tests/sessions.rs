@@ -428,6 +428,13 @@ fn extract(app: &str, c: &[u8], s: &[u8]) -> HashMap<&'static str, Vec<String>> 
                 let mut lines = head.split("\r\n");
                 let uri = lines.next().unwrap().split(' ').nth(1).unwrap();
                 got.entry("http_uri").or_default().push(uri.to_string());
+                let host = head
+                    .split("\r\n")
+                    .find_map(|l| l.strip_prefix("Host: "))
+                    .unwrap();
+                got.entry("http_url")
+                    .or_default()
+                    .push(format!("http://{host}{uri}"));
                 let mut body = 0;
                 for l in lines {
                     if let Some(h) = l.strip_prefix("Host: ") {

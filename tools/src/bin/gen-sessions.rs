@@ -16,6 +16,14 @@
 //! is the share of draws (names, URIs, User-Agents, addresses) taken from the lists, so a set
 //! compiled from them finds hits on about that share. `--bytes` takes K, M, G suffixes
 //! (binary); the capture ends at about that size, every session complete.
+//!
+//! `--truth` writes one JSON object a line, in flow order: `flow`, `app` (http, tls, dns,
+//! dns-tcp, smtp), `proto`, `src` `sport` `dst` `dport` (the inner flow), `vlan`, `tunnel`
+//! (`type`, `outer_src`, `outer_dst`, for VXLAN `vni` and `outer_sport`; or null), `start_us`,
+//! `end` (fin, rst, none), `tcp_timestamps`, `split_heads`, `reordered`, `retransmitted`,
+//! `client_bytes` and `server_bytes` with their FNV-1a 64 digests, and `values` (`dns`, `sni`,
+//! `http_host`, `http_uri`, `http_url`, `http_user_agent`, `smtp_helo`, `mail_from`, `rcpt_to`,
+//! `addresses` answered in DNS).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
