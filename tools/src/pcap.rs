@@ -519,3 +519,189 @@ pub fn vlan_scenario() -> Vec<(u64, Vec<u8>, &'static str)> {
         })
         .collect()
 }
+
+/// Appends a big-endian length of `width` bytes, filled in after `body` has written what it
+/// counts.
+fn with_len(out: &mut Vec<u8>, width: usize, body: impl FnOnce(&mut Vec<u8>)) {
+    let at = out.len();
+    out.resize(at + width, 0);
+    body(out);
+    let len = (out.len() - at - width) as u32;
+    out[at..at + width].copy_from_slice(&len.to_be_bytes()[4 - width..]);
+}
+
+/// An extension: type, then its body behind a 2-byte length.
+fn extension(out: &mut Vec<u8>, kind: u16, body: impl FnOnce(&mut Vec<u8>)) {
+    out.extend_from_slice(&kind.to_be_bytes());
+    with_len(out, 2, body);
+}
+
+/// TLS group code point of the hybrid post-quantum key exchange X25519MLKEM768.
+pub const X25519_MLKEM768: u16 = 0x11ec;
+/// Bytes of an ML-KEM-768 encapsulation key (the client's share, before the X25519 part).
+pub const MLKEM768_KEY_LEN: usize = 1184;
+/// Bytes of an ML-KEM-768 ciphertext (the server's share, before the X25519 part).
+pub const MLKEM768_CIPHERTEXT_LEN: usize = 1088;
+
+/// The varying parts of a browser-like ClientHello.
+pub struct ClientHelloParts<'a> {
+    /// The server_name extension's host name.
+    pub sni: &'a str,
+    /// Whether to offer X25519MLKEM768 (a 1216-byte key share) besides X25519.
+    pub post_quantum: bool,
+    /// Random bytes for the hello random, session id, key shares and the ECH GREASE extension:
+    /// at least [`CLIENT_HELLO_ENTROPY`] bytes.
+    pub entropy: &'a [u8],
+}
+
+/// Random bytes a [`ClientHelloParts`] needs.
+pub const CLIENT_HELLO_ENTROPY: usize = 32 + 32 + 32 + MLKEM768_KEY_LEN + 32 + 176;
+
+/// Appends a TLS record holding a ClientHello as a current browser sends it (TLS 1.3 with 1.2
+/// fallback, 15 cipher suites, SNI, ALPN, key shares, an ECH GREASE extension, padded to 512
+/// bytes like BoringSSL). With `post_quantum` the X25519MLKEM768 share makes it about 1.7 KB,
+/// more than one segment at MSS 1460.
+pub fn tls_client_hello_browser(out: &mut Vec<u8>, parts: &ClientHelloParts) {
+    let e = parts.entropy;
+    let (random, rest) = e.split_at(32);
+    let (session_id, rest) = rest.split_at(32);
+    let (x25519, rest) = rest.split_at(32);
+    let (mlkem, rest) = rest.split_at(MLKEM768_KEY_LEN);
+    let (ech_enc, ech_payload) = rest.split_at(32);
+    out.extend_from_slice(&[22, 3, 1]);
+    with_len(out, 2, |out| {
+        out.push(1); // client_hello
+        let hs_start = out.len();
+        with_len(out, 3, |out| {
+            out.extend_from_slice(&[3, 3]);
+            out.extend_from_slice(random);
+            out.push(32);
+            out.extend_from_slice(session_id);
+            with_len(out, 2, |out| {
+                for suite in [
+                    0x1301u16, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
+                    0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+                ] {
+                    out.extend_from_slice(&suite.to_be_bytes());
+                }
+            });
+            out.extend_from_slice(&[1, 0]); // null compression
+            with_len(out, 2, |out| {
+                let name = parts.sni.as_bytes();
+                extension(out, 0x0000, |out| {
+                    with_len(out, 2, |out| {
+                        out.push(0);
+                        with_len(out, 2, |out| out.extend_from_slice(name));
+                    })
+                });
+                extension(out, 0x0017, |_| {}); // extended_master_secret
+                extension(out, 0xff01, |out| out.push(0)); // renegotiation_info
+                extension(out, 0x000a, |out| {
+                    with_len(out, 2, |out| {
+                        if parts.post_quantum {
+                            out.extend_from_slice(&X25519_MLKEM768.to_be_bytes());
+                        }
+                        out.extend_from_slice(&[0, 0x1d, 0, 0x17, 0, 0x18]);
+                    })
+                });
+                extension(out, 0x000b, |out| out.extend_from_slice(&[1, 0]));
+                extension(out, 0x0023, |_| {}); // session_ticket
+                extension(out, 0x0010, |out| {
+                    with_len(out, 2, |out| {
+                        out.extend_from_slice(b"\x02h2\x08http/1.1");
+                    })
+                });
+                extension(out, 0x0005, |out| out.extend_from_slice(&[1, 0, 0, 0, 0]));
+                extension(out, 0x000d, |out| {
+                    with_len(out, 2, |out| {
+                        for alg in [
+                            0x0403u16, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+                        ] {
+                            out.extend_from_slice(&alg.to_be_bytes());
+                        }
+                    })
+                });
+                extension(out, 0x0012, |_| {}); // signed_certificate_timestamp
+                extension(out, 0x0033, |out| {
+                    with_len(out, 2, |out| {
+                        if parts.post_quantum {
+                            out.extend_from_slice(&X25519_MLKEM768.to_be_bytes());
+                            with_len(out, 2, |out| {
+                                out.extend_from_slice(mlkem);
+                                out.extend_from_slice(x25519);
+                            });
+                        }
+                        out.extend_from_slice(&[0, 0x1d, 0, 32]);
+                        out.extend_from_slice(x25519);
+                    })
+                });
+                extension(out, 0x002d, |out| out.extend_from_slice(&[1, 1]));
+                extension(out, 0x002b, |out| {
+                    out.extend_from_slice(&[4, 3, 4, 3, 3]);
+                });
+                extension(out, 0x001b, |out| out.extend_from_slice(&[2, 0, 2]));
+                // ECH GREASE, as Chrome sends it: outer type, HPKE suite, config id, enc,
+                // payload.
+                extension(out, 0xfe0d, |out| {
+                    out.extend_from_slice(&[0, 0, 1, 0, 1, ech_enc[0], 0, 32]);
+                    out.extend_from_slice(ech_enc);
+                    with_len(out, 2, |out| out.extend_from_slice(&ech_payload[..176]));
+                });
+                // BoringSSL pads a hello of 256..511 bytes to 512 (some middleboxes choke).
+                let hs_len = out.len() - hs_start + 1; // with the type byte
+                if (256..512).contains(&hs_len) {
+                    let pad = (512 - hs_len).saturating_sub(4);
+                    extension(out, 0x0015, |out| out.resize(out.len() + pad, 0));
+                }
+            });
+        });
+    });
+}
+
+/// Appends a TLS 1.3 server's first flight in the clear: a ServerHello (echoing
+/// `session_id`, choosing TLS_AES_128_GCM_SHA256 and X25519MLKEM768 or X25519) and a
+/// ChangeCipherSpec record. `entropy` gives the random and the key share: at least
+/// 32 + 1088 + 32 bytes.
+pub fn tls_server_hello(out: &mut Vec<u8>, session_id: &[u8], post_quantum: bool, entropy: &[u8]) {
+    let (random, share) = entropy.split_at(32);
+    out.extend_from_slice(&[22, 3, 3]);
+    with_len(out, 2, |out| {
+        out.push(2); // server_hello
+        with_len(out, 3, |out| {
+            out.extend_from_slice(&[3, 3]);
+            out.extend_from_slice(random);
+            out.push(session_id.len() as u8);
+            out.extend_from_slice(session_id);
+            out.extend_from_slice(&[0x13, 0x01, 0]);
+            with_len(out, 2, |out| {
+                extension(out, 0x002b, |out| out.extend_from_slice(&[3, 4]));
+                extension(out, 0x0033, |out| {
+                    let (group, len) = if post_quantum {
+                        (X25519_MLKEM768, MLKEM768_CIPHERTEXT_LEN + 32)
+                    } else {
+                        (0x001d, 32)
+                    };
+                    out.extend_from_slice(&group.to_be_bytes());
+                    with_len(out, 2, |out| out.extend_from_slice(&share[..len]));
+                });
+            });
+        });
+    });
+    out.extend_from_slice(&[20, 3, 3, 0, 1, 1]);
+}
+
+/// Appends TLS application_data records carrying `len` bytes of ciphertext from `fill`
+/// (records of at most 16 KiB plus the 17-byte AEAD overhead, as TLS 1.3 sends them).
+pub fn tls_application_data(
+    out: &mut Vec<u8>,
+    mut len: usize,
+    mut fill: impl FnMut(&mut Vec<u8>, usize),
+) {
+    while len > 0 {
+        let n = len.min(16_384 + 17);
+        out.extend_from_slice(&[23, 3, 3]);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+        fill(out, n);
+        len -= n;
+    }
+}
