@@ -188,7 +188,11 @@ pub fn body(head: &[u8]) -> Result<Body, &'static str> {
         let value = trim(&line[colon + 1..]);
         if name.eq_ignore_ascii_case(b"transfer-encoding") {
             // The last coding of the last header line is what frames the body.
-            let last = value.rsplit(|&b| b == b',').next().map(trim).unwrap_or_default();
+            let last = value
+                .rsplit(|&b| b == b',')
+                .next()
+                .map(trim)
+                .unwrap_or_default();
             chunked = Some(last.eq_ignore_ascii_case(b"chunked"));
         } else if name.eq_ignore_ascii_case(b"content-length") {
             // `Content-Length: 5, 5` (a list of one value repeated) is allowed (§8.6).

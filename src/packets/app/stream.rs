@@ -169,7 +169,9 @@ enum State {
 #[derive(Debug)]
 enum Http {
     /// Expecting a request head; `first`: the first of the stream (not HTTP/1.x ends it).
-    Head { first: bool },
+    Head {
+        first: bool,
+    },
     Body(u64),
     ChunkSize,
     ChunkData(u64),
@@ -177,7 +179,9 @@ enum Http {
     ChunkEnd,
     Trailer,
     /// Skipping to the next line that starts a request.
-    Resync { line_start: bool },
+    Resync {
+        line_start: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -227,8 +231,7 @@ fn authority_port(a: &[u8]) -> u16 {
 /// A chunk-size line (without line end): hex digits, then nothing, spaces or `;ext`.
 fn chunk_size(line: &[u8]) -> Option<u64> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 || digits > 16 || !matches!(line.get(digits), None | Some(b';' | b' ' | b'\t'))
-    {
+    if digits == 0 || digits > 16 || !matches!(line.get(digits), None | Some(b';' | b' ' | b'\t')) {
         return None;
     }
     line[..digits].iter().try_fold(0u64, |n, &d| {
@@ -242,8 +245,7 @@ fn bdat_size(args: &[u8]) -> Option<u64> {
     let mut words = args.split(|&b| b == b' ').filter(|w| !w.is_empty());
     let n = words.next()?;
     let last = words.next();
-    if n.is_empty() || n.len() > 19 || !n.iter().all(u8::is_ascii_digit) || words.next().is_some()
-    {
+    if n.is_empty() || n.len() > 19 || !n.iter().all(u8::is_ascii_digit) || words.next().is_some() {
         return None;
     }
     if last.is_some_and(|l| !l.eq_ignore_ascii_case(b"LAST")) {
@@ -627,7 +629,9 @@ impl StreamParser {
                 };
                 let line = strip_cr(&p[..nl]);
                 match smtp::command_envelope(line) {
-                    Ok(Some(smtp::Envelope::MailFrom(a))) => out(Found::Mail(Field::SmtpMailFrom, a)),
+                    Ok(Some(smtp::Envelope::MailFrom(a))) => {
+                        out(Found::Mail(Field::SmtpMailFrom, a))
+                    }
                     Ok(Some(smtp::Envelope::RcptTo(a))) => out(Found::Mail(Field::SmtpRcptTo, a)),
                     Ok(None) => {}
                     Err(e) => out(Found::Error(e)),
@@ -765,7 +769,10 @@ impl StreamParser {
                     }
                     _ => {
                         let a: [u8; 16] = p[4..20].try_into().expect("sixteen bytes");
-                        out(Found::Addr(Field::ProxyTarget, IpAddr::V6(Ipv6Addr::from(a))));
+                        out(Found::Addr(
+                            Field::ProxyTarget,
+                            IpAddr::V6(Ipv6Addr::from(a)),
+                        ));
                     }
                 }
                 self.tunnel(port);
