@@ -1,11 +1,32 @@
 //! The application-layer extractors (DNS, TLS ClientHello, HTTP request, SMTP envelope) on
 //! arbitrary bytes: never panic, and every slice handed out lies in the input (or, for DNS
-//! names, in the caller's `NameBuf`).
+//! names, in the caller's `NameBuf`). The stream parser, on the same bytes split in two at an
+//! offset the first bytes choose, reports exactly what it reports on the unsplit stream, and
+//! never leaves more than `max_buffer` bytes unconsumed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use trawl::testing::app::dns::{self, DnsItem, NameBuf};
+use trawl::testing::app::stream::{Found, StreamParser};
 use trawl::testing::app::{http, smtp, tls};
+
+/// What the stream parser reports on `chunks`, fed as the reassembler feeds it.
+fn stream(from_client: bool, port: u16, chunks: &[&[u8]]) -> Vec<String> {
+    let mut p = StreamParser::new(from_client, port);
+    let mut buf = Vec::new();
+    let mut seen = Vec::new();
+    for c in chunks {
+        if p.done() {
+            break;
+        }
+        buf.extend_from_slice(c);
+        let n = p.parse(&buf, &mut |f: Found| seen.push(format!("{f:?}")));
+        assert!(n <= buf.len());
+        buf.drain(..n);
+        assert!(p.done() || buf.len() < p.max_buffer());
+    }
+    seen
+}
 
 fn inside(part: &[u8], start: usize, len: usize) -> bool {
     let p = part.as_ptr() as usize;
@@ -47,4 +68,12 @@ fuzz_target!(|data: &[u8]| {
         let (smtp::Envelope::MailFrom(a) | smtp::Envelope::RcptTo(a)) = e;
         assert!(inside(a, d0, dl) && !a.is_empty());
     });
+    // Stream: byte 0 picks the port and direction, bytes 1-2 the cut.
+    if let [sel, a, b, rest @ ..] = data {
+        let ports = [80, 443, 25, 53, 1080];
+        let (client, port) = (sel & 0x80 == 0, ports[usize::from(sel & 0x7F) % ports.len()]);
+        let at = usize::from(u16::from_be_bytes([*a, *b])) % (rest.len() + 1);
+        let (x, y) = rest.split_at(at);
+        assert_eq!(stream(client, port, &[x, y]), stream(client, port, &[rest]));
+    }
 });

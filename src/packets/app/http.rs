@@ -4,7 +4,10 @@
 //!   slices borrowed from the payload.
 //! * [`full_url`] — the request's URL (`http://host[:port]/uri`) into a reused buffer.
 //! * [`Request::authority`], [`strip_port`] — the host a request is for, for name matching.
-//! * [`is_request_start`] — a cheap check of the first bytes.
+//! * [`is_request_start`] — a cheap check of the first bytes; [`request_start_so_far`] the same
+//!   on bytes that may still grow (for the stream parser).
+//! * [`body`] — how the body after a head is delimited (`Content-Length`, chunked), so that the
+//!   stream parser ([`super::stream`]) can step over it to the next request.
 //!
 //! # Rules
 //!

@@ -3,6 +3,8 @@
 //!
 //! * [`envelope`] — hands each address to a callback as an [`Envelope`], borrowed from the
 //!   payload.
+//! * [`command_envelope`] — the same for one complete command line, for the stream parser
+//!   ([`super::stream`]), which knows where commands end and message text begins.
 //!
 //! # Rules
 //!

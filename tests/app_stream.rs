@@ -1,0 +1,639 @@
+//! The stream parser (`app::stream`) fed as the TCP reassembler feeds it: for each protocol a
+//! stream of several messages gives the observations of the messages parsed one by one; any
+//! segmentation gives the observations of the whole stream (property, and every two-chunk cut
+//! of an HTTP head and of a post-quantum ClientHello); hostile streams stay within
+//! `max_buffer` and never panic.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use trawl::testing::app::stream::{self, Found, StreamParser};
+use trawl::testing::app::{dns, http, smtp, tls};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/payloads")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn s(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn render_request(r: &http::Request) -> String {
+    format!(
+        "R {} {} {} host={:?} ua={:?} auth={:?} head={}",
+        s(r.method),
+        s(r.uri),
+        s(r.version),
+        r.host.map(s),
+        r.user_agent.map(s),
+        r.authority().map(s),
+        s(r.head)
+    )
+}
+
+/// A DNS message's items, as `D Q name`, `D N name`, `D A addr`, then its outcome.
+fn render_dns(msg: &[u8]) -> String {
+    let mut nb = dns::NameBuf::new();
+    let mut v = Vec::new();
+    let r = dns::parse(msg, &mut nb, |it| {
+        v.push(match it {
+            dns::DnsItem::Question(n) => format!("Q {}", s(n)),
+            dns::DnsItem::AnswerName(n) => format!("N {}", s(n)),
+            dns::DnsItem::AnswerAddr(a) => format!("A {a}"),
+        })
+    });
+    format!("D {v:?} {:?}", r.map(|sum| sum.id))
+}
+
+fn render(f: Found) -> String {
+    match f {
+        Found::Host(field, h) => format!("H {} {}", field.ecs(), s(h)),
+        Found::Addr(field, a) => format!("A {} {a}", field.ecs()),
+        Found::Http(r) => render_request(&r),
+        Found::Dns(m) => render_dns(m),
+        Found::Mail(field, a) => format!("M {} {}", field.ecs(), s(a)),
+        Found::Error(e) => format!("E {e}"),
+    }
+}
+
+/// What a parser reports, fed as the reassembler feeds it: each chunk appended to the
+/// unconsumed rest, `parse` called, the consumed prefix dropped; no more buffering once done.
+/// Checks the buffering bound after every call.
+fn feed(from_client: bool, port: u16, chunks: &[&[u8]]) -> (Vec<String>, bool) {
+    let mut p = StreamParser::new(from_client, port);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut seen = Vec::new();
+    for c in chunks {
+        if p.done() {
+            break;
+        }
+        buf.extend_from_slice(c);
+        let n = p.parse(&buf, &mut |f| seen.push(render(f)));
+        assert!(n <= buf.len());
+        buf.drain(..n);
+        assert!(
+            p.done() || buf.len() < p.max_buffer(),
+            "{} bytes left, max_buffer {}",
+            buf.len(),
+            p.max_buffer()
+        );
+    }
+    (seen, p.done())
+}
+
+fn whole(from_client: bool, port: u16, data: &[u8]) -> Vec<String> {
+    feed(from_client, port, &[data]).0
+}
+
+/// `data` cut at the given offsets (sorted, deduplicated, clamped).
+fn cut<'a>(data: &'a [u8], offsets: &[usize]) -> Vec<&'a [u8]> {
+    let mut o: Vec<usize> = offsets.iter().map(|&x| x % (data.len() + 1)).collect();
+    o.sort_unstable();
+    o.dedup();
+    let mut out = Vec::new();
+    let mut at = 0;
+    for x in o {
+        out.push(&data[at..x]);
+        at = x;
+    }
+    out.push(&data[at..]);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams
+
+fn get(host: &str, uri: &str) -> Vec<u8> {
+    format!("GET {uri} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\n\r\n").into_bytes()
+}
+
+/// Keep-alive and pipelined requests with every body framing, the heads as sent.
+fn http_stream() -> (Vec<u8>, Vec<Vec<u8>>) {
+    // A body that looks like a request is skipped, not read.
+    let fake = b"GET /fake HTTP/1.1\r\nHost: fake\r\n\r\n\r\n";
+    let chunk2 = b"GET /fake HTTP/1.1\r\n\r\nabcd";
+    let heads: Vec<Vec<u8>> = vec![
+        get("a.example", "/one"),
+        format!(
+            "POST /form HTTP/1.1\r\nHost: b.example\r\nContent-Length: {}\r\n\r\n",
+            fake.len()
+        )
+        .into_bytes(),
+        b"POST /up HTTP/1.1\nHost: c.example\nTransfer-Encoding: gzip, chunked\n\n".to_vec(),
+        fixture("http-get-basicauth.bin"),
+        b"PUT /x HTTP/1.0\r\nHost: d.example\r\ncontent-length: 5, 5\r\n\r\n".to_vec(),
+        get("e.example:8080", "http://f.example/proxy"),
+    ];
+    let mut chunked = b"5;ext=1\r\nGET /\r\n".to_vec();
+    chunked.extend_from_slice(format!("{:X}\r\n", chunk2.len()).as_bytes());
+    chunked.extend_from_slice(chunk2);
+    chunked.extend_from_slice(b"\n0\r\nX-Trailer: t\r\n\r\n");
+    let bodies: Vec<&[u8]> = vec![
+        b"",
+        fake,
+        &chunked,
+        b"",
+        b"hello\r\n\r\n", // and empty lines between requests
+        b"",
+    ];
+    let mut stream = Vec::new();
+    for (h, b) in heads.iter().zip(&bodies) {
+        stream.extend_from_slice(h);
+        stream.extend_from_slice(b);
+    }
+    (stream, heads)
+}
+
+fn client_hello_pq() -> Vec<u8> {
+    fixture("tls-clienthello-two-segments.bin")
+}
+
+/// The handshake message of a single-record ClientHello cut into records of the given sizes.
+fn reframe(record: &[u8], sizes: &[usize]) -> Vec<u8> {
+    let hs = &record[5..];
+    let mut out = Vec::new();
+    let mut at = 0;
+    for &n in sizes
+        .iter()
+        .chain(std::iter::once(&(hs.len() - sizes.iter().sum::<usize>())))
+    {
+        out.extend_from_slice(&[22, 3, 1]);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+        out.extend_from_slice(&hs[at..at + n]);
+        at += n;
+    }
+    out
+}
+
+fn dns_query(id: u16, name: &str) -> Vec<u8> {
+    let mut m = id.to_be_bytes().to_vec();
+    m.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for l in name.split('.') {
+        m.push(l.len() as u8);
+        m.extend_from_slice(l.as_bytes());
+    }
+    m.extend_from_slice(&[0, 0, 1, 0, 1]);
+    m
+}
+
+fn framed(msgs: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in msgs {
+        out.extend_from_slice(&(m.len() as u16).to_be_bytes());
+        out.extend_from_slice(m);
+    }
+    out
+}
+
+fn smtp_stream() -> Vec<u8> {
+    let mut v = b"EHLO client.example\r\n".to_vec();
+    v.extend_from_slice(&fixture("smtp-pipelined-envelope.bin")); // ends with DATA
+    v.extend_from_slice(
+        b"Subject: x\r\n\r\nMAIL FROM:<text@fake>\r\n..\r\n.not-the-end\r\n.\r\n\
+          MAIL FROM:<second@example.org>\r\nrcpt to: <r2@example.org>\r\n\
+          BDAT 24\r\nRCPT TO:<in-bdat@fake>\r\n\
+          BDAT 0 LAST\r\nRCPT TO:<>\r\nMAIL FROM:<third@example.org>\nSTARTTLS\r\n\
+          MAIL FROM:<after-tls@fake>\r\n",
+    );
+    v
+}
+
+fn socks5(atyp_addr: &[u8], port: u16, auth: bool, inner: &[u8]) -> Vec<u8> {
+    let mut v = if auth {
+        b"\x05\x02\x00\x02\x01\x04user\x04pass".to_vec()
+    } else {
+        b"\x05\x01\x00".to_vec()
+    };
+    v.extend_from_slice(&[5, 1, 0]);
+    v.extend_from_slice(atyp_addr);
+    v.extend_from_slice(&port.to_be_bytes());
+    v.extend_from_slice(inner);
+    v
+}
+
+/// Every stream of the tests, with its port: (name, from_client, port, bytes).
+fn streams() -> Vec<(&'static str, bool, u16, Vec<u8>)> {
+    let pq = client_hello_pq();
+    let mut connect =
+        b"CONNECT tunnel.example:443 HTTP/1.1\r\nHost: tunnel.example:443\r\n\r\n".to_vec();
+    connect.extend_from_slice(&reframe(&pq, &[700]));
+    let mut socks4a = b"\x04\x01\x00\x50\x00\x00\x00\x01user\x00s4a.example\x00".to_vec();
+    socks4a.extend_from_slice(&get("s4a.example", "/"));
+    let mut socks4 = b"\x04\x01\x00\x19\xc0\x00\x02\x07\x00".to_vec();
+    socks4.extend_from_slice(b"MAIL FROM:<via-socks@example.org>\r\n"); // port 25: SMTP
+    vec![
+        ("http", true, 80, http_stream().0),
+        ("tls one record", true, 443, pq.clone()),
+        ("tls two records", true, 443, reframe(&pq, &[1000])),
+        ("tls three records", true, 443, reframe(&pq, &[3, 1700])),
+        (
+            "dns queries",
+            true,
+            53,
+            framed(&[dns_query(1, "a.example"), dns_query(2, "b.example")]),
+        ),
+        ("dns response", false, 53, fixture("dns-tcp-response.bin")),
+        ("smtp", true, 587, smtp_stream()),
+        ("connect", true, 3128, connect),
+        ("socks4a", true, 1080, socks4a),
+        ("socks4", true, 1080, socks4),
+        (
+            "socks5 domain + auth",
+            true,
+            1080,
+            socks5(b"\x03\x0as5.example", 443, true, &pq),
+        ),
+        (
+            "socks5 v4",
+            true,
+            9050,
+            socks5(b"\x01\xc6\x33\x64\x01", 80, false, &get("x.example", "/")),
+        ),
+        (
+            "socks5 v6",
+            true,
+            9050,
+            socks5(
+                &[&[4u8][..], &[0x20, 1, 0xd, 0xb8], &[0; 11], &[1]].concat(),
+                53,
+                true,
+                &framed(&[dns_query(9, "in.socks")]),
+            ),
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole streams against the messages one by one
+
+#[test]
+fn http_every_request_of_a_connection() {
+    let (stream, heads) = http_stream();
+    let want: Vec<String> = heads
+        .iter()
+        .map(|h| render_request(&http::request(h).unwrap().unwrap()))
+        .collect();
+    assert_eq!(whole(true, 80, &stream), want);
+    assert_eq!(want.len(), 6);
+    // A request without a target is counted; the next one is read.
+    let mut bad = b"GET  HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    bad.extend_from_slice(&get("after.example", "/"));
+    assert_eq!(
+        whole(true, 80, &bad),
+        [
+            format!("E {}", http::E_TARGET),
+            render_request(&http::request(&get("after.example", "/")).unwrap().unwrap())
+        ]
+    );
+    // Not HTTP/1.x: the direction is given up.
+    let (seen, done) = feed(true, 80, &[b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"]);
+    assert!(seen.is_empty() && done);
+    // A bad framing is counted, then the next request line is found.
+    let mut te = b"POST / HTTP/1.1\r\nHost: y\r\nTransfer-Encoding: gzip\r\n\r\nzzz\r\n".to_vec();
+    te.extend_from_slice(&get("z.example", "/"));
+    let seen = whole(true, 80, &te);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(seen[1], format!("E {}", http::E_TRANSFER_ENCODING));
+    assert!(seen[2].contains("z.example"));
+}
+
+#[test]
+fn tls_client_hello_across_records() {
+    let pq = client_hello_pq();
+    let want = format!(
+        "H tls.client.server_name {}",
+        s(tls::client_hello_sni(&pq).unwrap().unwrap())
+    );
+    let name_at = pq
+        .windows(19)
+        .position(|w| w == b"clients2.google.com")
+        .unwrap()
+        - 5;
+    for rec in [
+        pq.clone(),
+        reframe(&pq, &[1000]),
+        reframe(&pq, &[1, 2, 3, 1000]),
+        reframe(&pq, &[name_at - 2]),
+    ] {
+        let (seen, done) = feed(true, 443, &[&rec]);
+        assert_eq!(seen, std::slice::from_ref(&want));
+        assert!(done);
+    }
+    // Where the single-payload parser gives up (the name split between two records), the
+    // stream joins the records.
+    let split = reframe(&pq, &[name_at + 3]);
+    assert_eq!(tls::client_hello_sni(&split), Err(tls::E_SPLIT));
+    assert_eq!(whole(true, 443, &split), [want]);
+    // A record that is not a handshake before the end of the ClientHello.
+    let mut alert = reframe(&pq, &[100]);
+    alert[105] = 21;
+    assert_eq!(
+        whole(true, 443, &alert),
+        [format!("E {}", tls::E_INTERRUPTED)]
+    );
+}
+
+#[test]
+fn dns_every_message() {
+    let msgs = vec![dns_query(1, "a.example"), dns_query(2, "b.example")];
+    let want: Vec<String> = msgs.iter().map(|m| render_dns(m)).collect();
+    assert_eq!(whole(true, 53, &framed(&msgs)), want);
+    let resp = fixture("dns-tcp-response.bin");
+    assert_eq!(whole(false, 53, &resp), [render_dns(&resp[2..])]);
+    // The server direction of other ports, and a bad length, end the direction.
+    assert!(feed(false, 80, &[b"HTTP/1.1 200 OK\r\n"]).1);
+    assert_eq!(
+        whole(true, 53, b"\x00\x05hello"),
+        [format!("E {}", stream::E_DNS_LENGTH)]
+    );
+}
+
+#[test]
+fn smtp_envelope_of_every_transaction() {
+    let seen = whole(true, 587, &smtp_stream());
+    // The command lines alone, parsed one by one.
+    let commands = [
+        "MAIL FROM:<papanoel@intradef.gouv.fr> SIZE=16530",
+        "RCPT TO:<aponcelet@shewa.intradef.gouv.fr> ORCPT=rfc822;aponcelet@shewa.intradef.gouv.fr",
+        "MAIL FROM:<second@example.org>",
+        "rcpt to: <r2@example.org>",
+        "RCPT TO:<>",
+        "MAIL FROM:<third@example.org>",
+    ];
+    let mut want = Vec::new();
+    for c in commands {
+        match smtp::command_envelope(c.as_bytes()) {
+            Ok(Some(smtp::Envelope::MailFrom(a))) => {
+                want.push(format!("M email.from.address {}", s(a)))
+            }
+            Ok(Some(smtp::Envelope::RcptTo(a))) => {
+                want.push(format!("M email.to.address {}", s(a)))
+            }
+            Ok(None) => {}
+            Err(e) => want.push(format!("E {e}")),
+        }
+    }
+    assert_eq!(seen, want);
+    assert!(!seen.iter().any(|x| x.contains("fake")));
+    // The same, single-payload parser over the same lines agrees.
+    let mut single = Vec::new();
+    let _ = smtp::envelope(commands.join("\r\n").as_bytes(), |_| single.push(()));
+    assert_eq!(single.len(), 5);
+    assert!(feed(true, 25, &[b"STARTTLS\r\n"]).1);
+}
+
+#[test]
+fn tunnels_report_the_target_then_parse_inside() {
+    let all = streams();
+    let get = |name: &str| {
+        let (_, c, p, d) = all.iter().find(|x| x.0 == name).unwrap();
+        whole(*c, *p, d)
+    };
+    let sni = "H tls.client.server_name clients2.google.com".to_string();
+    let connect = get("connect");
+    assert_eq!(connect.len(), 2);
+    assert!(connect[0].contains("auth=Some(\"tunnel.example:443\")"));
+    assert_eq!(connect[1], sni);
+    let s4a = get("socks4a");
+    assert_eq!(s4a[0], "H destination.address s4a.example");
+    assert!(s4a[1].starts_with("R GET / HTTP/1.1 host=Some(\"s4a.example\")"));
+    assert_eq!(
+        get("socks4"),
+        [
+            "A destination.address 192.0.2.7",
+            "M email.from.address via-socks@example.org"
+        ]
+    );
+    assert_eq!(
+        get("socks5 domain + auth"),
+        ["H destination.address s5.example".to_string(), sni]
+    );
+    let v4 = get("socks5 v4");
+    assert_eq!(v4[0], "A destination.address 198.51.100.1");
+    assert!(v4[1].contains("x.example"));
+    let v6 = get("socks5 v6");
+    assert_eq!(v6[0], "A destination.address 2001:db8::1");
+    assert_eq!(v6[1], render_dns(&dns_query(9, "in.socks")));
+    // UDP ASSOCIATE names no target; junk after a greeting is an error.
+    assert!(
+        feed(
+            true,
+            1080,
+            &[b"\x05\x01\x00\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00"]
+        )
+        .1
+    );
+    assert_eq!(
+        whole(true, 1080, b"\x05\x01\x00\x07junk"),
+        [format!("E {}", stream::E_SOCKS5)]
+    );
+    // Not a greeting at all: nothing is read.
+    assert!(feed(true, 1080, &[b"\x05\x00"]).1);
+    assert!(feed(true, 8000, &[b"\x00\x01binary"]).1);
+}
+
+#[test]
+fn gaps_resynchronise_http_and_smtp() {
+    let mut p = StreamParser::new(true, 80);
+    let mut seen = Vec::new();
+    let head = b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nbody";
+    let n = p.parse(head, &mut |f| seen.push(render(f)));
+    assert_eq!(n, head.len());
+    p.gap();
+    // The rest of a line, then a request line.
+    let rest = b"dy of the lost\r\nGET /b HTTP/1.1\r\nHost: b\r\n\r\n";
+    assert_eq!(p.parse(rest, &mut |f| seen.push(render(f))), rest.len());
+    assert_eq!(seen.len(), 2);
+    assert!(seen[1].contains("host=Some(\"b\")"));
+
+    let mut p = StreamParser::new(true, 25);
+    let mut seen = Vec::new();
+    p.parse(b"MAIL FROM:<a@b.example>\r\nDATA\r\ntext", &mut |f| {
+        seen.push(render(f))
+    });
+    p.gap();
+    p.parse(b"lost line\r\nRCPT TO:<c@d.example>\r\n", &mut |f| {
+        seen.push(render(f))
+    });
+    assert_eq!(
+        seen,
+        [
+            "M email.from.address a@b.example",
+            "M email.to.address c@d.example"
+        ]
+    );
+
+    for (port, first) in [
+        (443u16, reframe(&client_hello_pq(), &[100])),
+        (53, framed(&[dns_query(1, "x")])),
+    ] {
+        let mut p = StreamParser::new(true, port);
+        p.parse(&first[..10], &mut |_| {});
+        p.gap();
+        assert!(p.done());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segmentation invariance
+
+#[test]
+fn every_two_chunk_cut_of_a_head_and_a_client_hello() {
+    let http_head = fixture("http-get-basicauth.bin");
+    let pq = client_hello_pq();
+    let two_records = reframe(&pq, &[1000]);
+    for (port, data) in [(80u16, &http_head), (443, &pq), (443, &two_records)] {
+        let want = whole(true, port, data);
+        assert_eq!(want.len(), 1);
+        for at in 0..=data.len() {
+            let (a, b) = data.split_at(at);
+            assert_eq!(feed(true, port, &[a, b]).0, want, "cut at {at}");
+        }
+    }
+}
+
+#[test]
+fn byte_by_byte_equals_whole() {
+    for (name, c, port, data) in streams() {
+        let want = whole(c, port, &data);
+        assert!(!want.is_empty(), "{name}");
+        let bytes: Vec<&[u8]> = data.chunks(1).collect();
+        assert_eq!(feed(c, port, &bytes).0, want, "{name}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_segmentation_equals_whole(
+        which in 0usize..13,
+        cuts in proptest::collection::vec(any::<usize>(), 0..24),
+    ) {
+        let all = streams();
+        let (name, c, port, data) = &all[which % all.len()];
+        let want = whole(*c, *port, data);
+        prop_assert_eq!(feed(*c, *port, &cut(data, &cuts)).0, want, "{}", name);
+    }
+
+    /// Arbitrary bytes on the ports that choose each protocol, in arbitrary chunks: no panic,
+    /// the buffering bound holds (checked in `feed`), and the chunking changes nothing.
+    #[test]
+    fn arbitrary_bytes_any_segmentation(
+        port in prop::sample::select(vec![25u16, 53, 80, 443, 1080]),
+        prefix in prop::sample::select(vec![
+            &b""[..],
+            &b"GET / HTTP/1.1\r\n"[..],
+            &b"\x16\x03\x01\x00\x40\x01"[..],
+            &b"\x05\x02\x00\x02"[..],
+            &b"\x04\x01\x00\x50"[..],
+        ]),
+        body in proptest::collection::vec(any::<u8>(), 0..600),
+        cuts in proptest::collection::vec(any::<usize>(), 0..16),
+        client in any::<bool>(),
+    ) {
+        let data = [prefix, &body[..]].concat();
+        let want = whole(client, port, &data);
+        prop_assert_eq!(feed(client, port, &cut(&data, &cuts)).0, want);
+    }
+
+    /// A valid stream with bytes flipped: same property.
+    #[test]
+    fn mutated_streams_any_segmentation(
+        which in 0usize..13,
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        cuts in proptest::collection::vec(any::<usize>(), 0..16),
+    ) {
+        let all = streams();
+        let (_, c, port, data) = &all[which % all.len()];
+        let mut data = data.clone();
+        for (at, b) in flips {
+            let i = at % data.len();
+            data[i] = b;
+        }
+        let want = whole(*c, *port, &data);
+        prop_assert_eq!(feed(*c, *port, &cut(&data, &cuts)).0, want);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded buffering on hostile streams
+
+/// Feeds `head` then `filler` repeatedly (`total` bytes) in 1,460-byte segments; returns what
+/// was reported. `feed` checks the bound after every call.
+fn hostile(port: u16, head: &[u8], filler: &[u8], total: usize) -> (Vec<String>, bool) {
+    let mut data = head.to_vec();
+    while data.len() < total {
+        data.extend_from_slice(filler);
+    }
+    let chunks: Vec<&[u8]> = data.chunks(1460).collect();
+    feed(true, port, &chunks)
+}
+
+#[test]
+fn hostile_streams_stay_bounded() {
+    // An endless header line: counted once per 64 KiB, never buffered beyond.
+    let (seen, _) = hostile(80, b"GET / HTTP/1.1\r\nX-A: ", b"a", 300_000);
+    assert!(!seen.is_empty() && seen.iter().all(|x| x == &format!("E {}", stream::E_HEAD)));
+    // An endless request line.
+    let (seen, _) = hostile(80, b"GET /", b"a", 200_000);
+    assert_eq!(seen, [format!("E {}", stream::E_HEAD)]);
+    // A huge chunk and a 1 GB body are skipped as they arrive.
+    let (seen, done) = hostile(
+        80,
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\n",
+        b"GET /x HTTP/1.1\r\n\r\n",
+        2_000_000,
+    );
+    assert_eq!(seen.len(), 1, "only the first head");
+    assert!(!done);
+    let (seen, _) = hostile(
+        80,
+        b"POST / HTTP/1.1\r\nContent-Length: 1000000000\r\n\r\n",
+        b"GET /x HTTP/1.1\r\n\r\n",
+        2_000_000,
+    );
+    assert_eq!(seen.len(), 1);
+    // A chunk size beyond 64 bits is an error, an endless chunk-size line too.
+    let (seen, _) = hostile(
+        80,
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1FFFFFFFFFFFFFFFF\r\n",
+        b"",
+        0,
+    );
+    assert_eq!(seen[1], format!("E {}", stream::E_CHUNK));
+    let (seen, _) = hostile(
+        80,
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;",
+        b"x",
+        200_000,
+    );
+    assert_eq!(seen[1], format!("E {}", stream::E_HEAD));
+    // SOCKS: an endless user id, endless junk after a greeting.
+    let (seen, done) = hostile(1080, b"\x04\x01\x00\x50\x01\x02\x03\x04", b"u", 100_000);
+    assert_eq!(seen, [format!("E {}", stream::E_SOCKS4)]);
+    assert!(done);
+    let (seen, done) = hostile(1080, b"\x05\x01\x02\x01\xff", b"\xff", 100_000);
+    assert_eq!(seen, [format!("E {}", stream::E_SOCKS5)]);
+    assert!(done);
+    // SMTP: an endless command line, endless message text.
+    let (seen, _) = hostile(25, b"MAIL FROM:<", b"a", 100_000);
+    assert!(
+        seen.iter()
+            .all(|x| x == &format!("E {}", stream::E_SMTP_LINE))
+    );
+    let (seen, done) = hostile(25, b"DATA\r\n", b"MAIL FROM:<x@y> no newline ", 1_000_000);
+    assert!(seen.is_empty() && !done);
+    // TLS: a ClientHello announcing 16 MB.
+    let (seen, done) = hostile(
+        443,
+        b"\x16\x03\x01\x40\x00\x01\xff\xff\xff",
+        b"\x00",
+        20_000,
+    );
+    assert_eq!(seen, [format!("E {}", stream::E_HELLO)]);
+    assert!(done);
+}
