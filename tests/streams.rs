@@ -187,6 +187,9 @@ fn generated_sessions_yield_every_value_of_their_truth_file() {
         assert_eq!(stats.flows.gaps, 0, "-j {workers}: {:?}", stats.flows);
         assert_eq!(stats.flows.differing_bytes, 0);
         assert!(stats.flows.duplicate_bytes > 0, "retransmissions were seen");
-        assert_eq!(stats.flows.closed, stats.flows.created, "every session ended");
+        assert_eq!(
+            stats.flows.closed, stats.flows.created,
+            "every session ended"
+        );
     }
 }

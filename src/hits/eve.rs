@@ -493,6 +493,10 @@ mod tests {
         assert_eq!(app_proto(Field::DestinationIp), None);
         assert_eq!(proto_name(Transport::Icmpv6.ip_number()), "IPv6-ICMP");
         assert_eq!(proto_name(Transport::Icmpv4.ip_number()), "ICMP");
-        assert_eq!(proto_name(Transport::Other(47).ip_number()), "47");
+        // Tunnels' outer protocols by their IANA keywords, as Suricata 8 writes them; others
+        // by number.
+        assert_eq!(proto_name(Transport::Other(47).ip_number()), "GRE");
+        assert_eq!(proto_name(Transport::Other(4).ip_number()), "IP-in-IP");
+        assert_eq!(proto_name(Transport::Other(50).ip_number()), "50");
     }
 }
