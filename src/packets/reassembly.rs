@@ -70,10 +70,11 @@ pub struct Stream {
     start: Option<u32>,
     /// Offset of the next byte expected.
     next: u64,
-    /// In-order bytes from `consumed` on, not yet consumed.
+    /// In-order bytes not yet consumed. A skipped hole may lie inside them: only the run
+    /// after the last one, `data[run..]`, is contiguous, ending at offset `next`.
     data: Vec<u8>,
-    /// Offset of `data[0]`.
-    consumed: u64,
+    /// Where in `data` the run of bytes contiguous up to `next` starts.
+    run: usize,
     /// Segments past a hole: (offset, bytes), sorted by offset, not overlapping each other.
     waiting: Vec<(u64, Vec<u8>)>,
     waiting_bytes: usize,
@@ -91,13 +92,14 @@ impl Stream {
     pub fn consume(&mut self, n: usize) {
         let n = n.min(self.data.len());
         self.data.drain(..n);
-        self.consumed += n as u64;
+        self.run = self.run.saturating_sub(n);
     }
 
     /// Stops buffering: nothing more of this direction will be read.
     pub fn close(&mut self) {
         self.closed = true;
         self.data = Vec::new();
+        self.run = 0;
         self.waiting = Vec::new();
         self.waiting_bytes = 0;
     }
@@ -234,21 +236,23 @@ impl Stream {
     }
 
     /// Compares bytes at `off` (all before `next`) with those already delivered, where they
-    /// are still held; consumed bytes cannot be compared and count as duplicates.
+    /// are still held: the run of unconsumed bytes that ends at `next`. Bytes the reader
+    /// consumed, and bytes before a skipped hole, cannot be placed: they count as duplicates.
     fn compare(&self, off: u64, bytes: &[u8], out: &mut Segment) {
-        let held_from = self.consumed.max(off);
         let end = off + bytes.len() as u64;
-        if held_from < end {
-            let new = &bytes[(held_from - off) as usize..];
-            let held = &self.data[(held_from - self.consumed) as usize..][..new.len()];
-            // Bytes already consumed are gone: counted as duplicates, not compared.
+        let run = &self.data[self.run..];
+        let run_start = self.next - run.len() as u64;
+        let (lo, hi) = (off.max(run_start), end.min(self.next));
+        let mut compared = 0;
+        if lo < hi {
+            let new = &bytes[(lo - off) as usize..(hi - off) as usize];
+            let held = &run[(lo - run_start) as usize..(hi - run_start) as usize];
             let same = new.iter().zip(held).filter(|(a, b)| a == b).count();
             out.duplicate += same as u64;
             out.differing += (new.len() - same) as u64;
-            out.duplicate += held_from - off;
-        } else {
-            out.duplicate += bytes.len() as u64;
+            compared = new.len();
         }
+        out.duplicate += (bytes.len() - compared) as u64;
     }
 
     /// Moves waiting segments that now continue the stream into `data`.
@@ -274,6 +278,8 @@ impl Stream {
         };
         out.gap += off - self.next;
         self.next = off;
+        // The bytes held so far are no longer contiguous with what follows.
+        self.run = self.data.len();
         // What was not consumed before the hole is kept: the parser gets it, then the gap.
         self.release(out);
     }
@@ -371,6 +377,25 @@ mod tests {
         let o = s.segment(29, false, &[8u8; 8], &small);
         assert_eq!((o.gap, o.appended), (20, 16));
         assert_eq!(s.data(), &[[7u8; 8], [8u8; 8]].concat()[..]);
+    }
+
+    #[test]
+    fn a_retransmission_into_a_skipped_hole_is_not_compared_with_what_follows() {
+        // Found by fuzzing: after a hole is skipped, the held bytes no longer start where
+        // the stream's delivered offsets say.
+        let mut s = Stream::default();
+        s.segment(0, true, &[], &limits());
+        s.segment(1, false, b"ab", &limits());
+        s.segment(20, false, b"xyz", &limits());
+        assert_eq!(s.finish().gap, 17);
+        assert_eq!(s.data(), b"abxyz");
+        // Offsets 2..28: the skipped hole (2..19) cannot be compared, "xyz" (19..22) is, and
+        // differs; 22..28 is new.
+        let o = s.segment(3, false, &[b'h'; 26], &limits());
+        assert_eq!((o.differing, o.duplicate, o.appended), (3, 17, 6));
+        assert_eq!(s.data(), b"abxyzhhhhhh");
+        s.close();
+        assert_eq!(s.segment(1, false, b"late", &limits()), Segment::default());
     }
 
     #[test]
