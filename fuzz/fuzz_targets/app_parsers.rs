@@ -1,6 +1,6 @@
-//! The application-layer extractors (DNS, TLS ClientHello, HTTP request, SMTP envelope) on
-//! arbitrary bytes: never panic, and every slice handed out lies in the input (or, for DNS
-//! names, in the caller's `NameBuf`). The stream parser, on the same bytes split in two at an
+//! The application-layer extractors (DNS message, TLS ClientHello, HTTP request head, SMTP
+//! command line) on arbitrary bytes: never panic, and every slice handed out lies in the input
+//! (or, for DNS names, in the caller's `NameBuf`). The stream parser, on the same bytes split in two at an
 //! offset the first bytes choose, reports exactly what it reports on the unsplit stream, and
 //! never leaves more than `max_buffer` bytes unconsumed.
 #![no_main]
@@ -37,19 +37,17 @@ fuzz_target!(|data: &[u8]| {
     let (d0, dl) = (data.as_ptr() as usize, data.len());
     let mut nb = NameBuf::new();
     let (n0, nl) = (&nb as *const NameBuf as usize, std::mem::size_of::<NameBuf>());
-    for m in std::iter::once(data).chain(dns::tcp_messages(data)) {
-        let _ = dns::looks_like_dns(m);
-        let _ = dns::parse(m, &mut nb, |it| {
-            if let DnsItem::Question(n) | DnsItem::AnswerName(n) = it {
-                assert!(inside(n, n0, nl) && !n.is_empty());
-            }
-        });
-    }
+    let _ = dns::looks_like_dns(data);
+    let _ = dns::parse(data, &mut nb, |it| {
+        if let DnsItem::Question(n) | DnsItem::AnswerName(n) = it {
+            assert!(inside(n, n0, nl) && !n.is_empty());
+        }
+    });
     let _ = tls::is_client_hello(data);
-    if let Ok(Some(n)) = tls::client_hello_sni(data) {
+    if let Ok(Some(n)) = tls::handshake_sni(data) {
         assert!(inside(n, d0, dl) && !n.is_empty());
     }
-    let _ = http::is_request_start(data);
+    let _ = http::request_start_so_far(data);
     if let Ok(Some(r)) = http::request(data) {
         for part in [r.method, r.uri, r.version, r.head]
             .into_iter()
@@ -64,10 +62,13 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(ok, !out.is_empty());
         let _ = http::strip_port(r.authority().unwrap_or_default());
     }
-    let _ = smtp::envelope(data, |e| {
-        let (smtp::Envelope::MailFrom(a) | smtp::Envelope::RcptTo(a)) = e;
-        assert!(inside(a, d0, dl) && !a.is_empty());
-    });
+    for line in data.split(|&b| b == b'\n') {
+        if let Ok(Some(smtp::Envelope::MailFrom(a) | smtp::Envelope::RcptTo(a))) =
+            smtp::command_envelope(line)
+        {
+            assert!(inside(a, d0, dl) && !a.is_empty());
+        }
+    }
     // Stream: byte 0 picks the port and direction, bytes 1-2 the cut.
     if let [sel, a, b, rest @ ..] = data {
         let ports = [80, 443, 25, 53, 1080];

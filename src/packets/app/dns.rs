@@ -1,13 +1,13 @@
 //! DNS messages (RFC 1035): the names and addresses a message carries, for matching.
 //!
-//! * [`parse`] — walks one message (a UDP payload, or a TCP message after its length prefix:
-//!   [`tcp_message`], [`tcp_messages`]) and hands every question name, answer name and answer
-//!   address to a callback as a [`DnsItem`]; returns a [`Summary`] of the header or a short
-//!   reason when the message is malformed. Items handed out before an error are genuine: a
+//! * [`parse`] — walks one message (a UDP payload, or a TCP message after its length prefix,
+//!   as the stream parser [`super::stream`] finds it) and hands every question name, answer
+//!   name and answer address to a callback as a [`DnsItem`]; returns a [`Summary`] of the
+//!   header or a short reason when the message is malformed. Items handed out before an error are genuine: a
 //!   message cut short still yields its questions.
 //! * [`NameBuf`] — the caller's reusable scratch space for decompressed names, so a call never
 //!   allocates.
-//! * [`looks_like_dns`] — a cheap header check, to try DNS on ports other than 53.
+//! * [`looks_like_dns`] — a cheap header check, to try DNS on UDP ports other than 53.
 //!
 //! # What is reported
 //!
@@ -142,11 +142,6 @@ impl std::fmt::Debug for NameBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NameBuf").finish_non_exhaustive()
     }
-}
-
-#[inline]
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }
 
 /// Decodes the name starting at `start` into `out`; returns the text length and the offset just
@@ -396,47 +391,10 @@ pub fn parse(
     Ok(s)
 }
 
-/// The first DNS message of a TCP payload: the bytes after the 2-byte length prefix, up to that
-/// length or the end of the payload when the message continues in a later segment (then
-/// [`parse`] reports what the present part holds and `"dns: truncated …"`). `None` when the
-/// payload is shorter than the prefix or announces a message shorter than a DNS header.
-pub fn tcp_message(payload: &[u8]) -> Option<&[u8]> {
-    tcp_messages(payload).next()
-}
-
-/// Every DNS message of a TCP payload (clients may send several length-prefixed queries in one
-/// segment); the last one may be cut short as in [`tcp_message`]. Stops at the first length
-/// prefix announcing less than a DNS header.
-pub fn tcp_messages(payload: &[u8]) -> TcpMessages<'_> {
-    TcpMessages { rest: payload }
-}
-
-/// Iterator over the length-prefixed messages of a TCP payload; see [`tcp_messages`].
-#[derive(Clone, Debug)]
-pub struct TcpMessages<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Iterator for TcpMessages<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let n = be16(self.rest, 0)? as usize;
-        if n < HEADER_LEN || self.rest.len() < 2 + 1 {
-            self.rest = &[];
-            return None;
-        }
-        let body = &self.rest[2..];
-        let (msg, rest) = body.split_at(n.min(body.len()));
-        self.rest = rest;
-        Some(msg)
-    }
-}
-
 /// A cheap plausibility check of a DNS header and the first question's first byte, for trying
 /// DNS on ports other than 53: opcode query, notify or update, the Z bit clear, 1–8 questions,
-/// and counts whose smallest encoding fits the payload. Pass a TCP payload through
-/// [`tcp_message`] first.
+/// and counts whose smallest encoding fits the payload (a UDP payload: over TCP, DNS is read on
+/// port 53 only).
 pub fn looks_like_dns(payload: &[u8]) -> bool {
     let Some(h) = payload.get(..HEADER_LEN + 1) else {
         return false;
@@ -487,18 +445,5 @@ mod tests {
         assert_eq!(read_name(m, 23, &mut out).unwrap(), (1, 25));
         assert_eq!(&out[..1], b"x");
         assert_eq!(skip_name(m, 23).unwrap(), 25);
-    }
-
-    #[test]
-    fn tcp_framing() {
-        let m = [0u8; 12];
-        let mut p = vec![0, 12];
-        p.extend_from_slice(&m);
-        p.extend_from_slice(&[0, 13]);
-        p.extend_from_slice(&m);
-        let v: Vec<_> = tcp_messages(&p).map(<[u8]>::len).collect();
-        assert_eq!(v, [12, 12]); // the second announces 13 but has 12
-        assert_eq!(tcp_message(&[0, 5, 1, 2, 3, 4, 5]), None);
-        assert_eq!(tcp_message(&[0]), None);
     }
 }

@@ -4,8 +4,8 @@
 //!   slices borrowed from the payload.
 //! * [`full_url`] — the request's URL (`http://host[:port]/uri`) into a reused buffer.
 //! * [`Request::authority`], [`strip_port`] — the host a request is for, for name matching.
-//! * [`is_request_start`] — a cheap check of the first bytes; [`request_start_so_far`] the same
-//!   on bytes that may still grow (for the stream parser).
+//! * [`request_start_so_far`] — a cheap check of the first bytes, which may still grow: for
+//!   the stream parser to choose HTTP and to find the next request line.
 //! * [`body`] — how the body after a head is delimited (`Content-Length`, chunked), so that the
 //!   stream parser ([`super::stream`]) can step over it to the next request.
 //!
@@ -129,14 +129,9 @@ fn method_len(p: &[u8]) -> Option<usize> {
     (n <= MAX_METHOD && p[n] == b' ').then_some(n)
 }
 
-/// True when the payload starts like a request line: a method token (see the module docs) and
-/// a space. Reads at most 25 bytes.
-pub fn is_request_start(payload: &[u8]) -> bool {
-    method_len(payload).is_some()
-}
-
-/// [`is_request_start`] on bytes that may still grow: `None` while `p` is a proper prefix of a
-/// method token (more bytes decide), else the answer. Reads at most 25 bytes.
+/// Whether `p` starts like a request line — a method token (see the module docs) and a space —
+/// on bytes that may still grow: `None` while `p` is a proper prefix of a method token (more
+/// bytes decide), else the answer. Reads at most 25 bytes.
 pub fn request_start_so_far(p: &[u8]) -> Option<bool> {
     for (i, &b) in p.iter().enumerate().take(MAX_METHOD + 1) {
         let ok = if i == 0 {

@@ -1,39 +1,27 @@
-//! SMTP envelope (RFC 5321 §4.1.1.2–3): the addresses of `MAIL FROM` and `RCPT TO` commands in
-//! a client's TCP payload.
+//! SMTP envelope (RFC 5321 §4.1.1.2–3): the addresses of `MAIL FROM` and `RCPT TO` commands.
 //!
-//! * [`envelope`] — hands each address to a callback as an [`Envelope`], borrowed from the
-//!   payload.
-//! * [`command_envelope`] — the same for one complete command line, for the stream parser
-//!   ([`super::stream`]), which knows where commands end and message text begins.
+//! * [`command_envelope`] — the address of one complete command line, as an [`Envelope`]
+//!   borrowed from it. The stream parser ([`super::stream`]) finds the command lines of a
+//!   client's stream (pipelined ones included, RFC 2920) and steps over message text.
 //!
 //! # Rules
 //!
-//! * Command lines end with CRLF or a bare LF; a segment may hold several (pipelining,
-//!   RFC 2920). Other lines — other commands, message text — are ignored. Without per-flow state
-//!   a sensor cannot tell a command from a line of message text that looks like one; such a line
-//!   is read as a command.
 //! * Verbs and keywords are case-insensitive; spaces are allowed between verb and keyword,
-//!   before the colon and after it (`MAIL FROM: <a@b>`).
+//!   before the colon and after it (`MAIL FROM: <a@b>`). Other commands give nothing.
 //! * `<addr>`: the address between the brackets, parameters after it ignored (`SIZE=…`). A
 //!   quoted local part may hold `>` or `:` (`<"a>b"@x>`). The null sender `<>` is skipped.
 //!   A source route (`<@a,@b:user@host>`) is reduced to the mailbox (`user@host`).
 //! * An address without brackets (a lenient server accepts it) runs to the first space.
 //! * Addresses are the bytes as sent; the caller's normalisation validates them.
-//! * The last line of a segment may be cut: it is read only when its address is complete
-//!   (closed by `>`); otherwise the reason is `"smtp: truncated command"`.
-//!
-//! Every line is read even after a malformed one; the first reason is returned.
 
 /// Reason: a `MAIL FROM`/`RCPT TO` line with no address after the colon.
 pub const E_MISSING: &str = "smtp: missing address";
-/// Reason: `<` without a closing `>` on a complete line.
+/// Reason: `<` without a closing `>`.
 pub const E_UNTERMINATED: &str = "smtp: unterminated address";
 /// Reason: an empty mailbox (`RCPT TO:<>`, or a source route with nothing after it).
 pub const E_EMPTY: &str = "smtp: empty address";
-/// Reason: the payload ends inside a `MAIL FROM`/`RCPT TO` command before its address does.
-pub const E_TRUNCATED: &str = "smtp: truncated command";
 
-/// One envelope address, borrowed from the payload.
+/// One envelope address, borrowed from the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Envelope<'a> {
     /// The reverse path of `MAIL FROM` (the sender).
@@ -100,16 +88,12 @@ fn strip_route(path: &[u8]) -> &[u8] {
     &[]
 }
 
-/// What one command line gave: `Ok(None)` for the null sender.
-fn address(rest: &[u8], complete: bool) -> Result<Option<&[u8]>, &'static str> {
+/// The address after a command's colon: `Ok(None)` for the null sender.
+fn address(rest: &[u8]) -> Result<Option<&[u8]>, &'static str> {
     let rest = skip_ws(rest);
     if let Some(inner) = rest.strip_prefix(b"<") {
         let Some(end) = closing_bracket(inner) else {
-            return Err(if complete {
-                E_UNTERMINATED
-            } else {
-                E_TRUNCATED
-            });
+            return Err(E_UNTERMINATED);
         };
         if end == 0 {
             return Ok(None);
@@ -121,9 +105,6 @@ fn address(rest: &[u8], complete: bool) -> Result<Option<&[u8]>, &'static str> {
             Ok(Some(mailbox))
         };
     }
-    if !complete {
-        return Err(E_TRUNCATED);
-    }
     let end = rest
         .iter()
         .position(|&b| b == b' ' || b == b'\t')
@@ -134,9 +115,9 @@ fn address(rest: &[u8], complete: bool) -> Result<Option<&[u8]>, &'static str> {
     Ok(Some(&rest[..end]))
 }
 
-/// The envelope address of one command line (`line` without its line end; `complete` false when
-/// the payload ended inside it): `Ok(None)` for any other line and for the null sender.
-fn line_envelope(line: &[u8], complete: bool) -> Result<Option<Envelope<'_>>, &'static str> {
+/// The envelope address of one complete command line (its CRLF or LF removed): `Ok(None)` for
+/// other commands and the null sender, `Err` for a malformed `MAIL FROM` / `RCPT TO`.
+pub fn command_envelope(line: &[u8]) -> Result<Option<Envelope<'_>>, &'static str> {
     let (found, mail) = if let Some(r) = command(line, b"MAIL", b"FROM") {
         (r, true)
     } else if let Some(r) = command(line, b"RCPT", b"TO") {
@@ -144,42 +125,10 @@ fn line_envelope(line: &[u8], complete: bool) -> Result<Option<Envelope<'_>>, &'
     } else {
         return Ok(None);
     };
-    match address(found, complete)? {
+    match address(found)? {
         Some(a) if mail => Ok(Some(Envelope::MailFrom(a))),
         Some(a) => Ok(Some(Envelope::RcptTo(a))),
         None if mail => Ok(None),
         None => Err(E_EMPTY),
     }
-}
-
-/// The envelope address of one complete command line (its CRLF or LF removed), for the stream
-/// parser: `Ok(None)` for other commands and the null sender, `Err` for a malformed
-/// `MAIL FROM` / `RCPT TO`.
-pub fn command_envelope(line: &[u8]) -> Result<Option<Envelope<'_>>, &'static str> {
-    line_envelope(line, true)
-}
-
-/// Hands the address of every `MAIL FROM` and `RCPT TO` command in a client payload to `each`
-/// (see the module docs). Returns the first malformed command's reason, after reading all lines.
-pub fn envelope(payload: &[u8], mut each: impl FnMut(Envelope<'_>)) -> Result<(), &'static str> {
-    let mut first_err = None;
-    let mut rest = payload;
-    while !rest.is_empty() {
-        let (line, complete) = match rest.iter().position(|&b| b == b'\n') {
-            Some(nl) => {
-                let line = &rest[..nl];
-                rest = &rest[nl + 1..];
-                (line.strip_suffix(b"\r").unwrap_or(line), true)
-            }
-            None => (std::mem::take(&mut rest), false),
-        };
-        match line_envelope(line, complete) {
-            Ok(Some(e)) => each(e),
-            Ok(None) => {}
-            Err(e) => {
-                first_err.get_or_insert(e);
-            }
-        }
-    }
-    first_err.map_or(Ok(()), Err)
 }

@@ -19,8 +19,7 @@
 //!
 //! # Protocols
 //!
-//! The protocol is chosen from the server port and the first bytes, in this order (the order
-//! the single-payload worker used):
+//! The protocol is chosen from the server port and the first bytes, in this order:
 //!
 //! * server direction: DNS over TCP on port 53, nothing else (the server's HTTP responses,
 //!   certificates and SMTP replies are not read);

@@ -1,24 +1,18 @@
 //! TLS ClientHello (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2): the server name a client asks for.
 //!
-//! * [`client_hello_sni`] — the `host_name` of the `server_name` extension (RFC 6066 §3) of the
-//!   ClientHello at the start of a TCP payload, borrowed from the payload.
-//! * [`is_client_hello`] — a six-byte check for the engine to decide whether to call it.
-//! * [`handshake_sni`] — the same walk over one reassembled handshake message, for the stream
-//!   parser ([`super::stream`]), which joins the fragments of several records first.
-//!
-//! The ClientHello may span several TLS records (the reader steps over record headers between
-//! fragments) and several TCP segments; only the bytes present are read, as a sensor without
-//! reassembly sees them. When the payload ends before the server name was found the answer is
-//! `Err("tls: truncated client hello")` — common with post-quantum key shares (a ClientHello of
-//! ~1.8 KB) whose randomised extension order puts `server_name` in the second segment. A
-//! `host_name` split between two records cannot be returned as one slice and is reported as
-//! `Err("tls: server name split across records")`.
+//! * [`is_client_hello`] — a six-byte check of the first record: the stream parser
+//!   ([`super::stream`]) uses it to choose TLS for a connection.
+//! * [`handshake_sni`] — the `host_name` of the `server_name` extension (RFC 6066 §3) of one
+//!   complete ClientHello handshake message, borrowed from it. The stream parser joins the
+//!   fragments of the handshake records that carry it first (a ClientHello may span several
+//!   records and TCP segments; post-quantum key shares make ~1.8 KB ones common), so a name cut
+//!   by a record or segment boundary is read whole.
 //!
 //! With Encrypted Client Hello the name returned is the outer ClientHello's public name. QUIC
 //! Initial packets are not read: their ClientHello is encrypted with keys derived by HKDF and
 //! AES, which this crate does not carry.
 
-/// Reason: the payload ends before the server name (or the end of the ClientHello).
+/// Reason: a length inside the ClientHello runs past the end of the handshake message.
 pub const E_TRUNCATED: &str = "tls: truncated client hello";
 /// Reason: a length field exceeds its enclosing structure.
 pub const E_LENGTH: &str = "tls: bad length";
@@ -26,8 +20,6 @@ pub const E_LENGTH: &str = "tls: bad length";
 pub const E_RECORD: &str = "tls: bad record length";
 /// Reason: the ClientHello continues in a record that is not a TLS handshake record.
 pub const E_INTERRUPTED: &str = "tls: client hello interrupted";
-/// Reason: the server name is split between two records.
-pub const E_SPLIT: &str = "tls: server name split across records";
 /// Reason: a `host_name` of length 0.
 pub const E_EMPTY: &str = "tls: empty server name";
 
@@ -53,74 +45,32 @@ pub fn is_client_hello(payload: &[u8]) -> bool {
     )
 }
 
-/// Reads the handshake stream that handshake records carry, stepping over record headers.
+/// Reads one handshake message: a cursor that fails with [`E_TRUNCATED`] at its end.
 struct Reader<'a> {
     p: &'a [u8],
     pos: usize,
-    /// End of the current record's fragment (may lie beyond the payload).
-    rec_end: usize,
-    /// Whether `p` is TLS records (headers to step over) or one bare handshake message.
-    framed: bool,
 }
 
 impl<'a> Reader<'a> {
-    fn record_header(&mut self) -> Result<(), &'static str> {
-        let h = self.p.get(self.pos..self.pos + 5).ok_or(E_TRUNCATED)?;
-        if h[0] != CONTENT_HANDSHAKE || h[1] != 3 {
-            return Err(E_INTERRUPTED);
-        }
-        let len = u16::from_be_bytes([h[3], h[4]]) as usize;
-        if len == 0 || len > MAX_RECORD {
-            return Err(E_RECORD);
-        }
-        self.pos += 5;
-        self.rec_end = self.pos + len;
-        Ok(())
-    }
-
-    /// The bytes of the current fragment from the read position on, entering the next record
-    /// when the current one is used up; never empty.
-    fn fragment(&mut self) -> Result<&'a [u8], &'static str> {
-        if self.pos == self.rec_end && self.framed {
-            self.record_header()?;
-        }
-        let end = self.rec_end.min(self.p.len());
-        match self.p.get(self.pos..end) {
-            Some(f) if !f.is_empty() => Ok(f),
-            _ => Err(E_TRUNCATED),
-        }
+    /// `n` bytes as one slice of the message.
+    fn take(&mut self, n: usize) -> Result<&'a [u8], &'static str> {
+        let end = self.pos.checked_add(n).ok_or(E_TRUNCATED)?;
+        let s = self.p.get(self.pos..end).ok_or(E_TRUNCATED)?;
+        self.pos = end;
+        Ok(s)
     }
 
     fn u8(&mut self) -> Result<u8, &'static str> {
-        let b = self.fragment()?[0];
-        self.pos += 1;
-        Ok(b)
+        Ok(self.take(1)?[0])
     }
 
     fn u16(&mut self) -> Result<usize, &'static str> {
-        Ok(((self.u8()? as usize) << 8) | self.u8()? as usize)
+        let b = self.take(2)?;
+        Ok(usize::from(u16::from_be_bytes([b[0], b[1]])))
     }
 
-    fn skip(&mut self, mut n: usize) -> Result<(), &'static str> {
-        while n > 0 {
-            let k = self.fragment()?.len().min(n);
-            self.pos += k;
-            n -= k;
-        }
-        Ok(())
-    }
-
-    /// `n` bytes as one slice of the payload.
-    fn take(&mut self, n: usize) -> Result<&'a [u8], &'static str> {
-        let f = self.fragment()?;
-        if f.len() >= n {
-            self.pos += n;
-            Ok(&f[..n])
-        } else if self.rec_end < self.p.len() {
-            Err(E_SPLIT)
-        } else {
-            Err(E_TRUNCATED)
-        }
+    fn skip(&mut self, n: usize) -> Result<(), &'static str> {
+        self.take(n).map(drop)
     }
 }
 
@@ -134,45 +84,21 @@ impl Left {
     }
 }
 
-/// The server name of the ClientHello at the start of `payload`.
-///
-/// `Ok(Some(name))`: the first `host_name` entry of the `server_name` extension, bytes as sent.
-/// `Ok(None)`: not a TLS handshake record, not a ClientHello (a ServerHello, an SSLv2 hello),
-/// fewer than six bytes, or a complete ClientHello without a server name. `Err`: malformed or
-/// cut short before the name (see the module docs).
-pub fn client_hello_sni(payload: &[u8]) -> Result<Option<&[u8]>, &'static str> {
-    if !is_client_hello(payload) {
-        return Ok(None);
-    }
-    let mut r = Reader {
-        p: payload,
-        pos: 0,
-        rec_end: 0,
-        framed: true,
-    };
-    r.record_header()?;
-    server_name(&mut r)
-}
-
 /// The server name of one complete ClientHello handshake message (type, 3-byte length, body),
 /// its record framing removed: what [`crate::packets::app::stream`] reassembles from the
-/// records of a TCP stream. Same answers as [`client_hello_sni`]; `Ok(None)` when `msg` is not
-/// a ClientHello.
+/// records of a TCP stream.
+///
+/// `Ok(Some(name))`: the first `host_name` entry of the `server_name` extension, bytes as sent.
+/// `Ok(None)`: not a ClientHello, or a ClientHello without a server name. `Err`: malformed.
 pub fn handshake_sni(msg: &[u8]) -> Result<Option<&[u8]>, &'static str> {
     if msg.first() != Some(&HANDSHAKE_CLIENT_HELLO) {
         return Ok(None);
     }
-    let mut r = Reader {
-        p: msg,
-        pos: 0,
-        rec_end: msg.len(),
-        framed: false,
-    };
-    server_name(&mut r)
+    server_name(&mut Reader { p: msg, pos: 0 })
 }
 
 /// Walks a ClientHello from its handshake type byte to the `host_name` of its `server_name`
-/// extension: the part both entry points share.
+/// extension.
 fn server_name<'a>(r: &mut Reader<'a>) -> Result<Option<&'a [u8]>, &'static str> {
     r.u8()?; // handshake type, checked by the caller
     let hs_len = ((r.u8()? as usize) << 16) | r.u16()?;
