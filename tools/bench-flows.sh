@@ -36,8 +36,8 @@ echo "# $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), $(nproc) CPUs; $($S -V)"
   $TOOLS/gen-feed sensor 1000000 > "$W/sensor.txt"
   $TRAWL compile -q -o "$W/sensor.tset" "$W/sensor.txt"
 }
-grep -E '^[a-z0-9.-]+\.[a-z]+$' "$W/sensor.txt" | head -20000 > "$W/domains.txt"
-grep -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' "$W/sensor.txt" | head -20000 > "$W/ips.txt"
+grep -m 20000 -E '^[a-z0-9.-]+\.[a-z]+$' "$W/sensor.txt" > "$W/domains.txt"
+grep -m 20000 -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' "$W/sensor.txt" > "$W/ips.txt"
 [ -s "$W/sessions.pcap" ] || $TOOLS/gen-sessions "$W/sessions.pcap" --bytes "${PCAP_MB}M" \
   --seed 1 --truth "$W/truth.jsonl" --split 0.3 --reorder 0.05 --retransmit 0.05 \
   --vxlan 0.05 --gre 0.05 --domains "@$W/domains.txt" --ips "@$W/ips.txt" \

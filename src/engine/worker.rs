@@ -19,8 +19,11 @@ use crate::packets::app::stream::{Found, StreamParser};
 use crate::packets::app::{dns, http};
 use crate::packets::decode::{self, Encap, Packet};
 use crate::packets::flow::{FlowKey, tunnel_context};
-use crate::packets::flow_table::{FlowLimits, FlowTable};
+use crate::packets::flow_table::{FIN, FlowLimits, FlowTable, RST, SYN};
 use crate::packets::tunnel;
+
+/// SYN, FIN and RST: the flags that open or end a stream.
+const TCP_OPEN_CLOSE: u8 = SYN | FIN | RST;
 
 /// Reason: a stream parser could not use a full buffer (a message longer than it reads);
 /// the rest of that direction is not read.
@@ -212,6 +215,10 @@ impl<D: AsRef<[u8]>> Worker<D> {
             }
             let payload = base.get(s.payload.clone()).unwrap_or(&[]);
             match (s.flow.transport, s.tcp) {
+                // A bare ACK changes no stream: it skips the table (about half of a TCP
+                // capture's frames).
+                (Transport::Tcp, Some((_, flags)))
+                    if payload.is_empty() && flags & TCP_OPEN_CLOSE == 0 => {}
                 (Transport::Tcp, Some(tcp)) => self.segment(&set, batch, s, tcp, payload),
                 (Transport::Udp, _) if !payload.is_empty() => {
                     self.datagram(&set, batch, s, payload);

@@ -17,7 +17,9 @@
 
 use std::mem::size_of;
 
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::flow::FlowKey;
 use super::reassembly::{Limits, Segment, Stream};
@@ -126,8 +128,11 @@ struct Connection<A> {
     held: usize,
 }
 
+/// A connection as the table holds it: its capture source and flow key, and its state.
+type Entry<A> = ((u32, FlowKey), Connection<A>);
+
 /// Bytes of one table bucket: the entry and its control byte.
-const BUCKET: usize = size_of::<((u32, FlowKey), Connection<()>)>() + 1;
+const BUCKET: usize = size_of::<Entry<()>>() + 1;
 
 /// Bytes of a table able to hold `capacity` entries (hashbrown: a power-of-two number of
 /// buckets, at most 7/8 full).
@@ -152,7 +157,10 @@ pub struct Delivered<'t, A> {
 /// A worker's connections.
 pub struct FlowTable<A> {
     limits: FlowLimits,
-    flows: HashMap<(u32, FlowKey), Connection<A>>,
+    /// The connections, hashed by (source, key): a `HashTable` so that a segment hashes its
+    /// key once however many times the entry is looked at.
+    flows: HashTable<Entry<A>>,
+    hasher: DefaultHashBuilder,
     /// Heap bytes of the connections' directions and buffers, as accounted.
     heap: usize,
     /// Capture time of the last timeout sweep, per the newest source clock seen.
@@ -166,7 +174,8 @@ impl<A> FlowTable<A> {
     pub fn new(limits: FlowLimits) -> Self {
         FlowTable {
             limits,
-            flows: HashMap::new(),
+            flows: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
             heap: 0,
             swept_ns: i64::MIN,
             stats: FlowStats::default(),
@@ -205,7 +214,9 @@ impl<A> FlowTable<A> {
         let d = usize::from(!from_first);
         let syn = flags & SYN != 0;
         let id = (source, key);
-        if !self.flows.contains_key(&id) {
+        let hash = self.hasher.hash_one(id);
+        let is = |e: &Entry<A>| e.0 == id;
+        if self.flows.find(hash, is).is_none() {
             // A lone ACK or FIN of a connection already gone starts nothing.
             if payload.is_empty() && !syn {
                 return Delivered {
@@ -222,22 +233,22 @@ impl<A> FlowTable<A> {
                     self.evict_oldest();
                 }
             }
-            self.flows.insert(
-                id,
-                Connection {
-                    first_ns: ts_ns,
-                    last_ns: ts_ns,
-                    dirs: [None, None],
-                    client: None,
-                    fin: [false; 2],
-                    held: 0,
-                },
-            );
+            let conn = Connection {
+                first_ns: ts_ns,
+                last_ns: ts_ns,
+                dirs: [None, None],
+                client: None,
+                fin: [false; 2],
+                held: 0,
+            };
+            let hasher = &self.hasher;
+            self.flows
+                .insert_unique(hash, (id, conn), |e| hasher.hash_one(e.0));
             self.stats.created += 1;
             self.stats.peak = self.stats.peak.max(self.flows.len() as u64);
         }
         let limits = self.limits.stream;
-        let conn = self.flows.get_mut(&id).expect("inserted above");
+        let conn = &mut self.flows.find_mut(hash, is).expect("inserted above").1;
         conn.last_ns = conn.last_ns.max(ts_ns);
         if syn && flags & ACK == 0 && conn.client.is_none() {
             conn.client = Some(d as u8);
@@ -259,16 +270,15 @@ impl<A> FlowTable<A> {
             conn.fin[d] = true;
         }
         let ended = rst || (conn.fin[0] && conn.fin[1]);
-        if (flags & FIN != 0 || rst) && conn.dirs[d].is_some() {
-            // The sender is done: a hole before waiting data will not fill.
-            let dir = conn.dirs[d].as_mut().expect("checked");
-            let end = dir.stream.finish();
-            segment.appended += end.appended;
-            segment.gap += end.gap;
+        if flags & (FIN | RST) != 0 {
+            if let Some(dir) = conn.dirs[d].as_mut() {
+                // The sender is done: a hole before waiting data will not fill.
+                let end = dir.stream.finish();
+                segment.appended += end.appended;
+                segment.gap += end.gap;
+            }
         }
-        self.stats.add(&segment);
         // Account the connection's memory after the segment.
-        let conn = self.flows.get_mut(&id).expect("present");
         let held = conn
             .dirs
             .iter()
@@ -277,12 +287,13 @@ impl<A> FlowTable<A> {
             .sum::<usize>();
         self.heap = self.heap + held - conn.held;
         conn.held = held;
+        self.stats.add(&segment);
         while self.used() > self.limits.memcap && !self.flows.is_empty() {
             self.evict_oldest();
         }
-        let conn = self.flows.get_mut(&id);
+        let conn = self.flows.find_mut(hash, is);
         Delivered {
-            direction: conn.and_then(|c| c.dirs[d].as_deref_mut()),
+            direction: conn.and_then(|e| e.1.dirs[d].as_deref_mut()),
             segment,
             ended,
         }
@@ -290,7 +301,10 @@ impl<A> FlowTable<A> {
 
     /// Removes a connection that has ended (after its last data was read).
     pub fn close(&mut self, source: u32, key: FlowKey) {
-        if let Some(c) = self.flows.remove(&(source, key)) {
+        let id = (source, key);
+        let hash = self.hasher.hash_one(id);
+        if let Ok(entry) = self.flows.find_entry(hash, |e| e.0 == id) {
+            let ((_, c), _) = entry.remove();
             self.heap -= c.held;
             self.stats.closed += 1;
         }
@@ -299,7 +313,7 @@ impl<A> FlowTable<A> {
     /// Drops every connection of a capture source that has ended.
     pub fn end_source(&mut self, source: u32) {
         let mut freed = 0;
-        self.flows.retain(|(s, _), c| {
+        self.flows.retain(|((s, _), c)| {
             let keep = *s != source;
             if !keep {
                 freed += c.held;
@@ -318,7 +332,7 @@ impl<A> FlowTable<A> {
         self.swept_ns = now_ns;
         let (idle, session) = (self.limits.idle_ns, self.limits.session_ns);
         let (mut idle_n, mut session_n, mut with_data, mut freed) = (0, 0, 0, 0);
-        self.flows.retain(|_, c| {
+        self.flows.retain(|(_, c)| {
             let idle_out = now_ns.saturating_sub(c.last_ns) > idle;
             let session_out = now_ns.saturating_sub(c.first_ns) > session;
             if idle_out || session_out {
@@ -338,7 +352,7 @@ impl<A> FlowTable<A> {
 
     /// Evicts the least recently seen quarter of the connections (at least one).
     fn evict_oldest(&mut self) {
-        let mut seen: Vec<i64> = self.flows.values().map(|c| c.last_ns).collect();
+        let mut seen: Vec<i64> = self.flows.iter().map(|(_, c)| c.last_ns).collect();
         if seen.is_empty() {
             return;
         }
@@ -346,7 +360,7 @@ impl<A> FlowTable<A> {
         let (_, &mut cutoff, _) = seen.select_nth_unstable(k);
         let budget = (self.flows.len() / 4).max(1);
         let (mut n, mut with_data, mut freed) = (0, 0, 0);
-        self.flows.retain(|_, c| {
+        self.flows.retain(|(_, c)| {
             if n < budget && c.last_ns <= cutoff {
                 n += 1;
                 with_data += u64::from(waiting(c));
@@ -441,7 +455,8 @@ mod tests {
             "every connection is either held or counted as evicted"
         );
         // The newest connections are the ones kept.
-        assert!(t.flows.contains_key(&(0, key(199_999))));
+        let newest = (0, key(199_999));
+        assert!(t.flows.find(t.hasher.hash_one(newest), |e| e.0 == newest).is_some());
     }
 
     #[test]
