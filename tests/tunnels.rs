@@ -106,6 +106,7 @@ const CRAFTED: &[(&str, &[Tunnel], &str)] = &[
     ("ayiya", &[("ayiya", None)], ""),
     ("nested", &[("gre", None), ("vxlan", Some(99))], ""),
     ("pptp", &[("pptp", Some(0x0102))], ""),
+    ("gtpu6", &[("gtp-u", Some(0x9abc))], ""),
     ("cutvxlan", &[], "truncated vxlan header"),
     ("cutgre", &[], "truncated gre header"),
     ("greempty", &[], "empty tunnel packet"),

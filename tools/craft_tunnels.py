@@ -36,6 +36,11 @@ def outer_udp(dport, payload, sport=50000):
         Raw(bytes(payload))
 
 
+def outer_udp6(dport, payload, sport=50000):
+    return Ether(**ETH) / IPv6(src=OUTER6[0], dst=OUTER6[1]) / UDP(sport=sport, dport=dport) / \
+        Raw(bytes(payload))
+
+
 def outer_ip(proto, payload, v6=False):
     if v6:
         return Ether(**ETH) / IPv6(src=OUTER6[0], dst=OUTER6[1], nh=proto) / Raw(bytes(payload))
@@ -129,12 +134,15 @@ case("nested", nested)
 # carrying PPP (FF 03, protocol 0x0021) with IPv4.
 ppp = b"\xff\x03\x00\x21" + bytes(dns("pptp", 30))
 case("pptp", outer_ip(47, struct.pack("!BBHHHI", 0x30, 0x01, 0x880B, len(ppp), 0x0102, 1) + ppp))
+# GTP-U over IPv6 (a mobile core's IPv6 transport), carrying IPv6.
+g = bytes(dns6("gtpu6", 31))
+case("gtpu6", outer_udp6(2152, struct.pack("!BBHI", 0x30, 255, len(g), 0x9abc) + g, sport=2152))
 # Negative cases: a cut VXLAN header, a cut GRE key, a GRE keepalive-like empty packet, GRE
 # nested past the depth limit (nine GRE headers around the query).
 case("cutvxlan", outer_udp(4789, b"\x08\x00\x00"))
 case("cutgre", outer_ip(47, b"\x20\x00\x08\x00\x00"))
 case("greempty", outer_ip(47, gre(0x0800, b"")))
-deep = dns("toodeep", 31)
+deep = dns("toodeep", 32)
 for i in range(9):
     deep = IP(src=f"192.0.2.{100 + i}", dst=f"192.0.2.{200 + i}", proto=47, id=3) / Raw(gre(0x0800, deep))
 case("toodeep", Ether(**ETH) / deep)

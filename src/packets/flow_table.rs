@@ -456,7 +456,11 @@ mod tests {
         );
         // The newest connections are the ones kept.
         let newest = (0, key(199_999));
-        assert!(t.flows.find(t.hasher.hash_one(newest), |e| e.0 == newest).is_some());
+        assert!(
+            t.flows
+                .find(t.hasher.hash_one(newest), |e| e.0 == newest)
+                .is_some()
+        );
     }
 
     #[test]
