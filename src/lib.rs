@@ -112,5 +112,5 @@ pub mod testing {
     pub use crate::logs::format::detect as detect_log_format;
     pub use crate::logs::input::{Follow, chunk::overlap};
     pub use crate::packets::flow::FlowKey;
-    pub use crate::packets::{app, capture, decode, flow_table, reassembly, tunnel};
+    pub use crate::packets::{app, capture, decode, flow_table, reassembly, sctp, tunnel};
 }

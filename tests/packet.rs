@@ -936,7 +936,8 @@ fn fixture_captures() {
             frames: 6,
             link: LinkType::Ethernet,
             first_ts: (1089032999, 862196000),
-            packet: (1, "10.28.6.42", "10.28.6.44", None), // SCTP
+            // SCTP (M3UA on its registered port 2905; tshark decodes the same ports).
+            packet: (1, "10.28.6.42", "10.28.6.44", Some((2905, 2905))),
         },
         Expect {
             file: "tcpdump/tcp-handshake-nano.pcap",
@@ -2051,7 +2052,9 @@ fn check_invariants(p: &Packet<'_>, frame: &[u8]) {
     if p.src_port.is_some() {
         assert!(matches!(
             p.transport,
-            trawl::testing::decode::Transport::Tcp | trawl::testing::decode::Transport::Udp
+            trawl::testing::decode::Transport::Tcp
+                | trawl::testing::decode::Transport::Udp
+                | trawl::testing::decode::Transport::Other(132)
         ));
     }
     assert_eq!(

@@ -1,7 +1,8 @@
 //! TCP reassembly end to end, through `scan pcap`'s engine: a ClientHello and an HTTP head
 //! split at every byte offset still hit, once per connection; a generated capture of full
 //! sessions — split heads, reordered and retransmitted segments, tunnels, VLANs, IPv6 — yields
-//! every value its truth file lists, with no stream gap and no differing overlap.
+//! every value its truth file lists, with no stream gap and no differing overlap; SCTP user
+//! messages are read as the protocol their ports say.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -192,4 +193,32 @@ fn generated_sessions_yield_every_value_of_their_truth_file() {
             "every session ended"
         );
     }
+}
+
+#[test]
+fn sctp_messages_are_read_as_their_ports_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pcaps/transports/sctp.pcap");
+    let names = [
+        ("url.domain", "sctp-http.transport.example"),
+        ("tls.client.server_name", "sctp-tls.transport.example"),
+        ("url.domain", "bundle-one.transport.example"),
+        ("url.domain", "bundle-two.transport.example"),
+        ("url.domain", "sctp-idata.transport.example"),
+    ];
+    let feed: String = names
+        .iter()
+        .map(|(_, n)| format!("{n}\n"))
+        .chain(["fragment.transport.example\n".to_string()])
+        .collect();
+    let (hits, stats) = scan(dir.path(), &feed, &pcap, 2);
+    let mut want: Vec<(&str, String)> = names.iter().map(|(f, n)| (*f, n.to_string())).collect();
+    want.sort();
+    assert_eq!(hits, want, "every whole message, and not the fragment");
+    assert_eq!(
+        stats
+            .app_errors
+            .get("sctp: fragmented message not reassembled"),
+        Some(&1)
+    );
 }

@@ -159,6 +159,13 @@ fn the_committed_fixtures_are_the_crafting_scripts_output() {
             == std::fs::read(testdata("pcaps/tunnels/crafted.pcap")).unwrap(),
         "re-run: python3 tools/craft_tunnels.py testdata/pcaps/tunnels/crafted.pcap"
     );
+    let transports = dir.path().join("transports");
+    run("craft_transports.py", &transports);
+    assert!(
+        std::fs::read(transports.join("sctp.pcap")).unwrap()
+            == std::fs::read(testdata("pcaps/transports/sctp.pcap")).unwrap(),
+        "re-run: python3 tools/craft_transports.py testdata/pcaps/transports"
+    );
     let links = dir.path().join("links");
     run("craft_links.py", &links);
     let mut committed: Vec<_> = std::fs::read_dir(testdata("pcaps/links"))

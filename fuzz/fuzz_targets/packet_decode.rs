@@ -6,7 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use trawl::testing::capture::CaptureFile;
-use trawl::testing::decode::{LinkType, Packet, decode};
+use trawl::testing::decode::{LinkType, Packet, Transport, decode};
+use trawl::testing::sctp;
 use trawl::testing::tunnel::{self, MAX_DEPTH, Step};
 
 const LINKS: [LinkType; 23] = [
@@ -59,6 +60,11 @@ fn check(p: &Packet<'_>, frame: &[u8]) {
 
 fn check_one(p: &Packet<'_>, frame: &[u8]) {
     assert_eq!(p.src_port.is_some(), p.dst_port.is_some());
+    if p.transport == Transport::Other(132) {
+        for m in sctp::messages(p.payload).flatten() {
+            assert!(m.data.len() <= p.payload.len());
+        }
+    }
     if !p.payload.is_empty() {
         let start = p.payload.as_ptr() as usize - frame.as_ptr() as usize;
         assert!(start + p.payload.len() <= frame.len());

@@ -20,7 +20,7 @@ use crate::packets::app::{dns, http};
 use crate::packets::decode::{self, Encap, Packet};
 use crate::packets::flow::{FlowKey, tunnel_context};
 use crate::packets::flow_table::{FIN, FlowLimits, FlowTable, RST, SYN};
-use crate::packets::tunnel;
+use crate::packets::{sctp, tunnel};
 
 /// SYN, FIN and RST: the flags that open or end a stream.
 const TCP_OPEN_CLOSE: u8 = SYN | FIN | RST;
@@ -223,6 +223,9 @@ impl<D: AsRef<[u8]>> Worker<D> {
                 (Transport::Udp, _) if !payload.is_empty() => {
                     self.datagram(&set, batch, s, payload);
                 }
+                (Transport::Other(132), _) if !payload.is_empty() => {
+                    self.sctp(&set, batch, s, payload);
+                }
                 _ => {}
             }
         }
@@ -328,6 +331,27 @@ impl<D: AsRef<[u8]>> Worker<D> {
         }
     }
 
+    /// Parses the whole user messages of an SCTP packet as the application protocol their
+    /// ports say (each message on its own: SCTP keeps message boundaries).
+    fn sctp(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, chunks: &[u8]) {
+        let (sport, dport) = (s.flow.src_port.unwrap_or(0), s.flow.dst_port.unwrap_or(0));
+        // Which side is the client: the one on the higher (ephemeral) port.
+        let from_client = sport > dport;
+        let server_port = if from_client { dport } else { sport };
+        self.found.clear();
+        for message in sctp::messages(chunks) {
+            match message {
+                Ok(m) => {
+                    let found = &mut self.found;
+                    StreamParser::new(from_client, server_port)
+                        .parse(m.data, &mut |f| found.push(f));
+                }
+                Err(why) => self.found.error(why),
+            }
+        }
+        self.look_up_found(set, batch, s);
+    }
+
     /// Adds one TCP segment to its connection's stream and parses what became readable.
     fn segment(
         &mut self,
@@ -377,6 +401,11 @@ impl<D: AsRef<[u8]>> Worker<D> {
         if ended {
             flows.close(batch.source, key);
         }
+        self.look_up_found(set, batch, s);
+    }
+
+    /// Looks up what a stream or message parser found (in `self.found`).
+    fn look_up_found(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen) {
         let found = std::mem::take(&mut self.found);
         for item in found.items() {
             match item {

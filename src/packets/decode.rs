@@ -219,16 +219,16 @@ pub struct Packet<'a> {
     pub dst: IpAddr,
     /// The IP payload's protocol.
     pub transport: Transport,
-    /// TCP or UDP source port, when the transport header was read.
+    /// TCP, UDP or SCTP source port, when the transport header was read.
     pub src_port: Option<u16>,
-    /// TCP or UDP destination port, when the transport header was read.
+    /// TCP, UDP or SCTP destination port, when the transport header was read.
     pub dst_port: Option<u16>,
     /// The raw TCP flags byte (CWR ECE URG ACK PSH RST SYN FIN, high bit first) for TCP.
     pub tcp_flags: Option<u8>,
     /// The TCP sequence number, for TCP: where the payload sits in its stream.
     pub tcp_seq: Option<u32>,
-    /// The transport payload: after the TCP/UDP/ICMP header, or the whole IP payload for other
-    /// protocols. Empty when there is none, when the transport header could not be read, and
+    /// The transport payload: after the TCP/UDP/ICMP/SCTP common header (for SCTP: its chunks),
+    /// or the whole IP payload for other protocols. Empty when there is none, when the transport header could not be read, and
     /// for fragments after the first.
     pub payload: &'a [u8],
     /// How many 802.1Q/802.1ad tags the frame carried.
@@ -804,6 +804,18 @@ fn from_lax(lax: LaxSlicedPacket<'_>, outer: Outer) -> Result<Packet<'_>, Decode
             packet.truncated = Some(Layer::Transport);
             return Ok(packet);
         }
+        // SCTP: the common header's ports (the checksum is not verified), then the chunks.
+        None if ip_payload.ip_number.0 == 132 => match ip_payload.payload.split_at_checked(12) {
+            Some((header, chunks)) => {
+                packet.src_port = Some(be16(header, 0));
+                packet.dst_port = Some(be16(header, 2));
+                packet.payload = chunks;
+            }
+            None => {
+                packet.truncated = Some(Layer::Transport);
+                return Ok(packet);
+            }
+        },
         None => packet.payload = ip_payload.payload,
     }
     if ip_payload.incomplete {

@@ -10,6 +10,7 @@
 //! * [`app`] — application-layer parsers (DNS, TLS, HTTP, SMTP).
 //! * `flow` — the flow key that sends both directions of a flow to one worker.
 //! * [`reassembly`] — one direction of a TCP connection: segments in, in-order bytes out.
+//! * [`sctp`] — the whole user messages of an SCTP packet's DATA and I-DATA chunks.
 //! * `flow_table` — a worker's TCP connections, their streams and parsers, within a memory cap
 //!   and timeouts.
 
@@ -19,4 +20,5 @@ pub mod decode;
 pub(crate) mod flow;
 pub mod flow_table;
 pub mod reassembly;
+pub mod sctp;
 pub mod tunnel;
