@@ -1024,13 +1024,17 @@ fn http_not_requests() {
         http::request(b"GET \x00\xff\xfe\x80garbage"),
         Err(http::E_LINE)
     );
-    assert_eq!(
-        http::request(b"OPTIONS HTTP/1.0\r\n\r\n"),
-        Err(http::E_TARGET)
-    );
-    assert_eq!(
-        http::request(b"GET   HTTP/1.1\r\n\r\n"),
-        Err(http::E_TARGET)
+    // No target: still a request (empty URI), with its headers.
+    let r = http::request(b"OPTIONS HTTP/1.0\r\n\r\n").unwrap().unwrap();
+    assert_eq!((r.method, r.uri), (&b"OPTIONS"[..], &b""[..]));
+    let r = http::request(b"GET   HTTP/1.1\r\nHost: h.example\r\n\r\n")
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.uri, r.host), (&b""[..], Some(&b"h.example"[..])));
+    let mut url = Vec::new();
+    assert!(
+        !http::full_url(&r, None, &mut url),
+        "no URL without a target"
     );
     for p in [&b"get / HTTP/1.1"[..], b"GET/ HTTP/1.1", b" GET / HTTP/1.1"] {
         assert_eq!(http::request_start_so_far(p), Some(false), "{:?}", s(p));

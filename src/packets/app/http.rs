@@ -34,7 +34,8 @@ pub(crate) const MAX_METHOD: usize = 24;
 
 /// Reason: a method and a space, but the payload ends before the request line does.
 pub const E_LINE: &str = "http: truncated request line";
-/// Reason: a request line without a request target.
+/// Reason: a request line without a request target (the request is still read: its Host and
+/// headers are what a peer reports for it too).
 pub const E_TARGET: &str = "http: empty request target";
 
 /// One HTTP/1.x request head; every slice borrows from the payload.
@@ -241,7 +242,8 @@ fn is_version_1x(v: &[u8]) -> bool {
 /// Parses the HTTP/1.x request head at the start of `payload` (see the module docs).
 ///
 /// `Ok(None)`: the payload is not an HTTP/1.x request. `Err`: it starts like one but the request
-/// line is cut short or has no target.
+/// line is cut short. A request line without a target (`GET HTTP/1.1`, malware does send it)
+/// is still a request, with an empty [`Request::uri`].
 pub fn request(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
     let start = payload
         .iter()
@@ -267,9 +269,6 @@ pub fn request(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
     } else {
         &[][..]
     };
-    if uri.is_empty() {
-        return Err(E_TARGET);
-    }
     let mut req = Request {
         method: &p[..mlen],
         uri,

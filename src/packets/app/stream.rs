@@ -460,6 +460,9 @@ impl StreamParser {
                     unreachable!("the request line was read above")
                 };
                 out(Found::Http(req));
+                if req.uri.is_empty() {
+                    out(Found::Error(http::E_TARGET));
+                }
                 if req.method == b"CONNECT" {
                     let port = req.authority().map_or(0, authority_port);
                     self.tunnel(port);
