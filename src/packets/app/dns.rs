@@ -12,11 +12,19 @@
 //! # What is reported
 //!
 //! * every question's QNAME ([`DnsItem::Question`]);
-//! * for A, AAAA and CNAME records of class IN (the mDNS cache-flush bit ignored), in the answer,
-//!   authority and additional sections alike: the owner name ([`DnsItem::AnswerName`]), then the
-//!   address ([`DnsItem::AnswerAddr`]) or the CNAME target ([`DnsItem::AnswerName`]). Glue
-//!   addresses in the additional section are addresses the resolver will use, and Arkime reports
-//!   them as answers too. Other types (NS, MX, TXT, SOA, OPT, …) are stepped over unread.
+//! * for records of class IN (the mDNS cache-flush bit ignored) of the types that name a host
+//!   or an address, in the answer, authority and additional sections alike: the owner name
+//!   ([`DnsItem::AnswerName`]), then
+//!   * A, AAAA: the address ([`DnsItem::AnswerAddr`]);
+//!   * CNAME, NS, PTR: the target name; MX: the exchange; SRV: the target; SOA: the primary
+//!     server (MNAME; RNAME is a mailbox, not a host, and is left unread) — each as
+//!     [`DnsItem::AnswerName`];
+//!   * SVCB, HTTPS (RFC 9460): the target name (none when it is the root, "the owner"), then
+//!     the addresses of the `ipv4hint` and `ipv6hint` parameters ([`DnsItem::AnswerAddr`]).
+//!
+//!   Glue addresses in the additional section are addresses the resolver will use, and Arkime
+//!   reports them as answers too. Other types (TXT, OPT, DNSSEC records, …) are stepped over
+//!   unread.
 //! * An answer name equal (ASCII case-insensitively) to the first question's name, or to the
 //!   answer name reported just before it, is not reported again: a response with eleven A
 //!   records for `google.com` or `www.x CNAME x; x A …` yields each name once. The root name
@@ -49,6 +57,21 @@ const TEXT_MAX: usize = 512;
 
 const HEADER_LEN: usize = 12;
 
+// Record types read (RFC 1035, 3596, 2782, 9460).
+const A: u16 = 1;
+const NS: u16 = 2;
+const CNAME: u16 = 5;
+const SOA: u16 = 6;
+const PTR: u16 = 12;
+const MX: u16 = 15;
+const AAAA: u16 = 28;
+const SRV: u16 = 33;
+const SVCB: u16 = 64;
+const HTTPS: u16 = 65;
+/// SVCB/HTTPS parameter keys of address hints (RFC 9460 §7.3).
+const SVC_IPV4HINT: u16 = 4;
+const SVC_IPV6HINT: u16 = 6;
+
 /// Reason: the message is shorter than the 12-byte header.
 pub const E_HEADER: &str = "dns: truncated header";
 /// Reason: a name runs past the end of the message.
@@ -65,7 +88,9 @@ pub const E_NAME_LEN: &str = "dns: name too long";
 pub const E_LOOP: &str = "dns: pointer loop";
 /// Reason: more than [`MAX_POINTERS`] compression pointers in one name.
 pub const E_POINTERS: &str = "dns: too many pointers";
-/// Reason: A/AAAA data of the wrong size, or a CNAME target that does not fill its data.
+/// Reason: A/AAAA data of the wrong size, a host name that does not fit its record's data
+/// (CNAME, NS, PTR, MX, SRV: the name ends the data; SOA, SVCB, HTTPS: it ends inside it), or an
+/// SVCB/HTTPS parameter list cut short or with a partial address hint.
 pub const E_RDATA: &str = "dns: bad rdata";
 
 /// One observable of a DNS message, borrowed from the [`NameBuf`] for the callback's duration.
@@ -73,9 +98,10 @@ pub const E_RDATA: &str = "dns: bad rdata";
 pub enum DnsItem<'a> {
     /// A question's name (QNAME), dotted, no trailing dot.
     Question(&'a [u8]),
-    /// An owner name of an A/AAAA/CNAME record, or a CNAME target, dotted, no trailing dot.
+    /// An owner name of a record read, or the host name its data names (CNAME, NS, PTR and
+    /// SVCB/HTTPS targets, MX exchange, SRV target, SOA MNAME), dotted, no trailing dot.
     AnswerName(&'a [u8]),
-    /// The address of an A or AAAA record.
+    /// The address of an A or AAAA record, or of an SVCB/HTTPS `ipv4hint`/`ipv6hint`.
     AnswerAddr(IpAddr),
 }
 
@@ -362,33 +388,99 @@ pub fn parse(
         let rdata = msg.get(rdata_at..rdata_at + rdlen).ok_or(E_RECORD)?;
         pos = rdata_at + rdlen;
         s.records += 1;
-        if class != 1 || !matches!(rtype, 1 | 5 | 28) {
+        if class != 1
+            || !matches!(
+                rtype,
+                A | NS | CNAME | SOA | PTR | MX | AAAA | SRV | SVCB | HTTPS
+            )
+        {
             continue;
         }
+        // Validated before the owner is reported, so a bad A/AAAA reports nothing.
         let addr = match rtype {
-            1 => Some(IpAddr::V4(Ipv4Addr::from(
+            A => Some(IpAddr::V4(Ipv4Addr::from(
                 <[u8; 4]>::try_from(rdata).map_err(|_| E_RDATA)?,
             ))),
-            28 => Some(IpAddr::V6(Ipv6Addr::from(
+            AAAA => Some(IpAddr::V6(Ipv6Addr::from(
                 <[u8; 16]>::try_from(rdata).map_err(|_| E_RDATA)?,
             ))),
             _ => None,
         };
         let (_, owner_name) = names.answer_name(msg, owner)?;
         names.report(owner_name, &mut each);
-        match addr {
-            Some(a) => each(DnsItem::AnswerAddr(a)),
-            None => {
-                // The target may point back into the message, but must end inside its rdata.
-                let (tend, target) = names.answer_name(msg, rdata_at)?;
-                if tend != pos {
-                    return Err(E_RDATA);
-                }
-                names.report(target, &mut each);
-            }
+        if let Some(a) = addr {
+            each(DnsItem::AnswerAddr(a));
+            continue;
+        }
+        // Where the host name starts in the data (after MX's preference, SRV's priority,
+        // weight and port, SVCB's priority), and whether it must fill the rest of the data.
+        let (skip, fills) = match rtype {
+            MX | SVCB | HTTPS => (2, rtype == MX),
+            SRV => (6, true),
+            SOA => (0, false),
+            _ => (0, true), // NS, CNAME, PTR
+        };
+        if rdata.len() <= skip {
+            return Err(E_RDATA);
+        }
+        // The name may point back into the message, but must end inside its data.
+        let (tend, target) = names.answer_name(msg, rdata_at + skip)?;
+        let short = match rtype {
+            // MNAME is followed by RNAME (one byte at least) and five 32-bit numbers.
+            SOA => tend + 1 + 20 > pos,
+            _ if fills => tend != pos,
+            _ => tend > pos,
+        };
+        if short {
+            return Err(E_RDATA);
+        }
+        names.report(target, &mut each);
+        if matches!(rtype, SVCB | HTTPS) {
+            svc_hints(&msg[tend..pos], &mut each)?;
         }
     }
     Ok(s)
+}
+
+/// Hands out the addresses of the `ipv4hint` and `ipv6hint` parameters of an SVCB/HTTPS
+/// record's parameter list (RFC 9460 §2.2: key, length, value, repeated to the end of the
+/// data). Every step consumes at least the 4-byte key and length, so the loop is bounded by
+/// the data length; a parameter running past the data or a hint whose length is not a whole
+/// number of addresses is [`E_RDATA`], the addresses before it having been handed out.
+fn svc_hints(mut params: &[u8], each: &mut impl FnMut(DnsItem<'_>)) -> Result<(), &'static str> {
+    while !params.is_empty() {
+        let head = params.get(..4).ok_or(E_RDATA)?;
+        let key = u16::from_be_bytes([head[0], head[1]]);
+        let len = u16::from_be_bytes([head[2], head[3]]) as usize;
+        let value = params.get(4..4 + len).ok_or(E_RDATA)?;
+        params = &params[4 + len..];
+        match key {
+            SVC_IPV4HINT => {
+                let quads = value.chunks_exact(4);
+                if !quads.remainder().is_empty() {
+                    return Err(E_RDATA);
+                }
+                for q in quads {
+                    each(DnsItem::AnswerAddr(IpAddr::V4(Ipv4Addr::new(
+                        q[0], q[1], q[2], q[3],
+                    ))));
+                }
+            }
+            SVC_IPV6HINT => {
+                let octs = value.chunks_exact(16);
+                if !octs.remainder().is_empty() {
+                    return Err(E_RDATA);
+                }
+                for o in octs {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(o);
+                    each(DnsItem::AnswerAddr(IpAddr::V6(Ipv6Addr::from(a))));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A cheap plausibility check of a DNS header and the first question's first byte, for trying
@@ -445,5 +537,155 @@ mod tests {
         assert_eq!(read_name(m, 23, &mut out).unwrap(), (1, 25));
         assert_eq!(&out[..1], b"x");
         assert_eq!(skip_name(m, 23).unwrap(), 25);
+    }
+
+    /// A response header with `an` answers, the question `example.org` (type `qtype`) at 12.
+    fn response(an: u16, qtype: u16) -> Vec<u8> {
+        let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1];
+        m.extend_from_slice(&an.to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0]);
+        m.extend_from_slice(b"\x07example\x03org\x00");
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        m
+    }
+
+    /// Appends a record of class IN owned by the question name (a pointer to offset 12).
+    fn rr(m: &mut Vec<u8>, rtype: u16, rdata: &[u8]) {
+        m.extend_from_slice(&[0xC0, 12]);
+        m.extend_from_slice(&rtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1, 0, 0, 0x0E, 0x10]);
+        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        m.extend_from_slice(rdata);
+    }
+
+    #[test]
+    fn host_names_of_ns_ptr_mx_srv_soa() {
+        let mut m = response(5, 255);
+        // NS ns1.example.org, compressed against the question: offset of "example" is 12.
+        rr(&mut m, NS, b"\x03ns1\xC0\x0C");
+        let ns1 = m.len() - 6; // where "ns1.example.org" starts
+        // MX 10 mail.example.org
+        rr(&mut m, MX, b"\x00\x0A\x04mail\xC0\x0C");
+        // SRV 0 5 5060 sip.example.org, pointing at the NS target through a pointer chain
+        let mut srv = b"\x00\x00\x00\x05\x13\xC4\x03sip".to_vec();
+        srv.extend_from_slice(&[0xC0, 12]);
+        rr(&mut m, SRV, &srv);
+        // PTR: a name that is itself a pointer to the NS target
+        rr(&mut m, PTR, &[0xC0, ns1 as u8]);
+        // SOA: MNAME pri.ns1 (compressed), RNAME hostmaster (not reported), five numbers
+        let mut soa = b"\x03pri".to_vec();
+        soa.extend_from_slice(&[0xC0, ns1 as u8]);
+        soa.extend_from_slice(b"\x0Ahostmaster\xC0\x0C");
+        soa.extend_from_slice(&[0; 20]);
+        rr(&mut m, SOA, &soa);
+        let (v, r) = items(&m);
+        assert_eq!(r.unwrap().records, 5);
+        assert_eq!(
+            v,
+            [
+                "Q example.org",
+                "N ns1.example.org",
+                "N mail.example.org",
+                "N sip.example.org",
+                "N ns1.example.org",
+                "N pri.ns1.example.org",
+            ]
+        );
+        assert!(!v.iter().any(|i| i.contains("hostmaster")));
+    }
+
+    #[test]
+    fn https_and_svcb_targets_and_hints() {
+        let mut m = response(2, HTTPS);
+        // HTTPS 1 . alpn=h2 ipv4hint=192.0.2.1,192.0.2.2 ipv6hint=2001:db8::1
+        let mut https = vec![0, 1, 0];
+        https.extend_from_slice(&[0, 1, 0, 3, 2, b'h', b'2']);
+        https.extend_from_slice(&[0, 4, 0, 8, 192, 0, 2, 1, 192, 0, 2, 2]);
+        https.extend_from_slice(&[0, 6, 0, 16, 0x20, 0x01, 0x0d, 0xb8]);
+        https.extend_from_slice(&[0; 11]);
+        https.push(1);
+        rr(&mut m, HTTPS, &https);
+        // SVCB 2 svc.example.net. (no parameters)
+        rr(&mut m, SVCB, b"\x00\x02\x03svc\x07example\x03net\x00");
+        let (v, r) = items(&m);
+        r.unwrap();
+        assert_eq!(
+            v,
+            [
+                "Q example.org",
+                "A 192.0.2.1",
+                "A 192.0.2.2",
+                "A 2001:db8::1",
+                "N svc.example.net",
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_mx_pointer_loop() {
+        // The exchange points forward at itself: refused, the items before it stay.
+        let mut m = response(2, MX);
+        rr(&mut m, A, &[192, 0, 2, 9]);
+        let at = m.len() + 12 + 2; // the exchange of the next record
+        rr(&mut m, MX, &[0, 10, 0xC0 | (at >> 8) as u8, at as u8]);
+        let (v, r) = items(&m);
+        assert_eq!(r.unwrap_err(), E_LOOP);
+        assert_eq!(v, ["Q example.org", "A 192.0.2.9"]);
+        // Two names pointing at each other: the second pointer is not strictly backwards.
+        let mut m = response(1, MX);
+        let at = m.len() + 12 + 2;
+        let mut rdata = vec![0, 10, 1, b'a', 0xC0, (at + 4) as u8, 1, b'b'];
+        rdata.extend_from_slice(&[0xC0, at as u8]);
+        rr(&mut m, MX, &rdata);
+        assert_eq!(items(&m).1.unwrap_err(), E_LOOP);
+    }
+
+    #[test]
+    fn svcb_truncated_params() {
+        let cases: [(&[u8], &[&str]); 4] = [
+            // ipv4hint then a key cut after one byte
+            (
+                b"\x00\x01\x00\x00\x04\x00\x04\xC6\x33\x64\x01\x00",
+                &["A 198.51.100.1"],
+            ),
+            // a value longer than the data
+            (b"\x00\x01\x00\x00\x01\x00\x09h2", &[]),
+            // an ipv4hint of 5 bytes
+            (b"\x00\x01\x00\x00\x04\x00\x05\x01\x02\x03\x04\x05", &[]),
+            // an ipv6hint of 4 bytes
+            (b"\x00\x01\x00\x00\x06\x00\x04\x01\x02\x03\x04", &[]),
+        ];
+        for (rdata, hints) in cases {
+            let mut m = response(1, HTTPS);
+            rr(&mut m, HTTPS, rdata);
+            let (v, r) = items(&m);
+            assert_eq!(r.unwrap_err(), E_RDATA, "{rdata:?}");
+            assert_eq!(v[0], "Q example.org");
+            assert_eq!(&v[1..], hints, "{rdata:?}");
+        }
+    }
+
+    #[test]
+    fn names_must_fit_their_data() {
+        let cases: [(u16, &[u8]); 6] = [
+            (MX, b"\x00"),                      // no room for the exchange
+            (SRV, b"\x00\x00\x00\x05\x13\xC4"), // nor for the target
+            (NS, b""),                          // empty data
+            (NS, b"\x02ns\x00\x00"),            // a byte left over
+            (SOA, b"\x02ns\x00"),               // MNAME with nothing after it
+            (HTTPS, b"\x00\x01"),               // priority only
+        ];
+        for (rtype, rdata) in cases {
+            let mut m = response(1, rtype);
+            rr(&mut m, rtype, rdata);
+            // A trailing record, so a name running past its data stays inside the message.
+            m.extend_from_slice(
+                b"\x03ns2\x00\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\x01\x02\x03\x04",
+            );
+            let (v, r) = items(&m);
+            assert_eq!(r.unwrap_err(), E_RDATA, "type {rtype} {rdata:?}");
+            assert_eq!(v, ["Q example.org"], "type {rtype}");
+        }
     }
 }
