@@ -60,6 +60,15 @@ fn ptr(off: u16) -> Vec<u8> {
     vec![0xC0 | (off >> 8) as u8, off as u8]
 }
 
+/// The UDP payload from port 53 of a committed Arkime capture.
+fn arkime_dns_response(name: &str) -> Vec<u8> {
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/pcaps/arkime")
+        .join(format!("{name}.pcap"));
+    let response = pcap_payloads(&pcap).into_iter().find(|p| p.src.1 == 53);
+    response.unwrap().data
+}
+
 /// A DNS message under construction.
 struct Msg(Vec<u8>);
 
@@ -431,15 +440,18 @@ fn dns_table() {
             Ok(()),
         ),
         (
-            "glue in the additional section; NS, MX, TXT stepped over",
-            Msg::new(QR, 1, 1, 1, 1)
+            "MX exchange, NS target, glue in the additional section (its owner repeats the NS \
+             target, not reported again); TXT stepped over",
+            Msg::new(QR, 1, 2, 1, 1)
                 .question(&wire("example.org"), 15)
                 .rr(&ptr(12), 15, 1, &[0, 10, 2, b'm', b'x', 0xC0, 12])
+                .rr(&ptr(12), 16, 1, b"\x0bmx.evil.net")
                 .rr(&ptr(12), 2, 1, &wire("ns1.example.org"))
                 .rr(&wire("ns1.example.org"), 1, 1, &[198, 51, 100, 53])
                 .0,
             vec![
                 q("example.org"),
+                "N mx.example.org".into(),
                 "N ns1.example.org".into(),
                 "A 198.51.100.53".into(),
             ],
@@ -547,6 +559,8 @@ fn dns_every_prefix() {
         sample_response(),
         fixture("dns-udp-cname-response.bin"),
         tcp_dns(&fixture("dns-tcp-response.bin"), false).remove(0),
+        arkime_dns_response("dns-mx"),
+        arkime_dns_response("dns-https"),
     ];
     for full in &full_msgs {
         let (want, r) = dns_items(full);
@@ -1441,8 +1455,31 @@ fn arkime_expected(test_json: &Path) -> Expected {
                     e.names
                         .extend(strs(&a["name"]).iter().map(|n| ascii_name(n)));
                 }
-                e.names
-                    .extend(strs(&a["cname"]).iter().map(|n| ascii_name(n)));
+                // Host names in the data: CNAME, MX and NS targets.
+                for key in ["cname", "mx", "nameserver"] {
+                    e.names.extend(strs(&a[key]).iter().map(|n| ascii_name(n)));
+                }
+                // "HTTPS 1 . alpn=h3,h2 ipv4hint=a,b ipv6hint=c,d": the target ("." is the
+                // owner) and the address hints.
+                for svc in strs(&a["https"]).iter().chain(&strs(&a["svcb"])) {
+                    let mut words = svc.split(' ').skip(2);
+                    e.names.extend(
+                        words
+                            .next()
+                            .map(|t| t.trim_end_matches('.'))
+                            .filter(|t| !t.is_empty())
+                            .map(ascii_name),
+                    );
+                    for w in words {
+                        if let Some(v) = w
+                            .strip_prefix("ipv4hint=")
+                            .or_else(|| w.strip_prefix("ipv6hint="))
+                        {
+                            e.addrs
+                                .extend(v.split(',').map(|ip| ip.parse::<IpAddr>().unwrap()));
+                        }
+                    }
+                }
                 if matches!(ty, "A" | "AAAA") {
                     e.addrs.extend(
                         strs(&a["ip"])
@@ -1585,6 +1622,45 @@ fn peers_arkime() {
     assert!(!e.emails.is_empty());
 }
 
+/// The committed Arkime captures with host names and addresses in MX, NS and HTTPS records:
+/// every name and address Arkime lists for them is extracted.
+#[test]
+fn peers_arkime_dns_answer_types() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pcaps/arkime");
+    let cases: [(&str, &[&str], &[&str]); 2] = [
+        (
+            "dns-mx",
+            &["cluster5a.us.messagelabs.com", "dns1.stabletransit.com"],
+            &[],
+        ),
+        (
+            "dns-https",
+            &[],
+            &["104.16.133.229", "2606:4700::6810:85e5"],
+        ),
+    ];
+    for (name, names, addrs) in cases {
+        let seen = scan(&pcap_payloads(&dir.join(format!("{name}.pcap"))));
+        let e = arkime_expected(&dir.join(format!("{name}.test.json")));
+        // The expectation read from Arkime's file holds the MX, NS and HTTPS values.
+        for n in names {
+            assert!(
+                e.names.iter().any(|x| x == n),
+                "{name}: {n} not read from Arkime"
+            );
+        }
+        for a in addrs {
+            let a: IpAddr = a.parse().unwrap();
+            assert!(e.addrs.contains(&a), "{name}: {a} not read from Arkime");
+        }
+        assert_eq!(
+            check(name, &e, &seen),
+            e.names.len() + e.addrs.len(),
+            "{name}"
+        );
+    }
+}
+
 /// Rows of a Zeek log as maps from field name to value (`-` unset ones left out).
 fn zeek_log(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -1718,6 +1794,10 @@ fn seeds() -> Vec<Vec<u8>> {
     .map(|f| fixture(f))
     .collect();
     v.push(sample_response());
+    // The real MX/NS and HTTPS (target, address hints) responses, for the record types whose
+    // data names hosts.
+    v.push(arkime_dns_response("dns-mx"));
+    v.push(arkime_dns_response("dns-https"));
     v.push(client_hello(&[sni_ext(&[(0, b"x.example")])]));
     v
 }

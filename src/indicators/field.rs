@@ -13,9 +13,10 @@ pub enum Field {
     DestinationIp,
     /// A DNS question name.
     DnsQuestion,
-    /// A name in a DNS answer (CNAME target or owner name).
+    /// A name in a DNS record: an owner name, or a host name its data carries (CNAME, NS, PTR,
+    /// MX, SRV, SOA MNAME, SVCB/HTTPS target).
     DnsAnswerName,
-    /// An address in a DNS A/AAAA answer.
+    /// An address in a DNS A/AAAA record or an SVCB/HTTPS address hint.
     DnsAnswerIp,
     /// The server name of a TLS ClientHello.
     TlsSni,
