@@ -128,10 +128,12 @@ impl fmt::Display for Summary<'_> {
         if fl.created > 0 {
             writeln!(
                 f,
-                "tcp connections: {} ({} closed, at most {} held by one worker); evicted: {} idle, \
-                 {} too long, {} over the memory cap ({} with unread data)",
+                "tcp connections: {} ({} closed, {} open when their capture ended, at most {} held \
+                 by one worker); evicted: {} idle, {} too long, {} over the memory cap; {} dropped \
+                 with unread data",
                 fl.created,
                 fl.closed,
+                fl.open_at_end,
                 fl.peak,
                 fl.idle_evicted,
                 fl.session_evicted,
@@ -141,8 +143,8 @@ impl fmt::Display for Summary<'_> {
             writeln!(
                 f,
                 "tcp streams: {} gaps ({} bytes lost), {} overlapping bytes that differed, {} \
-                 retransmitted",
-                fl.gaps, fl.gap_bytes, fl.differing_bytes, fl.duplicate_bytes
+                 retransmitted, {} not read (before a mid-stream start or past the depth)",
+                fl.gaps, fl.gap_bytes, fl.differing_bytes, fl.duplicate_bytes, fl.outside_bytes
             )?;
         }
         if s.kernel_drops + s.interface_drops > 0 {

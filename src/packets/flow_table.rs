@@ -70,7 +70,10 @@ pub struct FlowStats {
     pub session_evicted: u64,
     /// Connections dropped to stay under the memory cap.
     pub memcap_evicted: u64,
-    /// Connections dropped while bytes still waited past a hole (lost to the parser).
+    /// Connections still open when their capture file ended.
+    pub open_at_end: u64,
+    /// Connections dropped (evicted, or open when their capture ended) while they held bytes
+    /// their parser had not read: unconsumed, or waiting past a hole.
     pub evicted_with_data: u64,
     /// Holes skipped in streams, and their bytes.
     pub gaps: u64,
@@ -80,6 +83,9 @@ pub struct FlowStats {
     pub differing_bytes: u64,
     /// Retransmitted bytes, identical to what was held.
     pub duplicate_bytes: u64,
+    /// Bytes not buffered because they lay before a stream picked up mid-way or past the
+    /// stream depth.
+    pub outside_bytes: u64,
     /// Most connections held at once (by one worker).
     pub peak: u64,
 }
@@ -92,11 +98,13 @@ impl FlowStats {
         self.idle_evicted += o.idle_evicted;
         self.session_evicted += o.session_evicted;
         self.memcap_evicted += o.memcap_evicted;
+        self.open_at_end += o.open_at_end;
         self.evicted_with_data += o.evicted_with_data;
         self.gaps += o.gaps;
         self.gap_bytes += o.gap_bytes;
         self.differing_bytes += o.differing_bytes;
         self.duplicate_bytes += o.duplicate_bytes;
+        self.outside_bytes += o.outside_bytes;
         self.peak = self.peak.max(o.peak);
     }
 
@@ -105,6 +113,7 @@ impl FlowStats {
         self.gap_bytes += s.gap;
         self.differing_bytes += s.differing;
         self.duplicate_bytes += s.duplicate;
+        self.outside_bytes += s.outside;
     }
 }
 
@@ -311,16 +320,21 @@ impl<A> FlowTable<A> {
     }
 
     /// Drops every connection of a capture source that has ended.
+    /// Counts those still open, and those that held bytes their parser never read.
     pub fn end_source(&mut self, source: u32) {
-        let mut freed = 0;
+        let (mut freed, mut open, mut with_data) = (0, 0, 0);
         self.flows.retain(|((s, _), c)| {
             let keep = *s != source;
             if !keep {
                 freed += c.held;
+                open += 1;
+                with_data += u64::from(waiting(c));
             }
             keep
         });
         self.heap -= freed;
+        self.stats.open_at_end += open;
+        self.stats.evicted_with_data += with_data;
     }
 
     /// Drops connections past their idle or session timeout, at most once a second of capture
@@ -475,5 +489,6 @@ mod tests {
         );
         t.end_source(1);
         assert_eq!(t.len(), 1);
+        assert_eq!(t.stats.open_at_end, 1);
     }
 }
