@@ -335,8 +335,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
     /// ports say (each message on its own: SCTP keeps message boundaries).
     fn sctp(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, chunks: &[u8]) {
         let (sport, dport) = (s.flow.src_port.unwrap_or(0), s.flow.dst_port.unwrap_or(0));
-        // Which side is the client: the one on the higher (ephemeral) port.
-        let from_client = sport > dport;
+        let from_client = client_by_port(sport, dport);
         let server_port = if from_client { dport } else { sport };
         self.found.clear();
         for message in sctp::messages(chunks) {
@@ -375,8 +374,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             flags,
             payload,
             |from_client| {
-                // Without the handshake, the side on the higher (ephemeral) port is the client.
-                let from_client = from_client.unwrap_or(sport > dport);
+                let from_client = from_client.unwrap_or_else(|| client_by_port(sport, dport));
                 let server_port = if from_client { dport } else { sport };
                 StreamParser::new(from_client, server_port)
             },
@@ -573,6 +571,12 @@ impl<D: AsRef<[u8]>> Worker<D> {
             Err(TrySendError::Disconnected(_)) => self.closed = true,
         }
     }
+}
+
+/// Whether a packet from `sport` to `dport` comes from the client, when no handshake says:
+/// the side on the higher (ephemeral) port is.
+fn client_by_port(sport: u16, dport: u16) -> bool {
+    sport > dport
 }
 
 /// The key of a packet's own flow, in its tunnels.

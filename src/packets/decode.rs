@@ -502,15 +502,15 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
-const ETHERTYPE_MPLS: u16 = 0x8847;
+pub(crate) const ETHERTYPE_MPLS: u16 = 0x8847;
 const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
 const ETHERTYPE_VNTAG: u16 = 0x8926;
 /// 802.1ah provider backbone bridging: an I-TAG, then a whole customer Ethernet frame.
 const ETHERTYPE_PBB: u16 = 0x88e7;
 /// Network Service Header (RFC 8300).
-const ETHERTYPE_NSH: u16 = 0x894f;
+pub(crate) const ETHERTYPE_NSH: u16 = 0x894f;
 /// Transparent Ethernet bridging: a whole Ethernet frame follows (GRE, Geneve, NVGRE).
-const ETHERTYPE_TEB: u16 = 0x6558;
+pub(crate) const ETHERTYPE_TEB: u16 = 0x6558;
 const ARPHRD_NETLINK: u16 = 824;
 const NFULA_PAYLOAD: u16 = 9;
 
@@ -656,7 +656,8 @@ fn from_ether_type(ether_type: u16, bytes: &[u8], outer: Outer) -> Result<Packet
     }
 }
 
-fn be16(b: &[u8], at: usize) -> u16 {
+/// The big-endian `u16` at `at` (the caller has checked the length).
+pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 

@@ -27,7 +27,10 @@
 
 use std::fmt;
 
-use super::decode::{self, DecodeError, LinkType, Packet, Transport};
+use super::decode::{
+    self, DecodeError, ETHERTYPE_MPLS, ETHERTYPE_NSH, ETHERTYPE_TEB, LinkType, Packet, Transport,
+    be16,
+};
 
 /// How many tunnel layers the worker opens below the outermost packet. Real traffic nests two
 /// or three (ERSPAN carrying VXLAN carrying a VLAN); the bound keeps a crafted packet that
@@ -184,9 +187,6 @@ const UDP_TEREDO: u16 = 3544;
 const UDP_AYIYA: u16 = 5072;
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86DD;
-const ETHERTYPE_TEB: u16 = 0x6558;
-const ETHERTYPE_MPLS: u16 = 0x8847;
-const ETHERTYPE_NSH: u16 = 0x894F;
 const ETHERTYPE_PPP: u16 = 0x880B;
 const ETHERTYPE_ERSPAN_2: u16 = 0x88BE;
 const ETHERTYPE_ERSPAN_3: u16 = 0x22EB;
@@ -325,10 +325,6 @@ pub(crate) fn may_carry(proto: u8, sport: u16, dport: u16) -> bool {
         }
         _ => false,
     }
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 fn be32(b: &[u8], at: usize) -> u32 {
