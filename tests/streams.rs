@@ -4,15 +4,15 @@
 //! every value its truth file lists, with no stream gap and no differing overlap; SCTP user
 //! messages are read as the protocol their ports say.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use memmap2::Mmap;
-use trawl::{CompileOptions, Exclusions, FeedSpec, SetBuilder, ingest_feeds};
-use trawl::{Hit, HitSink, ObservedIn, Progress, ScanOptions, SetVersion};
+use trawl::{Hit, HitSink, ObservedIn, SetVersion};
 use trawl_tools::pcap::{
     CLIENT_HELLO_ENTROPY, ClientHelloParts, PcapWriter, TcpSession, http_get,
     tls_client_hello_browser,
@@ -42,30 +42,11 @@ impl HitSink<Mmap> for Collect {
 }
 
 fn scan(dir: &Path, feed: &str, pcap: &Path, workers: usize) -> (Found, trawl::Stats) {
-    let feed_path = dir.join("feed.txt");
-    std::fs::write(&feed_path, feed).unwrap();
-    let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
-    ingest_feeds(&[FeedSpec::new(&feed_path)], &mut b).unwrap();
-    let set = dir.join("intel.tset");
-    b.write(&set).unwrap();
     let sink = Collect::default();
-    let opts = ScanOptions {
-        workers,
-        ..ScanOptions::default()
-    };
-    let out = trawl::scan_files(
-        &set,
-        &[pcap.to_path_buf()],
-        &opts,
-        sink.clone(),
-        &AtomicBool::new(false),
-        None,
-        &Progress::default(),
-    )
-    .unwrap();
+    let stats = common::scan_capture(dir, feed, pcap, workers, sink.clone());
     let mut hits = sink.0.lock().unwrap().clone();
     hits.sort();
-    (hits, out.stats)
+    (hits, stats)
 }
 
 /// One connection per split offset, each sending `message` in two segments cut there.

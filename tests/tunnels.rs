@@ -4,10 +4,11 @@
 //! real captures equal what tcpdump and Arkime decode from them; no prefix or mutation of a
 //! tunnel frame panics.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use memmap2::Mmap;
@@ -15,8 +16,7 @@ use proptest::prelude::*;
 use trawl::testing::capture::CaptureFile;
 use trawl::testing::decode::{LinkType, decode};
 use trawl::testing::tunnel::{self, Step};
-use trawl::{CompileOptions, Exclusions, FeedSpec, SetBuilder, ingest_feeds};
-use trawl::{Hit, HitSink, ObservedIn, Origin, Progress, ScanOptions, SetVersion};
+use trawl::{Hit, HitSink, ObservedIn, Origin, SetVersion};
 
 fn testdata(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -241,30 +241,11 @@ impl HitSink<Mmap> for Collect {
 
 fn scan(feed: &str, pcap: &Path, workers: usize) -> (Vec<Found>, trawl::Stats) {
     let dir = tempfile::tempdir().unwrap();
-    let feed_path = dir.path().join("feed.txt");
-    std::fs::write(&feed_path, feed).unwrap();
-    let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
-    ingest_feeds(&[FeedSpec::new(&feed_path)], &mut b).unwrap();
-    let set = dir.path().join("intel.tset");
-    b.write(&set).unwrap();
     let sink = Collect::default();
-    let opts = ScanOptions {
-        workers,
-        ..ScanOptions::default()
-    };
-    let out = trawl::scan_files(
-        &set,
-        &[pcap.to_path_buf()],
-        &opts,
-        sink.clone(),
-        &AtomicBool::new(false),
-        None,
-        &Progress::default(),
-    )
-    .unwrap();
+    let stats = common::scan_capture(dir.path(), feed, pcap, workers, sink.clone());
     let mut hits = sink.0.lock().unwrap().clone();
     hits.sort();
-    (hits, out.stats)
+    (hits, stats)
 }
 
 #[test]

@@ -111,3 +111,35 @@ pub fn hostile_pattern_set(len: u16) -> Vec<u8> {
     let records = (0..PATTERNS).map(|i| url_record(i, len)).collect();
     crafted_set(pool, records, (0..PATTERNS).collect())
 }
+
+/// Compiles `feed` (a plain list) into a set under `dir` and scans the capture `pcap` with
+/// `workers` workers into `sink`, as `trawl scan pcap` does; returns the scan's counters.
+pub fn scan_capture<S: trawl::HitSink<memmap2::Mmap> + Send>(
+    dir: &std::path::Path,
+    feed: &str,
+    pcap: &std::path::Path,
+    workers: usize,
+    sink: S,
+) -> trawl::Stats {
+    let feed_path = dir.join("feed.txt");
+    std::fs::write(&feed_path, feed).unwrap();
+    let mut b = SetBuilder::new(CompileOptions::default(), Exclusions::new());
+    trawl::ingest_feeds(&[trawl::FeedSpec::new(&feed_path)], &mut b).unwrap();
+    let set = dir.join("intel.tset");
+    b.write(&set).unwrap();
+    let opts = trawl::ScanOptions {
+        workers,
+        ..trawl::ScanOptions::default()
+    };
+    trawl::scan_files(
+        &set,
+        &[pcap.to_path_buf()],
+        &opts,
+        sink,
+        &std::sync::atomic::AtomicBool::new(false),
+        None,
+        &trawl::Progress::default(),
+    )
+    .unwrap()
+    .stats
+}
