@@ -17,6 +17,10 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn s(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -55,6 +59,17 @@ fn render(f: Found) -> String {
         Found::Http(r) => render_request(&r),
         Found::Dns(m) => render_dns(m),
         Found::Mail(field, a) => format!("M {} {}", field.ecs(), s(a)),
+        Found::File {
+            field,
+            name,
+            digests,
+        } => format!(
+            "F {field:?} {:?} md5={} sha256={} size={}",
+            s(name),
+            hex(&digests.md5),
+            hex(&digests.sha256),
+            digests.size
+        ),
         Found::Error(e) => format!("E {e}"),
     }
 }
@@ -110,8 +125,11 @@ fn get(host: &str, uri: &str) -> Vec<u8> {
     format!("GET {uri} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\n\r\n").into_bytes()
 }
 
-/// Keep-alive and pipelined requests with every body framing, the heads as sent.
-fn http_stream() -> (Vec<u8>, Vec<Vec<u8>>) {
+/// A request head as sent and its body's content (its chunked framing removed).
+type Message = (Vec<u8>, Vec<u8>);
+
+/// Keep-alive and pipelined requests with every body framing.
+fn http_stream() -> (Vec<u8>, Vec<Message>) {
     // A body that looks like a request is skipped, not read.
     let fake = b"GET /fake HTTP/1.1\r\nHost: fake\r\n\r\n\r\n";
     let chunk2 = b"GET /fake HTTP/1.1\r\n\r\nabcd";
@@ -144,7 +162,29 @@ fn http_stream() -> (Vec<u8>, Vec<Vec<u8>>) {
         stream.extend_from_slice(h);
         stream.extend_from_slice(b);
     }
-    (stream, heads)
+    let contents: Vec<Vec<u8>> = vec![
+        vec![],
+        fake.to_vec(),
+        [&b"GET /"[..], chunk2].concat(),
+        vec![],
+        b"hello".to_vec(),
+        vec![],
+    ];
+    (stream, heads.into_iter().zip(contents).collect())
+}
+
+/// How the stream parser reports a body of `content` sent to `uri`, hashed here with the
+/// digest crates directly.
+fn render_file(uri: &[u8], content: &[u8]) -> String {
+    use sha2::Digest;
+    let name = uri.strip_prefix(b"http://f.example").unwrap_or(uri);
+    format!(
+        "F HttpFile {:?} md5={} sha256={} size={}",
+        s(name),
+        hex(&md5::Md5::digest(content)),
+        hex(&sha2::Sha256::digest(content)),
+        content.len()
+    )
 }
 
 fn client_hello_pq() -> Vec<u8> {
@@ -271,13 +311,17 @@ fn streams() -> Vec<(&'static str, bool, u16, Vec<u8>)> {
 
 #[test]
 fn http_every_request_of_a_connection() {
-    let (stream, heads) = http_stream();
-    let want: Vec<String> = heads
-        .iter()
-        .map(|h| render_request(&http::request(h).unwrap().unwrap()))
-        .collect();
+    let (stream, messages) = http_stream();
+    let mut want = Vec::new();
+    for (h, content) in &messages {
+        let r = http::request(h).unwrap().unwrap();
+        want.push(render_request(&r));
+        if !content.is_empty() {
+            want.push(render_file(r.uri, content));
+        }
+    }
     assert_eq!(whole(true, 80, &stream), want);
-    assert_eq!(want.len(), 6);
+    assert_eq!(want.len(), 9);
     // A request without a target is still read (its Host is what peers report for it) and
     // counted; the next one is read.
     let bad_head = b"GET  HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -441,19 +485,21 @@ fn gaps_resynchronise_http_and_smtp() {
     let head = b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nbody";
     let n = p.parse(head, &mut |f| seen.push(render(f)));
     assert_eq!(n, head.len());
-    p.gap();
+    p.gap(&mut |f| seen.push(render(f)));
+    // The body lost is counted, not hashed.
+    assert_eq!(seen[1], "E file: transfer incomplete");
     // The rest of a line, then a request line.
     let rest = b"dy of the lost\r\nGET /b HTTP/1.1\r\nHost: b\r\n\r\n";
     assert_eq!(p.parse(rest, &mut |f| seen.push(render(f))), rest.len());
-    assert_eq!(seen.len(), 2);
-    assert!(seen[1].contains("host=Some(\"b\")"));
+    assert_eq!(seen.len(), 3);
+    assert!(seen[2].contains("host=Some(\"b\")"));
 
     let mut p = StreamParser::new(true, 25);
     let mut seen = Vec::new();
     p.parse(b"MAIL FROM:<a@b.example>\r\nDATA\r\ntext", &mut |f| {
         seen.push(render(f))
     });
-    p.gap();
+    p.gap(&mut |_| {});
     p.parse(b"lost line\r\nRCPT TO:<c@d.example>\r\n", &mut |f| {
         seen.push(render(f))
     });
@@ -471,7 +517,7 @@ fn gaps_resynchronise_http_and_smtp() {
     ] {
         let mut p = StreamParser::new(true, port);
         p.parse(&first[..10], &mut |_| {});
-        p.gap();
+        p.gap(&mut |_| {});
         assert!(p.done());
     }
 }

@@ -21,6 +21,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
+use super::app::file::FileLimits;
 use super::flow::FlowKey;
 use super::reassembly::{Limits, Segment, Stream};
 
@@ -44,6 +45,8 @@ pub struct FlowLimits {
     pub session_ns: i64,
     /// Per direction: how deep it is read and how much may wait past a hole.
     pub stream: Limits,
+    /// How the files the streams carry are hashed (the largest; SHA-512 is the set's call).
+    pub files: FileLimits,
 }
 
 impl Default for FlowLimits {
@@ -53,6 +56,7 @@ impl Default for FlowLimits {
             idle_ns: 300 * 1_000_000_000,
             session_ns: 3600 * 1_000_000_000,
             stream: Limits::default(),
+            files: FileLimits::default(),
         }
     }
 }

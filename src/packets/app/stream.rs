@@ -13,7 +13,7 @@
 //! a stream in any chunks gives exactly the observations of feeding it whole (tested by
 //! property). After `parse` returns, the unconsumed rest is shorter than
 //! [`StreamParser::max_buffer`] unless [`StreamParser::done`]: buffering stays bounded whatever
-//! the peer sends. Bodies and message text are skipped as they arrive, never buffered.
+//! the peer sends. Bodies are hashed and message text skipped as they arrive, never buffered.
 //! Lost bytes (a sequence gap, or data the caller could not keep) are announced with
 //! [`StreamParser::gap`].
 //!
@@ -40,9 +40,11 @@
 //!   replies are not seen: a `DATA` the server refused is still taken as followed by text;
 //! * an HTTP/1.x request line: every request of the connection (keep-alive, pipelining). Each
 //!   complete head (request line, headers, empty line; at most [`MAX_HEAD`] bytes; CRLF or bare
-//!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is skipped
+//!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is read
 //!   (`Content-Length` bytes, or `Transfer-Encoding: chunked` chunks and trailers:
-//!   [`http::body`]) and the next request is read. Empty lines between requests are skipped.
+//!   [`http::body`]), hashed as it arrives and, once whole, reported as [`Found::File`]
+//!   ([`Field::HttpFile`], named by [`http_body::uri_name`]; a body cut by a gap or an error
+//!   is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED)), and the next request is read. Empty lines between requests are skipped.
 //!   A first line that is not HTTP/1.x (the HTTP/2 preface, RTSP) ends the direction; after
 //!   that, anything unexpected — a line that is not a request line, a head above the limit, a
 //!   malformed chunk, an unknown framing, a request without a target — is counted as an error
@@ -71,6 +73,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::file::{FileDigests, FileLimits};
+use super::http_body::{self, BodyFile};
 use super::{http, smtp, tls};
 use crate::indicators::field::Field;
 
@@ -90,6 +94,16 @@ pub enum Found<'a> {
     Dns(&'a [u8]),
     /// An SMTP envelope address: [`Field::SmtpMailFrom`] or [`Field::SmtpRcptTo`].
     Mail(Field, &'a [u8]),
+    /// A file transferred whole, hashed: [`Field::HttpFile`] or [`Field::SmtpAttachment`];
+    /// `name` is its file name (empty when the transfer gives none).
+    File {
+        /// Where the file was carried.
+        field: Field,
+        /// The file's name, as the transfer gives it; empty when none.
+        name: &'a [u8],
+        /// Its hashes and size.
+        digests: &'a FileDigests,
+    },
     /// A parse error to count, by reason (the `E_*` constants of the app modules and of this
     /// one).
     Error(&'static str),
@@ -145,7 +159,11 @@ pub struct StreamParser {
     from_client: bool,
     /// The port the protocol is chosen by: the server's, or a tunnel's target port.
     server_port: u16,
+    /// How the files the stream carries are hashed.
+    files: FileLimits,
     state: State,
+    /// The HTTP body being read, hashed as it arrives.
+    body: Option<Box<BodyFile>>,
 }
 
 #[derive(Debug)]
@@ -268,8 +286,16 @@ impl StreamParser {
         StreamParser {
             from_client,
             server_port,
+            files: FileLimits::default(),
             state: State::Detect,
+            body: None,
         }
+    }
+
+    /// The same parser, hashing the files it reads within `files` (default:
+    /// [`FileLimits::default`]).
+    pub fn with_file_limits(self, files: FileLimits) -> StreamParser {
+        StreamParser { files, ..self }
     }
 
     /// Parses `data` — every byte of this direction not consumed by earlier calls, in stream
@@ -291,10 +317,12 @@ impl StreamParser {
         }
     }
 
-    /// The caller lost bytes of this direction: HTTP resynchronises at the next request line,
-    /// SMTP at the next command line; every other protocol (and a direction whose protocol is
-    /// not chosen yet) is done.
-    pub fn gap(&mut self) {
+    /// The caller lost bytes of this direction: HTTP resynchronises at the next request line
+    /// (a body being read is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED), reported to
+    /// `out`), SMTP at the next command line; every other protocol (and a direction whose
+    /// protocol is not chosen yet) is done.
+    pub fn gap(&mut self, out: &mut dyn FnMut(Found<'_>)) {
+        self.drop_body(out);
         self.state = match self.state {
             State::Http(_) => State::Http(Http::Resync { line_start: false }),
             State::Smtp(_) => State::Smtp(Smtp::Command { line_start: false }),
@@ -320,6 +348,13 @@ impl StreamParser {
             State::Smtp(_) => MAX_SMTP_LINE,
             State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
             State::Done => 0,
+        }
+    }
+
+    /// A body being read will not end where its framing says: counted, not reported.
+    fn drop_body(&mut self, out: &mut dyn FnMut(Found<'_>)) {
+        if let Some(b) = self.body.take() {
+            b.truncated(out);
         }
     }
 
@@ -409,6 +444,19 @@ impl StreamParser {
     }
 
     fn http(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let step = self.http_step(p, out);
+        // Resynchronising (after an error) or leaving HTTP: a body being read is cut short.
+        let in_body = matches!(
+            self.state,
+            State::Http(Http::Body(_) | Http::ChunkSize | Http::ChunkData(_) | Http::ChunkEnd)
+        );
+        if !in_body {
+            self.drop_body(out);
+        }
+        step
+    }
+
+    fn http_step(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
         let State::Http(h) = &mut self.state else {
             unreachable!("called in the HTTP state")
         };
@@ -470,8 +518,14 @@ impl StreamParser {
                 }
                 *h = match http::body(req.head) {
                     Ok(http::Body::Length(0)) => Http::Head { first: false },
-                    Ok(http::Body::Length(n)) => Http::Body(n),
-                    Ok(http::Body::Chunked) => Http::ChunkSize,
+                    Ok(http::Body::Length(n)) => {
+                        self.body = Some(BodyFile::new(self.files, http_body::uri_name(req.uri)));
+                        Http::Body(n)
+                    }
+                    Ok(http::Body::Chunked) => {
+                        self.body = Some(BodyFile::new(self.files, http_body::uri_name(req.uri)));
+                        Http::ChunkSize
+                    }
                     Err(e) => {
                         out(Found::Error(e));
                         Http::Resync { line_start: true }
@@ -482,6 +536,14 @@ impl StreamParser {
             Http::Body(n) | Http::ChunkData(n) => {
                 let k = n.min(p.len() as u64);
                 let left = n - k;
+                if let Some(b) = &mut self.body {
+                    b.data(&p[..k as usize]);
+                }
+                if matches!((&*h, left), (Http::Body(_), 0)) {
+                    if let Some(b) = self.body.take() {
+                        b.finish(Field::HttpFile, out);
+                    }
+                }
                 *h = match (&*h, left) {
                     (Http::Body(_), 0) => Http::Head { first: false },
                     (Http::Body(_), _) => Http::Body(left),
@@ -495,7 +557,13 @@ impl StreamParser {
                     return self.http_too_long(p, out);
                 };
                 match chunk_size(strip_cr(&p[..nl])) {
-                    Some(0) => *h = Http::Trailer,
+                    Some(0) => {
+                        // The last chunk: the body is whole (trailers are not part of it).
+                        if let Some(b) = self.body.take() {
+                            b.finish(Field::HttpFile, out);
+                        }
+                        *h = Http::Trailer;
+                    }
                     Some(n) => *h = Http::ChunkData(n),
                     None => {
                         out(Found::Error(E_CHUNK));
