@@ -96,6 +96,10 @@ fn feed(from_client: bool, port: u16, chunks: &[&[u8]]) -> (Vec<String>, bool) {
             p.max_buffer()
         );
     }
+    if !p.done() {
+        // The connection closes (FIN): a body delimited by the close ends here.
+        p.end(true, &mut |f| seen.push(render(f)));
+    }
     (seen, p.done())
 }
 
@@ -171,6 +175,53 @@ fn http_stream() -> (Vec<u8>, Vec<Message>) {
         vec![],
     ];
     (stream, heads.into_iter().zip(contents).collect())
+}
+
+/// Responses with every framing and coding, as a server sends them, and the files they carry
+/// (name, content): Content-Length, chunked, gzip, raw deflate, no body (204, 304, 1xx), and
+/// last a body delimited by the connection's close.
+fn response_stream() -> (Vec<u8>, Vec<(&'static str, Vec<u8>)>) {
+    use std::io::Write;
+    let page = b"<html>a page</html>".to_vec();
+    let big: Vec<u8> = (0..5000u32).map(|i| (i % 97) as u8).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&big).unwrap();
+    let gz = gz.finish().unwrap();
+    let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    raw.write_all(&page).unwrap();
+    let raw = raw.finish().unwrap();
+    let mut out = Vec::new();
+    out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+    out.extend_from_slice(
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", page.len()).as_bytes(),
+    );
+    out.extend_from_slice(&page);
+    out.extend_from_slice(b"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n");
+    out.extend_from_slice(b"HTTP/1.1 304 Not Modified\r\n\r\n");
+    out.extend_from_slice(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\nContent-Disposition: attachment; filename=\"big.bin\"\r\n\r\n");
+    for c in gz.chunks(1000) {
+        out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        out.extend_from_slice(c);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out.extend_from_slice(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: {}\r\n\r\n",
+            raw.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&raw);
+    out.extend_from_slice(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+    out.extend_from_slice(&big[..3000]);
+    let files = vec![
+        ("", page.clone()),
+        ("big.bin", big.clone()),
+        ("", page),
+        ("", big[..3000].to_vec()),
+    ];
+    (out, files)
 }
 
 /// How the stream parser reports a body of `content` sent to `uri`, hashed here with the
@@ -266,6 +317,7 @@ fn streams() -> Vec<(&'static str, bool, u16, Vec<u8>)> {
     socks4.extend_from_slice(b"MAIL FROM:<via-socks@example.org>\r\n"); // port 25: SMTP
     vec![
         ("http", true, 80, http_stream().0),
+        ("http responses", false, 80, response_stream().0),
         ("tls one record", true, 443, pq.clone()),
         ("tls two records", true, 443, reframe(&pq, &[1000])),
         ("tls three records", true, 443, reframe(&pq, &[3, 1700])),
@@ -308,6 +360,40 @@ fn streams() -> Vec<(&'static str, bool, u16, Vec<u8>)> {
 
 // ---------------------------------------------------------------------------------------------
 // Whole streams against the messages one by one
+
+#[test]
+fn http_every_response_of_a_connection() {
+    let (stream, files) = response_stream();
+    let want: Vec<String> = files
+        .iter()
+        .map(|(name, content)| render_file(name.as_bytes(), content))
+        .collect();
+    assert_eq!(whole(false, 80, &stream), want);
+    // Without the close, the last body is not whole: counted, not reported.
+    let mut p = StreamParser::new(false, 80);
+    let mut seen = Vec::new();
+    p.parse(&stream, &mut |f| seen.push(render(f)));
+    p.end(false, &mut |f| seen.push(render(f)));
+    assert_eq!(seen[..3], want[..3]);
+    assert_eq!(seen[3], "E file: transfer incomplete");
+}
+
+#[test]
+fn a_response_to_head_has_no_body_and_files_are_named_by_their_request() {
+    let mut client = StreamParser::new(true, 80);
+    let mut server = StreamParser::new(false, 80);
+    client.parse(
+        b"HEAD /a.exe HTTP/1.1\r\nHost: h\r\n\r\nGET /dl/b.exe?x=1 HTTP/1.1\r\nHost: h\r\n\r\n",
+        &mut |_| {},
+    );
+    client.hand_over(&mut server);
+    let mut seen = Vec::new();
+    let responses = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n\
+                      HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    let n = server.parse(responses, &mut |f| seen.push(render(f)));
+    assert_eq!(n, responses.len());
+    assert_eq!(seen, [render_file(b"/dl/b.exe", b"hello")]);
+}
 
 #[test]
 fn http_every_request_of_a_connection() {
@@ -389,8 +475,10 @@ fn dns_every_message() {
     assert_eq!(whole(true, 53, &framed(&msgs)), want);
     let resp = fixture("dns-tcp-response.bin");
     assert_eq!(whole(false, 53, &resp), [render_dns(&resp[2..])]);
-    // The server direction of other ports, and a bad length, end the direction.
-    assert!(feed(false, 80, &[b"HTTP/1.1 200 OK\r\n"]).1);
+    // The server direction of other ports unless it sends HTTP responses, and a bad length,
+    // end the direction.
+    assert!(feed(false, 80, &[b"SSH-2.0-OpenSSH\r\n"]).1);
+    assert!(!feed(false, 80, &[b"HTTP/1.1 200 OK\r\n"]).1);
     assert_eq!(
         whole(true, 53, b"\x00\x05hello"),
         [format!("E {}", stream::E_DNS_LENGTH)]
@@ -555,7 +643,7 @@ proptest! {
 
     #[test]
     fn any_segmentation_equals_whole(
-        which in 0usize..13,
+        which in 0usize..14,
         cuts in proptest::collection::vec(any::<usize>(), 0..24),
     ) {
         let all = streams();
@@ -588,7 +676,7 @@ proptest! {
     /// A valid stream with bytes flipped: same property.
     #[test]
     fn mutated_streams_any_segmentation(
-        which in 0usize..13,
+        which in 0usize..14,
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
         cuts in proptest::collection::vec(any::<usize>(), 0..16),
     ) {
@@ -626,14 +714,16 @@ fn hostile_streams_stay_bounded() {
     // An endless request line.
     let (seen, _) = hostile(80, b"GET /", b"a", 200_000);
     assert_eq!(seen, [format!("E {}", stream::E_HEAD)]);
-    // A huge chunk and a 1 GB body are skipped as they arrive.
+    // A huge chunk and a 1 GB body are hashed as they arrive, never buffered; cut short by the
+    // connection's end, they are counted, not reported.
     let (seen, done) = hostile(
         80,
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\n",
         b"GET /x HTTP/1.1\r\n\r\n",
         2_000_000,
     );
-    assert_eq!(seen.len(), 1, "only the first head");
+    assert_eq!(seen.len(), 2, "only the first head");
+    assert_eq!(seen[1], "E file: transfer incomplete");
     assert!(!done);
     let (seen, _) = hostile(
         80,
@@ -641,7 +731,8 @@ fn hostile_streams_stay_bounded() {
         b"GET /x HTTP/1.1\r\n\r\n",
         2_000_000,
     );
-    assert_eq!(seen.len(), 1);
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1], "E file: transfer incomplete");
     // A chunk size beyond 64 bits is an error, an endless chunk-size line too.
     let (seen, _) = hostile(
         80,

@@ -400,19 +400,34 @@ impl<D: AsRef<[u8]>> Worker<D> {
         );
         let ended = delivered.ended;
         if let Some(dir) = delivered.direction {
+            let out = &mut |f: Found<'_>| found.push(f);
             if delivered.segment.gap > 0 {
-                dir.app.gap(&mut |f| found.push(f));
+                dir.app.gap(out);
             }
             if !dir.stream.is_closed() {
-                let used = dir.app.parse(dir.stream.data(), &mut |f| found.push(f));
+                let used = dir.app.parse(dir.stream.data(), out);
                 dir.stream.consume(used);
                 if dir.app.done() {
                     dir.stream.close();
                 } else if dir.stream.data().len() >= dir.app.max_buffer() {
                     // The parser could not use a full buffer: stop rather than grow.
-                    found.error(E_STREAM_FULL);
+                    out(Found::Error(E_STREAM_FULL));
                     dir.stream.close();
                 }
+            }
+            // The sender finished (FIN): a body delimited by the close is whole. A reset ends
+            // both directions, cleanly for neither.
+            if flags & RST != 0 {
+                dir.app.end(false, out);
+            } else if flags & FIN != 0 {
+                dir.app.end(true, out);
+            }
+            if let Some(peer) = delivered.peer {
+                if flags & RST != 0 {
+                    peer.app.end(false, out);
+                }
+                // HTTP requests tell the server direction how their responses are framed.
+                dir.app.hand_over(&mut peer.app);
             }
         }
         if ended {

@@ -71,12 +71,14 @@
 //! (a gap inside message text is read as commands: text lines that look like `MAIL FROM:` would
 //! be reported); TLS, DNS, SOCKS and a direction whose protocol was not chosen yet give up.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::file::{FileDigests, FileLimits};
 use super::http_body::{self, BodyFile};
 use super::{http, smtp, tls};
 use crate::indicators::field::Field;
+use crate::packets::flow_table::AppMemory;
 
 /// What a stream parser found, borrowed from the bytes it was given (or, for a ClientHello
 /// joined from several records, from the parser) for the duration of the callback.
@@ -137,6 +139,11 @@ const MAX_DNS: usize = 2 + 65_535;
 pub const E_HEAD: &str = "http: request head too long";
 /// Reason: a line where a request line was expected.
 pub const E_NOT_REQUEST: &str = "http: not a request line";
+/// Reason: a line where a status line was expected.
+pub const E_NOT_RESPONSE: &str = "http: not a status line";
+/// Requests whose responses are awaited, at most (pipelined further, a response is read as
+/// one to a GET, unnamed).
+pub const MAX_PENDING: usize = 64;
 /// Reason: a malformed chunk-size line, or a chunk not followed by its line end.
 pub const E_CHUNK: &str = "http: bad chunk";
 /// Reason: a ClientHello longer than [`MAX_HELLO`].
@@ -164,6 +171,20 @@ pub struct StreamParser {
     state: State,
     /// The HTTP body being read, hashed as it arrives.
     body: Option<Box<BodyFile>>,
+    /// HTTP requests read and not yet handed to the server direction (client side), or
+    /// handed and not yet answered (server side).
+    pending: VecDeque<Pending>,
+}
+
+/// What a response needs from its request: whether it has a body and what names it.
+#[derive(Debug)]
+struct Pending {
+    /// A `HEAD` request: the response has no body whatever its head says.
+    head: bool,
+    /// A `CONNECT`: a 2xx response starts a tunnel.
+    connect: bool,
+    /// The request target's path ([`http_body::uri_name`]).
+    name: Box<[u8]>,
 }
 
 #[derive(Debug)]
@@ -195,6 +216,8 @@ enum Http {
     /// The CRLF after a chunk's data.
     ChunkEnd,
     Trailer,
+    /// A response body that ends when the connection closes (no length, not chunked).
+    UntilClose,
     /// Skipping to the next line that starts a request.
     Resync {
         line_start: bool,
@@ -230,6 +253,30 @@ fn head_end(p: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Heap bytes the parser holds beyond its own size: a body's decoder, pending requests, a
+/// ClientHello being joined.
+impl AppMemory for StreamParser {
+    fn held(&self) -> usize {
+        let body = self.body.as_ref().map_or(0, |b| b.held());
+        let pending = self.pending.capacity() * size_of::<Pending>()
+            + self.pending.iter().map(|p| p.name.len()).sum::<usize>();
+        let hello = match &self.state {
+            State::Tls(h) => h.capacity(),
+            _ => 0,
+        };
+        body + pending + hello
+    }
+}
+
+/// The file a message with head `head` carries: named by its `Content-Disposition` filename,
+/// else by `target` (the request's path), decoded as its `Content-Encoding` says.
+fn body_file(files: FileLimits, head: &[u8], target: &[u8]) -> Box<BodyFile> {
+    let named =
+        http_body::header(head, b"content-disposition").and_then(http_body::disposition_name);
+    let name = named.unwrap_or_else(|| http_body::uri_name(target));
+    BodyFile::new(files, name, http_body::coding(head))
 }
 
 /// The port of an authority (`host:port`, `[v6]:port`), 0 when absent or unreadable.
@@ -289,6 +336,7 @@ impl StreamParser {
             files: FileLimits::default(),
             state: State::Detect,
             body: None,
+            pending: VecDeque::new(),
         }
     }
 
@@ -328,6 +376,33 @@ impl StreamParser {
             State::Smtp(_) => State::Smtp(Smtp::Command { line_start: false }),
             _ => State::Done,
         };
+    }
+
+    /// Passes the HTTP requests this (client) direction read to the parser of the server
+    /// direction, which needs them to read the responses (a response to `HEAD` has no body; a
+    /// response file is named by its request's path).
+    pub fn hand_over(&mut self, server: &mut StreamParser) {
+        if !self.from_client {
+            return;
+        }
+        for p in self.pending.drain(..) {
+            if server.pending.len() < MAX_PENDING {
+                server.pending.push_back(p);
+            }
+        }
+    }
+
+    /// The direction ended: `clean` by a FIN (the sender wrote everything), else by a reset
+    /// or the capture's end. A response body delimited by the connection's close ends cleanly
+    /// with a FIN; any other body being read is
+    /// [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED).
+    pub fn end(&mut self, clean: bool, out: &mut dyn FnMut(Found<'_>)) {
+        if clean && matches!(self.state, State::Http(Http::UntilClose)) {
+            if let Some(b) = self.body.take() {
+                b.finish(Field::HttpFile, out);
+            }
+        }
+        self.drop_body(out);
     }
 
     /// True when this direction holds nothing more the parser reads (TLS after the
@@ -373,12 +448,21 @@ impl StreamParser {
 
     /// Chooses the protocol (see the module docs); consumes only a SOCKS5 greeting.
     fn detect(&mut self, p: &[u8]) -> Step {
-        if !self.from_client || self.server_port == DNS_PORT {
-            self.state = if self.server_port == DNS_PORT {
-                State::Dns
-            } else {
-                State::Done
-            };
+        if self.server_port == DNS_PORT {
+            self.state = State::Dns;
+            return Some(0);
+        }
+        if !self.from_client {
+            // The server's HTTP/1.x responses; nothing else is read from a server.
+            let n = p.len().min(5);
+            if p[..n] != b"HTTP/"[..n] {
+                self.state = State::Done;
+                return Some(0);
+            }
+            if n < 5 {
+                return None;
+            }
+            self.state = State::Http(Http::Head { first: true });
             return Some(0);
         }
         if p[0] == tls::CONTENT_HANDSHAKE {
@@ -448,7 +532,13 @@ impl StreamParser {
         // Resynchronising (after an error) or leaving HTTP: a body being read is cut short.
         let in_body = matches!(
             self.state,
-            State::Http(Http::Body(_) | Http::ChunkSize | Http::ChunkData(_) | Http::ChunkEnd)
+            State::Http(
+                Http::Body(_)
+                    | Http::ChunkSize
+                    | Http::ChunkData(_)
+                    | Http::ChunkEnd
+                    | Http::UntilClose
+            )
         );
         if !in_body {
             self.drop_body(out);
@@ -462,6 +552,7 @@ impl StreamParser {
         };
         let window = &p[..p.len().min(MAX_HEAD)];
         match *h {
+            Http::Head { first } if !self.from_client => self.response_head(p, first, out),
             Http::Head { first } => {
                 let blank = p.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
                 if blank > 0 {
@@ -511,6 +602,13 @@ impl StreamParser {
                 if req.uri.is_empty() {
                     out(Found::Error(http::E_TARGET));
                 }
+                if self.pending.len() < MAX_PENDING {
+                    self.pending.push_back(Pending {
+                        head: req.method == b"HEAD",
+                        connect: req.method == b"CONNECT",
+                        name: http_body::uri_name(req.uri).into(),
+                    });
+                }
                 if req.method == b"CONNECT" {
                     let port = req.authority().map_or(0, authority_port);
                     self.tunnel(port);
@@ -519,11 +617,11 @@ impl StreamParser {
                 *h = match http::body(req.head) {
                     Ok(http::Body::Length(0)) => Http::Head { first: false },
                     Ok(http::Body::Length(n)) => {
-                        self.body = Some(BodyFile::new(self.files, http_body::uri_name(req.uri)));
+                        self.body = Some(body_file(self.files, req.head, req.uri));
                         Http::Body(n)
                     }
                     Ok(http::Body::Chunked) => {
-                        self.body = Some(BodyFile::new(self.files, http_body::uri_name(req.uri)));
+                        self.body = Some(body_file(self.files, req.head, req.uri));
                         Http::ChunkSize
                     }
                     Err(e) => {
@@ -598,8 +696,23 @@ impl StreamParser {
                 }
                 Some(nl + 1)
             }
+            Http::UntilClose => {
+                if let Some(b) = &mut self.body {
+                    b.data(p);
+                }
+                Some(p.len())
+            }
             Http::Resync { line_start: true } => {
-                if http::request_start_so_far(p)? {
+                let start = if self.from_client {
+                    http::request_start_so_far(p)?
+                } else {
+                    let n = p.len().min(5);
+                    if n < 5 && p[..n] == b"HTTP/"[..n] {
+                        return None;
+                    }
+                    p.starts_with(b"HTTP/")
+                };
+                if start {
                     *h = Http::Head { first: false };
                 } else {
                     *h = Http::Resync { line_start: false };
@@ -614,6 +727,76 @@ impl StreamParser {
                 None => Some(p.len()),
             },
         }
+    }
+
+    /// A response head (status line, headers, empty line): its body's framing, from the head
+    /// and from the request it answers (RFC 9112 §6.3: none after `HEAD`, for 1xx, 204 and
+    /// 304; a 2xx to `CONNECT` or a 101 starts something else, not read).
+    fn response_head(&mut self, p: &[u8], first: bool, out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let blank = p.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+        if blank > 0 {
+            return Some(blank);
+        }
+        let window = &p[..p.len().min(MAX_HEAD)];
+        let Some(nl) = find_nl(window) else {
+            return self.http_too_long(p, out);
+        };
+        let Some(code) = http_body::status(strip_cr(&p[..nl])) else {
+            if first {
+                self.state = State::Done;
+            } else {
+                out(Found::Error(E_NOT_RESPONSE));
+                self.state = State::Http(Http::Resync { line_start: true });
+            }
+            return Some(if first { 0 } else { nl + 1 });
+        };
+        let Some(end) = head_end(window) else {
+            return self.http_too_long(p, out);
+        };
+        let head = &p[..end];
+        // An interim (1xx) response leaves its request waiting for the final one.
+        let request = if code >= 200 {
+            self.pending.pop_front()
+        } else {
+            None
+        };
+        let (head_req, connect) = request
+            .as_ref()
+            .map_or((false, false), |r| (r.head, r.connect));
+        if code == 101 || (connect && (200..300).contains(&code)) {
+            self.state = State::Done;
+            return Some(end);
+        }
+        let next = if head_req || code < 200 || code == 204 || code == 304 {
+            Http::Head { first: false }
+        } else {
+            let framing = match http::body(head) {
+                Ok(http::Body::Length(0))
+                    if http_body::header(head, b"content-length").is_none() =>
+                {
+                    Ok(Http::UntilClose)
+                }
+                Ok(http::Body::Length(0)) => Ok(Http::Head { first: false }),
+                Ok(http::Body::Length(n)) => Ok(Http::Body(n)),
+                Ok(http::Body::Chunked) => Ok(Http::ChunkSize),
+                Err(e) => Err(e),
+            };
+            match framing {
+                Ok(next) => {
+                    if !matches!(next, Http::Head { .. }) {
+                        let name = request.as_ref().map_or(&[][..], |r| &r.name[..]);
+                        self.body = Some(body_file(self.files, head, name));
+                    }
+                    next
+                }
+                Err(e) => {
+                    out(Found::Error(e));
+                    Http::Resync { line_start: true }
+                }
+            }
+        };
+        self.state = State::Http(next);
+        Some(end)
     }
 
     /// No line end (or no end of head) within [`MAX_HEAD`] bytes: wait while fewer are
