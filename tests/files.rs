@@ -138,3 +138,90 @@ fn a_post_body_hash_hits_and_the_hit_carries_the_file() {
         );
     }
 }
+
+/// The captures of `testdata/files/suricata-fileinfo.tsv` (in `testdata/pcaps/zeek`, or the
+/// shared peer data when present) and, per capture, Suricata's files: whole (`CLOSED`) and
+/// cut short (`TRUNCATED`), each as (md5, sha1, sha256, size).
+type Expected = Vec<(PathBuf, Vec<(String, String, String, u64)>, Vec<String>)>;
+
+fn suricata_files() -> Expected {
+    let text = std::fs::read_to_string(testdata("files/suricata-fileinfo.tsv")).unwrap();
+    let mut out: Expected = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let local = testdata("pcaps/zeek").join(f[0]);
+        let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/pcaps/zeek")
+            .join(f[0]);
+        let Some(pcap) = [local, shared].into_iter().find(|p| p.exists()) else {
+            continue;
+        };
+        if out.last().is_none_or(|e| e.0 != pcap) {
+            out.push((pcap, Vec::new(), Vec::new()));
+        }
+        let e = out.last_mut().unwrap();
+        if f[1] == "CLOSED" {
+            e.1.push((f[3].into(), f[4].into(), f[5].into(), f[6].parse().unwrap()));
+        } else {
+            e.2.push(f[3].into());
+        }
+    }
+    out
+}
+
+/// Files Suricata hashes whole that trawl does not report yet, per shared capture (distinct
+/// files): a regression shows as more.
+const KNOWN_MISSES: &[(&str, usize)] = &[
+    ("http_bro.org.pcap", 5),
+    ("http_1000-requests-one-dropped-response.pcap", 2),
+];
+
+/// Every file Suricata hashed whole on these HTTP captures is hashed by trawl to the same MD5,
+/// SHA-1, SHA-256 and size (each MD5 in the set hits, and the hit's file equals Suricata's);
+/// no file Suricata saw cut short is reported.
+#[test]
+fn http_file_hashes_equal_suricatas() {
+    let expected = suricata_files();
+    assert!(expected.len() >= 2, "the committed captures at least");
+    for (pcap, whole, cut) in expected {
+        let feed: String = whole
+            .iter()
+            .map(|w| &w.0)
+            .chain(&cut)
+            .map(|m| format!("{m}\n"))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Collect::default();
+        common::scan_capture(dir.path(), &feed, &pcap, 2, sink.clone());
+        let mut got: Vec<(String, String, String, u64)> = sink
+            .files
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| (h.3.clone(), h.4.clone(), h.5.clone(), h.6))
+            .collect();
+        got.sort();
+        got.dedup();
+        let mut want = whole.clone();
+        want.sort();
+        want.dedup();
+        // Every file trawl reports has Suricata's values.
+        for g in &got {
+            assert!(want.contains(g), "{}: {g:?} not Suricata's", pcap.display());
+        }
+        // All of them on the committed captures; on the others, the files still missed (not
+        // understood yet) are listed in `KNOWN_MISSES`: the rest must stay found.
+        let missed = want.len() - got.len();
+        let allowed = KNOWN_MISSES
+            .iter()
+            .find(|k| pcap.ends_with(k.0))
+            .map_or(0, |k| k.1);
+        eprintln!("{}: {} of {} found", pcap.display(), got.len(), want.len());
+        assert!(
+            missed <= allowed,
+            "{}: {missed} of {} missed",
+            pcap.display(),
+            want.len()
+        );
+    }
+}
