@@ -573,7 +573,7 @@ fn gaps_resynchronise_http_and_smtp() {
     let head = b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nbody";
     let n = p.parse(head, &mut |f| seen.push(render(f)));
     assert_eq!(n, head.len());
-    p.gap(&mut |f| seen.push(render(f)));
+    p.gap(1000, &mut |f| seen.push(render(f)));
     // The body lost is counted, not hashed.
     assert_eq!(seen[1], "E file: transfer incomplete");
     // The rest of a line, then a request line.
@@ -587,7 +587,7 @@ fn gaps_resynchronise_http_and_smtp() {
     p.parse(b"MAIL FROM:<a@b.example>\r\nDATA\r\ntext", &mut |f| {
         seen.push(render(f))
     });
-    p.gap(&mut |_| {});
+    p.gap(1000, &mut |_| {});
     p.parse(b"lost line\r\nRCPT TO:<c@d.example>\r\n", &mut |f| {
         seen.push(render(f))
     });
@@ -605,7 +605,7 @@ fn gaps_resynchronise_http_and_smtp() {
     ] {
         let mut p = StreamParser::new(true, port);
         p.parse(&first[..10], &mut |_| {});
-        p.gap(&mut |_| {});
+        p.gap(1000, &mut |_| {});
         assert!(p.done());
     }
 }

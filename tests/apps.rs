@@ -1388,7 +1388,7 @@ fn read(
     buf: &mut Vec<u8>,
 ) {
     if seg.gap > 0 {
-        d.parser.gap(&mut |_| {});
+        d.parser.gap(seg.gap, &mut |_| {});
     }
     if d.stream.is_closed() {
         return;

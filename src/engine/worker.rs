@@ -402,7 +402,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
         if let Some(dir) = delivered.direction {
             let out = &mut |f: Found<'_>| found.push(f);
             if delivered.segment.gap > 0 {
-                dir.app.gap(out);
+                dir.app.gap(delivered.segment.gap, out);
             }
             if !dir.stream.is_closed() {
                 let used = dir.app.parse(dir.stream.data(), out);

@@ -365,14 +365,25 @@ impl StreamParser {
         }
     }
 
-    /// The caller lost bytes of this direction: HTTP resynchronises at the next request line
-    /// (a body being read is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED), reported to
-    /// `out`), SMTP at the next command line; every other protocol (and a direction whose
-    /// protocol is not chosen yet) is done.
-    pub fn gap(&mut self, out: &mut dyn FnMut(Found<'_>)) {
+    /// The caller lost `lost` bytes of this direction. Inside an HTTP body of known length
+    /// (or a chunk, or a body that ends with the connection) the framing survives: the body is
+    /// [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED) (reported to `out`) and the next
+    /// message is read where the framing says, as Suricata does. Elsewhere HTTP resynchronises
+    /// at the next request or status line, SMTP at the next command line; every other protocol
+    /// is done, and so is a direction whose protocol is not chosen yet — except a server's,
+    /// which may be HTTP responses (its first response's head lost): it resynchronises at the
+    /// next status line.
+    pub fn gap(&mut self, lost: u64, out: &mut dyn FnMut(Found<'_>)) {
         self.drop_body(out);
         self.state = match self.state {
+            State::Http(Http::Body(n)) if lost < n => State::Http(Http::Body(n - lost)),
+            State::Http(Http::Body(n)) if lost == n => State::Http(Http::Head { first: false }),
+            State::Http(Http::ChunkData(n)) if lost < n => State::Http(Http::ChunkData(n - lost)),
+            State::Http(Http::UntilClose) => State::Http(Http::UntilClose),
             State::Http(_) => State::Http(Http::Resync { line_start: false }),
+            State::Detect if !self.from_client && self.server_port != DNS_PORT => {
+                State::Http(Http::Resync { line_start: false })
+            }
             State::Smtp(_) => State::Smtp(Smtp::Command { line_start: false }),
             _ => State::Done,
         };
