@@ -385,3 +385,36 @@ proptest! {
         }
     }
 }
+
+/// Writes the seed corpus of the `quic` fuzz target (see its input format): the datagrams of
+/// [`seeds`] as captured, and the plaintext of a two-Initial post-quantum flight (CRYPTO frames
+/// out of order between PING, ACK and PADDING) for each version.
+#[test]
+#[ignore = "writes fuzz/corpus/quic; run by hand before fuzzing"]
+fn write_the_quic_seed_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/quic");
+    std::fs::create_dir_all(&dir).unwrap();
+    let framed = |mode: u8, chunks: &[Vec<u8>]| {
+        let mut out = vec![mode];
+        for c in chunks {
+            out.extend_from_slice(&(c.len() as u16).to_be_bytes());
+            out.extend_from_slice(c);
+        }
+        out
+    };
+    let seeds = seeds();
+    for (i, d) in seeds.iter().enumerate() {
+        std::fs::write(dir.join(format!("datagram-{i}")), framed(0, &[d.clone()])).unwrap();
+    }
+    std::fs::write(dir.join("datagrams-all"), framed(8, &seeds)).unwrap();
+    let hello = pq_hello("fuzz.quic.example", 3);
+    let mut first = vec![0x01]; // PING
+    craft::crypto_frame(&mut first, 900, &hello[900..1200]);
+    craft::crypto_frame(&mut first, 0, &hello[..900]);
+    let mut second = vec![0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]; // ACK, then PADDING
+    craft::crypto_frame(&mut second, 1200, &hello[1200..]);
+    for (mode, name) in [(1, "v1"), (3, "v2"), (5, "draft29")] {
+        let plain = framed(mode, &[second.clone(), first.clone()]);
+        std::fs::write(dir.join(format!("plaintext-{name}")), plain).unwrap();
+    }
+}

@@ -166,10 +166,14 @@ fn is_google_quic(v: u32) -> bool {
     matches!(a, b'Q' | b'T') && [b, c, d].iter().all(u8::is_ascii_digit)
 }
 
-/// Versions that are QUIC but whose keys are not known here: IETF drafts (`0xff0000xx`),
-/// Facebook's mvfst (`0xfaceb00x`) and the reserved `0x?a?a?a?a` versions (RFC 9000 §15).
+/// Versions that are QUIC but whose keys are not known here: the other IETF drafts
+/// (`0xff000001` to `0xff000022`), Facebook's mvfst (`0xfaceb00x`) and the reserved
+/// `0x?a?a?a?a` versions (RFC 9000 §15). Narrow on purpose: other UDP payloads (a DNS message
+/// with a high ID) start with the same two bits and must not be counted as QUIC.
 fn is_quic_family(v: u32) -> bool {
-    v >> 8 == 0x00ff_0000 || v >> 4 == 0x0fac_eb00 || v & 0x0f0f_0f0f == 0x0a0a_0a0a
+    (0xff00_0001..=0xff00_0022).contains(&v)
+        || v >> 4 == 0x0fac_eb00
+        || v & 0x0f0f_0f0f == 0x0a0a_0a0a
 }
 
 #[cfg(test)]
