@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::packets::app::quic::QuicStats;
 use crate::packets::flow_table::FlowStats;
 
 /// What a scan saw and did.
@@ -30,6 +31,8 @@ pub struct Stats {
     pub tunnel_errors: BTreeMap<&'static str, u64>,
     /// TCP connections tracked, evicted and reassembled (gaps, overlaps).
     pub flows: FlowStats,
+    /// QUIC client Initials decrypted and ClientHellos read.
+    pub quic: QuicStats,
     /// Application payloads that failed to parse, per reason.
     pub app_errors: BTreeMap<&'static str, u64>,
     /// Values looked up (addresses, names, URLs, ...).
@@ -76,6 +79,7 @@ impl Stats {
             }
         }
         self.flows.merge(&o.flows);
+        self.quic.merge(&o.quic);
         self.lookups += o.lookups;
         self.hits += o.hits;
         self.deduplicated += o.deduplicated;
@@ -145,6 +149,20 @@ impl fmt::Display for Summary<'_> {
                 "tcp streams: {} gaps ({} bytes lost), {} overlapping bytes that differed, {} \
                  retransmitted, {} not read (before a mid-stream start or past the depth)",
                 fl.gaps, fl.gap_bytes, fl.differing_bytes, fl.duplicate_bytes, fl.outside_bytes
+            )?;
+        }
+        let q = &s.quic;
+        if q.connections + q.server_initials + q.later_initials > 0 {
+            writeln!(
+                f,
+                "quic: {} client initials decrypted, {} client hellos read over {} connections \
+                 ({} evicted); not opened: {} server initials, {} client initials after the hello",
+                q.initials,
+                q.client_hellos,
+                q.connections,
+                q.evicted,
+                q.server_initials,
+                q.later_initials
             )?;
         }
         if s.kernel_drops + s.interface_drops > 0 {

@@ -20,7 +20,7 @@ use crate::indicators::model::Kind;
 use crate::indicators::read::Match;
 use crate::packets::app::file::FileLimits;
 use crate::packets::app::stream::{Found, StreamParser};
-use crate::packets::app::{dns, http};
+use crate::packets::app::{dns, http, quic, tls};
 use crate::packets::decode::{self, Encap, Packet};
 use crate::packets::flow::{FlowKey, tunnel_context};
 use crate::packets::flow_table::{FIN, FlowLimits, FlowTable, RST, SYN};
@@ -57,6 +57,8 @@ pub(crate) struct Worker<D> {
     flows: FlowTable<StreamParser>,
     /// How stream parsers hash files (SHA-512 is added per set: see `file_limits`).
     files: FileLimits,
+    /// QUIC connections: their clients' Initial packets until the ClientHello is read.
+    quic: quic::Connections<FlowKey>,
     /// What a stream parser found in one segment's worth of data, copied out of the stream.
     found: FoundBuf,
 }
@@ -79,6 +81,7 @@ enum Slot {
     Mail(Field),
     /// A file: its name is the range.
     File(Field, FileDigests),
+    QuicClientHello,
     Error(&'static str),
 }
 
@@ -90,6 +93,9 @@ enum Item<'a> {
     Dns(&'a [u8]),
     Mail(Field, &'a [u8]),
     File(Field, &'a [u8], &'a FileDigests),
+    /// A whole ClientHello handshake message from a QUIC client's Initial packets (TLS
+    /// fingerprints of it name transport `q`).
+    QuicClientHello(&'a [u8]),
     Error(&'static str),
 }
 
@@ -135,6 +141,7 @@ impl FoundBuf {
                 Slot::Dns => Item::Dns(b),
                 Slot::Mail(f) => Item::Mail(*f, b),
                 Slot::File(f, digests) => Item::File(*f, b, digests),
+                Slot::QuicClientHello => Item::QuicClientHello(b),
                 Slot::Error(why) => Item::Error(why),
             }
         })
@@ -183,6 +190,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             tunnels: Vec::new(),
             flows: FlowTable::new(flow_limits),
             files: flow_limits.files,
+            quic: quic::Connections::new(quic::QuicLimits::default()),
             found: FoundBuf::default(),
         }
     }
@@ -249,8 +257,13 @@ impl<D: AsRef<[u8]>> Worker<D> {
         if batch.last {
             self.dedup.end_source(batch.source);
             self.flows.end_source(batch.source);
+            let incomplete = self.quic.end_source(batch.source);
+            if incomplete > 0 {
+                *self.stats.app_errors.entry(quic::E_INCOMPLETE).or_default() += incomplete;
+            }
         }
         self.stats.flows = self.flows.stats.clone();
+        self.stats.quic = self.quic.stats.clone();
     }
 
     /// Matches the packets inside `pkt`'s tunnels like any other (`seen[outer]` is `pkt`'s
@@ -345,6 +358,30 @@ impl<D: AsRef<[u8]>> Worker<D> {
         if ports.iter().any(|p| DNS_PORTS.contains(p)) || dns::looks_like_dns(payload) {
             self.dns(set, batch, s, payload);
         }
+        if quic::may_be_long_header(payload) {
+            self.quic(set, batch, s, payload);
+        }
+    }
+
+    /// Reads the QUIC Initial packets of one UDP payload, and looks up the server name of a
+    /// ClientHello they complete.
+    fn quic(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, payload: &[u8]) {
+        let key = flow_key(s);
+        let from_first = key.sent_by_first(s.flow.src, s.flow.src_port.unwrap_or(0));
+        let Worker { quic, found, .. } = self;
+        found.clear();
+        quic.datagram(
+            batch.source,
+            key,
+            from_first,
+            s.frame.ts_ns(),
+            payload,
+            |event| match event {
+                quic::Event::ClientHello(message) => found.copy(Slot::QuicClientHello, message),
+                quic::Event::Error(why) => found.error(why),
+            },
+        );
+        self.look_up_found(set, batch, s);
     }
 
     /// Parses the whole user messages of an SCTP packet as the application protocol their
@@ -454,6 +491,11 @@ impl<D: AsRef<[u8]>> Worker<D> {
                     Err(why) => Stats::count(&mut self.stats.app_errors, why),
                 },
                 Item::Dns(msg) => self.dns(set, batch, s, msg),
+                Item::QuicClientHello(message) => match tls::handshake_sni(message) {
+                    Ok(Some(name)) => self.name(set, batch, s, Field::TlsSni, name),
+                    Ok(None) => {}
+                    Err(why) => Stats::count(&mut self.stats.app_errors, why),
+                },
                 Item::Mail(field, addr) => {
                     self.stats.lookups += 1;
                     if let Ok(addr) = std::str::from_utf8(addr) {

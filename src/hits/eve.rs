@@ -186,12 +186,14 @@ pub(crate) fn flow_community_id(f: &FlowTuple) -> Option<String> {
     of_flow(f.src, f.dst, f.proto, f.src_port, f.dst_port)
 }
 
-/// EVE's `app_proto` for a hit on `field`: the parser that read the value. Address hits name
-/// no application protocol (none was detected for them), so they have none.
-pub(crate) fn app_proto(field: Field) -> Option<&'static str> {
+/// EVE's `app_proto` for a hit on `field` in a flow of IP protocol `proto`: the parser that read
+/// the value. Address hits name no application protocol (none was detected for them), so they
+/// have none. A server name over UDP was read from a QUIC Initial: Suricata says `quic`.
+pub(crate) fn app_proto(field: Field, proto: u8) -> Option<&'static str> {
     match field {
         Field::SourceIp | Field::DestinationIp => None,
         Field::DnsQuestion | Field::DnsAnswerName | Field::DnsAnswerIp => Some("dns"),
+        Field::TlsSni if proto == 17 => Some("quic"),
         Field::TlsSni => Some("tls"),
         Field::HttpHost | Field::HttpUrl | Field::HttpRequest | Field::HttpUserAgent => {
             Some("http")
@@ -326,7 +328,7 @@ pub(crate) fn alert_record(
     if let Some(c) = flow_community_id(flow) {
         doc.insert("community_id".into(), c.into());
     }
-    if let Some(a) = app_proto(field) {
+    if let Some(a) = app_proto(field, flow.proto) {
         doc.insert("app_proto".into(), a.into());
     }
     if let Some(t) = tunnel {
@@ -524,11 +526,12 @@ mod tests {
 
     #[test]
     fn app_proto_names_the_parser() {
-        assert_eq!(app_proto(Field::DnsAnswerIp), Some("dns"));
-        assert_eq!(app_proto(Field::TlsSni), Some("tls"));
-        assert_eq!(app_proto(Field::HttpUserAgent), Some("http"));
-        assert_eq!(app_proto(Field::SmtpRcptTo), Some("smtp"));
-        assert_eq!(app_proto(Field::DestinationIp), None);
+        assert_eq!(app_proto(Field::DnsAnswerIp, 17), Some("dns"));
+        assert_eq!(app_proto(Field::TlsSni, 6), Some("tls"));
+        assert_eq!(app_proto(Field::TlsSni, 17), Some("quic"));
+        assert_eq!(app_proto(Field::HttpUserAgent, 6), Some("http"));
+        assert_eq!(app_proto(Field::SmtpRcptTo, 6), Some("smtp"));
+        assert_eq!(app_proto(Field::DestinationIp, 6), None);
         assert_eq!(proto_name(Transport::Icmpv6.ip_number()), "IPv6-ICMP");
         assert_eq!(proto_name(Transport::Icmpv4.ip_number()), "ICMP");
         // Tunnels' outer protocols by their IANA keywords, as Suricata 8 writes them; others

@@ -7,7 +7,7 @@
 //!   [`decode::Packet`] or a [`decode::DecodeError`] naming the layer and reason.
 //! * [`tunnel`] — the packet an IP tunnel carries (GRE, ERSPAN, VXLAN, Geneve, GTP-U, Teredo,
 //!   AYIYA, IP-in-IP, …), decoded like any other.
-//! * [`app`] — application-layer parsers (DNS, TLS, HTTP, SMTP).
+//! * [`app`] — application-layer parsers (DNS, TLS, QUIC Initials, HTTP, SMTP).
 //! * `flow` — the flow key that sends both directions of a flow to one worker.
 //! * [`reassembly`] — one direction of a TCP connection: segments in, in-order bytes out.
 //! * [`sctp`] — the whole user messages of an SCTP packet's DATA and I-DATA chunks.

@@ -6,6 +6,7 @@
 //! return a chosen fraction of hits (drawn from the set) among random misses.
 
 pub mod pcap;
+pub mod quic;
 pub mod sessions;
 
 use rand::prelude::*;

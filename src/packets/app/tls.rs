@@ -8,9 +8,9 @@
 //!   records and TCP segments; post-quantum key shares make ~1.8 KB ones common), so a name cut
 //!   by a record or segment boundary is read whole.
 //!
-//! With Encrypted Client Hello the name returned is the outer ClientHello's public name. QUIC
-//! Initial packets are not read: their ClientHello is encrypted with keys derived by HKDF and
-//! AES, which this crate does not carry.
+//! With Encrypted Client Hello the name returned is the outer ClientHello's public name. A QUIC
+//! client's ClientHello travels in encrypted Initial packets: [`super::quic`] decrypts and
+//! reassembles it, and the name is read from it here, as from TCP.
 
 /// Reason: a length inside the ClientHello runs past the end of the handshake message.
 pub const E_TRUNCATED: &str = "tls: truncated client hello";
