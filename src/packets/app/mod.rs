@@ -6,6 +6,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod mime;
 pub mod smtp;
 pub mod stream;
 pub mod tls;
