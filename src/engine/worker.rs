@@ -395,6 +395,9 @@ impl<D: AsRef<[u8]>> Worker<D> {
                     dir.stream.close();
                 }
             }
+            if flags & (FIN | RST) != 0 {
+                dir.app.end(&mut |f| found.push(f));
+            }
         }
         if ended {
             flows.close(batch.source, key);

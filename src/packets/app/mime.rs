@@ -5,7 +5,7 @@
 //! * [`Parser::feed`] takes the next bytes of one message (SMTP dot-unstuffing already undone)
 //!   and reports [`Event`]s; [`Parser::finish`] ends the message. Feeding a message in any
 //!   chunks gives the same header fields and the same part bytes (the [`Event::PartData`]
-//!   pieces may be cut differently).
+//!   pieces, gathered up to 4 KiB, may be cut differently).
 //! * Lines end at LF, a CR before it dropped (bare-LF text is read as CRLF text).
 //! * Header fields are unfolded (the line breaks before continuation lines removed); a field
 //!   is read up to [`MAX_FIELD`] bytes, the rest counted ([`E_FIELD`]) and dropped.
@@ -573,9 +573,6 @@ impl Parser {
             if line_end {
                 self.end_line(out);
             }
-        }
-        if let Mode::Leaf(leaf) = &mut self.mode {
-            leaf.flush(out);
         }
     }
 

@@ -4,8 +4,10 @@
 //! input by reason. [`stream`] drives them over a reassembled TCP stream: every message of a
 //! connection, whatever the segmentation, plus the CONNECT and SOCKS tunnels in front of them.
 
+pub mod address_list;
 pub mod dns;
 pub mod http;
+pub mod mail;
 pub mod mime;
 pub mod smtp;
 pub mod stream;

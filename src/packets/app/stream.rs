@@ -13,7 +13,8 @@
 //! a stream in any chunks gives exactly the observations of feeding it whole (tested by
 //! property). After `parse` returns, the unconsumed rest is shorter than
 //! [`StreamParser::max_buffer`] unless [`StreamParser::done`]: buffering stays bounded whatever
-//! the peer sends. Bodies and message text are skipped as they arrive, never buffered.
+//! the peer sends. Bodies are skipped as they arrive and message text is read as it arrives,
+//! never buffered whole.
 //! Lost bytes (a sequence gap, or data the caller could not keep) are announced with
 //! [`StreamParser::gap`].
 //!
@@ -35,9 +36,12 @@
 //! * ports 25, 587, 2525: SMTP (before HTTP: SMTP verbs look like methods). Command lines (CRLF
 //!   or bare LF, at most [`MAX_SMTP_LINE`] bytes; a longer one is an error and skipped): the
 //!   addresses of `MAIL FROM` / `RCPT TO` as [`Found::Mail`] (the rules of [`smtp`]); after
-//!   `DATA` the message text is skipped up to the line `.` (a dot-stuffed `..` line is text);
-//!   `BDAT n [LAST]` skips `n` bytes (RFC 3030); `STARTTLS` ends what can be read. The server's
-//!   replies are not seen: a `DATA` the server refused is still taken as followed by text;
+//!   `DATA` the message text up to the line `.`, and the chunks of `BDAT n [LAST]` (RFC 3030)
+//!   up to the `LAST`, are read as they stream by [`super::mail`]: the addresses of the
+//!   message's header as [`Found::Mail`]. A message cut by a gap, `RSET`, a new `DATA`, or the
+//!   end of the direction ([`StreamParser::end`]) is cut there. `STARTTLS` ends what can be
+//!   read. The server's replies are not seen: a `DATA` the server refused is still taken as
+//!   followed by text;
 //! * an HTTP/1.x request line: every request of the connection (keep-alive, pipelining). Each
 //!   complete head (request line, headers, empty line; at most [`MAX_HEAD`] bytes; CRLF or bare
 //!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is skipped
@@ -71,6 +75,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::mail::Message;
 use super::{http, smtp, tls};
 use crate::indicators::field::Field;
 
@@ -88,7 +93,8 @@ pub enum Found<'a> {
     Http(http::Request<'a>),
     /// One complete DNS message, its TCP length prefix removed: pass it to [`super::dns::parse`].
     Dns(&'a [u8]),
-    /// An SMTP envelope address: [`Field::SmtpMailFrom`] or [`Field::SmtpRcptTo`].
+    /// An SMTP envelope address ([`Field::SmtpMailFrom`], [`Field::SmtpRcptTo`]) or an
+    /// address of a message's header ([`Field::MailFrom`], [`Field::MailTo`], …).
     Mail(Field, &'a [u8]),
     /// A parse error to count, by reason (the `E_*` constants of the app modules and of this
     /// one).
@@ -146,6 +152,8 @@ pub struct StreamParser {
     /// The port the protocol is chosen by: the server's, or a tunnel's target port.
     server_port: u16,
     state: State,
+    /// A message cut by a gap, to report at the next call.
+    cut: Option<Box<Message>>,
 }
 
 #[derive(Debug)]
@@ -156,7 +164,8 @@ enum State {
     /// The handshake bytes of the ClientHello joined so far.
     Tls(Vec<u8>),
     Dns,
-    Smtp(Smtp),
+    /// SMTP, and the message being read (kept across `BDAT` chunks).
+    Smtp(Smtp, Option<Box<Message>>),
     Socks4,
     /// After the greeting; `auth`: username/password was offered and no sub-negotiation seen.
     Socks5 {
@@ -186,8 +195,10 @@ enum Http {
 #[derive(Debug)]
 enum Smtp {
     Command { line_start: bool },
-    Data { line_start: bool },
-    Bdat(u64),
+    /// `DATA` text, up to the line `.`.
+    Data,
+    /// The bytes left of a `BDAT` chunk, and whether it is the `LAST`.
+    Bdat { left: u64, last: bool },
 }
 
 /// One step: `Some(n)` bytes consumed (0 when the state changed), `None` to wait for more.
@@ -239,8 +250,8 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
     })
 }
 
-/// The size of `BDAT size [LAST]` (the verb already matched).
-fn bdat_size(args: &[u8]) -> Option<u64> {
+/// The size of `BDAT size [LAST]` (the verb already matched), and whether it is the last.
+fn bdat_size(args: &[u8]) -> Option<(u64, bool)> {
     let mut words = args.split(|&b| b == b' ').filter(|w| !w.is_empty());
     let n = words.next()?;
     let last = words.next();
@@ -250,7 +261,10 @@ fn bdat_size(args: &[u8]) -> Option<u64> {
     if last.is_some_and(|l| !l.eq_ignore_ascii_case(b"LAST")) {
         return None;
     }
-    Some(n.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+    Some((
+        n.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')),
+        last.is_some(),
+    ))
 }
 
 /// The verb of a command line and what follows its first space.
@@ -269,6 +283,7 @@ impl StreamParser {
             from_client,
             server_port,
             state: State::Detect,
+            cut: None,
         }
     }
 
@@ -276,6 +291,9 @@ impl StreamParser {
     /// order — reports what it finds to `out`, and returns how many leading bytes are consumed
     /// (never given again). Once [`done`](Self::done), consumes everything it is given.
     pub fn parse(&mut self, data: &[u8], out: &mut dyn FnMut(Found<'_>)) -> usize {
+        if let Some(m) = self.cut.take() {
+            m.cut(out);
+        }
         let mut at = 0;
         loop {
             if matches!(self.state, State::Done) {
@@ -295,11 +313,27 @@ impl StreamParser {
     /// SMTP at the next command line; every other protocol (and a direction whose protocol is
     /// not chosen yet) is done.
     pub fn gap(&mut self) {
-        self.state = match self.state {
+        self.state = match std::mem::replace(&mut self.state, State::Done) {
             State::Http(_) => State::Http(Http::Resync { line_start: false }),
-            State::Smtp(_) => State::Smtp(Smtp::Command { line_start: false }),
+            // The message being read is cut: reported at the next call.
+            State::Smtp(_, message) => {
+                self.cut = message;
+                State::Smtp(Smtp::Command { line_start: false }, None)
+            }
             _ => State::Done,
         };
+    }
+
+    /// The direction ended (FIN or RST): what was left open in it is cut.
+    pub fn end(&mut self, out: &mut dyn FnMut(Found<'_>)) {
+        if let Some(m) = self.cut.take() {
+            m.cut(out);
+        }
+        if let State::Smtp(_, message) = &mut self.state {
+            if let Some(m) = message.take() {
+                m.cut(out);
+            }
+        }
     }
 
     /// True when this direction holds nothing more the parser reads (TLS after the
@@ -317,7 +351,7 @@ impl StreamParser {
             State::Http(_) => MAX_HEAD,
             State::Tls(_) => MAX_TLS_RECORD,
             State::Dns => MAX_DNS,
-            State::Smtp(_) => MAX_SMTP_LINE,
+            State::Smtp(..) => MAX_SMTP_LINE,
             State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
             State::Done => 0,
         }
@@ -329,7 +363,7 @@ impl StreamParser {
             State::Http(_) => self.http(p, out),
             State::Tls(_) => self.tls(p, out),
             State::Dns => self.dns(p, out),
-            State::Smtp(_) => self.smtp(p, out),
+            State::Smtp(..) => self.smtp(p, out),
             State::Socks4 => self.socks4(p, out),
             State::Socks5 { auth } => self.socks5(p, auth, out),
             State::Done => Some(p.len()),
@@ -358,7 +392,7 @@ impl StreamParser {
             return Some(0);
         }
         if SMTP_PORTS.contains(&self.server_port) {
-            self.state = State::Smtp(Smtp::Command { line_start: true });
+            self.state = State::Smtp(Smtp::Command { line_start: true }, None);
             return Some(0);
         }
         match http::request_start_so_far(p) {
@@ -606,18 +640,15 @@ impl StreamParser {
     }
 
     fn smtp(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
-        let State::Smtp(s) = &mut self.state else {
+        let State::Smtp(s, message) = &mut self.state else {
             unreachable!("called in the SMTP state")
         };
         match *s {
-            Smtp::Command { line_start: false } | Smtp::Data { line_start: false } => {
+            Smtp::Command { line_start: false } => {
                 let Some(nl) = find_nl(p) else {
                     return Some(p.len());
                 };
-                *s = match s {
-                    Smtp::Command { .. } => Smtp::Command { line_start: true },
-                    _ => Smtp::Data { line_start: true },
-                };
+                *s = Smtp::Command { line_start: true };
                 Some(nl + 1)
             }
             Smtp::Command { line_start: true } => {
@@ -639,39 +670,56 @@ impl StreamParser {
                     Err(e) => out(Found::Error(e)),
                 }
                 let (v, args) = verb(line);
-                if v.eq_ignore_ascii_case(b"DATA") {
-                    *s = Smtp::Data { line_start: true };
-                } else if v.eq_ignore_ascii_case(b"BDAT") {
+                let is = |name: &[u8]| v.eq_ignore_ascii_case(name);
+                if is(b"DATA") {
+                    // A message left open by BDAT chunks without LAST is cut.
+                    if let Some(m) = message.take() {
+                        m.cut(out);
+                    }
+                    *message = Some(Message::new());
+                    *s = Smtp::Data;
+                } else if is(b"BDAT") {
                     match bdat_size(args) {
-                        Some(n) => *s = Smtp::Bdat(n),
+                        Some((left, last)) => {
+                            message.get_or_insert_with(Message::new);
+                            *s = Smtp::Bdat { left, last };
+                        }
                         None => out(Found::Error(E_BDAT)),
                     }
-                } else if v.eq_ignore_ascii_case(b"STARTTLS") {
-                    self.state = State::Done;
+                } else if is(b"RSET") || is(b"STARTTLS") {
+                    if let Some(m) = message.take() {
+                        m.cut(out);
+                    }
+                    if is(b"STARTTLS") {
+                        self.state = State::Done;
+                    }
                 }
                 Some(nl + 1)
             }
-            Smtp::Data { line_start: true } => match find_nl(p) {
-                Some(nl) => {
-                    if strip_cr(&p[..nl]) == b"." {
-                        *s = Smtp::Command { line_start: true };
+            Smtp::Data => {
+                let m = message.as_mut().expect("DATA reads a message");
+                let (n, ended) = m.data(p, out)?;
+                if ended {
+                    message.take().expect("read above").end(out);
+                    *s = Smtp::Command { line_start: true };
+                }
+                Some(n)
+            }
+            Smtp::Bdat { left, last } => {
+                let k = left.min(p.len() as u64);
+                let m = message.as_mut().expect("BDAT reads a message");
+                m.chunk(&p[..k as usize], out);
+                if k == left {
+                    if last {
+                        message.take().expect("read above").end(out);
                     }
-                    Some(nl + 1)
-                }
-                // `.` or `.\r` may still become the end of the text.
-                None if matches!(p, b"." | b".\r") => None,
-                None => {
-                    *s = Smtp::Data { line_start: false };
-                    Some(p.len())
-                }
-            },
-            Smtp::Bdat(n) => {
-                let k = n.min(p.len() as u64);
-                *s = if n == k {
-                    Smtp::Command { line_start: true }
+                    *s = Smtp::Command { line_start: true };
                 } else {
-                    Smtp::Bdat(n - k)
-                };
+                    *s = Smtp::Bdat {
+                        left: left - k,
+                        last,
+                    };
+                }
                 Some(k as usize)
             }
         }

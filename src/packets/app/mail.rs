@@ -1,0 +1,116 @@
+//! One mail message carried by SMTP (`DATA` text or `BDAT` chunks), read as it streams: the
+//! addresses of its header and the parts of its body.
+//!
+//! * [`Message::data`] reads `DATA` text: dot-stuffing undone (RFC 5321 §4.5.2), up to the
+//!   line `.`; [`Message::chunk`] reads `BDAT` bytes as they are (RFC 3030). Both hand the
+//!   message text to the MIME reader ([`super::mime`]).
+//! * The message's own header (not the headers of its parts, nor of a `message/rfc822` part:
+//!   those describe another message, and the ECS `email.*` fields describe this one): the
+//!   addr-specs of `From`, `To`, `Cc`, `Bcc`, `Reply-To`, `Sender` and `Return-Path` (the rules
+//!   of [`address_list`]) are reported as [`Found::Mail`], each field with its own [`Field`].
+
+use super::address_list;
+use super::mime::{self, Event};
+use super::stream::Found;
+use crate::indicators::field::Field;
+
+/// The header fields whose addresses are reported, and the field each is reported as.
+const ADDRESS_FIELDS: [(&[u8], Field); 7] = [
+    (b"from", Field::MailFrom),
+    (b"to", Field::MailTo),
+    (b"cc", Field::MailCc),
+    (b"bcc", Field::MailBcc),
+    (b"reply-to", Field::MailReplyTo),
+    (b"sender", Field::MailSender),
+    (b"return-path", Field::MailReturnPath),
+];
+
+/// One message being read (see the module docs).
+#[derive(Debug, Default)]
+pub struct Message {
+    mime: mime::Parser,
+    /// DATA: the next byte starts a line (a `.` there is stuffing or the end).
+    mid_line: bool,
+    /// Room for one address taken apart from its header.
+    scratch: Vec<u8>,
+}
+
+impl Message {
+    /// A message about to start.
+    pub fn new() -> Box<Message> {
+        Box::default()
+    }
+
+    /// Reads `DATA` text from `p`: `Some((consumed, ended))`, `ended` once the line `.` was
+    /// read (and consumed); `None` to wait for more (`p` is `.` or `.\r` at a line start).
+    pub fn data(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Option<(usize, bool)> {
+        let mut at = 0;
+        while at < p.len() {
+            let rest = &p[at..];
+            if !self.mid_line && rest[0] == b'.' {
+                match rest.get(1..) {
+                    Some([b'\n', ..]) => return Some((at + 2, true)),
+                    Some([b'\r', b'\n', ..]) => return Some((at + 3, true)),
+                    Some([] | [b'\r']) => return (at > 0).then_some((at, false)),
+                    // A stuffed dot: the line starts after it.
+                    _ => at += 1,
+                }
+                self.mid_line = true;
+                continue;
+            }
+            // Up to the next line that starts with a dot, or to the end.
+            let (run, next_line) = match memchr::memmem::find(rest, b"\n.") {
+                Some(i) => (&rest[..=i], true),
+                None => (rest, rest.ends_with(b"\n")),
+            };
+            self.feed(run, out);
+            self.mid_line = !next_line;
+            at += run.len();
+        }
+        Some((at, false))
+    }
+
+    /// Reads `BDAT` bytes.
+    pub fn chunk(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) {
+        self.feed(p, out);
+    }
+
+    /// The message is complete.
+    pub fn end(mut self: Box<Self>, out: &mut dyn FnMut(Found<'_>)) {
+        let Message { mime, scratch, .. } = &mut *self;
+        mime.finish(&mut |e| Self::event(e, scratch, out));
+    }
+
+    /// The message was cut (a gap, the connection's end, a new transaction): nothing more of
+    /// it is read.
+    pub fn cut(self: Box<Self>, _out: &mut dyn FnMut(Found<'_>)) {}
+
+    fn feed(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) {
+        let Message { mime, scratch, .. } = self;
+        mime.feed(p, &mut |e| Self::event(e, scratch, out));
+    }
+
+    fn event(e: Event<'_>, scratch: &mut Vec<u8>, out: &mut dyn FnMut(Found<'_>)) {
+        match e {
+            Event::Header {
+                depth: 0,
+                name,
+                value,
+            } => {
+                let Some(&(_, field)) = ADDRESS_FIELDS
+                    .iter()
+                    .find(|(n, _)| name.eq_ignore_ascii_case(n))
+                else {
+                    return;
+                };
+                address_list::addresses(value, scratch, &mut |a| match a {
+                    Ok(a) => out(Found::Mail(field, a)),
+                    Err(why) => out(Found::Error(why)),
+                });
+            }
+            Event::Error(why) => out(Found::Error(why)),
+            Event::Header { .. } | Event::PartStart { .. } | Event::PartData(_) | Event::PartEnd => {
+            }
+        }
+    }
+}
