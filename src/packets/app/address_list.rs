@@ -13,6 +13,9 @@
 //! * Addresses are the bytes as sent (quoted local parts keep their quotes); the caller's
 //!   normalisation validates them.
 
+/// One mailbox of a list: its addr-spec, or why it has none.
+pub type Mailbox<'a> = Result<&'a [u8], &'static str>;
+
 /// Reason: a mailbox of an address header with no addr-spec in it.
 pub const E_NOT_ADDRESS: &str = "mail: header mailbox without an address";
 
@@ -84,11 +87,7 @@ fn angle_contents(inner: &[u8], out: &mut Vec<u8>) {
 
 /// Reports each addr-spec of the address list `value` to `out` as `Ok`, and each mailbox
 /// without one as `Err` (see the module docs); `scratch` is room to join an address in.
-pub fn addresses(
-    value: &[u8],
-    scratch: &mut Vec<u8>,
-    out: &mut dyn FnMut(Result<&[u8], &'static str>),
-) {
+pub fn addresses(value: &[u8], scratch: &mut Vec<u8>, out: &mut dyn FnMut(Mailbox<'_>)) {
     // The bare words of the current mailbox, joined without the white space between them.
     scratch.clear();
     // White space (or a comment) after the last word; two words apart make a display name.
@@ -96,7 +95,7 @@ pub fn addresses(
     let end_mailbox = |scratch: &mut Vec<u8>,
                        phrase: &mut bool,
                        angled: &mut bool,
-                       out: &mut dyn FnMut(Result<&[u8], &'static str>)| {
+                       out: &mut dyn FnMut(Mailbox<'_>)| {
         if !*angled && !scratch.is_empty() {
             if *phrase || !scratch.contains(&b'@') {
                 out(Err(E_NOT_ADDRESS));
@@ -152,9 +151,7 @@ pub fn addresses(
                 } else {
                     i + value[i..]
                         .iter()
-                        .position(|&c| {
-                            c.is_ascii_whitespace() || b"(<,;:\"".contains(&c)
-                        })
+                        .position(|&c| c.is_ascii_whitespace() || b"(<,;:\"".contains(&c))
                         .unwrap_or(value.len() - i)
                         .max(1)
                 };
@@ -195,16 +192,33 @@ mod tests {
         let cases: &[(&str, &[&str], usize)] = &[
             ("a@b.example", &["a@b.example"], 0),
             ("\"Q, Name\" <q@x.example>", &["q@x.example"], 0),
-            ("Name (comment) <n@x.example> (trailing)", &["n@x.example"], 0),
+            (
+                "Name (comment) <n@x.example> (trailing)",
+                &["n@x.example"],
+                0,
+            ),
             ("jan@cern.ch (Jan Grashoefer)", &["jan@cern.ch"], 0),
             (
                 "\"Test Group\":addr-spec@example.com, <angle-addr@example.com>,\t\"Test Member\" <name-addr@example.com>;, jan@cern.ch",
-                &["addr-spec@example.com", "angle-addr@example.com", "name-addr@example.com", "jan@cern.ch"],
+                &[
+                    "addr-spec@example.com",
+                    "angle-addr@example.com",
+                    "name-addr@example.com",
+                    "jan@cern.ch",
+                ],
                 0,
             ),
             ("undisclosed-recipients:;", &[], 0),
-            ("=?utf-8?Q?J=C3=B6rg?= <j@x.example>, =?utf-8?B?w6k=?= <k@x.example>", &["j@x.example", "k@x.example"], 0),
-            ("<@r1.example,@r2.example:route@x.example>", &["route@x.example"], 0),
+            (
+                "=?utf-8?Q?J=C3=B6rg?= <j@x.example>, =?utf-8?B?w6k=?= <k@x.example>",
+                &["j@x.example", "k@x.example"],
+                0,
+            ),
+            (
+                "<@r1.example,@r2.example:route@x.example>",
+                &["route@x.example"],
+                0,
+            ),
             ("\"john doe\"@x.example", &["\"john doe\"@x.example"], 0),
             ("a . b @ x.example", &["a.b@x.example"], 0),
             ("< spaced @ x.example >", &["spaced@x.example"], 0),
@@ -216,7 +230,11 @@ mod tests {
             ("<>", &[], 0),
         ];
         for (v, want, errors) in cases {
-            assert_eq!(list(v), (want.iter().map(|s| s.to_string()).collect(), *errors), "{v}");
+            assert_eq!(
+                list(v),
+                (want.iter().map(|s| s.to_string()).collect(), *errors),
+                "{v}"
+            );
         }
     }
 }

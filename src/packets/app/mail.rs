@@ -76,14 +76,14 @@ impl Message {
     }
 
     /// The message is complete.
-    pub fn end(mut self: Box<Self>, out: &mut dyn FnMut(Found<'_>)) {
-        let Message { mime, scratch, .. } = &mut *self;
+    pub fn end(&mut self, out: &mut dyn FnMut(Found<'_>)) {
+        let Message { mime, scratch, .. } = self;
         mime.finish(&mut |e| Self::event(e, scratch, out));
     }
 
     /// The message was cut (a gap, the connection's end, a new transaction): nothing more of
     /// it is read.
-    pub fn cut(self: Box<Self>, _out: &mut dyn FnMut(Found<'_>)) {}
+    pub fn cut(&mut self, _out: &mut dyn FnMut(Found<'_>)) {}
 
     fn feed(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) {
         let Message { mime, scratch, .. } = self;
@@ -109,8 +109,10 @@ impl Message {
                 });
             }
             Event::Error(why) => out(Found::Error(why)),
-            Event::Header { .. } | Event::PartStart { .. } | Event::PartData(_) | Event::PartEnd => {
-            }
+            Event::Header { .. }
+            | Event::PartStart { .. }
+            | Event::PartData(_)
+            | Event::PartEnd => {}
         }
     }
 }

@@ -249,7 +249,11 @@ impl Leaf {
     /// The bytes of a quad of `n` sextets (2 → 1 byte, 3 → 2, 4 → 3).
     fn quad_bytes(&mut self, out: &mut dyn FnMut(Event<'_>)) {
         let q = self.quad;
-        let b = [q[0] << 2 | q[1] >> 4, q[1] << 4 | q[2] >> 2, q[2] << 6 | q[3]];
+        let b = [
+            q[0] << 2 | q[1] >> 4,
+            q[1] << 4 | q[2] >> 2,
+            q[2] << 6 | q[3],
+        ];
         let n = (self.quad_len as usize).saturating_sub(1);
         self.quad_len = 0;
         self.quad = [0; 4];
@@ -404,10 +408,7 @@ fn parameter(params: &[u8], key: &[u8]) -> Option<Vec<u8>> {
     let mut extended = None;
     let mut pieces: Vec<(u32, bool, Vec<u8>)> = Vec::new();
     let mut s = params;
-    loop {
-        let Some(semi) = next_semicolon(s) else {
-            break;
-        };
+    while let Some(semi) = next_semicolon(s) {
         s = &s[semi + 1..];
         let Some(eq) = s.iter().position(|&b| b == b'=' || b == b';') else {
             break;
@@ -432,7 +433,9 @@ fn parameter(params: &[u8], key: &[u8]) -> Option<Vec<u8>> {
                     Some(d) => (d, true),
                     None => (tail, false),
                 };
-                let n = std::str::from_utf8(digits).ok().and_then(|d| d.parse::<u32>().ok());
+                let n = std::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|d| d.parse::<u32>().ok());
                 if let Some(n) = n.filter(|_| pieces.len() < 64) {
                     pieces.push((n, ext, value));
                 }
@@ -736,12 +739,7 @@ impl Parser {
         e.field_cut = false;
     }
 
-    fn content_field(
-        e: &mut Entity,
-        name: &[u8],
-        value: &[u8],
-        out: &mut dyn FnMut(Event<'_>),
-    ) {
+    fn content_field(e: &mut Entity, name: &[u8], value: &[u8], out: &mut dyn FnMut(Event<'_>)) {
         if name.eq_ignore_ascii_case(b"content-type") {
             let end = next_semicolon(value).unwrap_or(value.len());
             let media = trim(&value[..end]);
@@ -817,8 +815,11 @@ impl Parser {
 mod tests {
     use super::*;
 
-    /// The parts of `msg` fed in chunks of `step`: (name, bytes), and the errors.
-    fn parts(msg: &[u8], step: usize) -> (Vec<(Option<String>, Vec<u8>)>, Vec<&'static str>) {
+    /// A part's file name and bytes.
+    type Part = (Option<String>, Vec<u8>);
+
+    /// The parts of `msg` fed in chunks of `step`, and the errors.
+    fn parts(msg: &[u8], step: usize) -> (Vec<Part>, Vec<&'static str>) {
         let mut p = Parser::new();
         let (mut parts, mut errors) = (Vec::new(), Vec::new());
         let mut open = false;
@@ -826,7 +827,10 @@ mod tests {
             Event::PartStart { name } => {
                 assert!(!open);
                 open = true;
-                parts.push((name.map(|n| String::from_utf8_lossy(n).into_owned()), vec![]));
+                parts.push((
+                    name.map(|n| String::from_utf8_lossy(n).into_owned()),
+                    vec![],
+                ));
             }
             Event::PartData(d) => parts.last_mut().unwrap().1.extend_from_slice(d),
             Event::PartEnd => {
@@ -927,7 +931,10 @@ mod tests {
     fn nesting_is_bounded() {
         let mut msg = Vec::new();
         for i in 0..MAX_DEPTH + 2 {
-            msg.extend(format!("Content-Type: multipart/mixed; boundary=\"b{i}.\"\r\n\r\n--b{i}.\r\n").bytes());
+            msg.extend(
+                format!("Content-Type: multipart/mixed; boundary=\"b{i}.\"\r\n\r\n--b{i}.\r\n")
+                    .bytes(),
+            );
         }
         msg.extend(b"\r\ndeep\r\n");
         let (p, errors) = parts(&msg, 9);

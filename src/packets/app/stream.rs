@@ -194,11 +194,16 @@ enum Http {
 
 #[derive(Debug)]
 enum Smtp {
-    Command { line_start: bool },
+    Command {
+        line_start: bool,
+    },
     /// `DATA` text, up to the line `.`.
     Data,
     /// The bytes left of a `BDAT` chunk, and whether it is the `LAST`.
-    Bdat { left: u64, last: bool },
+    Bdat {
+        left: u64,
+        last: bool,
+    },
 }
 
 /// One step: `Some(n)` bytes consumed (0 when the state changed), `None` to wait for more.
@@ -291,7 +296,7 @@ impl StreamParser {
     /// order — reports what it finds to `out`, and returns how many leading bytes are consumed
     /// (never given again). Once [`done`](Self::done), consumes everything it is given.
     pub fn parse(&mut self, data: &[u8], out: &mut dyn FnMut(Found<'_>)) -> usize {
-        if let Some(m) = self.cut.take() {
+        if let Some(mut m) = self.cut.take() {
             m.cut(out);
         }
         let mut at = 0;
@@ -326,11 +331,11 @@ impl StreamParser {
 
     /// The direction ended (FIN or RST): what was left open in it is cut.
     pub fn end(&mut self, out: &mut dyn FnMut(Found<'_>)) {
-        if let Some(m) = self.cut.take() {
+        if let Some(mut m) = self.cut.take() {
             m.cut(out);
         }
         if let State::Smtp(_, message) = &mut self.state {
-            if let Some(m) = message.take() {
+            if let Some(mut m) = message.take() {
                 m.cut(out);
             }
         }
@@ -673,7 +678,7 @@ impl StreamParser {
                 let is = |name: &[u8]| v.eq_ignore_ascii_case(name);
                 if is(b"DATA") {
                     // A message left open by BDAT chunks without LAST is cut.
-                    if let Some(m) = message.take() {
+                    if let Some(mut m) = message.take() {
                         m.cut(out);
                     }
                     *message = Some(Message::new());
@@ -687,7 +692,7 @@ impl StreamParser {
                         None => out(Found::Error(E_BDAT)),
                     }
                 } else if is(b"RSET") || is(b"STARTTLS") {
-                    if let Some(m) = message.take() {
+                    if let Some(mut m) = message.take() {
                         m.cut(out);
                     }
                     if is(b"STARTTLS") {
