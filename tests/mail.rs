@@ -12,7 +12,9 @@ use trawl::testing::app::stream::{Found, StreamParser};
 use trawl::testing::reassembly;
 
 fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(p)
 }
 
 /// One endpoint of a connection.
@@ -191,7 +193,10 @@ fn header_address_forms_of_zeek_multi_addr() {
             "jan.grashofer@cern.ch",
         ])
     );
-    assert_eq!(field(&seen, Field::MailFrom), set(&["jan.grashoefer@cern.ch"]));
+    assert_eq!(
+        field(&seen, Field::MailFrom),
+        set(&["jan.grashoefer@cern.ch"])
+    );
 }
 
 /// Arkime's `email.src` and `email.dst` of each session: the envelope and header senders and

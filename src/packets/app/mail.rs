@@ -116,3 +116,66 @@ impl Message {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What reading `text` as DATA reports, as `field address` or `E reason`.
+    fn data(text: &[u8]) -> (Vec<String>, Option<usize>) {
+        let mut m = Message::new();
+        let mut seen = Vec::new();
+        let mut on = |f: Found<'_>| match f {
+            Found::Mail(field, a) => {
+                seen.push(format!("{} {}", field.ecs(), String::from_utf8_lossy(a)))
+            }
+            Found::Error(e) => seen.push(format!("E {e}")),
+            _ => {}
+        };
+        let end = m
+            .data(text, &mut on)
+            .and_then(|(n, ended)| ended.then_some(n));
+        m.end(&mut on);
+        (seen, end)
+    }
+
+    #[test]
+    fn every_address_field_of_the_message_header_only() {
+        let text =
+            b"Return-Path: <bounce@x.example>\r\nFrom: a@x.example\r\nSender: s@x.example\r\n\
+            To: t@x.example\r\nCc: c@x.example\r\nBcc: b@x.example\r\nReply-To: r@x.example\r\n\
+            Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+            Content-Type: message/rfc822\r\n\r\nFrom: forwarded@x.example\r\n\r\nhi\r\n\
+            --b--\r\n.\r\nMAIL FROM:<after@x.example>\r\n";
+        let (seen, end) = data(text);
+        assert_eq!(
+            seen,
+            [
+                "trawl.email.return_path.address bounce@x.example",
+                "email.from.address a@x.example",
+                "email.sender.address s@x.example",
+                "email.to.address t@x.example",
+                "email.cc.address c@x.example",
+                "email.bcc.address b@x.example",
+                "email.reply_to.address r@x.example",
+            ]
+        );
+        assert_eq!(
+            end,
+            Some(text.len() - b"MAIL FROM:<after@x.example>\r\n".len())
+        );
+    }
+
+    #[test]
+    fn dot_stuffing_is_undone_and_the_end_waits_for_its_line() {
+        // `..` starts a text line with a dot; `.x` is read as a stuffed line too (lenient).
+        let text = b"To: a@x.example\r\n\r\n..\r\n.x\r\n.\r\nRSET\r\n";
+        let (seen, end) = data(text);
+        assert_eq!(seen, ["email.to.address a@x.example"]);
+        assert_eq!(end, Some(text.len() - 6));
+        let mut m = Message::new();
+        assert_eq!(m.data(b".", &mut |_| {}), None);
+        assert_eq!(m.data(b".\r", &mut |_| {}), None);
+        assert_eq!(m.data(b"x\r\n.\n", &mut |_| {}), Some((5, true)));
+    }
+}
