@@ -3,11 +3,15 @@
 //! (`.test` email fields) and suricata-verify (`email.from`, `email.to`) report for the same
 //! captures; and the stream parser's results do not depend on how the stream is cut.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use trawl::Field;
+use memmap2::Mmap;
+use trawl::{Field, Hit, HitSink, ObservedIn, SetVersion};
 use trawl::testing::app::stream::{Found, StreamParser};
 use trawl::testing::reassembly;
 
@@ -271,4 +275,45 @@ fn header_addresses_equal_suricata() {
     let seen = read_checked(&streams.values().next().unwrap().1);
     assert_eq!(field(&seen, Field::MailFrom), set(&["toto@gmail.com"]));
     assert_eq!(field(&seen, Field::MailTo), set(&["172.16.92.2@linuxbox"]));
+}
+
+/// (field, observed value) of every hit of a scan.
+#[derive(Clone, Default)]
+struct Collect(Arc<Mutex<Vec<(Field, String)>>>);
+
+impl HitSink<Mmap> for Collect {
+    fn write(&mut self, h: &Hit<Arc<SetVersion<Mmap>>>) -> std::io::Result<()> {
+        let ObservedIn::Packet(field) = h.field else {
+            panic!("a packet hit observed outside a packet");
+        };
+        self.0.lock().unwrap().push((field, h.observed.clone()));
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Through the engine (`scan pcap`): addresses only the header carries hit, each in its field.
+#[test]
+fn header_addresses_hit_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Collect::default();
+    common::scan_capture(
+        dir.path(),
+        "Angle-Addr@example.com\nname-addr@example.com\njan.grashoefer@cern.ch\n",
+        &testdata("pcaps/zeek/smtp-multi-addr.pcap"),
+        1,
+        sink.clone(),
+    );
+    let mut hits = sink.0.lock().unwrap().clone();
+    hits.sort();
+    assert_eq!(
+        hits,
+        [
+            (Field::MailFrom, "jan.grashoefer@cern.ch".to_string()),
+            (Field::MailTo, "angle-addr@example.com".to_string()),
+            (Field::MailTo, "name-addr@example.com".to_string()),
+        ]
+    );
 }
