@@ -144,6 +144,7 @@ fn render(f: Found) -> String {
         Found::Dns(m) => format!("D {}", m.len()),
         Found::Mail(Field::SmtpMailFrom, a) => format!("F {}", s(a)),
         Found::Mail(_, a) => format!("T {}", s(a)),
+        Found::File { name, digests, .. } => format!("B {} {}", s(name), digests.size),
         Found::Error(e) => format!("E {e}"),
     }
 }
@@ -1323,7 +1324,7 @@ impl Seen {
             Found::Mail(_, a) => {
                 self.emails.insert(s(a).to_ascii_lowercase());
             }
-            Found::Host(..) | Found::Addr(..) | Found::Error(_) => {}
+            Found::Host(..) | Found::Addr(..) | Found::File { .. } | Found::Error(_) => {}
         }
     }
 }
@@ -1387,7 +1388,7 @@ fn read(
     buf: &mut Vec<u8>,
 ) {
     if seg.gap > 0 {
-        d.parser.gap();
+        d.parser.gap(seg.gap, &mut |_| {});
     }
     if d.stream.is_closed() {
         return;
@@ -1859,7 +1860,7 @@ fn all_parsers(data: &[u8]) {
             Found::Http(r) => http_checked(&r, data),
             Found::Mail(_, a) => assert!(inside(a, data) && !a.is_empty()),
             Found::Host(_, h) => assert!(!h.is_empty()),
-            Found::Addr(..) | Found::Error(_) => {}
+            Found::Addr(..) | Found::File { .. } | Found::Error(_) => {}
         });
     }
 }

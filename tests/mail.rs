@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use memmap2::Mmap;
-use trawl::{Field, Hit, HitSink, ObservedIn, SetVersion};
 use trawl::testing::app::stream::{Found, StreamParser};
 use trawl::testing::reassembly;
+use trawl::{Field, Hit, HitSink, ObservedIn, SetVersion};
 
 fn testdata(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -75,11 +75,26 @@ fn client_streams(path: &Path) -> BTreeMap<u16, (End, Vec<u8>)> {
 }
 
 /// What the stream parser reports for a client stream to an SMTP port: the addresses by field
-/// (lowercased, as the matcher compares them), and the error reasons.
+/// (lowercased, as the matcher compares them), the files (parts) in order, and the error
+/// reasons.
 #[derive(Debug, Default, PartialEq)]
 struct Mail {
     addresses: BTreeMap<Field, BTreeSet<String>>,
+    files: Vec<File>,
     errors: Vec<String>,
+}
+
+/// A part reported as a file: name, size, MD5 and SHA-256 in hex.
+#[derive(Debug, PartialEq)]
+struct File {
+    name: String,
+    size: u64,
+    md5: String,
+    sha256: String,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn read(stream: &[u8], chunk: usize) -> Mail {
@@ -92,6 +107,19 @@ fn read(stream: &[u8], chunk: usize) -> Mail {
                 .or_default()
                 .insert(String::from_utf8_lossy(a).to_ascii_lowercase());
         }
+        Found::File {
+            field,
+            name,
+            digests,
+        } => {
+            assert_eq!(field, Field::SmtpAttachment);
+            m.files.push(File {
+                name: String::from_utf8_lossy(name).into_owned(),
+                size: digests.size,
+                md5: hex(&digests.md5),
+                sha256: hex(&digests.sha256),
+            });
+        }
         Found::Error(e) => m.errors.push(e.to_string()),
         _ => {}
     };
@@ -102,7 +130,7 @@ fn read(stream: &[u8], chunk: usize) -> Mail {
         let used = p.parse(&held, &mut on);
         held.drain(..used);
     }
-    p.end(&mut on);
+    p.end(true, &mut on);
     m
 }
 
@@ -315,5 +343,149 @@ fn header_addresses_hit_end_to_end() {
             (Field::MailTo, "angle-addr@example.com".to_string()),
             (Field::MailTo, "name-addr@example.com".to_string()),
         ]
+    );
+}
+
+/// Zeek's files.log for smtp.pcap (the `attachment` test): one row per MIME entity with its
+/// size and file name, in order. trawl reports the same parts; their MD5s are those of an
+/// independent decode (Python's `email` package, plus the CRLF Zeek's quoted-printable
+/// decoder ends a multipart's last line with, which the sizes confirm).
+#[test]
+fn parts_equal_zeek_files_log() {
+    let log = std::fs::read_to_string(testdata("logs/zeek/smtp-attachment-files.log")).unwrap();
+    let fields: Vec<&str> = log
+        .lines()
+        .find_map(|l| l.strip_prefix("#fields\t"))
+        .unwrap()
+        .split('\t')
+        .collect();
+    let mut want: BTreeMap<u16, Vec<(String, u64)>> = BTreeMap::new();
+    for line in log.lines().filter(|l| !l.starts_with('#')) {
+        let row: BTreeMap<&str, &str> = fields.iter().copied().zip(line.split('\t')).collect();
+        let name = match row["filename"] {
+            "-" => String::new(),
+            n => n.to_string(),
+        };
+        want.entry(row["id.orig_p"].parse().unwrap())
+            .or_default()
+            .push((name, row["seen_bytes"].parse().unwrap()));
+    }
+    let streams = client_streams(&testdata("pcaps/zeek/smtp.pcap"));
+    let md5s = [
+        (1470, "58aff3af22807bc5f4b6357c0038256c"),
+        (1470, "afd68ae5c63caf6050dc5440bd72c5dd"),
+        (1470, "30a60389acc290515651391154ba1b33"),
+        (49648, "f6bf92b103a9d008e070c53bdf9a640c"),
+    ];
+    for (port, rows) in &want {
+        let seen = read_checked(&streams[port].1);
+        let got: Vec<(String, u64)> = seen
+            .files
+            .iter()
+            .map(|f| (f.name.clone(), f.size))
+            .collect();
+        assert_eq!(&got, rows, "port {port}");
+        let got: Vec<&str> = seen.files.iter().map(|f| f.md5.as_str()).collect();
+        let md5: Vec<&str> = md5s.iter().filter(|m| m.0 == *port).map(|m| m.1).collect();
+        assert_eq!(got, md5, "port {port}");
+    }
+    assert_eq!(want.values().map(Vec::len).sum::<usize>(), 4);
+}
+
+/// Arkime's `email.md5`, `email.sha256` (and `filename`) of each session are among the parts
+/// trawl hashes, with both hashes equal.
+#[test]
+fn attachment_hashes_equal_arkime() {
+    let mut compared = 0;
+    for name in ["smtp-zip", "smtp-subject-utf8-q", "smtp-decrypted"] {
+        let json: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(testdata(&format!("pcaps/arkime/{name}.test.json"))).unwrap(),
+        )
+        .unwrap();
+        let streams = client_streams(&testdata(&format!("pcaps/arkime/{name}.pcap")));
+        for sess in json["sessions3"].as_array().unwrap() {
+            let b = &sess["body"];
+            let strs = |k: &str| -> Vec<String> {
+                b["email"][k]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            };
+            let (md5, sha256, names) = (strs("md5"), strs("sha256"), strs("filename"));
+            if md5.is_empty() {
+                continue;
+            }
+            let port = b["source"]["port"].as_u64().unwrap() as u16;
+            let seen = read_checked(after_starttls(&streams[&port].1));
+            assert_eq!(md5.len(), sha256.len());
+            for (m, s) in md5.iter().zip(&sha256) {
+                let f = seen.files.iter().find(|f| &f.md5 == m);
+                let f = f.unwrap_or_else(|| panic!("{name}: md5 {m} not among {:?}", seen.files));
+                assert_eq!(&f.sha256, s, "{name}");
+                assert!(
+                    f.name.is_empty() || names.contains(&f.name),
+                    "{name}: {}",
+                    f.name
+                );
+                compared += 1;
+            }
+            for n in &names {
+                assert!(seen.files.iter().any(|f| &f.name == n), "{name}: {n}");
+            }
+        }
+    }
+    assert_eq!(compared, 4);
+}
+
+/// suricata-verify smtp-attachment-md5: Suricata alerts on the attachment whose MD5 its list
+/// holds (`filemd5: target.md5`).
+#[test]
+fn attachment_hash_equals_suricata() {
+    let target = std::fs::read_to_string(testdata(
+        "pcaps/suricata-verify/smtp-attachment-md5.target.md5",
+    ))
+    .unwrap();
+    let streams = client_streams(&testdata("pcaps/suricata-verify/smtp-attachment-md5.pcap"));
+    let seen = read_checked(&streams.values().next().unwrap().1);
+    let f = seen.files.iter().find(|f| f.md5 == target.trim());
+    assert_eq!(
+        f.map(|f| (f.name.as_str(), f.size)),
+        Some(("EICAR-Test-File", 68))
+    );
+}
+
+/// A message cut by the connection's end (a reset): its open part is counted truncated, not
+/// reported; a new DATA while BDAT chunks are open cuts the earlier message the same way.
+#[test]
+fn cut_messages_are_counted_not_reported() {
+    let text = b"DATA\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nwhole\r\n--b\r\n\r\nhalf";
+    let mut p = StreamParser::new(true, 25);
+    let (mut files, mut errors) = (0, Vec::new());
+    let mut on = |f: Found<'_>| match f {
+        Found::File { .. } => files += 1,
+        Found::Error(e) => errors.push(e),
+        _ => {}
+    };
+    let used = p.parse(text, &mut on);
+    assert!(used <= text.len());
+    p.end(false, &mut on);
+    assert_eq!(
+        (files, errors),
+        (1, vec![trawl::testing::app::file::E_FILE_TRUNCATED])
+    );
+    let text = b"BDAT 20\r\nSubject: x\r\n\r\nabcdefDATA\r\n\r\nhello\r\n.\r\n";
+    let mut p = StreamParser::new(true, 25);
+    let (mut files, mut errors) = (0, Vec::new());
+    let mut on = |f: Found<'_>| match f {
+        Found::File { .. } => files += 1,
+        Found::Error(e) => errors.push(e),
+        _ => {}
+    };
+    assert_eq!(p.parse(text, &mut on), text.len());
+    assert_eq!(
+        (files, errors),
+        (1, vec![trawl::testing::app::file::E_FILE_TRUNCATED])
     );
 }

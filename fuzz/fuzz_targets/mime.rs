@@ -52,6 +52,6 @@ fuzz_target!(|data: &[u8]| {
         let mut n = 0usize;
         let used = p.parse(&s, &mut |_| n += 1);
         assert!(used <= s.len());
-        p.end(&mut |_| n += 1);
+        p.end(true, &mut |_| n += 1);
     }
 });

@@ -52,7 +52,7 @@ fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Match> {
 fn hits_json<D: AsRef<[u8]>>(set: &IndicatorSet<D>, input: &str, hits: &[Match]) -> Vec<Json> {
     let mut out = Vec::new();
     for h in hits {
-        crate::hits::ecs::enrichments(set, h, input, ObservedIn::Input.name(), &mut out);
+        crate::hits::ecs::enrichments(set, h, input, ObservedIn::Input.name(h.kind), &mut out);
     }
     out
 }

@@ -8,8 +8,15 @@
 //!   those describe another message, and the ECS `email.*` fields describe this one): the
 //!   addr-specs of `From`, `To`, `Cc`, `Bcc`, `Reply-To`, `Sender` and `Return-Path` (the rules
 //!   of [`address_list`]) are reported as [`Found::Mail`], each field with its own [`Field`].
+//! * Every leaf part of the body (the body itself when it is not multipart), decoded as
+//!   [`super::mime`] says, is hashed as it streams, the way Zeek's `files.log` hashes every
+//!   MIME entity (text parts too; an empty part is no file), and reported when it ends as
+//!   [`Found::File`] with [`Field::SmtpAttachment`] and its file name (empty when it has
+//!   none). A part cut short — a gap, `RSET`, a new `DATA`, the connection's end — is
+//!   [`E_FILE_TRUNCATED`], not reported.
 
 use super::address_list;
+use super::file::{E_FILE_TRUNCATED, FileHasher, FileLimits};
 use super::mime::{self, Event};
 use super::stream::Found;
 use crate::indicators::field::Field;
@@ -26,19 +33,50 @@ const ADDRESS_FIELDS: [(&[u8], Field); 7] = [
 ];
 
 /// One message being read (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Message {
     mime: mime::Parser,
     /// DATA: the next byte starts a line (a `.` there is stuffing or the end).
     mid_line: bool,
     /// Room for one address taken apart from its header.
     scratch: Vec<u8>,
+    /// The part being hashed.
+    part: Option<Part>,
+    limits: FileLimits,
+}
+
+/// A leaf part being hashed, and its file name.
+#[derive(Debug)]
+struct Part {
+    hasher: FileHasher,
+    name: Vec<u8>,
+}
+
+/// What a message's events need besides the reader.
+struct Context<'a> {
+    scratch: &'a mut Vec<u8>,
+    part: &'a mut Option<Part>,
+    limits: FileLimits,
 }
 
 impl Message {
-    /// A message about to start.
-    pub fn new() -> Box<Message> {
-        Box::default()
+    /// A message about to start, its parts hashed within `limits`.
+    pub fn new(limits: FileLimits) -> Box<Message> {
+        Box::new(Message {
+            mime: mime::Parser::new(),
+            mid_line: false,
+            scratch: Vec::new(),
+            part: None,
+            limits,
+        })
+    }
+
+    /// Heap bytes held: the message, the reader's buffers and the hasher's state.
+    pub fn held(&self) -> usize {
+        size_of::<Message>()
+            + self.mime.held()
+            + self.scratch.capacity()
+            + self.part.as_ref().map_or(0, |p| p.name.capacity())
     }
 
     /// Reads `DATA` text from `p`: `Some((consumed, ended))`, `ended` once the line `.` was
@@ -77,20 +115,41 @@ impl Message {
 
     /// The message is complete.
     pub fn end(&mut self, out: &mut dyn FnMut(Found<'_>)) {
-        let Message { mime, scratch, .. } = self;
-        mime.finish(&mut |e| Self::event(e, scratch, out));
+        let (mime, mut cx) = self.split();
+        mime.finish(&mut |e| Self::event(e, &mut cx, out));
     }
 
     /// The message was cut (a gap, the connection's end, a new transaction): nothing more of
     /// it is read.
-    pub fn cut(&mut self, _out: &mut dyn FnMut(Found<'_>)) {}
-
-    fn feed(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) {
-        let Message { mime, scratch, .. } = self;
-        mime.feed(p, &mut |e| Self::event(e, scratch, out));
+    pub fn cut(&mut self, out: &mut dyn FnMut(Found<'_>)) {
+        if self.part.take().is_some() {
+            out(Found::Error(E_FILE_TRUNCATED));
+        }
+        self.mime = mime::Parser::new();
     }
 
-    fn event(e: Event<'_>, scratch: &mut Vec<u8>, out: &mut dyn FnMut(Found<'_>)) {
+    fn split(&mut self) -> (&mut mime::Parser, Context<'_>) {
+        let Message {
+            mime,
+            scratch,
+            part,
+            limits,
+            ..
+        } = self;
+        let cx = Context {
+            scratch,
+            part,
+            limits: *limits,
+        };
+        (mime, cx)
+    }
+
+    fn feed(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) {
+        let (mime, mut cx) = self.split();
+        mime.feed(p, &mut |e| Self::event(e, &mut cx, out));
+    }
+
+    fn event(e: Event<'_>, cx: &mut Context<'_>, out: &mut dyn FnMut(Found<'_>)) {
         match e {
             Event::Header {
                 depth: 0,
@@ -103,16 +162,41 @@ impl Message {
                 else {
                     return;
                 };
-                address_list::addresses(value, scratch, &mut |a| match a {
+                address_list::addresses(value, cx.scratch, &mut |a| match a {
                     Ok(a) => out(Found::Mail(field, a)),
                     Err(why) => out(Found::Error(why)),
                 });
             }
+            Event::Header { .. } => {}
+            Event::PartStart { name } => {
+                *cx.part = Some(Part {
+                    hasher: FileHasher::new(cx.limits),
+                    name: name.unwrap_or_default().to_vec(),
+                })
+            }
+            Event::PartData(d) => {
+                if let Some(p) = cx.part.as_mut() {
+                    p.hasher.update(d);
+                }
+            }
+            Event::PartEnd => {
+                let Some(Part { hasher, name }) = cx.part.take() else {
+                    return;
+                };
+                // Zeek makes no file of an entity without content.
+                if hasher.size() == 0 {
+                    return;
+                }
+                match hasher.finish() {
+                    Ok(digests) => out(Found::File {
+                        field: Field::SmtpAttachment,
+                        name: &name,
+                        digests: &digests,
+                    }),
+                    Err(why) => out(Found::Error(why)),
+                }
+            }
             Event::Error(why) => out(Found::Error(why)),
-            Event::Header { .. }
-            | Event::PartStart { .. }
-            | Event::PartData(_)
-            | Event::PartEnd => {}
         }
     }
 }
@@ -123,7 +207,7 @@ mod tests {
 
     /// What reading `text` as DATA reports, as `field address` or `E reason`.
     fn data(text: &[u8]) -> (Vec<String>, Option<usize>) {
-        let mut m = Message::new();
+        let mut m = Message::new(FileLimits::default());
         let mut seen = Vec::new();
         let mut on = |f: Found<'_>| match f {
             Found::Mail(field, a) => {
@@ -173,7 +257,7 @@ mod tests {
         let (seen, end) = data(text);
         assert_eq!(seen, ["email.to.address a@x.example"]);
         assert_eq!(end, Some(text.len() - 6));
-        let mut m = Message::new();
+        let mut m = Message::new(FileLimits::default());
         assert_eq!(m.data(b".", &mut |_| {}), None);
         assert_eq!(m.data(b".\r", &mut |_| {}), None);
         assert_eq!(m.data(b"x\r\n.\n", &mut |_| {}), Some((5, true)));

@@ -599,9 +599,29 @@ impl Parser {
         };
     }
 
-    /// True while a leaf part is open (its [`Event::PartEnd`] not reported yet).
-    pub fn in_part(&self) -> bool {
-        matches!(self.mode, Mode::Leaf(_))
+    /// Heap bytes held: the line start, the open multiparts' boundaries, the header field or
+    /// the decoder's buffers.
+    pub fn held(&self) -> usize {
+        let mode = match &self.mode {
+            Mode::Header(e) => {
+                size_of::<Entity>()
+                    + e.field.capacity()
+                    + [&e.boundary, &e.disposition_name, &e.type_name]
+                        .iter()
+                        .map(|v| v.as_ref().map_or(0, Vec::capacity))
+                        .sum::<usize>()
+            }
+            Mode::Leaf(l) => size_of::<Leaf>() + l.pending.capacity() + l.out.capacity(),
+            Mode::Skip => 0,
+        };
+        self.prefix.capacity()
+            + self.frames.capacity() * size_of::<Frame>()
+            + self
+                .frames
+                .iter()
+                .map(|f| f.boundary.capacity())
+                .sum::<usize>()
+            + mode
     }
 
     /// How many bytes of a line are needed to tell whether it is a boundary.

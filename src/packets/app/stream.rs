@@ -13,7 +13,7 @@
 //! a stream in any chunks gives exactly the observations of feeding it whole (tested by
 //! property). After `parse` returns, the unconsumed rest is shorter than
 //! [`StreamParser::max_buffer`] unless [`StreamParser::done`]: buffering stays bounded whatever
-//! the peer sends. Bodies are skipped as they arrive and message text is read as it arrives,
+//! the peer sends. HTTP bodies are hashed and mail message text is read as they arrive,
 //! never buffered whole.
 //! Lost bytes (a sequence gap, or data the caller could not keep) are announced with
 //! [`StreamParser::gap`].
@@ -38,15 +38,19 @@
 //!   addresses of `MAIL FROM` / `RCPT TO` as [`Found::Mail`] (the rules of [`smtp`]); after
 //!   `DATA` the message text up to the line `.`, and the chunks of `BDAT n [LAST]` (RFC 3030)
 //!   up to the `LAST`, are read as they stream by [`super::mail`]: the addresses of the
-//!   message's header as [`Found::Mail`]. A message cut by a gap, `RSET`, a new `DATA`, or the
-//!   end of the direction ([`StreamParser::end`]) is cut there. `STARTTLS` ends what can be
+//!   message's header as [`Found::Mail`], each MIME leaf part hashed and reported as
+//!   [`Found::File`] ([`Field::SmtpAttachment`]). A message cut by a gap, `RSET`, a new
+//!   `DATA`, or the end of the direction ([`StreamParser::end`]) is cut there (its open part
+//!   is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED)). `STARTTLS` ends what can be
 //!   read. The server's replies are not seen: a `DATA` the server refused is still taken as
 //!   followed by text;
 //! * an HTTP/1.x request line: every request of the connection (keep-alive, pipelining). Each
 //!   complete head (request line, headers, empty line; at most [`MAX_HEAD`] bytes; CRLF or bare
-//!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is skipped
+//!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is read
 //!   (`Content-Length` bytes, or `Transfer-Encoding: chunked` chunks and trailers:
-//!   [`http::body`]) and the next request is read. Empty lines between requests are skipped.
+//!   [`http::body`]), hashed as it arrives and, once whole, reported as [`Found::File`]
+//!   ([`Field::HttpFile`], named by [`http_body::uri_name`]; a body cut by a gap or an error
+//!   is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED)), and the next request is read. Empty lines between requests are skipped.
 //!   A first line that is not HTTP/1.x (the HTTP/2 preface, RTSP) ends the direction; after
 //!   that, anything unexpected — a line that is not a request line, a head above the limit, a
 //!   malformed chunk, an unknown framing, a request without a target — is counted as an error
@@ -73,11 +77,15 @@
 //! (a gap inside message text is read as commands: text lines that look like `MAIL FROM:` would
 //! be reported); TLS, DNS, SOCKS and a direction whose protocol was not chosen yet give up.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::file::{FileDigests, FileLimits};
+use super::http_body::{self, BodyFile};
 use super::mail::Message;
 use super::{http, smtp, tls};
 use crate::indicators::field::Field;
+use crate::packets::flow_table::AppMemory;
 
 /// What a stream parser found, borrowed from the bytes it was given (or, for a ClientHello
 /// joined from several records, from the parser) for the duration of the callback.
@@ -96,6 +104,16 @@ pub enum Found<'a> {
     /// An SMTP envelope address ([`Field::SmtpMailFrom`], [`Field::SmtpRcptTo`]) or an
     /// address of a message's header ([`Field::MailFrom`], [`Field::MailTo`], …).
     Mail(Field, &'a [u8]),
+    /// A file transferred whole, hashed: [`Field::HttpFile`] or [`Field::SmtpAttachment`];
+    /// `name` is its file name (empty when the transfer gives none).
+    File {
+        /// Where the file was carried.
+        field: Field,
+        /// The file's name, as the transfer gives it; empty when none.
+        name: &'a [u8],
+        /// Its hashes and size.
+        digests: &'a FileDigests,
+    },
     /// A parse error to count, by reason (the `E_*` constants of the app modules and of this
     /// one).
     Error(&'static str),
@@ -129,6 +147,11 @@ const MAX_DNS: usize = 2 + 65_535;
 pub const E_HEAD: &str = "http: request head too long";
 /// Reason: a line where a request line was expected.
 pub const E_NOT_REQUEST: &str = "http: not a request line";
+/// Reason: a line where a status line was expected.
+pub const E_NOT_RESPONSE: &str = "http: not a status line";
+/// Requests whose responses are awaited, at most (pipelined further, a response is read as
+/// one to a GET, unnamed).
+pub const MAX_PENDING: usize = 64;
 /// Reason: a malformed chunk-size line, or a chunk not followed by its line end.
 pub const E_CHUNK: &str = "http: bad chunk";
 /// Reason: a ClientHello longer than [`MAX_HELLO`].
@@ -151,9 +174,25 @@ pub struct StreamParser {
     from_client: bool,
     /// The port the protocol is chosen by: the server's, or a tunnel's target port.
     server_port: u16,
+    /// How the files the stream carries are hashed.
+    files: FileLimits,
     state: State,
-    /// A message cut by a gap, to report at the next call.
-    cut: Option<Box<Message>>,
+    /// The HTTP body being read, hashed as it arrives.
+    body: Option<Box<BodyFile>>,
+    /// HTTP requests read and not yet handed to the server direction (client side), or
+    /// handed and not yet answered (server side).
+    pending: VecDeque<Pending>,
+}
+
+/// What a response needs from its request: whether it has a body and what names it.
+#[derive(Debug)]
+struct Pending {
+    /// A `HEAD` request: the response has no body whatever its head says.
+    head: bool,
+    /// A `CONNECT`: a 2xx response starts a tunnel.
+    connect: bool,
+    /// The request target's path ([`http_body::uri_name`]).
+    name: Box<[u8]>,
 }
 
 #[derive(Debug)]
@@ -186,6 +225,8 @@ enum Http {
     /// The CRLF after a chunk's data.
     ChunkEnd,
     Trailer,
+    /// A response body that ends when the connection closes (no length, not chunked).
+    UntilClose,
     /// Skipping to the next line that starts a request.
     Resync {
         line_start: bool,
@@ -228,6 +269,31 @@ fn head_end(p: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Heap bytes the parser holds beyond its own size: a body's decoder, pending requests, a
+/// ClientHello being joined.
+impl AppMemory for StreamParser {
+    fn held(&self) -> usize {
+        let body = self.body.as_ref().map_or(0, |b| b.held());
+        let pending = self.pending.capacity() * size_of::<Pending>()
+            + self.pending.iter().map(|p| p.name.len()).sum::<usize>();
+        let state = match &self.state {
+            State::Tls(h) => h.capacity(),
+            State::Smtp(_, Some(m)) => m.held(),
+            _ => 0,
+        };
+        body + pending + state
+    }
+}
+
+/// The file a message with head `head` carries: named by its `Content-Disposition` filename,
+/// else by `target` (the request's path), decoded as its `Content-Encoding` says.
+fn body_file(files: FileLimits, head: &[u8], target: &[u8]) -> Box<BodyFile> {
+    let named =
+        http_body::header(head, b"content-disposition").and_then(http_body::disposition_name);
+    let name = named.unwrap_or_else(|| http_body::uri_name(target));
+    BodyFile::new(files, name, http_body::coding(head))
 }
 
 /// The port of an authority (`host:port`, `[v6]:port`), 0 when absent or unreadable.
@@ -287,18 +353,23 @@ impl StreamParser {
         StreamParser {
             from_client,
             server_port,
+            files: FileLimits::default(),
             state: State::Detect,
-            cut: None,
+            body: None,
+            pending: VecDeque::new(),
         }
+    }
+
+    /// The same parser, hashing the files it reads within `files` (default:
+    /// [`FileLimits::default`]).
+    pub fn with_file_limits(self, files: FileLimits) -> StreamParser {
+        StreamParser { files, ..self }
     }
 
     /// Parses `data` — every byte of this direction not consumed by earlier calls, in stream
     /// order — reports what it finds to `out`, and returns how many leading bytes are consumed
     /// (never given again). Once [`done`](Self::done), consumes everything it is given.
     pub fn parse(&mut self, data: &[u8], out: &mut dyn FnMut(Found<'_>)) -> usize {
-        if let Some(mut m) = self.cut.take() {
-            m.cut(out);
-        }
         let mut at = 0;
         loop {
             if matches!(self.state, State::Done) {
@@ -314,26 +385,60 @@ impl StreamParser {
         }
     }
 
-    /// The caller lost bytes of this direction: HTTP resynchronises at the next request line,
-    /// SMTP at the next command line; every other protocol (and a direction whose protocol is
-    /// not chosen yet) is done.
-    pub fn gap(&mut self) {
+    /// The caller lost `lost` bytes of this direction. Inside an HTTP body of known length
+    /// (or a chunk, or a body that ends with the connection) the framing survives: the body is
+    /// [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED) (reported to `out`) and the next
+    /// message is read where the framing says, as Suricata does. Elsewhere HTTP resynchronises
+    /// at the next request or status line, SMTP at the next command line (a message being read
+    /// is cut: its open part is `E_FILE_TRUNCATED`); every other protocol
+    /// is done, and so is a direction whose protocol is not chosen yet — except a server's,
+    /// which may be HTTP responses (its first response's head lost): it resynchronises at the
+    /// next status line.
+    pub fn gap(&mut self, lost: u64, out: &mut dyn FnMut(Found<'_>)) {
+        self.drop_body(out);
         self.state = match std::mem::replace(&mut self.state, State::Done) {
+            State::Http(Http::Body(n)) if lost < n => State::Http(Http::Body(n - lost)),
+            State::Http(Http::Body(n)) if lost == n => State::Http(Http::Head { first: false }),
+            State::Http(Http::ChunkData(n)) if lost < n => State::Http(Http::ChunkData(n - lost)),
+            State::Http(Http::UntilClose) => State::Http(Http::UntilClose),
             State::Http(_) => State::Http(Http::Resync { line_start: false }),
-            // The message being read is cut: reported at the next call.
-            State::Smtp(_, message) => {
-                self.cut = message;
+            State::Detect if !self.from_client && self.server_port != DNS_PORT => {
+                State::Http(Http::Resync { line_start: false })
+            }
+            State::Smtp(_, Some(mut message)) => {
+                message.cut(out);
                 State::Smtp(Smtp::Command { line_start: false }, None)
             }
+            State::Smtp(..) => State::Smtp(Smtp::Command { line_start: false }, None),
             _ => State::Done,
         };
     }
 
-    /// The direction ended (FIN or RST): what was left open in it is cut.
-    pub fn end(&mut self, out: &mut dyn FnMut(Found<'_>)) {
-        if let Some(mut m) = self.cut.take() {
-            m.cut(out);
+    /// Passes the HTTP requests this (client) direction read to the parser of the server
+    /// direction, which needs them to read the responses (a response to `HEAD` has no body; a
+    /// response file is named by its request's path).
+    pub fn hand_over(&mut self, server: &mut StreamParser) {
+        if !self.from_client {
+            return;
         }
+        for p in self.pending.drain(..) {
+            if server.pending.len() < MAX_PENDING {
+                server.pending.push_back(p);
+            }
+        }
+    }
+
+    /// The direction ended: `clean` by a FIN (the sender wrote everything), else by a reset
+    /// or the capture's end. A response body delimited by the connection's close ends cleanly
+    /// with a FIN; any other body being read, and an SMTP message not ended, is
+    /// [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED).
+    pub fn end(&mut self, clean: bool, out: &mut dyn FnMut(Found<'_>)) {
+        if clean && matches!(self.state, State::Http(Http::UntilClose)) {
+            if let Some(b) = self.body.take() {
+                b.finish(Field::HttpFile, out);
+            }
+        }
+        self.drop_body(out);
         if let State::Smtp(_, message) = &mut self.state {
             if let Some(mut m) = message.take() {
                 m.cut(out);
@@ -362,6 +467,13 @@ impl StreamParser {
         }
     }
 
+    /// A body being read will not end where its framing says: counted, not reported.
+    fn drop_body(&mut self, out: &mut dyn FnMut(Found<'_>)) {
+        if let Some(b) = self.body.take() {
+            b.truncated(out);
+        }
+    }
+
     fn step(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
         match self.state {
             State::Detect => self.detect(p),
@@ -377,12 +489,21 @@ impl StreamParser {
 
     /// Chooses the protocol (see the module docs); consumes only a SOCKS5 greeting.
     fn detect(&mut self, p: &[u8]) -> Step {
-        if !self.from_client || self.server_port == DNS_PORT {
-            self.state = if self.server_port == DNS_PORT {
-                State::Dns
-            } else {
-                State::Done
-            };
+        if self.server_port == DNS_PORT {
+            self.state = State::Dns;
+            return Some(0);
+        }
+        if !self.from_client {
+            // The server's HTTP/1.x responses; nothing else is read from a server.
+            let n = p.len().min(5);
+            if p[..n] != b"HTTP/"[..n] {
+                self.state = State::Done;
+                return Some(0);
+            }
+            if n < 5 {
+                return None;
+            }
+            self.state = State::Http(Http::Head { first: true });
             return Some(0);
         }
         if p[0] == tls::CONTENT_HANDSHAKE {
@@ -448,11 +569,31 @@ impl StreamParser {
     }
 
     fn http(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let step = self.http_step(p, out);
+        // Resynchronising (after an error) or leaving HTTP: a body being read is cut short.
+        let in_body = matches!(
+            self.state,
+            State::Http(
+                Http::Body(_)
+                    | Http::ChunkSize
+                    | Http::ChunkData(_)
+                    | Http::ChunkEnd
+                    | Http::UntilClose
+            )
+        );
+        if !in_body {
+            self.drop_body(out);
+        }
+        step
+    }
+
+    fn http_step(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
         let State::Http(h) = &mut self.state else {
             unreachable!("called in the HTTP state")
         };
         let window = &p[..p.len().min(MAX_HEAD)];
         match *h {
+            Http::Head { first } if !self.from_client => self.response_head(p, first, out),
             Http::Head { first } => {
                 let blank = p.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
                 if blank > 0 {
@@ -502,6 +643,13 @@ impl StreamParser {
                 if req.uri.is_empty() {
                     out(Found::Error(http::E_TARGET));
                 }
+                if self.pending.len() < MAX_PENDING {
+                    self.pending.push_back(Pending {
+                        head: req.method == b"HEAD",
+                        connect: req.method == b"CONNECT",
+                        name: http_body::uri_name(req.uri).into(),
+                    });
+                }
                 if req.method == b"CONNECT" {
                     let port = req.authority().map_or(0, authority_port);
                     self.tunnel(port);
@@ -509,8 +657,14 @@ impl StreamParser {
                 }
                 *h = match http::body(req.head) {
                     Ok(http::Body::Length(0)) => Http::Head { first: false },
-                    Ok(http::Body::Length(n)) => Http::Body(n),
-                    Ok(http::Body::Chunked) => Http::ChunkSize,
+                    Ok(http::Body::Length(n)) => {
+                        self.body = Some(body_file(self.files, req.head, req.uri));
+                        Http::Body(n)
+                    }
+                    Ok(http::Body::Chunked) => {
+                        self.body = Some(body_file(self.files, req.head, req.uri));
+                        Http::ChunkSize
+                    }
                     Err(e) => {
                         out(Found::Error(e));
                         Http::Resync { line_start: true }
@@ -521,6 +675,14 @@ impl StreamParser {
             Http::Body(n) | Http::ChunkData(n) => {
                 let k = n.min(p.len() as u64);
                 let left = n - k;
+                if let Some(b) = &mut self.body {
+                    b.data(&p[..k as usize]);
+                }
+                if matches!((&*h, left), (Http::Body(_), 0)) {
+                    if let Some(b) = self.body.take() {
+                        b.finish(Field::HttpFile, out);
+                    }
+                }
                 *h = match (&*h, left) {
                     (Http::Body(_), 0) => Http::Head { first: false },
                     (Http::Body(_), _) => Http::Body(left),
@@ -534,7 +696,13 @@ impl StreamParser {
                     return self.http_too_long(p, out);
                 };
                 match chunk_size(strip_cr(&p[..nl])) {
-                    Some(0) => *h = Http::Trailer,
+                    Some(0) => {
+                        // The last chunk: the body is whole (trailers are not part of it).
+                        if let Some(b) = self.body.take() {
+                            b.finish(Field::HttpFile, out);
+                        }
+                        *h = Http::Trailer;
+                    }
                     Some(n) => *h = Http::ChunkData(n),
                     None => {
                         out(Found::Error(E_CHUNK));
@@ -569,8 +737,23 @@ impl StreamParser {
                 }
                 Some(nl + 1)
             }
+            Http::UntilClose => {
+                if let Some(b) = &mut self.body {
+                    b.data(p);
+                }
+                Some(p.len())
+            }
             Http::Resync { line_start: true } => {
-                if http::request_start_so_far(p)? {
+                let start = if self.from_client {
+                    http::request_start_so_far(p)?
+                } else {
+                    let n = p.len().min(5);
+                    if n < 5 && p[..n] == b"HTTP/"[..n] {
+                        return None;
+                    }
+                    p.starts_with(b"HTTP/")
+                };
+                if start {
                     *h = Http::Head { first: false };
                 } else {
                     *h = Http::Resync { line_start: false };
@@ -585,6 +768,76 @@ impl StreamParser {
                 None => Some(p.len()),
             },
         }
+    }
+
+    /// A response head (status line, headers, empty line): its body's framing, from the head
+    /// and from the request it answers (RFC 9112 §6.3: none after `HEAD`, for 1xx, 204 and
+    /// 304; a 2xx to `CONNECT` or a 101 starts something else, not read).
+    fn response_head(&mut self, p: &[u8], first: bool, out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let blank = p.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+        if blank > 0 {
+            return Some(blank);
+        }
+        let window = &p[..p.len().min(MAX_HEAD)];
+        let Some(nl) = find_nl(window) else {
+            return self.http_too_long(p, out);
+        };
+        let Some(code) = http_body::status(strip_cr(&p[..nl])) else {
+            if first {
+                self.state = State::Done;
+            } else {
+                out(Found::Error(E_NOT_RESPONSE));
+                self.state = State::Http(Http::Resync { line_start: true });
+            }
+            return Some(if first { 0 } else { nl + 1 });
+        };
+        let Some(end) = head_end(window) else {
+            return self.http_too_long(p, out);
+        };
+        let head = &p[..end];
+        // An interim (1xx) response leaves its request waiting for the final one.
+        let request = if code >= 200 {
+            self.pending.pop_front()
+        } else {
+            None
+        };
+        let (head_req, connect) = request
+            .as_ref()
+            .map_or((false, false), |r| (r.head, r.connect));
+        if code == 101 || (connect && (200..300).contains(&code)) {
+            self.state = State::Done;
+            return Some(end);
+        }
+        let next = if head_req || code < 200 || code == 204 || code == 304 {
+            Http::Head { first: false }
+        } else {
+            let framing = match http::body(head) {
+                Ok(http::Body::Length(0))
+                    if http_body::header(head, b"content-length").is_none() =>
+                {
+                    Ok(Http::UntilClose)
+                }
+                Ok(http::Body::Length(0)) => Ok(Http::Head { first: false }),
+                Ok(http::Body::Length(n)) => Ok(Http::Body(n)),
+                Ok(http::Body::Chunked) => Ok(Http::ChunkSize),
+                Err(e) => Err(e),
+            };
+            match framing {
+                Ok(next) => {
+                    if !matches!(next, Http::Head { .. }) {
+                        let name = request.as_ref().map_or(&[][..], |r| &r.name[..]);
+                        self.body = Some(body_file(self.files, head, name));
+                    }
+                    next
+                }
+                Err(e) => {
+                    out(Found::Error(e));
+                    Http::Resync { line_start: true }
+                }
+            }
+        };
+        self.state = State::Http(next);
+        Some(end)
     }
 
     /// No line end (or no end of head) within [`MAX_HEAD`] bytes: wait while fewer are
@@ -645,6 +898,7 @@ impl StreamParser {
     }
 
     fn smtp(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let files = self.files;
         let State::Smtp(s, message) = &mut self.state else {
             unreachable!("called in the SMTP state")
         };
@@ -681,12 +935,12 @@ impl StreamParser {
                     if let Some(mut m) = message.take() {
                         m.cut(out);
                     }
-                    *message = Some(Message::new());
+                    *message = Some(Message::new(files));
                     *s = Smtp::Data;
                 } else if is(b"BDAT") {
                     match bdat_size(args) {
                         Some((left, last)) => {
-                            message.get_or_insert_with(Message::new);
+                            message.get_or_insert_with(|| Message::new(files));
                             *s = Smtp::Bdat { left, last };
                         }
                         None => out(Found::Error(E_BDAT)),
