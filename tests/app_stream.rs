@@ -8,7 +8,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use trawl::testing::app::stream::{self, Found, StreamParser};
-use trawl::testing::app::{dns, http, smtp, tls};
+use trawl::testing::app::{dns, http, mime, smtp, tls};
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -283,9 +283,13 @@ fn smtp_stream() -> Vec<u8> {
     let mut v = b"EHLO client.example\r\n".to_vec();
     v.extend_from_slice(&fixture("smtp-pipelined-envelope.bin")); // ends with DATA
     v.extend_from_slice(
-        b"Subject: x\r\n\r\nMAIL FROM:<text@fake>\r\n..\r\n.not-the-end\r\n.\r\n\
+        b"From: \"A, B\" <hdr-from@example.org>\r\nTo: undisclosed-recipients:;\r\n\
+          Cc: c1@example.org,\r\n\tc2@example.org (C2)\r\nSubject: x\r\n\
+          Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n\
+          Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--zz--\r\n\
+          MAIL FROM:<text@fake>\r\n..\r\n.not-the-end\r\n.\r\n\
           MAIL FROM:<second@example.org>\r\nrcpt to: <r2@example.org>\r\n\
-          BDAT 24\r\nRCPT TO:<in-bdat@fake>\r\n\
+          BDAT 52\r\nRCPT TO:<in-bdat@fake>\r\nReply-To: <rt@example.org>\r\n\
           BDAT 0 LAST\r\nRCPT TO:<>\r\nMAIL FROM:<third@example.org>\nSTARTTLS\r\n\
           MAIL FROM:<after-tls@fake>\r\n",
     );
@@ -510,9 +514,24 @@ fn smtp_envelope_of_every_transaction() {
             Err(e) => want.push(format!("E {e}")),
         }
     }
+    // The header addresses of the DATA message, and of the BDAT one once its LAST arrives.
+    let header = |f: &str, a: &str| format!("M email.{f}.address {a}");
+    want.splice(
+        2..2,
+        [
+            header("from", "hdr-from@example.org"),
+            header("cc", "c1@example.org"),
+            header("cc", "c2@example.org"),
+            // Its one part, `hello` in base64.
+            "F SmtpAttachment \"\" md5=5d41402abc4b2a76b9719d911017c592 \
+             sha256=2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 size=5"
+                .to_string(),
+        ],
+    );
+    want.insert(8, header("reply_to", "rt@example.org"));
     assert_eq!(seen, want);
     assert!(!seen.iter().any(|x| x.contains("fake")));
-    assert_eq!(seen.len(), 6); // 5 addresses and the empty recipient's reason
+    assert_eq!(seen.len(), 11); // 9 addresses, a part and the empty recipient's reason
     assert!(feed(true, 25, &[b"STARTTLS\r\n"]).1);
 }
 
@@ -761,8 +780,25 @@ fn hostile_streams_stay_bounded() {
         seen.iter()
             .all(|x| x == &format!("E {}", stream::E_SMTP_LINE))
     );
+    // Endless message text: one header field, read up to its limit and counted once.
     let (seen, done) = hostile(25, b"DATA\r\n", b"MAIL FROM:<x@y> no newline ", 1_000_000);
-    assert!(seen.is_empty() && !done);
+    assert_eq!(seen, [format!("E {}", mime::E_FIELD)]);
+    assert!(!done);
+    // An endless base64 line, an endless line of a part, endless nesting.
+    for (head, filler) in [
+        (
+            &b"DATA\r\nContent-Transfer-Encoding: base64\r\n\r\n"[..],
+            &b"QUJD"[..],
+        ),
+        (
+            b"DATA\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n",
+            b"-",
+        ),
+        (b"DATA\r\n", b"Content-Type: message/rfc822\r\n\r\n"),
+    ] {
+        let (seen, done) = hostile(25, head, filler, 1_000_000);
+        assert!(seen.len() <= 1 && !done, "{seen:?}");
+    }
     // TLS: a ClientHello announcing 16 MB.
     let (seen, done) = hostile(
         443,

@@ -374,9 +374,24 @@ struct Name<'a> {
 #[derive(Default, Serialize)]
 struct Email<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
+    bcc: Option<Addresses<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cc: Option<Addresses<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     from: Option<Addresses<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    reply_to: Option<Addresses<'a>>,
+    /// ECS takes one sender, not an array.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sender: Option<Address<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     to: Option<Addresses<'a>>,
+}
+
+/// `trawl.email`: the mail header fields ECS has no field for.
+#[derive(Serialize)]
+struct OwnEmail<'a> {
+    return_path: Addresses<'a>,
 }
 
 #[derive(Serialize)]
@@ -474,6 +489,8 @@ struct Original<'a> {
 /// trawl's own fields of a hit document (`trawl.*`).
 #[derive(Serialize)]
 struct DocOwn<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<OwnEmail<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     end: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -583,6 +600,7 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
         threat: Threat { enrichments },
         tls: None,
         trawl: DocOwn {
+            email: None,
             end: None,
             http: None,
             indicator: KindValue {
@@ -739,15 +757,34 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
             }
             // The file's hashes are in `file.hash.*` already.
             Field::HttpFile | Field::SmtpAttachment => {}
-            Field::SmtpMailFrom | Field::SmtpRcptTo => {
-                let to = Some(Addresses {
+            Field::SmtpMailFrom
+            | Field::SmtpRcptTo
+            | Field::MailFrom
+            | Field::MailTo
+            | Field::MailCc
+            | Field::MailBcc
+            | Field::MailReplyTo
+            | Field::MailSender => {
+                let one = Some(Addresses {
                     address: [observed],
                 });
-                doc.email = Some(if *f == Field::SmtpMailFrom {
-                    Email { from: to, to: None }
-                } else {
-                    Email { from: None, to }
-                });
+                let mut email = Email::default();
+                match f {
+                    Field::SmtpMailFrom | Field::MailFrom => email.from = one,
+                    Field::MailCc => email.cc = one,
+                    Field::MailBcc => email.bcc = one,
+                    Field::MailReplyTo => email.reply_to = one,
+                    Field::MailSender => email.sender = Some(Address { address: observed }),
+                    _ => email.to = one,
+                }
+                doc.email = Some(email);
+            }
+            Field::MailReturnPath => {
+                doc.trawl.email = Some(OwnEmail {
+                    return_path: Addresses {
+                        address: [observed],
+                    },
+                })
             }
         }
     }

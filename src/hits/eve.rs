@@ -198,7 +198,15 @@ pub(crate) fn app_proto(field: Field, proto: u8) -> Option<&'static str> {
         Field::HttpHost | Field::HttpUrl | Field::HttpRequest | Field::HttpUserAgent => {
             Some("http")
         }
-        Field::SmtpMailFrom | Field::SmtpRcptTo => Some("smtp"),
+        Field::SmtpMailFrom
+        | Field::SmtpRcptTo
+        | Field::MailFrom
+        | Field::MailTo
+        | Field::MailCc
+        | Field::MailBcc
+        | Field::MailReplyTo
+        | Field::MailSender
+        | Field::MailReturnPath => Some("smtp"),
         Field::ProxyTarget => Some("socks"),
         Field::HttpFile => Some("http"),
         Field::SmtpAttachment => Some("smtp"),

@@ -34,6 +34,22 @@ pub enum Field {
     SmtpMailFrom,
     /// The address of an SMTP `RCPT TO`.
     SmtpRcptTo,
+    /// An address of a mail message's `From` header field.
+    MailFrom,
+    /// An address of a mail message's `To` header field.
+    MailTo,
+    /// An address of a mail message's `Cc` header field.
+    MailCc,
+    /// An address of a mail message's `Bcc` header field.
+    MailBcc,
+    /// An address of a mail message's `Reply-To` header field.
+    MailReplyTo,
+    /// The address of a mail message's `Sender` header field.
+    MailSender,
+    /// The address of a mail message's `Return-Path` header field: the envelope sender the
+    /// delivering server recorded (RFC 5321 §4.4), neither the author (`From`) nor where
+    /// replies go (`Reply-To`).
+    MailReturnPath,
     /// The target a client asks a SOCKS proxy to connect to (a name or an address): the
     /// connection's real destination, where `destination.ip` is the proxy's.
     ProxyTarget,
@@ -60,6 +76,14 @@ impl Field {
             Field::HttpUserAgent => "user_agent.original",
             Field::SmtpMailFrom => "email.from.address",
             Field::SmtpRcptTo => "email.to.address",
+            Field::MailFrom => "email.from.address",
+            Field::MailTo => "email.to.address",
+            Field::MailCc => "email.cc.address",
+            Field::MailBcc => "email.bcc.address",
+            Field::MailReplyTo => "email.reply_to.address",
+            Field::MailSender => "email.sender.address",
+            // ECS has no field for it (see the variant); trawl's own, named like ECS's.
+            Field::MailReturnPath => "trawl.email.return_path.address",
             // ECS: "the raw address … an IP, a domain or a unix socket" of the destination.
             Field::ProxyTarget => "destination.address",
             // The file's hash fields: a hit names the one that matched (`matched_name`).

@@ -13,7 +13,8 @@
 //! a stream in any chunks gives exactly the observations of feeding it whole (tested by
 //! property). After `parse` returns, the unconsumed rest is shorter than
 //! [`StreamParser::max_buffer`] unless [`StreamParser::done`]: buffering stays bounded whatever
-//! the peer sends. Bodies are hashed and message text skipped as they arrive, never buffered.
+//! the peer sends. HTTP bodies are hashed and mail message text is read as they arrive,
+//! never buffered whole.
 //! Lost bytes (a sequence gap, or data the caller could not keep) are announced with
 //! [`StreamParser::gap`].
 //!
@@ -35,9 +36,14 @@
 //! * ports 25, 587, 2525: SMTP (before HTTP: SMTP verbs look like methods). Command lines (CRLF
 //!   or bare LF, at most [`MAX_SMTP_LINE`] bytes; a longer one is an error and skipped): the
 //!   addresses of `MAIL FROM` / `RCPT TO` as [`Found::Mail`] (the rules of [`smtp`]); after
-//!   `DATA` the message text is skipped up to the line `.` (a dot-stuffed `..` line is text);
-//!   `BDAT n [LAST]` skips `n` bytes (RFC 3030); `STARTTLS` ends what can be read. The server's
-//!   replies are not seen: a `DATA` the server refused is still taken as followed by text;
+//!   `DATA` the message text up to the line `.`, and the chunks of `BDAT n [LAST]` (RFC 3030)
+//!   up to the `LAST`, are read as they stream by [`super::mail`]: the addresses of the
+//!   message's header as [`Found::Mail`], each MIME leaf part hashed and reported as
+//!   [`Found::File`] ([`Field::SmtpAttachment`]). A message cut by a gap, `RSET`, a new
+//!   `DATA`, or the end of the direction ([`StreamParser::end`]) is cut there (its open part
+//!   is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED)). `STARTTLS` ends what can be
+//!   read. The server's replies are not seen: a `DATA` the server refused is still taken as
+//!   followed by text;
 //! * an HTTP/1.x request line: every request of the connection (keep-alive, pipelining). Each
 //!   complete head (request line, headers, empty line; at most [`MAX_HEAD`] bytes; CRLF or bare
 //!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is read
@@ -76,6 +82,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::file::{FileDigests, FileLimits};
 use super::http_body::{self, BodyFile};
+use super::mail::Message;
 use super::{http, smtp, tls};
 use crate::indicators::field::Field;
 use crate::packets::flow_table::AppMemory;
@@ -94,7 +101,8 @@ pub enum Found<'a> {
     Http(http::Request<'a>),
     /// One complete DNS message, its TCP length prefix removed: pass it to [`super::dns::parse`].
     Dns(&'a [u8]),
-    /// An SMTP envelope address: [`Field::SmtpMailFrom`] or [`Field::SmtpRcptTo`].
+    /// An SMTP envelope address ([`Field::SmtpMailFrom`], [`Field::SmtpRcptTo`]) or an
+    /// address of a message's header ([`Field::MailFrom`], [`Field::MailTo`], …).
     Mail(Field, &'a [u8]),
     /// A file transferred whole, hashed: [`Field::HttpFile`] or [`Field::SmtpAttachment`];
     /// `name` is its file name (empty when the transfer gives none).
@@ -195,7 +203,8 @@ enum State {
     /// The handshake bytes of the ClientHello joined so far.
     Tls(Vec<u8>),
     Dns,
-    Smtp(Smtp),
+    /// SMTP, and the message being read (kept across `BDAT` chunks).
+    Smtp(Smtp, Option<Box<Message>>),
     Socks4,
     /// After the greeting; `auth`: username/password was offered and no sub-negotiation seen.
     Socks5 {
@@ -226,9 +235,16 @@ enum Http {
 
 #[derive(Debug)]
 enum Smtp {
-    Command { line_start: bool },
-    Data { line_start: bool },
-    Bdat(u64),
+    Command {
+        line_start: bool,
+    },
+    /// `DATA` text, up to the line `.`.
+    Data,
+    /// The bytes left of a `BDAT` chunk, and whether it is the `LAST`.
+    Bdat {
+        left: u64,
+        last: bool,
+    },
 }
 
 /// One step: `Some(n)` bytes consumed (0 when the state changed), `None` to wait for more.
@@ -262,11 +278,12 @@ impl AppMemory for StreamParser {
         let body = self.body.as_ref().map_or(0, |b| b.held());
         let pending = self.pending.capacity() * size_of::<Pending>()
             + self.pending.iter().map(|p| p.name.len()).sum::<usize>();
-        let hello = match &self.state {
+        let state = match &self.state {
             State::Tls(h) => h.capacity(),
+            State::Smtp(_, Some(m)) => m.held(),
             _ => 0,
         };
-        body + pending + hello
+        body + pending + state
     }
 }
 
@@ -304,8 +321,8 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
     })
 }
 
-/// The size of `BDAT size [LAST]` (the verb already matched).
-fn bdat_size(args: &[u8]) -> Option<u64> {
+/// The size of `BDAT size [LAST]` (the verb already matched), and whether it is the last.
+fn bdat_size(args: &[u8]) -> Option<(u64, bool)> {
     let mut words = args.split(|&b| b == b' ').filter(|w| !w.is_empty());
     let n = words.next()?;
     let last = words.next();
@@ -315,7 +332,10 @@ fn bdat_size(args: &[u8]) -> Option<u64> {
     if last.is_some_and(|l| !l.eq_ignore_ascii_case(b"LAST")) {
         return None;
     }
-    Some(n.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+    Some((
+        n.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')),
+        last.is_some(),
+    ))
 }
 
 /// The verb of a command line and what follows its first space.
@@ -369,13 +389,14 @@ impl StreamParser {
     /// (or a chunk, or a body that ends with the connection) the framing survives: the body is
     /// [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED) (reported to `out`) and the next
     /// message is read where the framing says, as Suricata does. Elsewhere HTTP resynchronises
-    /// at the next request or status line, SMTP at the next command line; every other protocol
+    /// at the next request or status line, SMTP at the next command line (a message being read
+    /// is cut: its open part is `E_FILE_TRUNCATED`); every other protocol
     /// is done, and so is a direction whose protocol is not chosen yet — except a server's,
     /// which may be HTTP responses (its first response's head lost): it resynchronises at the
     /// next status line.
     pub fn gap(&mut self, lost: u64, out: &mut dyn FnMut(Found<'_>)) {
         self.drop_body(out);
-        self.state = match self.state {
+        self.state = match std::mem::replace(&mut self.state, State::Done) {
             State::Http(Http::Body(n)) if lost < n => State::Http(Http::Body(n - lost)),
             State::Http(Http::Body(n)) if lost == n => State::Http(Http::Head { first: false }),
             State::Http(Http::ChunkData(n)) if lost < n => State::Http(Http::ChunkData(n - lost)),
@@ -384,7 +405,11 @@ impl StreamParser {
             State::Detect if !self.from_client && self.server_port != DNS_PORT => {
                 State::Http(Http::Resync { line_start: false })
             }
-            State::Smtp(_) => State::Smtp(Smtp::Command { line_start: false }),
+            State::Smtp(_, Some(mut message)) => {
+                message.cut(out);
+                State::Smtp(Smtp::Command { line_start: false }, None)
+            }
+            State::Smtp(..) => State::Smtp(Smtp::Command { line_start: false }, None),
             _ => State::Done,
         };
     }
@@ -405,7 +430,7 @@ impl StreamParser {
 
     /// The direction ended: `clean` by a FIN (the sender wrote everything), else by a reset
     /// or the capture's end. A response body delimited by the connection's close ends cleanly
-    /// with a FIN; any other body being read is
+    /// with a FIN; any other body being read, and an SMTP message not ended, is
     /// [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED).
     pub fn end(&mut self, clean: bool, out: &mut dyn FnMut(Found<'_>)) {
         if clean && matches!(self.state, State::Http(Http::UntilClose)) {
@@ -414,6 +439,11 @@ impl StreamParser {
             }
         }
         self.drop_body(out);
+        if let State::Smtp(_, message) = &mut self.state {
+            if let Some(mut m) = message.take() {
+                m.cut(out);
+            }
+        }
     }
 
     /// True when this direction holds nothing more the parser reads (TLS after the
@@ -431,7 +461,7 @@ impl StreamParser {
             State::Http(_) => MAX_HEAD,
             State::Tls(_) => MAX_TLS_RECORD,
             State::Dns => MAX_DNS,
-            State::Smtp(_) => MAX_SMTP_LINE,
+            State::Smtp(..) => MAX_SMTP_LINE,
             State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
             State::Done => 0,
         }
@@ -450,7 +480,7 @@ impl StreamParser {
             State::Http(_) => self.http(p, out),
             State::Tls(_) => self.tls(p, out),
             State::Dns => self.dns(p, out),
-            State::Smtp(_) => self.smtp(p, out),
+            State::Smtp(..) => self.smtp(p, out),
             State::Socks4 => self.socks4(p, out),
             State::Socks5 { auth } => self.socks5(p, auth, out),
             State::Done => Some(p.len()),
@@ -488,7 +518,7 @@ impl StreamParser {
             return Some(0);
         }
         if SMTP_PORTS.contains(&self.server_port) {
-            self.state = State::Smtp(Smtp::Command { line_start: true });
+            self.state = State::Smtp(Smtp::Command { line_start: true }, None);
             return Some(0);
         }
         match http::request_start_so_far(p) {
@@ -868,18 +898,16 @@ impl StreamParser {
     }
 
     fn smtp(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
-        let State::Smtp(s) = &mut self.state else {
+        let files = self.files;
+        let State::Smtp(s, message) = &mut self.state else {
             unreachable!("called in the SMTP state")
         };
         match *s {
-            Smtp::Command { line_start: false } | Smtp::Data { line_start: false } => {
+            Smtp::Command { line_start: false } => {
                 let Some(nl) = find_nl(p) else {
                     return Some(p.len());
                 };
-                *s = match s {
-                    Smtp::Command { .. } => Smtp::Command { line_start: true },
-                    _ => Smtp::Data { line_start: true },
-                };
+                *s = Smtp::Command { line_start: true };
                 Some(nl + 1)
             }
             Smtp::Command { line_start: true } => {
@@ -901,39 +929,56 @@ impl StreamParser {
                     Err(e) => out(Found::Error(e)),
                 }
                 let (v, args) = verb(line);
-                if v.eq_ignore_ascii_case(b"DATA") {
-                    *s = Smtp::Data { line_start: true };
-                } else if v.eq_ignore_ascii_case(b"BDAT") {
+                let is = |name: &[u8]| v.eq_ignore_ascii_case(name);
+                if is(b"DATA") {
+                    // A message left open by BDAT chunks without LAST is cut.
+                    if let Some(mut m) = message.take() {
+                        m.cut(out);
+                    }
+                    *message = Some(Message::new(files));
+                    *s = Smtp::Data;
+                } else if is(b"BDAT") {
                     match bdat_size(args) {
-                        Some(n) => *s = Smtp::Bdat(n),
+                        Some((left, last)) => {
+                            message.get_or_insert_with(|| Message::new(files));
+                            *s = Smtp::Bdat { left, last };
+                        }
                         None => out(Found::Error(E_BDAT)),
                     }
-                } else if v.eq_ignore_ascii_case(b"STARTTLS") {
-                    self.state = State::Done;
+                } else if is(b"RSET") || is(b"STARTTLS") {
+                    if let Some(mut m) = message.take() {
+                        m.cut(out);
+                    }
+                    if is(b"STARTTLS") {
+                        self.state = State::Done;
+                    }
                 }
                 Some(nl + 1)
             }
-            Smtp::Data { line_start: true } => match find_nl(p) {
-                Some(nl) => {
-                    if strip_cr(&p[..nl]) == b"." {
-                        *s = Smtp::Command { line_start: true };
+            Smtp::Data => {
+                let m = message.as_mut().expect("DATA reads a message");
+                let (n, ended) = m.data(p, out)?;
+                if ended {
+                    message.take().expect("read above").end(out);
+                    *s = Smtp::Command { line_start: true };
+                }
+                Some(n)
+            }
+            Smtp::Bdat { left, last } => {
+                let k = left.min(p.len() as u64);
+                let m = message.as_mut().expect("BDAT reads a message");
+                m.chunk(&p[..k as usize], out);
+                if k == left {
+                    if last {
+                        message.take().expect("read above").end(out);
                     }
-                    Some(nl + 1)
-                }
-                // `.` or `.\r` may still become the end of the text.
-                None if matches!(p, b"." | b".\r") => None,
-                None => {
-                    *s = Smtp::Data { line_start: false };
-                    Some(p.len())
-                }
-            },
-            Smtp::Bdat(n) => {
-                let k = n.min(p.len() as u64);
-                *s = if n == k {
-                    Smtp::Command { line_start: true }
+                    *s = Smtp::Command { line_start: true };
                 } else {
-                    Smtp::Bdat(n - k)
-                };
+                    *s = Smtp::Bdat {
+                        left: left - k,
+                        last,
+                    };
+                }
                 Some(k as usize)
             }
         }
