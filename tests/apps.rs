@@ -1286,6 +1286,11 @@ struct Seen {
     urls: HashSet<String>,
     methods: HashSet<String>,
     emails: HashSet<String>,
+    /// `Referer` URLs, and the hosts they name.
+    referrers: HashSet<String>,
+    referrer_hosts: HashSet<String>,
+    /// `X-Forwarded-For` / `Forwarded` addresses.
+    forwarded: HashSet<IpAddr>,
 }
 
 impl Seen {
@@ -1318,6 +1323,15 @@ impl Seen {
                 if http::full_url(&r, Some(server), buf) {
                     self.urls.insert(s(buf));
                 }
+                if let Some(u) = r.referer {
+                    self.referrers.insert(s(u));
+                    if let Some(h) = http::url_host(u) {
+                        self.referrer_hosts.insert(s(h).to_ascii_lowercase());
+                    }
+                }
+                http::forwarded_addrs(r.head, |a| {
+                    self.forwarded.insert(a);
+                });
             }
             Found::Dns(m) => self.dns(m, nb),
             Found::Mail(_, a) => {
@@ -1426,6 +1440,8 @@ struct Expected {
     urls: Vec<String>,
     methods: Vec<String>,
     emails: Vec<String>,
+    referrers: Vec<String>,
+    forwarded: Vec<IpAddr>,
 }
 
 fn arkime_expected(test_json: &Path) -> Expected {
@@ -1501,6 +1517,12 @@ fn arkime_expected(test_json: &Path) -> Expected {
         // Arkime's uri is host + path, the scheme left out.
         e.urls.extend(strs(&b["http"]["uri"]));
         e.methods.extend(strs(&b["http"]["method"]));
+        e.referrers.extend(strs(&b["http"]["request-referer"]));
+        e.forwarded.extend(
+            strs(&b["http"]["xffIp"])
+                .iter()
+                .map(|ip| ip.parse::<IpAddr>().unwrap()),
+        );
         for a in strs(&b["email"]["src"])
             .iter()
             .chain(&strs(&b["email"]["dst"]))
@@ -1543,6 +1565,16 @@ fn check(what: &str, e: &Expected, seen: &Seen) -> usize {
     }
     for x in &e.emails {
         miss("email", x, seen.emails.contains(x));
+    }
+    for x in &e.referrers {
+        miss("referrer", x, seen.referrers.contains(x));
+        // The host it names is looked up as a name too.
+        let host = http::url_host(x.as_bytes()).map(|h| s(h).to_ascii_lowercase());
+        let host = host.expect("a referrer with a host");
+        miss("referrer host", &host, seen.referrer_hosts.contains(&host));
+    }
+    for x in &e.forwarded {
+        miss("forwarded-for", &x.to_string(), seen.forwarded.contains(x));
     }
     n
 }
@@ -1760,6 +1792,7 @@ fn peers_zeek() {
                     // those; well-formed ones give their full URL too.
                     e.hosts.extend(get("host"));
                     e.methods.extend(get("method"));
+                    e.referrers.extend(get("referrer"));
                     if let (Some(h), Some(u), Some("1.1")) =
                         (get("host"), get("uri"), get("version").as_deref())
                     {
@@ -1820,6 +1853,7 @@ fn http_checked(r: &http::Request, data: &[u8]) {
         .into_iter()
         .chain(r.host)
         .chain(r.user_agent)
+        .chain(r.referer)
         .chain(r.authority())
     {
         assert!(inside(part, data));
@@ -1827,6 +1861,10 @@ fn http_checked(r: &http::Request, data: &[u8]) {
     let mut out = Vec::new();
     let _ = http::full_url(r, Some(("192.0.2.1".parse().unwrap(), 8080)), &mut out);
     let _ = http::strip_port(r.authority().unwrap_or_default());
+    if let Some(h) = r.referer.and_then(http::url_host) {
+        assert!(inside(h, data) && !h.is_empty());
+    }
+    http::forwarded_addrs(r.head, |_| {});
 }
 
 fn all_parsers(data: &[u8]) {

@@ -203,3 +203,28 @@ fn sctp_messages_are_read_as_their_ports_say() {
         Some(&1)
     );
 }
+
+/// Arkime's http-xff capture (committed): the request's Referer hits as a URL and, by its
+/// host, as a domain; its X-Forwarded-For address (`10.000.000.03`) as an address — the values
+/// Arkime's expected output gives for it.
+#[test]
+fn a_referrer_and_a_forwarded_address_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pcaps/arkime");
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("http-xff.test.json")).unwrap()).unwrap();
+    let http = &expected["sessions3"][0]["body"]["http"];
+    let referrer = http["request-referer"][0].as_str().unwrap();
+    let xff = http["xffIp"][0].as_str().unwrap();
+    let host = referrer.split('/').nth(2).unwrap();
+    let feed = format!("{referrer}\n{host}\n{xff}\n");
+    let (hits, _) = scan(dir.path(), &feed, &data.join("http-xff.pcap"), 1);
+    assert_eq!(
+        hits,
+        [
+            ("http.request.referrer", referrer.to_string()),
+            ("http.request.referrer", host.to_string()),
+            ("trawl.http.forwarded_for", xff.to_string()),
+        ]
+    );
+}

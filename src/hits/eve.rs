@@ -193,9 +193,12 @@ pub(crate) fn app_proto(field: Field) -> Option<&'static str> {
         Field::SourceIp | Field::DestinationIp => None,
         Field::DnsQuestion | Field::DnsAnswerName | Field::DnsAnswerIp => Some("dns"),
         Field::TlsSni => Some("tls"),
-        Field::HttpHost | Field::HttpUrl | Field::HttpRequest | Field::HttpUserAgent => {
-            Some("http")
-        }
+        Field::HttpHost
+        | Field::HttpUrl
+        | Field::HttpRequest
+        | Field::HttpUserAgent
+        | Field::HttpReferrer
+        | Field::HttpForwardedFor => Some("http"),
         Field::SmtpMailFrom | Field::SmtpRcptTo => Some("smtp"),
         Field::ProxyTarget => Some("socks"),
     }
