@@ -1291,6 +1291,7 @@ struct Seen {
     referrer_hosts: HashSet<String>,
     /// `X-Forwarded-For` / `Forwarded` addresses.
     forwarded: HashSet<IpAddr>,
+    user_agents: HashSet<String>,
 }
 
 impl Seen {
@@ -1323,6 +1324,7 @@ impl Seen {
                 if http::full_url(&r, Some(server), buf) {
                     self.urls.insert(s(buf));
                 }
+                self.user_agents.extend(r.user_agent.map(s));
                 if let Some(u) = r.referer {
                     self.referrers.insert(s(u));
                     if let Some(h) = http::url_host(u) {
@@ -1691,6 +1693,51 @@ fn peers_arkime_dns_answer_types() {
             "{name}"
         );
     }
+}
+
+/// Arkime's h2c capture (committed; prior knowledge, a header block over CONTINUATION frames,
+/// Huffman-coded strings): its host, each path as a URL on that host, the methods (less the
+/// preface's `PRI`, which Arkime lists and is no request) and the user agent are read.
+#[test]
+fn peers_arkime_h2c() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pcaps/arkime");
+    let seen = scan(&pcap_payloads(&dir.join("http2-nghttp2.pcap")));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("http2-nghttp2.test.json")).unwrap())
+            .unwrap();
+    let http = &v["sessions3"][0]["body"]["http"];
+    let list = |k: &str| -> Vec<String> {
+        http[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    let hosts = list("host");
+    assert_eq!(hosts.len(), 1);
+    let paths = list("path");
+    assert_eq!(paths.len(), 2);
+    let mut n = 0;
+    for h in &hosts {
+        assert!(seen.hosts.contains(h), "{h}: {seen:#?}");
+        for p in &paths {
+            let url = format!("http://{h}{p}");
+            assert!(seen.urls.contains(&url), "{url}: {seen:#?}");
+            n += 1;
+        }
+    }
+    for m in list("method").iter().filter(|m| *m != "PRI") {
+        assert!(seen.methods.contains(m), "{m}");
+        n += 1;
+    }
+    for ua in list("useragent") {
+        assert!(seen.user_agents.contains(&ua), "{ua}");
+        n += 1;
+    }
+    assert_eq!(n, 4);
+    // Two requests, no more: nothing else in the capture reads as one.
+    assert_eq!(seen.urls.len(), 2, "{:?}", seen.urls);
 }
 
 /// Rows of a Zeek log as maps from field name to value (`-` unset ones left out).

@@ -414,7 +414,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
                         self.report(set, batch, s, field, hit, || ip.to_string());
                     }
                 }
-                Item::Http(head) => match http::request(head) {
+                Item::Http(head) => match http::request_or_h2_head(head) {
                     Ok(Some(req)) => self.http(set, batch, s, &req),
                     Ok(None) => {}
                     Err(why) => Stats::count(&mut self.stats.app_errors, why),

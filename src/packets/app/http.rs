@@ -351,6 +351,9 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// The version in the request line of a head written for an HTTP/2 request.
+pub const H2_VERSION: &[u8] = b"HTTP/2";
+
 /// `HTTP/1.1`, `HTTP/1.0`, and the sloppy `HTTP/1.` / `HTTP/1` that custom clients send and
 /// permissive servers (and Zeek) accept as 1.x.
 fn is_version_1x(v: &[u8]) -> bool {
@@ -367,6 +370,17 @@ fn is_version_1x(v: &[u8]) -> bool {
 /// line is cut short. A request line without a target (`GET HTTP/1.1`, malware does send it)
 /// is still a request, with an empty [`Request::uri`].
 pub fn request(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
+    parse(payload, false)
+}
+
+/// [`request`], also accepting the version `HTTP/2` of the heads [`super::h2`] writes for each
+/// HTTP/2 request (`METHOD target HTTP/2`, `Host:` from `:authority`, then the request's
+/// header fields): what the worker reads back the heads the stream parser reported with.
+pub fn request_or_h2_head(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
+    parse(payload, true)
+}
+
+fn parse(payload: &[u8], or_h2: bool) -> Result<Option<Request<'_>>, &'static str> {
     let start = payload
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
@@ -383,7 +397,7 @@ pub fn request(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
         return Ok(None);
     };
     let version = &line[last_sp + 1..];
-    if !is_version_1x(version) {
+    if !is_version_1x(version) && !(or_h2 && version == H2_VERSION) {
         return Ok(None);
     }
     let uri = if last_sp > mlen {

@@ -71,7 +71,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{http, smtp, tls};
+use super::{h2, http, smtp, tls};
 use crate::indicators::field::Field;
 
 /// What a stream parser found, borrowed from the bytes it was given (or, for a ClientHello
@@ -162,6 +162,8 @@ enum State {
     Socks5 {
         auth: bool,
     },
+    /// HTTP/2 frames after the client preface.
+    H2(Box<h2::Connection>),
     Done,
 }
 
@@ -319,6 +321,7 @@ impl StreamParser {
             State::Dns => MAX_DNS,
             State::Smtp(_) => MAX_SMTP_LINE,
             State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
+            State::H2(_) => h2::FRAME_HEADER + h2::MAX_HEADER_BLOCK,
             State::Done => 0,
         }
     }
@@ -332,6 +335,7 @@ impl StreamParser {
             State::Smtp(_) => self.smtp(p, out),
             State::Socks4 => self.socks4(p, out),
             State::Socks5 { auth } => self.socks5(p, auth, out),
+            State::H2(_) => self.h2(p, out),
             State::Done => Some(p.len()),
         }
     }
@@ -418,6 +422,11 @@ impl StreamParser {
                 let blank = p.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
                 if blank > 0 {
                     return Some(blank);
+                }
+                // HTTP/2: prior knowledge, or after a request with `Upgrade: h2c`.
+                if p[0] == h2::PREFACE[0] && h2::preface_so_far(p)? {
+                    self.state = State::H2(Box::default());
+                    return Some(h2::PREFACE.len());
                 }
                 match http::request_start_so_far(p)? {
                     true => {}
@@ -545,6 +554,26 @@ impl StreamParser {
                 }
                 None => Some(p.len()),
             },
+        }
+    }
+
+    fn h2(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let State::H2(conn) = &mut self.state else {
+            unreachable!("called in the HTTP/2 state")
+        };
+        let progress = conn.step(p, &mut |r| {
+            out(match r {
+                Ok(req) => Found::Http(req),
+                Err(why) => Found::Error(why),
+            })
+        });
+        match progress {
+            h2::Progress::Wait => None,
+            h2::Progress::Read(n) => Some(n),
+            h2::Progress::Lost => {
+                self.state = State::Done;
+                Some(0)
+            }
         }
     }
 
