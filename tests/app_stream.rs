@@ -231,6 +231,13 @@ fn streams() -> Vec<(&'static str, bool, u16, Vec<u8>)> {
         ("http", true, 80, http_stream().0),
         ("h2c prior knowledge", true, 80, h2c::prior_knowledge().0),
         ("h2c upgrade", true, 8080, h2c::upgrade().0),
+        ("h2c server push", false, 80, h2c::server_push(false).0),
+        (
+            "h2c server push, upgraded",
+            false,
+            8080,
+            h2c::server_push(true).0,
+        ),
         ("tls one record", true, 443, pq.clone()),
         ("tls two records", true, 443, reframe(&pq, &[1000])),
         ("tls three records", true, 443, reframe(&pq, &[3, 1700])),
@@ -488,10 +495,14 @@ fn gaps_resynchronise_http_and_smtp() {
 // ---------------------------------------------------------------------------------------------
 // Segmentation invariance
 
-/// The heads a stream parser reports, and its errors.
+/// The heads a client-side stream parser reports, and its errors.
 fn h2_heads(data: &[u8], port: u16) -> (Vec<String>, Vec<&'static str>) {
+    h2_heads_from(true, data, port)
+}
+
+fn h2_heads_from(client: bool, data: &[u8], port: u16) -> (Vec<String>, Vec<&'static str>) {
     let (mut heads, mut errors) = (Vec::new(), Vec::new());
-    StreamParser::new(true, port).parse(data, &mut |f| match f {
+    StreamParser::new(client, port).parse(data, &mut |f| match f {
         Found::Http(r) => heads.push(s(r.head)),
         Found::Error(e) => errors.push(e),
         _ => panic!("{}", render(f)),
@@ -506,7 +517,9 @@ fn h2c_every_request_by_prior_knowledge_and_after_an_upgrade() {
     assert_eq!(heads, want);
     assert!(errors.is_empty(), "{errors:?}");
     // The heads read back as requests: host, URL, user agent, referer, forwarded addresses.
-    let r = http::request_or_h2_head(want[0].as_bytes()).unwrap().unwrap();
+    let r = http::request_or_h2_head(want[0].as_bytes())
+        .unwrap()
+        .unwrap();
     assert_eq!(r.authority(), Some(&b"h2.example:8080"[..]));
     assert_eq!(r.user_agent, Some(&b"h2client/1"[..]));
     assert_eq!(r.referer, Some(&b"http://ref.example/page"[..]));
@@ -516,10 +529,14 @@ fn h2c_every_request_by_prior_knowledge_and_after_an_upgrade() {
     let mut xff = Vec::new();
     http::forwarded_addrs(r.head, |a| xff.push(a.to_string()));
     assert_eq!(xff, ["192.0.2.44", "198.51.100.9"]);
-    let r = http::request_or_h2_head(want[2].as_bytes()).unwrap().unwrap();
+    let r = http::request_or_h2_head(want[2].as_bytes())
+        .unwrap()
+        .unwrap();
     assert!(http::full_url(&r, None, &mut url));
     assert_eq!(s(&url), "https://secure.example/s");
-    let r = http::request_or_h2_head(want[3].as_bytes()).unwrap().unwrap();
+    let r = http::request_or_h2_head(want[3].as_bytes())
+        .unwrap()
+        .unwrap();
     assert_eq!(r.authority(), Some(&b"hosted.example"[..]));
     // A head of HTTP/2 is not an HTTP/1 request.
     assert_eq!(http::request(want[0].as_bytes()), Ok(None));
@@ -530,6 +547,21 @@ fn h2c_every_request_by_prior_knowledge_and_after_an_upgrade() {
     assert!(heads[0].starts_with("GET /up HTTP/1.1\r\n"));
     assert_eq!(heads[1], want);
     assert!(errors.is_empty(), "{errors:?}");
+
+    // The server's side: its responses are decoded (for the table) and not reported; the
+    // request it pushes is.
+    for upgrade in [false, true] {
+        let (data, want) = h2c::server_push(upgrade);
+        assert_eq!(h2_heads_from(false, &data, 80), (vec![want], vec![]));
+    }
+    // A server's side that starts neither with SETTINGS nor a 101 is not read.
+    for data in [
+        &b"HTTP/1.1 200 OK\r\n\r\n"[..],
+        b"\x00\x00\x00\x04\x01\x00\x00\x00\x00",
+        b"\x00\x00\x05\x04\x00\x00\x00\x00\x00",
+    ] {
+        assert!(feed(false, 80, &[data]).1);
+    }
 }
 
 #[test]

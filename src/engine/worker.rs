@@ -514,6 +514,8 @@ impl<D: AsRef<[u8]>> Worker<D> {
         if let Some(referer) = req.referer {
             self.referer(set, batch, s, referer);
         }
+        // `addrs` may still hold a DNS message's answers.
+        self.addrs.clear();
         http::forwarded_addrs(req.head, |ip| {
             self.addrs.push((Field::HttpForwardedFor, ip))
         });
@@ -525,7 +527,6 @@ impl<D: AsRef<[u8]>> Worker<D> {
             }
         }
         self.addrs = addrs;
-        self.addrs.clear();
         self.stats.lookups += 1;
         for hit in set.set.match_http(req.head) {
             let seen = &req.head[hit.start as usize..hit.end as usize];

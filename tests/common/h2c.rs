@@ -57,7 +57,12 @@ pub fn prior_knowledge() -> (Vec<u8>, Vec<String>) {
     p.extend_from_slice(&[0, 0, 0, 0, 15]);
     p.extend_from_slice(&b1);
     p.extend_from_slice(&[0, 0, 0]);
-    s.extend(frame(HEADERS, END_HEADERS | END_STREAM | PADDED | PRIORITY, 1, &p));
+    s.extend(frame(
+        HEADERS,
+        END_HEADERS | END_STREAM | PADDED | PRIORITY,
+        1,
+        &p,
+    ));
     let b2 = block(
         &mut enc,
         &[
@@ -73,7 +78,12 @@ pub fn prior_knowledge() -> (Vec<u8>, Vec<String>) {
     s.extend(frame(HEADERS, 0, 3, &b2[..x]));
     s.extend(frame(CONTINUATION, 0, 3, &b2[x..y]));
     s.extend(frame(CONTINUATION, END_HEADERS, 3, &b2[y..]));
-    s.extend(frame(0, 0, 3, b"GET /fake HTTP/1.1\r\nHost: fake.example\r\n\r\n"));
+    s.extend(frame(
+        0,
+        0,
+        3,
+        b"GET /fake HTTP/1.1\r\nHost: fake.example\r\n\r\n",
+    ));
     let t = block(&mut enc, &[("x-checksum", "abc")]);
     s.extend(frame(HEADERS, END_HEADERS | END_STREAM, 3, &t));
     s.extend(frame(6, 0, 0, &[1, 2, 3, 4, 5, 6, 7, 8]));
@@ -131,5 +141,53 @@ pub fn upgrade() -> (Vec<u8>, String) {
     (
         s,
         "GET /next HTTP/2\r\nHost: up.example\r\nuser-agent: upgrader/2\r\n".to_string(),
+    )
+}
+
+/// A server's side: (after `101 Switching Protocols` when `upgrade`) SETTINGS, a response, a
+/// padded PUSH_PROMISE whose block continues in a CONTINUATION, DATA, the pushed response.
+/// Returns the stream and the head of the pushed request.
+pub fn server_push(upgrade: bool) -> (Vec<u8>, String) {
+    let mut s = Vec::new();
+    if upgrade {
+        s.extend_from_slice(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+        );
+    }
+    s.extend(settings());
+    let mut enc = loona_hpack::Encoder::new();
+    let r = block(
+        &mut enc,
+        &[(":status", "200"), ("content-type", "text/html")],
+    );
+    s.extend(frame(HEADERS, END_HEADERS, 1, &r));
+    let p = block(
+        &mut enc,
+        &[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":authority", "push.example"),
+            (":path", "/pushed.css"),
+        ],
+    );
+    let mut payload = vec![2u8, 0, 0, 0, 2];
+    payload.extend_from_slice(&p[..5]);
+    payload.extend_from_slice(&[0, 0]);
+    s.extend(frame(5, PADDED, 1, &payload));
+    s.extend(frame(CONTINUATION, END_HEADERS, 1, &p[5..]));
+    s.extend(frame(
+        0,
+        END_STREAM,
+        1,
+        b"<html>GET /x HTTP/1.1\r\n\r\n</html>",
+    ));
+    let r = block(
+        &mut enc,
+        &[(":status", "200"), ("content-type", "text/css")],
+    );
+    s.extend(frame(HEADERS, END_HEADERS, 2, &r));
+    (
+        s,
+        "GET /pushed.css HTTP/2\r\nHost: push.example\r\n".to_string(),
     )
 }

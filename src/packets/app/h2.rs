@@ -1,7 +1,9 @@
-//! HTTP/2 in cleartext (h2c): the client direction of a connection that starts with the
-//! connection preface — with prior knowledge (RFC 9113 §3.3), or after an HTTP/1.1 request
-//! with `Upgrade: h2c` (RFC 7540 §3.2; the server's `101` travels the other way and is not
-//! seen) — read frame by frame, every request's header block HPACK-decoded (RFC 7541).
+//! HTTP/2 in cleartext (h2c), read frame by frame, every header block HPACK-decoded
+//! (RFC 7541): the client direction of a connection that starts with the connection preface —
+//! with prior knowledge (RFC 9113 §3.3), or after an HTTP/1.1 request with `Upgrade: h2c`
+//! (RFC 7540 §3.2) — and the server direction, which starts with a `SETTINGS` frame (after
+//! `101 Switching Protocols` on an upgrade): the requests the server pushes (`PUSH_PROMISE`,
+//! RFC 9113 §8.4) are requests too, for resources the client is sent.
 //!
 //! # What is read
 //!
@@ -16,7 +18,8 @@
 //!   The table's bound is the server's `SETTINGS_HEADER_TABLE_SIZE`, which travels in the
 //!   other direction and is not seen here: size updates up to [`MAX_TABLE_SIZE`] are
 //!   accepted, larger ones are an error.
-//! * Each header block with a `:method` is a request. It is presented to the rest of trawl as
+//! * Each header block with a `:method` is a request (from the server: each `PUSH_PROMISE`'s;
+//!   its `HEADERS` blocks are responses, decoded for the table only). It is presented to the rest of trawl as
 //!   an HTTP/1-style head, so that requests of both versions are looked up alike (Host, URL,
 //!   Referer, forwarded addresses, HTTP-request literals):
 //!
@@ -39,7 +42,7 @@
 //! `HEADERS`/`CONTINUATION` frame longer; head fields beyond [`MAX_HEAD_FIELDS`] bytes are left
 //! out of the head (counted). Anything that loses the HPACK state — a longer block, a decoding
 //! error, a header block interrupted by another frame, bad padding, a `PUSH_PROMISE` from the
-//! client — is counted and ends the direction. Memory per direction is bounded by the block,
+//! client, a malformed request from the server — is counted and ends the direction. Memory per direction is bounded by the block,
 //! the dynamic table and the head.
 
 use std::borrow::Cow;
@@ -63,7 +66,8 @@ pub const E_BLOCK: &str = "http2: header block too long";
 /// Reason: a header block interrupted by another frame, a `CONTINUATION` that continues
 /// nothing, or a `PUSH_PROMISE` from the client.
 pub const E_SEQUENCE: &str = "http2: bad frame sequence";
-/// Reason: a `HEADERS` frame whose padding or priority fields exceed its payload.
+/// Reason: a `HEADERS` or `PUSH_PROMISE` frame whose padding, priority or promised stream
+/// fields exceed its payload.
 pub const E_PADDING: &str = "http2: bad padding";
 /// Reason: a header block HPACK could not decode (or a table size update past
 /// [`MAX_TABLE_SIZE`]).
@@ -75,11 +79,22 @@ pub const E_REQUEST: &str = "http2: malformed request";
 pub const E_HEAD: &str = "http2: request headers too long";
 
 const HEADERS: u8 = 1;
+const SETTINGS: u8 = 4;
 const PUSH_PROMISE: u8 = 5;
 const CONTINUATION: u8 = 9;
 const END_HEADERS: u8 = 0x4;
 const PADDED: u8 = 0x8;
 const PRIORITY: u8 = 0x20;
+
+/// Whether `p` (a server's first bytes, or those after its `101`) starts with a frame header
+/// that can open a server's side of a connection: a `SETTINGS` frame on stream 0, not an
+/// acknowledgement, its length a multiple of 6 (RFC 9113 §6.5). `None` while fewer than 9
+/// bytes are there.
+pub fn server_start(p: &[u8]) -> Option<bool> {
+    let h = p.get(..FRAME_HEADER)?;
+    let len = usize::from(h[0]) << 16 | usize::from(h[1]) << 8 | usize::from(h[2]);
+    Some(h[3] == SETTINGS && h[4] == 0 && h[5..9] == [0; 4] && len % 6 == 0 && len <= 16_384)
+}
 
 /// Whether `p` starts with the connection preface, on bytes that may still grow: `None` while
 /// `p` is a proper prefix of it (more bytes decide).
@@ -105,14 +120,19 @@ pub enum Progress {
     Lost,
 }
 
-/// The client direction of one HTTP/2 connection, after its preface.
+/// One direction of one HTTP/2 connection, after its preface (the client's) or from its first
+/// frame (the server's).
 pub struct Connection {
+    /// The server's direction: requests come in `PUSH_PROMISE` frames.
+    server: bool,
     decoder: loona_hpack::Decoder<'static>,
     /// The header block being joined, and its stream while `CONTINUATION` frames are due.
     block: Vec<u8>,
     continues: Option<u32>,
     /// Payload bytes of the current non-header frame still to step over.
     skip: u64,
+    /// The block being joined is a `PUSH_PROMISE`'s (else a `HEADERS`').
+    push_promise: bool,
     /// The pseudo-header fields of the block being decoded.
     method: Vec<u8>,
     scheme: Vec<u8>,
@@ -126,6 +146,7 @@ pub struct Connection {
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
+            .field("server", &self.server)
             .field("block", &self.block.len())
             .field("continues", &self.continues)
             .field("skip", &self.skip)
@@ -133,22 +154,27 @@ impl fmt::Debug for Connection {
     }
 }
 
-impl Default for Connection {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Connection {
-    /// A connection whose preface has been read.
-    pub fn new() -> Connection {
+    /// The client's direction, its preface read.
+    pub fn client() -> Connection {
+        Connection::new(false)
+    }
+
+    /// The server's direction, from its first frame.
+    pub fn server() -> Connection {
+        Connection::new(true)
+    }
+
+    fn new(server: bool) -> Connection {
         let mut decoder = loona_hpack::Decoder::new();
         decoder.set_max_allowed_table_size(MAX_TABLE_SIZE);
         Connection {
+            server,
             decoder,
             block: Vec::new(),
             continues: None,
             skip: 0,
+            push_promise: false,
             method: Vec::new(),
             scheme: Vec::new(),
             authority: Vec::new(),
@@ -183,6 +209,7 @@ impl Connection {
         };
         match (self.continues, ty) {
             (Some(s), CONTINUATION) if s == stream => {}
+            (None, PUSH_PROMISE) if self.server => {}
             (Some(_), _) | (None, CONTINUATION | PUSH_PROMISE) => return lost(out, E_SEQUENCE),
             (None, HEADERS) => {}
             (None, _) => {
@@ -197,14 +224,16 @@ impl Connection {
         let Some(payload) = p.get(FRAME_HEADER..FRAME_HEADER + len) else {
             return Progress::Wait;
         };
-        let fragment = if ty == HEADERS {
+        let fragment = if ty == HEADERS || ty == PUSH_PROMISE {
             let mut start = 0;
             let mut pad = 0;
             if flags & PADDED != 0 {
                 pad = usize::from(*payload.first().unwrap_or(&0));
                 start = 1;
             }
-            if flags & PRIORITY != 0 {
+            if ty == PUSH_PROMISE {
+                start += 4; // the promised stream id
+            } else if flags & PRIORITY != 0 {
                 start += 5;
             }
             if start + pad > len {
@@ -218,6 +247,9 @@ impl Connection {
             return lost(out, E_BLOCK);
         }
         self.block.extend_from_slice(fragment);
+        if ty != CONTINUATION {
+            self.push_promise = ty == PUSH_PROMISE;
+        }
         if flags & END_HEADERS == 0 {
             self.continues = Some(stream);
             return Progress::Read(FRAME_HEADER + len);
@@ -246,7 +278,13 @@ impl Connection {
             fields,
             ..
         } = self;
-        for v in [&mut *method, &mut *scheme, &mut *authority, &mut *path, &mut *fields] {
+        for v in [
+            &mut *method,
+            &mut *scheme,
+            &mut *authority,
+            &mut *path,
+            &mut *fields,
+        ] {
             v.clear();
         }
         let mut pseudo = false;
@@ -277,8 +315,9 @@ impl Connection {
                 }
             })
             .map_err(|_| E_HPACK)?;
-        if !pseudo {
-            return Ok(()); // trailers
+        // Trailers have no pseudo-header fields; a server's HEADERS are responses.
+        if !pseudo || (self.server && !self.push_promise) {
+            return Ok(());
         }
         if cut {
             out(Err(E_HEAD));
@@ -321,8 +360,103 @@ impl Connection {
 
 /// Appends `v` with CR, LF and NUL written as spaces.
 fn push_clean(out: &mut Vec<u8>, v: &[u8]) {
-    out.extend(
-        v.iter()
-            .map(|&b| if matches!(b, b'\r' | b'\n' | 0) { b' ' } else { b }),
-    );
+    out.extend(v.iter().map(|&b| {
+        if matches!(b, b'\r' | b'\n' | 0) {
+            b' '
+        } else {
+            b
+        }
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// The heads one connection reports for these header blocks, one HEADERS frame each.
+    fn heads(blocks: &[&str]) -> Vec<String> {
+        let mut c = Connection::client();
+        let mut out = Vec::new();
+        for (i, b) in blocks.iter().enumerate() {
+            let b = hex(b);
+            let mut f = vec![0, (b.len() >> 8) as u8, b.len() as u8, HEADERS, END_HEADERS];
+            f.extend_from_slice(&(2 * i as u32 + 1).to_be_bytes());
+            f.extend_from_slice(&b);
+            let p = c.step(&f, &mut |r| {
+                out.push(String::from_utf8(r.unwrap().head.to_vec()).unwrap())
+            });
+            assert_eq!(p, Progress::Read(f.len()));
+        }
+        out
+    }
+
+    fn want() -> Vec<&'static str> {
+        vec![
+            "GET / HTTP/2\r\nHost: www.example.com\r\n",
+            "GET / HTTP/2\r\nHost: www.example.com\r\ncache-control: no-cache\r\n",
+            "GET https://www.example.com/index.html HTTP/2\r\nHost: www.example.com\r\n\
+             custom-key: custom-value\r\n",
+        ]
+    }
+
+    /// RFC 7541 Appendix C.3: three requests on one connection, literals without Huffman
+    /// coding; the second and third index the first's `:authority` in the dynamic table.
+    #[test]
+    fn rfc7541_c3_requests_without_huffman() {
+        let blocks = [
+            "8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d",
+            "8286 84be 5808 6e6f 2d63 6163 6865",
+            "8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65",
+        ];
+        assert_eq!(heads(&blocks), want());
+    }
+
+    /// RFC 7541 Appendix C.4: the same requests, Huffman-coded.
+    #[test]
+    fn rfc7541_c4_requests_with_huffman() {
+        let blocks = [
+            "8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff",
+            "8286 84be 5886 a8eb 1064 9cbf",
+            "8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf",
+        ];
+        assert_eq!(heads(&blocks), want());
+    }
+
+    /// A block decoded out of order (the second without the first) refers to a dynamic
+    /// table entry that is not there: the state is lost.
+    #[test]
+    fn a_missing_block_loses_the_table() {
+        let mut c = Connection::client();
+        let b = hex("8286 84be 5808 6e6f 2d63 6163 6865");
+        let mut f = vec![0, 0, b.len() as u8, HEADERS, END_HEADERS, 0, 0, 0, 1];
+        f.extend_from_slice(&b);
+        let mut errors = Vec::new();
+        assert_eq!(c.step(&f, &mut |r| errors.push(r.err())), Progress::Lost);
+        assert_eq!(errors, [Some(E_HPACK)]);
+    }
+
+    #[test]
+    fn preface_and_server_start() {
+        assert_eq!(preface_so_far(b"PRI * HTTP/2.0\r\n"), None);
+        assert_eq!(preface_so_far(PREFACE), Some(true));
+        assert_eq!(preface_so_far(b"PRI * HTTP/1.1\r\n"), Some(false));
+        assert_eq!(preface_so_far(b"POST"), Some(false));
+        assert_eq!(server_start(b"\x00\x00\x12\x04\x00\x00\x00"), None);
+        assert_eq!(
+            server_start(b"\x00\x00\x12\x04\x00\x00\x00\x00\x00"),
+            Some(true)
+        );
+        assert_eq!(
+            server_start(b"\x00\x00\x00\x04\x00\x00\x00\x00\x01"),
+            Some(false)
+        );
+    }
 }

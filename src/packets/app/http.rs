@@ -397,7 +397,8 @@ fn parse(payload: &[u8], or_h2: bool) -> Result<Option<Request<'_>>, &'static st
         return Ok(None);
     };
     let version = &line[last_sp + 1..];
-    if !is_version_1x(version) && !(or_h2 && version == H2_VERSION) {
+    let h2 = or_h2 && version == H2_VERSION;
+    if !is_version_1x(version) && !h2 {
         return Ok(None);
     }
     let uri = if last_sp > mlen {
