@@ -104,6 +104,10 @@ pub mod testing {
     pub mod format {
         pub use crate::indicators::format::*;
     }
+    /// Compound HTTP-request indicators: their text and conditions.
+    pub mod http_compound {
+        pub use crate::indicators::http_compound::*;
+    }
     pub use crate::feeds::config::Config;
     pub use crate::feeds::detect::skipped_in_directory;
     pub use crate::feeds::pull::{PullReport, pull, set_is_stale};

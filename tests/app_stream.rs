@@ -8,7 +8,10 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use trawl::testing::app::stream::{self, Found, StreamParser};
-use trawl::testing::app::{dns, http, mime, smtp, tls};
+use trawl::testing::app::{dns, h2, http, mime, smtp, tls};
+
+#[path = "common/h2c.rs"]
+mod h2c;
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -322,6 +325,15 @@ fn streams() -> Vec<(&'static str, bool, u16, Vec<u8>)> {
     vec![
         ("http", true, 80, http_stream().0),
         ("http responses", false, 80, response_stream().0),
+        ("h2c prior knowledge", true, 80, h2c::prior_knowledge().0),
+        ("h2c upgrade", true, 8080, h2c::upgrade().0),
+        ("h2c server push", false, 80, h2c::server_push(false).0),
+        (
+            "h2c server push, upgraded",
+            false,
+            8080,
+            h2c::server_push(true).0,
+        ),
         ("tls one record", true, 443, pq.clone()),
         ("tls two records", true, 443, reframe(&pq, &[1000])),
         ("tls three records", true, 443, reframe(&pq, &[3, 1700])),
@@ -425,8 +437,12 @@ fn http_every_request_of_a_connection() {
             render_request(&http::request(&get("after.example", "/")).unwrap().unwrap())
         ]
     );
-    // Not HTTP/1.x: the direction is given up.
+    // Not HTTP/1.x: the direction is given up (the HTTP/2 preface starts HTTP/2 frames).
+    let (seen, done) = feed(true, 80, &[b"RTSP/1.0 200 OK\r\n\r\n"]);
+    assert!(seen.is_empty() && done);
     let (seen, done) = feed(true, 80, &[b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"]);
+    assert!(seen.is_empty() && !done);
+    let (seen, done) = feed(true, 80, &[b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"]);
     assert!(seen.is_empty() && done);
     // A bad framing is counted, then the next request line is found.
     let mut te = b"POST / HTTP/1.1\r\nHost: y\r\nTransfer-Encoding: gzip\r\n\r\nzzz\r\n".to_vec();
@@ -632,6 +648,129 @@ fn gaps_resynchronise_http_and_smtp() {
 // ---------------------------------------------------------------------------------------------
 // Segmentation invariance
 
+/// The heads a client-side stream parser reports, and its errors.
+fn h2_heads(data: &[u8], port: u16) -> (Vec<String>, Vec<&'static str>) {
+    h2_heads_from(true, data, port)
+}
+
+fn h2_heads_from(client: bool, data: &[u8], port: u16) -> (Vec<String>, Vec<&'static str>) {
+    let (mut heads, mut errors) = (Vec::new(), Vec::new());
+    StreamParser::new(client, port).parse(data, &mut |f| match f {
+        Found::Http(r) => heads.push(s(r.head)),
+        Found::Error(e) => errors.push(e),
+        _ => panic!("{}", render(f)),
+    });
+    (heads, errors)
+}
+
+#[test]
+fn h2c_every_request_by_prior_knowledge_and_after_an_upgrade() {
+    let (data, want) = h2c::prior_knowledge();
+    let (heads, errors) = h2_heads(&data, 80);
+    assert_eq!(heads, want);
+    assert!(errors.is_empty(), "{errors:?}");
+    // The heads read back as requests: host, URL, user agent, referer, forwarded addresses.
+    let r = http::request_or_h2_head(want[0].as_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.authority(), Some(&b"h2.example:8080"[..]));
+    assert_eq!(r.user_agent, Some(&b"h2client/1"[..]));
+    assert_eq!(r.referer, Some(&b"http://ref.example/page"[..]));
+    let mut url = Vec::new();
+    assert!(http::full_url(&r, None, &mut url));
+    assert_eq!(s(&url), "http://h2.example:8080/a?b=c");
+    let mut xff = Vec::new();
+    http::forwarded_addrs(r.head, |a| xff.push(a.to_string()));
+    assert_eq!(xff, ["192.0.2.44", "198.51.100.9"]);
+    let r = http::request_or_h2_head(want[2].as_bytes())
+        .unwrap()
+        .unwrap();
+    assert!(http::full_url(&r, None, &mut url));
+    assert_eq!(s(&url), "https://secure.example/s");
+    let r = http::request_or_h2_head(want[3].as_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.authority(), Some(&b"hosted.example"[..]));
+    // A head of HTTP/2 is not an HTTP/1 request.
+    assert_eq!(http::request(want[0].as_bytes()), Ok(None));
+
+    let (data, want) = h2c::upgrade();
+    let (heads, errors) = h2_heads(&data, 8080);
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert!(heads[0].starts_with("GET /up HTTP/1.1\r\n"));
+    assert_eq!(heads[1], want);
+    assert!(errors.is_empty(), "{errors:?}");
+
+    // The server's side: its responses are decoded (for the table) and not reported; the
+    // request it pushes is.
+    for upgrade in [false, true] {
+        let (data, want) = h2c::server_push(upgrade);
+        assert_eq!(h2_heads_from(false, &data, 80), (vec![want], vec![]));
+    }
+    // A server's side that starts neither with SETTINGS nor a 101 is not read.
+    for data in [
+        &b"HTTP/1.1 200 OK\r\n\r\n"[..],
+        b"\x00\x00\x00\x04\x01\x00\x00\x00\x00",
+        b"\x00\x00\x05\x04\x00\x00\x00\x00\x00",
+    ] {
+        assert!(feed(false, 80, &[data]).1);
+    }
+}
+
+#[test]
+fn h2c_hostile_streams_stay_bounded() {
+    let f = h2c::frame;
+    let pre = |frames: &[Vec<u8>]| [h2c::PREFACE.to_vec(), frames.concat()].concat();
+    // A DATA frame of 16 MB is stepped over as it arrives; the request after it is read.
+    let mut enc = loona_hpack::Encoder::new();
+    let b = enc.encode([(&b":method"[..], &b"GET"[..]), (b":path", b"/after")]);
+    let mut data = pre(&[f(0, 0, 1, &[]), f(1, 4, 3, &b)]);
+    let huge = [0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 1];
+    data.splice(24..24 + 9, huge);
+    data.splice(33..33, vec![0u8; 0xff_ffff]);
+    let chunks: Vec<&[u8]> = data.chunks(1460).collect();
+    let (seen, done) = feed(true, 80, &chunks);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("head=GET /after HTTP/2"), "{seen:?}");
+    assert!(!done);
+    // A HEADERS frame longer than a block may be: reported, then done.
+    let (seen, done) = feed(true, 80, &[&pre(&[f(1, 4, 1, &vec![0x82; 70_000])])]);
+    assert_eq!(seen, [format!("E {}", h2::E_BLOCK)]);
+    assert!(done);
+    // Endless CONTINUATION frames: the block limit ends them.
+    let mut frames = vec![f(1, 0, 1, &[0x82])];
+    frames.extend((0..100).map(|_| f(9, 0, 1, &[0x82; 1000])));
+    let data = pre(&frames);
+    let chunks: Vec<&[u8]> = data.chunks(1460).collect();
+    let (seen, done) = feed(true, 80, &chunks);
+    assert_eq!(seen, [format!("E {}", h2::E_BLOCK)]);
+    assert!(done);
+    // Another frame inside a header block, a CONTINUATION that continues nothing.
+    for frames in [
+        vec![f(1, 0, 1, &[0x82]), f(0, 0, 1, b"x")],
+        vec![f(1, 0, 1, &[0x82]), f(9, 4, 3, &[0x84])],
+        vec![f(9, 4, 1, &[0x82])],
+    ] {
+        assert_eq!(
+            feed(true, 80, &[&pre(&frames)]).0,
+            [format!("E {}", h2::E_SEQUENCE)]
+        );
+    }
+    // A table size update past the bound (2^20), an index past the table, bad padding.
+    for (frame, why) in [
+        (f(1, 4, 1, &[0x3f, 0xe1, 0xff, 0x3f]), h2::E_HPACK),
+        (f(1, 4, 1, &[0xff, 0x80, 0x01]), h2::E_HPACK),
+        (f(1, 4 | 8, 1, &[9, 0x82]), h2::E_PADDING),
+    ] {
+        assert_eq!(feed(true, 80, &[&pre(&[frame])]).0, [format!("E {why}")]);
+    }
+    // Pseudo-header fields without a method: counted, the connection read on.
+    let b = loona_hpack::Encoder::new().encode([(&b":path"[..], &b"/"[..])]);
+    let (seen, done) = feed(true, 80, &[&pre(&[f(1, 4, 1, &b)])]);
+    assert_eq!(seen, [format!("E {}", h2::E_REQUEST)]);
+    assert!(!done);
+}
+
 #[test]
 fn every_two_chunk_cut_of_a_head_and_a_client_hello() {
     let http_head = fixture("http-get-basicauth.bin");
@@ -662,7 +801,7 @@ proptest! {
 
     #[test]
     fn any_segmentation_equals_whole(
-        which in 0usize..14,
+        which in 0usize..64,
         cuts in proptest::collection::vec(any::<usize>(), 0..24),
     ) {
         let all = streams();
@@ -695,7 +834,7 @@ proptest! {
     /// A valid stream with bytes flipped: same property.
     #[test]
     fn mutated_streams_any_segmentation(
-        which in 0usize..14,
+        which in 0usize..64,
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
         cuts in proptest::collection::vec(any::<usize>(), 0..16),
     ) {

@@ -1287,6 +1287,12 @@ struct Seen {
     urls: HashSet<String>,
     methods: HashSet<String>,
     emails: HashSet<String>,
+    /// `Referer` URLs, and the hosts they name.
+    referrers: HashSet<String>,
+    referrer_hosts: HashSet<String>,
+    /// `X-Forwarded-For` / `Forwarded` addresses.
+    forwarded: HashSet<IpAddr>,
+    user_agents: HashSet<String>,
 }
 
 impl Seen {
@@ -1319,6 +1325,16 @@ impl Seen {
                 if http::full_url(&r, Some(server), buf) {
                     self.urls.insert(s(buf));
                 }
+                self.user_agents.extend(r.user_agent.map(s));
+                if let Some(u) = r.referer {
+                    self.referrers.insert(s(u));
+                    if let Some(h) = http::url_host(u) {
+                        self.referrer_hosts.insert(s(h).to_ascii_lowercase());
+                    }
+                }
+                http::forwarded_addrs(r.head, |a| {
+                    self.forwarded.insert(a);
+                });
             }
             Found::Dns(m) => self.dns(m, nb),
             Found::Mail(_, a) => {
@@ -1427,6 +1443,8 @@ struct Expected {
     urls: Vec<String>,
     methods: Vec<String>,
     emails: Vec<String>,
+    referrers: Vec<String>,
+    forwarded: Vec<IpAddr>,
 }
 
 fn arkime_expected(test_json: &Path) -> Expected {
@@ -1502,6 +1520,12 @@ fn arkime_expected(test_json: &Path) -> Expected {
         // Arkime's uri is host + path, the scheme left out.
         e.urls.extend(strs(&b["http"]["uri"]));
         e.methods.extend(strs(&b["http"]["method"]));
+        e.referrers.extend(strs(&b["http"]["request-referer"]));
+        e.forwarded.extend(
+            strs(&b["http"]["xffIp"])
+                .iter()
+                .map(|ip| ip.parse::<IpAddr>().unwrap()),
+        );
         for a in strs(&b["email"]["src"])
             .iter()
             .chain(&strs(&b["email"]["dst"]))
@@ -1544,6 +1568,16 @@ fn check(what: &str, e: &Expected, seen: &Seen) -> usize {
     }
     for x in &e.emails {
         miss("email", x, seen.emails.contains(x));
+    }
+    for x in &e.referrers {
+        miss("referrer", x, seen.referrers.contains(x));
+        // The host it names is looked up as a name too.
+        let host = http::url_host(x.as_bytes()).map(|h| s(h).to_ascii_lowercase());
+        let host = host.expect("a referrer with a host");
+        miss("referrer host", &host, seen.referrer_hosts.contains(&host));
+    }
+    for x in &e.forwarded {
+        miss("forwarded-for", &x.to_string(), seen.forwarded.contains(x));
     }
     n
 }
@@ -1662,6 +1696,51 @@ fn peers_arkime_dns_answer_types() {
     }
 }
 
+/// Arkime's h2c capture (committed; prior knowledge, a header block over CONTINUATION frames,
+/// Huffman-coded strings): its host, each path as a URL on that host, the methods (less the
+/// preface's `PRI`, which Arkime lists and is no request) and the user agent are read.
+#[test]
+fn peers_arkime_h2c() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pcaps/arkime");
+    let seen = scan(&pcap_payloads(&dir.join("http2-nghttp2.pcap")));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("http2-nghttp2.test.json")).unwrap())
+            .unwrap();
+    let http = &v["sessions3"][0]["body"]["http"];
+    let list = |k: &str| -> Vec<String> {
+        http[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    let hosts = list("host");
+    assert_eq!(hosts.len(), 1);
+    let paths = list("path");
+    assert_eq!(paths.len(), 2);
+    let mut n = 0;
+    for h in &hosts {
+        assert!(seen.hosts.contains(h), "{h}: {seen:#?}");
+        for p in &paths {
+            let url = format!("http://{h}{p}");
+            assert!(seen.urls.contains(&url), "{url}: {seen:#?}");
+            n += 1;
+        }
+    }
+    for m in list("method").iter().filter(|m| *m != "PRI") {
+        assert!(seen.methods.contains(m), "{m}");
+        n += 1;
+    }
+    for ua in list("useragent") {
+        assert!(seen.user_agents.contains(&ua), "{ua}");
+        n += 1;
+    }
+    assert_eq!(n, 4);
+    // Two requests, no more: nothing else in the capture reads as one.
+    assert_eq!(seen.urls.len(), 2, "{:?}", seen.urls);
+}
+
 /// Rows of a Zeek log as maps from field name to value (`-` unset ones left out).
 fn zeek_log(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -1761,6 +1840,7 @@ fn peers_zeek() {
                     // those; well-formed ones give their full URL too.
                     e.hosts.extend(get("host"));
                     e.methods.extend(get("method"));
+                    e.referrers.extend(get("referrer"));
                     if let (Some(h), Some(u), Some("1.1")) =
                         (get("host"), get("uri"), get("version").as_deref())
                     {
@@ -1821,6 +1901,7 @@ fn http_checked(r: &http::Request, data: &[u8]) {
         .into_iter()
         .chain(r.host)
         .chain(r.user_agent)
+        .chain(r.referer)
         .chain(r.authority())
     {
         assert!(inside(part, data));
@@ -1828,6 +1909,10 @@ fn http_checked(r: &http::Request, data: &[u8]) {
     let mut out = Vec::new();
     let _ = http::full_url(r, Some(("192.0.2.1".parse().unwrap(), 8080)), &mut out);
     let _ = http::strip_port(r.authority().unwrap_or_default());
+    if let Some(h) = r.referer.and_then(http::url_host) {
+        assert!(inside(h, data) && !h.is_empty());
+    }
+    http::forwarded_addrs(r.head, |_| {});
 }
 
 fn all_parsers(data: &[u8]) {

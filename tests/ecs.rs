@@ -442,6 +442,30 @@ fn every_document_trawl_writes_validates_against_ecs() {
             .any(|d| d["network"]["vlan"]["id"].is_string())
     );
 
+    // A Referer's host and a forwarded-for address: under ECS's http.request.referrer and
+    // trawl's own trawl.http.forwarded_for.
+    for (observed, field, path) in [
+        (
+            "evil.example",
+            Field::HttpReferrer,
+            ["http", "request", "referrer"],
+        ),
+        (
+            "97.107.139.108",
+            Field::HttpForwardedFor,
+            ["trawl", "http", "forwarded_for"],
+        ),
+    ] {
+        let doc = live_hit(&set, observed, field);
+        assert_valid(&ecs, field.ecs(), &doc);
+        assert_mapped(&ecs, &mapped, &doc);
+        assert_eq!(doc[path[0]][path[1]][path[2]], observed, "{doc}");
+        assert_eq!(
+            doc["threat"]["enrichments"][0]["matched"]["field"],
+            field.ecs()
+        );
+    }
+
     let live = live_hit(&set, "97.107.139.108", Field::DestinationIp);
     assert_valid(&ecs, "live hit", &live);
     assert_mapped(&ecs, &mapped, &live);

@@ -44,3 +44,31 @@ fn write_the_set_open_seed_corpus() {
         std::fs::write(dir.join(format!("sample-{name}")), bytes).unwrap();
     }
 }
+
+#[path = "common/h2c.rs"]
+mod h2c;
+
+#[test]
+#[ignore = "writes fuzz/corpus/http2; run by hand before fuzzing"]
+fn write_the_http2_seed_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/http2");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The target's input: a direction byte (high bit: the server's), a 2-byte cut, frames
+    // (the client's without its preface, which the target adds).
+    let client = h2c::prior_knowledge().0;
+    let upgraded = h2c::upgrade().0;
+    let after = upgraded
+        .windows(h2c::PREFACE.len())
+        .position(|w| w == h2c::PREFACE)
+        .unwrap()
+        + h2c::PREFACE.len();
+    for (name, sel, frames) in [
+        ("client", 0u8, &client[h2c::PREFACE.len()..]),
+        ("client-upgraded", 0, &upgraded[after..]),
+        ("server-push", 0x80, &h2c::server_push(false).0[..]),
+    ] {
+        let mut seed = vec![sel, 0, 40];
+        seed.extend_from_slice(frames);
+        std::fs::write(dir.join(name), seed).unwrap();
+    }
+}

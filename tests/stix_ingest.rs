@@ -1094,3 +1094,48 @@ mod fuzz {
         }
     }
 }
+
+/// "Unique HTTP requests": ANDs of one `http-request-ext`'s comparisons compile to one compound
+/// indicator each; the forms that do not are reported with the construct that stops them.
+#[test]
+fn http_request_conjunctions_compile_to_compounds_or_say_why_not() {
+    let f = "handmade/http-compound.json";
+    let id = |n: u32| format!("indicator--{n:08}-0000-4000-8000-{n:012}");
+    let out = ingest(&[f]);
+    assert_eq!(
+        accepted(&out),
+        vec![
+            a(
+                Kind::HttpRequest,
+                "[http-request-ext:request_method = 'POST' AND request_value = '/gate.php' AND \
+                 request_header.'user-agent' = 'EvilBot/1.0']",
+                &id(300)
+            ),
+            a(
+                Kind::HttpRequest,
+                "[http-request-ext:request_header.'host' = 'c2.example' AND \
+                 request_header.'user-agent' = 'EvilBot/1.0']",
+                &id(301)
+            ),
+            a(Kind::HttpRequest, "/other.php", &id(305)),
+        ]
+    );
+    let reasons: Vec<(Location, &str)> = triples(&out.unsupported)
+        .into_iter()
+        .map(|(l, r, _)| (l, r))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (obj(f, &id(302)), "LIKE comparison"),
+            (
+                obj(f, &id(303)),
+                "compound HTTP request with a condition on network-traffic:dst_port"
+            ),
+            (
+                obj(f, &id(304)),
+                "compound HTTP request with a condition on network-traffic:src_ref.type"
+            ),
+        ]
+    );
+}

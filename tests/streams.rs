@@ -203,3 +203,93 @@ fn sctp_messages_are_read_as_their_ports_say() {
         Some(&1)
     );
 }
+
+/// Arkime's http-xff capture (committed): the request's Referer hits as a URL and, by its
+/// host, as a domain; its X-Forwarded-For address (`10.000.000.03`) as an address — the values
+/// Arkime's expected output gives for it.
+#[test]
+fn a_referrer_and_a_forwarded_address_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pcaps/arkime");
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("http-xff.test.json")).unwrap()).unwrap();
+    let http = &expected["sessions3"][0]["body"]["http"];
+    let referrer = http["request-referer"][0].as_str().unwrap();
+    let xff = http["xffIp"][0].as_str().unwrap();
+    let host = referrer.split('/').nth(2).unwrap();
+    let feed = format!("{referrer}\n{host}\n{xff}\n");
+    let (hits, _) = scan(dir.path(), &feed, &data.join("http-xff.pcap"), 1);
+    assert_eq!(
+        hits,
+        [
+            ("http.request.referrer", referrer.to_string()),
+            ("http.request.referrer", host.to_string()),
+            ("trawl.http.forwarded_for", xff.to_string()),
+        ]
+    );
+}
+
+/// HTTP/2 in cleartext through the engine. Arkime's nghttp2 capture (committed): the request
+/// for `/` and the one the server pushes give their host and URLs, with no error counted. The
+/// crafted prior-knowledge and `Upgrade: h2c` connections, split at every offset, give every
+/// request's host, URL, Referer and forwarded address once per connection.
+#[test]
+fn h2c_requests_hit_like_http1_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pcaps/arkime/http2-nghttp2.pcap");
+    let feed = "nghttp2.org\nhttp://nghttp2.org/stylesheets/screen.css\n";
+    let (hits, stats) = scan(dir.path(), feed, &pcap, 1);
+    assert_eq!(
+        hits,
+        [
+            ("url.domain", "nghttp2.org".to_string()),
+            (
+                "url.full",
+                "http://nghttp2.org/stylesheets/screen.css".to_string()
+            ),
+        ]
+    );
+    assert!(stats.app_errors.is_empty(), "{:?}", stats.app_errors);
+
+    let feed = "secure.example\nhosted.example\nhttp://h2.example:8080/upload\nref.example\n\
+                198.51.100.9\nup.example\nhttp://up.example/next\n";
+    for (name, data) in [
+        ("prior knowledge", common::h2c::prior_knowledge().0),
+        ("upgrade", common::h2c::upgrade().0),
+    ] {
+        let pcap = dir.path().join("h2c.pcap");
+        let flows = split_everywhere(&data, 80, &pcap);
+        let (hits, stats) = scan(dir.path(), feed, &pcap, 2);
+        assert!(
+            stats.app_errors.is_empty(),
+            "{name}: {:?}",
+            stats.app_errors
+        );
+        let mut counts: std::collections::BTreeMap<_, usize> = Default::default();
+        for h in &hits {
+            *counts.entry(h.clone()).or_default() += 1;
+        }
+        let want: Vec<(&str, &str)> = if name == "upgrade" {
+            // The HTTP/1.1 request and the HTTP/2 one name the same host (one hit per flow);
+            // the URL is the HTTP/2 request's.
+            vec![
+                ("url.domain", "up.example"),
+                ("url.full", "http://up.example/next"),
+            ]
+        } else {
+            vec![
+                ("http.request.referrer", "ref.example"),
+                ("trawl.http.forwarded_for", "198.51.100.9"),
+                ("url.domain", "hosted.example"),
+                ("url.domain", "secure.example"),
+                ("url.full", "http://h2.example:8080/upload"),
+            ]
+        };
+        let want: std::collections::BTreeMap<_, usize> = want
+            .into_iter()
+            .map(|(f, v)| ((f, v.to_string()), flows))
+            .collect();
+        assert_eq!(counts, want, "{name}");
+    }
+}

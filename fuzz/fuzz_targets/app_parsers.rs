@@ -53,10 +53,13 @@ fuzz_target!(|data: &[u8]| {
             .into_iter()
             .chain(r.host)
             .chain(r.user_agent)
+            .chain(r.referer)
             .chain(r.authority())
+            .chain(r.referer.and_then(http::url_host))
         {
             assert!(inside(part, d0, dl));
         }
+        http::forwarded_addrs(r.head, |_| {});
         let mut out = Vec::new();
         let ok = http::full_url(&r, Some(("192.0.2.1".parse().unwrap(), 8080)), &mut out);
         assert_eq!(ok, !out.is_empty());

@@ -485,7 +485,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
                         self.report(set, batch, s, field, hit, || ip.to_string());
                     }
                 }
-                Item::Http(head) => match http::request(head) {
+                Item::Http(head) => match http::request_or_h2_head(head) {
                     Ok(Some(req)) => self.http(set, batch, s, &req),
                     Ok(None) => {}
                     Err(why) => Stats::count(&mut self.stats.app_errors, why),
@@ -616,12 +616,42 @@ impl<D: AsRef<[u8]>> Worker<D> {
             }
         }
         self.url = url;
+        if let Some(referer) = req.referer {
+            self.referer(set, batch, s, referer);
+        }
+        // `addrs` may still hold a DNS message's answers.
+        self.addrs.clear();
+        http::forwarded_addrs(req.head, |ip| {
+            self.addrs.push((Field::HttpForwardedFor, ip))
+        });
+        let addrs = std::mem::take(&mut self.addrs);
+        for &(field, ip) in &addrs {
+            self.stats.lookups += 1;
+            if let Some(hit) = set.set.match_ip(ip) {
+                self.report(set, batch, s, field, hit, || ip.to_string());
+            }
+        }
+        self.addrs = addrs;
         self.stats.lookups += 1;
         for hit in set.set.match_http(req.head) {
             let seen = &req.head[hit.start as usize..hit.end as usize];
             self.report(set, batch, s, Field::HttpRequest, hit, || {
                 String::from_utf8_lossy(seen).into_owned()
             });
+        }
+    }
+
+    /// A request's `Referer`: the URL as a URL (as the request's own URL is matched), and the
+    /// host it names as a name.
+    fn referer(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, referer: &[u8]) {
+        if let Ok(u) = std::str::from_utf8(referer) {
+            self.stats.lookups += 1;
+            for hit in set.set.match_url(u) {
+                self.report(set, batch, s, Field::HttpReferrer, hit, || u.to_string());
+            }
+        }
+        if let Some(host) = http::url_host(referer) {
+            self.name(set, batch, s, Field::HttpReferrer, host);
         }
     }
 

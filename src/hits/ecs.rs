@@ -304,6 +304,8 @@ struct Document<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<File<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<HttpEcs<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     log: Option<Log<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     network: Option<Network>,
@@ -523,9 +525,24 @@ struct TunnelDoc {
     ty: &'static str,
 }
 
-#[derive(Serialize)]
+/// `trawl.http`: what ECS has no field for.
+#[derive(Default, Serialize)]
 struct Http<'a> {
-    request: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forwarded_for: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<&'a str>,
+}
+
+/// ECS `http`.
+#[derive(Serialize)]
+struct HttpEcs<'a> {
+    request: Referrer<'a>,
+}
+
+#[derive(Serialize)]
+struct Referrer<'a> {
+    referrer: &'a str,
 }
 
 #[derive(Serialize)]
@@ -588,6 +605,7 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
             kind: "alert",
             ty: &["indicator"],
         },
+        http: None,
         log: None,
         network: None,
         observer: Observer {
@@ -748,7 +766,23 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
                     ..Url::default()
                 })
             }
-            Field::HttpRequest => doc.trawl.http = Some(Http { request: observed }),
+            Field::HttpRequest => {
+                doc.trawl.http = Some(Http {
+                    request: Some(observed),
+                    ..Http::default()
+                })
+            }
+            Field::HttpForwardedFor => {
+                doc.trawl.http = Some(Http {
+                    forwarded_for: Some(observed),
+                    ..Http::default()
+                })
+            }
+            Field::HttpReferrer => {
+                doc.http = Some(HttpEcs {
+                    request: Referrer { referrer: observed },
+                })
+            }
             Field::HttpUserAgent => doc.user_agent = Some(Original { original: observed }),
             Field::ProxyTarget => {
                 if let Some(d) = doc.destination.as_mut() {

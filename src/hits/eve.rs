@@ -195,9 +195,12 @@ pub(crate) fn app_proto(field: Field, proto: u8) -> Option<&'static str> {
         Field::DnsQuestion | Field::DnsAnswerName | Field::DnsAnswerIp => Some("dns"),
         Field::TlsSni if proto == 17 => Some("quic"),
         Field::TlsSni => Some("tls"),
-        Field::HttpHost | Field::HttpUrl | Field::HttpRequest | Field::HttpUserAgent => {
-            Some("http")
-        }
+        Field::HttpHost
+        | Field::HttpUrl
+        | Field::HttpRequest
+        | Field::HttpUserAgent
+        | Field::HttpReferrer
+        | Field::HttpForwardedFor => Some("http"),
         Field::SmtpMailFrom
         | Field::SmtpRcptTo
         | Field::MailFrom

@@ -30,6 +30,11 @@ pub enum Field {
     HttpRequest,
     /// The User-Agent header of an HTTP request.
     HttpUserAgent,
+    /// The `Referer` header of an HTTP request: its URL, or the host it names.
+    HttpReferrer,
+    /// An address in an HTTP request's `X-Forwarded-For` or `Forwarded` (`for=`) header: the
+    /// client, or a proxy, the request was forwarded for.
+    HttpForwardedFor,
     /// The address of an SMTP `MAIL FROM`.
     SmtpMailFrom,
     /// The address of an SMTP `RCPT TO`.
@@ -74,6 +79,11 @@ impl Field {
             Field::HttpUrl => "url.full",
             Field::HttpRequest => "trawl.http.request",
             Field::HttpUserAgent => "user_agent.original",
+            Field::HttpReferrer => "http.request.referrer",
+            // ECS's `network.forwarded_ip` is the one original client behind a proxy; these
+            // are every address of the chain (client and intermediate proxies), as sent and
+            // unverified, so they get a name of their own.
+            Field::HttpForwardedFor => "trawl.http.forwarded_for",
             Field::SmtpMailFrom => "email.from.address",
             Field::SmtpRcptTo => "email.to.address",
             Field::MailFrom => "email.from.address",

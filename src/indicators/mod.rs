@@ -18,6 +18,7 @@ pub(crate) mod collect;
 pub(crate) mod error;
 pub(crate) mod field;
 pub(crate) mod format;
+pub(crate) mod http_compound;
 pub(crate) mod map_guard;
 pub(crate) mod model;
 pub mod normalize;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod h2c;
 pub mod medallion;
 
 use trawl::Exclusions;

@@ -998,10 +998,12 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         }
     }
 
-    /// Every active HTTP-request literal found in `request` (request line and headers).
+    /// Every active HTTP-request literal found in `request` (request line and headers), and
+    /// every compound HTTP-request indicator whose conditions the request meets
+    /// ([`crate::indicators::http_compound`]).
     pub fn match_http(&self, request: &[u8]) -> Vec<Match> {
         let mut out = Vec::new();
-        self.find_patterns(Kind::HttpRequest, request, &mut out);
+        self.find_patterns_in(Kind::HttpRequest, request, true, &mut out);
         out
     }
 
@@ -1032,21 +1034,27 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     }
 
     fn find_patterns(&self, kind: Kind, haystack: &[u8], out: &mut Vec<Match>) {
+        self.find_patterns_in(kind, haystack, false, out);
+    }
+
+    /// `request`: `haystack` is an HTTP request head (compounds are checked on it).
+    fn find_patterns_in(&self, kind: Kind, haystack: &[u8], request: bool, out: &mut Vec<Match>) {
         let records = self.records();
-        self.patterns(kind).find(haystack, |rec, start, end| {
-            if self.intact()
-                && records
-                    .get(rec as usize)
-                    .is_some_and(|r| self.active(r, false))
-            {
-                out.push(Match {
-                    indicator: rec,
-                    kind,
-                    start: start as u32,
-                    end: end as u32,
-                });
-            }
-        });
+        self.patterns(kind)
+            .find(haystack, request, |rec, start, end| {
+                if self.intact()
+                    && records
+                        .get(rec as usize)
+                        .is_some_and(|r| self.active(r, false))
+                {
+                    out.push(Match {
+                        indicator: rec,
+                        kind,
+                        start: start as u32,
+                        end: end as u32,
+                    });
+                }
+            });
     }
 
     /// Checks the pattern lists against the bounds of [`crate::indicators::format::MAX_PATTERN_BYTES`]

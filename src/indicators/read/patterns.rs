@@ -16,6 +16,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::indicators::error::{Error, Result};
 use crate::indicators::format::{MAX_PATTERN_BYTES, MAX_PATTERN_LEN, Record};
+use crate::indicators::http_compound::{self, Compound, Head};
 use crate::indicators::model::Kind;
 
 /// The patterns of one list: their bytes in the string pool and their records.
@@ -108,6 +109,9 @@ pub(crate) fn check(
 pub(crate) struct Patterns {
     ac: Option<AhoCorasick>,
     ids: Vec<u32>,
+    /// Per pattern, the compound HTTP-request indicator it stands for
+    /// ([`http_compound`]: the pattern is its anchor literal), if any.
+    compounds: Vec<Option<Compound>>,
     /// Time it took to build.
     pub build_time: Duration,
     /// Why the automaton was not built (its patterns never match): the list broke a bound or
@@ -123,19 +127,41 @@ impl Patterns {
         let mut out = Patterns {
             ac: None,
             ids: Vec::new(),
+            compounds: Vec::new(),
             build_time: Duration::ZERO,
             refused: None,
         };
         match collect(kind, ids, records, strings, MAX_PATTERN_BYTES) {
             Ok(c) if c.pats.is_empty() => {}
             Ok(c) => {
+                let compounds: Vec<Option<Compound>> = c
+                    .pats
+                    .iter()
+                    .map(|p| {
+                        let text = std::str::from_utf8(p).ok()?;
+                        let compound =
+                            kind == Kind::HttpRequest && text.starts_with(http_compound::PREFIX);
+                        compound.then(|| Compound::parse(text)).flatten()
+                    })
+                    .collect();
+                let anchors: Vec<Option<String>> = compounds
+                    .iter()
+                    .map(|k| k.as_ref().map(Compound::anchor))
+                    .collect();
+                let pats: Vec<&[u8]> = c
+                    .pats
+                    .iter()
+                    .zip(&anchors)
+                    .map(|(p, a)| a.as_ref().map_or(*p, |a| a.as_bytes()))
+                    .collect();
                 match AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
-                    .build(&c.pats)
+                    .build(&pats)
                 {
                     Ok(ac) => {
                         out.ac = Some(ac);
                         out.ids = c.ids;
+                        out.compounds = compounds;
                     }
                     Err(e) => out.refused = Some(format!("{kind} patterns: {e}")),
                 }
@@ -146,15 +172,39 @@ impl Patterns {
         out
     }
 
-    /// Calls `f(record, start, end)` for every occurrence of every pattern in `haystack`.
-    pub(super) fn find(&self, haystack: &[u8], mut f: impl FnMut(u32, usize, usize)) {
+    /// Calls `f(record, start, end)` for every occurrence of every pattern in `haystack`. When
+    /// `haystack` is a request head (`request`), a compound HTTP-request indicator is reported
+    /// once, spanning the whole head, if the request meets all its conditions (checked at its
+    /// anchor's first occurrence); otherwise compounds are not reported.
+    pub(super) fn find(
+        &self,
+        haystack: &[u8],
+        request: bool,
+        mut f: impl FnMut(u32, usize, usize),
+    ) {
         let Some(ac) = &self.ac else {
             return;
         };
+        let mut head: Option<Option<Head<'_>>> = None;
+        let mut checked: Vec<u32> = Vec::new();
         for m in ac.find_overlapping_iter(haystack) {
-            if let Some(&id) = self.ids.get(m.pattern().as_usize()) {
-                f(id, m.start(), m.end());
+            let i = m.pattern().as_usize();
+            let Some(&id) = self.ids.get(i) else {
+                continue;
+            };
+            if let Some(Some(compound)) = self.compounds.get(i) {
+                if !request || checked.contains(&id) {
+                    continue;
+                }
+                checked.push(id);
+                let head = head.get_or_insert_with(|| Head::parse(haystack));
+                if head.as_ref().is_some_and(|h| compound.holds(h)) {
+                    // The whole request is what matched.
+                    f(id, 0, haystack.len());
+                }
+                continue;
             }
+            f(id, m.start(), m.end());
         }
     }
 

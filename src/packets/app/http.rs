@@ -6,6 +6,8 @@
 //! * [`Request::authority`], [`strip_port`] — the host a request is for, for name matching.
 //! * [`request_start_so_far`] — a cheap check of the first bytes, which may still grow: for
 //!   the stream parser to choose HTTP and to find the next request line.
+//! * [`url_host`] — the host of an absolute URL (a `Referer`), for name matching.
+//! * [`forwarded_addrs`] — the addresses of `X-Forwarded-For` and `Forwarded` (RFC 7239).
 //! * [`body`] — how the body after a head is delimited (`Content-Length`, chunked), so that the
 //!   stream parser ([`super::stream`]) can step over it to the next request.
 //!
@@ -20,7 +22,7 @@
 //!   unencoded spaces). Anything else — HTTP/0.9, the HTTP/2 preface, RTSP — is not an HTTP/1.x
 //!   request (`Ok(None)`). Empty lines before the request line are skipped (RFC 9112 §2.2).
 //! * Headers: lines up to the first empty line; names compared case-insensitively, values
-//!   trimmed of spaces and tabs. The first `Host` and the first `User-Agent` win. Folded
+//!   trimmed of spaces and tabs. The first `Host`, `User-Agent` and `Referer` win. Folded
 //!   continuation lines (obs-fold) and lines without a colon are skipped: a folded value keeps
 //!   its first line only. A request cut inside its headers yields the complete header lines
 //!   present; a header line cut by the end of the payload is not read (its value may be
@@ -52,6 +54,8 @@ pub struct Request<'a> {
     pub host: Option<&'a [u8]>,
     /// The first `User-Agent` header's value, trimmed.
     pub user_agent: Option<&'a [u8]>,
+    /// The first `Referer` header's value, trimmed: the URL of the page that linked here.
+    pub referer: Option<&'a [u8]>,
     /// The request line and header lines up to (not including) the empty line that ends them,
     /// or up to the end of the payload when the head is cut short: what `http-request`
     /// indicators are searched in.
@@ -112,6 +116,124 @@ fn after_scheme(uri: &[u8]) -> Option<&[u8]> {
     } else {
         None
     }
+}
+
+/// The host of an absolute URL (`scheme://[userinfo@]host[:port]/…`) without its port and
+/// brackets, or `None` when `url` has no scheme or an empty host: what a `Referer` names.
+pub fn url_host(url: &[u8]) -> Option<&[u8]> {
+    let rest = after_scheme(url)?;
+    let end = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let auth = &rest[..end];
+    let auth = match auth.iter().rposition(|&b| b == b'@') {
+        Some(at) => &auth[at + 1..],
+        None => auth,
+    };
+    let host = strip_port(auth);
+    (!host.is_empty()).then_some(host)
+}
+
+/// Calls `out` with every address a request's head names as a client or proxy it was
+/// forwarded for, in order: each element of every `X-Forwarded-For` line (comma-separated;
+/// de facto standard) and the `for=` node of each element of every `Forwarded` line
+/// (RFC 7239 §4–6: `for=192.0.2.43`, `for="[2001:db8::1]:4711"`, `for="192.0.2.1:80"`).
+/// Elements that are no address — RFC 7239's `unknown` and obfuscated identifiers (`_hidden`),
+/// host names some proxies put there — are skipped. Header lines as [`request`] reads them.
+pub fn forwarded_addrs(head: &[u8], mut out: impl FnMut(IpAddr)) {
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let line = strip_cr(line);
+        if line.is_empty() {
+            break;
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = trim(&line[..colon]);
+        let value = &line[colon + 1..];
+        if name.eq_ignore_ascii_case(b"x-forwarded-for") {
+            for node in value.split(|&b| b == b',') {
+                if let Some(a) = node_addr(trim(node)) {
+                    out(a);
+                }
+            }
+        } else if name.eq_ignore_ascii_case(b"forwarded") {
+            for pair in split_unquoted(value, |b| b == b',' || b == b';') {
+                let pair = trim(pair);
+                let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                    continue;
+                };
+                if trim(&pair[..eq]).eq_ignore_ascii_case(b"for") {
+                    let v = trim(&pair[eq + 1..]);
+                    let v = v
+                        .strip_prefix(b"\"")
+                        .and_then(|v| v.strip_suffix(b"\""))
+                        .unwrap_or(v);
+                    if let Some(a) = node_addr(v) {
+                        out(a);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `s` cut at every byte `sep` accepts outside a double-quoted string (RFC 9110 §5.6.4; a
+/// backslash escapes the next byte inside one).
+fn split_unquoted(s: &[u8], sep: impl Fn(u8) -> bool) -> impl Iterator<Item = &[u8]> {
+    let (mut quoted, mut escaped, mut start, mut i) = (false, false, 0, 0);
+    std::iter::from_fn(move || {
+        while i < s.len() {
+            let b = s[i];
+            i += 1;
+            if escaped {
+                escaped = false;
+            } else if quoted && b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                quoted = !quoted;
+            } else if !quoted && sep(b) {
+                let part = &s[start..i - 1];
+                start = i;
+                return Some(part);
+            }
+        }
+        (start <= s.len()).then(|| {
+            let part = &s[start..];
+            start = s.len() + 1;
+            part
+        })
+    })
+}
+
+/// The address of a forwarding node: `192.0.2.1`, `192.0.2.1:8080`, `[2001:db8::1]`,
+/// `[2001:db8::1]:4711`, or a bare `2001:db8::1`; an IPv4 address may have leading zeros in
+/// its parts (`10.000.000.03`, read as decimal, as Arkime reads it). Anything else (`unknown`,
+/// `_obfuscated`, a name) is `None`.
+fn node_addr(node: &[u8]) -> Option<IpAddr> {
+    let host = strip_port(node);
+    let text = std::str::from_utf8(host).ok()?;
+    text.parse::<IpAddr>()
+        .ok()
+        .or_else(|| ipv4_leading_zeros(text))
+}
+
+/// A dotted-quad IPv4 address whose parts may carry leading zeros (std refuses them).
+fn ipv4_leading_zeros(text: &str) -> Option<IpAddr> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split('.');
+    for o in &mut octets {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *o = p.parse().ok()?;
+    }
+    parts.next().is_none().then(|| IpAddr::from(octets))
 }
 
 fn is_method_byte(b: u8) -> bool {
@@ -229,6 +351,9 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// The version in the request line of a head written for an HTTP/2 request.
+pub const H2_VERSION: &[u8] = b"HTTP/2";
+
 /// `HTTP/1.1`, `HTTP/1.0`, and the sloppy `HTTP/1.` / `HTTP/1` that custom clients send and
 /// permissive servers (and Zeek) accept as 1.x.
 fn is_version_1x(v: &[u8]) -> bool {
@@ -245,6 +370,17 @@ fn is_version_1x(v: &[u8]) -> bool {
 /// line is cut short. A request line without a target (`GET HTTP/1.1`, malware does send it)
 /// is still a request, with an empty [`Request::uri`].
 pub fn request(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
+    parse(payload, false)
+}
+
+/// [`request`], also accepting the version `HTTP/2` of the heads [`super::h2`] writes for each
+/// HTTP/2 request (`METHOD target HTTP/2`, `Host:` from `:authority`, then the request's
+/// header fields): what the worker reads back the heads the stream parser reported with.
+pub fn request_or_h2_head(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
+    parse(payload, true)
+}
+
+fn parse(payload: &[u8], or_h2: bool) -> Result<Option<Request<'_>>, &'static str> {
     let start = payload
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
@@ -261,7 +397,8 @@ pub fn request(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
         return Ok(None);
     };
     let version = &line[last_sp + 1..];
-    if !is_version_1x(version) {
+    let h2 = or_h2 && version == H2_VERSION;
+    if !is_version_1x(version) && !h2 {
         return Ok(None);
     }
     let uri = if last_sp > mlen {
@@ -275,6 +412,7 @@ pub fn request(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
         version,
         host: None,
         user_agent: None,
+        referer: None,
         head: p,
     };
     let mut pos = nl + 1;
@@ -297,6 +435,8 @@ pub fn request(payload: &[u8]) -> Result<Option<Request<'_>>, &'static str> {
             req.host = Some(value);
         } else if req.user_agent.is_none() && name.eq_ignore_ascii_case(b"user-agent") {
             req.user_agent = Some(value);
+        } else if req.referer.is_none() && name.eq_ignore_ascii_case(b"referer") {
+            req.referer = Some(value);
         }
     }
     Ok(Some(req))
@@ -368,6 +508,66 @@ mod tests {
         assert_eq!(strip_port(b"[2001:db8::1]"), b"2001:db8::1");
         assert_eq!(strip_port(b"2001:db8::1"), b"2001:db8::1");
         assert_eq!(strip_port(b"[broken"), b"[broken");
+    }
+
+    #[test]
+    fn referer_hosts() {
+        assert_eq!(
+            url_host(b"http://www.a.example/x/y"),
+            Some(&b"www.a.example"[..])
+        );
+        assert_eq!(
+            url_host(b"https://u:p@b.example:8443?q"),
+            Some(&b"b.example"[..])
+        );
+        assert_eq!(
+            url_host(b"http://[2001:db8::1]:80/"),
+            Some(&b"2001:db8::1"[..])
+        );
+        assert_eq!(url_host(b"http:///path"), None);
+        assert_eq!(url_host(b"/relative"), None);
+    }
+
+    fn forwarded(head: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        forwarded_addrs(head.as_bytes(), |a| v.push(a.to_string()));
+        v
+    }
+
+    #[test]
+    fn forwarded_for_addresses() {
+        // Every element of every X-Forwarded-For line, ports and brackets removed.
+        assert_eq!(
+            forwarded(
+                "GET / HTTP/1.1\r\nX-Forwarded-For: 203.0.113.7, 10.000.000.03 ,unknown\r\n\
+                 x-forwarded-for: [2001:db8::7]:80,198.51.100.1:3128\r\n\r\n"
+            ),
+            ["203.0.113.7", "10.0.0.3", "2001:db8::7", "198.51.100.1"]
+        );
+        // RFC 7239 §7.4 examples, obfuscated identifiers and `unknown` skipped.
+        assert_eq!(
+            forwarded(
+                "GET / HTTP/1.1\r\nForwarded: for=\"_gazonk\"\r\n\
+                 Forwarded: For=\"[2001:db8:cafe::17]:4711\"\r\n\
+                 Forwarded: for=192.0.2.60;proto=http;by=203.0.113.43\r\n\
+                 Forwarded: for=192.0.2.43, for=198.51.100.17;by=\"x,y\", for=unknown\r\n\r\n"
+            ),
+            [
+                "2001:db8:cafe::17",
+                "192.0.2.60",
+                "192.0.2.43",
+                "198.51.100.17"
+            ]
+        );
+        // Header lines only: not the request line, not past the head.
+        assert!(
+            forwarded("GET /X-Forwarded-For:1.2.3.4 HTTP/1.1\r\n\r\nX-Forwarded-For: 1.2.3.4\r\n")
+                .is_empty()
+        );
+        assert!(
+            forwarded("GET / HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4.5, 256.1.1.1, 1..2.3\r\n\r\n")
+                .is_empty()
+        );
     }
 
     #[test]

@@ -22,8 +22,10 @@
 //!
 //! The protocol is chosen from the server port and the first bytes, in this order:
 //!
-//! * server direction: DNS over TCP on port 53, nothing else (the server's HTTP responses,
-//!   certificates and SMTP replies are not read);
+//! * server direction: DNS over TCP on port 53; HTTP/2 frames from a server's first bytes
+//!   (a `SETTINGS` frame, [`h2::server_start`]), or after its `HTTP/1.1 101` head (an
+//!   `Upgrade: h2c`), read as [`h2`] says — the requests it pushes are reported; nothing else
+//!   (the server's HTTP/1 responses, certificates and SMTP replies are not read);
 //! * client direction, port 53: DNS over TCP — 2-byte length-prefixed messages, several per
 //!   connection, each complete message reported as [`Found::Dns`] (RFC 1035 §4.2.2, RFC 7766);
 //!   a length below a DNS header (12) loses the framing: reported, then done;
@@ -50,13 +52,18 @@
 //!   (`Content-Length` bytes, or `Transfer-Encoding: chunked` chunks and trailers:
 //!   [`http::body`]), hashed as it arrives and, once whole, reported as [`Found::File`]
 //!   ([`Field::HttpFile`], named by [`http_body::uri_name`]; a body cut by a gap or an error
-//!   is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED)), and the next request is read. Empty lines between requests are skipped.
-//!   A first line that is not HTTP/1.x (the HTTP/2 preface, RTSP) ends the direction; after
-//!   that, anything unexpected — a line that is not a request line, a head above the limit, a
+//!   is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED)), and the next request is read.
+//!   Empty lines between requests are skipped. Where a request head is due, the HTTP/2
+//!   connection preface (prior knowledge, or after a request with `Upgrade: h2c`) starts HTTP/2
+//!   frames: every request of the connection is reported as [`Found::Http`] with the
+//!   HTTP/1-style head [`h2`] writes for it (version `HTTP/2`; read it back with
+//!   [`http::request_or_h2_head`]). A first line that is not HTTP/1.x (RTSP) ends the
+//!   direction; after that, anything unexpected — a line that is not a request line, a head
+//!   above the limit, a
 //!   malformed chunk, an unknown framing, a request without a target — is counted as an error
-//!   and parsing resynchronises at the next line that starts with a method and a space. After an
-//!   `Upgrade` (WebSocket, h2c) the client sends frames: they are scanned for request lines like
-//!   any other unexpected bytes, since the server's `101` is not seen;
+//!   and parsing resynchronises at the next line that starts with a method and a space. After
+//!   an `Upgrade` to another protocol (WebSocket) the client sends frames: they are scanned for
+//!   request lines like any other unexpected bytes, since the server's `101` is not seen;
 //! * `CONNECT host:port` is reported like any request ([`http::Request::authority`] is the
 //!   target), and the bytes after its head are parsed as a new stream to `port`, as if direct
 //!   (TLS, HTTP, SOCKS, SMTP by port, …). The proxy's `200` travels in the other direction and is
@@ -75,7 +82,7 @@
 //!
 //! After a gap, HTTP resynchronises at the next request line and SMTP at the next command line
 //! (a gap inside message text is read as commands: text lines that look like `MAIL FROM:` would
-//! be reported); TLS, DNS, SOCKS and a direction whose protocol was not chosen yet give up.
+//! be reported); TLS, DNS, SOCKS, HTTP/2 (its HPACK table is lost) and a direction whose protocol was not chosen yet give up.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -83,7 +90,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::file::{FileDigests, FileLimits};
 use super::http_body::{self, BodyFile};
 use super::mail::Message;
-use super::{http, smtp, tls};
+use super::{h2, http, smtp, tls};
 use crate::indicators::field::Field;
 use crate::packets::flow_table::AppMemory;
 
@@ -97,7 +104,8 @@ pub enum Found<'a> {
     /// A binary address: a SOCKS4/SOCKS5 target given as an address ([`Field::ProxyTarget`]).
     Addr(Field, IpAddr),
     /// One complete HTTP/1.x request head (for CONNECT, [`http::Request::authority`] is the
-    /// tunnel's target).
+    /// tunnel's target), or the head written for an HTTP/2 request (version `HTTP/2`,
+    /// borrowed from the parser: [`super::h2`]).
     Http(http::Request<'a>),
     /// One complete DNS message, its TCP length prefix removed: pass it to [`super::dns::parse`].
     Dns(&'a [u8]),
@@ -210,6 +218,10 @@ enum State {
     Socks5 {
         auth: bool,
     },
+    /// HTTP/2 frames: after the client preface, or from a server's first frame.
+    H2(Box<h2::Connection>),
+    /// A server's `101 Switching Protocols` head, up to its end.
+    Switching,
     Done,
 }
 
@@ -463,6 +475,8 @@ impl StreamParser {
             State::Dns => MAX_DNS,
             State::Smtp(..) => MAX_SMTP_LINE,
             State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
+            State::H2(_) => h2::FRAME_HEADER + h2::MAX_HEADER_BLOCK,
+            State::Switching => MAX_HEAD,
             State::Done => 0,
         }
     }
@@ -483,27 +497,19 @@ impl StreamParser {
             State::Smtp(..) => self.smtp(p, out),
             State::Socks4 => self.socks4(p, out),
             State::Socks5 { auth } => self.socks5(p, auth, out),
+            State::H2(_) => self.h2(p, out),
+            State::Switching => self.switching(p),
             State::Done => Some(p.len()),
         }
     }
 
     /// Chooses the protocol (see the module docs); consumes only a SOCKS5 greeting.
     fn detect(&mut self, p: &[u8]) -> Step {
+        if !self.from_client && self.server_port != DNS_PORT {
+            return self.detect_server(p);
+        }
         if self.server_port == DNS_PORT {
             self.state = State::Dns;
-            return Some(0);
-        }
-        if !self.from_client {
-            // The server's HTTP/1.x responses; nothing else is read from a server.
-            let n = p.len().min(5);
-            if p[..n] != b"HTTP/"[..n] {
-                self.state = State::Done;
-                return Some(0);
-            }
-            if n < 5 {
-                return None;
-            }
-            self.state = State::Http(Http::Head { first: true });
             return Some(0);
         }
         if p[0] == tls::CONTENT_HANDSHAKE {
@@ -562,6 +568,52 @@ impl StreamParser {
         }
     }
 
+    /// The server's direction (not DNS): HTTP/1.x responses, HTTP/2 frames from the first
+    /// byte, or after a `101 Switching Protocols` head (an `Upgrade: h2c`); else nothing is
+    /// read.
+    fn detect_server(&mut self, p: &[u8]) -> Step {
+        const SWITCHING: &[u8] = b"HTTP/1.1 101";
+        if p[0] == SWITCHING[0] {
+            let n = p.len().min(SWITCHING.len());
+            let m = n.min(5);
+            if p[..m] != b"HTTP/"[..m] {
+                self.state = State::Done;
+                return Some(0);
+            }
+            if n < SWITCHING.len() {
+                return None;
+            }
+            // The server's HTTP/1.x responses; a leading `101` switches protocols.
+            self.state = if p[..n] == *SWITCHING {
+                State::Switching
+            } else {
+                State::Http(Http::Head { first: true })
+            };
+            return Some(0);
+        }
+        self.state = if h2::server_start(p)? {
+            State::H2(Box::new(h2::Connection::server()))
+        } else {
+            State::Done
+        };
+        Some(0)
+    }
+
+    /// Steps over a server's `101` head; the protocol switched to is chosen after it.
+    fn switching(&mut self, p: &[u8]) -> Step {
+        match head_end(&p[..p.len().min(MAX_HEAD)]) {
+            Some(end) => {
+                self.state = State::Detect;
+                Some(end)
+            }
+            None if p.len() < MAX_HEAD => None,
+            None => {
+                self.state = State::Done;
+                Some(0)
+            }
+        }
+    }
+
     /// Starts a new stream to `port` inside a tunnel (CONNECT, SOCKS).
     fn tunnel(&mut self, port: u16) {
         self.server_port = port;
@@ -598,6 +650,11 @@ impl StreamParser {
                 let blank = p.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
                 if blank > 0 {
                     return Some(blank);
+                }
+                // HTTP/2: prior knowledge, or after a request with `Upgrade: h2c`.
+                if p[0] == h2::PREFACE[0] && h2::preface_so_far(p)? {
+                    self.state = State::H2(Box::new(h2::Connection::client()));
+                    return Some(h2::PREFACE.len());
                 }
                 match http::request_start_so_far(p)? {
                     true => {}
@@ -804,7 +861,13 @@ impl StreamParser {
         let (head_req, connect) = request
             .as_ref()
             .map_or((false, false), |r| (r.head, r.connect));
-        if code == 101 || (connect && (200..300).contains(&code)) {
+        if code == 101 {
+            // Switching protocols: what follows is chosen again (an HTTP/2 server's frames
+            // after `Upgrade: h2c`; anything else ends the direction).
+            self.state = State::Detect;
+            return Some(end);
+        }
+        if connect && (200..300).contains(&code) {
             self.state = State::Done;
             return Some(end);
         }
@@ -838,6 +901,26 @@ impl StreamParser {
         };
         self.state = State::Http(next);
         Some(end)
+    }
+
+    fn h2(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let State::H2(conn) = &mut self.state else {
+            unreachable!("called in the HTTP/2 state")
+        };
+        let progress = conn.step(p, &mut |r| {
+            out(match r {
+                Ok(req) => Found::Http(req),
+                Err(why) => Found::Error(why),
+            })
+        });
+        match progress {
+            h2::Progress::Wait => None,
+            h2::Progress::Read(n) => Some(n),
+            h2::Progress::Lost => {
+                self.state = State::Done;
+                Some(0)
+            }
+        }
     }
 
     /// No line end (or no end of head) within [`MAX_HEAD`] bytes: wait while fewer are

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use crate::indicators::http_compound::{Compound, Condition, Target};
 use crate::indicators::model::Kind;
 use crate::indicators::normalize;
 
@@ -94,6 +95,9 @@ struct KeyTest<'a> {
     test: &'a PropTest,
     pk: PathKind,
     guard: Option<Kind>,
+    /// A compound HTTP-request indicator's text (the AND of `http-request-ext` comparisons it
+    /// stands for; `test` is the first of them): the key, instead of `test`'s literal.
+    compound: Option<String>,
 }
 
 /// A type guard (`network-traffic:dst_ref.type = 'ipv4-addr'`) and the kind it names.
@@ -139,6 +143,7 @@ fn term(c: &CompExpr) -> (Term<'_>, ObjType<'_>) {
                         test: t,
                         pk,
                         guard: None,
+                        compound: None,
                     }]),
                     ty,
                 ),
@@ -174,6 +179,9 @@ fn term(c: &CompExpr) -> (Term<'_>, ObjType<'_>) {
             (term, ty.flatten())
         }
         CompExpr::And(items) => {
+            if let Some(t) = http_compound(c) {
+                return (t, Some("network-traffic"));
+            }
             let terms: Vec<(Term<'_>, ObjType<'_>)> = items.iter().map(term).collect();
             let ty = terms.first().and_then(|(_, t)| *t);
             if ty.is_none() || terms.iter().any(|(_, t)| *t != ty) {
@@ -185,6 +193,89 @@ fn term(c: &CompExpr) -> (Term<'_>, ObjType<'_>) {
             (and_terms(terms.into_iter().map(|(t, _)| t)), ty)
         }
     }
+}
+
+/// The property tests of a conjunction (nested ANDs flattened), or `None` when it holds an OR.
+fn conjuncts<'a>(c: &'a CompExpr, out: &mut Vec<&'a PropTest>) -> bool {
+    match c {
+        CompExpr::Test(t) => {
+            out.push(t);
+            true
+        }
+        CompExpr::And(items) => items.iter().all(|i| conjuncts(i, out)),
+        CompExpr::Or(_) => false,
+    }
+}
+
+/// What an `http-request-ext` property test compares: `Some(Ok)` for the request's method,
+/// target, version or a header; `Some(Err)` for another property of the extension; `None`
+/// for a path outside it.
+fn http_target(t: &PropTest) -> Option<Result<Target, String>> {
+    let [Step::Key(e), Step::Key(x), field, rest @ ..] = t.path.steps.as_slice() else {
+        return None;
+    };
+    if t.path.object_type != "network-traffic" || e != "extensions" || x != "http-request-ext" {
+        return None;
+    }
+    Some(match (key(field), rest) {
+        (Some("request_method"), []) => Ok(Target::Method),
+        (Some("request_value"), []) => Ok(Target::Value),
+        (Some("request_version"), []) => Ok(Target::Version),
+        (Some("request_header"), [Step::Key(name)] | [Step::Key(name), Step::AnyIndex]) => {
+            Ok(Target::Header(name.clone()))
+        }
+        _ => Err(format!("{} in a compound HTTP request", t.path)),
+    })
+}
+
+/// A conjunction of comparisons of one `http-request-ext` (two or more, each an equality with
+/// a string): one compound HTTP-request indicator ([`crate::indicators::http_compound`]) that
+/// hits when one request meets them all. `None` when the conjunction is not about an HTTP
+/// request (the other rules apply); `Term::Other` names what keeps one that is from compiling.
+fn http_compound(c: &CompExpr) -> Option<Term<'_>> {
+    let mut tests = Vec::new();
+    if !conjuncts(c, &mut tests) || !tests.iter().any(|t| http_target(t).is_some()) {
+        return None;
+    }
+    let mut conditions = Vec::with_capacity(tests.len());
+    for t in &tests {
+        let target = match http_target(t) {
+            Some(Ok(target)) => target,
+            Some(Err(reason)) => return Some(Term::Other(reason)),
+            None => {
+                return Some(Term::Other(format!(
+                    "compound HTTP request with a condition on {}",
+                    t.path
+                )));
+            }
+        };
+        let literal = match &t.op {
+            Op::Eq(Literal::Str(s)) => s.clone(),
+            Op::Eq(_) => {
+                return Some(Term::Other(
+                    "comparison with a non-string literal in a compound HTTP request".into(),
+                ));
+            }
+            other => {
+                return Some(Term::Other(format!(
+                    "{} in a compound HTTP request",
+                    other.name()
+                )));
+            }
+        };
+        conditions.push(Condition { target, literal });
+    }
+    let Some(compound) = Compound::new(conditions) else {
+        return Some(Term::Other(
+            "empty literal in a compound HTTP request".into(),
+        ));
+    };
+    Some(Term::Keys(vec![KeyTest {
+        test: tests[0],
+        pk: PathKind::Fixed(Kind::HttpRequest),
+        guard: None,
+        compound: Some(compound.text()),
+    }]))
 }
 
 /// Combines the operands of a same-object AND: one key operand plus type guards compiles.
@@ -427,6 +518,10 @@ fn is_network_prefix(lit: &str) -> bool {
 
 /// Pushes the keys of one compiled test: its literal(s) with the kind its path (or guard) gives.
 fn emit(key: &KeyTest<'_>, cidr: bool, out: &mut Vec<(Kind, String)>) -> Result<(), String> {
+    if let Some(text) = &key.compound {
+        out.push((Kind::HttpRequest, text.clone()));
+        return Ok(());
+    }
     let test = key.test;
     let (literals, subset): (Vec<&str>, bool) = match &test.op {
         Op::Eq(Literal::Str(s)) => (vec![s.as_str()], false),

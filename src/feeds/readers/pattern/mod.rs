@@ -18,10 +18,14 @@
 //!
 //! What compiles: `path = 'lit'` (also `==`), `path IN ('a', 'b')`,
 //! `ip-path ISSUBSET 'cidr'`, comparison-`OR` of those, observation-`OR` of single-observation
-//! expressions of those, and a same-object comparison-`AND` of one key with type guards such as
-//! `network-traffic:dst_ref.type = 'ipv4-addr'` (MISP exports). Everything else — `!=`, `NOT`,
-//! ordering, `LIKE`, `MATCHES`, `EXISTS`, `ISSUPERSET`, any other `AND`, observation-level `AND`,
-//! `FOLLOWEDBY`, qualifiers — is unsupported-inline.
+//! expressions of those, a same-object comparison-`AND` of one key with type guards such as
+//! `network-traffic:dst_ref.type = 'ipv4-addr'` (MISP exports), and a comparison-`AND` of two or
+//! more `=` tests of one `network-traffic:extensions.'http-request-ext'` (`request_method`,
+//! `request_value`, `request_version`, `request_header.'Name'`): one compound HTTP-request key
+//! ([`crate::indicators::http_compound`]) that matches a request meeting them all. Everything
+//! else — `!=`, `NOT`, ordering, `LIKE`, `MATCHES`, `EXISTS`, `ISSUPERSET`, `IN` inside such a
+//! compound, an HTTP request ANDed with another property (ports, addresses), any other `AND`,
+//! observation-level `AND`, `FOLLOWEDBY`, qualifiers — is unsupported-inline.
 //!
 //! Deliberate deviations from the strict specification (documented, tested):
 //! * `file:hashes` keys are matched without regard to case, `-` or `_`: `md5`, `SHA1`,

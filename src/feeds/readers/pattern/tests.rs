@@ -387,11 +387,12 @@ fn guards_that_do_not_fit_are_residual() {
              AND network-traffic:dst_ref.value = '198.51.100.1']",
             "AND with a residual condition",
         ),
-        // A guard on a fixed-kind key path.
+        // A guard on a fixed-kind key path: an HTTP request with a condition on something
+        // else than the request.
         (
             "[network-traffic:dst_ref.type = 'ipv4-addr' AND \
              network-traffic:extensions.'http-request-ext'.request_value = '/gate.php']",
-            "AND with a residual condition",
+            "compound HTTP request with a condition on network-traffic:dst_ref.type",
         ),
         // Nested guards that disagree with an inner one.
         (
@@ -933,5 +934,104 @@ mod fuzz {
             };
             prop_assert_eq!(compile(&p, true).unwrap(), Class::Compiled(want));
         }
+    }
+}
+
+/// "Unique HTTP requests": an AND of comparisons of one `http-request-ext` compiles to one
+/// compound HTTP-request key (its canonical text); the forms that do not, and why.
+#[test]
+fn http_request_conjunctions_compile_to_one_compound() {
+    const EXT: &str = "network-traffic:extensions.'http-request-ext'";
+    let compiled = [
+        (
+            format!(
+                "[{EXT}.request_method = 'POST' AND {EXT}.request_value = '/gate.php' AND \
+                 {EXT}.request_header.'User-Agent' = 'EvilBot/1.0']"
+            ),
+            "[http-request-ext:request_method = 'POST' AND request_value = '/gate.php' AND \
+             request_header.'user-agent' = 'EvilBot/1.0']",
+        ),
+        // Nested, the version and any header, `[*]` on a header, a duplicate, quotes.
+        (
+            format!(
+                "[({EXT}.request_header.'Host' = 'c2.example' AND {EXT}.request_version = 'http/1.1') \
+                 AND ({EXT}.request_header.'X-Id'[*] = 'it\\'s' AND {EXT}.request_version = 'http/1.1')]"
+            ),
+            "[http-request-ext:request_version = 'http/1.1' AND request_header.'host' = \
+             'c2.example' AND request_header.'x-id' = 'it\\'s']",
+        ),
+    ];
+    for (p, text) in &compiled {
+        assert_eq!(keys(p), [k(Kind::HttpRequest, text)], "{p}");
+    }
+    // Compounds in an observation OR, next to other keys.
+    assert_eq!(
+        keys(&format!(
+            "[{EXT}.request_method = 'GET' AND {EXT}.request_value = '/a'] OR \
+             [domain-name:value = 'evil.example']"
+        )),
+        [
+            k(
+                Kind::HttpRequest,
+                "[http-request-ext:request_method = 'GET' AND request_value = '/a']"
+            ),
+            k(Kind::Domain, "evil.example"),
+        ]
+    );
+    let unsupported_forms = [
+        (
+            format!("[{EXT}.request_method = 'GET' AND {EXT}.request_value LIKE '/a%']"),
+            "LIKE comparison",
+        ),
+        (
+            format!("[{EXT}.request_method = 'GET' AND {EXT}.request_value MATCHES '^/a']"),
+            "MATCHES comparison",
+        ),
+        (
+            format!("[{EXT}.request_method = 'GET' AND {EXT}.request_value != '/a']"),
+            "'!=' comparison",
+        ),
+        (
+            format!("[{EXT}.request_method IN ('GET', 'POST') AND {EXT}.request_value = '/a']"),
+            "IN in a compound HTTP request",
+        ),
+        (
+            format!("[{EXT}.request_method = 'GET' AND {EXT}.message_body_length = 5]"),
+            "network-traffic:extensions.'http-request-ext'.message_body_length in a compound HTTP request",
+        ),
+        (
+            format!("[{EXT}.request_method = 'GET' AND network-traffic:dst_port = 80]"),
+            "compound HTTP request with a condition on network-traffic:dst_port",
+        ),
+        (
+            format!("[{EXT}.request_method = 'GET' AND {EXT}.request_value = '']"),
+            "empty literal in a compound HTTP request",
+        ),
+        (
+            format!("[{EXT}.request_method = 'GET' AND {EXT}.request_value = 5]"),
+            "comparison with a non-string literal in a compound HTTP request",
+        ),
+        (
+            format!(
+                "[{EXT}.request_method = 'GET' AND ({EXT}.request_value = '/a' OR \
+                 {EXT}.request_value = '/b')]"
+            ),
+            "AND with a residual condition",
+        ),
+        (
+            format!("[{EXT}.request_method = 'GET'] AND [{EXT}.request_value = '/a']"),
+            "observation-level AND",
+        ),
+        // MISP's http-request object (misp-stix mapping): addresses next to the request.
+        (
+            format!(
+                "[(network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = \
+                 '8.8.8.8') AND {EXT}.request_value = '/projects/internships/']"
+            ),
+            "compound HTTP request with a condition on network-traffic:src_ref.type",
+        ),
+    ];
+    for (p, reason) in &unsupported_forms {
+        assert_eq!(unsupported(p), *reason, "{p}");
     }
 }
