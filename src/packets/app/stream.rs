@@ -75,7 +75,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::file::{FileDigests, FileLimits};
-use super::http_body::{self, BodyFile};
+use super::http_body::{self, Body};
 use super::{http, smtp, tls};
 use crate::indicators::field::Field;
 use crate::packets::flow_table::AppMemory;
@@ -170,7 +170,7 @@ pub struct StreamParser {
     files: FileLimits,
     state: State,
     /// The HTTP body being read, hashed as it arrives.
-    body: Option<Box<BodyFile>>,
+    body: Option<Body>,
     /// HTTP requests read and not yet handed to the server direction (client side), or
     /// handed and not yet answered (server side).
     pending: VecDeque<Pending>,
@@ -271,12 +271,13 @@ impl AppMemory for StreamParser {
 }
 
 /// The file a message with head `head` carries: named by its `Content-Disposition` filename,
-/// else by `target` (the request's path), decoded as its `Content-Encoding` says.
-fn body_file(files: FileLimits, head: &[u8], target: &[u8]) -> Box<BodyFile> {
+/// else by `target` (the request's path), decoded as its `Content-Encoding` says; a request's
+/// multipart body carries its parts.
+fn body_file(files: FileLimits, head: &[u8], target: &[u8], request: bool) -> Body {
     let named =
         http_body::header(head, b"content-disposition").and_then(http_body::disposition_name);
     let name = named.unwrap_or_else(|| http_body::uri_name(target));
-    BodyFile::new(files, name, http_body::coding(head))
+    Body::new(files, head, name, request)
 }
 
 /// The port of an authority (`host:port`, `[v6]:port`), 0 when absent or unreadable.
@@ -410,7 +411,7 @@ impl StreamParser {
     pub fn end(&mut self, clean: bool, out: &mut dyn FnMut(Found<'_>)) {
         if clean && matches!(self.state, State::Http(Http::UntilClose)) {
             if let Some(b) = self.body.take() {
-                b.finish(Field::HttpFile, out);
+                b.finish(out);
             }
         }
         self.drop_body(out);
@@ -628,11 +629,11 @@ impl StreamParser {
                 *h = match http::body(req.head) {
                     Ok(http::Body::Length(0)) => Http::Head { first: false },
                     Ok(http::Body::Length(n)) => {
-                        self.body = Some(body_file(self.files, req.head, req.uri));
+                        self.body = Some(body_file(self.files, req.head, req.uri, true));
                         Http::Body(n)
                     }
                     Ok(http::Body::Chunked) => {
-                        self.body = Some(body_file(self.files, req.head, req.uri));
+                        self.body = Some(body_file(self.files, req.head, req.uri, true));
                         Http::ChunkSize
                     }
                     Err(e) => {
@@ -646,11 +647,11 @@ impl StreamParser {
                 let k = n.min(p.len() as u64);
                 let left = n - k;
                 if let Some(b) = &mut self.body {
-                    b.data(&p[..k as usize]);
+                    b.data(&p[..k as usize], out);
                 }
                 if matches!((&*h, left), (Http::Body(_), 0)) {
                     if let Some(b) = self.body.take() {
-                        b.finish(Field::HttpFile, out);
+                        b.finish(out);
                     }
                 }
                 *h = match (&*h, left) {
@@ -669,7 +670,7 @@ impl StreamParser {
                     Some(0) => {
                         // The last chunk: the body is whole (trailers are not part of it).
                         if let Some(b) = self.body.take() {
-                            b.finish(Field::HttpFile, out);
+                            b.finish(out);
                         }
                         *h = Http::Trailer;
                     }
@@ -709,7 +710,7 @@ impl StreamParser {
             }
             Http::UntilClose => {
                 if let Some(b) = &mut self.body {
-                    b.data(p);
+                    b.data(p, out);
                 }
                 Some(p.len())
             }
@@ -796,7 +797,7 @@ impl StreamParser {
                 Ok(next) => {
                     if !matches!(next, Http::Head { .. }) {
                         let name = request.as_ref().map_or(&[][..], |r| &r.name[..]);
-                        self.body = Some(body_file(self.files, head, name));
+                        self.body = Some(body_file(self.files, head, name, false));
                     }
                     next
                 }
