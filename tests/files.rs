@@ -307,3 +307,25 @@ fn arkime_body_hashes_of_the_responses_hit() {
         ]
     );
 }
+
+/// A set without hash indicators hashes nothing: no file is hashed, so none is counted cut
+/// short (`http_bro.org` has one, with a hash set).
+#[test]
+fn a_set_without_hashes_hashes_no_file() {
+    let pcap =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/pcaps/zeek/http_bro.org.pcap");
+    if !pcap.exists() {
+        return;
+    }
+    let truncated = |feed: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = common::scan_capture(dir.path(), feed, &pcap, 1, Collect::default());
+        stats
+            .app_errors
+            .get("file: transfer incomplete")
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(truncated("5eb63bbbe01eeed093cb22bb8f5acdc3\n"), 1);
+    assert_eq!(truncated("evil.example\n"), 0);
+}

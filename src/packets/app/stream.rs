@@ -166,8 +166,9 @@ pub struct StreamParser {
     from_client: bool,
     /// The port the protocol is chosen by: the server's, or a tunnel's target port.
     server_port: u16,
-    /// How the files the stream carries are hashed.
-    files: FileLimits,
+    /// How the files the stream carries are hashed; `None`: not hashed (bodies are still read
+    /// for their framing).
+    files: Option<FileLimits>,
     state: State,
     /// The HTTP body being read, hashed as it arrives.
     body: Option<Body>,
@@ -273,11 +274,12 @@ impl AppMemory for StreamParser {
 /// The file a message with head `head` carries: named by its `Content-Disposition` filename,
 /// else by `target` (the request's path), decoded as its `Content-Encoding` says; a request's
 /// multipart body carries its parts.
-fn body_file(files: FileLimits, head: &[u8], target: &[u8], request: bool) -> Body {
+fn body_file(files: Option<FileLimits>, head: &[u8], target: &[u8], request: bool) -> Option<Body> {
+    let files = files?;
     let named =
         http_body::header(head, b"content-disposition").and_then(http_body::disposition_name);
     let name = named.unwrap_or_else(|| http_body::uri_name(target));
-    Body::new(files, head, name, request)
+    Some(Body::new(files, head, name, request))
 }
 
 /// The port of an authority (`host:port`, `[v6]:port`), 0 when absent or unreadable.
@@ -334,7 +336,7 @@ impl StreamParser {
         StreamParser {
             from_client,
             server_port,
-            files: FileLimits::default(),
+            files: Some(FileLimits::default()),
             state: State::Detect,
             body: None,
             pending: VecDeque::new(),
@@ -344,7 +346,19 @@ impl StreamParser {
     /// The same parser, hashing the files it reads within `files` (default:
     /// [`FileLimits::default`]).
     pub fn with_file_limits(self, files: FileLimits) -> StreamParser {
-        StreamParser { files, ..self }
+        StreamParser {
+            files: Some(files),
+            ..self
+        }
+    }
+
+    /// The same parser, hashing no file: for a set without hash indicators, where a file's
+    /// hashes could match nothing.
+    pub fn without_files(self) -> StreamParser {
+        StreamParser {
+            files: None,
+            ..self
+        }
     }
 
     /// Parses `data` — every byte of this direction not consumed by earlier calls, in stream
@@ -629,11 +643,11 @@ impl StreamParser {
                 *h = match http::body(req.head) {
                     Ok(http::Body::Length(0)) => Http::Head { first: false },
                     Ok(http::Body::Length(n)) => {
-                        self.body = Some(body_file(self.files, req.head, req.uri, true));
+                        self.body = body_file(self.files, req.head, req.uri, true);
                         Http::Body(n)
                     }
                     Ok(http::Body::Chunked) => {
-                        self.body = Some(body_file(self.files, req.head, req.uri, true));
+                        self.body = body_file(self.files, req.head, req.uri, true);
                         Http::ChunkSize
                     }
                     Err(e) => {
@@ -797,7 +811,7 @@ impl StreamParser {
                 Ok(next) => {
                     if !matches!(next, Http::Head { .. }) {
                         let name = request.as_ref().map_or(&[][..], |r| &r.name[..]);
-                        self.body = Some(body_file(self.files, head, name, false));
+                        self.body = body_file(self.files, head, name, false);
                     }
                     next
                 }
