@@ -227,6 +227,29 @@ fn response_stream() -> (Vec<u8>, Vec<(&'static str, Vec<u8>)>) {
     (out, files)
 }
 
+/// An upload form: a field, a file, and a part whose content holds a near-delimiter.
+fn multipart_upload() -> Vec<u8> {
+    let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue\r\n\
+                 --XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"up.exe\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\nMZ\r\n--XyQ not it\r\n--XyZ--\r\n";
+    let mut out = format!(
+        "POST /up HTTP/1.1\r\nHost: u\r\nContent-Type: multipart/form-data; boundary=\"XyZ\"\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+#[test]
+fn multipart_parts_are_files() {
+    let seen = whole(true, 80, &multipart_upload());
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(seen[1], render_file(b"", b"value"));
+    assert_eq!(seen[2], render_file(b"up.exe", b"MZ\r\n--XyQ not it"));
+}
+
 /// How the stream parser reports a body of `content` sent to `uri`, hashed here with the
 /// digest crates directly.
 fn render_file(uri: &[u8], content: &[u8]) -> String {
@@ -334,6 +357,7 @@ fn streams() -> Vec<(&'static str, bool, u16, Vec<u8>)> {
             8080,
             h2c::server_push(true).0,
         ),
+        ("http multipart", true, 80, multipart_upload()),
         ("tls one record", true, 443, pq.clone()),
         ("tls two records", true, 443, reframe(&pq, &[1000])),
         ("tls three records", true, 443, reframe(&pq, &[3, 1700])),

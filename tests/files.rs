@@ -139,7 +139,7 @@ fn a_post_body_hash_hits_and_the_hit_carries_the_file() {
     }
 }
 
-/// The captures of `testdata/files/suricata-fileinfo.tsv` (in `testdata/pcaps/zeek`, or the
+/// The captures of `testdata/files/suricata-fileinfo.tsv` (in `testdata/pcaps`, or the
 /// shared peer data when present) and, per capture, Suricata's files: whole (`CLOSED`) and
 /// cut short (`TRUNCATED`), each as (md5, sha1, sha256, size).
 type Expected = Vec<(PathBuf, Vec<(String, String, String, u64)>, Vec<String>)>;
@@ -149,9 +149,9 @@ fn suricata_files() -> Expected {
     let mut out: Expected = Vec::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let f: Vec<&str> = line.split('\t').collect();
-        let local = testdata("pcaps/zeek").join(f[0]);
+        let local = testdata("pcaps").join(f[0]);
         let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/pcaps/zeek")
+            .join("../shared/data/pcaps")
             .join(f[0]);
         let Some(pcap) = [local, shared].into_iter().find(|p| p.exists()) else {
             continue;
@@ -182,7 +182,7 @@ const KNOWN_MISSES: &[(&str, usize)] = &[("http_1000-requests-one-dropped-respon
 #[test]
 fn http_file_hashes_equal_suricatas() {
     let expected = suricata_files();
-    assert!(expected.len() >= 2, "the committed captures at least");
+    assert!(expected.len() >= 4, "the committed captures at least");
     for (pcap, whole, cut) in expected {
         let feed: String = whole
             .iter()
@@ -222,4 +222,110 @@ fn http_file_hashes_equal_suricatas() {
             want.len()
         );
     }
+}
+
+/// Zeek's `http.log` for `http_multipart.pcap` (zeek/zeek
+/// `testing/btest/Baseline/scripts.base.protocols.http.multipart-extract`) lists three request
+/// files, one per part of the upload form (`test`, `test2`, `test3`, form fields without a
+/// file name), and one response file; Suricata logs only parts that have a file name. trawl
+/// reports every part, as Zeek: each part's hash hits, unnamed.
+#[test]
+fn each_part_of_a_multipart_upload_is_a_file() {
+    use sha2::Digest;
+    let parts: [&[u8]; 3] = [b"test", b"test2", b"test3"];
+    let feed: String = parts
+        .iter()
+        .map(|p| format!("{}\n", hex(&md5::Md5::digest(p))))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Collect::default();
+    common::scan_capture(
+        dir.path(),
+        &feed,
+        &testdata("pcaps/zeek/http_multipart.pcap"),
+        1,
+        sink.clone(),
+    );
+    let mut got: Vec<(String, u64)> = sink
+        .files
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|h| (h.2.clone(), h.6))
+        .collect();
+    got.sort();
+    assert_eq!(got, [("".into(), 4), ("".into(), 5), ("".into(), 5)]);
+}
+
+/// Arkime's expected sessions (`.test.json`) hash whole bodies as sent: for the upload, the
+/// responses' bodies — which trawl's equal — and the multipart request body whole, which
+/// trawl (as Zeek and Suricata) splits into its parts; for `http-content-gzip` the gzip bytes,
+/// which trawl (as Zeek and Suricata) decodes first. So the hashes both give are the responses'.
+#[test]
+fn arkime_body_hashes_of_the_responses_hit() {
+    let test: Json = serde_json::from_str(
+        &std::fs::read_to_string(testdata("pcaps/arkime/http-post-upload.test.json")).unwrap(),
+    )
+    .unwrap();
+    let md5s: Vec<String> = test["sessions3"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["body"]["http"]["md5"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(md5s.len(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Collect::default();
+    common::scan_capture(
+        dir.path(),
+        &md5s.iter().map(|m| format!("{m}\n")).collect::<String>(),
+        &testdata("pcaps/arkime/http-post-upload.pcap"),
+        1,
+        sink.clone(),
+    );
+    let mut got: Vec<String> = sink
+        .files
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|h| h.3.clone())
+        .collect();
+    got.sort();
+    got.dedup();
+    // The two response bodies; the third is the whole multipart request (see above).
+    assert_eq!(
+        got,
+        [
+            "2b8cd757ab5ffba85acac26c008a1ffc",
+            "3fa07f3ec9f9fefed96e9886f80760bb"
+        ]
+    );
+}
+
+/// A set without hash indicators hashes nothing: no file is hashed, so none is counted cut
+/// short (`http_bro.org` has one, with a hash set).
+#[test]
+fn a_set_without_hashes_hashes_no_file() {
+    let pcap =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/pcaps/zeek/http_bro.org.pcap");
+    if !pcap.exists() {
+        return;
+    }
+    let truncated = |feed: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = common::scan_capture(dir.path(), feed, &pcap, 1, Collect::default());
+        stats
+            .app_errors
+            .get("file: transfer incomplete")
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(truncated("5eb63bbbe01eeed093cb22bb8f5acdc3\n"), 1);
+    assert_eq!(truncated("evil.example\n"), 0);
 }

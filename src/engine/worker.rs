@@ -396,8 +396,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             match message {
                 Ok(m) => {
                     let found = &mut self.found;
-                    StreamParser::new(from_client, server_port)
-                        .with_file_limits(files)
+                    stream_parser(from_client, server_port, files)
                         .parse(m.data, &mut |f| found.push(f));
                 }
                 Err(why) => self.found.error(why),
@@ -418,7 +417,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
         let key = flow_key(s);
         let (sport, dport) = (s.flow.src_port.unwrap_or(0), s.flow.dst_port.unwrap_or(0));
         let from_first = key.sent_by_first(s.flow.src, sport);
-        let files = file_limits(self.files, set);
+        let files = self.files;
         let Worker { flows, found, .. } = self;
         found.clear();
         let delivered = flows.segment(
@@ -432,7 +431,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             |from_client| {
                 let from_client = from_client.unwrap_or_else(|| client_by_port(sport, dport));
                 let server_port = if from_client { dport } else { sport };
-                StreamParser::new(from_client, server_port).with_file_limits(files)
+                stream_parser(from_client, server_port, file_limits(files, set))
             },
         );
         let ended = delivered.ended;
@@ -725,11 +724,25 @@ impl<D: AsRef<[u8]>> Worker<D> {
 }
 
 /// How a stream parser made now hashes files: `files`, with SHA-512 when the set holds any
-/// SHA-512 indicator (else it would be computed for nothing).
-fn file_limits<D: AsRef<[u8]>>(files: FileLimits, set: &SetVersion<D>) -> FileLimits {
-    FileLimits {
-        sha512: set.set.has_kind(Kind::Sha512),
-        ..files
+/// SHA-512 indicator (else it would be computed for nothing); not at all when the set holds no
+/// hash indicator (a body is then read for its framing only).
+fn file_limits<D: AsRef<[u8]>>(files: FileLimits, set: &SetVersion<D>) -> Option<FileLimits> {
+    let hashes = [Kind::Md5, Kind::Sha1, Kind::Sha256, Kind::Sha512];
+    hashes
+        .iter()
+        .any(|&k| set.set.has_kind(k))
+        .then(|| FileLimits {
+            sha512: set.set.has_kind(Kind::Sha512),
+            ..files
+        })
+}
+
+/// A stream parser for a direction, hashing files as `files` says.
+fn stream_parser(from_client: bool, server_port: u16, files: Option<FileLimits>) -> StreamParser {
+    let p = StreamParser::new(from_client, server_port);
+    match files {
+        Some(f) => p.with_file_limits(f),
+        None => p.without_files(),
     }
 }
 

@@ -23,6 +23,11 @@ pub const MAX_NAME: usize = 255;
 pub const E_FILE_DECODE: &str = "file: bad content encoding";
 /// Reason: a body in a content coding trawl does not decode (`br`, `compress`, …).
 pub const E_FILE_ENCODING: &str = "file: content encoding not decoded";
+/// Reason: a multipart part whose headers run past [`MAX_PART_HEAD`] bytes, or a delimiter
+/// line that does not end; the rest of the body is not read.
+pub const E_MULTIPART: &str = "file: bad multipart body";
+/// Longest multipart part head read.
+pub const MAX_PART_HEAD: usize = 8 * 1024;
 
 /// The name Suricata gives a file carried by a request to `uri` (its `fileinfo.filename`):
 /// the target's path, without query or fragment (`/dl/setup.exe`); the path of an
@@ -158,6 +163,215 @@ enum Decoder {
     Gzip(GzDecoder<Sink>),
     Zlib(ZlibDecoder<Sink>),
     Raw(DeflateDecoder<Sink>),
+}
+
+/// The boundary of a `multipart/*` body (RFC 2046 §5.1.1: 1 to 70 characters), from a head's
+/// `Content-Type`.
+pub fn multipart_boundary(head: &[u8]) -> Option<&[u8]> {
+    let v = header(head, b"content-type")?;
+    let kind = trim(v.split(|&b| b == b';').next()?);
+    if kind.len() < 10 || !kind[..10].eq_ignore_ascii_case(b"multipart/") {
+        return None;
+    }
+    for param in v.split(|&b| b == b';').skip(1) {
+        let param = trim(param);
+        let Some(eq) = param.iter().position(|&b| b == b'=') else {
+            continue;
+        };
+        if !trim(&param[..eq]).eq_ignore_ascii_case(b"boundary") {
+            continue;
+        }
+        let b = trim(&param[eq + 1..]);
+        let b = b
+            .strip_prefix(b"\"")
+            .and_then(|q| q.strip_suffix(b"\""))
+            .unwrap_or(b);
+        return (1..=70).contains(&b.len()).then_some(b);
+    }
+    None
+}
+
+/// Where a multipart body's reader is.
+#[derive(Debug)]
+enum Part {
+    /// Before the first delimiter.
+    Preamble,
+    /// After a delimiter: `--` ends the body, else the line's end starts a part's head.
+    Delimiter,
+    Head,
+    /// A part's content, hashed.
+    Body(Box<BodyFile>),
+    /// After the closing delimiter, or after an error.
+    Done,
+}
+
+/// A `multipart/*` request body (an upload form): each part is a file, named by its
+/// `Content-Disposition` filename — as Zeek's `files.log` has one file per part (Suricata
+/// logs only the parts that have a filename). Reads through its delimiters as the bytes arrive,
+/// holding at most a delimiter's length of content, or one part head.
+#[derive(Debug)]
+struct Multipart {
+    limits: FileLimits,
+    /// `CRLF--boundary`.
+    delimiter: Vec<u8>,
+    part: Part,
+    /// Bytes not read yet: less than a delimiter in a part's content, at most
+    /// [`MAX_PART_HEAD`] in a head.
+    buf: Vec<u8>,
+}
+
+impl Multipart {
+    fn new(limits: FileLimits, boundary: &[u8]) -> Multipart {
+        Multipart {
+            limits,
+            delimiter: [&b"\r\n--"[..], boundary].concat(),
+            part: Part::Preamble,
+            // The first delimiter may open the body, without the line end before it.
+            buf: b"\r\n".to_vec(),
+        }
+    }
+
+    fn data(&mut self, bytes: &[u8], out: &mut dyn FnMut(Found<'_>)) {
+        if matches!(self.part, Part::Done) {
+            return;
+        }
+        self.buf.extend_from_slice(bytes);
+        loop {
+            match &mut self.part {
+                Part::Preamble | Part::Body(_) => {
+                    let found = memchr::memmem::find(&self.buf, &self.delimiter);
+                    // Content up to the delimiter, or all that cannot start one.
+                    let safe = found
+                        .unwrap_or_else(|| self.buf.len().saturating_sub(self.delimiter.len() - 1));
+                    if let Part::Body(f) = &mut self.part {
+                        f.data(&self.buf[..safe]);
+                    }
+                    let Some(at) = found else {
+                        self.buf.drain(..safe);
+                        return;
+                    };
+                    self.buf.drain(..at + self.delimiter.len());
+                    if let Part::Body(f) = std::mem::replace(&mut self.part, Part::Delimiter) {
+                        f.finish(Field::HttpFile, out);
+                    }
+                }
+                Part::Delimiter => {
+                    if self.buf.starts_with(b"--") {
+                        self.part = Part::Done;
+                        self.buf = Vec::new();
+                        return;
+                    }
+                    match memchr::memchr(b'\n', &self.buf) {
+                        Some(nl) => {
+                            self.buf.drain(..=nl);
+                            self.part = Part::Head;
+                        }
+                        None if self.buf.len() < MAX_PART_HEAD => return,
+                        None => return self.fail(out),
+                    }
+                }
+                Part::Head => {
+                    let end = memchr::memmem::find(&self.buf, b"\r\n\r\n")
+                        .map(|i| i + 4)
+                        .or_else(|| memchr::memmem::find(&self.buf, b"\n\n").map(|i| i + 2));
+                    let Some(end) = end else {
+                        if self.buf.len() >= MAX_PART_HEAD {
+                            self.fail(out);
+                        }
+                        return;
+                    };
+                    // The part's head as a message head: a first line, then headers.
+                    let head = [&b"\n"[..], &self.buf[..end]].concat();
+                    let name = header(&head, b"content-disposition")
+                        .and_then(disposition_name)
+                        .unwrap_or_default();
+                    self.part = Part::Body(BodyFile::new(self.limits, name, Coding::Identity));
+                    self.buf.drain(..end);
+                }
+                Part::Done => return,
+            }
+        }
+    }
+
+    fn fail(&mut self, out: &mut dyn FnMut(Found<'_>)) {
+        out(Found::Error(E_MULTIPART));
+        self.part = Part::Done;
+        self.buf = Vec::new();
+    }
+
+    /// The body ended: a part still open was cut short.
+    fn finish(self, out: &mut dyn FnMut(Found<'_>)) {
+        if let Part::Body(f) = self.part {
+            f.truncated(out);
+        }
+    }
+
+    fn held(&self) -> usize {
+        let part = match &self.part {
+            Part::Body(f) => f.held(),
+            _ => 0,
+        };
+        self.buf.capacity() + self.delimiter.capacity() + part
+    }
+}
+
+/// A message body: one file, or a multipart body's parts.
+#[derive(Debug)]
+pub enum Body {
+    /// The body is one file.
+    Whole(Box<BodyFile>),
+    /// The body is a multipart form whose parts are files.
+    Parts(Box<MultipartBody>),
+}
+
+/// A multipart body being read (see [`Body::Parts`]).
+#[derive(Debug)]
+pub struct MultipartBody(Multipart);
+
+impl Body {
+    /// The body of a message with head `head` (a request's when `request`), named `name`
+    /// unless its parts name themselves: a multipart request body's parts, else one file.
+    pub fn new(limits: FileLimits, head: &[u8], name: &[u8], request: bool) -> Body {
+        let coding = coding(head);
+        match multipart_boundary(head) {
+            Some(b) if request && coding == Coding::Identity => {
+                Body::Parts(Box::new(MultipartBody(Multipart::new(limits, b))))
+            }
+            _ => Body::Whole(BodyFile::new(limits, name, coding)),
+        }
+    }
+
+    /// The body's next bytes; a multipart body reports each part once it ends.
+    pub fn data(&mut self, bytes: &[u8], out: &mut dyn FnMut(Found<'_>)) {
+        match self {
+            Body::Whole(f) => f.data(bytes),
+            Body::Parts(m) => m.0.data(bytes, out),
+        }
+    }
+
+    /// The body ended where its framing said.
+    pub fn finish(self, out: &mut dyn FnMut(Found<'_>)) {
+        match self {
+            Body::Whole(f) => f.finish(Field::HttpFile, out),
+            Body::Parts(m) => m.0.finish(out),
+        }
+    }
+
+    /// The body was cut short: its file, or its open part, is counted, not reported.
+    pub fn truncated(self, out: &mut dyn FnMut(Found<'_>)) {
+        match self {
+            Body::Whole(f) => f.truncated(out),
+            Body::Parts(m) => m.0.finish(out),
+        }
+    }
+
+    /// Heap bytes held.
+    pub fn held(&self) -> usize {
+        match self {
+            Body::Whole(f) => f.held(),
+            Body::Parts(m) => size_of::<MultipartBody>() + m.0.held(),
+        }
+    }
 }
 
 /// One body being hashed.

@@ -42,7 +42,8 @@ pub struct Message {
     scratch: Vec<u8>,
     /// The part being hashed.
     part: Option<Part>,
-    limits: FileLimits,
+    /// How parts are hashed; `None`: not at all (the set holds no hash indicator).
+    limits: Option<FileLimits>,
 }
 
 /// A leaf part being hashed, and its file name.
@@ -56,12 +57,12 @@ struct Part {
 struct Context<'a> {
     scratch: &'a mut Vec<u8>,
     part: &'a mut Option<Part>,
-    limits: FileLimits,
+    limits: Option<FileLimits>,
 }
 
 impl Message {
-    /// A message about to start, its parts hashed within `limits`.
-    pub fn new(limits: FileLimits) -> Box<Message> {
+    /// A message about to start, its parts hashed within `limits` (`None`: not hashed).
+    pub fn new(limits: Option<FileLimits>) -> Box<Message> {
         Box::new(Message {
             mime: mime::Parser::new(),
             mid_line: false,
@@ -169,8 +170,8 @@ impl Message {
             }
             Event::Header { .. } => {}
             Event::PartStart { name } => {
-                *cx.part = Some(Part {
-                    hasher: FileHasher::new(cx.limits),
+                *cx.part = cx.limits.map(|limits| Part {
+                    hasher: FileHasher::new(limits),
                     name: name.unwrap_or_default().to_vec(),
                 })
             }
@@ -207,7 +208,7 @@ mod tests {
 
     /// What reading `text` as DATA reports, as `field address` or `E reason`.
     fn data(text: &[u8]) -> (Vec<String>, Option<usize>) {
-        let mut m = Message::new(FileLimits::default());
+        let mut m = Message::new(Some(FileLimits::default()));
         let mut seen = Vec::new();
         let mut on = |f: Found<'_>| match f {
             Found::Mail(field, a) => {
@@ -257,7 +258,7 @@ mod tests {
         let (seen, end) = data(text);
         assert_eq!(seen, ["email.to.address a@x.example"]);
         assert_eq!(end, Some(text.len() - 6));
-        let mut m = Message::new(FileLimits::default());
+        let mut m = Message::new(Some(FileLimits::default()));
         assert_eq!(m.data(b".", &mut |_| {}), None);
         assert_eq!(m.data(b".\r", &mut |_| {}), None);
         assert_eq!(m.data(b"x\r\n.\n", &mut |_| {}), Some((5, true)));

@@ -88,7 +88,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::file::{FileDigests, FileLimits};
-use super::http_body::{self, BodyFile};
+use super::http_body::{self, Body};
 use super::mail::Message;
 use super::{h2, http, smtp, tls};
 use crate::indicators::field::Field;
@@ -182,11 +182,12 @@ pub struct StreamParser {
     from_client: bool,
     /// The port the protocol is chosen by: the server's, or a tunnel's target port.
     server_port: u16,
-    /// How the files the stream carries are hashed.
-    files: FileLimits,
+    /// How the files the stream carries are hashed; `None`: not hashed (bodies are still read
+    /// for their framing).
+    files: Option<FileLimits>,
     state: State,
     /// The HTTP body being read, hashed as it arrives.
-    body: Option<Box<BodyFile>>,
+    body: Option<Body>,
     /// HTTP requests read and not yet handed to the server direction (client side), or
     /// handed and not yet answered (server side).
     pending: VecDeque<Pending>,
@@ -300,12 +301,14 @@ impl AppMemory for StreamParser {
 }
 
 /// The file a message with head `head` carries: named by its `Content-Disposition` filename,
-/// else by `target` (the request's path), decoded as its `Content-Encoding` says.
-fn body_file(files: FileLimits, head: &[u8], target: &[u8]) -> Box<BodyFile> {
+/// else by `target` (the request's path), decoded as its `Content-Encoding` says; a request's
+/// multipart body carries its parts.
+fn body_file(files: Option<FileLimits>, head: &[u8], target: &[u8], request: bool) -> Option<Body> {
+    let files = files?;
     let named =
         http_body::header(head, b"content-disposition").and_then(http_body::disposition_name);
     let name = named.unwrap_or_else(|| http_body::uri_name(target));
-    BodyFile::new(files, name, http_body::coding(head))
+    Some(Body::new(files, head, name, request))
 }
 
 /// The port of an authority (`host:port`, `[v6]:port`), 0 when absent or unreadable.
@@ -365,7 +368,7 @@ impl StreamParser {
         StreamParser {
             from_client,
             server_port,
-            files: FileLimits::default(),
+            files: Some(FileLimits::default()),
             state: State::Detect,
             body: None,
             pending: VecDeque::new(),
@@ -375,7 +378,19 @@ impl StreamParser {
     /// The same parser, hashing the files it reads within `files` (default:
     /// [`FileLimits::default`]).
     pub fn with_file_limits(self, files: FileLimits) -> StreamParser {
-        StreamParser { files, ..self }
+        StreamParser {
+            files: Some(files),
+            ..self
+        }
+    }
+
+    /// The same parser, hashing no file: for a set without hash indicators, where a file's
+    /// hashes could match nothing.
+    pub fn without_files(self) -> StreamParser {
+        StreamParser {
+            files: None,
+            ..self
+        }
     }
 
     /// Parses `data` — every byte of this direction not consumed by earlier calls, in stream
@@ -447,7 +462,7 @@ impl StreamParser {
     pub fn end(&mut self, clean: bool, out: &mut dyn FnMut(Found<'_>)) {
         if clean && matches!(self.state, State::Http(Http::UntilClose)) {
             if let Some(b) = self.body.take() {
-                b.finish(Field::HttpFile, out);
+                b.finish(out);
             }
         }
         self.drop_body(out);
@@ -715,11 +730,11 @@ impl StreamParser {
                 *h = match http::body(req.head) {
                     Ok(http::Body::Length(0)) => Http::Head { first: false },
                     Ok(http::Body::Length(n)) => {
-                        self.body = Some(body_file(self.files, req.head, req.uri));
+                        self.body = body_file(self.files, req.head, req.uri, true);
                         Http::Body(n)
                     }
                     Ok(http::Body::Chunked) => {
-                        self.body = Some(body_file(self.files, req.head, req.uri));
+                        self.body = body_file(self.files, req.head, req.uri, true);
                         Http::ChunkSize
                     }
                     Err(e) => {
@@ -733,11 +748,11 @@ impl StreamParser {
                 let k = n.min(p.len() as u64);
                 let left = n - k;
                 if let Some(b) = &mut self.body {
-                    b.data(&p[..k as usize]);
+                    b.data(&p[..k as usize], out);
                 }
                 if matches!((&*h, left), (Http::Body(_), 0)) {
                     if let Some(b) = self.body.take() {
-                        b.finish(Field::HttpFile, out);
+                        b.finish(out);
                     }
                 }
                 *h = match (&*h, left) {
@@ -756,7 +771,7 @@ impl StreamParser {
                     Some(0) => {
                         // The last chunk: the body is whole (trailers are not part of it).
                         if let Some(b) = self.body.take() {
-                            b.finish(Field::HttpFile, out);
+                            b.finish(out);
                         }
                         *h = Http::Trailer;
                     }
@@ -796,7 +811,7 @@ impl StreamParser {
             }
             Http::UntilClose => {
                 if let Some(b) = &mut self.body {
-                    b.data(p);
+                    b.data(p, out);
                 }
                 Some(p.len())
             }
@@ -889,7 +904,7 @@ impl StreamParser {
                 Ok(next) => {
                     if !matches!(next, Http::Head { .. }) {
                         let name = request.as_ref().map_or(&[][..], |r| &r.name[..]);
-                        self.body = Some(body_file(self.files, head, name));
+                        self.body = body_file(self.files, head, name, false);
                     }
                     next
                 }
