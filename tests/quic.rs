@@ -27,13 +27,16 @@ fn testdata(p: &str) -> PathBuf {
         .join(p)
 }
 
-/// (ECS field, IP protocol number, observed value) of every hit.
-type Found = BTreeSet<(&'static str, u8, String)>;
+/// A hit: ECS field, IP protocol number, observed value.
+type Seen = (&'static str, u8, String);
+
+/// Every hit.
+type Found = BTreeSet<Seen>;
 
 const UDP: u8 = 17;
 
 #[derive(Clone, Default)]
-struct Collect(Arc<Mutex<Vec<(&'static str, u8, String)>>>);
+struct Collect(Arc<Mutex<Vec<Seen>>>);
 
 impl HitSink<Mmap> for Collect {
     fn write(&mut self, h: &Hit<Arc<SetVersion<Mmap>>>) -> std::io::Result<()> {
@@ -404,7 +407,11 @@ fn write_the_quic_seed_corpus() {
     };
     let seeds = seeds();
     for (i, d) in seeds.iter().enumerate() {
-        std::fs::write(dir.join(format!("datagram-{i}")), framed(0, &[d.clone()])).unwrap();
+        std::fs::write(
+            dir.join(format!("datagram-{i}")),
+            framed(0, std::slice::from_ref(d)),
+        )
+        .unwrap();
     }
     std::fs::write(dir.join("datagrams-all"), framed(8, &seeds)).unwrap();
     let hello = pq_hello("fuzz.quic.example", 3);

@@ -117,7 +117,7 @@ mod tests {
                 }
                 let mut h = Hello::default();
                 for (i, r) in order.iter().enumerate() {
-                    assert_eq!(h.client_hello().unwrap().is_some(), false, "{k} {i}");
+                    assert!(h.client_hello().unwrap().is_none(), "{k} {i}");
                     h.add(r.start as u64, &m[(*r).clone()]).unwrap();
                 }
                 assert_eq!(h.client_hello().unwrap(), Some(&m[..]));
