@@ -27,8 +27,11 @@ fn testdata(p: &str) -> PathBuf {
         .join(p)
 }
 
-/// (ECS field, IP protocol number, observed value) of every hit.
-type Found = BTreeSet<(&'static str, u8, String)>;
+/// A hit: ECS field, IP protocol number, observed value.
+type Seen = (&'static str, u8, String);
+
+/// Every hit.
+type Found = BTreeSet<Seen>;
 
 const UDP: u8 = 17;
 

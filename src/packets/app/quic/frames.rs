@@ -81,10 +81,10 @@ pub fn crypto_frames(
 mod tests {
     use super::*;
 
-    /// The CRYPTO frames found (offset, data) and how the walk ended.
-    type Walk = (Vec<(u64, Vec<u8>)>, Result<(), &'static str>);
+    /// CRYPTO frames as (offset, data).
+    type Pieces = Vec<(u64, Vec<u8>)>;
 
-    fn walk(payload: &[u8]) -> Walk {
+    fn walk(payload: &[u8]) -> (Pieces, Result<(), &'static str>) {
         let mut seen = Vec::new();
         let r = crypto_frames(payload, |off, data| {
             seen.push((off, data.to_vec()));
