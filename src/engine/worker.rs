@@ -16,7 +16,7 @@ use crate::hits::{self, FlowInfo, Hit, ObservedIn, Origin, SetVersion, Transport
 use crate::indicators::field::Field;
 use crate::indicators::read::Match;
 use crate::packets::app::stream::{Found, StreamParser};
-use crate::packets::app::{dns, http};
+use crate::packets::app::{dns, http, x509};
 use crate::packets::decode::{self, Encap, Packet};
 use crate::packets::flow::{FlowKey, tunnel_context};
 use crate::packets::flow_table::{FIN, FlowLimits, FlowTable, RST, SYN};
@@ -71,6 +71,9 @@ enum Slot {
     Http,
     Dns,
     Mail(Field),
+    ClientHello,
+    ServerHello,
+    Certificate,
     Error(&'static str),
 }
 
@@ -81,6 +84,9 @@ enum Item<'a> {
     Http(&'a [u8]),
     Dns(&'a [u8]),
     Mail(Field, &'a [u8]),
+    ClientHello(&'a [u8]),
+    ServerHello(&'a [u8]),
+    Certificate(&'a [u8]),
     Error(&'static str),
 }
 
@@ -107,6 +113,9 @@ impl FoundBuf {
             Found::Http(req) => self.copy(Slot::Http, req.head),
             Found::Dns(msg) => self.copy(Slot::Dns, msg),
             Found::Mail(field, addr) => self.copy(Slot::Mail(field), addr),
+            Found::ClientHello(msg) => self.copy(Slot::ClientHello, msg),
+            Found::ServerHello(msg) => self.copy(Slot::ServerHello, msg),
+            Found::Certificate(der) => self.copy(Slot::Certificate, der),
             Found::Error(why) => self.error(why),
         }
     }
@@ -120,6 +129,9 @@ impl FoundBuf {
                 Slot::Http => Item::Http(b),
                 Slot::Dns => Item::Dns(b),
                 Slot::Mail(f) => Item::Mail(f, b),
+                Slot::ClientHello => Item::ClientHello(b),
+                Slot::ServerHello => Item::ServerHello(b),
+                Slot::Certificate => Item::Certificate(b),
                 Slot::Error(why) => Item::Error(why),
             }
         })
@@ -428,10 +440,46 @@ impl<D: AsRef<[u8]>> Worker<D> {
                         }
                     }
                 }
+                Item::ClientHello(msg) => self.client_hello(set, batch, s, msg),
+                Item::ServerHello(msg) => self.server_hello(set, batch, s, msg),
+                Item::Certificate(der) => self.certificate(set, batch, s, der),
                 Item::Error(why) => Stats::count(&mut self.stats.app_errors, why),
             }
         }
         self.found = found;
+    }
+
+    /// Looks up the JA3 and JA4 fingerprints of a ClientHello, when the set holds any.
+    fn client_hello(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {
+        let _ = (set, batch, s, msg);
+    }
+
+    /// Looks up the JA3S and JA4S fingerprints of a ServerHello, when the set holds any.
+    fn server_hello(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {
+        let _ = (set, batch, s, msg);
+    }
+
+    /// Looks up the names a server certificate is for (as domains) and its fingerprints.
+    fn certificate(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, der: &[u8]) {
+        let mut names = std::mem::take(&mut self.names);
+        let mut items = std::mem::take(&mut self.items);
+        names.clear();
+        items.clear();
+        let read = x509::names(der, &mut |field, name| {
+            let start = names.len();
+            names.extend_from_slice(name);
+            items.push((field, start..names.len()));
+        });
+        if let Err(why) = read {
+            Stats::count(&mut self.stats.app_errors, why);
+        }
+        for (field, r) in &items {
+            // A wildcard name (`*.example.com`) is for the subdomains of the name after it.
+            let name = &names[r.clone()];
+            self.name(set, batch, s, *field, name.strip_prefix(b"*.").unwrap_or(name));
+        }
+        self.names = names;
+        self.items = items;
     }
 
     fn dns(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {

@@ -192,7 +192,16 @@ pub(crate) fn app_proto(field: Field) -> Option<&'static str> {
     match field {
         Field::SourceIp | Field::DestinationIp => None,
         Field::DnsQuestion | Field::DnsAnswerName | Field::DnsAnswerIp => Some("dns"),
-        Field::TlsSni => Some("tls"),
+        Field::TlsSni
+        | Field::X509SubjectCn
+        | Field::X509San
+        | Field::TlsServerMd5
+        | Field::TlsServerSha1
+        | Field::TlsServerSha256
+        | Field::Ja3
+        | Field::Ja3s
+        | Field::Ja4
+        | Field::Ja4s => Some("tls"),
         Field::HttpHost | Field::HttpUrl | Field::HttpRequest | Field::HttpUserAgent => {
             Some("http")
         }

@@ -1,5 +1,6 @@
 //! Application-layer parsers, one module per protocol: DNS names and answers, the TLS
-//! ClientHello's server name, HTTP/1.x request line and headers, the SMTP envelope. Each is a
+//! handshake (hellos, certificates) with its fingerprints and the names of its X.509
+//! certificates, HTTP/1.x request line and headers, the SMTP envelope. Each is a
 //! pure function over bytes (one payload or one message), never panics, and reports malformed
 //! input by reason. [`stream`] drives them over a reassembled TCP stream: every message of a
 //! connection, whatever the segmentation, plus the CONNECT and SOCKS tunnels in front of them.
@@ -9,3 +10,5 @@ pub mod http;
 pub mod smtp;
 pub mod stream;
 pub mod tls;
+pub mod tls_fingerprint;
+pub mod x509;

@@ -21,15 +21,23 @@
 //!
 //! The protocol is chosen from the server port and the first bytes, in this order:
 //!
-//! * server direction: DNS over TCP on port 53, nothing else (the server's HTTP responses,
-//!   certificates and SMTP replies are not read);
+//! * server direction, port 53: DNS over TCP, as below;
+//! * server direction starting with a TLS handshake record whose first message is a
+//!   ServerHello ([`tls::is_server_hello`]): the handshake fragments are joined as for the
+//!   ClientHello and each complete message read in turn: the ServerHello ([`Found::ServerHello`]);
+//!   when it chose TLS 1.2 or earlier, the Certificate message if it comes next, each of its
+//!   certificates reported as [`Found::Certificate`]; then the direction is done (TLS 1.3
+//!   encrypts the certificates: done after the ServerHello). A message above
+//!   [`MAX_SERVER_MESSAGE`] bytes or a non-handshake record inside a message is an error. Any
+//!   other server direction is not read (HTTP responses, SMTP replies);
 //! * client direction, port 53: DNS over TCP — 2-byte length-prefixed messages, several per
 //!   connection, each complete message reported as [`Found::Dns`] (RFC 1035 §4.2.2, RFC 7766);
 //!   a length below a DNS header (12) loses the framing: reported, then done;
 //! * a TLS handshake record starting a ClientHello ([`tls::is_client_hello`]): the handshake
 //!   fragments of consecutive handshake records are joined until the ClientHello (type 1, 3-byte
 //!   length) is complete (RFC 8446 §5.1 lets a handshake message span records), then its server
-//!   name is reported ([`Found::Host`] with [`Field::TlsSni`]) and the direction is done. A
+//!   name is reported ([`Found::Host`] with [`Field::TlsSni`]), then the whole message
+//!   ([`Found::ClientHello`], for fingerprints), and the direction is done. A
 //!   ClientHello above [`MAX_HELLO`] bytes, a record of length 0 or above 2^14 + 2048, or a
 //!   non-handshake record before the end is an error, then done;
 //! * ports 25, 587, 2525: SMTP (before HTTP: SMTP verbs look like methods). Command lines (CRLF
@@ -90,6 +98,14 @@ pub enum Found<'a> {
     Dns(&'a [u8]),
     /// An SMTP envelope address: [`Field::SmtpMailFrom`] or [`Field::SmtpRcptTo`].
     Mail(Field, &'a [u8]),
+    /// One complete TLS ClientHello handshake message (type, length, body), for its
+    /// fingerprints: pass it to [`tls::client_hello`].
+    ClientHello(&'a [u8]),
+    /// One complete TLS ServerHello handshake message: pass it to [`tls::server_hello`].
+    ServerHello(&'a [u8]),
+    /// The DER of one certificate of the server's chain (TLS 1.2 and earlier), the server's own
+    /// first.
+    Certificate(&'a [u8]),
     /// A parse error to count, by reason (the `E_*` constants of the app modules and of this
     /// one).
     Error(&'static str),
@@ -101,6 +117,9 @@ pub const MAX_HEAD: usize = 64 * 1024;
 /// Longest ClientHello handshake message read (type and length included); longer is
 /// [`E_HELLO`].
 pub const MAX_HELLO: usize = 64 * 1024;
+/// Longest ServerHello or Certificate handshake message read (type and length included);
+/// longer is [`E_SERVER_MESSAGE`]. Certificate chains seen on the web are a few KB.
+pub const MAX_SERVER_MESSAGE: usize = 64 * 1024;
 /// Longest SMTP command line read (RFC 5321 allows 512 bytes, extensions more); longer is
 /// [`E_SMTP_LINE`].
 pub const MAX_SMTP_LINE: usize = 8 * 1024;
@@ -127,6 +146,10 @@ pub const E_NOT_REQUEST: &str = "http: not a request line";
 pub const E_CHUNK: &str = "http: bad chunk";
 /// Reason: a ClientHello longer than [`MAX_HELLO`].
 pub const E_HELLO: &str = "tls: client hello too long";
+/// Reason: a ServerHello or Certificate message longer than [`MAX_SERVER_MESSAGE`].
+pub const E_SERVER_MESSAGE: &str = "tls: server handshake message too long";
+/// Reason: the server's handshake is cut by a record that is not a handshake record.
+pub const E_SERVER_INTERRUPTED: &str = "tls: server handshake interrupted";
 /// Reason: a DNS-over-TCP length prefix below the 12-byte header.
 pub const E_DNS_LENGTH: &str = "dns: bad tcp length";
 /// Reason: an SMTP command line longer than [`MAX_SMTP_LINE`].
@@ -155,6 +178,12 @@ enum State {
     Http(Http),
     /// The handshake bytes of the ClientHello joined so far.
     Tls(Vec<u8>),
+    /// The server's handshake bytes joined and not read yet; `hello`: its ServerHello was
+    /// read.
+    TlsServer {
+        handshake: Vec<u8>,
+        hello: bool,
+    },
     Dns,
     Smtp(Smtp),
     Socks4,
@@ -315,7 +344,7 @@ impl StreamParser {
         match self.state {
             State::Detect => MAX_DETECT,
             State::Http(_) => MAX_HEAD,
-            State::Tls(_) => MAX_TLS_RECORD,
+            State::Tls(_) | State::TlsServer { .. } => MAX_TLS_RECORD,
             State::Dns => MAX_DNS,
             State::Smtp(_) => MAX_SMTP_LINE,
             State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
@@ -328,6 +357,7 @@ impl StreamParser {
             State::Detect => self.detect(p),
             State::Http(_) => self.http(p, out),
             State::Tls(_) => self.tls(p, out),
+            State::TlsServer { .. } => self.tls_server(p, out),
             State::Dns => self.dns(p, out),
             State::Smtp(_) => self.smtp(p, out),
             State::Socks4 => self.socks4(p, out),
@@ -338,9 +368,19 @@ impl StreamParser {
 
     /// Chooses the protocol (see the module docs); consumes only a SOCKS5 greeting.
     fn detect(&mut self, p: &[u8]) -> Step {
-        if !self.from_client || self.server_port == DNS_PORT {
-            self.state = if self.server_port == DNS_PORT {
-                State::Dns
+        if self.server_port == DNS_PORT {
+            self.state = State::Dns;
+            return Some(0);
+        }
+        if !self.from_client {
+            if p[0] == tls::CONTENT_HANDSHAKE && p.len() < 6 {
+                return None;
+            }
+            self.state = if tls::is_server_hello(p) {
+                State::TlsServer {
+                    handshake: Vec::new(),
+                    hello: false,
+                }
             } else {
                 State::Done
             };
@@ -583,13 +623,84 @@ impl StreamParser {
                 out(Found::Error(E_HELLO));
                 self.state = State::Done;
             } else if hello.len() >= total {
-                match tls::handshake_sni(&hello[..total]) {
+                let msg = &hello[..total];
+                match tls::handshake_sni(msg) {
                     Ok(Some(name)) => out(Found::Host(Field::TlsSni, name)),
                     Ok(None) => {}
                     Err(e) => out(Found::Error(e)),
                 }
+                out(Found::ClientHello(msg));
                 self.state = State::Done;
             }
+        }
+        Some(5 + len)
+    }
+
+    /// The server's records: the ServerHello, then (TLS 1.2 and earlier) the Certificate
+    /// message when it comes next; done after it, after a ServerHello of TLS 1.3 (the rest is
+    /// encrypted), or at the first other message or record (a resumed session's
+    /// ChangeCipherSpec, an anonymous key exchange).
+    fn tls_server(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let State::TlsServer { handshake, hello } = &mut self.state else {
+            unreachable!("called in the server TLS state")
+        };
+        let h = p.get(..5)?;
+        if h[0] != tls::CONTENT_HANDSHAKE || h[1] != 3 {
+            if !*hello || !handshake.is_empty() {
+                out(Found::Error(E_SERVER_INTERRUPTED));
+            }
+            self.state = State::Done;
+            return Some(0);
+        }
+        let len = u16::from_be_bytes([h[3], h[4]]) as usize;
+        if len == 0 || len > tls::MAX_RECORD {
+            out(Found::Error(tls::E_RECORD));
+            self.state = State::Done;
+            return Some(0);
+        }
+        let fragment = p.get(5..5 + len)?;
+        handshake.extend_from_slice(fragment);
+        while let [ty, a, b, c, ..] = handshake[..] {
+            let total = 4 + (usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c));
+            if total > MAX_SERVER_MESSAGE {
+                out(Found::Error(E_SERVER_MESSAGE));
+                self.state = State::Done;
+                break;
+            }
+            if handshake.len() < total {
+                break;
+            }
+            let msg = &handshake[..total];
+            match ty {
+                tls::HANDSHAKE_SERVER_HELLO if !*hello => {
+                    out(Found::ServerHello(msg));
+                    *hello = true;
+                    // Past TLS 1.2 (or unreadable), nothing more is in clear.
+                    let clear = tls::server_hello(msg)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|h| (0x0300..=0x0303).contains(&h.negotiated_version()));
+                    if !clear {
+                        self.state = State::Done;
+                        break;
+                    }
+                }
+                tls::HANDSHAKE_CERTIFICATE if *hello => {
+                    for cert in tls::certificates(msg) {
+                        match cert {
+                            Ok(der) => out(Found::Certificate(der)),
+                            Err(e) => out(Found::Error(e)),
+                        }
+                    }
+                    self.state = State::Done;
+                    break;
+                }
+                _ => {
+                    self.state = State::Done;
+                    break;
+                }
+            }
+            handshake.drain(..total);
         }
         Some(5 + len)
     }
