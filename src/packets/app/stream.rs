@@ -29,7 +29,7 @@
 //!   certificates reported as [`Found::Certificate`]; then the direction is done (TLS 1.3
 //!   encrypts the certificates: done after the ServerHello). A message above
 //!   [`MAX_SERVER_MESSAGE`] bytes or a non-handshake record inside a message is an error. Any
-//!   other server direction is not read (HTTP responses, SMTP replies);
+//!   other server direction is not read (HTTP responses) but SMTP's (below);
 //! * client direction, port 53: DNS over TCP — 2-byte length-prefixed messages, several per
 //!   connection, each complete message reported as [`Found::Dns`] (RFC 1035 §4.2.2, RFC 7766);
 //!   a length below a DNS header (12) loses the framing: reported, then done;
@@ -44,8 +44,10 @@
 //!   or bare LF, at most [`MAX_SMTP_LINE`] bytes; a longer one is an error and skipped): the
 //!   addresses of `MAIL FROM` / `RCPT TO` as [`Found::Mail`] (the rules of [`smtp`]); after
 //!   `DATA` the message text is skipped up to the line `.` (a dot-stuffed `..` line is text);
-//!   `BDAT n [LAST]` skips `n` bytes (RFC 3030); `STARTTLS` ends what can be read. The server's
-//!   replies are not seen: a `DATA` the server refused is still taken as followed by text;
+//!   `BDAT n [LAST]` skips `n` bytes (RFC 3030); after `STARTTLS` only a ClientHello is read
+//!   (as above), anything else ends the direction. The server's replies are skipped line by
+//!   line until a line starts with a ServerHello (the TLS after `220` to `STARTTLS`), read as
+//!   above. A `DATA` the server refused is still taken as followed by text;
 //! * an HTTP/1.x request line: every request of the connection (keep-alive, pipelining). Each
 //!   complete head (request line, headers, empty line; at most [`MAX_HEAD`] bytes; CRLF or bare
 //!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is skipped
@@ -186,6 +188,13 @@ enum State {
     },
     Dns,
     Smtp(Smtp),
+    /// After the client's `STARTTLS`: a ClientHello, or nothing more to read.
+    StartTls,
+    /// The server's SMTP replies, skipped line by line until a ServerHello starts a line
+    /// (after `220` to `STARTTLS`); `line_start`: at the start of a line.
+    SmtpReplies {
+        line_start: bool,
+    },
     Socks4,
     /// After the greeting; `auth`: username/password was offered and no sub-negotiation seen.
     Socks5 {
@@ -327,13 +336,14 @@ impl StreamParser {
         self.state = match self.state {
             State::Http(_) => State::Http(Http::Resync { line_start: false }),
             State::Smtp(_) => State::Smtp(Smtp::Command { line_start: false }),
+            State::SmtpReplies { .. } => State::SmtpReplies { line_start: false },
             _ => State::Done,
         };
     }
 
     /// True when this direction holds nothing more the parser reads (TLS after the
-    /// ClientHello, STARTTLS, an unknown protocol, a server direction that is not DNS): the
-    /// caller may stop buffering it.
+    /// ClientHello, or after the server's certificates, an unknown protocol, a server direction
+    /// that is neither DNS, TLS nor SMTP): the caller may stop buffering it.
     pub fn done(&self) -> bool {
         matches!(self.state, State::Done)
     }
@@ -347,6 +357,7 @@ impl StreamParser {
             State::Tls(_) | State::TlsServer { .. } => MAX_TLS_RECORD,
             State::Dns => MAX_DNS,
             State::Smtp(_) => MAX_SMTP_LINE,
+            State::StartTls | State::SmtpReplies { .. } => MAX_DETECT,
             State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
             State::Done => 0,
         }
@@ -360,6 +371,13 @@ impl StreamParser {
             State::TlsServer { .. } => self.tls_server(p, out),
             State::Dns => self.dns(p, out),
             State::Smtp(_) => self.smtp(p, out),
+            State::StartTls => {
+                if !self.start_tls(p)? {
+                    self.state = State::Done;
+                }
+                Some(0)
+            }
+            State::SmtpReplies { line_start } => self.smtp_replies(p, line_start),
             State::Socks4 => self.socks4(p, out),
             State::Socks5 { auth } => self.socks5(p, auth, out),
             State::Done => Some(p.len()),
@@ -373,17 +391,13 @@ impl StreamParser {
             return Some(0);
         }
         if !self.from_client {
-            if p[0] == tls::CONTENT_HANDSHAKE && p.len() < 6 {
-                return None;
+            if !self.start_tls(p)? {
+                self.state = if SMTP_PORTS.contains(&self.server_port) {
+                    State::SmtpReplies { line_start: true }
+                } else {
+                    State::Done
+                };
             }
-            self.state = if tls::is_server_hello(p) {
-                State::TlsServer {
-                    handshake: Vec::new(),
-                    hello: false,
-                }
-            } else {
-                State::Done
-            };
             return Some(0);
         }
         if p[0] == tls::CONTENT_HANDSHAKE {
@@ -440,6 +454,40 @@ impl StreamParser {
                 Some(0)
             }
         }
+    }
+
+    /// Starts reading TLS when `p` starts with the first record of this direction's handshake
+    /// (a ClientHello from the client, a ServerHello from the server): `Some(true)`;
+    /// `Some(false)` when it does not, `None` to wait for the six bytes that tell.
+    fn start_tls(&mut self, p: &[u8]) -> Option<bool> {
+        if p[0] != tls::CONTENT_HANDSHAKE {
+            return Some(false);
+        }
+        p.get(5)?;
+        if self.from_client && tls::is_client_hello(p) {
+            self.state = State::Tls(Vec::new());
+        } else if !self.from_client && tls::is_server_hello(p) {
+            self.state = State::TlsServer {
+                handshake: Vec::new(),
+                hello: false,
+            };
+        } else {
+            return Some(false);
+        }
+        Some(true)
+    }
+
+    /// Skips a line of the server's SMTP replies, or starts TLS at a line's start.
+    fn smtp_replies(&mut self, p: &[u8], line_start: bool) -> Step {
+        if line_start && self.start_tls(p)? {
+            return Some(0);
+        }
+        let (next, used) = match find_nl(p) {
+            Some(nl) => (true, nl + 1),
+            None => (false, p.len()),
+        };
+        self.state = State::SmtpReplies { line_start: next };
+        Some(used)
     }
 
     /// Starts a new stream to `port` inside a tunnel (CONNECT, SOCKS).
@@ -758,7 +806,7 @@ impl StreamParser {
                         None => out(Found::Error(E_BDAT)),
                     }
                 } else if v.eq_ignore_ascii_case(b"STARTTLS") {
-                    self.state = State::Done;
+                    self.state = State::StartTls;
                 }
                 Some(nl + 1)
             }

@@ -247,9 +247,9 @@ pub fn handshake_sni(msg: &[u8]) -> Result<Option<&[u8]>, &'static str> {
     }
 }
 
-/// Reads a hello's type and length and, after `fixed` bytes of version and random, returns
-/// the reader at the session id, with what is left of the body.
-fn hello_start<'a>(msg: &'a [u8]) -> Result<(Reader<'a>, Left, u16), &'static str> {
+/// Reads a hello's type, length, version and random; returns the reader after the random, with
+/// what is left of the body, and the version.
+fn hello_start(msg: &[u8]) -> Result<(Reader<'_>, Left, u16), &'static str> {
     let mut r = Reader { p: msg, pos: 0 };
     r.u8()?; // handshake type, checked by the caller
     let hs_len = ((r.u8()? as usize) << 16) | r.u16()?;
@@ -257,12 +257,15 @@ fn hello_start<'a>(msg: &'a [u8]) -> Result<(Reader<'a>, Left, u16), &'static st
     hs.take(2 + 32)?;
     let version = r.u16()? as u16;
     r.skip(32)?;
-    // legacy_session_id
+    Ok((r, hs, version))
+}
+
+/// Skips a `legacy_session_id`.
+fn session_id(r: &mut Reader<'_>, hs: &mut Left) -> Result<(), &'static str> {
     hs.take(1)?;
     let n = r.u8()? as usize;
     hs.take(n)?;
-    r.skip(n)?;
-    Ok((r, hs, version))
+    r.skip(n)
 }
 
 /// The extensions block at the end of a hello, or an empty one when the body ends before it.
@@ -283,6 +286,7 @@ pub fn client_hello(msg: &[u8]) -> Result<Option<ClientHello<'_>>, &'static str>
         return Ok(None);
     }
     let (mut r, mut hs, version) = hello_start(msg)?;
+    session_id(&mut r, &mut hs)?;
     // cipher_suites
     hs.take(2)?;
     let n = r.u16()?;
@@ -308,10 +312,17 @@ pub fn server_hello(msg: &[u8]) -> Result<Option<ServerHello<'_>>, &'static str>
         return Ok(None);
     }
     let (mut r, mut hs, version) = hello_start(msg)?;
-    // cipher_suite, legacy_compression_method
-    hs.take(3)?;
+    // TLS 1.3 drafts before 22 (0x7f00 + draft) had neither session id nor compression.
+    let draft = version >> 8 == 0x7f && version & 0xff < 22;
+    if !draft {
+        session_id(&mut r, &mut hs)?;
+    }
+    hs.take(2)?;
     let cipher_suite = r.u16()? as u16;
-    r.skip(1)?;
+    if !draft {
+        hs.take(1)?;
+        r.skip(1)?; // legacy_compression_method
+    }
     let extensions = extensions_block(&mut r, &mut hs)?;
     Ok(Some(ServerHello {
         version,
