@@ -424,7 +424,10 @@ fn tunnels_report_the_target_then_parse_inside() {
             "M email.from.address via-socks@example.org"
         ]
     );
-    assert_eq!(get("socks5 domain + auth")[..2], ["H destination.address s5.example".to_string(), sni]);
+    assert_eq!(
+        get("socks5 domain + auth")[..2],
+        ["H destination.address s5.example".to_string(), sni]
+    );
     let v4 = get("socks5 v4");
     assert_eq!(v4[0], "A destination.address 198.51.100.1");
     assert!(v4[1].contains("x.example"));

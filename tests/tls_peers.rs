@@ -97,7 +97,9 @@ impl Direction {
         if self.stream.is_closed() {
             return;
         }
-        let used = self.parser.parse(self.stream.data(), &mut |f| seen.found(f));
+        let used = self
+            .parser
+            .parse(self.stream.data(), &mut |f| seen.found(f));
         self.stream.consume(used);
         if self.parser.done() {
             self.stream.close();
@@ -193,9 +195,17 @@ fn arkime_ja3_ja3s_ja4_equal_ours() {
         let got = read_capture(&testdata(&format!("arkime/{name}.pcap")));
         let a = |p: &[&str]| arkime(&want, p);
         assert!(!a(&["tls", "ja3"]).is_empty(), "{name}: no ja3 expected");
-        assert_eq!(got.ja3_strings, a(&["tls", "ja3string"]), "{name} ja3 string");
+        assert_eq!(
+            got.ja3_strings,
+            a(&["tls", "ja3string"]),
+            "{name} ja3 string"
+        );
         assert_eq!(got.ja3, a(&["tls", "ja3"]), "{name} ja3");
-        assert_eq!(got.ja3s_strings, a(&["tls", "ja3sstring"]), "{name} ja3s string");
+        assert_eq!(
+            got.ja3s_strings,
+            a(&["tls", "ja3sstring"]),
+            "{name} ja3s string"
+        );
         assert_eq!(got.ja3s, a(&["tls", "ja3s"]), "{name} ja3s");
         assert_eq!(got.ja4, a(&["tls", "ja4"]), "{name} ja4");
         assert!(got.errors.is_empty(), "{name}: {:?}", got.errors);
@@ -210,7 +220,10 @@ fn arkime_certificates_equal_ours() {
         let got = read_capture(&testdata(&format!("arkime/{name}.pcap")));
         let a = |p: &[&str]| arkime(&want, p);
         // Arkime: SHA-1 with colons, names lowercased.
-        let sha1: BTreeSet<String> = a(&["cert", "hash"]).iter().map(|h| h.replace(':', "")).collect();
+        let sha1: BTreeSet<String> = a(&["cert", "hash"])
+            .iter()
+            .map(|h| h.replace(':', ""))
+            .collect();
         certs += sha1.len();
         assert_eq!(got.sha1, sha1, "{name} sha1");
         assert_eq!(got.sans, a(&["cert", "alt"]), "{name} SAN");
@@ -229,7 +242,11 @@ fn zeek_x509(log: &Path) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String
         .split('\t')
         .collect();
     let col = |n: &str| fields.iter().position(|f| *f == n).unwrap();
-    let (fpc, subj, san) = (col("fingerprint"), col("certificate.subject"), col("san.dns"));
+    let (fpc, subj, san) = (
+        col("fingerprint"),
+        col("certificate.subject"),
+        col("san.dns"),
+    );
     let (mut fps, mut cns, mut sans) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for l in text.lines().filter(|l| !l.starts_with('#')) {
         let c: Vec<&str> = l.split('\t').collect();
@@ -273,4 +290,201 @@ fn foxio_ja4s_equals_ours() {
     };
     assert_eq!(got.ja4, BTreeSet::from([value("ja4:")]));
     assert_eq!(got.ja4s, BTreeSet::from([value("ja4s:")]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server direction fed in pieces, damaged, hostile
+
+/// The bytes the server of the first TCP connection of a capture sent, in stream order.
+fn server_stream(pcap: &Path) -> Vec<u8> {
+    let file = capture::CaptureFile::open(pcap).unwrap();
+    let (mut stream, mut out) = (reassembly::Stream::default(), Vec::new());
+    let limits = reassembly::Limits::default();
+    let mut server = None;
+    for frame in file.frames() {
+        let frame = frame.unwrap();
+        let Ok(p) = decode::decode(frame.link, frame.data) else {
+            continue;
+        };
+        let (Some(seq), Some(flags)) = (p.tcp_seq, p.tcp_flags) else {
+            continue;
+        };
+        if flags & 0x12 == 0x02 && server.is_none() {
+            server = Some((p.dst, p.dst_port));
+        }
+        if server != Some((p.src, p.src_port)) {
+            continue;
+        }
+        stream.segment(seq, flags & 0x02 != 0, p.payload, &limits);
+        out.extend_from_slice(stream.data());
+        let n = stream.data().len();
+        stream.consume(n);
+    }
+    out
+}
+
+fn render(f: Found<'_>) -> String {
+    match f {
+        Found::ServerHello(m) => format!("SH {}", hex(&fp::md5(m))),
+        Found::Certificate(d) => format!("X {}", hex(&fp::sha1(d))),
+        Found::Error(e) => format!("E {e}"),
+        other => panic!("client observation from a server: {other:?}"),
+    }
+}
+
+/// What a server-direction parser reports when fed `chunks` as the reassembler feeds it;
+/// checks the buffering bound after every call. Also returns whether it is done.
+fn feed(port: u16, chunks: &[&[u8]]) -> (Vec<String>, bool) {
+    let mut p = StreamParser::new(false, port);
+    let (mut buf, mut seen) = (Vec::new(), Vec::new());
+    for c in chunks {
+        if p.done() {
+            break;
+        }
+        buf.extend_from_slice(c);
+        let n = p.parse(&buf, &mut |f| seen.push(render(f)));
+        buf.drain(..n);
+        assert!(
+            p.done() || buf.len() < p.max_buffer(),
+            "{} buffered",
+            buf.len()
+        );
+    }
+    (seen, p.done())
+}
+
+#[test]
+fn server_handshake_in_any_two_pieces_gives_the_same() {
+    let data = server_stream(&testdata("zeek/tls_tls1.2.pcap"));
+    let (want, done) = feed(443, &[&data]);
+    // The ServerHello and three certificates, then nothing more is read.
+    assert_eq!(want.len(), 4, "{want:?}");
+    assert!(want[0].starts_with("SH ") && done);
+    for at in (0..data.len()).step_by(7) {
+        let (a, b) = data.split_at(at);
+        assert_eq!(feed(443, &[a, b]).0, want, "cut at {at}");
+    }
+    let bytes: Vec<&[u8]> = data.chunks(1).collect();
+    assert_eq!(feed(443, &bytes).0, want);
+    // TLS 1.3: the ServerHello, then done (the certificates are encrypted).
+    let data = server_stream(&testdata("arkime/curl-enabled-tls13.pcap"));
+    let (seen, done) = feed(443, &[&data]);
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].starts_with("SH ") && done);
+}
+
+/// Handshake bytes as TLS records of at most `size` bytes each.
+fn records(hs: &[u8], size: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in hs.chunks(size) {
+        out.extend_from_slice(&[22, 3, 3]);
+        out.extend_from_slice(&(c.len() as u16).to_be_bytes());
+        out.extend_from_slice(c);
+    }
+    out
+}
+
+/// A TLS 1.2 ServerHello message without extensions.
+fn server_hello() -> Vec<u8> {
+    let mut m = vec![2, 0, 0, 38, 3, 3];
+    m.extend_from_slice(&[9; 32]);
+    m.extend_from_slice(&[0, 0xc0, 0x2f, 0]);
+    m
+}
+
+#[test]
+fn hostile_certificate_messages_stay_bounded() {
+    // A Certificate message announcing 16 MB: an error once it passes the limit, never
+    // buffered beyond one record.
+    let mut hs = server_hello();
+    hs.extend_from_slice(&[11, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc]);
+    hs.resize(hs.len() + 300_000, 0x30);
+    let data = records(&hs, 16_384);
+    let chunks: Vec<&[u8]> = data.chunks(1460).collect();
+    let (seen, done) = feed(443, &chunks);
+    assert_eq!(
+        seen[1..],
+        [format!(
+            "E {}",
+            trawl::testing::app::stream::E_SERVER_MESSAGE
+        )]
+    );
+    assert!(done);
+    // A list whose entries run past it, and 15,000 one-byte "certificates": each reported
+    // (bounded by the message limit), none a certificate x509 can read.
+    let mut hs = server_hello();
+    hs.extend_from_slice(&[11, 0, 0, 10, 0, 0, 7, 0, 0, 9, 1, 2, 3, 4]);
+    let (seen, _) = feed(443, &[&records(&hs, 100)]);
+    assert_eq!(seen[1..], [format!("E {}", tls::E_CERTIFICATES)]);
+    let mut hs = server_hello();
+    let list: Vec<u8> = (0..15_000).flat_map(|_| [0, 0, 1, 0x30]).collect();
+    hs.push(11);
+    hs.extend_from_slice(&(list.len() as u32 + 3).to_be_bytes()[1..]);
+    hs.extend_from_slice(&(list.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&list);
+    let (seen, _) = feed(443, &[&records(&hs, 16_384)]);
+    assert_eq!(seen.len(), 1 + 15_000);
+    assert!(x509::names(&[0x30], &mut |_, _| {}).is_err());
+    // A record that is not a handshake inside the Certificate message is an error; a
+    // ChangeCipherSpec right after the ServerHello (a resumed session) is not.
+    let mut data = records(&hs[..200], 100);
+    data.extend_from_slice(&[21, 3, 3, 0, 2, 2, 40]);
+    assert_eq!(
+        feed(443, &[&data]).0[1..],
+        [format!(
+            "E {}",
+            trawl::testing::app::stream::E_SERVER_INTERRUPTED
+        )]
+    );
+    let mut data = records(&server_hello(), 100);
+    data.extend_from_slice(&[20, 3, 3, 0, 1, 1]);
+    assert_eq!(
+        feed(443, &[&data]),
+        (vec![feed(443, &[&data]).0[0].clone()], true)
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+    /// Damaged server handshakes (bytes changed, in any pieces) never panic, the parser's
+    /// buffer stays bounded, and pieces never change what is reported.
+    #[test]
+    fn damaged_server_handshakes(
+        which in 0usize..3,
+        flips in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..8),
+        cuts in proptest::collection::vec(proptest::prelude::any::<usize>(), 0..12),
+    ) {
+        let pcap = ["zeek/tls_tls1.2.pcap", "arkime/tls-alpn-h2.pcap", "arkime/ssl-selfsign.pcap"][which];
+        let mut data = server_stream(&testdata(pcap));
+        for (at, b) in flips {
+            let i = at % data.len();
+            data[i] = b;
+        }
+        let (want, _) = feed(443, &[&data]);
+        let mut offsets: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let mut chunks = Vec::new();
+        let mut at = 0;
+        for o in offsets {
+            chunks.push(&data[at..o]);
+            at = o;
+        }
+        chunks.push(&data[at..]);
+        proptest::prop_assert_eq!(feed(443, &chunks).0, want);
+        // What the worker does with each message does not panic either.
+        let mut p = StreamParser::new(false, 443);
+        p.parse(&data, &mut |f| match f {
+            Found::ServerHello(m) => {
+                if let Ok(Some(h)) = tls::server_hello(m) {
+                    let _ = (fp::ja3s(&h), fp::ja4s(&h, Ja4Transport::Tcp));
+                }
+            }
+            Found::Certificate(d) => {
+                let _ = x509::names(d, &mut |_, _| {});
+            }
+            _ => {}
+        });
+    }
 }

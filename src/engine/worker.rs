@@ -476,7 +476,13 @@ impl<D: AsRef<[u8]>> Worker<D> {
         for (field, r) in &items {
             // A wildcard name (`*.example.com`) is for the subdomains of the name after it.
             let name = &names[r.clone()];
-            self.name(set, batch, s, *field, name.strip_prefix(b"*.").unwrap_or(name));
+            self.name(
+                set,
+                batch,
+                s,
+                *field,
+                name.strip_prefix(b"*.").unwrap_or(name),
+            );
         }
         self.names = names;
         self.items = items;
