@@ -273,6 +273,34 @@ fn a_feed_s_own_score_and_tlp_limits_apply_to_it_alone() {
     assert!(feeds::pull(&config, false).unwrap().compiled.is_none());
 }
 
+/// A feed's `value_kind` makes every value of a plain list that kind: a JA3 list's digests are
+/// JA3 fingerprints, not file MD5s; an unknown kind is a config error.
+#[test]
+fn a_feed_s_value_kind_types_its_plain_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let ja3 = "e7d705a3286e19ea42f587b344ee6865";
+    std::fs::write(dir.path().join("ja3.txt"), format!("{ja3}\n")).unwrap();
+    let path = dir.path().join("trawl.toml");
+    let config = |kind: &str| {
+        format!(
+            "[set]\noutput = \"s.tset\"\nstore = \"st\"\n\
+             [[feed]]\nname = \"ja3\"\nkind = \"file\"\npath = \"ja3.txt\"\nvalue_kind = \"{kind}\"\n"
+        )
+    };
+    std::fs::write(&path, config("ja5")).unwrap();
+    let err = format!("{:#}", Config::load(&path).unwrap_err());
+    assert!(err.contains("unknown value kind"), "{err}");
+    std::fs::write(&path, config("ja3")).unwrap();
+    let config = Config::load(&path).unwrap();
+    feeds::pull(&config, false).unwrap();
+    let set = IndicatorSet::open(&config.set.output).unwrap();
+    let digest: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&ja3[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    assert!(set.match_fingerprint(trawl::Kind::Ja3, &digest).is_some());
+    assert!(set.match_hash(&digest).is_none(), "not a file MD5");
+}
+
 #[test]
 fn a_changed_misp_event_is_fetched_again_and_bad_configs_are_refused() {
     let dir = tempfile::tempdir().unwrap();

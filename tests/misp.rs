@@ -300,8 +300,8 @@ fn comparisons(pattern: &str) -> Vec<(String, String)> {
 }
 
 /// The trawl kind of the values a misp-stix pattern path holds, or `None` where trawl matches
-/// nothing for it: ports, file names, type guards, AS numbers, registry keys, certificate
-/// fingerprints (trawl's STIX reader leaves those unsupported too), other hash algorithms.
+/// nothing for it: ports, file names, type guards, AS numbers, registry keys, other hash
+/// algorithms.
 fn path_kind(path: &str) -> Option<Kind> {
     Some(match path {
         "domain-name:value" => Kind::Domain,
@@ -321,6 +321,9 @@ fn path_kind(path: &str) -> Option<Kind> {
         "file:hashes.'SHA-1'" => Kind::Sha1,
         "file:hashes.'SHA-256'" => Kind::Sha256,
         "file:hashes.'SHA-512'" => Kind::Sha512,
+        "x509-certificate:hashes.MD5" => Kind::X509Md5,
+        "x509-certificate:hashes.'SHA-1'" => Kind::X509Sha1,
+        "x509-certificate:hashes.'SHA-256'" => Kind::X509Sha256,
         _ => return None,
     })
 }
@@ -369,7 +372,7 @@ fn every_misp_stix_attribute_mapping_gives_the_values_of_its_pattern() {
     let entries = doc.as_object().unwrap();
     assert_eq!(
         entries.len(),
-        34,
+        36,
         "the excerpt as recorded in testdata/README.md"
     );
     // misp-stix's reference attributes carry no `to_ids`; it wrote an indicator for each, as it
@@ -413,7 +416,7 @@ fn every_misp_stix_attribute_mapping_gives_the_values_of_its_pattern() {
         }
     }
     assert_eq!(
-        with_values, 24,
+        with_values, 27,
         "every MISP type trawl maps is in the excerpt"
     );
 }

@@ -263,6 +263,64 @@ proptest! {
         }
     }
 
+    /// Certificate and TLS fingerprints live in tables of their own: a JA3 or certificate
+    /// MD5 never answers a file-hash lookup of the same digest, nor the other way round, and
+    /// each kind answers exactly its own values (oracle: a set of (kind, bytes)).
+    #[test]
+    fn fingerprints_exact_and_apart_from_file_hashes(
+        listed in prop::collection::vec((0usize..8, any::<[u8; 32]>()), 1..120),
+        ja4 in prop::collection::vec(("[tqd](13|12)[di][0-9]{4}(h2|00)", "[0-9a-f]{12}", "[0-9a-f]{12}"), 0..20),
+    ) {
+        use trawl::Kind;
+        // Index 7 is a file MD5: the same bytes as a JA3 must stay apart.
+        let kinds = [Kind::X509Md5, Kind::X509Sha1, Kind::X509Sha256, Kind::Ja3, Kind::Ja3s, Kind::Md5, Kind::Sha1, Kind::Md5];
+        let len = |k: Kind| match k { Kind::X509Sha1 | Kind::Sha1 => 20, Kind::X509Sha256 => 32, _ => 16 };
+        let mut want: HashSet<(Kind, Vec<u8>)> = HashSet::new();
+        let mut items = Vec::new();
+        for (k, bytes) in &listed {
+            let kind = kinds[*k];
+            let d = bytes[..len(kind)].to_vec();
+            let value = if kind.name().starts_with("x509") || kind.name().starts_with("ja") {
+                Value::Fingerprint(kind, d.clone())
+            } else {
+                Value::Hash(d.clone())
+            };
+            want.insert((kind, d));
+            items.push((value.into(), meta("feed", false)));
+        }
+        let ja4_text: Vec<String> = ja4.iter().map(|(a, b, c)| format!("{a}_{b}_{c}")).collect();
+        for t in &ja4_text {
+            items.push((normalize::value(Kind::Ja4, t).unwrap(), meta("feed", false)));
+        }
+        let set = build(&items, Exclusions::new());
+        for (_, bytes) in &listed {
+            for kind in [Kind::X509Md5, Kind::X509Sha1, Kind::X509Sha256, Kind::Ja3, Kind::Ja3s] {
+                let d = &bytes[..len(kind)];
+                let got = set.match_fingerprint(kind, d);
+                prop_assert_eq!(got.is_some(), want.contains(&(kind, d.to_vec())), "{} {:?}", kind, d);
+                if let Some(h) = got {
+                    prop_assert_eq!(h.kind, kind);
+                }
+                let colons: Vec<String> = d.iter().map(|b| format!("{b:02X}")).collect();
+                prop_assert_eq!(set.match_fingerprint_text(kind, &colons.join(":")).is_some(), got.is_some());
+            }
+            for d in [&bytes[..16], &bytes[..20]] {
+                let file = if d.len() == 16 { Kind::Md5 } else { Kind::Sha1 };
+                let got = set.match_hash(d);
+                prop_assert_eq!(got.is_some(), want.contains(&(file, d.to_vec())));
+                prop_assert!(got.is_none_or(|h| h.kind == file));
+            }
+        }
+        for (t, (a, b, c)) in ja4_text.iter().zip(&ja4) {
+            prop_assert!(set.match_fingerprint(Kind::Ja4, t.as_bytes()).is_some());
+            prop_assert!(set.match_fingerprint(Kind::Ja4s, t.as_bytes()).is_none());
+            let shouted = format!("{a}_{}_{}", b.to_uppercase(), c.to_uppercase());
+            prop_assert!(set.match_fingerprint_text(Kind::Ja4, &shouted).is_some());
+            let other = format!("{a}_{c}_{b}");
+            prop_assert_eq!(set.match_fingerprint(Kind::Ja4, other.as_bytes()).is_some(), ja4_text.contains(&other));
+        }
+    }
+
     #[test]
     fn urls_equal_or_contained(
         listed in prop::collection::vec("(http://)?[ab]{1,3}\\.example/[a-c/]{0,6}", 1..40),

@@ -179,6 +179,7 @@ fn bundle_scos_are_indicators_with_feed_defaults() {
         tlp: Some(Tlp::Green),
         exact: true,
         all_attributes: false,
+        value_kind: None,
     };
     let out = ingest_with(&[f], &opts, true);
     let ip = "ipv4-addr--1e4ffad7-0b88-41d4-ba4d-77d27490b956";
@@ -299,6 +300,11 @@ fn misp_export_type_guards_and_observations() {
                 "2920d5e6c579fce772e5506caf03af65579088bd",
                 "indicator--f2259650-bc33-4b64-a3a8-a324aa7ea6bb"
             ),
+            a(
+                Kind::X509Sha256,
+                "ec5aedf5ecc6bdadd4120932170d1b10f6cfa175cfda22951dfd882928ab279b",
+                "indicator--34cb1a7c-55ec-412a-8684-ba4a88d83a45"
+            ),
         ]
     );
     assert_eq!(
@@ -310,20 +316,12 @@ fn misp_export_type_guards_and_observations() {
     );
     assert_eq!(
         triples(&out.unsupported),
-        vec![
-            (
-                obj(f, "indicator--34cb1a7c-55ec-412a-8684-ba4a88d83a45"),
-                "x509 certificate hashes not matched yet",
-                "[x509-certificate:hashes.'SHA-256' = \
-                 'ec5aedf5ecc6bdadd4120932170d1b10f6cfa175cfda22951dfd882928ab279b']"
-            ),
-            (
-                obj(f, "indicator--e9f3dab7-1c2d-43ca-8bf7-d49214ca81a6"),
-                "file hash algorithm SHA3-256 not matched",
-                "[file:hashes.'SHA3-256' = \
+        vec![(
+            obj(f, "indicator--e9f3dab7-1c2d-43ca-8bf7-d49214ca81a6"),
+            "file hash algorithm SHA3-256 not matched",
+            "[file:hashes.'SHA3-256' = \
                  '39725234628358bcce613d1d1c07c2c3d2d106e3a6ac192016b46e5dddcd03f4']"
-            ),
-        ]
+        ),]
     );
     // MISP's non-IDS form (observed-data + SCOs) is context, not indicators.
     let reason = "observation (referred to by observed-data), not an indicator";

@@ -23,7 +23,9 @@ pub(super) struct CompileArgs {
     /// (LICENSE, README, COPYING, *.md), hidden entries and rules files are skipped and
     /// reported.
     feeds: Vec<PathBuf>,
-    /// A feed with options: `path=FILE[,source=NAME][,score=N][,tlp=LEVEL][,exact][,format=stix|text]`.
+    /// A feed with options: `path=FILE[,source=NAME][,score=N][,tlp=LEVEL][,exact][,format=stix|text][,kind=KIND]`
+    /// (`kind`: every value of a plain list, or of a CSV without a `kind` column, is of this
+    /// kind: `ja3`, `x509-sha1`, …).
     #[arg(long = "feed", value_name = "SPEC")]
     feed_specs: Vec<String>,
     /// Leave out indicators whose score is below N (indicators without a score are kept).
@@ -121,6 +123,11 @@ fn parse_spec(spec: &str) -> anyhow::Result<FeedSpec> {
             ("format", Some("text")) => feed.format = Some(FeedFormat::Text),
             ("format", Some("misp")) => feed.format = Some(FeedFormat::Misp),
             ("misp-all", None) | ("misp-all", Some("true")) => feed.options.all_attributes = true,
+            ("kind", Some(v)) => {
+                feed.options.value_kind = Some(
+                    crate::Kind::parse(v).with_context(|| format!("--feed: unknown kind {v:?}"))?,
+                )
+            }
             _ => bail!("--feed {spec:?}: unknown option {k:?}"),
         }
     }

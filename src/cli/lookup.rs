@@ -10,6 +10,7 @@ use clap::Args;
 use serde_json::{Value as Json, json};
 
 use crate::IndicatorSet;
+use crate::Kind;
 use crate::Match;
 use crate::Value;
 use crate::hits::ObservedIn;
@@ -19,8 +20,9 @@ use crate::indicators::normalize;
 pub(super) struct LookupArgs {
     /// The set file.
     set: PathBuf,
-    /// Values to look up; the kind is detected (IP, domain, URL, email, hash, `/path` literal);
-    /// anything else is scanned as free text for every indicator inside it.
+    /// Values to look up; the kind is detected (IP, domain, URL, email, hash or certificate/JA3
+    /// digest, JA4/JA4S, `/path` literal); anything else is scanned as free text for every
+    /// indicator inside it.
     values: Vec<String>,
     /// Also read values from this file, one per line (`-` for stdin).
     #[arg(long, value_name = "FILE")]
@@ -28,23 +30,83 @@ pub(super) struct LookupArgs {
     /// One JSON object per input line instead of text.
     #[arg(long)]
     json: bool,
+    /// Look every value up as this kind (`ja3`, `x509-sha256`, `md5`, …: the names of a CSV
+    /// feed's `kind` column) instead of detecting it. Fingerprints may have colons.
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    kind: Option<Kind>,
+}
+
+fn parse_kind(name: &str) -> Result<Kind, String> {
+    Kind::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown kind (one of {})", names.join(", "))
+    })
 }
 
 /// Looks one value up by its detected kind.
-fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, value: &str) -> Vec<Match> {
+fn lookup<D: AsRef<[u8]>>(set: &IndicatorSet<D>, kind: Option<Kind>, value: &str) -> Vec<Match> {
     let value = value.trim();
     if let Ok(ip) = value.parse::<IpAddr>() {
         return set.match_ip(ip).into_iter().collect();
+    }
+    if let Some(kind) = kind {
+        return lookup_as(set, kind, value);
+    }
+    // JA4/JA4S text has a shape of its own.
+    for kind in [Kind::Ja4, Kind::Ja4s] {
+        if normalize::fingerprint(kind, value).is_ok() {
+            return set
+                .match_fingerprint_text(kind, value)
+                .into_iter()
+                .collect();
+        }
     }
     match normalize::detect(value).map(|n| n.value) {
         Ok(Value::Domain(d)) => set.match_domain(&d).into_iter().collect(),
         Ok(Value::Url(_)) => set.match_url(value),
         Ok(Value::Email(_)) => set.match_email(value).into_iter().collect(),
-        Ok(Value::Hash(d)) => set.match_hash(&d).into_iter().collect(),
+        // A bare digest may be a file hash or a certificate/JA3 fingerprint of that length:
+        // each answer says its kind.
+        Ok(Value::Hash(d)) => set
+            .match_hash(&d)
+            .into_iter()
+            .chain(
+                Kind::FINGERPRINTS
+                    .iter()
+                    .filter_map(|&k| set.match_fingerprint(k, &d)),
+            )
+            .collect(),
         Ok(Value::HttpRequest(_)) => set.match_http(value.as_bytes()),
         // Anything else (a CIDR, a log line, free text): every indicator inside it.
-        Ok(Value::Net(_)) | Err(_) => crate::scan_text(set, value.as_bytes()).collect(),
+        Ok(Value::Net(_) | Value::Fingerprint(..)) | Err(_) => {
+            crate::scan_text(set, value.as_bytes()).collect()
+        }
     }
+}
+
+/// Looks one value up as the kind the user named; a value that is not of that kind matches
+/// nothing.
+fn lookup_as<D: AsRef<[u8]>>(set: &IndicatorSet<D>, kind: Kind, value: &str) -> Vec<Match> {
+    if Kind::FINGERPRINTS.contains(&kind) {
+        return set
+            .match_fingerprint_text(kind, value)
+            .into_iter()
+            .collect();
+    }
+    let hits: Vec<Match> = match normalize::value(kind, value).map(|n| n.value) {
+        Ok(Value::Net(n)) => set.match_ip(n.addr()).into_iter().collect(),
+        Ok(Value::Domain(d)) => set.match_domain(&d).into_iter().collect(),
+        Ok(Value::Url(_)) => set.match_url(value),
+        Ok(Value::Email(_)) => set.match_email(value).into_iter().collect(),
+        Ok(Value::Hash(d)) => set.match_hash(&d).into_iter().collect(),
+        Ok(Value::HttpRequest(_)) => set.match_http(value.as_bytes()),
+        Ok(Value::Fingerprint(..)) | Err(_) => Vec::new(),
+    };
+    // Only answers of the named kind (an address answers with its family's kind).
+    let family = |k: Kind| matches!(k, Kind::Ipv4 | Kind::Ipv6);
+    hits.into_iter()
+        .filter(|h| h.kind == kind || family(h.kind) && family(kind))
+        .collect()
 }
 
 /// The `threat.enrichments[]` objects of one input's matches, as every hit output writes them:
@@ -97,7 +159,7 @@ pub(super) fn run(a: LookupArgs) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(stdout.lock());
     let mut any = false;
     let mut one = |value: &str, out: &mut BufWriter<io::StdoutLock>| -> io::Result<()> {
-        let hits = lookup(&set, value);
+        let hits = lookup(&set, a.kind, value);
         any |= !hits.is_empty();
         if a.json {
             let v = json!({

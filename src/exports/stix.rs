@@ -72,6 +72,13 @@ pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::
             Some(Kind::Sha1) => format!("file:hashes.'SHA-1' = {value}"),
             Some(Kind::Sha256) => format!("file:hashes.'SHA-256' = {value}"),
             Some(Kind::Sha512) => format!("file:hashes.'SHA-512' = {value}"),
+            Some(Kind::X509Md5) => format!("x509-certificate:hashes.MD5 = {value}"),
+            Some(Kind::X509Sha1) => format!("x509-certificate:hashes.'SHA-1' = {value}"),
+            Some(Kind::X509Sha256) => format!("x509-certificate:hashes.'SHA-256' = {value}"),
+            Some(Kind::Ja3 | Kind::Ja3s | Kind::Ja4 | Kind::Ja4s) => {
+                report.skip("tls fingerprints (no STIX pattern object)");
+                continue;
+            }
             _ => {
                 report.skip("http literals (no STIX pattern object)");
                 continue;

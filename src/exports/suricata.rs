@@ -401,6 +401,19 @@ impl Export<'_> {
             (Kind::Url, "urls (no whole-URL buffer)"),
             (Kind::HttpRequest, "http literals (no equivalent)"),
             (Kind::Sha512, "sha512 (no file keyword)"),
+            (Kind::X509Md5, "certificate fingerprints (not exported yet)"),
+            (
+                Kind::X509Sha1,
+                "certificate fingerprints (not exported yet)",
+            ),
+            (
+                Kind::X509Sha256,
+                "certificate fingerprints (not exported yet)",
+            ),
+            (Kind::Ja3, "tls fingerprints (not exported yet)"),
+            (Kind::Ja3s, "tls fingerprints (not exported yet)"),
+            (Kind::Ja4, "tls fingerprints (not exported yet)"),
+            (Kind::Ja4s, "tls fingerprints (not exported yet)"),
         ] {
             let n = active(set, &[kind]).count() as u64;
             self.report.coverage.insert(

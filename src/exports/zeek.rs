@@ -69,10 +69,23 @@ pub fn write<D: AsRef<[u8]>>(set: &IndicatorSet<D>, out: &mut dyn Write) -> io::
                 report.wrote("emails", 1);
             }
             Some(Kind::HttpRequest) => report.skip("http literals"),
-            _ => {
+            Some(Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512) => {
                 line(&value, "Intel::FILE_HASH", &ind)?;
                 report.wrote("file hashes", 1);
             }
+            // Zeek's intel framework sees a certificate by the SHA-1 of its DER
+            // (`policy/frameworks/intel/seen/x509.zeek`).
+            Some(Kind::X509Sha1) => {
+                line(&value, "Intel::CERT_HASH", &ind)?;
+                report.wrote("certificate hashes", 1);
+            }
+            Some(Kind::X509Md5 | Kind::X509Sha256) => {
+                report.skip("certificate md5/sha256 (Zeek's intel sees the sha1)")
+            }
+            Some(Kind::Ja3 | Kind::Ja3s | Kind::Ja4 | Kind::Ja4s) => {
+                report.skip("tls fingerprints (no intel type)")
+            }
+            Some(Kind::Ipv4 | Kind::Ipv6) | None => report.skip("damaged records"),
         }
     }
     Ok(report)

@@ -156,6 +156,10 @@ pub struct FeedConfig {
     /// MISP: every attribute of an indicator type, not only `to_ids` ones.
     #[serde(default)]
     pub misp_all: bool,
+    /// Plain lists and CSV without a `kind` column: the kind of every value (`ja3`,
+    /// `x509-sha1`, `md5`, …).
+    #[serde(default, deserialize_with = "value_kind")]
+    pub value_kind: Option<crate::indicators::model::Kind>,
     /// This feed's shrink limit, over `[set] max_shrink`.
     pub max_shrink: Option<f64>,
     /// Accept any pull of this feed, even an empty one: the shrink guard is off.
@@ -192,6 +196,17 @@ fn seconds<'de, D: serde::Deserializer<'de>>(
             .ok_or_else(|| {
                 serde::de::Error::custom(format!("{s} is not a positive number of seconds"))
             })
+    })
+    .transpose()
+}
+
+fn value_kind<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<crate::indicators::model::Kind>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| {
+        crate::indicators::model::Kind::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown value kind {s:?}")))
     })
     .transpose()
 }

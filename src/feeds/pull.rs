@@ -288,6 +288,7 @@ fn feed_options(feed: &FeedConfig) -> FeedOptions {
         tlp: feed.tlp,
         exact: feed.exact,
         all_attributes: feed.misp_all,
+        value_kind: feed.value_kind,
     }
 }
 

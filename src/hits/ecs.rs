@@ -227,6 +227,15 @@ fn enrichment<'a>(
             } = Some(value);
             file = Some(FileHash { hash });
         }
+        // ECS has no indicator fields for certificate or TLS fingerprints: the value is in
+        // `threat.indicator.name` and `trawl.indicator`.
+        Kind::X509Md5
+        | Kind::X509Sha1
+        | Kind::X509Sha256
+        | Kind::Ja3
+        | Kind::Ja3s
+        | Kind::Ja4
+        | Kind::Ja4s => {}
     }
     Enrichment {
         indicator: EcsIndicator {
@@ -805,7 +814,16 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
             hosts: one,
             ..Related::default()
         }),
-        Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512 => Some(Related {
+        // ECS: "all the hashes seen on your event", whatever their algorithm.
+        Kind::Md5
+        | Kind::Sha1
+        | Kind::Sha256
+        | Kind::Sha512
+        | Kind::X509Md5
+        | Kind::X509Sha1
+        | Kind::X509Sha256
+        | Kind::Ja3
+        | Kind::Ja3s => Some(Related {
             hash: one,
             ..Related::default()
         }),

@@ -163,11 +163,25 @@ pub enum SectionId {
     UrlPatterns = 30,
     /// `[u32]`: records of HTTP-request literals.
     HttpPatterns = 31,
+    /// Hashed certificate MD5 fingerprint table, like [`SectionId::Md5`].
+    X509Md5 = 40,
+    /// Hashed certificate SHA-1 fingerprint table.
+    X509Sha1 = 41,
+    /// Hashed certificate SHA-256 fingerprint table.
+    X509Sha256 = 42,
+    /// Hashed JA3 table (raw MD5 digests).
+    Ja3 = 43,
+    /// Hashed JA3S table (raw MD5 digests).
+    Ja3s = 44,
+    /// Hashed JA4 table (the fingerprint text).
+    Ja4 = 45,
+    /// Hashed JA4S table (the fingerprint text).
+    Ja4s = 46,
 }
 
 impl SectionId {
     /// Every section id this version knows.
-    pub const ALL: [SectionId; 19] = [
+    pub const ALL: [SectionId; 26] = [
         SectionId::Meta,
         SectionId::Strings,
         SectionId::Records,
@@ -187,6 +201,13 @@ impl SectionId {
         SectionId::Sha512,
         SectionId::UrlPatterns,
         SectionId::HttpPatterns,
+        SectionId::X509Md5,
+        SectionId::X509Sha1,
+        SectionId::X509Sha256,
+        SectionId::Ja3,
+        SectionId::Ja3s,
+        SectionId::Ja4,
+        SectionId::Ja4s,
     ];
 
     /// The element size this section must declare.
@@ -203,7 +224,14 @@ impl SectionId {
             | SectionId::Md5
             | SectionId::Sha1
             | SectionId::Sha256
-            | SectionId::Sha512 => 2,
+            | SectionId::Sha512
+            | SectionId::X509Md5
+            | SectionId::X509Sha1
+            | SectionId::X509Sha256
+            | SectionId::Ja3
+            | SectionId::Ja3s
+            | SectionId::Ja4
+            | SectionId::Ja4s => 2,
             SectionId::ProvLists
             | SectionId::V4L1
             | SectionId::V4Nodes
@@ -229,7 +257,14 @@ impl SectionId {
             Kind::Sha1 => SectionId::Sha1,
             Kind::Sha256 => SectionId::Sha256,
             Kind::Sha512 => SectionId::Sha512,
-            _ => return None,
+            Kind::X509Md5 => SectionId::X509Md5,
+            Kind::X509Sha1 => SectionId::X509Sha1,
+            Kind::X509Sha256 => SectionId::X509Sha256,
+            Kind::Ja3 => SectionId::Ja3,
+            Kind::Ja3s => SectionId::Ja3s,
+            Kind::Ja4 => SectionId::Ja4,
+            Kind::Ja4s => SectionId::Ja4s,
+            Kind::Ipv4 | Kind::Ipv6 | Kind::HttpRequest => return None,
         })
     }
 }

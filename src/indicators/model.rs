@@ -35,11 +35,27 @@ pub enum Kind {
     Sha512 = 9,
     /// A literal found in an HTTP request line or headers (URI path, User-Agent, ...).
     HttpRequest = 10,
+    /// The MD5 digest of a certificate's DER encoding (MISP `x509-fingerprint-md5`).
+    X509Md5 = 11,
+    /// The SHA-1 digest of a certificate's DER encoding (MISP `x509-fingerprint-sha1`, abuse.ch
+    /// SSLBL).
+    X509Sha1 = 12,
+    /// The SHA-256 digest of a certificate's DER encoding (MISP `x509-fingerprint-sha256`).
+    X509Sha256 = 13,
+    /// A JA3 TLS client fingerprint: the MD5 of the ClientHello's JA3 string (MISP
+    /// `ja3-fingerprint-md5`). Never confused with a file's MD5: a different kind.
+    Ja3 = 14,
+    /// A JA3S TLS server fingerprint: the MD5 of the ServerHello's JA3S string.
+    Ja3s = 15,
+    /// A JA4 TLS client fingerprint (`t13d1516h2_8daaf6152771_e5627efa2ab1`), kept as text.
+    Ja4 = 16,
+    /// A JA4S TLS server fingerprint (`t130200_1301_234ea6891581`), kept as text.
+    Ja4s = 17,
 }
 
 impl Kind {
     /// Every kind, in format order.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Ipv4,
         Kind::Ipv6,
         Kind::Domain,
@@ -50,6 +66,25 @@ impl Kind {
         Kind::Sha256,
         Kind::Sha512,
         Kind::HttpRequest,
+        Kind::X509Md5,
+        Kind::X509Sha1,
+        Kind::X509Sha256,
+        Kind::Ja3,
+        Kind::Ja3s,
+        Kind::Ja4,
+        Kind::Ja4s,
+    ];
+
+    /// The certificate and TLS fingerprint kinds: matched against what a TLS handshake shows,
+    /// never against file hashes.
+    pub const FINGERPRINTS: [Kind; 7] = [
+        Kind::X509Md5,
+        Kind::X509Sha1,
+        Kind::X509Sha256,
+        Kind::Ja3,
+        Kind::Ja3s,
+        Kind::Ja4,
+        Kind::Ja4s,
     ];
 
     /// The short name used on the command line, in CSV feeds and in reports.
@@ -65,6 +100,13 @@ impl Kind {
             Kind::Sha256 => "sha256",
             Kind::Sha512 => "sha512",
             Kind::HttpRequest => "http-request",
+            Kind::X509Md5 => "x509-md5",
+            Kind::X509Sha1 => "x509-sha1",
+            Kind::X509Sha256 => "x509-sha256",
+            Kind::Ja3 => "ja3",
+            Kind::Ja3s => "ja3s",
+            Kind::Ja4 => "ja4",
+            Kind::Ja4s => "ja4s",
         }
     }
 
@@ -88,6 +130,13 @@ impl Kind {
             "http-request" | "http" | "uri" | "user-agent" | "http-request-literal" => {
                 Kind::HttpRequest
             }
+            "x509-md5" | "x509-fingerprint-md5" => Kind::X509Md5,
+            "x509-sha1" | "x509-fingerprint-sha1" => Kind::X509Sha1,
+            "x509-sha256" | "x509-fingerprint-sha256" => Kind::X509Sha256,
+            "ja3" | "ja3-fingerprint-md5" | "ja3_md5" | "ja3-md5" => Kind::Ja3,
+            "ja3s" | "ja3s-fingerprint-md5" => Kind::Ja3s,
+            "ja4" | "ja4-fingerprint" => Kind::Ja4,
+            "ja4s" | "ja4s-fingerprint" => Kind::Ja4s,
             _ => return None,
         })
     }
@@ -97,9 +146,25 @@ impl Kind {
         Kind::ALL.get(usize::from(b).checked_sub(1)?).copied()
     }
 
-    /// Whether values of this kind are raw digests.
+    /// Whether this is a file-hash kind (MD5, SHA-1, SHA-256, SHA-512 of a file).
     pub(crate) fn is_hash(self) -> bool {
         matches!(self, Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512)
+    }
+
+    /// Whether values of this kind are stored as raw digests (file hashes, certificate
+    /// fingerprints, JA3/JA3S) and written as lowercase hex.
+    pub(crate) fn is_digest(self) -> bool {
+        self.is_hash() || self.digest_len().is_some()
+    }
+
+    /// For a fingerprint kind stored as a digest, its length in bytes.
+    pub(crate) fn digest_len(self) -> Option<usize> {
+        match self {
+            Kind::X509Md5 | Kind::Ja3 | Kind::Ja3s => Some(16),
+            Kind::X509Sha1 => Some(20),
+            Kind::X509Sha256 => Some(32),
+            _ => None,
+        }
     }
 
     /// The digest kind of a given raw length in bytes (16, 20, 32, 64).
@@ -197,6 +262,9 @@ pub enum Value {
     Hash(Vec<u8>),
     /// A literal for HTTP request lines and headers, kept byte for byte.
     HttpRequest(String),
+    /// A certificate or TLS fingerprint of one of [`Kind::FINGERPRINTS`]: a raw digest
+    /// (x509-*, JA3, JA3S) or the JA4/JA4S text.
+    Fingerprint(Kind, Vec<u8>),
 }
 
 impl Value {
@@ -210,6 +278,7 @@ impl Value {
             Value::Email(_) => Kind::Email,
             Value::Hash(d) => Kind::hash_for_len(d.len()).unwrap_or(Kind::Sha256),
             Value::HttpRequest(_) => Kind::HttpRequest,
+            Value::Fingerprint(kind, _) => *kind,
         }
     }
 }
@@ -222,6 +291,8 @@ impl fmt::Display for Value {
                 f.write_str(s)
             }
             Value::Hash(d) => write_hex(f, d),
+            Value::Fingerprint(kind, d) if kind.is_digest() => write_hex(f, d),
+            Value::Fingerprint(_, text) => f.write_str(&String::from_utf8_lossy(text)),
         }
     }
 }
@@ -316,6 +387,10 @@ impl Kind {
             Kind::Url | Kind::HttpRequest => "url",
             Kind::Email => "email-addr",
             Kind::Md5 | Kind::Sha1 | Kind::Sha256 | Kind::Sha512 => "file",
+            Kind::X509Md5 | Kind::X509Sha1 | Kind::X509Sha256 => "x509-certificate",
+            // STIX has no object for a TLS fingerprint; it identifies the software that made
+            // the handshake, ECS's closest indicator type.
+            Kind::Ja3 | Kind::Ja3s | Kind::Ja4 | Kind::Ja4s => "software",
         }
     }
 }

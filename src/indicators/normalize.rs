@@ -50,6 +50,8 @@ pub enum Reject {
     Unrecognised,
     /// The value was given with an explicit kind it does not have.
     KindMismatch,
+    /// Not a certificate fingerprint or JA3/JA4 value of the stated kind.
+    BadFingerprint,
 }
 
 impl Reject {
@@ -68,6 +70,7 @@ impl Reject {
             Reject::TooShort => "literal too short for substring matching",
             Reject::Unrecognised => "unrecognised value",
             Reject::KindMismatch => "value does not have the stated kind",
+            Reject::BadFingerprint => "invalid certificate or TLS fingerprint for its kind",
         }
     }
 }
@@ -119,7 +122,72 @@ pub fn value(kind: Kind, raw: &str) -> Result<Normalized, Reject> {
             Ok(Value::Hash(digest).into())
         }
         Kind::HttpRequest => http_request(raw).map(|s| Value::HttpRequest(s).into()),
+        Kind::X509Md5
+        | Kind::X509Sha1
+        | Kind::X509Sha256
+        | Kind::Ja3
+        | Kind::Ja3s
+        | Kind::Ja4
+        | Kind::Ja4s => fingerprint(kind, raw).map(|v| Value::Fingerprint(kind, v).into()),
     }
+}
+
+/// Canonicalises a fingerprint of one of [`Kind::FINGERPRINTS`]: for a digest kind, the raw
+/// digest from hex in either case, with or without `:` between bytes (`AB:CD:…`, as
+/// certificate tools print it); for JA4/JA4S, the text with its hex parts lowercased, after
+/// checking its shape (FoxIO JA4 specification): JA4 `a_b_c` with `a` ten characters (`t`,
+/// `q` or `d`, a two-character version, `d` or `i`, two-digit cipher and extension counts,
+/// two ALPN characters) and `b`, `c` twelve hex digits; JA4S `a_b_c` with `a` seven
+/// characters (protocol, version, two-digit extension count, ALPN), `b` four and `c` twelve
+/// hex digits.
+pub fn fingerprint(kind: Kind, raw: &str) -> Result<Vec<u8>, Reject> {
+    let raw = raw.trim();
+    if let Some(len) = kind.digest_len() {
+        let colons = raw.bytes().filter(|&b| b == b':').count();
+        let hex: Vec<u8> = raw.bytes().filter(|&b| b != b':').collect();
+        // Colons go between every byte or nowhere.
+        if hex.len() != 2 * len || (colons != 0 && colons != len - 1) {
+            return Err(Reject::BadFingerprint);
+        }
+        if colons != 0
+            && raw
+                .as_bytes()
+                .chunks(3)
+                .any(|c| c.len() == 3 && c[2] != b':')
+        {
+            return Err(Reject::BadFingerprint);
+        }
+        return hex
+            .chunks_exact(2)
+            .map(|p| Some(hex_val(p[0])? << 4 | hex_val(p[1])?))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or(Reject::BadFingerprint);
+    }
+    let (a_len, b_len) = match kind {
+        Kind::Ja4 => (10, 12),
+        Kind::Ja4s => (7, 4),
+        _ => return Err(Reject::KindMismatch),
+    };
+    let parts: Vec<&str> = raw.split('_').collect();
+    let [a, b, c] = parts[..] else {
+        return Err(Reject::BadFingerprint);
+    };
+    let digits = |s: &str| s.bytes().all(|d| d.is_ascii_digit());
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|d| d.is_ascii_hexdigit());
+    let a_ok = a.len() == a_len
+        && a.is_ascii()
+        && matches!(a.as_bytes()[0], b't' | b'q' | b'd')
+        && a[1..3].bytes().all(|d| d.is_ascii_alphanumeric())
+        && if kind == Kind::Ja4 {
+            matches!(a.as_bytes()[3], b'd' | b'i') && digits(&a[4..8])
+        } else {
+            digits(&a[3..5])
+        }
+        && a[a_len - 2..].bytes().all(|d| d.is_ascii_alphanumeric());
+    if !a_ok || !hex(b, b_len) || !hex(c, 12) {
+        return Err(Reject::BadFingerprint);
+    }
+    Ok(format!("{a}_{}_{}", b.to_ascii_lowercase(), c.to_ascii_lowercase()).into_bytes())
 }
 
 /// Recognises the kind of `raw` and canonicalises it. Order: URL (with a scheme, or with `://`
@@ -751,5 +819,55 @@ mod canonical_url_tests {
                 prop_assert_eq!(url(&s), Ok(s.clone()));
             }
         }
+    }
+
+    #[test]
+    fn fingerprints_with_or_without_colons_in_either_case() {
+        let sha1 = "3B:4C:56:1F:8A:3D:0F:FF:FF:00:11:22:33:44:55:66:77:88:99:AA";
+        let plain = "3b4c561f8a3d0fffff00112233445566778899aa";
+        let want = fingerprint(Kind::X509Sha1, plain).unwrap();
+        assert_eq!(want.len(), 20);
+        assert_eq!(fingerprint(Kind::X509Sha1, sha1), Ok(want.clone()));
+        assert_eq!(
+            value(Kind::X509Sha1, sha1).unwrap().value.to_string(),
+            plain,
+            "written as lowercase hex"
+        );
+        // Wrong length for the kind, colons in the wrong places, a stray digit.
+        assert!(fingerprint(Kind::X509Sha256, plain).is_err());
+        assert!(fingerprint(Kind::Ja3, plain).is_err());
+        assert!(fingerprint(Kind::X509Sha1, &plain.replacen("3b", "3b:", 1)).is_err());
+        assert!(fingerprint(Kind::X509Sha1, &sha1.replace("3B:", "3:B")).is_err());
+        assert!(fingerprint(Kind::Ja3, "e7d705a3286e19ea42f587b344ee686g").is_err());
+        let ja3 = value(Kind::Ja3, "E7D705A3286E19EA42F587B344EE6865").unwrap();
+        assert_eq!(ja3.value.kind(), Kind::Ja3, "a JA3 is not a file MD5");
+    }
+
+    #[test]
+    fn ja4_and_ja4s_shapes() {
+        let ja4 = "t13d1516h2_8daaf6152771_E5627EFA2AB1";
+        assert_eq!(
+            value(Kind::Ja4, ja4).unwrap().value.to_string(),
+            "t13d1516h2_8daaf6152771_e5627efa2ab1"
+        );
+        assert!(value(Kind::Ja4, "q13d0310h3_55b375c5d22e_cd85d2d88918").is_ok());
+        assert!(value(Kind::Ja4, "t13i181000_85036bcba153_d41ae481755e").is_ok());
+        for bad in [
+            "t13d1516h2_8daaf6152771",
+            "x13d1516h2_8daaf6152771_e5627efa2ab1",
+            "t13x1516h2_8daaf6152771_e5627efa2ab1",
+            "t13d15a6h2_8daaf6152771_e5627efa2ab1",
+            "t13d1516h2_8daaf615277_e5627efa2ab1",
+            "t13d1516h2_8daaf6152771_e5627efa2ab1_x",
+            "t130200_1301_234ea6891581",
+        ] {
+            assert_eq!(value(Kind::Ja4, bad), Err(Reject::BadFingerprint), "{bad}");
+        }
+        assert!(value(Kind::Ja4s, "t130200_1301_234ea6891581").is_ok());
+        assert!(value(Kind::Ja4s, "t120400_c030_4e8089b08790").is_ok());
+        assert_eq!(
+            value(Kind::Ja4s, "t13d1516h2_8daaf6152771_e5627efa2ab1"),
+            Err(Reject::BadFingerprint)
+        );
     }
 }

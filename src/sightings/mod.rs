@@ -242,7 +242,14 @@ impl Observed {
                     seen.to_ascii_lowercase(),
                 )
             }
-            Kind::HttpRequest => return None,
+            Kind::X509Md5 | Kind::X509Sha1 | Kind::X509Sha256 => {
+                let digest = crate::indicators::normalize::fingerprint(kind, seen).ok()?;
+                let mut hex = String::with_capacity(2 * digest.len());
+                crate::indicators::model::write_hex(&mut hex, &digest).ok()?;
+                (kind, hex)
+            }
+            // STIX has no cyber-observable for a TLS fingerprint.
+            Kind::HttpRequest | Kind::Ja3 | Kind::Ja3s | Kind::Ja4 | Kind::Ja4s => return None,
         };
         Some(Observed { kind, value })
     }
@@ -265,9 +272,9 @@ impl Observed {
     /// The SCO's ID contributing properties (STIX 2.1 §6): `value`, or one hash of `hashes`.
     fn contributing(&self) -> Json {
         let algorithm = match self.kind {
-            Kind::Md5 => "MD5",
-            Kind::Sha1 => "SHA-1",
-            Kind::Sha256 => "SHA-256",
+            Kind::Md5 | Kind::X509Md5 => "MD5",
+            Kind::Sha1 | Kind::X509Sha1 => "SHA-1",
+            Kind::Sha256 | Kind::X509Sha256 => "SHA-256",
             Kind::Sha512 => "SHA-512",
             _ => return json!({ "value": self.value }),
         };

@@ -279,6 +279,10 @@ fn indicator_parts<'v>(ty: &str, value: &'v str) -> Option<Result<Parts<'v>, &'s
         "filename|sha1" => hash_of(Sha1),
         "filename|sha256" => hash_of(Sha256),
         "filename|sha512" => hash_of(Sha512),
+        "x509-fingerprint-md5" => one(X509Md5),
+        "x509-fingerprint-sha1" => one(X509Sha1),
+        "x509-fingerprint-sha256" => one(X509Sha256),
+        "ja3-fingerprint-md5" => one(Ja3),
         _ => return None,
     })
 }

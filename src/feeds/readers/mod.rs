@@ -29,6 +29,9 @@ pub struct FeedOptions {
     pub exact: bool,
     /// MISP: take every attribute of an indicator type, not only those marked `to_ids`.
     pub all_attributes: bool,
+    /// Plain lists and CSV files without a `kind` column: every value is of this kind (a
+    /// list of JA3 fingerprints or certificate SHA-1s is not a list of file hashes).
+    pub value_kind: Option<crate::indicators::model::Kind>,
 }
 
 impl FeedOptions {

@@ -64,15 +64,18 @@ pub(crate) const MAX_LINE: usize = 1 << 20;
 struct ListKind {
     /// The file says it holds hashes only (`*.md5`, `*.sha1`, …).
     hashes: bool,
+    /// The feed's options say every value is of this kind.
+    kind: Option<Kind>,
 }
 
 impl ListKind {
-    fn of(file: &str) -> ListKind {
+    fn of(file: &str, opts: &FeedOptions) -> ListKind {
         let ext = file.rsplit_once('.').map_or("", |(_, e)| e);
         ListKind {
             hashes: ["md5", "sha1", "sha256", "sha512"]
                 .iter()
                 .any(|h| ext.eq_ignore_ascii_case(h)),
+            kind: opts.value_kind,
         }
     }
 }
@@ -138,7 +141,7 @@ pub fn read(
     opts: &FeedOptions,
     out: &mut dyn Collector,
 ) -> io::Result<()> {
-    let list = ListKind::of(file);
+    let list = ListKind::of(file, opts);
     let file: Arc<str> = file.into();
     let mut r = BufReader::with_capacity(1 << 16, reader);
     let meta = opts.meta();
@@ -397,6 +400,13 @@ fn strip_comment(token: &str) -> &str {
 
 /// One value of a plain list: checked, canonicalised and emitted.
 fn value(token: &str, list: ListKind, emit: &mut impl FnMut(Parsed)) {
+    if let Some(kind) = list.kind {
+        emit(match normalize::value(kind, token) {
+            Ok(n) => Parsed::Accept(n),
+            Err(why) => Parsed::Reject(why.reason(), token.to_string()),
+        });
+        return;
+    }
     if list.hashes {
         emit(match normalize::hash(token) {
             Ok(d) => Parsed::Accept(Value::Hash(d).into()),
@@ -835,7 +845,9 @@ fn read_csv(
                     continue;
                 }
             },
-            None => c.value_kind,
+            // The feed's stated kind over a guess from the column's name (abuse.ch SSLBL's
+            // `SHA1` column holds certificate fingerprints).
+            None => opts.value_kind.or(c.value_kind),
         };
         let joined;
         let (raw, kind) = match c.path.and_then(field) {

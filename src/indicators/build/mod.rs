@@ -89,7 +89,7 @@ impl BRec {
     /// The merge-table hash of a key of a kind (recomputed on the rare rehash rather than
     /// stored: 8 bytes less per indicator).
     fn hash(kind: Kind, key: &[u8]) -> u64 {
-        format::key_hash(kind.is_hash(), key) ^ (kind as u64).wrapping_mul(0x9E37_79B9)
+        format::key_hash(kind.is_digest(), key) ^ (kind as u64).wrapping_mul(0x9E37_79B9)
     }
 
     fn key<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
@@ -279,7 +279,7 @@ impl SetBuilder {
             Value::Domain(s) | Value::Url(s) | Value::Email(s) | Value::HttpRequest(s) => {
                 s.as_bytes()
             }
-            Value::Hash(d) => d,
+            Value::Hash(d) | Value::Fingerprint(_, d) => d,
         };
         let hash = BRec::hash(kind, key);
         let (arena, recs) = (&self.arena, &self.recs);
@@ -661,7 +661,7 @@ impl SetBuilder {
                 .map(|(r, b)| {
                     let key = b.key(&self.arena);
                     let entry = records[r].value_off - format::ENTRY_HEADER as u32;
-                    (format::key_hash(kind.is_hash(), key), entry)
+                    (format::key_hash(kind.is_digest(), key), entry)
                 })
                 .collect();
             if !entries.is_empty() {

@@ -104,12 +104,12 @@ struct Sections {
     v6: [Range<usize>; 2],
     v6_shift: u32,
     /// Per hashed table: the whole section, its tags and its entry offsets.
-    tables: [[Range<usize>; 3]; 7],
+    tables: [[Range<usize>; 3]; TABLE_KINDS.len()],
     url_patterns: Range<usize>,
     http_patterns: Range<usize>,
 }
 
-const TABLE_KINDS: [Kind; 7] = [
+const TABLE_KINDS: [Kind; 14] = [
     Kind::Domain,
     Kind::Email,
     Kind::Url,
@@ -117,6 +117,13 @@ const TABLE_KINDS: [Kind; 7] = [
     Kind::Sha1,
     Kind::Sha256,
     Kind::Sha512,
+    Kind::X509Md5,
+    Kind::X509Sha1,
+    Kind::X509Sha256,
+    Kind::Ja3,
+    Kind::Ja3s,
+    Kind::Ja4,
+    Kind::Ja4s,
 ];
 
 #[inline]
@@ -129,7 +136,14 @@ fn table_index(kind: Kind) -> Option<usize> {
         Kind::Sha1 => Some(4),
         Kind::Sha256 => Some(5),
         Kind::Sha512 => Some(6),
-        _ => None,
+        Kind::X509Md5 => Some(7),
+        Kind::X509Sha1 => Some(8),
+        Kind::X509Sha256 => Some(9),
+        Kind::Ja3 => Some(10),
+        Kind::Ja3s => Some(11),
+        Kind::Ja4 => Some(12),
+        Kind::Ja4s => Some(13),
+        Kind::Ipv4 | Kind::Ipv6 | Kind::HttpRequest => None,
     }
 }
 
@@ -643,7 +657,7 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     #[inline]
     fn probe(&self, kind: Kind, key: &[u8]) -> Option<u32> {
         let strings = self.strings();
-        let hash = format::key_hash(kind.is_hash(), key);
+        let hash = format::key_hash(kind.is_digest(), key);
         self.table(kind)
             .probe(hash, |e| Self::entry_is(strings, e, key))
     }
@@ -808,6 +822,29 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
         }
         let mut hit = self.match_hash(&raw[..hex.len() / 2])?;
         hit.end = hex.len() as u32;
+        Some(hit)
+    }
+
+    /// A certificate or TLS fingerprint indicator of `kind` (one of [`Kind::FINGERPRINTS`])
+    /// equal to `value`: the raw digest for x509-* / JA3 / JA3S, the fingerprint text as
+    /// computed for JA4 / JA4S. Any other kind answers `None`.
+    #[inline]
+    pub fn match_fingerprint(&self, kind: Kind, value: &[u8]) -> Option<Match> {
+        if !Kind::FINGERPRINTS.contains(&kind)
+            || kind.digest_len().is_some_and(|n| n != value.len())
+        {
+            return None;
+        }
+        self.exact_hit(kind, value, value.len())
+    }
+
+    /// A fingerprint indicator of `kind` equal to `text` as logs and feeds write it: hex in
+    /// either case, with or without colons, for digest kinds; JA4/JA4S text (hex parts in
+    /// either case). `Match::end` is the length of `text`.
+    pub fn match_fingerprint_text(&self, kind: Kind, text: &str) -> Option<Match> {
+        let key = normalize::fingerprint(kind, text).ok()?;
+        let mut hit = self.match_fingerprint(kind, &key)?;
+        hit.end = text.len() as u32;
         Some(hit)
     }
 
@@ -1195,7 +1232,14 @@ fn table_name(kind: Kind) -> &'static str {
         Kind::Sha1 => "sha1 table",
         Kind::Sha256 => "sha256 table",
         Kind::Sha512 => "sha512 table",
-        _ => "table",
+        Kind::X509Md5 => "x509-md5 table",
+        Kind::X509Sha1 => "x509-sha1 table",
+        Kind::X509Sha256 => "x509-sha256 table",
+        Kind::Ja3 => "ja3 table",
+        Kind::Ja3s => "ja3s table",
+        Kind::Ja4 => "ja4 table",
+        Kind::Ja4s => "ja4s table",
+        Kind::Ipv4 | Kind::Ipv6 | Kind::HttpRequest => "table",
     }
 }
 
@@ -1249,7 +1293,7 @@ impl<'a> IndicatorRef<'a> {
     /// The canonical value as text (hashes in lowercase hex, CIDRs as `a.b.c.d/n`).
     pub fn value(&self) -> String {
         let bytes = self.value_bytes();
-        if self.kind().is_some_and(Kind::is_hash) {
+        if self.kind().is_some_and(Kind::is_digest) {
             let mut s = String::with_capacity(bytes.len() * 2);
             let _ = write_hex(&mut s, bytes);
             s

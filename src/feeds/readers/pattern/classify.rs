@@ -353,7 +353,15 @@ fn path_kind(path: &ObjectPath) -> Result<PathKind, String> {
             };
         }
         "x509-certificate" if k(0) == Some("hashes") => {
-            return Err("x509 certificate hashes not matched yet".into());
+            return match s {
+                [_, Step::Key(alg)] => match hash_kind(alg) {
+                    Some(Md5) => fixed(X509Md5),
+                    Some(Sha1) => fixed(X509Sha1),
+                    Some(Sha256) => fixed(X509Sha256),
+                    _ => Err(format!("certificate hash algorithm {alg} not matched")),
+                },
+                _ => Err(format!("no indicator kind for object path {path}")),
+            };
         }
         "network-traffic" => match s {
             [side, Step::Key(v)] if v == "value" => {

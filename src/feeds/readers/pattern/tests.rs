@@ -471,6 +471,9 @@ fn key_paths_map_to_kinds() {
         ("[file:hashes.sha256 = 'x']", Sha256, "x"),
         ("[file:hashes.SHA256 = 'x']", Sha256, "x"),
         ("[file:hashes.'SHA-512' = 'x']", Sha512, "x"),
+        ("[x509-certificate:hashes.MD5 = 'x']", X509Md5, "x"),
+        ("[x509-certificate:hashes.'SHA-1' = 'x']", X509Sha1, "x"),
+        ("[x509-certificate:hashes.'SHA-256' = 'x']", X509Sha256, "x"),
         (
             "[network-traffic:dst_ref.value = '198.51.100.1']",
             Ipv4,
@@ -595,8 +598,8 @@ fn unsupported_reasons_name_the_construct() {
             "AND across different object types",
         ),
         (
-            "[x509-certificate:hashes.'SHA-256' = 'x']",
-            "x509 certificate hashes not matched yet",
+            "[x509-certificate:hashes.'SHA3-256' = 'x']",
+            "certificate hash algorithm SHA3-256 not matched",
         ),
         (
             "[file:hashes.'SHA3-256' = 'x']",
