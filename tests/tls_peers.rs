@@ -5,9 +5,15 @@
 //! `testdata/README.md`). Each capture is read as the engine reads it: TCP reassembled per
 //! direction, then the stream parser.
 
+mod common;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use memmap2::Mmap;
+use trawl::{Hit, HitSink, ObservedIn, SetVersion};
 
 use trawl::Field;
 use trawl::testing::app::stream::{Found, StreamParser};
@@ -290,6 +296,118 @@ fn foxio_ja4s_equals_ours() {
     };
     assert_eq!(got.ja4, BTreeSet::from([value("ja4:")]));
     assert_eq!(got.ja4s, BTreeSet::from([value("ja4s:")]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end: a set with certificate names, certificate fingerprints and TLS fingerprints
+
+/// (ECS field, observed value) of every hit.
+#[derive(Clone, Default)]
+struct Collect(Arc<Mutex<Vec<(&'static str, String)>>>);
+
+impl HitSink<Mmap> for Collect {
+    fn write(&mut self, h: &Hit<Arc<SetVersion<Mmap>>>) -> std::io::Result<()> {
+        let ObservedIn::Packet(field) = h.field else {
+            panic!("a packet hit observed outside a packet");
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .push((field.ecs(), h.observed.clone()));
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn scan(feed: &str, pcap: &Path) -> (Vec<(&'static str, String)>, trawl::Stats) {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Collect::default();
+    let stats = common::scan_capture(dir.path(), feed, pcap, 2, sink.clone());
+    let mut hits = sink.0.lock().unwrap().clone();
+    hits.sort();
+    (hits, stats)
+}
+
+#[test]
+fn a_scan_hits_exactly_the_certificate_name_fingerprint_and_ja3_of_the_set() {
+    // Values from Arkime's expected output for openssl-tls1_2: a SAN of the server's
+    // certificate, that certificate's SHA-1 (with colons, as Arkime writes it), the client's
+    // JA3. The same digest as a file MD5, and fingerprints of other kinds and values, must not
+    // hit.
+    let feed = "value,kind\n\
+                g.co,domain\n\
+                0e:a3:27:7c:eb:7f:b2:8c:2b:5d:7d:d7:6b:e9:ba:1a:ec:0d:ff:91,x509-sha1\n\
+                c1a36e1a870786cc75edddc0009eaf3a,ja3\n\
+                c1a36e1a870786cc75edddc0009eaf3b,md5\n\
+                c1a36e1a870786cc75edddc0009eaf3a,ja3s\n\
+                0ea3277ceb7fb28c2b5d7dd76be9ba1aec0dff91000000000000000000000000,x509-sha256\n";
+    let (hits, stats) = scan(feed, &testdata("arkime/openssl-tls1_2.pcap"));
+    assert_eq!(
+        hits,
+        [
+            (
+                "tls.client.ja3",
+                "c1a36e1a870786cc75edddc0009eaf3a".to_string()
+            ),
+            (
+                "tls.server.hash.sha1",
+                "0ea3277ceb7fb28c2b5d7dd76be9ba1aec0dff91".to_string()
+            ),
+            ("tls.server.x509.alternative_names", "g.co".to_string()),
+        ]
+    );
+    assert!(stats.app_errors.is_empty(), "{:?}", stats.app_errors);
+}
+
+#[test]
+fn a_scan_hits_ja4_ja4s_ja3s_and_wildcard_names() {
+    // tls-alpn-h2: JA4 (Arkime, FoxIO), JA4S (FoxIO), JA3S (Arkime); cloudflare.com is the
+    // client's SNI (www.) and the certificate's CN and SAN: one hit per flow and indicator,
+    // the first seen. openssl-tls1_2 (no SNI): its CN *.google.com and SAN *.ytimg.com are for
+    // the subdomains of google.com and ytimg.com: those indicators hit them, shown as written.
+    let feed = "value,kind\n\
+                t12d4605h2_85626a9a5f7f_aaf95bb78ec9,ja4\n\
+                t1204h2_cca9_1428ce7b4018,ja4s\n\
+                7f76f3e952a1bc7d407366fafe1db7ed,ja3s\n\
+                cloudflare.com,domain\n";
+    let (hits, _) = scan(feed, &testdata("arkime/tls-alpn-h2.pcap"));
+    assert_eq!(
+        hits,
+        [
+            ("tls.client.server_name", "www.cloudflare.com".to_string()),
+            (
+                "tls.server.ja3s",
+                "7f76f3e952a1bc7d407366fafe1db7ed".to_string()
+            ),
+            (
+                "trawl.tls.client.ja4",
+                "t12d4605h2_85626a9a5f7f_aaf95bb78ec9".to_string()
+            ),
+            (
+                "trawl.tls.server.ja4s",
+                "t1204h2_cca9_1428ce7b4018".to_string()
+            ),
+        ]
+    );
+    let (hits, _) = scan(
+        "google.com\nytimg.com\n",
+        &testdata("arkime/openssl-tls1_2.pcap"),
+    );
+    assert_eq!(
+        hits,
+        [
+            (
+                "tls.server.x509.alternative_names",
+                "*.ytimg.com".to_string()
+            ),
+            (
+                "tls.server.x509.subject.common_name",
+                "*.google.com".to_string()
+            ),
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,9 +14,11 @@ use super::dedup::Dedup;
 use super::stats::Stats;
 use crate::hits::{self, FlowInfo, Hit, ObservedIn, Origin, SetVersion, Transport, TunnelInfo};
 use crate::indicators::field::Field;
+use crate::indicators::model::Kind;
 use crate::indicators::read::Match;
 use crate::packets::app::stream::{Found, StreamParser};
-use crate::packets::app::{dns, http, x509};
+use crate::packets::app::tls_fingerprint::{self as fingerprint, Ja4Transport};
+use crate::packets::app::{dns, http, tls, x509};
 use crate::packets::decode::{self, Encap, Packet};
 use crate::packets::flow::{FlowKey, tunnel_context};
 use crate::packets::flow_table::{FIN, FlowLimits, FlowTable, RST, SYN};
@@ -449,18 +451,78 @@ impl<D: AsRef<[u8]>> Worker<D> {
         self.found = found;
     }
 
-    /// Looks up the JA3 and JA4 fingerprints of a ClientHello, when the set holds any.
+    /// Looks up the JA3 and JA4 fingerprints of a ClientHello, when the set holds any. (A
+    /// ClientHello that cannot be read was counted by the stream parser already.)
     fn client_hello(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {
-        let _ = (set, batch, s, msg);
+        let (ja3, ja4) = (set.set.has_kind(Kind::Ja3), set.set.has_kind(Kind::Ja4));
+        if !ja3 && !ja4 {
+            return;
+        }
+        let Ok(Some(hello)) = tls::client_hello(msg).map_err(drop) else {
+            return;
+        };
+        if ja3 {
+            match fingerprint::ja3(&hello) {
+                Ok(d) => self.fingerprint(set, batch, s, Field::Ja3, Kind::Ja3, &d),
+                Err(why) => Stats::count(&mut self.stats.app_errors, why),
+            }
+        }
+        if ja4 {
+            match fingerprint::ja4(&hello, Ja4Transport::Tcp) {
+                Ok(text) => self.fingerprint(set, batch, s, Field::Ja4, Kind::Ja4, text.as_bytes()),
+                // Counted once per hello, by JA3 when it was computed.
+                Err(why) if !ja3 => Stats::count(&mut self.stats.app_errors, why),
+                Err(_) => {}
+            }
+        }
     }
 
     /// Looks up the JA3S and JA4S fingerprints of a ServerHello, when the set holds any.
     fn server_hello(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {
-        let _ = (set, batch, s, msg);
+        let (ja3s, ja4s) = (set.set.has_kind(Kind::Ja3s), set.set.has_kind(Kind::Ja4s));
+        if !ja3s && !ja4s {
+            return;
+        }
+        let hello = match tls::server_hello(msg) {
+            Ok(Some(h)) => h,
+            Ok(None) => return,
+            Err(why) => return Stats::count(&mut self.stats.app_errors, why),
+        };
+        if ja3s {
+            match fingerprint::ja3s(&hello) {
+                Ok(d) => self.fingerprint(set, batch, s, Field::Ja3s, Kind::Ja3s, &d),
+                Err(why) => Stats::count(&mut self.stats.app_errors, why),
+            }
+        }
+        if ja4s {
+            match fingerprint::ja4s(&hello, Ja4Transport::Tcp) {
+                Ok(text) => {
+                    self.fingerprint(set, batch, s, Field::Ja4s, Kind::Ja4s, text.as_bytes())
+                }
+                Err(why) if !ja3s => Stats::count(&mut self.stats.app_errors, why),
+                Err(_) => {}
+            }
+        }
     }
 
-    /// Looks up the names a server certificate is for (as domains) and its fingerprints.
+    /// Looks up the names a server certificate is for (as domains) and its fingerprints, each
+    /// only when the set holds indicators of its kind.
     fn certificate(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, der: &[u8]) {
+        if set.set.has_kind(Kind::X509Sha1) {
+            let d = fingerprint::sha1(der);
+            self.fingerprint(set, batch, s, Field::TlsServerSha1, Kind::X509Sha1, &d);
+        }
+        if set.set.has_kind(Kind::X509Sha256) {
+            let d = fingerprint::sha256(der);
+            self.fingerprint(set, batch, s, Field::TlsServerSha256, Kind::X509Sha256, &d);
+        }
+        if set.set.has_kind(Kind::X509Md5) {
+            let d = fingerprint::md5(der);
+            self.fingerprint(set, batch, s, Field::TlsServerMd5, Kind::X509Md5, &d);
+        }
+        if !set.set.has_kind(Kind::Domain) {
+            return;
+        }
         let mut names = std::mem::take(&mut self.names);
         let mut items = std::mem::take(&mut self.items);
         names.clear();
@@ -474,18 +536,46 @@ impl<D: AsRef<[u8]>> Worker<D> {
             Stats::count(&mut self.stats.app_errors, why);
         }
         for (field, r) in &items {
-            // A wildcard name (`*.example.com`) is for the subdomains of the name after it.
             let name = &names[r.clone()];
-            self.name(
-                set,
-                batch,
-                s,
-                *field,
-                name.strip_prefix(b"*.").unwrap_or(name),
-            );
+            match name.strip_prefix(b"*.") {
+                // A wildcard name is for the subdomains of the name after it: that name is
+                // looked up, the name as written is reported.
+                Some(parent) => {
+                    self.stats.lookups += 1;
+                    let hit = std::str::from_utf8(parent)
+                        .ok()
+                        .and_then(|p| set.set.match_domain(p));
+                    if let Some(hit) = hit {
+                        self.report(set, batch, s, *field, hit, || {
+                            String::from_utf8_lossy(name).into_owned()
+                        });
+                    }
+                }
+                None => self.name(set, batch, s, *field, name),
+            }
         }
         self.names = names;
         self.items = items;
+    }
+
+    /// Looks up a certificate or TLS fingerprint of `kind`: raw digest bytes, or JA4 text. The
+    /// hit shows a digest in lowercase hex, JA4 as it is.
+    fn fingerprint(
+        &mut self,
+        set: &Arc<SetVersion<D>>,
+        batch: &Batch,
+        s: &Seen,
+        field: Field,
+        kind: Kind,
+        value: &[u8],
+    ) {
+        self.stats.lookups += 1;
+        if let Some(hit) = set.set.match_fingerprint(kind, value) {
+            self.report(set, batch, s, field, hit, || match kind {
+                Kind::Ja4 | Kind::Ja4s => String::from_utf8_lossy(value).into_owned(),
+                _ => value.iter().map(|b| format!("{b:02x}")).collect(),
+            });
+        }
     }
 
     fn dns(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {

@@ -25,6 +25,10 @@ use super::tls::{
     EXT_SUPPORTED_GROUPS, EXT_SUPPORTED_VERSIONS, ServerHello,
 };
 
+/// Reason: a hello whose extensions run past their block: no fingerprint of it (a reason of
+/// its own: the ClientHello's server name may have been read, or counted as an error, already).
+pub const E_EXTENSIONS: &str = "tls: hello extensions unreadable, no fingerprint";
+
 /// What carries a hello, the first character of JA4 and JA4S.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ja4Transport {
@@ -91,7 +95,8 @@ fn push_decimal(out: &mut String, values: impl Iterator<Item = u16>) {
     }
 }
 
-/// The JA3 string of a ClientHello, appended to `out`. `Err`: its extensions are malformed.
+/// The JA3 string of a ClientHello, appended to `out`. `Err`: its extensions are malformed
+/// ([`E_EXTENSIONS`]).
 pub fn ja3_string(hello: &ClientHello<'_>, out: &mut String) -> Result<(), &'static str> {
     let (mut groups, mut formats): (&[u8], &[u8]) = (&[], &[]);
     let _ = write!(out, "{},", hello.version);
@@ -99,7 +104,7 @@ pub fn ja3_string(hello: &ClientHello<'_>, out: &mut String) -> Result<(), &'sta
     out.push(',');
     let mut first = true;
     for ext in hello.extensions() {
-        let (ty, data) = ext?;
+        let (ty, data) = ext.map_err(|_| E_EXTENSIONS)?;
         match ty {
             EXT_SUPPORTED_GROUPS => groups = vector(data, 2),
             EXT_EC_POINT_FORMATS => formats = vector(data, 1),
@@ -124,7 +129,7 @@ pub fn ja3_string(hello: &ClientHello<'_>, out: &mut String) -> Result<(), &'sta
 pub fn ja3s_string(hello: &ServerHello<'_>, out: &mut String) -> Result<(), &'static str> {
     let _ = write!(out, "{},{},", hello.version, hello.cipher_suite);
     for (i, ext) in hello.extensions().enumerate() {
-        let (ty, _) = ext?;
+        let (ty, _) = ext.map_err(|_| E_EXTENSIONS)?;
         if i > 0 {
             out.push('-');
         }
@@ -215,7 +220,7 @@ pub fn ja4(hello: &ClientHello<'_>, transport: Ja4Transport) -> Result<String, &
     let mut exts = Vec::with_capacity(24);
     let (mut versions, mut alpn, mut sigs) = (None, None, &[][..]);
     for ext in hello.extensions() {
-        let (ty, data) = ext?;
+        let (ty, data) = ext.map_err(|_| E_EXTENSIONS)?;
         if is_grease(ty) {
             continue;
         }
@@ -265,7 +270,7 @@ pub fn ja4s(hello: &ServerHello<'_>, transport: Ja4Transport) -> Result<String, 
     let mut exts = Vec::with_capacity(8);
     let mut alpn = None;
     for ext in hello.extensions() {
-        let (ty, data) = ext?;
+        let (ty, data) = ext.map_err(|_| E_EXTENSIONS)?;
         exts.push(ty);
         if ty == EXT_ALPN {
             alpn = Some(data);
@@ -484,8 +489,8 @@ mod tests {
         let n = m.len();
         m[n - 5] = 9; // the extension's length: past its block
         let h = tls::client_hello(&m).unwrap().unwrap();
-        assert_eq!(ja4(&h, Ja4Transport::Tcp), Err(tls::E_LENGTH));
-        assert_eq!(ja3(&h), Err(tls::E_LENGTH));
+        assert_eq!(ja4(&h, Ja4Transport::Tcp), Err(E_EXTENSIONS));
+        assert_eq!(ja3(&h), Err(E_EXTENSIONS));
     }
 
     #[test]
