@@ -351,8 +351,12 @@ fn dns_every_message() {
     assert_eq!(whole(true, 53, &framed(&msgs)), want);
     let resp = fixture("dns-tcp-response.bin");
     assert_eq!(whole(false, 53, &resp), [render_dns(&resp[2..])]);
-    // The server direction of other ports, and a bad length, end the direction.
-    assert!(feed(false, 80, &[b"HTTP/1.1 200 OK\r\n"]).1);
+    // The server direction of other ports (after a response head, which may answer a proxy's
+    // CONNECT: a body that is no ServerHello), and a bad length, end the direction.
+    assert!(!feed(false, 80, &[b"HTTP/1.1 200 OK\r\n"]).1);
+    assert!(feed(false, 80, &[b"HTTP/1.1 200 OK\r\n\r\n<html>"]).1);
+    assert!(feed(false, 80, &[b"HTTP/1.1 404 Not Found\r\n\r\n"]).1);
+    assert!(feed(false, 8000, &[b"\x01binary"]).1);
     assert_eq!(
         whole(true, 53, b"\x00\x05hello"),
         [format!("E {}", stream::E_DNS_LENGTH)]

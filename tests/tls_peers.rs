@@ -606,3 +606,45 @@ proptest::proptest! {
         });
     }
 }
+
+#[test]
+fn server_handshake_behind_a_proxy_reads_as_direct() {
+    // Zeek's socks-with-ssl: the SOCKS5 server's method choice and reply (12 bytes), then the
+    // tunnelled server's ServerHello and two certificates.
+    let socks = server_stream(&testdata("zeek/socks-with-ssl.pcap"));
+    assert_eq!(socks[..4], [5, 0, 5, 0]);
+    let (direct, _) = feed(443, &[&socks[12..]]);
+    assert_eq!(direct.len(), 3, "{direct:?}");
+    assert_eq!(feed(1080, &[&socks]).0, direct);
+    for at in 0..14 {
+        assert_eq!(
+            feed(1080, &[&socks[..at], &socks[at..]]).0,
+            direct,
+            "cut at {at}"
+        );
+    }
+    // The same server behind an HTTP proxy (CONNECT answered 200) and a SOCKS4 one.
+    let tls12 = server_stream(&testdata("zeek/tls_tls1.2.pcap"));
+    let (want, _) = feed(443, &[&tls12]);
+    for reply in [
+        &b"HTTP/1.1 200 Connection established\r\nProxy-Agent: x\r\n\r\n"[..],
+        &b"HTTP/1.0 200 OK\n\n"[..],
+        &[0, 0x5a, 1, 187, 192, 0, 2, 1][..],
+        &[5, 2, 1, 0, 5, 0, 0, 3, 3, b'a', b'.', b'b', 1, 187][..],
+    ] {
+        let data = [reply, &tls12[..]].concat();
+        assert_eq!(feed(3128, &[&data]).0, want, "{reply:?}");
+        let bytes: Vec<&[u8]> = data.chunks(1).collect();
+        assert_eq!(feed(3128, &bytes).0, want, "{reply:?} byte by byte");
+    }
+    // A refusal ends the direction: nothing of what follows is read.
+    for reply in [
+        &b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n"[..],
+        &[0, 0x5b, 0, 0, 0, 0, 0, 0][..],
+        &[5, 0xff][..],
+        &[5, 0, 5, 1, 0, 1, 0, 0, 0, 0, 0, 0][..],
+    ] {
+        let data = [reply, &tls12[..]].concat();
+        assert_eq!(feed(3128, &[&data]), (vec![], true), "{reply:?}");
+    }
+}

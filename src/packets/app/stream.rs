@@ -29,7 +29,12 @@
 //!   certificates reported as [`Found::Certificate`]; then the direction is done (TLS 1.3
 //!   encrypts the certificates: done after the ServerHello). A message above
 //!   [`MAX_SERVER_MESSAGE`] bytes or a non-handshake record inside a message is an error. Any
-//!   other server direction is not read (HTTP responses) but SMTP's (below);
+//!   other server direction is not read (HTTP responses) but SMTP's (below) and a proxy's;
+//! * server direction starting with a proxy's reply to a tunnel request: a SOCKS5 method
+//!   choice, username/password status and reply (RFC 1928, 1929), a SOCKS4 reply (`00 5A`), or
+//!   an HTTP/1.x response head (at most [`MAX_HEAD`] bytes; 2xx answers `CONNECT`): skipped,
+//!   then the tunnelled server's bytes are read as above (its ServerHello). A refusal ends the
+//!   direction;
 //! * client direction, port 53: DNS over TCP — 2-byte length-prefixed messages, several per
 //!   connection, each complete message reported as [`Found::Dns`] (RFC 1035 §4.2.2, RFC 7766);
 //!   a length below a DNS header (12) loses the framing: reported, then done;
@@ -188,6 +193,8 @@ enum State {
     },
     Dns,
     Smtp(Smtp),
+    /// The server side of a proxy: its reply before the tunnelled server's own bytes.
+    ProxyReply(ProxyReply),
     /// After the client's `STARTTLS`: a ClientHello, or nothing more to read.
     StartTls,
     /// The server's SMTP replies, skipped line by line until a ServerHello starts a line
@@ -219,6 +226,15 @@ enum Http {
     Resync {
         line_start: bool,
     },
+}
+
+#[derive(Debug)]
+enum ProxyReply {
+    /// After the SOCKS5 method choice; `auth`: username/password was chosen, its status
+    /// (RFC 1929) may come first.
+    Socks5 { auth: bool },
+    /// An HTTP/1.x response head: a 2xx answers a `CONNECT`.
+    HttpHead,
 }
 
 #[derive(Debug)]
@@ -358,6 +374,8 @@ impl StreamParser {
             State::Dns => MAX_DNS,
             State::Smtp(_) => MAX_SMTP_LINE,
             State::StartTls | State::SmtpReplies { .. } => MAX_DETECT,
+            State::ProxyReply(ProxyReply::Socks5 { .. }) => MAX_SOCKS,
+            State::ProxyReply(ProxyReply::HttpHead) => MAX_HEAD,
             State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
             State::Done => 0,
         }
@@ -378,6 +396,8 @@ impl StreamParser {
                 Some(0)
             }
             State::SmtpReplies { line_start } => self.smtp_replies(p, line_start),
+            State::ProxyReply(ProxyReply::Socks5 { auth }) => self.socks5_reply(p, auth),
+            State::ProxyReply(ProxyReply::HttpHead) => self.connect_reply(p),
             State::Socks4 => self.socks4(p, out),
             State::Socks5 { auth } => self.socks5(p, auth, out),
             State::Done => Some(p.len()),
@@ -392,6 +412,9 @@ impl StreamParser {
         }
         if !self.from_client {
             if !self.start_tls(p)? {
+                if let Some(step) = self.proxy_reply(p) {
+                    return step;
+                }
                 self.state = if SMTP_PORTS.contains(&self.server_port) {
                     State::SmtpReplies { line_start: true }
                 } else {
@@ -475,6 +498,97 @@ impl StreamParser {
             return Some(false);
         }
         Some(true)
+    }
+
+    /// At the start of a server direction: the reply of a SOCKS5, SOCKS4 or HTTP proxy to a
+    /// tunnel request, whose end is where the tunnelled server's bytes start. `None`: not one.
+    fn proxy_reply(&mut self, p: &[u8]) -> Option<Step> {
+        // `Some(None)`: wait for the bytes that tell.
+        let Some(&second) = p.get(1) else {
+            return matches!(p[0], 0 | 5 | b'H').then_some(None);
+        };
+        match (p[0], second) {
+            // SOCKS5 method choice (RFC 1928 §3): 0xFF refuses every method.
+            (5, 0xFF) => {
+                self.state = State::Done;
+                Some(Some(0))
+            }
+            (5, m @ (0..=9 | 0x80..=0xFE)) => {
+                self.state = State::ProxyReply(ProxyReply::Socks5 { auth: m == 2 });
+                Some(Some(2))
+            }
+            // SOCKS4 reply: 00, 5A (granted) to 5D, port, address.
+            (0, code @ 0x5a..=0x5d) => {
+                if p.len() < 8 {
+                    return Some(None);
+                }
+                if code != 0x5a {
+                    self.state = State::Done;
+                }
+                Some(Some(8))
+            }
+            (b'H', _) if b"HTTP/1.".starts_with(&p[..p.len().min(7)]) => {
+                if p.len() < 7 {
+                    return Some(None);
+                }
+                self.state = State::ProxyReply(ProxyReply::HttpHead);
+                Some(Some(0))
+            }
+            _ => None,
+        }
+    }
+
+    /// A SOCKS5 proxy's reply after its method choice: the username/password status, then the
+    /// reply to the request (RFC 1928 §6); success leads to the target's bytes.
+    fn socks5_reply(&mut self, p: &[u8], auth: bool) -> Step {
+        let end = match p[0] {
+            1 if auth => {
+                let ok = *p.get(1)? == 0;
+                self.state = if ok {
+                    State::ProxyReply(ProxyReply::Socks5 { auth: false })
+                } else {
+                    State::Done
+                };
+                return Some(if ok { 2 } else { 0 });
+            }
+            5 => {
+                let h = p.get(..4)?;
+                match (h[1], h[2], h[3]) {
+                    (0, 0, 1) => 10,
+                    (0, 0, 4) => 22,
+                    (0, 0, 3) => 7 + usize::from(*p.get(4)?),
+                    _ => 0,
+                }
+            }
+            _ => 0,
+        };
+        if end == 0 {
+            self.state = State::Done;
+            return Some(0);
+        }
+        p.get(..end)?;
+        self.state = State::Detect;
+        Some(end)
+    }
+
+    /// An HTTP proxy's response head: a 2xx status (to `CONNECT`) leads to the target's
+    /// bytes; anything else ends the direction.
+    fn connect_reply(&mut self, p: &[u8]) -> Step {
+        let Some(end) = head_end(&p[..p.len().min(MAX_HEAD)]) else {
+            if p.len() < MAX_HEAD {
+                return None;
+            }
+            self.state = State::Done;
+            return Some(0);
+        };
+        // "HTTP/1.1 200 …": the status code's first digit.
+        if p.get(9) == Some(&b'2') {
+            self.state = State::Detect;
+            Some(end)
+        } else {
+            self.state = State::Done;
+            Some(0)
+        }
     }
 
     /// Skips a line of the server's SMTP replies, or starts TLS at a line's start.
