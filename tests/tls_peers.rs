@@ -47,7 +47,14 @@ struct Tls {
     /// Subject common names and SAN DNS names, lowercased.
     cns: BTreeSet<String>,
     sans: BTreeSet<String>,
+    /// The SAN names of each server's own certificate (the first of its chain), in order.
+    leaf_sans: Vec<Vec<String>>,
+    /// The next certificate is the first of a chain.
+    /// The connections (by client) whose next certificate is the first of a chain.
+    leaf_next: HashSet<Option<(IpAddr, u16)>>,
     errors: Vec<&'static str>,
+    /// The client of the connection being read.
+    client: Option<(IpAddr, u16)>,
 }
 
 impl Tls {
@@ -68,8 +75,10 @@ impl Tls {
                 self.ja3s_strings.insert(s);
                 self.ja3s.insert(hex(&fp::ja3s(&h).unwrap()));
                 self.ja4s.insert(fp::ja4s(&h, Ja4Transport::Tcp).unwrap());
+                self.leaf_next.insert(self.client);
             }
             Found::Certificate(der) => {
+                let mut leaf = self.leaf_next.remove(&self.client).then(Vec::new);
                 self.sha1.insert(hex(&fp::sha1(der)));
                 self.sha256.insert(hex(&fp::sha256(der)));
                 self.md5.insert(hex(&fp::md5(der)));
@@ -77,11 +86,15 @@ impl Tls {
                     let name = String::from_utf8_lossy(name).to_lowercase();
                     match field {
                         Field::X509SubjectCn => self.cns.insert(name),
-                        Field::X509San => self.sans.insert(name),
+                        Field::X509San => {
+                            leaf.iter_mut().for_each(|l| l.push(name.clone()));
+                            self.sans.insert(name)
+                        }
                         other => panic!("{other:?}"),
                     };
                 })
                 .unwrap();
+                self.leaf_sans.extend(leaf);
             }
             Found::Error(e) => self.errors.push(e),
             _ => {}
@@ -93,10 +106,12 @@ impl Tls {
 struct Direction {
     stream: reassembly::Stream,
     parser: StreamParser,
+    client: (IpAddr, u16),
 }
 
 impl Direction {
     fn read(&mut self, seg: reassembly::Segment, seen: &mut Tls) {
+        seen.client = Some(self.client);
         if seg.gap > 0 {
             self.parser.gap();
         }
@@ -148,6 +163,7 @@ fn read_capture(pcap: &Path) -> Tls {
             Direction {
                 stream: reassembly::Stream::default(),
                 parser: StreamParser::new(from_client, server_port),
+                client: if from_client { *src } else { *dst },
             }
         });
         let seg = d.stream.segment(*seq, flags & SYN != 0, data, &limits);
@@ -279,6 +295,96 @@ fn zeek_x509_log_equals_ours() {
         assert_eq!(got.cns, cns, "{name} CN");
         assert_eq!(got.sans, sans, "{name} SAN");
     }
+}
+
+/// Suricata 8.0.6's EVE `tls` records for captures of Zeek's and suricata-verify's test suites
+/// (`testdata/pcaps/suricata/tls-eve.jsonl`, made with the configuration that README names):
+/// JA3 and JA3S (hash and string), JA4, the server certificate's SHA-1, subject CN and SAN names
+/// equal ours. Suricata logs the server's own certificate; trawl reads the whole chain, so
+/// Suricata's certificate values are among ours. suricata-verify's `tls-subjectaltname` (1.6
+/// MB) is read from `../shared` when present; its `test.yaml` expects 28 records with SAN names,
+/// 4 of them with `www.bing.com`.
+#[test]
+fn suricata_eve_tls_equals_ours() {
+    let eve = std::fs::read_to_string(testdata("suricata/tls-eve.jsonl")).unwrap();
+    let mut by_pcap: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
+        Default::default();
+    for l in eve.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        by_pcap
+            .entry(v["pcap"].as_str().unwrap().into())
+            .or_default()
+            .push(v);
+    }
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/pcaps/suricata-verify-large/tls-subjectaltname.pcap");
+    let mut read = 0;
+    for (name, records) in &by_pcap {
+        let pcap = match name.as_str() {
+            "tls-subjectaltname" if shared.exists() => shared.clone(),
+            "tls-subjectaltname" => {
+                println!("skipped: {} not present", shared.display());
+                continue;
+            }
+            _ => testdata(&format!("zeek/{name}.pcap")),
+        };
+        let got = read_capture(&pcap);
+        let set = |f: &dyn Fn(&serde_json::Value) -> Option<String>| -> BTreeSet<String> {
+            records.iter().filter_map(f).collect()
+        };
+        let s = |v: &serde_json::Value| v.as_str().map(str::to_string);
+        assert_eq!(got.ja3, set(&|r| s(&r["ja3"]["hash"])), "{name} ja3");
+        assert_eq!(
+            got.ja3_strings,
+            set(&|r| s(&r["ja3"]["string"])),
+            "{name} ja3 string"
+        );
+        assert_eq!(got.ja3s, set(&|r| s(&r["ja3s"]["hash"])), "{name} ja3s");
+        assert_eq!(
+            got.ja3s_strings,
+            set(&|r| s(&r["ja3s"]["string"])),
+            "{name} ja3s string"
+        );
+        assert_eq!(got.ja4, set(&|r| s(&r["ja4"])), "{name} ja4");
+        let sha1 = set(&|r| s(&r["fingerprint"]).map(|f| f.replace(':', "")));
+        assert!(
+            sha1.is_subset(&got.sha1),
+            "{name}: {sha1:?} in {:?}",
+            got.sha1
+        );
+        let cns = set(&|r| {
+            s(&r["subject"])?
+                .split(", ")
+                .find_map(|rdn| rdn.strip_prefix("CN=").map(str::to_lowercase))
+        });
+        assert!(cns.is_subset(&got.cns), "{name}: {cns:?} in {:?}", got.cns);
+        let sans: BTreeSet<String> = records
+            .iter()
+            .filter_map(|r| r["subjectaltname"].as_array())
+            .flatten()
+            .filter_map(|n| n.as_str().map(str::to_lowercase))
+            .collect();
+        assert!(sans.is_subset(&got.sans), "{name}: {sans:?}");
+        let with_san = records
+            .iter()
+            .filter(|r| r["subjectaltname"].is_array())
+            .count();
+        let leaves_with_san = got.leaf_sans.iter().filter(|l| !l.is_empty()).count();
+        assert_eq!(
+            leaves_with_san, with_san,
+            "{name}: server certificates with SAN names"
+        );
+        if name == "tls-subjectaltname" {
+            let bing = got
+                .leaf_sans
+                .iter()
+                .filter(|l| l.iter().any(|n| n == "www.bing.com"));
+            assert_eq!(bing.count(), 4);
+        }
+        assert!(got.errors.is_empty(), "{name}: {:?}", got.errors);
+        read += 1;
+    }
+    assert!(read >= 5);
 }
 
 /// FoxIO's reference output for the same capture (`ja4__insta@tls-alpn-h2.pcap.snap`): JA4
