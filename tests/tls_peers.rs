@@ -754,3 +754,41 @@ fn server_handshake_behind_a_proxy_reads_as_direct() {
         assert_eq!(feed(3128, &[&data]), (vec![], true), "{reply:?}");
     }
 }
+
+/// Writes the server directions of the committed TLS captures (and their ClientHello-less
+/// variants behind a SOCKS5 reply) as the seed corpus of the `tls_server` fuzz target; its
+/// first byte selects port 443 and a split point.
+#[test]
+#[ignore = "writes fuzz/corpus/tls_server; run by hand before fuzzing"]
+fn write_the_tls_server_seed_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/tls_server");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, pcap) in [
+        "zeek/tls_tls1.2.pcap",
+        "zeek/tls_chrome-34-google.pcap",
+        "zeek/socks-with-ssl.pcap",
+        "arkime/ssl-selfsign.pcap",
+        "arkime/tls-alpn-h2.pcap",
+        "arkime/tls13.pcap",
+        "arkime/curl-enabled-tls13.pcap",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut seed = vec![(i as u8) << 2];
+        seed.extend_from_slice(&server_stream(&testdata(pcap)));
+        // Past the handshake the parser reads nothing: keep the seeds small.
+        seed.truncate(8192);
+        std::fs::write(dir.join(format!("seed-{i}")), seed).unwrap();
+    }
+    // ClientHello messages, for the hello parsers and fingerprints run on the bytes.
+    for name in ["tls-clienthello-tls13.bin", "tls-clienthello-alpn-h2.bin"] {
+        let p = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata/payloads")
+                .join(name),
+        )
+        .unwrap();
+        std::fs::write(dir.join(name), [&[0u8][..], &p[5..]].concat()).unwrap();
+    }
+}
