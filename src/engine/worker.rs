@@ -458,7 +458,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
         if !ja3 && !ja4 {
             return;
         }
-        let Ok(Some(hello)) = tls::client_hello(msg).map_err(drop) else {
+        let Ok(Some(hello)) = tls::client_hello(msg) else {
             return;
         };
         if ja3 {

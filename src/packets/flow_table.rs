@@ -117,6 +117,20 @@ impl FlowStats {
     }
 }
 
+/// What an application parser holds on the heap (bytes it joined across records, say), so
+/// that the memory cap counts it with the stream's buffers.
+pub trait HeapBytes {
+    /// Heap bytes held.
+    fn heap_bytes(&self) -> usize;
+}
+
+/// A `Copy` value owns no heap memory.
+impl<T: Copy> HeapBytes for T {
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+}
+
 /// One direction of a connection: its stream and what reads it.
 pub struct Direction<A> {
     /// The reassembled bytes.
@@ -178,7 +192,7 @@ pub struct FlowTable<A> {
     pub stats: FlowStats,
 }
 
-impl<A> FlowTable<A> {
+impl<A: HeapBytes> FlowTable<A> {
     /// An empty table.
     pub fn new(limits: FlowLimits) -> Self {
         FlowTable {
@@ -292,7 +306,7 @@ impl<A> FlowTable<A> {
             .dirs
             .iter()
             .flatten()
-            .map(|d| size_of::<Direction<A>>() + d.stream.held())
+            .map(|d| size_of::<Direction<A>>() + d.stream.held() + d.app.heap_bytes())
             .sum::<usize>();
         self.heap = self.heap + held - conn.held;
         conn.held = held;

@@ -88,6 +88,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{http, smtp, tls};
 use crate::indicators::field::Field;
+use crate::packets::flow_table::HeapBytes;
 
 /// What a stream parser found, borrowed from the bytes it was given (or, for a ClientHello
 /// joined from several records, from the parser) for the duration of the callback.
@@ -312,6 +313,17 @@ fn verb(line: &[u8]) -> (&[u8], &[u8]) {
     match line.iter().position(|&b| b == b' ') {
         Some(sp) => (&line[..sp], &line[sp + 1..]),
         None => (line, &[]),
+    }
+}
+
+/// The handshake bytes a TLS parser joined (at most [`MAX_HELLO`] or [`MAX_SERVER_MESSAGE`] and
+/// a record), counted by the connection table's memory cap.
+impl HeapBytes for StreamParser {
+    fn heap_bytes(&self) -> usize {
+        match &self.state {
+            State::Tls(v) | State::TlsServer { handshake: v, .. } => v.capacity(),
+            _ => 0,
+        }
     }
 }
 
