@@ -54,7 +54,7 @@ pub use indicators::build::report::CompileReport;
 pub use indicators::build::{CompileOptions, SetBuilder};
 pub use indicators::collect::{Collector, Location, VecCollector};
 pub use indicators::error::{Error, Result};
-pub use indicators::field::{Field, Transport};
+pub use indicators::field::{Field, FileDigests, Transport};
 pub use indicators::format::SetMeta;
 pub use indicators::model::{Indicator, Kind, Meta, Tlp, Value};
 pub use indicators::normalize::{self, Normalized};
@@ -73,6 +73,7 @@ pub use engine::reader::{LiveCapture, LiveOptions};
 pub use engine::reload::{Reload, Reloader, SetStatus};
 pub use engine::stats::{Stats, Summary};
 pub use engine::{Options as ScanOptions, Outcome as ScanOutcome, Progress, scan_files, sniff};
+pub use packets::app::file::FileLimits;
 pub use packets::flow_table::{FlowLimits, FlowStats};
 pub use packets::reassembly::Limits as StreamLimits;
 
@@ -88,8 +89,8 @@ pub use logs::text::scan_text;
 
 // Hits out.
 pub use hits::{
-    EcsJsonLines, EveJsonLines, EveOptions, FlowInfo, Hit, HitSink, ObservedIn, Origin, Seen,
-    Sensor, SetRef, SetVersion, SidRange, TunnelInfo,
+    EcsJsonLines, EveJsonLines, EveOptions, FileMeta, FlowInfo, Hit, HitSink, ObservedIn, Origin,
+    Seen, Sensor, SetRef, SetVersion, SidRange, TunnelInfo,
 };
 
 /// Internals that trawl's own integration tests, benchmarks and fuzz targets drive directly:

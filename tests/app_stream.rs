@@ -17,6 +17,10 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn s(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -58,6 +62,17 @@ fn render(f: Found) -> String {
         Found::ClientHello(m) => format!("CH {}", m.len()),
         Found::ServerHello(m) => format!("SH {}", m.len()),
         Found::Certificate(d) => format!("X {}", d.len()),
+        Found::File {
+            field,
+            name,
+            digests,
+        } => format!(
+            "F {field:?} {:?} md5={} sha256={} size={}",
+            s(name),
+            hex(&digests.md5),
+            hex(&digests.sha256),
+            digests.size
+        ),
         Found::Error(e) => format!("E {e}"),
     }
 }
@@ -83,6 +98,10 @@ fn feed(from_client: bool, port: u16, chunks: &[&[u8]]) -> (Vec<String>, bool) {
             buf.len(),
             p.max_buffer()
         );
+    }
+    if !p.done() {
+        // The connection closes (FIN): a body delimited by the close ends here.
+        p.end(true, &mut |f| seen.push(render(f)));
     }
     (seen, p.done())
 }
@@ -113,8 +132,11 @@ fn get(host: &str, uri: &str) -> Vec<u8> {
     format!("GET {uri} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\n\r\n").into_bytes()
 }
 
-/// Keep-alive and pipelined requests with every body framing, the heads as sent.
-fn http_stream() -> (Vec<u8>, Vec<Vec<u8>>) {
+/// A request head as sent and its body's content (its chunked framing removed).
+type Message = (Vec<u8>, Vec<u8>);
+
+/// Keep-alive and pipelined requests with every body framing.
+fn http_stream() -> (Vec<u8>, Vec<Message>) {
     // A body that looks like a request is skipped, not read.
     let fake = b"GET /fake HTTP/1.1\r\nHost: fake\r\n\r\n\r\n";
     let chunk2 = b"GET /fake HTTP/1.1\r\n\r\nabcd";
@@ -147,7 +169,76 @@ fn http_stream() -> (Vec<u8>, Vec<Vec<u8>>) {
         stream.extend_from_slice(h);
         stream.extend_from_slice(b);
     }
-    (stream, heads)
+    let contents: Vec<Vec<u8>> = vec![
+        vec![],
+        fake.to_vec(),
+        [&b"GET /"[..], chunk2].concat(),
+        vec![],
+        b"hello".to_vec(),
+        vec![],
+    ];
+    (stream, heads.into_iter().zip(contents).collect())
+}
+
+/// Responses with every framing and coding, as a server sends them, and the files they carry
+/// (name, content): Content-Length, chunked, gzip, raw deflate, no body (204, 304, 1xx), and
+/// last a body delimited by the connection's close.
+fn response_stream() -> (Vec<u8>, Vec<(&'static str, Vec<u8>)>) {
+    use std::io::Write;
+    let page = b"<html>a page</html>".to_vec();
+    let big: Vec<u8> = (0..5000u32).map(|i| (i % 97) as u8).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&big).unwrap();
+    let gz = gz.finish().unwrap();
+    let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    raw.write_all(&page).unwrap();
+    let raw = raw.finish().unwrap();
+    let mut out = Vec::new();
+    out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+    out.extend_from_slice(
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", page.len()).as_bytes(),
+    );
+    out.extend_from_slice(&page);
+    out.extend_from_slice(b"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n");
+    out.extend_from_slice(b"HTTP/1.1 304 Not Modified\r\n\r\n");
+    out.extend_from_slice(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\nContent-Disposition: attachment; filename=\"big.bin\"\r\n\r\n");
+    for c in gz.chunks(1000) {
+        out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        out.extend_from_slice(c);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out.extend_from_slice(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: {}\r\n\r\n",
+            raw.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&raw);
+    out.extend_from_slice(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+    out.extend_from_slice(&big[..3000]);
+    let files = vec![
+        ("", page.clone()),
+        ("big.bin", big.clone()),
+        ("", page),
+        ("", big[..3000].to_vec()),
+    ];
+    (out, files)
+}
+
+/// How the stream parser reports a body of `content` sent to `uri`, hashed here with the
+/// digest crates directly.
+fn render_file(uri: &[u8], content: &[u8]) -> String {
+    use sha2::Digest;
+    let name = uri.strip_prefix(b"http://f.example").unwrap_or(uri);
+    format!(
+        "F HttpFile {:?} md5={} sha256={} size={}",
+        s(name),
+        hex(&md5::Md5::digest(content)),
+        hex(&sha2::Sha256::digest(content)),
+        content.len()
+    )
 }
 
 fn client_hello_pq() -> Vec<u8> {
@@ -229,6 +320,7 @@ fn streams() -> Vec<(&'static str, bool, u16, Vec<u8>)> {
     socks4.extend_from_slice(b"MAIL FROM:<via-socks@example.org>\r\n"); // port 25: SMTP
     vec![
         ("http", true, 80, http_stream().0),
+        ("http responses", false, 80, response_stream().0),
         ("tls one record", true, 443, pq.clone()),
         ("tls two records", true, 443, reframe(&pq, &[1000])),
         ("tls three records", true, 443, reframe(&pq, &[3, 1700])),
@@ -273,14 +365,52 @@ fn streams() -> Vec<(&'static str, bool, u16, Vec<u8>)> {
 // Whole streams against the messages one by one
 
 #[test]
-fn http_every_request_of_a_connection() {
-    let (stream, heads) = http_stream();
-    let want: Vec<String> = heads
+fn http_every_response_of_a_connection() {
+    let (stream, files) = response_stream();
+    let want: Vec<String> = files
         .iter()
-        .map(|h| render_request(&http::request(h).unwrap().unwrap()))
+        .map(|(name, content)| render_file(name.as_bytes(), content))
         .collect();
+    assert_eq!(whole(false, 80, &stream), want);
+    // Without the close, the last body is not whole: counted, not reported.
+    let mut p = StreamParser::new(false, 80);
+    let mut seen = Vec::new();
+    p.parse(&stream, &mut |f| seen.push(render(f)));
+    p.end(false, &mut |f| seen.push(render(f)));
+    assert_eq!(seen[..3], want[..3]);
+    assert_eq!(seen[3], "E file: transfer incomplete");
+}
+
+#[test]
+fn a_response_to_head_has_no_body_and_files_are_named_by_their_request() {
+    let mut client = StreamParser::new(true, 80);
+    let mut server = StreamParser::new(false, 80);
+    client.parse(
+        b"HEAD /a.exe HTTP/1.1\r\nHost: h\r\n\r\nGET /dl/b.exe?x=1 HTTP/1.1\r\nHost: h\r\n\r\n",
+        &mut |_| {},
+    );
+    client.hand_over(&mut server);
+    let mut seen = Vec::new();
+    let responses = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n\
+                      HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    let n = server.parse(responses, &mut |f| seen.push(render(f)));
+    assert_eq!(n, responses.len());
+    assert_eq!(seen, [render_file(b"/dl/b.exe", b"hello")]);
+}
+
+#[test]
+fn http_every_request_of_a_connection() {
+    let (stream, messages) = http_stream();
+    let mut want = Vec::new();
+    for (h, content) in &messages {
+        let r = http::request(h).unwrap().unwrap();
+        want.push(render_request(&r));
+        if !content.is_empty() {
+            want.push(render_file(r.uri, content));
+        }
+    }
     assert_eq!(whole(true, 80, &stream), want);
-    assert_eq!(want.len(), 6);
+    assert_eq!(want.len(), 9);
     // A request without a target is still read (its Host is what peers report for it) and
     // counted; the next one is read.
     let bad_head = b"GET  HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -351,12 +481,11 @@ fn dns_every_message() {
     assert_eq!(whole(true, 53, &framed(&msgs)), want);
     let resp = fixture("dns-tcp-response.bin");
     assert_eq!(whole(false, 53, &resp), [render_dns(&resp[2..])]);
-    // The server direction of other ports (after a response head, which may answer a proxy's
-    // CONNECT: a body that is no ServerHello), and a bad length, end the direction.
-    assert!(!feed(false, 80, &[b"HTTP/1.1 200 OK\r\n"]).1);
-    assert!(feed(false, 80, &[b"HTTP/1.1 200 OK\r\n\r\n<html>"]).1);
-    assert!(feed(false, 80, &[b"HTTP/1.1 404 Not Found\r\n\r\n"]).1);
+    // The server direction of other ports unless it sends HTTP responses, a TLS ServerHello
+    // or a SOCKS reply, and a bad length, end the direction.
+    assert!(feed(false, 80, &[b"SSH-2.0-OpenSSH\r\n"]).1);
     assert!(feed(false, 8000, &[b"\x01binary"]).1);
+    assert!(!feed(false, 80, &[b"HTTP/1.1 200 OK\r\n"]).1);
     assert_eq!(
         whole(true, 53, b"\x00\x05hello"),
         [format!("E {}", stream::E_DNS_LENGTH)]
@@ -463,19 +592,21 @@ fn gaps_resynchronise_http_and_smtp() {
     let head = b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nbody";
     let n = p.parse(head, &mut |f| seen.push(render(f)));
     assert_eq!(n, head.len());
-    p.gap();
+    p.gap(1000, &mut |f| seen.push(render(f)));
+    // The body lost is counted, not hashed.
+    assert_eq!(seen[1], "E file: transfer incomplete");
     // The rest of a line, then a request line.
     let rest = b"dy of the lost\r\nGET /b HTTP/1.1\r\nHost: b\r\n\r\n";
     assert_eq!(p.parse(rest, &mut |f| seen.push(render(f))), rest.len());
-    assert_eq!(seen.len(), 2);
-    assert!(seen[1].contains("host=Some(\"b\")"));
+    assert_eq!(seen.len(), 3);
+    assert!(seen[2].contains("host=Some(\"b\")"));
 
     let mut p = StreamParser::new(true, 25);
     let mut seen = Vec::new();
     p.parse(b"MAIL FROM:<a@b.example>\r\nDATA\r\ntext", &mut |f| {
         seen.push(render(f))
     });
-    p.gap();
+    p.gap(1000, &mut |_| {});
     p.parse(b"lost line\r\nRCPT TO:<c@d.example>\r\n", &mut |f| {
         seen.push(render(f))
     });
@@ -493,7 +624,7 @@ fn gaps_resynchronise_http_and_smtp() {
     ] {
         let mut p = StreamParser::new(true, port);
         p.parse(&first[..10], &mut |_| {});
-        p.gap();
+        p.gap(1000, &mut |_| {});
         assert!(p.done());
     }
 }
@@ -531,7 +662,7 @@ proptest! {
 
     #[test]
     fn any_segmentation_equals_whole(
-        which in 0usize..13,
+        which in 0usize..14,
         cuts in proptest::collection::vec(any::<usize>(), 0..24),
     ) {
         let all = streams();
@@ -564,7 +695,7 @@ proptest! {
     /// A valid stream with bytes flipped: same property.
     #[test]
     fn mutated_streams_any_segmentation(
-        which in 0usize..13,
+        which in 0usize..14,
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
         cuts in proptest::collection::vec(any::<usize>(), 0..16),
     ) {
@@ -602,14 +733,16 @@ fn hostile_streams_stay_bounded() {
     // An endless request line.
     let (seen, _) = hostile(80, b"GET /", b"a", 200_000);
     assert_eq!(seen, [format!("E {}", stream::E_HEAD)]);
-    // A huge chunk and a 1 GB body are skipped as they arrive.
+    // A huge chunk and a 1 GB body are hashed as they arrive, never buffered; cut short by the
+    // connection's end, they are counted, not reported.
     let (seen, done) = hostile(
         80,
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\n",
         b"GET /x HTTP/1.1\r\n\r\n",
         2_000_000,
     );
-    assert_eq!(seen.len(), 1, "only the first head");
+    assert_eq!(seen.len(), 2, "only the first head");
+    assert_eq!(seen[1], "E file: transfer incomplete");
     assert!(!done);
     let (seen, _) = hostile(
         80,
@@ -617,7 +750,8 @@ fn hostile_streams_stay_bounded() {
         b"GET /x HTTP/1.1\r\n\r\n",
         2_000_000,
     );
-    assert_eq!(seen.len(), 1);
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1], "E file: transfer incomplete");
     // A chunk size beyond 64 bits is an error, an endless chunk-size line too.
     let (seen, _) = hostile(
         80,

@@ -149,6 +149,7 @@ fn render(f: Found) -> String {
         Found::ClientHello(m) => format!("CH {}", m.len()),
         Found::ServerHello(m) => format!("SH {}", m.len()),
         Found::Certificate(d) => format!("X {}", d.len()),
+        Found::File { name, digests, .. } => format!("B {} {}", s(name), digests.size),
         Found::Error(e) => format!("E {e}"),
     }
 }
@@ -1330,6 +1331,7 @@ impl Seen {
             }
             Found::Host(..)
             | Found::Addr(..)
+            | Found::File { .. }
             | Found::ClientHello(_)
             | Found::ServerHello(_)
             | Found::Certificate(_)
@@ -1397,7 +1399,7 @@ fn read(
     buf: &mut Vec<u8>,
 ) {
     if seg.gap > 0 {
-        d.parser.gap();
+        d.parser.gap(seg.gap, &mut |_| {});
     }
     if d.stream.is_closed() {
         return;
@@ -1888,7 +1890,7 @@ fn all_parsers(data: &[u8]) {
                 assert!(!d.is_empty());
                 let _ = x509::names(d, &mut |_, n| assert!(inside(n, d)));
             }
-            Found::Addr(..) | Found::Error(_) => {}
+            Found::Addr(..) | Found::File { .. } | Found::Error(_) => {}
         });
     }
 }

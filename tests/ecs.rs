@@ -330,6 +330,7 @@ fn live_hit(set: &Path, observed: &str, field: Field) -> Json {
             vlans: [100, 7],
             tunnel: None,
         },
+        file: None,
     };
     let mut sink = EcsJsonLines::new(Vec::new(), sensor());
     sink.write(&hit).unwrap();

@@ -222,6 +222,7 @@ fn a_live_alert_validates() {
             vlans: [0, 0],
             tunnel: None,
         },
+        file: None,
     };
     let mut sink = EveJsonLines::with_options(
         Vec::new(),

@@ -92,13 +92,13 @@ fn the_flow_table_stays_within_its_memory_cap() {
     // waiting past a hole (the most a connection holds without its parser consuming).
     let mut stats = None;
     let growth = peak_growth(|| {
-        let mut t: FlowTable<u8> = FlowTable::new(limits);
+        let mut t: FlowTable<()> = FlowTable::new(limits);
         let head = [b'x'; 200];
         for n in 0..1_000_000u32 {
             let k = key(n);
-            t.segment(0, k, true, i64::from(n), 1000, SYN, &[], |_| 0);
-            t.segment(0, k, true, i64::from(n), 1001, ACK, &head, |_| 0);
-            t.segment(0, k, true, i64::from(n), 1501, ACK, &head, |_| 0);
+            t.segment(0, k, true, i64::from(n), 1000, SYN, &[], |_| ());
+            t.segment(0, k, true, i64::from(n), 1001, ACK, &head, |_| ());
+            t.segment(0, k, true, i64::from(n), 1501, ACK, &head, |_| ());
         }
         stats = Some(t.stats.clone());
     });

@@ -326,7 +326,6 @@ const SURICATA_EVE_JSON: &[Exp] = &[
     (5, 2856, "fileinfo.sha256", 730, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"),
     (6, 3692, "tls.subject", 228, "login.bank.example", "login.bank.example"),
     (6, 3692, "tls.sni", 438, "login.bank.example", "login.bank.example"),
-    (6, 3692, "tls.ja3.hash", 560, "e7d705a3286e19ea42f587b344ee6865", "e7d705a3286e19ea42f587b344ee6865"),
     (8, 4986, "smtp.mail_from", 265, "billing@evil.example.com", "billing@evil.example.com"),
     (8, 4986, "email.from", 386, r#"\"Billing Dept\" <billing@evil.example.com>"#, "billing@evil.example.com"),
 ];
@@ -1316,7 +1315,7 @@ fn mixed_json_log(lines: usize, seed: u64) -> (String, BTreeMap<u64, Vec<String>
         let vals: Vec<(String, Option<String>)> = (0..4u8).map(|k| slot(&mut rng, k)).collect();
         let record = |vals: &[(String, Option<String>)]| {
             format!(
-                r#"{{"timestamp":"2026-01-01T00:00:00.000000+0000","src_ip":"10.1.2.3","dest_ip":"{}","http":{{"hostname":"{}","url":"http:\/\/{}\/a\/b?x=1"}},"smtp":{{"mail_from":"{}"}},"tls":{{"ja3":{{"hash":"{}"}}}}}}"#,
+                r#"{{"timestamp":"2026-01-01T00:00:00.000000+0000","src_ip":"10.1.2.3","dest_ip":"{}","http":{{"hostname":"{}","url":"http:\/\/{}\/a\/b?x=1"}},"smtp":{{"mail_from":"{}"}},"fileinfo":{{"sha256":"{}"}}}}"#,
                 vals[0].0, vals[1].0, vals[1].0, vals[2].0, vals[3].0
             )
         };

@@ -879,3 +879,156 @@ fn capture(a: &Addrs, n: &Names, body: &[u8]) -> Capture {
     }
     c
 }
+
+/// The certificate and TLS fingerprint datasets: Suricata's own EVE on two real captures
+/// (Zeek's `tls_tls1.2.pcap`, Arkime's `quicietf.pcap`) names each handshake's JA3, JA3S, JA4
+/// and leaf-certificate SHA-1; a set of exactly those, exported, makes stock Suricata alert once
+/// per handshake and fingerprint, on TLS and on QUIC.
+#[test]
+fn stock_suricata_alerts_on_exported_tls_fingerprints() {
+    let Some(shared) = shared() else { return };
+    let peer = shared.join("peers/suricata");
+    let bin = peer.join("bin/suricata");
+    if !bin.exists() {
+        assert!(
+            std::env::var_os("TRAWL_REQUIRE_TOOLS").is_none(),
+            "the Suricata peer is required (TRAWL_REQUIRE_TOOLS) but {} is missing",
+            bin.display()
+        );
+        println!("skipped: {} not present", bin.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+    let work = root.join("suricata");
+    let o = Command::new(peer.join("setup"))
+        .arg(&work)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A copy of the stock configuration that computes and logs the fingerprints.
+    let stock = std::fs::read_to_string(work.join("suricata.yaml")).unwrap();
+    let logging = stock
+        .replace("#ja3-fingerprints: auto", "ja3-fingerprints: yes")
+        .replace("#ja4-fingerprints: auto", "ja4-fingerprints: yes");
+    assert_ne!(logging, stock, "the stock yaml changed: update the edit");
+    let logging_yaml = work.join("logging.yaml");
+    std::fs::write(&logging_yaml, logging).unwrap();
+    let empty = root.join("empty.rules");
+    std::fs::write(&empty, "").unwrap();
+    let captures = [
+        shared.join("data/pcaps/zeek/tls_tls1.2.pcap"),
+        shared.join("data/pcaps/arkime/quicietf.pcap"),
+    ];
+    let mut rows = vec!["kind,value".to_string()];
+    let mut expected = BTreeSet::new();
+    for (i, pcap) in captures.iter().enumerate() {
+        let log = root.join(format!("ref{i}"));
+        std::fs::create_dir_all(&log).unwrap();
+        run_suricata(
+            &bin,
+            &[
+                "--runmode",
+                "single",
+                "-k",
+                "none",
+                "-c",
+                &p(&logging_yaml),
+                "-S",
+                &p(&empty),
+                "-l",
+                &p(&log),
+                "-r",
+                &p(pcap),
+            ],
+        );
+        for line in std::fs::read_to_string(log.join("eve.json"))
+            .unwrap()
+            .lines()
+        {
+            let e: serde_json::Value = serde_json::from_str(line).unwrap();
+            let proto = e["event_type"].as_str().unwrap_or("");
+            if proto != "tls" && proto != "quic" {
+                continue;
+            }
+            let r = &e[proto];
+            for (kind, v, what) in [
+                ("ja3", &r["ja3"]["hash"], "JA3"),
+                ("ja3s", &r["ja3s"]["hash"], "JA3S"),
+                ("ja4", &r["ja4"], "JA4"),
+                ("x509-sha1", &r["fingerprint"], "certificate SHA-1"),
+            ] {
+                if let Some(v) = v.as_str() {
+                    rows.push(format!("{kind},{v}"));
+                    expected.insert((proto.to_string(), format!("trawl: {what} listed")));
+                }
+            }
+        }
+    }
+    // Both captures give a JA3 and a JA4; the TLS 1.2 one a JA3S and a certificate too.
+    assert_eq!(expected.len(), 6, "{expected:?}");
+    let feed = root.join("fp.csv");
+    std::fs::write(&feed, rows.join("\n") + "\n").unwrap();
+    let set = root.join("fp.tset");
+    trawl(&["compile", "-o", &p(&set), &p(&feed)]);
+    let out = root.join("export");
+    let o = trawl(&["export", "-s", &p(&set), "-f", "suricata", "-o", &p(&out)]);
+    let report = String::from_utf8_lossy(&o.stderr);
+    for kind in [
+        "ja3 2 of 2",
+        "ja3s 1 of 1",
+        "ja4 2 of 2",
+        "x509-sha1 1 of 1",
+    ] {
+        assert!(report.contains(kind), "{kind}: {report}");
+    }
+    let mut alerts = BTreeSet::new();
+    for (i, pcap) in captures.iter().enumerate() {
+        let log = root.join(format!("alerts{i}"));
+        std::fs::create_dir_all(&log).unwrap();
+        run_suricata(
+            &bin,
+            &[
+                "--runmode",
+                "single",
+                "-k",
+                "none",
+                "-c",
+                &p(&work.join("suricata.yaml")),
+                "--include",
+                &p(&out.join("trawl.yaml")),
+                "-S",
+                &p(&out.join("trawl.rules")),
+                "-l",
+                &p(&log),
+                "-r",
+                &p(pcap),
+            ],
+        );
+        // Nothing the stock run (rules: none) did not say too.
+        let stock: BTreeSet<String> = complaints(&root.join(format!("ref{i}/suricata.log")))
+            .into_iter()
+            .collect();
+        let new: Vec<String> = complaints(&log.join("suricata.log"))
+            .into_iter()
+            .filter(|c| !stock.contains(c))
+            .collect();
+        assert!(new.is_empty(), "suricata.log: {new:#?}");
+        for line in std::fs::read_to_string(log.join("eve.json"))
+            .unwrap()
+            .lines()
+        {
+            let e: serde_json::Value = serde_json::from_str(line).unwrap();
+            if e["event_type"] == "alert" {
+                let proto = e["app_proto"].as_str().unwrap().to_string();
+                let msg = e["alert"]["signature"].as_str().unwrap().to_string();
+                assert!(
+                    alerts.insert((proto, msg)),
+                    "one alert per handshake: {line}"
+                );
+            }
+        }
+    }
+    assert_eq!(alerts, expected);
+}

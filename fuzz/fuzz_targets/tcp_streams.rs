@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         let ended = d.ended;
         if let Some(dir) = d.direction {
             if d.segment.gap > 0 {
-                dir.app.gap();
+                dir.app.gap(d.segment.gap, &mut |_| {});
             }
             assert!(dir.stream.data().len() as u64 <= LIMITS.depth);
             let used = dir.app.parse(dir.stream.data(), &mut |_| {});

@@ -114,7 +114,7 @@ fn lookup_as<D: AsRef<[u8]>>(set: &IndicatorSet<D>, kind: Kind, value: &str) -> 
 fn hits_json<D: AsRef<[u8]>>(set: &IndicatorSet<D>, input: &str, hits: &[Match]) -> Vec<Json> {
     let mut out = Vec::new();
     for h in hits {
-        crate::hits::ecs::enrichments(set, h, input, ObservedIn::Input.name(), &mut out);
+        crate::hits::ecs::enrichments(set, h, input, ObservedIn::Input.name(h.kind), &mut out);
     }
     out
 }

@@ -15,6 +15,7 @@ use crate::engine::reader::{LiveCapture, LiveOptions};
 use crate::engine::reload::Reloader;
 use crate::engine::{self, Options, Outcome, Progress};
 use crate::hits::{EcsJsonLines, EveJsonLines, EveOptions, Hit, HitSink, SetVersion, SidRange};
+use crate::packets::app::file::FileLimits;
 use crate::packets::flow_table::FlowLimits;
 use crate::packets::reassembly::Limits as StreamLimits;
 
@@ -55,6 +56,10 @@ pub(super) struct EngineArgs {
     /// Read each direction of a TCP connection up to this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     stream_depth: u64,
+    /// Hash files carried in streams (HTTP bodies, mail attachments) up to this many bytes;
+    /// a larger file is counted, not hashed. A file is read only within --stream-depth.
+    #[arg(long, value_name = "BYTES", default_value_t = FileLimits::default().max_size)]
+    file_max_size: u64,
     /// The sensor's name in hits: ECS `observer.name`, EVE `host` (default: the host name).
     #[arg(long, value_name = "NAME")]
     sensor: Option<String>,
@@ -191,6 +196,10 @@ impl EngineArgs {
                 stream: StreamLimits {
                     depth: self.stream_depth,
                     ..defaults.stream
+                },
+                files: FileLimits {
+                    max_size: self.file_max_size,
+                    ..defaults.files
                 },
                 ..defaults
             },

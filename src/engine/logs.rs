@@ -348,6 +348,7 @@ fn work<D: AsRef<[u8]>>(
                             span: (h.start as u64 + lead, h.end as u64 + lead),
                             time,
                         },
+                        file: None,
                     };
                     // Into memory, every key a string: serializing cannot fail.
                     let _ = ecs::write_document(&hit, sensor, &mut out);

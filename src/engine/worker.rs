@@ -12,10 +12,13 @@ use crossbeam_channel::{Sender, TrySendError};
 use super::batch::{Batch, FrameRef};
 use super::dedup::Dedup;
 use super::stats::Stats;
-use crate::hits::{self, FlowInfo, Hit, ObservedIn, Origin, SetVersion, Transport, TunnelInfo};
-use crate::indicators::field::Field;
+use crate::hits::{
+    self, FileMeta, FlowInfo, Hit, ObservedIn, Origin, SetVersion, Transport, TunnelInfo,
+};
+use crate::indicators::field::{Field, FileDigests};
 use crate::indicators::model::Kind;
 use crate::indicators::read::Match;
+use crate::packets::app::file::FileLimits;
 use crate::packets::app::stream::{Found, StreamParser};
 use crate::packets::app::tls_fingerprint::{self as fingerprint, Ja4Transport};
 use crate::packets::app::{dns, http, tls, x509};
@@ -53,6 +56,8 @@ pub(crate) struct Worker<D> {
     tunnels: Vec<TunnelInfo>,
     /// TCP connections: their streams and parsers.
     flows: FlowTable<StreamParser>,
+    /// How stream parsers hash files (SHA-512 is added per set: see `file_limits`).
+    files: FileLimits,
     /// What a stream parser found in one segment's worth of data, copied out of the stream.
     found: FoundBuf,
 }
@@ -76,6 +81,8 @@ enum Slot {
     ClientHello,
     ServerHello,
     Certificate,
+    /// A file: its name is the range.
+    File(Field, FileDigests),
     Error(&'static str),
 }
 
@@ -89,6 +96,7 @@ enum Item<'a> {
     ClientHello(&'a [u8]),
     ServerHello(&'a [u8]),
     Certificate(&'a [u8]),
+    File(Field, &'a [u8], &'a FileDigests),
     Error(&'static str),
 }
 
@@ -118,6 +126,11 @@ impl FoundBuf {
             Found::ClientHello(msg) => self.copy(Slot::ClientHello, msg),
             Found::ServerHello(msg) => self.copy(Slot::ServerHello, msg),
             Found::Certificate(der) => self.copy(Slot::Certificate, der),
+            Found::File {
+                field,
+                name,
+                digests,
+            } => self.copy(Slot::File(field, *digests), name),
             Found::Error(why) => self.error(why),
         }
     }
@@ -125,15 +138,16 @@ impl FoundBuf {
     fn items(&self) -> impl Iterator<Item = Item<'_>> {
         self.items.iter().map(|(slot, r)| {
             let b = &self.bytes[r.clone()];
-            match *slot {
-                Slot::Host(f) => Item::Host(f, b),
-                Slot::Addr(f, ip) => Item::Addr(f, ip),
+            match slot {
+                Slot::Host(f) => Item::Host(*f, b),
+                Slot::Addr(f, ip) => Item::Addr(*f, *ip),
                 Slot::Http => Item::Http(b),
                 Slot::Dns => Item::Dns(b),
-                Slot::Mail(f) => Item::Mail(f, b),
                 Slot::ClientHello => Item::ClientHello(b),
                 Slot::ServerHello => Item::ServerHello(b),
                 Slot::Certificate => Item::Certificate(b),
+                Slot::Mail(f) => Item::Mail(*f, b),
+                Slot::File(f, digests) => Item::File(*f, b, digests),
                 Slot::Error(why) => Item::Error(why),
             }
         })
@@ -181,6 +195,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             dns_scratch: dns::NameBuf::new(),
             tunnels: Vec::new(),
             flows: FlowTable::new(flow_limits),
+            files: flow_limits.files,
             found: FoundBuf::default(),
         }
     }
@@ -351,12 +366,14 @@ impl<D: AsRef<[u8]>> Worker<D> {
         let (sport, dport) = (s.flow.src_port.unwrap_or(0), s.flow.dst_port.unwrap_or(0));
         let from_client = client_by_port(sport, dport);
         let server_port = if from_client { dport } else { sport };
+        let files = file_limits(self.files, set);
         self.found.clear();
         for message in sctp::messages(chunks) {
             match message {
                 Ok(m) => {
                     let found = &mut self.found;
                     StreamParser::new(from_client, server_port)
+                        .with_file_limits(files)
                         .parse(m.data, &mut |f| found.push(f));
                 }
                 Err(why) => self.found.error(why),
@@ -377,6 +394,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
         let key = flow_key(s);
         let (sport, dport) = (s.flow.src_port.unwrap_or(0), s.flow.dst_port.unwrap_or(0));
         let from_first = key.sent_by_first(s.flow.src, sport);
+        let files = file_limits(self.files, set);
         let Worker { flows, found, .. } = self;
         found.clear();
         let delivered = flows.segment(
@@ -390,24 +408,39 @@ impl<D: AsRef<[u8]>> Worker<D> {
             |from_client| {
                 let from_client = from_client.unwrap_or_else(|| client_by_port(sport, dport));
                 let server_port = if from_client { dport } else { sport };
-                StreamParser::new(from_client, server_port)
+                StreamParser::new(from_client, server_port).with_file_limits(files)
             },
         );
         let ended = delivered.ended;
         if let Some(dir) = delivered.direction {
+            let out = &mut |f: Found<'_>| found.push(f);
             if delivered.segment.gap > 0 {
-                dir.app.gap();
+                dir.app.gap(delivered.segment.gap, out);
             }
             if !dir.stream.is_closed() {
-                let used = dir.app.parse(dir.stream.data(), &mut |f| found.push(f));
+                let used = dir.app.parse(dir.stream.data(), out);
                 dir.stream.consume(used);
                 if dir.app.done() {
                     dir.stream.close();
                 } else if dir.stream.data().len() >= dir.app.max_buffer() {
                     // The parser could not use a full buffer: stop rather than grow.
-                    found.error(E_STREAM_FULL);
+                    out(Found::Error(E_STREAM_FULL));
                     dir.stream.close();
                 }
+            }
+            // The sender finished (FIN): a body delimited by the close is whole. A reset ends
+            // both directions, cleanly for neither.
+            if flags & RST != 0 {
+                dir.app.end(false, out);
+            } else if flags & FIN != 0 {
+                dir.app.end(true, out);
+            }
+            if let Some(peer) = delivered.peer {
+                if flags & RST != 0 {
+                    peer.app.end(false, out);
+                }
+                // HTTP requests tell the server direction how their responses are framed.
+                dir.app.hand_over(&mut peer.app);
             }
         }
         if ended {
@@ -445,6 +478,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
                 Item::ClientHello(msg) => self.client_hello(set, batch, s, msg),
                 Item::ServerHello(msg) => self.server_hello(set, batch, s, msg),
                 Item::Certificate(der) => self.certificate(set, batch, s, der),
+                Item::File(field, name, digests) => self.file(set, batch, s, field, name, digests),
                 Item::Error(why) => Stats::count(&mut self.stats.app_errors, why),
             }
         }
@@ -578,6 +612,34 @@ impl<D: AsRef<[u8]>> Worker<D> {
         }
     }
 
+    /// Looks each hash of a file up (SHA-512 when it was computed); a hit carries the file.
+    fn file(
+        &mut self,
+        set: &Arc<SetVersion<D>>,
+        batch: &Batch,
+        s: &Seen,
+        field: Field,
+        name: &[u8],
+        digests: &FileDigests,
+    ) {
+        let hashes: [Option<&[u8]>; 4] = [
+            Some(&digests.md5),
+            Some(&digests.sha1),
+            Some(&digests.sha256),
+            digests.sha512.as_ref().map(|d| &d[..]),
+        ];
+        for digest in hashes.into_iter().flatten() {
+            self.stats.lookups += 1;
+            if let Some(hit) = set.set.match_hash(digest) {
+                let file = FileMeta {
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    digests: *digests,
+                };
+                self.report_file(set, batch, s, field, hit, hex(digest), Some(Box::new(file)));
+            }
+        }
+    }
+
     fn dns(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {
         self.names.clear();
         self.items.clear();
@@ -674,6 +736,21 @@ impl<D: AsRef<[u8]>> Worker<D> {
         hit: Match,
         observed: impl FnOnce() -> String,
     ) {
+        self.report_file(set, batch, s, field, hit, observed, None);
+    }
+
+    /// [`report`](Self::report) for a hit that may carry the file it was computed from.
+    #[allow(clippy::too_many_arguments)]
+    fn report_file(
+        &mut self,
+        set: &Arc<SetVersion<D>>,
+        batch: &Batch,
+        s: &Seen,
+        field: Field,
+        hit: Match,
+        observed: impl FnOnce() -> String,
+        file: Option<Box<FileMeta>>,
+    ) {
         if !self.dedup.admit(
             batch.source,
             flow_key(s).carrying(s.carried),
@@ -705,6 +782,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             observed: observed(),
             matched: hit,
             set: set.clone(),
+            file,
         };
         match self.hits.try_send(found) {
             Ok(()) => {}
@@ -714,6 +792,26 @@ impl<D: AsRef<[u8]>> Worker<D> {
             }
             Err(TrySendError::Disconnected(_)) => self.closed = true,
         }
+    }
+}
+
+/// How a stream parser made now hashes files: `files`, with SHA-512 when the set holds any
+/// SHA-512 indicator (else it would be computed for nothing).
+fn file_limits<D: AsRef<[u8]>>(files: FileLimits, set: &SetVersion<D>) -> FileLimits {
+    FileLimits {
+        sha512: set.set.has_kind(Kind::Sha512),
+        ..files
+    }
+}
+
+/// Lowercase hex, as hash indicators are written.
+fn hex(digest: &[u8]) -> impl FnOnce() -> String + '_ {
+    move || {
+        use std::fmt::Write;
+        digest.iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
     }
 }
 

@@ -71,7 +71,8 @@ const SMTP_ADDRESS: &str = r"^<(.*)>$";
 
 /// Writes the export of `set` into `dir` (created if missing): `NAME.rules` (sids from `sid`),
 /// `NAME.yaml`, `NAME-iprep-categories.txt`, `NAME-iprep.list`, `NAME-domains-K.json` per
-/// label count K and `NAME-domains-exact.json`, `NAME-emails.json`, `NAME-md5.txt`,
+/// label count K and `NAME-domains-exact.json`, `NAME-emails.json`, `NAME-ja3.json`,
+/// `NAME-ja3s.json`, `NAME-ja4.json`, `NAME-x509-sha1.json`, `NAME-md5.txt`,
 /// `NAME-sha1.txt`, `NAME-sha256.txt` (files of kinds the set lacks are not written).
 pub fn write<D: AsRef<[u8]>>(
     set: &IndicatorSet<D>,
@@ -96,6 +97,7 @@ pub fn write<D: AsRef<[u8]>>(
     out.names(set)?;
     out.emails(set)?;
     out.file_hashes(set)?;
+    out.fingerprints(set)?;
     out.not_exported(set);
     out.yaml()?;
     fs::write(dir.join(format!("{prefix}.rules")), &out.rules)?;
@@ -395,25 +397,73 @@ impl Export<'_> {
         Ok(())
     }
 
+    /// JA3, JA3S, JA4 and certificate SHA-1 datasets and the TLS and QUIC rules asking
+    /// Suricata's sticky buffers for them (`ja3.hash`, `ja3s.hash`, `ja4.hash`: lowercase
+    /// text as trawl writes it; `tls.cert_fingerprint`: the leaf certificate's SHA-1 as
+    /// lowercase hex pairs joined by `:`). Suricata computes JA3/JA4 when a rule asks.
+    fn fingerprints<D: AsRef<[u8]>>(&mut self, set: &IndicatorSet<D>) -> io::Result<()> {
+        let p = self.prefix;
+        for (kind, buffer, protos, what) in [
+            (Kind::Ja3, "ja3.hash", &["tls", "quic"][..], "JA3"),
+            (Kind::Ja3s, "ja3s.hash", &["tls", "quic"][..], "JA3S"),
+            (Kind::Ja4, "ja4.hash", &["tls", "quic"][..], "JA4"),
+            (
+                Kind::X509Sha1,
+                "tls.cert_fingerprint",
+                &["tls"][..],
+                "certificate SHA-1",
+            ),
+        ] {
+            let kinds = [kind];
+            let entries: Vec<_> = active(set, &kinds)
+                .map(|i| {
+                    let v = i.value();
+                    let v = if kind == Kind::X509Sha1 {
+                        colon_pairs(&v)
+                    } else {
+                        v
+                    };
+                    (v, i)
+                })
+                .collect();
+            let n = entries.len() as u64;
+            self.report.coverage.insert(
+                kind.name(),
+                Coverage {
+                    in_set: n,
+                    exported: n,
+                },
+            );
+            if n == 0 {
+                continue;
+            }
+            self.report.wrote(kind.name(), n);
+            let set_opts = self.dataset(&format!("{p}-{kind}"), kind, &entries, set.now())?;
+            for proto in protos {
+                self.rule(format!(
+                    "alert {proto} any any -> any any (msg:\"{p}: {what} listed\"; \
+                     {buffer}; dataset:isset,{set_opts}; "
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Counts the kinds Suricata has nothing for.
     fn not_exported<D: AsRef<[u8]>>(&mut self, set: &IndicatorSet<D>) {
         for (kind, why) in [
             (Kind::Url, "urls (no whole-URL buffer)"),
             (Kind::HttpRequest, "http literals (no equivalent)"),
             (Kind::Sha512, "sha512 (no file keyword)"),
-            (Kind::X509Md5, "certificate fingerprints (not exported yet)"),
             (
-                Kind::X509Sha1,
-                "certificate fingerprints (not exported yet)",
+                Kind::X509Md5,
+                "certificate md5/sha256 (Suricata matches the sha1)",
             ),
             (
                 Kind::X509Sha256,
-                "certificate fingerprints (not exported yet)",
+                "certificate md5/sha256 (Suricata matches the sha1)",
             ),
-            (Kind::Ja3, "tls fingerprints (not exported yet)"),
-            (Kind::Ja3s, "tls fingerprints (not exported yet)"),
-            (Kind::Ja4, "tls fingerprints (not exported yet)"),
-            (Kind::Ja4s, "tls fingerprints (not exported yet)"),
+            (Kind::Ja4s, "ja4s (no keyword)"),
         ] {
             let n = active(set, &[kind]).count() as u64;
             self.report.coverage.insert(
@@ -501,6 +551,18 @@ impl Export<'_> {
 /// A JSON string (valid as a YAML double-quoted scalar too).
 fn json(s: &str) -> String {
     serde_json::Value::from(s).to_string()
+}
+
+/// `3367a1…` → `33:67:a1:…`, as Suricata writes a certificate fingerprint.
+fn colon_pairs(hex: &str) -> String {
+    let mut out = String::with_capacity(hex.len() * 3 / 2);
+    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push_str(std::str::from_utf8(pair).unwrap_or(""));
+    }
+    out
 }
 
 /// Labels of a canonical name.

@@ -302,6 +302,8 @@ struct Document<'a> {
     email: Option<Email<'a>>,
     event: Event,
     #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<File<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     log: Option<Log<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     network: Option<Network>,
@@ -318,6 +320,24 @@ struct Document<'a> {
     url: Option<Url<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_agent: Option<Original<'a>>,
+}
+
+/// The file a hash hit was computed from (ECS `file.*`).
+#[derive(Serialize)]
+struct File<'a> {
+    hash: Hashes<'a>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    name: &'a str,
+    size: u64,
+}
+
+/// Lowercase hex of a digest.
+fn hex(digest: &[u8]) -> String {
+    use std::fmt::Write as _;
+    digest.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[derive(Serialize)]
@@ -562,18 +582,39 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
         .and_then(|i| i.kind())
         .unwrap_or(h.matched.kind);
     let value = ind.as_ref().map(|i| i.value()).unwrap_or_default();
-    let field = h.field.name();
+    let field = h.field.name(h.matched.kind);
     let enrichments = ind
         .iter()
         .flat_map(|i| i.provenance())
         .map(|p| enrichment(kind, &value, &p, &h.observed, field))
         .collect();
     let observed = h.observed.as_str();
+    // A file's hashes in hex, MD5, SHA-1, SHA-256 and SHA-512 when computed.
+    let file_hex = h.file.as_deref().map(|f| {
+        let d = &f.digests;
+        let all: [Option<&[u8]>; 4] = [
+            Some(&d.md5),
+            Some(&d.sha1),
+            Some(&d.sha256),
+            d.sha512.as_ref().map(|x| &x[..]),
+        ];
+        all.into_iter().flatten().map(hex).collect::<Vec<_>>()
+    });
     let mut doc = Document {
         timestamp: String::new(),
         destination: None,
         dns: None,
         email: None,
+        file: h.file.as_deref().zip(file_hex.as_ref()).map(|(f, x)| File {
+            hash: Hashes {
+                md5: Some(&x[0]),
+                sha1: Some(&x[1]),
+                sha256: Some(&x[2]),
+                sha512: x.get(3).map(String::as_str),
+            },
+            name: &f.name,
+            size: f.digests.size,
+        }),
         event: Event {
             category: &["threat"],
             created: None,
@@ -791,6 +832,8 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
                     d.address = Some(observed.to_string());
                 }
             }
+            // The file's hashes are in `file.hash.*` already.
+            Field::HttpFile | Field::SmtpAttachment => {}
             Field::SmtpMailFrom | Field::SmtpRcptTo => {
                 let to = Some(Addresses {
                     address: [observed],

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json, json};
 
 use super::community_id::of_flow;
-use super::{Hit, HitSink, ObservedIn, Origin, Seen, SetVersion, TunnelInfo};
+use super::{FileMeta, Hit, HitSink, ObservedIn, Origin, Seen, SetVersion, TunnelInfo};
 use crate::indicators::field::Field;
 use crate::indicators::model::Tlp;
 
@@ -207,6 +207,8 @@ pub(crate) fn app_proto(field: Field) -> Option<&'static str> {
         }
         Field::SmtpMailFrom | Field::SmtpRcptTo => Some("smtp"),
         Field::ProxyTarget => Some("socks"),
+        Field::HttpFile => Some("http"),
+        Field::SmtpAttachment => Some("smtp"),
     }
 }
 
@@ -244,11 +246,39 @@ pub(crate) struct AlertPacket<'a> {
     pub(crate) tunnel: Option<&'a TunnelInfo>,
 }
 
-/// One EVE alert record from plain values; `matched` is the field and the value seen in it.
+/// What an alert matched: the field, its name in `matched_field`, the value seen in it and,
+/// for a file's hash, the file.
+pub(crate) struct AlertMatched<'a> {
+    pub(crate) field: Field,
+    pub(crate) name: &'a str,
+    pub(crate) value: &'a str,
+    pub(crate) file: Option<&'a FileMeta>,
+}
+
+/// Suricata's `files[]` entry (its `fileinfo` object) for a file trawl hashed: a file is hashed
+/// only once transferred whole, so its `state` is `CLOSED`, without `gaps`; trawl stores none.
+/// Suricata's schema has no `sha512`: that hash is in the alert's metadata when it matched.
+fn file_info(f: &FileMeta) -> Json {
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut o = Map::new();
+    if !f.name.is_empty() {
+        o.insert("filename".into(), f.name.as_str().into());
+    }
+    o.insert("gaps".into(), false.into());
+    o.insert("state".into(), "CLOSED".into());
+    o.insert("md5".into(), hex(&f.digests.md5).into());
+    o.insert("sha1".into(), hex(&f.digests.sha1).into());
+    o.insert("sha256".into(), hex(&f.digests.sha256).into());
+    o.insert("stored".into(), false.into());
+    o.insert("size".into(), f.digests.size.into());
+    Json::Object(o)
+}
+
+/// One EVE alert record from plain values.
 pub(crate) fn alert_record(
     opts: &EveOptions,
     packet: AlertPacket<'_>,
-    matched: (Field, &str),
+    matched: AlertMatched<'_>,
     ind: &AlertIndicator<'_>,
     set_generation: u64,
 ) -> Json {
@@ -258,12 +288,17 @@ pub(crate) fn alert_record(
         flow,
         tunnel,
     } = packet;
-    let (field, observed) = matched;
+    let AlertMatched {
+        field,
+        name,
+        value: observed,
+        file,
+    } = matched;
     let providers: Vec<&str> = ind.sources.iter().map(|s| s.provider).collect();
     let metadata = json!({
         "indicator_type": [ind.kind],
         "indicator_value": [ind.value],
-        "matched_field": [field.ecs()],
+        "matched_field": [name],
         "matched_value": [observed],
         "set_generation": [set_generation.to_string()],
         "source": providers,
@@ -336,6 +371,9 @@ pub(crate) fn alert_record(
             "metadata": metadata,
         }),
     );
+    if let Some(f) = file {
+        doc.insert("files".into(), Json::Array(vec![file_info(f)]));
+    }
     Json::Object(doc)
 }
 
@@ -396,13 +434,13 @@ impl<W: Write, D: AsRef<[u8]>> HitSink<D> for EveJsonLines<W> {
             flow: &flow,
             tunnel: tunnel.as_ref(),
         };
-        let doc = alert_record(
-            &self.opts,
-            packet,
-            (*field, &s.observed),
-            &ind,
-            s.set.generation,
-        );
+        let matched = AlertMatched {
+            field: *field,
+            name: field.matched_name(s.matched.kind),
+            value: &s.observed,
+            file: s.file.as_deref(),
+        };
+        let doc = alert_record(&self.opts, packet, matched, &ind, s.set.generation);
         serde_json::to_writer(&mut self.out, &doc)?;
         self.out.write_all(b"\n")
     }

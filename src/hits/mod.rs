@@ -25,7 +25,8 @@ use std::sync::Arc;
 pub use ecs::{EcsJsonLines, Sensor};
 pub use eve::{EveJsonLines, EveOptions, SidRange};
 
-pub(crate) use crate::indicators::field::{Field, Transport};
+pub(crate) use crate::indicators::field::{Field, FileDigests, Transport};
+use crate::indicators::model::Kind;
 use crate::indicators::read::{IndicatorSet, Match};
 
 /// A loaded set and its generation: hits say which set version matched them.
@@ -124,10 +125,11 @@ pub enum ObservedIn {
 
 impl ObservedIn {
     /// The name written as `threat.enrichments[].matched.field`: the ECS field of the traffic,
-    /// the record's field (`message` for free text); `None` for a lookup.
-    pub fn name(&self) -> Option<&str> {
+    /// the record's field (`message` for free text); `None` for a lookup. For a file, the hash
+    /// field of the indicator's `kind` ([`Field::matched_name`]).
+    pub fn name(&self, kind: Kind) -> Option<&str> {
         match self {
-            ObservedIn::Packet(f) => Some(f.ecs()),
+            ObservedIn::Packet(f) => Some(f.matched_name(kind)),
             ObservedIn::Record(f) => Some(f.as_deref().unwrap_or(FREE_TEXT)),
             ObservedIn::Input => None,
         }
@@ -178,6 +180,17 @@ pub struct Hit<S> {
     pub field: ObservedIn,
     /// Where and when.
     pub seen: Seen,
+    /// The file whose hash matched, for a hit on a file (boxed: most hits are on none).
+    pub file: Option<Box<FileMeta>>,
+}
+
+/// A file seen on the wire, as a hit on one of its hashes carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileMeta {
+    /// Its name as the transfer gave it (lossy UTF-8); empty when none.
+    pub name: String,
+    /// Its hashes and size.
+    pub digests: FileDigests,
 }
 
 /// Receives packet hits, in the order the engine produces them.
@@ -242,6 +255,7 @@ mod tests {
             observed: "www.evil.example".into(),
             matched,
             set: Arc::new(SetVersion { set, generation: 3 }),
+            file: None,
         }
     }
 

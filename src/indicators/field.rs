@@ -1,7 +1,9 @@
 //! What was observed and where: the fields of traffic and logs an indicator can be matched in,
 //! named as their ECS fields. Both lanes label what they observe with a [`Field`]; hits name it.
 //! The [`Transport`] of a packet is shared vocabulary too: the packet lane decodes it, hits
-//! render it.
+//! render it. So are a file's hashes ([`FileDigests`]).
+
+use crate::indicators::model::Kind;
 
 /// Where in the traffic an observable was seen. [`Field::ecs`] gives the ECS field name used in
 /// hit output (`threat.enrichments[].matched.field`).
@@ -53,6 +55,11 @@ pub enum Field {
     Ja4,
     /// The JA4S fingerprint of a TLS ServerHello.
     Ja4s,
+    /// A file carried over HTTP (a request or response body, a multipart part), matched by
+    /// its hashes ([`FileDigests`]).
+    HttpFile,
+    /// A file attached to a mail sent over SMTP (a MIME part), matched by its hashes.
+    SmtpAttachment,
 }
 
 impl Field {
@@ -83,8 +90,47 @@ impl Field {
             // ECS 9.3 has no JA4 fields.
             Field::Ja4 => "trawl.tls.client.ja4",
             Field::Ja4s => "trawl.tls.server.ja4s",
+            // The file's hash fields: a hit names the one that matched (`matched_name`).
+            Field::HttpFile | Field::SmtpAttachment => "file.hash",
         }
     }
+
+    /// Whether the field is a file, matched by its hashes.
+    pub fn is_file(self) -> bool {
+        matches!(self, Field::HttpFile | Field::SmtpAttachment)
+    }
+
+    /// The ECS field a match of an indicator of `kind` was found in: `file.hash.<kind>` for a
+    /// file's hash, [`Field::ecs`] otherwise.
+    pub fn matched_name(self, kind: Kind) -> &'static str {
+        if !self.is_file() {
+            return self.ecs();
+        }
+        match kind {
+            Kind::Md5 => "file.hash.md5",
+            Kind::Sha1 => "file.hash.sha1",
+            Kind::Sha256 => "file.hash.sha256",
+            Kind::Sha512 => "file.hash.sha512",
+            _ => self.ecs(),
+        }
+    }
+}
+
+/// A file's hashes and size, as a file observed on the wire gives them (Zeek's `files.log`
+/// and Suricata's `fileinfo` hash the same bytes: the file as transferred, after any
+/// transfer or content encoding is removed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileDigests {
+    /// MD5.
+    pub md5: [u8; 16],
+    /// SHA-1.
+    pub sha1: [u8; 20],
+    /// SHA-256.
+    pub sha256: [u8; 32],
+    /// SHA-512, when it was computed (the set holds SHA-512 indicators).
+    pub sha512: Option<[u8; 64]>,
+    /// The file's size in bytes.
+    pub size: u64,
 }
 
 /// The protocol carried by IP, keyed by its IANA protocol number (ICMPv6 is not ICMP).

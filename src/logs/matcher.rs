@@ -30,6 +30,7 @@ use std::ops::Range;
 
 use hashbrown::HashMap;
 
+use crate::indicators::model::Kind;
 use crate::indicators::normalize;
 use crate::indicators::read::{IndicatorSet, Match};
 use crate::logs::extract::{Extractor, Options as ExtractOptions, Token};
@@ -92,11 +93,12 @@ struct Wants {
     email: bool,
     url: bool,
     hash: bool,
+    /// Any certificate or TLS fingerprint kind.
+    fingerprint: bool,
 }
 
 impl Wants {
     fn of<D: AsRef<[u8]>>(set: &IndicatorSet<D>) -> Wants {
-        use crate::indicators::model::Kind;
         let ipv4 = set.has_kind(Kind::Ipv4);
         Wants {
             ipv4,
@@ -108,6 +110,7 @@ impl Wants {
             hash: [Kind::Md5, Kind::Sha1, Kind::Sha256, Kind::Sha512]
                 .into_iter()
                 .any(|k| set.has_kind(k)),
+            fingerprint: Kind::FINGERPRINTS.into_iter().any(|k| set.has_kind(k)),
         }
     }
 
@@ -325,6 +328,75 @@ fn distinct<K: Copy + Eq + std::hash::Hash>(
     unique
 }
 
+/// What the values of a field are when its name says they are certificate or TLS
+/// fingerprints: they are matched against that kind only, never as file hashes (a JA3 is an
+/// MD5, a certificate fingerprint a SHA-1 or SHA-256).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FingerprintField {
+    /// A certificate digest; its kind follows from its length (`x509-md5`, `-sha1`, `-sha256`).
+    Certificate,
+    /// One TLS fingerprint kind (`ja3`, `ja3s`, `ja4`, `ja4s`).
+    Tls(Kind),
+}
+
+impl FingerprintField {
+    /// The role of a field, by its name as Zeek, Suricata EVE and ECS write it:
+    ///
+    /// * Zeek `ssl.log` `ja3`, `ja3s` (the ja3 package), `ja4`, `ja4s` (the JA4 package);
+    ///   EVE `tls.ja3.hash`, `tls.ja3s.hash`, `tls.ja4`, `quic.ja3.hash`, `quic.ja4`; ECS
+    ///   `tls.client.ja3`, `tls.server.ja3s`;
+    /// * certificates: Zeek `x509.log` `fingerprint` (SHA-256 by default) and `ssl.log`
+    ///   `cert_chain_fps`, `client_cert_chain_fps`; EVE `tls.fingerprint` (SHA-1 with colons);
+    ///   ECS `tls.server.hash.*`, `tls.client.hash.*`.
+    fn of(field: &[u8]) -> Option<FingerprintField> {
+        let last = field.rsplit(|&b| b == b'.').next().unwrap_or(field);
+        let parent = field
+            .strip_suffix(last)
+            .and_then(|f| f.strip_suffix(b"."))
+            .map(|f| f.rsplit(|&b| b == b'.').next().unwrap_or(f))
+            .unwrap_or(b"");
+        let tls = |name: &[u8]| {
+            [
+                (&b"ja3"[..], Kind::Ja3),
+                (b"ja3s", Kind::Ja3s),
+                (b"ja4", Kind::Ja4),
+                (b"ja4s", Kind::Ja4s),
+            ]
+            .into_iter()
+            .find(|(n, _)| name.eq_ignore_ascii_case(n))
+            .map(|(_, kind)| kind)
+        };
+        if let Some(kind) = tls(last).or_else(|| tls(parent).filter(|_| last == b"hash")) {
+            return Some(FingerprintField::Tls(kind));
+        }
+        let grandparent = field.ends_with(b".hash.sha1")
+            || field.ends_with(b".hash.sha256")
+            || field.ends_with(b".hash.md5");
+        // Not every `fingerprint` is a certificate's (SSH host keys have them too): Zeek's
+        // x509.log column and EVE's `tls.fingerprint` only.
+        let certificate = field == b"fingerprint"
+            || field == b"tls.fingerprint"
+            || last == b"cert_chain_fps"
+            || last == b"client_cert_chain_fps"
+            || (grandparent
+                && (field.starts_with(b"tls.server.") || field.starts_with(b"tls.client.")));
+        certificate.then_some(FingerprintField::Certificate)
+    }
+
+    /// The kind a value of this field is matched as.
+    fn kind(self, value: &str) -> Option<Kind> {
+        match self {
+            FingerprintField::Tls(kind) => Some(kind),
+            FingerprintField::Certificate => match value.bytes().filter(|&b| b != b':').count() {
+                32 => Some(Kind::X509Md5),
+                40 => Some(Kind::X509Sha1),
+                64 => Some(Kind::X509Sha256),
+                _ => None,
+            },
+        }
+    }
+}
+
 /// What a token looked up on its own is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Scalar {
@@ -477,6 +549,12 @@ impl Tokens {
         // values hold none).
         let mut field_id = None;
         let origin = self.origin;
+        if (m.wants.fingerprint || m.wants.hash) && !field_name.is_empty() {
+            if let Some(role) = FingerprintField::of(field_name) {
+                self.add_fingerprints(m, line, text, base, field_name, whole, role);
+                return;
+            }
+        }
         let at = |field: u32, start: usize, end: usize| match &whole {
             Some(w) => At {
                 line,
@@ -586,6 +664,52 @@ impl Tokens {
                     self.hits
                         .push((at(field, h.start as usize, h.end as usize), h));
                 }
+            }
+        }
+    }
+
+    /// The values of a fingerprint field (a Zeek vector holds several, `,`-separated), each
+    /// looked up as its field's kind only.
+    #[allow(clippy::too_many_arguments)]
+    fn add_fingerprints<D: AsRef<[u8]>>(
+        &mut self,
+        m: &LineMatcher<'_, D>,
+        line: u32,
+        text: &[u8],
+        base: usize,
+        field_name: &[u8],
+        whole: Option<Range<usize>>,
+        role: FingerprintField,
+    ) {
+        if !m.wants.fingerprint {
+            return;
+        }
+        let mut at = 0;
+        for piece in text.split(|&b| b == b',') {
+            let start = at;
+            at += piece.len() + 1;
+            let Ok(value) = std::str::from_utf8(piece) else {
+                continue;
+            };
+            let lead = value.len() - value.trim_start().len();
+            let value = value.trim();
+            let Some(kind) = role.kind(value) else {
+                continue;
+            };
+            if let Some(h) = m.set.match_fingerprint_text(kind, value) {
+                let field = self.field_id(field_name);
+                let (s, e) = match &whole {
+                    Some(w) => (w.start, w.end),
+                    None => (base + start + lead, base + start + lead + value.len()),
+                };
+                let a = At {
+                    line,
+                    field,
+                    start: s as u32,
+                    end: e as u32,
+                    origin: self.origin,
+                };
+                self.hits.push((a, h));
             }
         }
     }

@@ -21,6 +21,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
+use super::app::file::FileLimits;
 use super::flow::FlowKey;
 use super::reassembly::{Limits, Segment, Stream};
 
@@ -44,6 +45,8 @@ pub struct FlowLimits {
     pub session_ns: i64,
     /// Per direction: how deep it is read and how much may wait past a hole.
     pub stream: Limits,
+    /// How the files the streams carry are hashed (the largest; SHA-512 is the set's call).
+    pub files: FileLimits,
 }
 
 impl Default for FlowLimits {
@@ -53,6 +56,7 @@ impl Default for FlowLimits {
             idle_ns: 300 * 1_000_000_000,
             session_ns: 3600 * 1_000_000_000,
             stream: Limits::default(),
+            files: FileLimits::default(),
         }
     }
 }
@@ -117,20 +121,6 @@ impl FlowStats {
     }
 }
 
-/// What an application parser holds on the heap (bytes it joined across records, say), so
-/// that the memory cap counts it with the stream's buffers.
-pub trait HeapBytes {
-    /// Heap bytes held.
-    fn heap_bytes(&self) -> usize;
-}
-
-/// A `Copy` value owns no heap memory.
-impl<T: Copy> HeapBytes for T {
-    fn heap_bytes(&self) -> usize {
-        0
-    }
-}
-
 /// One direction of a connection: its stream and what reads it.
 pub struct Direction<A> {
     /// The reassembled bytes.
@@ -171,6 +161,9 @@ fn table_bytes(capacity: usize) -> usize {
 pub struct Delivered<'t, A> {
     /// The direction the segment belongs to, when it carried data (or ended the stream).
     pub direction: Option<&'t mut Direction<A>>,
+    /// The other direction of the connection, when it has one (what one direction's parser
+    /// learns may concern the other: an HTTP request tells how its response is framed).
+    pub peer: Option<&'t mut Direction<A>>,
     /// What the segment did to the stream.
     pub segment: Segment,
     /// Whether the connection has ended with this segment (after the caller reads the data).
@@ -192,7 +185,20 @@ pub struct FlowTable<A> {
     pub stats: FlowStats,
 }
 
-impl<A: HeapBytes> FlowTable<A> {
+/// What a direction's application parser holds on the heap, for the table's memory cap.
+pub trait AppMemory {
+    /// Heap bytes held beyond the parser's own size.
+    fn held(&self) -> usize;
+}
+
+/// A table without parsers (tests, benchmarks of the reassembly alone).
+impl AppMemory for () {
+    fn held(&self) -> usize {
+        0
+    }
+}
+
+impl<A: AppMemory> FlowTable<A> {
     /// An empty table.
     pub fn new(limits: FlowLimits) -> Self {
         FlowTable {
@@ -244,6 +250,7 @@ impl<A: HeapBytes> FlowTable<A> {
             if payload.is_empty() && !syn {
                 return Delivered {
                     direction: None,
+                    peer: None,
                     segment: Segment::default(),
                     ended: false,
                 };
@@ -306,7 +313,7 @@ impl<A: HeapBytes> FlowTable<A> {
             .dirs
             .iter()
             .flatten()
-            .map(|d| size_of::<Direction<A>>() + d.stream.held() + d.app.heap_bytes())
+            .map(|d| size_of::<Direction<A>>() + d.stream.held() + d.app.held())
             .sum::<usize>();
         self.heap = self.heap + held - conn.held;
         conn.held = held;
@@ -314,9 +321,17 @@ impl<A: HeapBytes> FlowTable<A> {
         while self.used() > self.limits.memcap && !self.flows.is_empty() {
             self.evict_oldest();
         }
-        let conn = self.flows.find_mut(hash, is);
+        let (direction, peer) = match self.flows.find_mut(hash, is) {
+            Some(e) => {
+                let [a, b] = &mut e.1.dirs;
+                let (mine, other) = if d == 0 { (a, b) } else { (b, a) };
+                (mine.as_deref_mut(), other.as_deref_mut())
+            }
+            None => (None, None),
+        };
         Delivered {
-            direction: conn.and_then(|e| e.1.dirs[d].as_deref_mut()),
+            direction,
+            peer,
             segment,
             ended,
         }
@@ -439,6 +454,13 @@ mod tests {
         assert_eq!(t.len(), 0);
         assert_eq!(t.heap, 0, "every buffer is accounted as freed");
         assert_eq!((t.stats.created, t.stats.closed), (1, 1));
+    }
+
+    /// The test tables' parsers: a direction's client flag, holding nothing.
+    impl AppMemory for Option<bool> {
+        fn held(&self) -> usize {
+            0
+        }
     }
 
     #[test]

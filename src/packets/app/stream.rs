@@ -13,7 +13,7 @@
 //! a stream in any chunks gives exactly the observations of feeding it whole (tested by
 //! property). After `parse` returns, the unconsumed rest is shorter than
 //! [`StreamParser::max_buffer`] unless [`StreamParser::done`]: buffering stays bounded whatever
-//! the peer sends. Bodies and message text are skipped as they arrive, never buffered.
+//! the peer sends. Bodies are hashed and message text skipped as they arrive, never buffered.
 //! Lost bytes (a sequence gap, or data the caller could not keep) are announced with
 //! [`StreamParser::gap`].
 //!
@@ -28,13 +28,13 @@
 //!   when it chose TLS 1.2 or earlier, the Certificate message if it comes next, each of its
 //!   certificates reported as [`Found::Certificate`]; then the direction is done (TLS 1.3
 //!   encrypts the certificates: done after the ServerHello). A message above
-//!   [`MAX_SERVER_MESSAGE`] bytes or a non-handshake record inside a message is an error. Any
-//!   other server direction is not read (HTTP responses) but SMTP's (below) and a proxy's;
-//! * server direction starting with a proxy's reply to a tunnel request: a SOCKS5 method
-//!   choice, username/password status and reply (RFC 1928, 1929), a SOCKS4 reply (`00 5A`), or
-//!   an HTTP/1.x response head (at most [`MAX_HEAD`] bytes; 2xx answers `CONNECT`): skipped,
-//!   then the tunnelled server's bytes are read as above (its ServerHello). A refusal ends the
-//!   direction;
+//!   [`MAX_SERVER_MESSAGE`] bytes or a non-handshake record inside a message is an error;
+//! * server direction starting with `HTTP/`: the responses (below); on SMTP ports, the
+//!   replies (below); anything else but a SOCKS proxy's reply is not read;
+//! * server direction starting with a SOCKS proxy's reply to a tunnel request: a SOCKS5
+//!   method choice, username/password status and reply (RFC 1928, 1929) or a SOCKS4 reply
+//!   (`00 5A`): skipped, then the tunnelled server's bytes are read as above (its
+//!   ServerHello). A refusal ends the direction;
 //! * client direction, port 53: DNS over TCP — 2-byte length-prefixed messages, several per
 //!   connection, each complete message reported as [`Found::Dns`] (RFC 1035 §4.2.2, RFC 7766);
 //!   a length below a DNS header (12) loses the framing: reported, then done;
@@ -55,9 +55,11 @@
 //!   above. A `DATA` the server refused is still taken as followed by text;
 //! * an HTTP/1.x request line: every request of the connection (keep-alive, pipelining). Each
 //!   complete head (request line, headers, empty line; at most [`MAX_HEAD`] bytes; CRLF or bare
-//!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is skipped
+//!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is read
 //!   (`Content-Length` bytes, or `Transfer-Encoding: chunked` chunks and trailers:
-//!   [`http::body`]) and the next request is read. Empty lines between requests are skipped.
+//!   [`http::body`]), hashed as it arrives and, once whole, reported as [`Found::File`]
+//!   ([`Field::HttpFile`], named by [`http_body::uri_name`]; a body cut by a gap or an error
+//!   is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED)), and the next request is read. Empty lines between requests are skipped.
 //!   A first line that is not HTTP/1.x (the HTTP/2 preface, RTSP) ends the direction; after
 //!   that, anything unexpected — a line that is not a request line, a head above the limit, a
 //!   malformed chunk, an unknown framing, a request without a target — is counted as an error
@@ -84,11 +86,14 @@
 //! (a gap inside message text is read as commands: text lines that look like `MAIL FROM:` would
 //! be reported); TLS, DNS, SOCKS and a direction whose protocol was not chosen yet give up.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::file::{FileDigests, FileLimits};
+use super::http_body::{self, BodyFile};
 use super::{http, smtp, tls};
 use crate::indicators::field::Field;
-use crate::packets::flow_table::HeapBytes;
+use crate::packets::flow_table::AppMemory;
 
 /// What a stream parser found, borrowed from the bytes it was given (or, for a ClientHello
 /// joined from several records, from the parser) for the duration of the callback.
@@ -106,6 +111,16 @@ pub enum Found<'a> {
     Dns(&'a [u8]),
     /// An SMTP envelope address: [`Field::SmtpMailFrom`] or [`Field::SmtpRcptTo`].
     Mail(Field, &'a [u8]),
+    /// A file transferred whole, hashed: [`Field::HttpFile`] or [`Field::SmtpAttachment`];
+    /// `name` is its file name (empty when the transfer gives none).
+    File {
+        /// Where the file was carried.
+        field: Field,
+        /// The file's name, as the transfer gives it; empty when none.
+        name: &'a [u8],
+        /// Its hashes and size.
+        digests: &'a FileDigests,
+    },
     /// One complete TLS ClientHello handshake message (type, length, body), for its
     /// fingerprints: pass it to [`tls::client_hello`].
     ClientHello(&'a [u8]),
@@ -150,6 +165,11 @@ const MAX_DNS: usize = 2 + 65_535;
 pub const E_HEAD: &str = "http: request head too long";
 /// Reason: a line where a request line was expected.
 pub const E_NOT_REQUEST: &str = "http: not a request line";
+/// Reason: a line where a status line was expected.
+pub const E_NOT_RESPONSE: &str = "http: not a status line";
+/// Requests whose responses are awaited, at most (pipelined further, a response is read as
+/// one to a GET, unnamed).
+pub const MAX_PENDING: usize = 64;
 /// Reason: a malformed chunk-size line, or a chunk not followed by its line end.
 pub const E_CHUNK: &str = "http: bad chunk";
 /// Reason: a ClientHello longer than [`MAX_HELLO`].
@@ -176,7 +196,25 @@ pub struct StreamParser {
     from_client: bool,
     /// The port the protocol is chosen by: the server's, or a tunnel's target port.
     server_port: u16,
+    /// How the files the stream carries are hashed.
+    files: FileLimits,
     state: State,
+    /// The HTTP body being read, hashed as it arrives.
+    body: Option<Box<BodyFile>>,
+    /// HTTP requests read and not yet handed to the server direction (client side), or
+    /// handed and not yet answered (server side).
+    pending: VecDeque<Pending>,
+}
+
+/// What a response needs from its request: whether it has a body and what names it.
+#[derive(Debug)]
+struct Pending {
+    /// A `HEAD` request: the response has no body whatever its head says.
+    head: bool,
+    /// A `CONNECT`: a 2xx response starts a tunnel.
+    connect: bool,
+    /// The request target's path ([`http_body::uri_name`]).
+    name: Box<[u8]>,
 }
 
 #[derive(Debug)]
@@ -223,6 +261,8 @@ enum Http {
     /// The CRLF after a chunk's data.
     ChunkEnd,
     Trailer,
+    /// A response body that ends when the connection closes (no length, not chunked).
+    UntilClose,
     /// Skipping to the next line that starts a request.
     Resync {
         line_start: bool,
@@ -234,8 +274,6 @@ enum ProxyReply {
     /// After the SOCKS5 method choice; `auth`: username/password was chosen, its status
     /// (RFC 1929) may come first.
     Socks5 { auth: bool },
-    /// An HTTP/1.x response head: a 2xx answers a `CONNECT`.
-    HttpHead,
 }
 
 #[derive(Debug)]
@@ -267,6 +305,32 @@ fn head_end(p: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Heap bytes the parser holds beyond its own size: a body's decoder, pending requests, a
+/// ClientHello being joined.
+impl AppMemory for StreamParser {
+    fn held(&self) -> usize {
+        let body = self.body.as_ref().map_or(0, |b| b.held());
+        let pending = self.pending.capacity() * size_of::<Pending>()
+            + self.pending.iter().map(|p| p.name.len()).sum::<usize>();
+        // The handshake bytes a TLS parser joined (at most `MAX_HELLO` or
+        // `MAX_SERVER_MESSAGE` and a record).
+        let hello = match &self.state {
+            State::Tls(h) | State::TlsServer { handshake: h, .. } => h.capacity(),
+            _ => 0,
+        };
+        body + pending + hello
+    }
+}
+
+/// The file a message with head `head` carries: named by its `Content-Disposition` filename,
+/// else by `target` (the request's path), decoded as its `Content-Encoding` says.
+fn body_file(files: FileLimits, head: &[u8], target: &[u8]) -> Box<BodyFile> {
+    let named =
+        http_body::header(head, b"content-disposition").and_then(http_body::disposition_name);
+    let name = named.unwrap_or_else(|| http_body::uri_name(target));
+    BodyFile::new(files, name, http_body::coding(head))
 }
 
 /// The port of an authority (`host:port`, `[v6]:port`), 0 when absent or unreadable.
@@ -316,17 +380,6 @@ fn verb(line: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// The handshake bytes a TLS parser joined (at most [`MAX_HELLO`] or [`MAX_SERVER_MESSAGE`] and
-/// a record), counted by the connection table's memory cap.
-impl HeapBytes for StreamParser {
-    fn heap_bytes(&self) -> usize {
-        match &self.state {
-            State::Tls(v) | State::TlsServer { handshake: v, .. } => v.capacity(),
-            _ => 0,
-        }
-    }
-}
-
 impl StreamParser {
     /// A parser for the client (`from_client`) or server direction of a connection whose
     /// server listens on `server_port`.
@@ -334,8 +387,17 @@ impl StreamParser {
         StreamParser {
             from_client,
             server_port,
+            files: FileLimits::default(),
             state: State::Detect,
+            body: None,
+            pending: VecDeque::new(),
         }
+    }
+
+    /// The same parser, hashing the files it reads within `files` (default:
+    /// [`FileLimits::default`]).
+    pub fn with_file_limits(self, files: FileLimits) -> StreamParser {
+        StreamParser { files, ..self }
     }
 
     /// Parses `data` — every byte of this direction not consumed by earlier calls, in stream
@@ -357,16 +419,56 @@ impl StreamParser {
         }
     }
 
-    /// The caller lost bytes of this direction: HTTP resynchronises at the next request line,
-    /// SMTP at the next command line; every other protocol (and a direction whose protocol is
-    /// not chosen yet) is done.
-    pub fn gap(&mut self) {
+    /// The caller lost `lost` bytes of this direction. Inside an HTTP body of known length
+    /// (or a chunk, or a body that ends with the connection) the framing survives: the body is
+    /// [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED) (reported to `out`) and the next
+    /// message is read where the framing says, as Suricata does. Elsewhere HTTP resynchronises
+    /// at the next request or status line, SMTP at the next command line; every other protocol
+    /// is done, and so is a direction whose protocol is not chosen yet — except a server's,
+    /// which may be HTTP responses (its first response's head lost): it resynchronises at the
+    /// next status line.
+    pub fn gap(&mut self, lost: u64, out: &mut dyn FnMut(Found<'_>)) {
+        self.drop_body(out);
         self.state = match self.state {
+            State::Http(Http::Body(n)) if lost < n => State::Http(Http::Body(n - lost)),
+            State::Http(Http::Body(n)) if lost == n => State::Http(Http::Head { first: false }),
+            State::Http(Http::ChunkData(n)) if lost < n => State::Http(Http::ChunkData(n - lost)),
+            State::Http(Http::UntilClose) => State::Http(Http::UntilClose),
             State::Http(_) => State::Http(Http::Resync { line_start: false }),
+            State::Detect if !self.from_client && self.server_port != DNS_PORT => {
+                State::Http(Http::Resync { line_start: false })
+            }
             State::Smtp(_) => State::Smtp(Smtp::Command { line_start: false }),
             State::SmtpReplies { .. } => State::SmtpReplies { line_start: false },
             _ => State::Done,
         };
+    }
+
+    /// Passes the HTTP requests this (client) direction read to the parser of the server
+    /// direction, which needs them to read the responses (a response to `HEAD` has no body; a
+    /// response file is named by its request's path).
+    pub fn hand_over(&mut self, server: &mut StreamParser) {
+        if !self.from_client {
+            return;
+        }
+        for p in self.pending.drain(..) {
+            if server.pending.len() < MAX_PENDING {
+                server.pending.push_back(p);
+            }
+        }
+    }
+
+    /// The direction ended: `clean` by a FIN (the sender wrote everything), else by a reset
+    /// or the capture's end. A response body delimited by the connection's close ends cleanly
+    /// with a FIN; any other body being read is
+    /// [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED).
+    pub fn end(&mut self, clean: bool, out: &mut dyn FnMut(Found<'_>)) {
+        if clean && matches!(self.state, State::Http(Http::UntilClose)) {
+            if let Some(b) = self.body.take() {
+                b.finish(Field::HttpFile, out);
+            }
+        }
+        self.drop_body(out);
     }
 
     /// True when this direction holds nothing more the parser reads (TLS after the
@@ -387,9 +489,15 @@ impl StreamParser {
             State::Smtp(_) => MAX_SMTP_LINE,
             State::StartTls | State::SmtpReplies { .. } => MAX_DETECT,
             State::ProxyReply(ProxyReply::Socks5 { .. }) => MAX_SOCKS,
-            State::ProxyReply(ProxyReply::HttpHead) => MAX_HEAD,
             State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
             State::Done => 0,
+        }
+    }
+
+    /// A body being read will not end where its framing says: counted, not reported.
+    fn drop_body(&mut self, out: &mut dyn FnMut(Found<'_>)) {
+        if let Some(b) = self.body.take() {
+            b.truncated(out);
         }
     }
 
@@ -409,7 +517,6 @@ impl StreamParser {
             }
             State::SmtpReplies { line_start } => self.smtp_replies(p, line_start),
             State::ProxyReply(ProxyReply::Socks5 { auth }) => self.socks5_reply(p, auth),
-            State::ProxyReply(ProxyReply::HttpHead) => self.connect_reply(p),
             State::Socks4 => self.socks4(p, out),
             State::Socks5 { auth } => self.socks5(p, auth, out),
             State::Done => Some(p.len()),
@@ -423,16 +530,26 @@ impl StreamParser {
             return Some(0);
         }
         if !self.from_client {
-            if !self.start_tls(p)? {
-                if let Some(step) = self.proxy_reply(p) {
-                    return step;
-                }
-                self.state = if SMTP_PORTS.contains(&self.server_port) {
-                    State::SmtpReplies { line_start: true }
-                } else {
-                    State::Done
-                };
+            if self.start_tls(p)? {
+                return Some(0);
             }
+            // The server's HTTP/1.x responses.
+            let n = p.len().min(5);
+            if p[..n] == b"HTTP/"[..n] {
+                if n < 5 {
+                    return None;
+                }
+                self.state = State::Http(Http::Head { first: true });
+                return Some(0);
+            }
+            if let Some(step) = self.proxy_reply(p) {
+                return step;
+            }
+            self.state = if SMTP_PORTS.contains(&self.server_port) {
+                State::SmtpReplies { line_start: true }
+            } else {
+                State::Done
+            };
             return Some(0);
         }
         if p[0] == tls::CONTENT_HANDSHAKE {
@@ -512,12 +629,12 @@ impl StreamParser {
         Some(true)
     }
 
-    /// At the start of a server direction: the reply of a SOCKS5, SOCKS4 or HTTP proxy to a
-    /// tunnel request, whose end is where the tunnelled server's bytes start. `None`: not one.
+    /// At the start of a server direction: the reply of a SOCKS5 or SOCKS4 proxy to a tunnel
+    /// request, whose end is where the tunnelled server's bytes start. `None`: not one.
     fn proxy_reply(&mut self, p: &[u8]) -> Option<Step> {
         // `Some(None)`: wait for the bytes that tell.
         let Some(&second) = p.get(1) else {
-            return matches!(p[0], 0 | 5 | b'H').then_some(None);
+            return matches!(p[0], 0 | 5).then_some(None);
         };
         match (p[0], second) {
             // SOCKS5 method choice (RFC 1928 §3): 0xFF refuses every method.
@@ -538,13 +655,6 @@ impl StreamParser {
                     self.state = State::Done;
                 }
                 Some(Some(8))
-            }
-            (b'H', _) if b"HTTP/1.".starts_with(&p[..p.len().min(7)]) => {
-                if p.len() < 7 {
-                    return Some(None);
-                }
-                self.state = State::ProxyReply(ProxyReply::HttpHead);
-                Some(Some(0))
             }
             _ => None,
         }
@@ -583,26 +693,6 @@ impl StreamParser {
         Some(end)
     }
 
-    /// An HTTP proxy's response head: a 2xx status (to `CONNECT`) leads to the target's
-    /// bytes; anything else ends the direction.
-    fn connect_reply(&mut self, p: &[u8]) -> Step {
-        let Some(end) = head_end(&p[..p.len().min(MAX_HEAD)]) else {
-            if p.len() < MAX_HEAD {
-                return None;
-            }
-            self.state = State::Done;
-            return Some(0);
-        };
-        // "HTTP/1.1 200 …": the status code's first digit.
-        if p.get(9) == Some(&b'2') {
-            self.state = State::Detect;
-            Some(end)
-        } else {
-            self.state = State::Done;
-            Some(0)
-        }
-    }
-
     /// Skips a line of the server's SMTP replies, or starts TLS at a line's start.
     fn smtp_replies(&mut self, p: &[u8], line_start: bool) -> Step {
         if line_start && self.start_tls(p)? {
@@ -623,11 +713,31 @@ impl StreamParser {
     }
 
     fn http(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let step = self.http_step(p, out);
+        // Resynchronising (after an error) or leaving HTTP: a body being read is cut short.
+        let in_body = matches!(
+            self.state,
+            State::Http(
+                Http::Body(_)
+                    | Http::ChunkSize
+                    | Http::ChunkData(_)
+                    | Http::ChunkEnd
+                    | Http::UntilClose
+            )
+        );
+        if !in_body {
+            self.drop_body(out);
+        }
+        step
+    }
+
+    fn http_step(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
         let State::Http(h) = &mut self.state else {
             unreachable!("called in the HTTP state")
         };
         let window = &p[..p.len().min(MAX_HEAD)];
         match *h {
+            Http::Head { first } if !self.from_client => self.response_head(p, first, out),
             Http::Head { first } => {
                 let blank = p.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
                 if blank > 0 {
@@ -677,6 +787,13 @@ impl StreamParser {
                 if req.uri.is_empty() {
                     out(Found::Error(http::E_TARGET));
                 }
+                if self.pending.len() < MAX_PENDING {
+                    self.pending.push_back(Pending {
+                        head: req.method == b"HEAD",
+                        connect: req.method == b"CONNECT",
+                        name: http_body::uri_name(req.uri).into(),
+                    });
+                }
                 if req.method == b"CONNECT" {
                     let port = req.authority().map_or(0, authority_port);
                     self.tunnel(port);
@@ -684,8 +801,14 @@ impl StreamParser {
                 }
                 *h = match http::body(req.head) {
                     Ok(http::Body::Length(0)) => Http::Head { first: false },
-                    Ok(http::Body::Length(n)) => Http::Body(n),
-                    Ok(http::Body::Chunked) => Http::ChunkSize,
+                    Ok(http::Body::Length(n)) => {
+                        self.body = Some(body_file(self.files, req.head, req.uri));
+                        Http::Body(n)
+                    }
+                    Ok(http::Body::Chunked) => {
+                        self.body = Some(body_file(self.files, req.head, req.uri));
+                        Http::ChunkSize
+                    }
                     Err(e) => {
                         out(Found::Error(e));
                         Http::Resync { line_start: true }
@@ -696,6 +819,14 @@ impl StreamParser {
             Http::Body(n) | Http::ChunkData(n) => {
                 let k = n.min(p.len() as u64);
                 let left = n - k;
+                if let Some(b) = &mut self.body {
+                    b.data(&p[..k as usize]);
+                }
+                if matches!((&*h, left), (Http::Body(_), 0)) {
+                    if let Some(b) = self.body.take() {
+                        b.finish(Field::HttpFile, out);
+                    }
+                }
                 *h = match (&*h, left) {
                     (Http::Body(_), 0) => Http::Head { first: false },
                     (Http::Body(_), _) => Http::Body(left),
@@ -709,7 +840,13 @@ impl StreamParser {
                     return self.http_too_long(p, out);
                 };
                 match chunk_size(strip_cr(&p[..nl])) {
-                    Some(0) => *h = Http::Trailer,
+                    Some(0) => {
+                        // The last chunk: the body is whole (trailers are not part of it).
+                        if let Some(b) = self.body.take() {
+                            b.finish(Field::HttpFile, out);
+                        }
+                        *h = Http::Trailer;
+                    }
                     Some(n) => *h = Http::ChunkData(n),
                     None => {
                         out(Found::Error(E_CHUNK));
@@ -744,8 +881,23 @@ impl StreamParser {
                 }
                 Some(nl + 1)
             }
+            Http::UntilClose => {
+                if let Some(b) = &mut self.body {
+                    b.data(p);
+                }
+                Some(p.len())
+            }
             Http::Resync { line_start: true } => {
-                if http::request_start_so_far(p)? {
+                let start = if self.from_client {
+                    http::request_start_so_far(p)?
+                } else {
+                    let n = p.len().min(5);
+                    if n < 5 && p[..n] == b"HTTP/"[..n] {
+                        return None;
+                    }
+                    p.starts_with(b"HTTP/")
+                };
+                if start {
                     *h = Http::Head { first: false };
                 } else {
                     *h = Http::Resync { line_start: false };
@@ -760,6 +912,76 @@ impl StreamParser {
                 None => Some(p.len()),
             },
         }
+    }
+
+    /// A response head (status line, headers, empty line): its body's framing, from the head
+    /// and from the request it answers (RFC 9112 §6.3: none after `HEAD`, for 1xx, 204 and
+    /// 304; a 2xx to `CONNECT` or a 101 starts something else, not read).
+    fn response_head(&mut self, p: &[u8], first: bool, out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let blank = p.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+        if blank > 0 {
+            return Some(blank);
+        }
+        let window = &p[..p.len().min(MAX_HEAD)];
+        let Some(nl) = find_nl(window) else {
+            return self.http_too_long(p, out);
+        };
+        let Some(code) = http_body::status(strip_cr(&p[..nl])) else {
+            if first {
+                self.state = State::Done;
+            } else {
+                out(Found::Error(E_NOT_RESPONSE));
+                self.state = State::Http(Http::Resync { line_start: true });
+            }
+            return Some(if first { 0 } else { nl + 1 });
+        };
+        let Some(end) = head_end(window) else {
+            return self.http_too_long(p, out);
+        };
+        let head = &p[..end];
+        // An interim (1xx) response leaves its request waiting for the final one.
+        let request = if code >= 200 {
+            self.pending.pop_front()
+        } else {
+            None
+        };
+        let (head_req, connect) = request
+            .as_ref()
+            .map_or((false, false), |r| (r.head, r.connect));
+        if code == 101 || (connect && (200..300).contains(&code)) {
+            self.state = State::Done;
+            return Some(end);
+        }
+        let next = if head_req || code < 200 || code == 204 || code == 304 {
+            Http::Head { first: false }
+        } else {
+            let framing = match http::body(head) {
+                Ok(http::Body::Length(0))
+                    if http_body::header(head, b"content-length").is_none() =>
+                {
+                    Ok(Http::UntilClose)
+                }
+                Ok(http::Body::Length(0)) => Ok(Http::Head { first: false }),
+                Ok(http::Body::Length(n)) => Ok(Http::Body(n)),
+                Ok(http::Body::Chunked) => Ok(Http::ChunkSize),
+                Err(e) => Err(e),
+            };
+            match framing {
+                Ok(next) => {
+                    if !matches!(next, Http::Head { .. }) {
+                        let name = request.as_ref().map_or(&[][..], |r| &r.name[..]);
+                        self.body = Some(body_file(self.files, head, name));
+                    }
+                    next
+                }
+                Err(e) => {
+                    out(Found::Error(e));
+                    Http::Resync { line_start: true }
+                }
+            }
+        };
+        self.state = State::Http(next);
+        Some(end)
     }
 
     /// No line end (or no end of head) within [`MAX_HEAD`] bytes: wait while fewer are

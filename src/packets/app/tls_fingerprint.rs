@@ -75,14 +75,12 @@ pub fn md5(data: &[u8]) -> [u8; 16] {
 
 /// SHA-1 of `data`.
 pub fn sha1(data: &[u8]) -> [u8; 20] {
-    let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
-    d.as_ref().try_into().expect("SHA-1 is 20 bytes")
+    sha1::Sha1::digest(data).into()
 }
 
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let d = ring::digest::digest(&ring::digest::SHA256, data);
-    d.as_ref().try_into().expect("SHA-256 is 32 bytes")
+    sha2::Sha256::digest(data).into()
 }
 
 /// Appends `values` in decimal joined by `-`.
