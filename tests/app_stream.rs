@@ -62,6 +62,9 @@ fn render(f: Found) -> String {
         Found::Http(r) => render_request(&r),
         Found::Dns(m) => render_dns(m),
         Found::Mail(field, a) => format!("M {} {}", field.ecs(), s(a)),
+        Found::ClientHello(m) => format!("CH {}", m.len()),
+        Found::ServerHello(m) => format!("SH {}", m.len()),
+        Found::Certificate(d) => format!("X {}", d.len()),
         Found::File {
             field,
             name,
@@ -481,10 +484,13 @@ fn http_every_request_of_a_connection() {
 fn tls_client_hello_across_records() {
     let pq = client_hello_pq();
     // The name as the ClientHello's own walk reads it from the bare handshake message.
-    let want = format!(
-        "H tls.client.server_name {}",
-        s(tls::handshake_sni(&pq[5..]).unwrap().unwrap())
-    );
+    let want = [
+        format!(
+            "H tls.client.server_name {}",
+            s(tls::handshake_sni(&pq[5..]).unwrap().unwrap())
+        ),
+        format!("CH {}", pq.len() - 5),
+    ];
     let name_at = pq
         .windows(19)
         .position(|w| w == b"clients2.google.com")
@@ -497,12 +503,12 @@ fn tls_client_hello_across_records() {
         reframe(&pq, &[name_at - 2]),
     ] {
         let (seen, done) = feed(true, 443, &[&rec]);
-        assert_eq!(seen, std::slice::from_ref(&want));
+        assert_eq!(seen, want);
         assert!(done);
     }
     // The name split between two records: the stream joins the records.
     let split = reframe(&pq, &[name_at + 3]);
-    assert_eq!(whole(true, 443, &split), [want]);
+    assert_eq!(whole(true, 443, &split), want);
     // A record that is not a handshake before the end of the ClientHello.
     let mut alert = reframe(&pq, &[100]);
     alert[105] = 21;
@@ -519,9 +525,10 @@ fn dns_every_message() {
     assert_eq!(whole(true, 53, &framed(&msgs)), want);
     let resp = fixture("dns-tcp-response.bin");
     assert_eq!(whole(false, 53, &resp), [render_dns(&resp[2..])]);
-    // The server direction of other ports unless it sends HTTP responses, and a bad length,
-    // end the direction.
+    // The server direction of other ports unless it sends HTTP responses, a TLS ServerHello
+    // or a SOCKS reply, and a bad length, end the direction.
     assert!(feed(false, 80, &[b"SSH-2.0-OpenSSH\r\n"]).1);
+    assert!(feed(false, 8000, &[b"\x01binary"]).1);
     assert!(!feed(false, 80, &[b"HTTP/1.1 200 OK\r\n"]).1);
     assert_eq!(
         whole(true, 53, b"\x00\x05hello"),
@@ -572,7 +579,18 @@ fn smtp_envelope_of_every_transaction() {
     assert_eq!(seen, want);
     assert!(!seen.iter().any(|x| x.contains("fake")));
     assert_eq!(seen.len(), 11); // 9 addresses, a part and the empty recipient's reason
-    assert!(feed(true, 25, &[b"STARTTLS\r\n"]).1);
+    // After STARTTLS only a ClientHello is read: commands are done with.
+    assert!(!feed(true, 25, &[b"STARTTLS\r\n"]).1);
+    assert_eq!(
+        feed(true, 25, &[b"STARTTLS\r\nMAIL FROM:<clear@fake>\r\n"]),
+        (vec![], true)
+    );
+    let mut starttls = b"EHLO x\r\nSTARTTLS\r\n".to_vec();
+    starttls.extend_from_slice(&client_hello_pq());
+    assert_eq!(
+        whole(true, 587, &starttls)[0],
+        "H tls.client.server_name clients2.google.com"
+    );
 }
 
 #[test]
@@ -584,9 +602,10 @@ fn tunnels_report_the_target_then_parse_inside() {
     };
     let sni = "H tls.client.server_name clients2.google.com".to_string();
     let connect = get("connect");
-    assert_eq!(connect.len(), 2);
+    assert_eq!(connect.len(), 3);
     assert!(connect[0].contains("auth=Some(\"tunnel.example:443\")"));
     assert_eq!(connect[1], sni);
+    assert!(connect[2].starts_with("CH "));
     let s4a = get("socks4a");
     assert_eq!(s4a[0], "H destination.address s4a.example");
     assert!(s4a[1].starts_with("R GET / HTTP/1.1 host=Some(\"s4a.example\")"));
@@ -598,7 +617,7 @@ fn tunnels_report_the_target_then_parse_inside() {
         ]
     );
     assert_eq!(
-        get("socks5 domain + auth"),
+        get("socks5 domain + auth")[..2],
         ["H destination.address s5.example".to_string(), sni]
     );
     let v4 = get("socks5 v4");
@@ -802,7 +821,7 @@ fn every_two_chunk_cut_of_a_head_and_a_client_hello() {
     let two_records = reframe(&pq, &[1000]);
     for (port, data) in [(80u16, &http_head), (443, &pq), (443, &two_records)] {
         let want = whole(true, port, data);
-        assert_eq!(want.len(), 1);
+        assert_eq!(want.len(), if port == 443 { 2 } else { 1 });
         for at in 0..=data.len() {
             let (a, b) = data.split_at(at);
             assert_eq!(feed(true, port, &[a, b]).0, want, "cut at {at}");

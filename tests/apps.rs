@@ -14,7 +14,8 @@ use proptest::prelude::*;
 use trawl::Field;
 use trawl::testing::app::dns::{self, DnsItem, NameBuf};
 use trawl::testing::app::stream::{self, Found, StreamParser};
-use trawl::testing::app::{http, smtp, tls};
+use trawl::testing::app::tls_fingerprint as fp;
+use trawl::testing::app::{http, smtp, tls, x509};
 use trawl::testing::reassembly;
 
 // ---------------------------------------------------------------------------------------------
@@ -134,7 +135,8 @@ fn stream_each(from_client: bool, port: u16, data: &[u8], mut each: impl FnMut(F
 }
 
 /// What a stream parser reports: `S name` (TLS server name), `F addr` / `T addr` (SMTP),
-/// `R method uri` (HTTP), `D len` (DNS), `P target` (proxy), `E reason`.
+/// `R method uri` (HTTP), `D len` (DNS), `P target` (proxy), `CH len` / `SH len` / `X len` (a
+/// ClientHello, ServerHello, certificate), `E reason`.
 fn render(f: Found) -> String {
     match f {
         Found::Host(Field::TlsSni, n) => format!("S {}", s(n)),
@@ -144,6 +146,9 @@ fn render(f: Found) -> String {
         Found::Dns(m) => format!("D {}", m.len()),
         Found::Mail(Field::SmtpMailFrom, a) => format!("F {}", s(a)),
         Found::Mail(_, a) => format!("T {}", s(a)),
+        Found::ClientHello(m) => format!("CH {}", m.len()),
+        Found::ServerHello(m) => format!("SH {}", m.len()),
+        Found::Certificate(d) => format!("X {}", d.len()),
         Found::File { name, digests, .. } => format!("B {} {}", s(name), digests.size),
         Found::Error(e) => format!("E {e}"),
     }
@@ -668,7 +673,7 @@ fn tls_real_client_hellos() {
     let used = parser.parse(&p[..1392], &mut |f| seen.push(render(f)));
     assert!(seen.is_empty() && !parser.done());
     parser.parse(&p[used..], &mut |f| seen.push(render(f)));
-    assert_eq!(seen, ["S clients2.google.com"]);
+    assert_eq!(seen, ["S clients2.google.com", "CH 1724"]);
     assert!(parser.done());
 }
 
@@ -1340,7 +1345,13 @@ impl Seen {
             Found::Mail(_, a) => {
                 self.emails.insert(s(a).to_ascii_lowercase());
             }
-            Found::Host(..) | Found::Addr(..) | Found::File { .. } | Found::Error(_) => {}
+            Found::Host(..)
+            | Found::Addr(..)
+            | Found::File { .. }
+            | Found::ClientHello(_)
+            | Found::ServerHello(_)
+            | Found::Certificate(_)
+            | Found::Error(_) => {}
         }
     }
 }
@@ -1936,6 +1947,8 @@ fn all_parsers(data: &[u8]) {
         (true, 53),
         (false, 53),
         (true, 1080),
+        (false, 443),
+        (false, 25),
     ] {
         stream_each(from_client, port, data, |f| match f {
             Found::Dns(m) => {
@@ -1945,6 +1958,23 @@ fn all_parsers(data: &[u8]) {
             Found::Http(r) => http_checked(&r, data),
             Found::Mail(_, a) => assert!(inside(a, data) && !a.is_empty()),
             Found::Host(_, h) => assert!(!h.is_empty()),
+            // Joined from records by the parser: whole messages of their type.
+            Found::ClientHello(m) => {
+                assert_eq!(m[0], 1);
+                if let Ok(Some(h)) = tls::client_hello(m) {
+                    let _ = (fp::ja3(&h), fp::ja4(&h, fp::Ja4Transport::Tcp));
+                }
+            }
+            Found::ServerHello(m) => {
+                assert_eq!(m[0], 2);
+                if let Ok(Some(h)) = tls::server_hello(m) {
+                    let _ = (fp::ja3s(&h), fp::ja4s(&h, fp::Ja4Transport::Tcp));
+                }
+            }
+            Found::Certificate(d) => {
+                assert!(!d.is_empty());
+                let _ = x509::names(d, &mut |_, n| assert!(inside(n, d)));
+            }
             Found::Addr(..) | Found::File { .. } | Found::Error(_) => {}
         });
     }

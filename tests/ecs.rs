@@ -667,3 +667,42 @@ fn the_check_catches_what_ecs_does_not_allow() {
         assert!(!violations(&ecs, &doc).is_empty(), "{pointer}: {doc}");
     }
 }
+
+/// A hit in each field of a TLS handshake (certificate names and fingerprints, JA3/JA4)
+/// validates, is mapped by the index templates, and has the observed value at the field it
+/// names: the ECS `tls.*` fields, `trawl.tls.*` for JA4 and JA4S (ECS has none).
+#[test]
+fn tls_handshake_fields_validate_and_hold_the_observed_value() {
+    let ecs = ecs_fields();
+    let mapped = template_fields();
+    let dir = tempfile::tempdir().unwrap();
+    let set = set_file(dir.path());
+    for field in [
+        Field::X509SubjectCn,
+        Field::X509San,
+        Field::TlsServerMd5,
+        Field::TlsServerSha1,
+        Field::TlsServerSha256,
+        Field::Ja3,
+        Field::Ja3s,
+        Field::Ja4,
+        Field::Ja4s,
+    ] {
+        let doc = live_hit(&set, "www.evil.example", field);
+        assert_valid(&ecs, field.ecs(), &doc);
+        assert_mapped(&ecs, &mapped, &doc);
+        let mut leaves = Vec::new();
+        flatten("", &doc, &mut leaves, false);
+        assert!(
+            leaves
+                .iter()
+                .any(|(p, v, _)| p == field.ecs() && v == "www.evil.example"),
+            "{}: {doc}",
+            field.ecs()
+        );
+        assert_eq!(
+            doc["threat"]["enrichments"][0]["matched"]["field"],
+            field.ecs()
+        );
+    }
+}

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use trawl::testing::FlowKey;
+use trawl::testing::app::stream::StreamParser;
 use trawl::testing::flow_table::{ACK, FlowLimits, FlowTable, SYN};
 
 /// Tracks the bytes live on the heap, and their peak.
@@ -112,4 +113,47 @@ fn the_flow_table_stays_within_its_memory_cap() {
         stats.memcap_evicted > 0 && stats.evicted_with_data > 0,
         "{stats:?}"
     );
+
+    // TLS servers that each send a ServerHello and most of a 60 KB Certificate message: the
+    // handshake bytes their parsers join count against the cap too.
+    let mut hs = vec![2, 0, 0, 38, 3, 3];
+    hs.extend_from_slice(&[9; 32]);
+    hs.extend_from_slice(&[0, 0xc0, 0x2f, 0]);
+    hs.extend_from_slice(&[11, 0, 0xea, 0x60, 0, 0xea, 0x5d]);
+    hs.resize(hs.len() + 48_000, 0x30);
+    let records: Vec<Vec<u8>> = hs
+        .chunks(16_000)
+        .map(|c| [&[22, 3, 3][..], &(c.len() as u16).to_be_bytes(), c].concat())
+        .collect();
+    let mut stats = None;
+    let growth = peak_growth(|| {
+        let mut t: FlowTable<StreamParser> = FlowTable::new(limits);
+        for n in 0..4_000u32 {
+            let k = key(n);
+            let mut seq = 1000;
+            t.segment(0, k, false, i64::from(n), seq, SYN | ACK, &[], |_| {
+                StreamParser::new(false, 443)
+            });
+            seq += 1;
+            // The last, empty segment accounts what the parser joined from the one before.
+            for r in records.iter().map(Vec::as_slice).chain([&b""[..]]) {
+                let d = t.segment(0, k, false, i64::from(n), seq, ACK, r, |_| {
+                    StreamParser::new(false, 443)
+                });
+                seq += r.len() as u32;
+                if let Some(dir) = d.direction {
+                    let used = dir.app.parse(dir.stream.data(), &mut |_| {});
+                    dir.stream.consume(used);
+                }
+            }
+        }
+        stats = Some(t.stats.clone());
+    });
+    let stats = stats.unwrap();
+    println!("4,000 TLS servers: peak heap growth {growth} bytes, cap {MEMCAP}; {stats:?}");
+    assert!(
+        growth <= MEMCAP + MEMCAP / 4,
+        "TLS servers: {growth} bytes at peak"
+    );
+    assert!(stats.memcap_evicted > 0, "{stats:?}");
 }

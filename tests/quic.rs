@@ -35,9 +35,6 @@ type Found = BTreeSet<Seen>;
 
 const UDP: u8 = 17;
 
-/// One hit as (ECS field, IP protocol number, observed value).
-type Seen = (&'static str, u8, String);
-
 #[derive(Clone, Default)]
 struct Collect(Arc<Mutex<Vec<Seen>>>);
 

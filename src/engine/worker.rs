@@ -20,7 +20,8 @@ use crate::indicators::model::Kind;
 use crate::indicators::read::Match;
 use crate::packets::app::file::FileLimits;
 use crate::packets::app::stream::{Found, StreamParser};
-use crate::packets::app::{dns, http, quic, tls};
+use crate::packets::app::tls_fingerprint::{self as fingerprint, Ja4Transport};
+use crate::packets::app::{dns, http, quic, tls, x509};
 use crate::packets::decode::{self, Encap, Packet};
 use crate::packets::flow::{FlowKey, tunnel_context};
 use crate::packets::flow_table::{FIN, FlowLimits, FlowTable, RST, SYN};
@@ -79,6 +80,9 @@ enum Slot {
     Http,
     Dns,
     Mail(Field),
+    ClientHello,
+    ServerHello,
+    Certificate,
     /// A file: its name is the range.
     File(Field, FileDigests),
     QuicClientHello,
@@ -92,6 +96,9 @@ enum Item<'a> {
     Http(&'a [u8]),
     Dns(&'a [u8]),
     Mail(Field, &'a [u8]),
+    ClientHello(&'a [u8]),
+    ServerHello(&'a [u8]),
+    Certificate(&'a [u8]),
     File(Field, &'a [u8], &'a FileDigests),
     /// A whole ClientHello handshake message from a QUIC client's Initial packets (TLS
     /// fingerprints of it name transport `q`).
@@ -122,6 +129,9 @@ impl FoundBuf {
             Found::Http(req) => self.copy(Slot::Http, req.head),
             Found::Dns(msg) => self.copy(Slot::Dns, msg),
             Found::Mail(field, addr) => self.copy(Slot::Mail(field), addr),
+            Found::ClientHello(msg) => self.copy(Slot::ClientHello, msg),
+            Found::ServerHello(msg) => self.copy(Slot::ServerHello, msg),
+            Found::Certificate(der) => self.copy(Slot::Certificate, der),
             Found::File {
                 field,
                 name,
@@ -139,6 +149,9 @@ impl FoundBuf {
                 Slot::Addr(f, ip) => Item::Addr(*f, *ip),
                 Slot::Http => Item::Http(b),
                 Slot::Dns => Item::Dns(b),
+                Slot::ClientHello => Item::ClientHello(b),
+                Slot::ServerHello => Item::ServerHello(b),
+                Slot::Certificate => Item::Certificate(b),
                 Slot::Mail(f) => Item::Mail(*f, b),
                 Slot::File(f, digests) => Item::File(*f, b, digests),
                 Slot::QuicClientHello => Item::QuicClientHello(b),
@@ -503,11 +516,141 @@ impl<D: AsRef<[u8]>> Worker<D> {
                         }
                     }
                 }
+                Item::ClientHello(msg) => self.client_hello(set, batch, s, msg),
+                Item::ServerHello(msg) => self.server_hello(set, batch, s, msg),
+                Item::Certificate(der) => self.certificate(set, batch, s, der),
                 Item::File(field, name, digests) => self.file(set, batch, s, field, name, digests),
                 Item::Error(why) => Stats::count(&mut self.stats.app_errors, why),
             }
         }
         self.found = found;
+    }
+
+    /// Looks up the JA3 and JA4 fingerprints of a ClientHello, when the set holds any. (A
+    /// ClientHello that cannot be read was counted by the stream parser already.)
+    fn client_hello(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {
+        let (ja3, ja4) = (set.set.has_kind(Kind::Ja3), set.set.has_kind(Kind::Ja4));
+        if !ja3 && !ja4 {
+            return;
+        }
+        let Ok(Some(hello)) = tls::client_hello(msg) else {
+            return;
+        };
+        if ja3 {
+            match fingerprint::ja3(&hello) {
+                Ok(d) => self.fingerprint(set, batch, s, Field::Ja3, Kind::Ja3, &d),
+                Err(why) => Stats::count(&mut self.stats.app_errors, why),
+            }
+        }
+        if ja4 {
+            match fingerprint::ja4(&hello, Ja4Transport::Tcp) {
+                Ok(text) => self.fingerprint(set, batch, s, Field::Ja4, Kind::Ja4, text.as_bytes()),
+                // Counted once per hello, by JA3 when it was computed.
+                Err(why) if !ja3 => Stats::count(&mut self.stats.app_errors, why),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Looks up the JA3S and JA4S fingerprints of a ServerHello, when the set holds any.
+    fn server_hello(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {
+        let (ja3s, ja4s) = (set.set.has_kind(Kind::Ja3s), set.set.has_kind(Kind::Ja4s));
+        if !ja3s && !ja4s {
+            return;
+        }
+        let hello = match tls::server_hello(msg) {
+            Ok(Some(h)) => h,
+            Ok(None) => return,
+            Err(why) => return Stats::count(&mut self.stats.app_errors, why),
+        };
+        if ja3s {
+            match fingerprint::ja3s(&hello) {
+                Ok(d) => self.fingerprint(set, batch, s, Field::Ja3s, Kind::Ja3s, &d),
+                Err(why) => Stats::count(&mut self.stats.app_errors, why),
+            }
+        }
+        if ja4s {
+            match fingerprint::ja4s(&hello, Ja4Transport::Tcp) {
+                Ok(text) => {
+                    self.fingerprint(set, batch, s, Field::Ja4s, Kind::Ja4s, text.as_bytes())
+                }
+                Err(why) if !ja3s => Stats::count(&mut self.stats.app_errors, why),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Looks up the names a server certificate is for (as domains) and its fingerprints, each
+    /// only when the set holds indicators of its kind.
+    fn certificate(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, der: &[u8]) {
+        if set.set.has_kind(Kind::X509Sha1) {
+            let d = fingerprint::sha1(der);
+            self.fingerprint(set, batch, s, Field::TlsServerSha1, Kind::X509Sha1, &d);
+        }
+        if set.set.has_kind(Kind::X509Sha256) {
+            let d = fingerprint::sha256(der);
+            self.fingerprint(set, batch, s, Field::TlsServerSha256, Kind::X509Sha256, &d);
+        }
+        if set.set.has_kind(Kind::X509Md5) {
+            let d = fingerprint::md5(der);
+            self.fingerprint(set, batch, s, Field::TlsServerMd5, Kind::X509Md5, &d);
+        }
+        if !set.set.has_kind(Kind::Domain) {
+            return;
+        }
+        let mut names = std::mem::take(&mut self.names);
+        let mut items = std::mem::take(&mut self.items);
+        names.clear();
+        items.clear();
+        let read = x509::names(der, &mut |field, name| {
+            let start = names.len();
+            names.extend_from_slice(name);
+            items.push((field, start..names.len()));
+        });
+        if let Err(why) = read {
+            Stats::count(&mut self.stats.app_errors, why);
+        }
+        for (field, r) in &items {
+            let name = &names[r.clone()];
+            match name.strip_prefix(b"*.") {
+                // A wildcard name is for the subdomains of the name after it: that name is
+                // looked up, the name as written is reported.
+                Some(parent) => {
+                    self.stats.lookups += 1;
+                    let hit = std::str::from_utf8(parent)
+                        .ok()
+                        .and_then(|p| set.set.match_domain(p));
+                    if let Some(hit) = hit {
+                        self.report(set, batch, s, *field, hit, || {
+                            String::from_utf8_lossy(name).into_owned()
+                        });
+                    }
+                }
+                None => self.name(set, batch, s, *field, name),
+            }
+        }
+        self.names = names;
+        self.items = items;
+    }
+
+    /// Looks up a certificate or TLS fingerprint of `kind`: raw digest bytes, or JA4 text. The
+    /// hit shows a digest in lowercase hex, JA4 as it is.
+    fn fingerprint(
+        &mut self,
+        set: &Arc<SetVersion<D>>,
+        batch: &Batch,
+        s: &Seen,
+        field: Field,
+        kind: Kind,
+        value: &[u8],
+    ) {
+        self.stats.lookups += 1;
+        if let Some(hit) = set.set.match_fingerprint(kind, value) {
+            self.report(set, batch, s, field, hit, || match kind {
+                Kind::Ja4 | Kind::Ja4s => String::from_utf8_lossy(value).into_owned(),
+                _ => value.iter().map(|b| format!("{b:02x}")).collect(),
+            });
+        }
     }
 
     /// Looks each hash of a file up (SHA-512 when it was computed); a hit carries the file.

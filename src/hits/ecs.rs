@@ -473,14 +473,63 @@ struct Threat<'a> {
     enrichments: Vec<Enrichment<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct Tls<'a> {
-    client: ServerName<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<TlsClient<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<TlsServer<'a>>,
+}
+
+#[derive(Default, Serialize)]
+struct TlsClient<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja3: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_name: Option<&'a str>,
+}
+
+#[derive(Default, Serialize)]
+struct TlsServer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash: Option<Hashes<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ja3s: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x509: Option<X509<'a>>,
+}
+
+/// `tls.server.x509`: its name fields are arrays in ECS.
+#[derive(Default, Serialize)]
+struct X509<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alternative_names: Option<[&'a str; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<CommonName<'a>>,
 }
 
 #[derive(Serialize)]
-struct ServerName<'a> {
-    server_name: &'a str,
+struct CommonName<'a> {
+    common_name: [&'a str; 1],
+}
+
+/// `trawl.tls`: the JA4 fingerprints, which ECS has no fields for.
+#[derive(Default, Serialize)]
+struct TrawlTls<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<Ja4<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<Ja4s<'a>>,
+}
+
+#[derive(Serialize)]
+struct Ja4<'a> {
+    ja4: &'a str,
+}
+
+#[derive(Serialize)]
+struct Ja4s<'a> {
+    ja4s: &'a str,
 }
 
 #[derive(Serialize)]
@@ -508,6 +557,8 @@ struct DocOwn<'a> {
     set_generation: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     start: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<TrawlTls<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tunnel: Option<TunnelDoc>,
 }
@@ -630,6 +681,7 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
             pcap: None,
             set_generation: h.set.generation(),
             start: None,
+            tls: None,
             tunnel: None,
         },
         url: None,
@@ -747,11 +799,54 @@ pub(crate) fn write_document<S: SetRef, W: Write>(
                     question: None,
                 })
             }
-            Field::TlsSni => {
+            Field::TlsSni | Field::Ja3 => {
+                let sni = *f == Field::TlsSni;
                 doc.tls = Some(Tls {
-                    client: ServerName {
-                        server_name: observed,
-                    },
+                    client: Some(TlsClient {
+                        ja3: (!sni).then_some(observed),
+                        server_name: sni.then_some(observed),
+                    }),
+                    ..Tls::default()
+                })
+            }
+            Field::X509SubjectCn
+            | Field::X509San
+            | Field::TlsServerMd5
+            | Field::TlsServerSha1
+            | Field::TlsServerSha256
+            | Field::Ja3s => {
+                let one = |g: Field| (*f == g).then_some(observed);
+                let hash = Hashes {
+                    md5: one(Field::TlsServerMd5),
+                    sha1: one(Field::TlsServerSha1),
+                    sha256: one(Field::TlsServerSha256),
+                    sha512: None,
+                };
+                let x509 = X509 {
+                    alternative_names: one(Field::X509San).map(|n| [n]),
+                    subject: one(Field::X509SubjectCn).map(|n| CommonName { common_name: [n] }),
+                };
+                doc.tls = Some(Tls {
+                    server: Some(TlsServer {
+                        hash: (hash.md5.is_some() || hash.sha1.is_some() || hash.sha256.is_some())
+                            .then_some(hash),
+                        ja3s: one(Field::Ja3s),
+                        x509: (x509.alternative_names.is_some() || x509.subject.is_some())
+                            .then_some(x509),
+                    }),
+                    ..Tls::default()
+                })
+            }
+            Field::Ja4 => {
+                doc.trawl.tls = Some(TrawlTls {
+                    client: Some(Ja4 { ja4: observed }),
+                    ..TrawlTls::default()
+                })
+            }
+            Field::Ja4s => {
+                doc.trawl.tls = Some(TrawlTls {
+                    server: Some(Ja4s { ja4s: observed }),
+                    ..TrawlTls::default()
                 })
             }
             Field::HttpHost => {

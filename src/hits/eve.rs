@@ -194,7 +194,16 @@ pub(crate) fn app_proto(field: Field, proto: u8) -> Option<&'static str> {
         Field::SourceIp | Field::DestinationIp => None,
         Field::DnsQuestion | Field::DnsAnswerName | Field::DnsAnswerIp => Some("dns"),
         Field::TlsSni if proto == 17 => Some("quic"),
-        Field::TlsSni => Some("tls"),
+        Field::TlsSni
+        | Field::X509SubjectCn
+        | Field::X509San
+        | Field::TlsServerMd5
+        | Field::TlsServerSha1
+        | Field::TlsServerSha256
+        | Field::Ja3
+        | Field::Ja3s
+        | Field::Ja4
+        | Field::Ja4s => Some("tls"),
         Field::HttpHost
         | Field::HttpUrl
         | Field::HttpRequest

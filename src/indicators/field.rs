@@ -58,6 +58,24 @@ pub enum Field {
     /// The target a client asks a SOCKS proxy to connect to (a name or an address): the
     /// connection's real destination, where `destination.ip` is the proxy's.
     ProxyTarget,
+    /// A subject common name of a certificate of the TLS server's chain.
+    X509SubjectCn,
+    /// A subjectAltName DNS name of a certificate of the TLS server's chain.
+    X509San,
+    /// The MD5 of a certificate of the TLS server's chain (its DER).
+    TlsServerMd5,
+    /// The SHA-1 of a certificate of the TLS server's chain.
+    TlsServerSha1,
+    /// The SHA-256 of a certificate of the TLS server's chain.
+    TlsServerSha256,
+    /// The JA3 fingerprint of a TLS ClientHello.
+    Ja3,
+    /// The JA3S fingerprint of a TLS ServerHello.
+    Ja3s,
+    /// The JA4 fingerprint of a TLS ClientHello.
+    Ja4,
+    /// The JA4S fingerprint of a TLS ServerHello.
+    Ja4s,
     /// A file carried over HTTP (a request or response body, a multipart part), matched by
     /// its hashes ([`FileDigests`]).
     HttpFile,
@@ -96,6 +114,16 @@ impl Field {
             Field::MailReturnPath => "trawl.email.return_path.address",
             // ECS: "the raw address … an IP, a domain or a unix socket" of the destination.
             Field::ProxyTarget => "destination.address",
+            Field::X509SubjectCn => "tls.server.x509.subject.common_name",
+            Field::X509San => "tls.server.x509.alternative_names",
+            Field::TlsServerMd5 => "tls.server.hash.md5",
+            Field::TlsServerSha1 => "tls.server.hash.sha1",
+            Field::TlsServerSha256 => "tls.server.hash.sha256",
+            Field::Ja3 => "tls.client.ja3",
+            Field::Ja3s => "tls.server.ja3s",
+            // ECS 9.3 has no JA4 fields.
+            Field::Ja4 => "trawl.tls.client.ja4",
+            Field::Ja4s => "trawl.tls.server.ja4s",
             // The file's hash fields: a hit names the one that matched (`matched_name`).
             Field::HttpFile | Field::SmtpAttachment => "file.hash",
         }

@@ -22,17 +22,31 @@
 //!
 //! The protocol is chosen from the server port and the first bytes, in this order:
 //!
-//! * server direction: DNS over TCP on port 53; HTTP/2 frames from a server's first bytes
-//!   (a `SETTINGS` frame, [`h2::server_start`]), or after its `HTTP/1.1 101` head (an
-//!   `Upgrade: h2c`), read as [`h2`] says — the requests it pushes are reported; nothing else
-//!   (the server's HTTP/1 responses, certificates and SMTP replies are not read);
+//! * server direction, port 53: DNS over TCP, as below;
+//! * server direction starting with a TLS handshake record whose first message is a
+//!   ServerHello ([`tls::is_server_hello`]): the handshake fragments are joined as for the
+//!   ClientHello and each complete message read in turn: the ServerHello ([`Found::ServerHello`]);
+//!   when it chose TLS 1.2 or earlier, the Certificate message if it comes next, each of its
+//!   certificates reported as [`Found::Certificate`]; then the direction is done (TLS 1.3
+//!   encrypts the certificates: done after the ServerHello). A message above
+//!   [`MAX_SERVER_MESSAGE`] bytes or a non-handshake record inside a message is an error;
+//! * server direction starting with `HTTP/`: the responses (below); after a `101` head (an
+//!   `Upgrade: h2c`) the protocol is chosen again; HTTP/2 frames from a server's first bytes
+//!   (a `SETTINGS` frame, [`h2::server_start`]) are read as [`h2`] says — the requests it
+//!   pushes are reported; on SMTP ports, the replies (below); anything else but a SOCKS
+//!   proxy's reply is not read;
+//! * server direction starting with a SOCKS proxy's reply to a tunnel request: a SOCKS5
+//!   method choice, username/password status and reply (RFC 1928, 1929) or a SOCKS4 reply
+//!   (`00 5A`): skipped, then the tunnelled server's bytes are read as above (its
+//!   ServerHello). A refusal ends the direction;
 //! * client direction, port 53: DNS over TCP — 2-byte length-prefixed messages, several per
 //!   connection, each complete message reported as [`Found::Dns`] (RFC 1035 §4.2.2, RFC 7766);
 //!   a length below a DNS header (12) loses the framing: reported, then done;
 //! * a TLS handshake record starting a ClientHello ([`tls::is_client_hello`]): the handshake
 //!   fragments of consecutive handshake records are joined until the ClientHello (type 1, 3-byte
 //!   length) is complete (RFC 8446 §5.1 lets a handshake message span records), then its server
-//!   name is reported ([`Found::Host`] with [`Field::TlsSni`]) and the direction is done. A
+//!   name is reported ([`Found::Host`] with [`Field::TlsSni`]), then the whole message
+//!   ([`Found::ClientHello`], for fingerprints), and the direction is done. A
 //!   ClientHello above [`MAX_HELLO`] bytes, a record of length 0 or above 2^14 + 2048, or a
 //!   non-handshake record before the end is an error, then done;
 //! * ports 25, 587, 2525: SMTP (before HTTP: SMTP verbs look like methods). Command lines (CRLF
@@ -42,10 +56,12 @@
 //!   up to the `LAST`, are read as they stream by [`super::mail`]: the addresses of the
 //!   message's header as [`Found::Mail`], each MIME leaf part hashed and reported as
 //!   [`Found::File`] ([`Field::SmtpAttachment`]). A message cut by a gap, `RSET`, a new
-//!   `DATA`, or the end of the direction ([`StreamParser::end`]) is cut there (its open part
-//!   is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED)). `STARTTLS` ends what can be
-//!   read. The server's replies are not seen: a `DATA` the server refused is still taken as
-//!   followed by text;
+//!   `DATA`, `STARTTLS` or the end of the direction ([`StreamParser::end`]) is cut there (its
+//!   open part is [`E_FILE_TRUNCATED`](super::file::E_FILE_TRUNCATED)). After `STARTTLS` only
+//!   a ClientHello is read (as above), anything else ends the direction. The server's replies
+//!   are skipped line by line until a line starts with a ServerHello (the TLS after `220` to
+//!   `STARTTLS`), read as above. A `DATA` the server refused is still taken as followed by
+//!   text;
 //! * an HTTP/1.x request line: every request of the connection (keep-alive, pipelining). Each
 //!   complete head (request line, headers, empty line; at most [`MAX_HEAD`] bytes; CRLF or bare
 //!   LF) is reported as [`Found::Http`], parsed by [`http::request`]; then its body is read
@@ -122,6 +138,14 @@ pub enum Found<'a> {
         /// Its hashes and size.
         digests: &'a FileDigests,
     },
+    /// One complete TLS ClientHello handshake message (type, length, body), for its
+    /// fingerprints: pass it to [`tls::client_hello`].
+    ClientHello(&'a [u8]),
+    /// One complete TLS ServerHello handshake message: pass it to [`tls::server_hello`].
+    ServerHello(&'a [u8]),
+    /// The DER of one certificate of the server's chain (TLS 1.2 and earlier), the server's own
+    /// first.
+    Certificate(&'a [u8]),
     /// A parse error to count, by reason (the `E_*` constants of the app modules and of this
     /// one).
     Error(&'static str),
@@ -133,6 +157,9 @@ pub const MAX_HEAD: usize = 64 * 1024;
 /// Longest ClientHello handshake message read (type and length included); longer is
 /// [`E_HELLO`].
 pub const MAX_HELLO: usize = 64 * 1024;
+/// Longest ServerHello or Certificate handshake message read (type and length included);
+/// longer is [`E_SERVER_MESSAGE`]. Certificate chains seen on the web are a few KB.
+pub const MAX_SERVER_MESSAGE: usize = 64 * 1024;
 /// Longest SMTP command line read (RFC 5321 allows 512 bytes, extensions more); longer is
 /// [`E_SMTP_LINE`].
 pub const MAX_SMTP_LINE: usize = 8 * 1024;
@@ -164,6 +191,10 @@ pub const MAX_PENDING: usize = 64;
 pub const E_CHUNK: &str = "http: bad chunk";
 /// Reason: a ClientHello longer than [`MAX_HELLO`].
 pub const E_HELLO: &str = "tls: client hello too long";
+/// Reason: a ServerHello or Certificate message longer than [`MAX_SERVER_MESSAGE`].
+pub const E_SERVER_MESSAGE: &str = "tls: server handshake message too long";
+/// Reason: the server's handshake is cut by a record that is not a handshake record.
+pub const E_SERVER_INTERRUPTED: &str = "tls: server handshake interrupted";
 /// Reason: a DNS-over-TCP length prefix below the 12-byte header.
 pub const E_DNS_LENGTH: &str = "dns: bad tcp length";
 /// Reason: an SMTP command line longer than [`MAX_SMTP_LINE`].
@@ -211,9 +242,24 @@ enum State {
     Http(Http),
     /// The handshake bytes of the ClientHello joined so far.
     Tls(Vec<u8>),
+    /// The server's handshake bytes joined and not read yet; `hello`: its ServerHello was
+    /// read.
+    TlsServer {
+        handshake: Vec<u8>,
+        hello: bool,
+    },
     Dns,
     /// SMTP, and the message being read (kept across `BDAT` chunks).
     Smtp(Smtp, Option<Box<Message>>),
+    /// The server side of a proxy: its reply before the tunnelled server's own bytes.
+    ProxyReply(ProxyReply),
+    /// After the client's `STARTTLS`: a ClientHello, or nothing more to read.
+    StartTls,
+    /// The server's SMTP replies, skipped line by line until a ServerHello starts a line
+    /// (after `220` to `STARTTLS`); `line_start`: at the start of a line.
+    SmtpReplies {
+        line_start: bool,
+    },
     Socks4,
     /// After the greeting; `auth`: username/password was offered and no sub-negotiation seen.
     Socks5 {
@@ -244,6 +290,13 @@ enum Http {
     Resync {
         line_start: bool,
     },
+}
+
+#[derive(Debug)]
+enum ProxyReply {
+    /// After the SOCKS5 method choice; `auth`: username/password was chosen, its status
+    /// (RFC 1929) may come first.
+    Socks5 { auth: bool },
 }
 
 #[derive(Debug)]
@@ -291,8 +344,10 @@ impl AppMemory for StreamParser {
         let body = self.body.as_ref().map_or(0, |b| b.held());
         let pending = self.pending.capacity() * size_of::<Pending>()
             + self.pending.iter().map(|p| p.name.len()).sum::<usize>();
+        // The handshake bytes a TLS parser joined (at most `MAX_HELLO` or
+        // `MAX_SERVER_MESSAGE` and a record), or the mail message being read.
         let state = match &self.state {
-            State::Tls(h) => h.capacity(),
+            State::Tls(h) | State::TlsServer { handshake: h, .. } => h.capacity(),
             State::Smtp(_, Some(m)) => m.held(),
             _ => 0,
         };
@@ -437,6 +492,7 @@ impl StreamParser {
                 State::Smtp(Smtp::Command { line_start: false }, None)
             }
             State::Smtp(..) => State::Smtp(Smtp::Command { line_start: false }, None),
+            State::SmtpReplies { .. } => State::SmtpReplies { line_start: false },
             _ => State::Done,
         };
     }
@@ -474,8 +530,8 @@ impl StreamParser {
     }
 
     /// True when this direction holds nothing more the parser reads (TLS after the
-    /// ClientHello, STARTTLS, an unknown protocol, a server direction that is not DNS): the
-    /// caller may stop buffering it.
+    /// ClientHello, or after the server's certificates, an unknown protocol, a server direction
+    /// that is neither DNS, TLS nor SMTP): the caller may stop buffering it.
     pub fn done(&self) -> bool {
         matches!(self.state, State::Done)
     }
@@ -486,9 +542,11 @@ impl StreamParser {
         match self.state {
             State::Detect => MAX_DETECT,
             State::Http(_) => MAX_HEAD,
-            State::Tls(_) => MAX_TLS_RECORD,
+            State::Tls(_) | State::TlsServer { .. } => MAX_TLS_RECORD,
             State::Dns => MAX_DNS,
             State::Smtp(..) => MAX_SMTP_LINE,
+            State::StartTls | State::SmtpReplies { .. } => MAX_DETECT,
+            State::ProxyReply(ProxyReply::Socks5 { .. }) => MAX_SOCKS,
             State::Socks4 | State::Socks5 { .. } => MAX_SOCKS,
             State::H2(_) => h2::FRAME_HEADER + h2::MAX_HEADER_BLOCK,
             State::Switching => MAX_HEAD,
@@ -508,8 +566,17 @@ impl StreamParser {
             State::Detect => self.detect(p),
             State::Http(_) => self.http(p, out),
             State::Tls(_) => self.tls(p, out),
+            State::TlsServer { .. } => self.tls_server(p, out),
             State::Dns => self.dns(p, out),
             State::Smtp(..) => self.smtp(p, out),
+            State::StartTls => {
+                if !self.start_tls(p)? {
+                    self.state = State::Done;
+                }
+                Some(0)
+            }
+            State::SmtpReplies { line_start } => self.smtp_replies(p, line_start),
+            State::ProxyReply(ProxyReply::Socks5 { auth }) => self.socks5_reply(p, auth),
             State::Socks4 => self.socks4(p, out),
             State::Socks5 { auth } => self.socks5(p, auth, out),
             State::H2(_) => self.h2(p, out),
@@ -583,11 +650,14 @@ impl StreamParser {
         }
     }
 
-    /// The server's direction (not DNS): HTTP/1.x responses, HTTP/2 frames from the first
-    /// byte, or after a `101 Switching Protocols` head (an `Upgrade: h2c`); else nothing is
-    /// read.
+    /// The server's direction (not DNS): a TLS ServerHello, HTTP/1.x responses, a SOCKS
+    /// proxy's reply, SMTP replies on SMTP ports, HTTP/2 frames from the first byte or after a
+    /// `101 Switching Protocols` head (an `Upgrade: h2c`); else nothing is read.
     fn detect_server(&mut self, p: &[u8]) -> Step {
         const SWITCHING: &[u8] = b"HTTP/1.1 101";
+        if self.start_tls(p)? {
+            return Some(0);
+        }
         if p[0] == SWITCHING[0] {
             let n = p.len().min(SWITCHING.len());
             let m = n.min(5);
@@ -604,6 +674,13 @@ impl StreamParser {
             } else {
                 State::Http(Http::Head { first: true })
             };
+            return Some(0);
+        }
+        if let Some(step) = self.proxy_reply(p) {
+            return step;
+        }
+        if SMTP_PORTS.contains(&self.server_port) {
+            self.state = State::SmtpReplies { line_start: true };
             return Some(0);
         }
         self.state = if h2::server_start(p)? {
@@ -627,6 +704,104 @@ impl StreamParser {
                 Some(0)
             }
         }
+    }
+
+    /// Starts reading TLS when `p` starts with the first record of this direction's handshake
+    /// (a ClientHello from the client, a ServerHello from the server): `Some(true)`;
+    /// `Some(false)` when it does not, `None` to wait for the six bytes that tell.
+    fn start_tls(&mut self, p: &[u8]) -> Option<bool> {
+        if p[0] != tls::CONTENT_HANDSHAKE {
+            return Some(false);
+        }
+        p.get(5)?;
+        if self.from_client && tls::is_client_hello(p) {
+            self.state = State::Tls(Vec::new());
+        } else if !self.from_client && tls::is_server_hello(p) {
+            self.state = State::TlsServer {
+                handshake: Vec::new(),
+                hello: false,
+            };
+        } else {
+            return Some(false);
+        }
+        Some(true)
+    }
+
+    /// At the start of a server direction: the reply of a SOCKS5 or SOCKS4 proxy to a tunnel
+    /// request, whose end is where the tunnelled server's bytes start. `None`: not one.
+    fn proxy_reply(&mut self, p: &[u8]) -> Option<Step> {
+        // `Some(None)`: wait for the bytes that tell.
+        let Some(&second) = p.get(1) else {
+            return matches!(p[0], 0 | 5).then_some(None);
+        };
+        match (p[0], second) {
+            // SOCKS5 method choice (RFC 1928 §3): 0xFF refuses every method.
+            (5, 0xFF) => {
+                self.state = State::Done;
+                Some(Some(0))
+            }
+            (5, m @ (0..=9 | 0x80..=0xFE)) => {
+                self.state = State::ProxyReply(ProxyReply::Socks5 { auth: m == 2 });
+                Some(Some(2))
+            }
+            // SOCKS4 reply: 00, 5A (granted) to 5D, port, address.
+            (0, code @ 0x5a..=0x5d) => {
+                if p.len() < 8 {
+                    return Some(None);
+                }
+                if code != 0x5a {
+                    self.state = State::Done;
+                }
+                Some(Some(8))
+            }
+            _ => None,
+        }
+    }
+
+    /// A SOCKS5 proxy's reply after its method choice: the username/password status, then the
+    /// reply to the request (RFC 1928 §6); success leads to the target's bytes.
+    fn socks5_reply(&mut self, p: &[u8], auth: bool) -> Step {
+        let end = match p[0] {
+            1 if auth => {
+                let ok = *p.get(1)? == 0;
+                self.state = if ok {
+                    State::ProxyReply(ProxyReply::Socks5 { auth: false })
+                } else {
+                    State::Done
+                };
+                return Some(if ok { 2 } else { 0 });
+            }
+            5 => {
+                let h = p.get(..4)?;
+                match (h[1], h[2], h[3]) {
+                    (0, 0, 1) => 10,
+                    (0, 0, 4) => 22,
+                    (0, 0, 3) => 7 + usize::from(*p.get(4)?),
+                    _ => 0,
+                }
+            }
+            _ => 0,
+        };
+        if end == 0 {
+            self.state = State::Done;
+            return Some(0);
+        }
+        p.get(..end)?;
+        self.state = State::Detect;
+        Some(end)
+    }
+
+    /// Skips a line of the server's SMTP replies, or starts TLS at a line's start.
+    fn smtp_replies(&mut self, p: &[u8], line_start: bool) -> Step {
+        if line_start && self.start_tls(p)? {
+            return Some(0);
+        }
+        let (next, used) = match find_nl(p) {
+            Some(nl) => (true, nl + 1),
+            None => (false, p.len()),
+        };
+        self.state = State::SmtpReplies { line_start: next };
+        Some(used)
     }
 
     /// Starts a new stream to `port` inside a tunnel (CONNECT, SOCKS).
@@ -973,13 +1148,84 @@ impl StreamParser {
                 out(Found::Error(E_HELLO));
                 self.state = State::Done;
             } else if hello.len() >= total {
-                match tls::handshake_sni(&hello[..total]) {
+                let msg = &hello[..total];
+                match tls::handshake_sni(msg) {
                     Ok(Some(name)) => out(Found::Host(Field::TlsSni, name)),
                     Ok(None) => {}
                     Err(e) => out(Found::Error(e)),
                 }
+                out(Found::ClientHello(msg));
                 self.state = State::Done;
             }
+        }
+        Some(5 + len)
+    }
+
+    /// The server's records: the ServerHello, then (TLS 1.2 and earlier) the Certificate
+    /// message when it comes next; done after it, after a ServerHello of TLS 1.3 (the rest is
+    /// encrypted), or at the first other message or record (a resumed session's
+    /// ChangeCipherSpec, an anonymous key exchange).
+    fn tls_server(&mut self, p: &[u8], out: &mut dyn FnMut(Found<'_>)) -> Step {
+        let State::TlsServer { handshake, hello } = &mut self.state else {
+            unreachable!("called in the server TLS state")
+        };
+        let h = p.get(..5)?;
+        if h[0] != tls::CONTENT_HANDSHAKE || h[1] != 3 {
+            if !*hello || !handshake.is_empty() {
+                out(Found::Error(E_SERVER_INTERRUPTED));
+            }
+            self.state = State::Done;
+            return Some(0);
+        }
+        let len = u16::from_be_bytes([h[3], h[4]]) as usize;
+        if len == 0 || len > tls::MAX_RECORD {
+            out(Found::Error(tls::E_RECORD));
+            self.state = State::Done;
+            return Some(0);
+        }
+        let fragment = p.get(5..5 + len)?;
+        handshake.extend_from_slice(fragment);
+        while let [ty, a, b, c, ..] = handshake[..] {
+            let total = 4 + (usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c));
+            if total > MAX_SERVER_MESSAGE {
+                out(Found::Error(E_SERVER_MESSAGE));
+                self.state = State::Done;
+                break;
+            }
+            if handshake.len() < total {
+                break;
+            }
+            let msg = &handshake[..total];
+            match ty {
+                tls::HANDSHAKE_SERVER_HELLO if !*hello => {
+                    out(Found::ServerHello(msg));
+                    *hello = true;
+                    // Past TLS 1.2 (or unreadable), nothing more is in clear.
+                    let clear = tls::server_hello(msg)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|h| (0x0300..=0x0303).contains(&h.negotiated_version()));
+                    if !clear {
+                        self.state = State::Done;
+                        break;
+                    }
+                }
+                tls::HANDSHAKE_CERTIFICATE if *hello => {
+                    for cert in tls::certificates(msg) {
+                        match cert {
+                            Ok(der) => out(Found::Certificate(der)),
+                            Err(e) => out(Found::Error(e)),
+                        }
+                    }
+                    self.state = State::Done;
+                    break;
+                }
+                _ => {
+                    self.state = State::Done;
+                    break;
+                }
+            }
+            handshake.drain(..total);
         }
         Some(5 + len)
     }
@@ -1048,7 +1294,7 @@ impl StreamParser {
                         m.cut(out);
                     }
                     if is(b"STARTTLS") {
-                        self.state = State::Done;
+                        self.state = State::StartTls;
                     }
                 }
                 Some(nl + 1)
