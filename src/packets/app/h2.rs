@@ -89,8 +89,12 @@ const PRIORITY: u8 = 0x20;
 /// Whether `p` (a server's first bytes, or those after its `101`) starts with a frame header
 /// that can open a server's side of a connection: a `SETTINGS` frame on stream 0, not an
 /// acknowledgement, its length a multiple of 6 (RFC 9113 §6.5). `None` while fewer than 9
-/// bytes are there.
+/// bytes are there and those there could still start one.
 pub fn server_start(p: &[u8]) -> Option<bool> {
+    // A SETTINGS frame's length is below 2^14: its first byte is 0; its type byte is 4.
+    if p.first().is_some_and(|&b| b != 0) || p.get(3).is_some_and(|&b| b != SETTINGS) {
+        return Some(false);
+    }
     let h = p.get(..FRAME_HEADER)?;
     let len = usize::from(h[0]) << 16 | usize::from(h[1]) << 8 | usize::from(h[2]);
     Some(h[3] == SETTINGS && h[4] == 0 && h[5..9] == [0; 4] && len % 6 == 0 && len <= 16_384)
