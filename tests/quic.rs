@@ -425,3 +425,28 @@ fn write_the_quic_seed_corpus() {
         std::fs::write(dir.join(format!("plaintext-{name}")), plain).unwrap();
     }
 }
+
+/// JA3 and JA4 of a ClientHello read from QUIC Initials equal Suricata 8.0.6's (its EVE `quic`
+/// record for Arkime's `quicietf.pcap`, committed under testdata/logs): the JA4 starts with `q`.
+#[test]
+fn quic_client_hello_fingerprints_equal_suricata() {
+    let eve = std::fs::read_to_string(testdata("logs/suricata/eve-suricata8-tls-quic-file.json"))
+        .unwrap();
+    let quic: serde_json::Value = eve
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event_type"] == "quic")
+        .unwrap();
+    let ja3 = quic["quic"]["ja3"]["hash"].as_str().unwrap();
+    let ja4 = quic["quic"]["ja4"].as_str().unwrap();
+    assert!(ja4.starts_with('q'), "{ja4}");
+    let feed = format!("kind,value\nja3,{ja3}\nja4,{ja4}\n");
+    let (found, _) = scan(&feed, &testdata("pcaps/arkime/quicietf.pcap"));
+    let want: Found = [
+        ("tls.client.ja3", UDP, ja3.to_string()),
+        ("trawl.tls.client.ja4", UDP, ja4.to_string()),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(found, want);
+}

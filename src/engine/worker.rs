@@ -503,11 +503,14 @@ impl<D: AsRef<[u8]>> Worker<D> {
                     Err(why) => Stats::count(&mut self.stats.app_errors, why),
                 },
                 Item::Dns(msg) => self.dns(set, batch, s, msg),
-                Item::QuicClientHello(message) => match tls::handshake_sni(message) {
-                    Ok(Some(name)) => self.name(set, batch, s, Field::TlsSni, name),
-                    Ok(None) => {}
-                    Err(why) => Stats::count(&mut self.stats.app_errors, why),
-                },
+                Item::QuicClientHello(message) => {
+                    match tls::handshake_sni(message) {
+                        Ok(Some(name)) => self.name(set, batch, s, Field::TlsSni, name),
+                        Ok(None) => {}
+                        Err(why) => Stats::count(&mut self.stats.app_errors, why),
+                    }
+                    self.client_hello(set, batch, s, message, Ja4Transport::Quic);
+                }
                 Item::Mail(field, addr) => {
                     self.stats.lookups += 1;
                     if let Ok(addr) = std::str::from_utf8(addr) {
@@ -516,7 +519,9 @@ impl<D: AsRef<[u8]>> Worker<D> {
                         }
                     }
                 }
-                Item::ClientHello(msg) => self.client_hello(set, batch, s, msg),
+                Item::ClientHello(msg) => {
+                    self.client_hello(set, batch, s, msg, Ja4Transport::Tcp);
+                }
                 Item::ServerHello(msg) => self.server_hello(set, batch, s, msg),
                 Item::Certificate(der) => self.certificate(set, batch, s, der),
                 Item::File(field, name, digests) => self.file(set, batch, s, field, name, digests),
@@ -526,9 +531,17 @@ impl<D: AsRef<[u8]>> Worker<D> {
         self.found = found;
     }
 
-    /// Looks up the JA3 and JA4 fingerprints of a ClientHello, when the set holds any. (A
-    /// ClientHello that cannot be read was counted by the stream parser already.)
-    fn client_hello(&mut self, set: &Arc<SetVersion<D>>, batch: &Batch, s: &Seen, msg: &[u8]) {
+    /// Looks up the JA3 and JA4 fingerprints of a ClientHello that came over `transport`
+    /// (JA4 starts with `t` or `q`), when the set holds any. (A ClientHello that cannot be
+    /// read was counted by its parser already.)
+    fn client_hello(
+        &mut self,
+        set: &Arc<SetVersion<D>>,
+        batch: &Batch,
+        s: &Seen,
+        msg: &[u8],
+        transport: Ja4Transport,
+    ) {
         let (ja3, ja4) = (set.set.has_kind(Kind::Ja3), set.set.has_kind(Kind::Ja4));
         if !ja3 && !ja4 {
             return;
@@ -543,7 +556,7 @@ impl<D: AsRef<[u8]>> Worker<D> {
             }
         }
         if ja4 {
-            match fingerprint::ja4(&hello, Ja4Transport::Tcp) {
+            match fingerprint::ja4(&hello, transport) {
                 Ok(text) => self.fingerprint(set, batch, s, Field::Ja4, Kind::Ja4, text.as_bytes()),
                 // Counted once per hello, by JA3 when it was computed.
                 Err(why) if !ja3 => Stats::count(&mut self.stats.app_errors, why),
