@@ -999,8 +999,8 @@ impl<D: AsRef<[u8]>> IndicatorSet<D> {
     }
 
     /// Every active HTTP-request literal found in `request` (request line and headers), and
-    /// every compound HTTP-request indicator whose conditions the request meets
-    /// ([`crate::indicators::http_compound`]).
+    /// every compound HTTP-request indicator (a STIX pattern ANDing method, target, version
+    /// and headers of one request) whose conditions the request meets.
     pub fn match_http(&self, request: &[u8]) -> Vec<Match> {
         let mut out = Vec::new();
         self.find_patterns_in(Kind::HttpRequest, request, true, &mut out);
