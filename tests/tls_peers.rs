@@ -789,3 +789,32 @@ fn write_the_tls_server_seed_corpus() {
         std::fs::write(dir.join(name), [&[0u8][..], &p[5..]].concat()).unwrap();
     }
 }
+
+/// TLS through an HTTP proxy (Arkime's `https-connect`): the server's handshake follows the
+/// proxy's `200` to `CONNECT`; through the engine (which tells the server's side the request
+/// was a CONNECT) its certificates and JA3S are Arkime's.
+#[test]
+fn a_handshake_behind_http_connect_is_read() {
+    let want = testdata("arkime/https-connect.test.json");
+    let sha1: BTreeSet<String> = arkime(&want, &["cert", "hash"])
+        .iter()
+        .map(|h| h.replace(':', ""))
+        .collect();
+    let ja3s = arkime(&want, &["tls", "ja3s"]);
+    assert_eq!((sha1.len(), ja3s.len()), (2, 1));
+    let mut feed = "kind,value\n".to_string();
+    for h in &sha1 {
+        feed.push_str(&format!("x509-sha1,{h}\n"));
+    }
+    for h in &ja3s {
+        feed.push_str(&format!("ja3s,{h}\n"));
+    }
+    let (hits, _) = scan(&feed, &testdata("arkime/https-connect.pcap"));
+    let got: BTreeSet<(&str, String)> = hits.into_iter().collect();
+    let mut expected: BTreeSet<(&str, String)> = sha1
+        .iter()
+        .map(|h| ("tls.server.hash.sha1", h.clone()))
+        .collect();
+    expected.extend(ja3s.iter().map(|h| ("tls.server.ja3s", h.clone())));
+    assert_eq!(got, expected);
+}
