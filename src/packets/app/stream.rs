@@ -1019,8 +1019,8 @@ impl StreamParser {
 
     /// A response head (status line, headers, empty line): its body's framing, from the head
     /// and from the request it answers (RFC 9112 §6.3: none after `HEAD`, for 1xx, 204 and
-    /// 304; a 2xx to `CONNECT` opens the tunnel and a 101 switches protocols: what follows is chosen
-    /// again).
+    /// 304; a 2xx to `CONNECT` opens the tunnel and a 101 switches protocols: what follows is
+    /// chosen again).
     fn response_head(&mut self, p: &[u8], first: bool, out: &mut dyn FnMut(Found<'_>)) -> Step {
         let blank = p.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
         if blank > 0 {
