@@ -4,6 +4,7 @@
 //! through `#[path]`, so both build exactly the same bytes.
 
 use trawl::Exclusions;
+use trawl::Kind;
 use trawl::Location;
 use trawl::normalize;
 use trawl::{CompileOptions, SetBuilder};
@@ -13,7 +14,7 @@ use trawl::{Meta, Tlp};
 pub const NOW: i64 = 1_767_225_600;
 
 /// Values of every kind: nested IPv4 and IPv6 prefixes, names, emails, URLs with and without
-/// a scheme, HTTP literals, digests of each length.
+/// a scheme, HTTP literals, digests of each length, certificate and TLS fingerprints.
 const EVERY_KIND: &[&str] = &[
     "203.0.113.7",
     "198.51.100.0/24",
@@ -36,6 +37,14 @@ const EVERY_KIND: &[&str] = &[
     "da39a3ee5e6b4b0d3255bfef95601890afd80709",
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
+    // Kinds a value does not tell: `kind=value`.
+    "x509-md5=d41d8cd98f00b204e9800998ecf8427e",
+    "x509-sha1=46:AB:A9:9A:A7:15:8E:46:09:AA:A7:2B:50:99:08:42:FD:22:AE:86",
+    "x509-sha256=ec5aedf5ecc6bdadd4120932170d1b10f6cfa175cfda22951dfd882928ab279b",
+    "ja3=e7d705a3286e19ea42f587b344ee6865",
+    "ja3s=d41d8cd98f00b204e9800998ecf8427e",
+    "ja4=t13d1516h2_8daaf6152771_e5627efa2ab1",
+    "ja4s=t130200_1301_234ea6891581",
 ];
 
 /// Names, URLs, literals and digests only: no interval tables, so a few kilobytes.
@@ -75,7 +84,14 @@ fn build(items: &[(String, Meta)]) -> Vec<u8> {
         file: "sample".into(),
     };
     for (v, meta) in items {
-        let n = normalize::detect(v).unwrap_or_else(|e| panic!("{v}: {e:?}"));
+        let typed = v
+            .split_once('=')
+            .and_then(|(k, value)| Some((Kind::parse(k)?, value)));
+        let n = match typed {
+            Some((kind, value)) => normalize::value(kind, value),
+            None => normalize::detect(v),
+        }
+        .unwrap_or_else(|e| panic!("{v}: {e:?}"));
         b.add(n, meta, &at).unwrap();
     }
     b.build().unwrap().0.finish(NOW)
