@@ -142,19 +142,7 @@ pub fn url_host(url: &[u8]) -> Option<&[u8]> {
 /// Elements that are no address — RFC 7239's `unknown` and obfuscated identifiers (`_hidden`),
 /// host names some proxies put there — are skipped. Header lines as [`request`] reads them.
 pub fn forwarded_addrs(head: &[u8], mut out: impl FnMut(IpAddr)) {
-    for line in head.split(|&b| b == b'\n').skip(1) {
-        let line = strip_cr(line);
-        if line.is_empty() {
-            break;
-        }
-        if matches!(line[0], b' ' | b'\t') {
-            continue;
-        }
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let name = trim(&line[..colon]);
-        let value = &line[colon + 1..];
+    for (name, value) in header_fields(head) {
         if name.eq_ignore_ascii_case(b"x-forwarded-for") {
             for node in value.split(|&b| b == b',') {
                 if let Some(a) = node_addr(trim(node)) {
@@ -289,24 +277,27 @@ pub const E_TRANSFER_ENCODING: &str = "http: bad transfer-encoding";
 
 /// The body framing a complete request head announces: `Transfer-Encoding` (last coding
 /// `chunked`) wins over `Content-Length` (RFC 9112 §6.3 rules 3–6); neither means no body.
+/// The header fields of a message head (start line first) as [`request`] reads them: LF or
+/// CRLF, up to the empty line; folded continuation lines and lines without a colon skipped.
+/// Each as (name trimmed, value untrimmed).
+fn header_fields(head: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    head.split(|&b| b == b'\n')
+        .skip(1)
+        .map(strip_cr)
+        .take_while(|line| !line.is_empty())
+        .filter(|line| !matches!(line[0], b' ' | b'\t'))
+        .filter_map(|line| {
+            let colon = line.iter().position(|&b| b == b':')?;
+            Some((trim(&line[..colon]), &line[colon + 1..]))
+        })
+}
+
 /// Header lines as [`request`] reads them (LF or CRLF, obs-fold skipped).
 pub fn body(head: &[u8]) -> Result<Body, &'static str> {
     let mut length: Option<u64> = None;
     let mut chunked: Option<bool> = None;
-    // The request line is the first line; headers follow.
-    for line in head.split(|&b| b == b'\n').skip(1) {
-        let line = strip_cr(line);
-        if line.is_empty() {
-            break;
-        }
-        if matches!(line[0], b' ' | b'\t') {
-            continue;
-        }
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let name = trim(&line[..colon]);
-        let value = trim(&line[colon + 1..]);
+    for (name, value) in header_fields(head) {
+        let value = trim(value);
         if name.eq_ignore_ascii_case(b"transfer-encoding") {
             // The last coding of the last header line is what frames the body.
             let last = value
