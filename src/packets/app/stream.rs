@@ -366,6 +366,29 @@ fn body_file(files: Option<FileLimits>, head: &[u8], target: &[u8], request: boo
     Some(Body::new(files, head, name, request))
 }
 
+/// What starts a TLS direction's unconsumed bytes.
+enum Record<'a> {
+    /// A whole handshake record: its fragment (5 + its length bytes are consumed).
+    Fragment(&'a [u8]),
+    /// A record of another content type or version.
+    NotHandshake,
+    /// A handshake record of length 0 or above [`tls::MAX_RECORD`].
+    BadLength,
+}
+
+/// The record at the start of `p`; `None` to wait for the rest of it.
+fn handshake_record(p: &[u8]) -> Option<Record<'_>> {
+    let h = p.get(..5)?;
+    if h[0] != tls::CONTENT_HANDSHAKE || h[1] != 3 {
+        return Some(Record::NotHandshake);
+    }
+    let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
+    if len == 0 || len > tls::MAX_RECORD {
+        return Some(Record::BadLength);
+    }
+    p.get(5..5 + len).map(Record::Fragment)
+}
+
 /// The port of an authority (`host:port`, `[v6]:port`), 0 when absent or unreadable.
 fn authority_port(a: &[u8]) -> u16 {
     let port = match a.iter().rposition(|&b| b == b':') {
@@ -1130,19 +1153,20 @@ impl StreamParser {
         let State::Tls(hello) = &mut self.state else {
             unreachable!("called in the TLS state")
         };
-        let h = p.get(..5)?;
-        if h[0] != tls::CONTENT_HANDSHAKE || h[1] != 3 {
-            out(Found::Error(tls::E_INTERRUPTED));
-            self.state = State::Done;
-            return Some(0);
-        }
-        let len = u16::from_be_bytes([h[3], h[4]]) as usize;
-        if len == 0 || len > tls::MAX_RECORD {
-            out(Found::Error(tls::E_RECORD));
-            self.state = State::Done;
-            return Some(0);
-        }
-        let fragment = p.get(5..5 + len)?;
+        let fragment = match handshake_record(p)? {
+            Record::Fragment(f) => f,
+            Record::NotHandshake => {
+                out(Found::Error(tls::E_INTERRUPTED));
+                self.state = State::Done;
+                return Some(0);
+            }
+            Record::BadLength => {
+                out(Found::Error(tls::E_RECORD));
+                self.state = State::Done;
+                return Some(0);
+            }
+        };
+        let len = fragment.len();
         hello.extend_from_slice(fragment);
         if let [_, a, b, c, ..] = hello[..] {
             let total = 4 + (usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c));
@@ -1171,21 +1195,22 @@ impl StreamParser {
         let State::TlsServer { handshake, hello } = &mut self.state else {
             unreachable!("called in the server TLS state")
         };
-        let h = p.get(..5)?;
-        if h[0] != tls::CONTENT_HANDSHAKE || h[1] != 3 {
-            if !*hello || !handshake.is_empty() {
-                out(Found::Error(E_SERVER_INTERRUPTED));
+        let fragment = match handshake_record(p)? {
+            Record::Fragment(f) => f,
+            Record::NotHandshake => {
+                if !*hello || !handshake.is_empty() {
+                    out(Found::Error(E_SERVER_INTERRUPTED));
+                }
+                self.state = State::Done;
+                return Some(0);
             }
-            self.state = State::Done;
-            return Some(0);
-        }
-        let len = u16::from_be_bytes([h[3], h[4]]) as usize;
-        if len == 0 || len > tls::MAX_RECORD {
-            out(Found::Error(tls::E_RECORD));
-            self.state = State::Done;
-            return Some(0);
-        }
-        let fragment = p.get(5..5 + len)?;
+            Record::BadLength => {
+                out(Found::Error(tls::E_RECORD));
+                self.state = State::Done;
+                return Some(0);
+            }
+        };
+        let len = fragment.len();
         handshake.extend_from_slice(fragment);
         while let [ty, a, b, c, ..] = handshake[..] {
             let total = 4 + (usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c));
